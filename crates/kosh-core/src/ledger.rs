@@ -1,0 +1,285 @@
+//! The double-entry ledger's rules. The store keeps balances; this module decides what a
+//! valid entry is, and is the one place where "debits = credits" is enforced.
+//!
+//! Every account keeps four counters, as TigerBeetle does: posted and pending debits,
+//! posted and pending credits. A *pending* entry reserves (counts in the pending
+//! columns); it is later *posted* (moved to the posted columns) or *voided* (removed).
+//! An account may carry a limit that no entry may break, pending included: a partner's
+//! e-value wallet is a liability whose debits must never exceed its credits, so it can
+//! never go negative.
+
+use crate::money::Paise;
+use serde::Serialize;
+
+/// At most this many legs in one entry: fees, GST, TDS and commission fit easily.
+pub const MAX_LEGS: usize = 16;
+
+/// The account namespace for platform-owned accounts (no partner owns them).
+pub const PLATFORM: i64 = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Side {
+    Debit,
+    Credit,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Debit => "D",
+            Side::Credit => "C",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Side> {
+        match text {
+            "D" => Some(Side::Debit),
+            "C" => Some(Side::Credit),
+            _ => None,
+        }
+    }
+}
+
+/// A constraint an account's balance must always satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Limit {
+    None = 0,
+    /// Debits (posted + pending) ≤ posted credits: a liability that cannot go negative.
+    DebitsMustNotExceedCredits = 1,
+    /// Credits (posted + pending) ≤ posted debits: an asset that cannot go negative.
+    CreditsMustNotExceedDebits = 2,
+}
+
+impl Limit {
+    pub fn from_code(code: i64) -> Option<Limit> {
+        match code {
+            0 => Some(Limit::None),
+            1 => Some(Limit::DebitsMustNotExceedCredits),
+            2 => Some(Limit::CreditsMustNotExceedDebits),
+            _ => None,
+        }
+    }
+}
+
+/// What an account is for. The code is its key within its owner's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountKind {
+    /// A partner's e-value wallet: what the platform owes the partner.
+    PartnerWallet,
+    /// An agent's own e-value (AePS credits it), owned by the agent's partner.
+    AgentWallet { user_code: i64 },
+    /// Where operator-loaded e-value comes from (money received into the bank).
+    Funding,
+    FeeRevenue,
+    GstPayable,
+    TdsPayable,
+    CommissionPayable,
+    /// Money in flight on a rail (IMPS, NEFT, UPI…).
+    RailClearing { rail: &'static str },
+    Suspense,
+}
+
+impl AccountKind {
+    /// The owner namespace: the partner for wallets, [`PLATFORM`] for the rest.
+    pub fn owner(&self, partner_id: i64) -> i64 {
+        match self {
+            Self::PartnerWallet | Self::AgentWallet { .. } => partner_id,
+            _ => PLATFORM,
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            Self::PartnerWallet => "wallet".into(),
+            Self::AgentWallet { user_code } => format!("agent:{user_code}:wallet"),
+            Self::Funding => "funding".into(),
+            Self::FeeRevenue => "fee_revenue".into(),
+            Self::GstPayable => "gst_payable".into(),
+            Self::TdsPayable => "tds_payable".into(),
+            Self::CommissionPayable => "commission_payable".into(),
+            Self::RailClearing { rail } => format!("clearing:{rail}"),
+            Self::Suspense => "suspense".into(),
+        }
+    }
+
+    pub fn limit(&self) -> Limit {
+        match self {
+            Self::PartnerWallet | Self::AgentWallet { .. } => Limit::DebitsMustNotExceedCredits,
+            _ => Limit::None,
+        }
+    }
+}
+
+/// One side of an entry against one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Leg {
+    pub account_id: i64,
+    pub side: Side,
+    pub amount: Paise,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("an entry needs at least one debit and one credit")]
+    OneSided,
+    #[error("an entry has at most {MAX_LEGS} legs")]
+    TooManyLegs,
+    #[error("every leg must move a positive amount")]
+    ZeroLeg,
+    #[error("debits ({debits} paise) do not equal credits ({credits} paise)")]
+    Unbalanced { debits: i64, credits: i64 },
+}
+
+/// A balanced journal entry: legs sorted by account, so every store locks accounts
+/// in the same order and concurrent entries cannot deadlock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    legs: Vec<Leg>,
+}
+
+impl Entry {
+    pub fn new(mut legs: Vec<Leg>) -> Result<Entry, EntryError> {
+        if legs.len() > MAX_LEGS {
+            return Err(EntryError::TooManyLegs);
+        }
+        if legs.iter().any(|l| l.amount.is_zero()) {
+            return Err(EntryError::ZeroLeg);
+        }
+        let sum = |side: Side| legs.iter().filter(|l| l.side == side).map(|l| l.amount.get()).sum::<i64>();
+        let (debits, credits) = (sum(Side::Debit), sum(Side::Credit));
+        if debits == 0 || credits == 0 {
+            return Err(EntryError::OneSided);
+        }
+        if debits != credits {
+            return Err(EntryError::Unbalanced { debits, credits });
+        }
+        legs.sort_by_key(|l| (l.account_id, l.side));
+        Ok(Entry { legs })
+    }
+
+    /// The common case: move `amount` from one account to another.
+    pub fn transfer(debit_account: i64, credit_account: i64, amount: Paise) -> Result<Entry, EntryError> {
+        Entry::new(vec![
+            Leg { account_id: debit_account, side: Side::Debit, amount },
+            Leg { account_id: credit_account, side: Side::Credit, amount },
+        ])
+    }
+
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs
+    }
+
+    pub fn total(&self) -> Paise {
+        let debits = self.legs.iter().filter(|l| l.side == Side::Debit).map(|l| l.amount.get()).sum();
+        Paise::new(debits).expect("legs are bounded amounts")
+    }
+}
+
+/// An entry's lifecycle: pending → posted | voided, or posted at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EntryState {
+    Pending,
+    Posted,
+    Voided,
+}
+
+impl EntryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Posted => "posted",
+            Self::Voided => "voided",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EntryState> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "posted" => Some(Self::Posted),
+            "voided" => Some(Self::Voided),
+            _ => None,
+        }
+    }
+}
+
+/// An account's four counters, in paise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub debits_posted: i64,
+    pub credits_posted: i64,
+    pub debits_pending: i64,
+    pub credits_pending: i64,
+}
+
+impl Balance {
+    /// For a credit-normal account (a wallet): what can still be spent.
+    pub fn available_credit(&self) -> i64 {
+        self.credits_posted - self.debits_posted - self.debits_pending
+    }
+
+    /// For a credit-normal account: the posted balance.
+    pub fn posted_credit(&self) -> i64 {
+        self.credits_posted - self.debits_posted
+    }
+
+    pub fn satisfies(&self, limit: Limit) -> bool {
+        match limit {
+            Limit::None => true,
+            Limit::DebitsMustNotExceedCredits => self.debits_posted + self.debits_pending <= self.credits_posted,
+            Limit::CreditsMustNotExceedDebits => self.credits_posted + self.credits_pending <= self.debits_posted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(paise: i64) -> Paise {
+        Paise::new(paise).unwrap()
+    }
+
+    #[test]
+    fn balanced_entries_only() {
+        assert!(Entry::transfer(1, 2, p(100)).is_ok());
+        let unbalanced = Entry::new(vec![
+            Leg { account_id: 1, side: Side::Debit, amount: p(100) },
+            Leg { account_id: 2, side: Side::Credit, amount: p(99) },
+        ]);
+        assert_eq!(unbalanced, Err(EntryError::Unbalanced { debits: 100, credits: 99 }));
+        assert_eq!(Entry::new(vec![Leg { account_id: 1, side: Side::Debit, amount: p(1) }]), Err(EntryError::OneSided));
+        assert_eq!(Entry::transfer(1, 2, p(0)), Err(EntryError::ZeroLeg));
+        let many = (0..17).map(|i| Leg { account_id: i, side: Side::Debit, amount: p(1) }).collect();
+        assert_eq!(Entry::new(many), Err(EntryError::TooManyLegs));
+    }
+
+    #[test]
+    fn multi_leg_entries_balance_and_sort() {
+        let e = Entry::new(vec![
+            Leg { account_id: 9, side: Side::Debit, amount: p(1_050) },
+            Leg { account_id: 5, side: Side::Credit, amount: p(1_000) },
+            Leg { account_id: 3, side: Side::Credit, amount: p(50) },
+        ])
+        .unwrap();
+        assert_eq!(e.legs().iter().map(|l| l.account_id).collect::<Vec<_>>(), vec![3, 5, 9]);
+        assert_eq!(e.total(), p(1_050));
+    }
+
+    #[test]
+    fn wallet_limit_counts_pending_debits() {
+        let b = Balance { credits_posted: 100, debits_pending: 60, debits_posted: 40, ..Default::default() };
+        assert!(b.satisfies(Limit::DebitsMustNotExceedCredits));
+        assert_eq!(b.available_credit(), 0);
+        let over = Balance { debits_pending: 61, ..b };
+        assert!(!over.satisfies(Limit::DebitsMustNotExceedCredits));
+        assert!(over.satisfies(Limit::None));
+    }
+
+    #[test]
+    fn account_codes_are_namespaced() {
+        assert_eq!(AccountKind::PartnerWallet.owner(7), 7);
+        assert_eq!(AccountKind::Funding.owner(7), PLATFORM);
+        assert_eq!(AccountKind::AgentWallet { user_code: 20810200 }.code(), "agent:20810200:wallet");
+        assert_eq!(AccountKind::RailClearing { rail: "imps" }.code(), "clearing:imps");
+    }
+}

@@ -1,0 +1,26 @@
+//! # kosh-core: the pure domain
+//!
+//! Everything here is deterministic and free of I/O, so it can be tested exhaustively
+//! and used by the server, the store, the SDK and the CLI alike.
+//!
+//! A guided tour:
+//! - [`money`]: amounts are integer paise ([`money::Paise`]); rupee strings are parsed
+//!   and formatted only at the edge.
+//! - [`signing`]: the Eko `secret-key` and `request_hash` (HMAC-SHA256 keyed with the
+//!   base64 text of the access key), and diagnosis of wrong signatures.
+//! - [`ledger`]: balanced journal entries; the one place where "debits = credits" is
+//!   enforced.
+//! - [`services`]: agent service codes and their pending → activated lifecycle.
+//! - [`validate`]: parse-don't-validate newtypes for PAN, mobile, email, dates, ids.
+//! - [`clock`]: the injectable clock every timestamp comes from.
+//! - [`civil`]: calendar arithmetic (UTC and IST) without a date crate.
+//! - [`secret`]: random credentials, OTPs and their hashes.
+
+pub mod civil;
+pub mod clock;
+pub mod ledger;
+pub mod money;
+pub mod secret;
+pub mod services;
+pub mod signing;
+pub mod validate;

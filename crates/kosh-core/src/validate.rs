@@ -1,0 +1,297 @@
+//! Parse, don't validate: newtypes that can only hold well-formed values. Each parser
+//! returns a message fit to show a partner in `invalid_params`.
+
+use crate::civil::{self, Date};
+use serde::{Deserialize, Serialize};
+
+/// Longest free-text value Kosh accepts in any field.
+pub const MAX_TEXT_LEN: usize = 256;
+
+type Parsed<T> = Result<T, &'static str>;
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An Indian mobile number: 10 digits starting with 6–9.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Mobile(String);
+
+impl Mobile {
+    pub fn parse(text: &str) -> Parsed<Mobile> {
+        let t = text.trim();
+        if t.len() != 10 || !all_digits(t) {
+            return Err("must be a 10-digit mobile number");
+        }
+        if !matches!(t.as_bytes()[0], b'6'..=b'9') {
+            return Err("must start with 6, 7, 8 or 9");
+        }
+        Ok(Mobile(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A PAN: five letters, four digits, a letter; the fourth letter says who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Pan(String);
+
+impl Pan {
+    pub fn parse(text: &str) -> Parsed<Pan> {
+        let t = text.trim().to_ascii_uppercase();
+        let b = t.as_bytes();
+        let shape = b.len() == 10
+            && b[..5].iter().all(u8::is_ascii_uppercase)
+            && b[5..9].iter().all(u8::is_ascii_digit)
+            && b[9].is_ascii_uppercase();
+        if !shape {
+            return Err("must be a PAN like ABCDE1234F");
+        }
+        if !b"PCHFATBLJG".contains(&b[3]) {
+            return Err("has an invalid holder type (4th character)");
+        }
+        Ok(Pan(t))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An e-mail address, checked for shape only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(text: &str) -> Parsed<Email> {
+        let t = text.trim();
+        if t.len() > 254 {
+            return Err("is longer than 254 characters");
+        }
+        let Some((local, domain)) = t.split_once('@') else { return Err("must be an e-mail address") };
+        let ok = !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !domain.contains('@');
+        if !ok {
+            return Err("must be an e-mail address");
+        }
+        Ok(Email(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's name part: letters, spaces, dots, apostrophes and hyphens, 1–50 chars.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(text: &str) -> Parsed<PersonName> {
+        let t = text.trim();
+        if t.is_empty() || t.chars().count() > 50 {
+            return Err("must be 1 to 50 characters");
+        }
+        if !t.chars().all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\'' | '-')) {
+            return Err("must contain only letters");
+        }
+        Ok(PersonName(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Printable free text of bounded length (shop names, comments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(text: &str, max_chars: usize) -> Parsed<Text> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("must not be empty");
+        }
+        if t.chars().count() > max_chars.min(MAX_TEXT_LEN) {
+            return Err("is too long");
+        }
+        if t.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Text(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A date of birth of an adult (18–120 years old on `today`).
+pub fn parse_adult_dob(text: &str, today_ms: i64) -> Parsed<Date> {
+    let dob = Date::parse_iso(text.trim()).ok_or("must be a date in YYYY-MM-DD format")?;
+    let age = dob.years_until(civil::ist_date(today_ms));
+    if age < 18 {
+        return Err("must be at least 18 years ago");
+    }
+    if age > 120 {
+        return Err("must be at most 120 years ago");
+    }
+    Ok(dob)
+}
+
+/// A partner's unique reference: 1–20 printable ASCII characters without spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ClientRefId(String);
+
+impl ClientRefId {
+    pub const MAX_LEN: usize = 20;
+
+    pub fn parse(text: &str) -> Parsed<ClientRefId> {
+        let t = text.trim();
+        if t.is_empty() || t.len() > Self::MAX_LEN {
+            return Err("must be 1 to 20 characters");
+        }
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("must be printable ASCII without spaces");
+        }
+        Ok(ClientRefId(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An agent's 8-digit user code.
+pub fn parse_user_code(text: &str) -> Parsed<i64> {
+    let t = text.trim();
+    if t.len() != 8 || !all_digits(t) {
+        return Err("must be an 8-digit user code");
+    }
+    t.parse().map_err(|_| "must be an 8-digit user code")
+}
+
+/// `"28.6139,77.2090"`: a latitude and longitude in range.
+pub fn parse_latlong(text: &str) -> Parsed<(f64, f64)> {
+    let (lat, long) = text.trim().split_once(',').ok_or("must be latitude,longitude")?;
+    let lat: f64 = lat.trim().parse().map_err(|_| "must be latitude,longitude")?;
+    let long: f64 = long.trim().parse().map_err(|_| "must be latitude,longitude")?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&long) {
+        return Err("is out of range");
+    }
+    Ok((lat, long))
+}
+
+/// A residence address, sent as a JSON object (often as a JSON string inside a form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub line: String,
+    pub city: String,
+    pub state: String,
+    pub pincode: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub district: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub area: String,
+}
+
+impl Address {
+    pub fn parse(text: &str) -> Parsed<Address> {
+        let addr: Address = serde_json::from_str(text.trim())
+            .map_err(|_| "must be a JSON object with line, city, state and pincode")?;
+        for part in [&addr.line, &addr.city, &addr.state] {
+            Text::parse(part, 100).map_err(|_| "line, city and state must be 1 to 100 characters")?;
+        }
+        for part in [&addr.district, &addr.area] {
+            if part.chars().count() > 100 || part.chars().any(char::is_control) {
+                return Err("district and area must be at most 100 characters");
+            }
+        }
+        let pin = addr.pincode.as_bytes();
+        if pin.len() != 6 || !all_digits(&addr.pincode) || pin[0] == b'0' {
+            return Err("pincode must be 6 digits, not starting with 0");
+        }
+        Ok(addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mobiles() {
+        assert!(Mobile::parse("9962981729").is_ok());
+        assert!(Mobile::parse("5962981729").is_err());
+        assert!(Mobile::parse("996298172").is_err());
+        assert!(Mobile::parse("99629817290").is_err());
+        assert!(Mobile::parse("99629a1729").is_err());
+    }
+
+    #[test]
+    fn pans() {
+        assert_eq!(Pan::parse("abcpe1234f").unwrap().as_str(), "ABCPE1234F");
+        assert!(Pan::parse("ABCXE1234F").is_err(), "X is not a holder type");
+        assert!(Pan::parse("ABCP1234F").is_err());
+        assert!(Pan::parse("ABCPE12345").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("a@b.in").is_ok());
+        for bad in ["a@b", "@b.in", "a b@c.in", "a@.in", "a@b.in.", "a@b@c.in"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_and_text() {
+        assert!(PersonName::parse("Ram Kumar").is_ok());
+        assert!(PersonName::parse("R2D2").is_err());
+        assert!(PersonName::parse(&"a".repeat(51)).is_err());
+        assert!(Text::parse("Shop\u{0}", 50).is_err());
+        assert!(Text::parse("  ", 50).is_err());
+    }
+
+    #[test]
+    fn client_ref_ids() {
+        assert!(ClientRefId::parse("ABC1700000000000").is_ok());
+        assert!(ClientRefId::parse(&"x".repeat(21)).is_err());
+        assert!(ClientRefId::parse("a b").is_err());
+        assert!(ClientRefId::parse("").is_err());
+    }
+
+    #[test]
+    fn dob_must_be_an_adult() {
+        let today = Date::parse_iso("2026-11-21").unwrap().to_days() * 86_400_000;
+        assert!(parse_adult_dob("1990-01-31", today).is_ok());
+        assert!(parse_adult_dob("2010-01-31", today).is_err());
+        assert!(parse_adult_dob("1890-01-31", today).is_err());
+        assert!(parse_adult_dob("31-01-1990", today).is_err());
+    }
+
+    #[test]
+    fn addresses() {
+        let ok = r#"{"line":"Eko India","city":"Gurgaon","state":"Haryana","pincode":"122002","district":"Gurgaon","area":"Sector 12"}"#;
+        assert_eq!(Address::parse(ok).unwrap().city, "Gurgaon");
+        assert!(Address::parse(r#"{"line":"x","city":"y","state":"z","pincode":"022002"}"#).is_err());
+        assert!(Address::parse(r#"{"line":"x","city":"y"}"#).is_err());
+        assert!(Address::parse("not json").is_err());
+    }
+
+    #[test]
+    fn user_codes_and_latlong() {
+        assert_eq!(parse_user_code("20810200"), Ok(20_810_200));
+        assert!(parse_user_code("2081020").is_err());
+        assert!(parse_latlong("28.61,77.20").is_ok());
+        assert!(parse_latlong("128.61,77.20").is_err());
+        assert!(parse_latlong("28.61").is_err());
+    }
+}
