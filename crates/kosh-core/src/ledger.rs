@@ -9,7 +9,7 @@
 //! never go negative.
 
 use crate::money::Paise;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// At most this many legs in one entry: fees, GST, TDS and commission fit easily.
 pub const MAX_LEGS: usize = 16;
@@ -67,7 +67,9 @@ pub enum AccountKind {
     /// A partner's e-value wallet: what the platform owes the partner.
     PartnerWallet,
     /// An agent's own e-value (AePS credits it), owned by the agent's partner.
-    AgentWallet { user_code: i64 },
+    AgentWallet {
+        user_code: i64,
+    },
     /// Where operator-loaded e-value comes from (money received into the bank).
     Funding,
     FeeRevenue,
@@ -75,7 +77,9 @@ pub enum AccountKind {
     TdsPayable,
     CommissionPayable,
     /// Money in flight on a rail (IMPS, NEFT, UPI…).
-    RailClearing { rail: &'static str },
+    RailClearing {
+        rail: &'static str,
+    },
     Suspense,
 }
 
@@ -203,7 +207,7 @@ impl EntryState {
 }
 
 /// An account's four counters, in paise.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     pub debits_posted: i64,
     pub credits_posted: i64,

@@ -91,11 +91,7 @@ impl Paise {
         for (i, b) in frac_trimmed.bytes().enumerate() {
             frac_value += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
         }
-        whole_value
-            .checked_mul(100)
-            .and_then(|p| p.checked_add(frac_value))
-            .and_then(Paise::new)
-            .ok_or(MoneyError::TooLarge)
+        whole_value.checked_mul(100).and_then(|p| p.checked_add(frac_value)).and_then(Paise::new).ok_or(MoneyError::TooLarge)
     }
 
     /// "1234.50": two decimals, the form most Eko amounts take.

@@ -1,7 +1,7 @@
 //! Agent services: the catalogue of service codes an agent can have activated, and the
 //! pending → activated lifecycle of an activation.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One service an agent can be activated for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,7 +31,7 @@ pub fn service(code: u16) -> Option<&'static ServiceInfo> {
 }
 
 /// `status` in the service enquiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceStatus {
     Deactivated = 0,
     Activated = 1,
@@ -58,7 +58,7 @@ impl ServiceStatus {
 }
 
 /// `verification_status`: what the operations team did with the documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VerificationStatus {
     NotApplicable = 0,
     Verified = 1,
@@ -79,7 +79,7 @@ impl VerificationStatus {
 }
 
 /// An agent's standing for one service, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentService {
     pub service_code: u16,
     pub status: ServiceStatus,

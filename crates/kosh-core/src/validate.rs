@@ -204,8 +204,8 @@ pub struct Address {
 
 impl Address {
     pub fn parse(text: &str) -> Parsed<Address> {
-        let addr: Address = serde_json::from_str(text.trim())
-            .map_err(|_| "must be a JSON object with line, city, state and pincode")?;
+        let addr: Address =
+            serde_json::from_str(text.trim()).map_err(|_| "must be a JSON object with line, city, state and pincode")?;
         for part in [&addr.line, &addr.city, &addr.state] {
             Text::parse(part, 100).map_err(|_| "line, city and state must be 1 to 100 characters")?;
         }

@@ -1,0 +1,273 @@
+//! Commands: every write Kosh makes, as data. A command runs as one atomic unit (its
+//! state rows, ledger entries, idempotency record and outbox events) inside the
+//! backend's transaction; when it is refused, nothing it did remains.
+
+use crate::error::{CmdResult, CommandError, Rejection};
+use crate::ops::agents::{self, NewAgent, Onboarded};
+use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
+use crate::ops::partners::{self, NewPartner, Partner};
+use crate::ops::{idempotency, ledger, outbox, services};
+use crate::sql::Conn;
+use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, PLATFORM};
+use kosh_core::money::Paise;
+use kosh_core::services::{self as svc, Activation, AgentService};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Longest free-text reference on an operator action.
+pub const MAX_REFERENCE_LEN: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    CreatePartner(NewPartner),
+    /// An operator loads e-value into a partner's wallet from the funding account.
+    CreditWallet {
+        partner_id: i64,
+        amount_paise: i64,
+        reference: String,
+    },
+    OnboardAgent {
+        partner_id: i64,
+        agent: NewAgent,
+    },
+    /// `review_ms`: how long a service that needs document review stays pending.
+    ActivateService {
+        partner_id: i64,
+        user_code: i64,
+        service_code: u16,
+        review_ms: i64,
+        details_json: String,
+    },
+    DeactivateService {
+        partner_id: i64,
+        user_code: i64,
+        service_code: u16,
+    },
+    IssueOtp {
+        partner_id: i64,
+        request: OtpRequest,
+    },
+    /// Checks an OTP; when accepted for purpose `user_mobile`, the mobile is verified.
+    CheckOtp {
+        partner_id: i64,
+        purpose: String,
+        subject: String,
+        code: String,
+        otp_ref_id: Option<i64>,
+    },
+    /// Creates the public sandbox partner, its agent and a funded wallet, once.
+    SeedSandbox {
+        partner: NewPartner,
+        agent: NewAgent,
+        wallet_paise: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    PartnerCreated(Partner),
+    WalletCredited {
+        entry_id: i64,
+        balance: Balance,
+    },
+    AgentOnboarded(Onboarded),
+    /// `changed` is false when the service was already active or pending.
+    ServiceActivation {
+        service: AgentService,
+        changed: bool,
+    },
+    ServiceDeactivated(AgentService),
+    OtpIssued(OtpIssue),
+    OtpChecked(OtpCheck),
+    SandboxSeeded {
+        partner_id: i64,
+        created: bool,
+    },
+}
+
+/// The purpose of the OTP that verifies an agent's mobile number.
+pub const USER_MOBILE_OTP: &str = "user_mobile";
+
+/// Where a command's idempotency record lives: unique per partner, scope and key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdemKey {
+    pub partner_id: i64,
+    /// Separates key spaces, e.g. `eko` client_ref_ids from `echelon` order ids.
+    pub scope: String,
+    pub key: String,
+}
+
+/// The result of an idempotent command: its outcome, and whether it was a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    pub outcome: Outcome,
+    pub replayed: bool,
+}
+
+fn fingerprint(cmd: &Command) -> String {
+    let canonical = serde_json::to_string(cmd).expect("commands serialise");
+    kosh_core::secret::hash_secret("kosh-idempotency", &canonical)
+}
+
+impl Outcome {
+    /// Ledger entries this outcome posted (for metrics).
+    pub fn entries_posted(&self) -> u64 {
+        match self {
+            Outcome::WalletCredited { .. } | Outcome::SandboxSeeded { created: true, .. } => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Runs `cmd`, guarded by `key` when there is one.
+pub async fn apply_request(db: &mut impl Conn, key: Option<&IdemKey>, cmd: &Command, now_ms: i64) -> CmdResult<Executed> {
+    match key {
+        Some(key) => apply_idempotent(db, key, cmd, now_ms).await,
+        None => Ok(Executed { outcome: apply(db, cmd, now_ms).await?, replayed: false }),
+    }
+}
+
+/// Runs `cmd` guarded by `key`: a replay of the same command answers the first outcome.
+pub async fn apply_idempotent(db: &mut impl Conn, key: &IdemKey, cmd: &Command, now_ms: i64) -> CmdResult<Executed> {
+    let print = fingerprint(cmd);
+    match idempotency::claim(db, key.partner_id, &key.scope, &key.key, &print, now_ms).await? {
+        idempotency::Claim::Conflict => Err(Rejection::IdempotencyConflict.into()),
+        idempotency::Claim::Replay(json) => {
+            let outcome = serde_json::from_str(&json).map_err(|e| crate::sql::SqlError::Decode(e.to_string()))?;
+            Ok(Executed { outcome, replayed: true })
+        }
+        idempotency::Claim::New => {
+            let outcome = apply(db, cmd, now_ms).await?;
+            let json = serde_json::to_string(&outcome).expect("outcomes serialise");
+            idempotency::complete(db, key.partner_id, &key.scope, &key.key, &json).await?;
+            Ok(Executed { outcome, replayed: false })
+        }
+    }
+}
+
+pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<Outcome> {
+    match cmd {
+        Command::CreatePartner(p) => Ok(Outcome::PartnerCreated(partners::insert(db, p, now_ms).await?)),
+        Command::CreditWallet { partner_id, amount_paise, reference } => {
+            credit_wallet(db, *partner_id, *amount_paise, reference, now_ms).await
+        }
+        Command::OnboardAgent { partner_id, agent } => {
+            require_partner(db, *partner_id).await?;
+            Ok(Outcome::AgentOnboarded(agents::onboard(db, *partner_id, agent, now_ms).await?))
+        }
+        Command::ActivateService { partner_id, user_code, service_code, review_ms, details_json } => {
+            activate_service(db, *partner_id, *user_code, *service_code, *review_ms, details_json, now_ms).await
+        }
+        Command::DeactivateService { partner_id, user_code, service_code } => {
+            deactivate_service(db, *partner_id, *user_code, *service_code, now_ms).await
+        }
+        Command::IssueOtp { partner_id, request } => Ok(Outcome::OtpIssued(otp::issue(db, *partner_id, request, now_ms).await?)),
+        Command::CheckOtp { partner_id, purpose, subject, code, otp_ref_id } => {
+            let check = otp::check(db, *partner_id, purpose, subject, code, *otp_ref_id, now_ms).await?;
+            if check == OtpCheck::Accepted && purpose == USER_MOBILE_OTP {
+                db.exec(
+                    "INSERT INTO verified_mobiles (partner_id, mobile, verified_at_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (partner_id, mobile) DO NOTHING",
+                    &[(*partner_id).into(), subject.into(), now_ms.into()],
+                )
+                .await?;
+            }
+            Ok(Outcome::OtpChecked(check))
+        }
+        Command::SeedSandbox { partner, agent, wallet_paise } => seed_sandbox(db, partner, agent, *wallet_paise, now_ms).await,
+    }
+}
+
+async fn require_partner(db: &mut impl Conn, partner_id: i64) -> CmdResult<Partner> {
+    partners::by_id(db, partner_id).await?.ok_or(CommandError::Rejected(Rejection::PartnerNotFound))
+}
+
+async fn credit_wallet(
+    db: &mut impl Conn,
+    partner_id: i64,
+    amount_paise: i64,
+    reference: &str,
+    now_ms: i64,
+) -> CmdResult<Outcome> {
+    require_partner(db, partner_id).await?;
+    let amount = Paise::new(amount_paise)
+        .filter(|p| !p.is_zero())
+        .ok_or_else(|| Rejection::InvalidEntry("amount must be positive".into()))?;
+    if reference.chars().count() > MAX_REFERENCE_LEN {
+        return Err(Rejection::InvalidEntry(format!("reference is longer than {MAX_REFERENCE_LEN} characters")).into());
+    }
+    let funding = ledger::account(db, PLATFORM, &AccountKind::Funding, now_ms).await?;
+    let wallet = ledger::account(db, partner_id, &AccountKind::PartnerWallet, now_ms).await?;
+    let entry = Entry::transfer(funding, wallet, amount).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
+    let entry_id = ledger::record(db, partner_id, "wallet_credit", reference, &entry, EntryState::Posted, now_ms).await?;
+    let balance = ledger::balance(db, wallet).await?;
+    let event = json!({ "partner_id": partner_id, "entry_id": entry_id, "amount_paise": amount_paise,
+                        "balance_paise": balance.posted_credit(), "reference": reference });
+    outbox::append(db, partner_id, "wallet.credited", &event, now_ms).await?;
+    Ok(Outcome::WalletCredited { entry_id, balance })
+}
+
+async fn activate_service(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    service_code: u16,
+    review_ms: i64,
+    details_json: &str,
+    now_ms: i64,
+) -> CmdResult<Outcome> {
+    let info = svc::service(service_code).ok_or(Rejection::UnknownService(service_code))?;
+    agents::get(db, partner_id, user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    let current = services::get(db, partner_id, user_code, service_code).await?;
+    match svc::activate(current.as_ref(), info, now_ms, review_ms) {
+        Activation::Unchanged(service) => Ok(Outcome::ServiceActivation { service, changed: false }),
+        Activation::Store(service) => {
+            services::put(db, partner_id, user_code, &service, details_json).await?;
+            service_event(db, partner_id, user_code, &service, now_ms).await?;
+            Ok(Outcome::ServiceActivation { service, changed: true })
+        }
+    }
+}
+
+async fn deactivate_service(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    service_code: u16,
+    now_ms: i64,
+) -> CmdResult<Outcome> {
+    svc::service(service_code).ok_or(Rejection::UnknownService(service_code))?;
+    agents::get(db, partner_id, user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    let current = services::get(db, partner_id, user_code, service_code).await?.ok_or(Rejection::ServiceNotActive)?;
+    let service = svc::deactivate(&current, now_ms);
+    services::put(db, partner_id, user_code, &service, "{}").await?;
+    service_event(db, partner_id, user_code, &service, now_ms).await?;
+    Ok(Outcome::ServiceDeactivated(service))
+}
+
+async fn service_event(db: &mut impl Conn, partner_id: i64, user_code: i64, s: &AgentService, now_ms: i64) -> CmdResult<()> {
+    let event = json!({ "user_code": user_code, "service_code": s.service_code, "status": s.status as i64,
+                        "status_desc": s.status.desc() });
+    outbox::append(db, partner_id, "agent.service_changed", &event, now_ms).await?;
+    Ok(())
+}
+
+async fn seed_sandbox(
+    db: &mut impl Conn,
+    partner: &NewPartner,
+    agent: &NewAgent,
+    wallet_paise: i64,
+    now_ms: i64,
+) -> CmdResult<Outcome> {
+    if let Some(existing) = partners::by_developer_key(db, &partner.developer_key).await? {
+        return Ok(Outcome::SandboxSeeded { partner_id: existing.id, created: false });
+    }
+    let created = partners::insert(db, partner, now_ms).await?;
+    let onboarded = agents::onboard(db, created.id, agent, now_ms).await?;
+    for info in svc::SERVICES {
+        let Activation::Store(service) = svc::activate(None, info, now_ms, 0) else { continue };
+        services::put(db, created.id, onboarded.agent.user_code, &service, "{}").await?;
+    }
+    credit_wallet(db, created.id, wallet_paise, "sandbox opening balance", now_ms).await?;
+    Ok(Outcome::SandboxSeeded { partner_id: created.id, created: true })
+}

@@ -1,0 +1,270 @@
+//! # kosh-store: one domain-level store, two backends
+//!
+//! A guided tour:
+//! - [`Store`] is the whole interface the server sees: [`Store::execute`] runs a
+//!   [`commands::Command`] atomically (optionally guarded by an idempotency key), and
+//!   read methods answer queries. It does not expose SQL.
+//! - [`commands`] turns a command into domain operations; [`ops`] holds those
+//!   operations, each written once against [`sql::Conn`].
+//! - [`sqlite`] is the embedded backend: a single writer thread with group commit.
+//! - [`postgres`] is the scale-out backend: pooled transactions, retried when they lose
+//!   a race, coordinated only through rows.
+//! - [`migrate`] applies the embedded schema migrations of either backend.
+
+pub mod commands;
+pub mod error;
+pub mod migrate;
+pub mod ops;
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+pub mod stats;
+
+use commands::{Command, Executed, IdemKey, Outcome};
+use error::{CmdResult, CommandError};
+use kosh_core::clock::SharedClock;
+use kosh_core::ledger::{AccountKind, Balance};
+use kosh_core::services::AgentService;
+use ops::agents::Agent;
+use ops::outbox::OutboxEvent;
+use ops::partners::Partner;
+use postgres::{PgConn, PgStore};
+use sql::SqlError;
+use sqlite::{run_ready, SqliteConn, SqliteStore};
+use stats::StoreStats;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite database file (its directory is created if missing).
+    Sqlite(PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+impl Location {
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => format!("sqlite:{}", path.display()),
+            Location::Postgres(url) => format!("postgres:{}", redact_url(url)),
+        }
+    }
+}
+
+/// A URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+pub struct Store {
+    backend: Backend,
+    location: Location,
+    clock: SharedClock,
+    stats: Arc<StoreStats>,
+}
+
+/// Runs a read on either backend: `read!(self, db => some_op(db, args))`, where the
+/// expression is a future over `db: &mut impl Conn`.
+macro_rules! read {
+    ($store:expr, $db:ident => $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite(s) => s.read(|conn| {
+                let $db = &mut SqliteConn::new(conn);
+                run_ready($body)
+            })?,
+            Backend::Postgres(p) => {
+                let client = p.client().await?;
+                let $db = &mut PgConn::new(&client);
+                $body.await
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Opens the store. Call [`Store::migrate`] before use on a new database.
+    pub async fn open(location: Location, clock: SharedClock) -> Result<Store, SqlError> {
+        let stats = Arc::new(StoreStats::default());
+        let backend = match &location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| SqlError::Other(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                Backend::Sqlite(SqliteStore::open(path, stats.clone())?)
+            }
+            Location::Postgres(url) => Backend::Postgres(PgStore::connect(url)?),
+        };
+        Ok(Store { backend, location, clock, stats })
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Applies pending schema migrations; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>, SqlError> {
+        match (&self.backend, &self.location) {
+            (Backend::Sqlite(_), Location::Sqlite(path)) => migrate::sqlite(path, self.now_ms()),
+            (Backend::Postgres(p), _) => migrate::postgres(p, self.now_ms()).await,
+            _ => unreachable!("backend and location are built together"),
+        }
+    }
+
+    /// Runs a command as one atomic unit.
+    pub async fn execute(&self, cmd: Command) -> CmdResult<Outcome> {
+        Ok(self.run(None, cmd).await?.outcome)
+    }
+
+    /// Runs a command guarded by an idempotency key, in the same atomic unit: the same
+    /// command again answers the first outcome; a different one under the key is refused.
+    pub async fn execute_idempotent(&self, key: IdemKey, cmd: Command) -> CmdResult<Executed> {
+        self.run(Some(key), cmd).await
+    }
+
+    async fn run(&self, key: Option<IdemKey>, cmd: Command) -> CmdResult<Executed> {
+        let executed = match &self.backend {
+            Backend::Sqlite(s) => {
+                let clock = self.clock.clone();
+                s.write(move |conn| {
+                    run_ready(commands::apply_request(&mut SqliteConn::new(conn), key.as_ref(), &cmd, clock.now_ms()))
+                })
+                .await
+                .map_err(CommandError::Sql)??
+            }
+            Backend::Postgres(p) => self.run_postgres(p, key.as_ref(), &cmd).await?,
+        };
+        if !executed.replayed {
+            self.stats.entries_posted.fetch_add(executed.outcome.entries_posted(), Ordering::Relaxed);
+        }
+        Ok(executed)
+    }
+
+    /// One transaction per attempt; an attempt that lost a race is run again whole.
+    async fn run_postgres(&self, p: &PgStore, key: Option<&IdemKey>, cmd: &Command) -> CmdResult<Executed> {
+        let mut attempt = 0;
+        loop {
+            let mut client = p.client().await?;
+            let tx = client.transaction().await.map_err(postgres::sql_error)?;
+            let result = match commands::apply_request(&mut PgConn::new(&tx), key, cmd, self.now_ms()).await {
+                Ok(done) => tx.commit().await.map(|()| done).map_err(|e| postgres::sql_error(e).into()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(CommandError::Sql(e)) if e.is_retryable() && attempt < postgres::MAX_RETRIES => {
+                    attempt += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub async fn partner_by_developer_key(&self, key: &str) -> Result<Option<Partner>, SqlError> {
+        read!(self, db => ops::partners::by_developer_key(db, key))
+    }
+
+    pub async fn partner(&self, id: i64) -> Result<Option<Partner>, SqlError> {
+        read!(self, db => ops::partners::by_id(db, id))
+    }
+
+    /// A partner by numeric id or by name.
+    pub async fn find_partner(&self, id_or_name: &str) -> Result<Option<Partner>, SqlError> {
+        read!(self, db => ops::partners::by_id_or_name(db, id_or_name))
+    }
+
+    pub async fn partners(&self) -> Result<Vec<Partner>, SqlError> {
+        read!(self, db => ops::partners::list(db))
+    }
+
+    pub async fn agent(&self, partner_id: i64, user_code: i64) -> Result<Option<Agent>, SqlError> {
+        read!(self, db => ops::agents::get(db, partner_id, user_code))
+    }
+
+    pub async fn agent_services(&self, partner_id: i64, user_code: i64) -> Result<Vec<AgentService>, SqlError> {
+        read!(self, db => ops::services::list(db, partner_id, user_code))
+    }
+
+    pub async fn agent_service(
+        &self,
+        partner_id: i64,
+        user_code: i64,
+        service_code: u16,
+    ) -> Result<Option<AgentService>, SqlError> {
+        read!(self, db => ops::services::get(db, partner_id, user_code, service_code))
+    }
+
+    /// The balance of an account; zero when it was never used.
+    pub async fn balance(&self, owner_id: i64, kind: &AccountKind) -> Result<Balance, SqlError> {
+        read!(self, db => ops::ledger::balance_of(db, owner_id, kind))
+    }
+
+    pub async fn is_mobile_verified(&self, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
+        let row = read!(self, db => db_query_verified(db, partner_id, mobile))?;
+        Ok(row)
+    }
+
+    /// The newest unused sandbox OTP: `(otp_ref_id, code, expires_at_ms)`.
+    pub async fn sandbox_otp(
+        &self,
+        partner_id: i64,
+        purpose: &str,
+        subject: &str,
+    ) -> Result<Option<(i64, String, i64)>, SqlError> {
+        read!(self, db => ops::otp::sandbox_latest(db, partner_id, purpose, subject))
+    }
+
+    pub async fn recent_outbox(&self, partner_id: i64, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
+        read!(self, db => ops::outbox::recent(db, partner_id, limit))
+    }
+
+    pub async fn ledger_totals(&self) -> Result<Balance, SqlError> {
+        read!(self, db => ops::ledger::totals(db))
+    }
+
+    pub async fn ledger_limit_violations(&self) -> Result<i64, SqlError> {
+        read!(self, db => ops::ledger::limit_violations(db))
+    }
+
+    pub async fn ledger_entry(&self, entry_id: i64) -> Result<Option<ops::ledger::EntryRecord>, SqlError> {
+        read!(self, db => ops::ledger::entry(db, entry_id))
+    }
+}
+
+async fn db_query_verified(db: &mut impl sql::Conn, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT verified_at_ms FROM verified_mobiles WHERE partner_id = $1 AND mobile = $2",
+            &[partner_id.into(), mobile.into()],
+        )
+        .await?;
+    Ok(row.is_some())
+}

@@ -1,0 +1,117 @@
+use crate::error::{CmdResult, Rejection};
+use crate::sql::{Conn, Row, SqlError};
+use serde::{Deserialize, Serialize};
+
+/// An agent (retailer, merchant) onboarded by a partner; Eko calls it a "user".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    pub user_code: i64,
+    pub partner_id: i64,
+    pub pan: String,
+    pub mobile: String,
+    pub first_name: String,
+    pub middle_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub dob: String,
+    pub shop_name: String,
+    /// The residence address as a JSON object.
+    pub residence_address: String,
+    pub created_at_ms: i64,
+}
+
+/// The fields of an onboarding request, already validated by the dialect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAgent {
+    pub pan: String,
+    pub mobile: String,
+    pub first_name: String,
+    pub middle_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub dob: String,
+    pub shop_name: String,
+    pub residence_address: String,
+}
+
+macro_rules! select_agent {
+    ($where:literal) => {
+        concat!(
+            "SELECT user_code, partner_id, pan, mobile, first_name, middle_name, last_name, email, dob, shop_name, \
+             residence_address, created_at_ms FROM agents WHERE ",
+            $where
+        )
+    };
+}
+
+fn from_row(r: &Row) -> Result<Agent, SqlError> {
+    Ok(Agent {
+        user_code: r.int(0)?,
+        partner_id: r.int(1)?,
+        pan: r.text(2)?,
+        mobile: r.text(3)?,
+        first_name: r.text(4)?,
+        middle_name: r.text(5)?,
+        last_name: r.text(6)?,
+        email: r.text(7)?,
+        dob: r.text(8)?,
+        shop_name: r.text(9)?,
+        residence_address: r.text(10)?,
+        created_at_ms: r.int(11)?,
+    })
+}
+
+/// The agent `user_code` of this partner; another partner's agents do not exist for it.
+pub async fn get(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Option<Agent>, SqlError> {
+    let row = db.query_opt(select_agent!("partner_id = $1 AND user_code = $2"), &[partner_id.into(), user_code.into()]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Result of onboarding: the agent, and whether this call created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Onboarded {
+    pub agent: Agent,
+    pub created: bool,
+}
+
+/// Onboards an agent. The PAN identifies the person: onboarding the same PAN again
+/// answers with the existing agent. A mobile number already used by another agent of
+/// the partner is refused.
+pub async fn onboard(db: &mut impl Conn, partner_id: i64, a: &NewAgent, now_ms: i64) -> CmdResult<Onboarded> {
+    let by_pan = db.query_opt(select_agent!("partner_id = $1 AND pan = $2"), &[partner_id.into(), (&a.pan).into()]).await?;
+    if let Some(row) = by_pan {
+        return Ok(Onboarded { agent: from_row(&row)?, created: false });
+    }
+    let by_mobile =
+        db.query_opt(select_agent!("partner_id = $1 AND mobile = $2"), &[partner_id.into(), (&a.mobile).into()]).await?;
+    if by_mobile.is_some() {
+        return Err(Rejection::AgentMobileTaken.into());
+    }
+    let user_code = next_counter(db, "user_code").await?;
+    db.exec(
+        "INSERT INTO agents (user_code, partner_id, pan, mobile, first_name, middle_name, last_name, email, dob, shop_name, \
+         residence_address, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            user_code.into(),
+            partner_id.into(),
+            (&a.pan).into(),
+            (&a.mobile).into(),
+            (&a.first_name).into(),
+            (&a.middle_name).into(),
+            (&a.last_name).into(),
+            (&a.email).into(),
+            (&a.dob).into(),
+            (&a.shop_name).into(),
+            (&a.residence_address).into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    let agent = get(db, partner_id, user_code).await?.ok_or_else(|| SqlError::Decode("inserted agent vanished".into()))?;
+    Ok(Onboarded { agent, created: true })
+}
+
+/// Takes the next value of a named counter (row-locked until the transaction ends).
+pub async fn next_counter(db: &mut impl Conn, name: &str) -> Result<i64, SqlError> {
+    db.query_one("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", &[name.into()]).await?.int(0)
+}

@@ -1,0 +1,55 @@
+//! Idempotency records: the key is claimed in the same transaction as the work it
+//! guards, and completed with the work's outcome. A replay answers the stored outcome;
+//! a reuse with a different request is a conflict.
+
+use crate::sql::{Conn, SqlError};
+
+pub enum Claim {
+    /// First use of the key: do the work, then [`complete`].
+    New,
+    /// The same request was done before: its stored outcome (JSON).
+    Replay(String),
+    /// The key was used with a different request.
+    Conflict,
+}
+
+pub async fn claim(
+    db: &mut impl Conn,
+    partner_id: i64,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now_ms: i64,
+) -> Result<Claim, SqlError> {
+    let inserted = db
+        .exec(
+            "INSERT INTO idempotency (partner_id, scope, idem_key, fingerprint, created_at_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (partner_id, scope, idem_key) DO NOTHING",
+            &[partner_id.into(), scope.into(), key.into(), fingerprint.into(), now_ms.into()],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(Claim::New);
+    }
+    let row = db
+        .query_one(
+            "SELECT fingerprint, outcome FROM idempotency WHERE partner_id = $1 AND scope = $2 AND idem_key = $3",
+            &[partner_id.into(), scope.into(), key.into()],
+        )
+        .await?;
+    if row.text(0)? != fingerprint {
+        return Ok(Claim::Conflict);
+    }
+    // A claim is completed in the transaction that made it, so a visible claim has one.
+    let outcome = row.opt_text(1)?.ok_or_else(|| SqlError::Decode("idempotency record without outcome".into()))?;
+    Ok(Claim::Replay(outcome))
+}
+
+pub async fn complete(db: &mut impl Conn, partner_id: i64, scope: &str, key: &str, outcome_json: &str) -> Result<(), SqlError> {
+    db.exec(
+        "UPDATE idempotency SET outcome = $4 WHERE partner_id = $1 AND scope = $2 AND idem_key = $3",
+        &[partner_id.into(), scope.into(), key.into(), outcome_json.into()],
+    )
+    .await?;
+    Ok(())
+}

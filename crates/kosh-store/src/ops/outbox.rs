@@ -1,0 +1,58 @@
+//! The outbox: events written in the same transaction as the state change they
+//! describe. The callback engine delivers them; nothing uncommitted is ever seen.
+
+use crate::sql::{Conn, SqlError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub partner_id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: String,
+    pub attempts: i64,
+    pub due_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+pub async fn append(
+    db: &mut impl Conn,
+    partner_id: i64,
+    kind: &str,
+    payload: &serde_json::Value,
+    now_ms: i64,
+) -> Result<i64, SqlError> {
+    let text = payload.to_string();
+    db.query_one(
+        "INSERT INTO outbox (partner_id, kind, payload, due_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        &[partner_id.into(), kind.into(), (&text).into(), now_ms.into()],
+    )
+    .await?
+    .int(0)
+}
+
+/// The newest events of a partner, newest first.
+pub async fn recent(db: &mut impl Conn, partner_id: i64, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
+    let rows = db
+        .query(
+            "SELECT id, partner_id, kind, payload, state, attempts, due_at_ms, created_at_ms FROM outbox \
+             WHERE partner_id = $1 ORDER BY id DESC LIMIT $2",
+            &[partner_id.into(), limit.clamp(1, 1000).into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OutboxEvent {
+                id: r.int(0)?,
+                partner_id: r.int(1)?,
+                kind: r.text(2)?,
+                payload: serde_json::from_str(&r.text(3)?).map_err(|e| SqlError::Decode(e.to_string()))?,
+                state: r.text(4)?,
+                attempts: r.int(5)?,
+                due_at_ms: r.int(6)?,
+                created_at_ms: r.int(7)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,140 @@
+//! The small SQL surface both backends implement. Domain operations in [`crate::ops`]
+//! are written once against [`Conn`], in the subset of SQL that SQLite and PostgreSQL
+//! share (`$n` parameters in order of first use, `RETURNING`, `ON CONFLICT`); where the
+//! engines differ, an operation asks [`Conn::dialect`] and uses each engine's own SQL.
+
+use std::future::Future;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A parameter value.
+#[derive(Debug, Clone, Copy)]
+pub enum Val<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl From<i64> for Val<'_> {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+
+impl<'a> From<&'a str> for Val<'a> {
+    fn from(v: &'a str) -> Self {
+        Val::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Val<'a> {
+    fn from(v: &'a String) -> Self {
+        Val::Text(v)
+    }
+}
+
+impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+/// A result cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+/// A result row, read by column index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row(pub Vec<Cell>);
+
+impl Row {
+    fn cell(&self, i: usize) -> Result<&Cell, SqlError> {
+        self.0.get(i).ok_or_else(|| SqlError::Decode(format!("no column {i}")))
+    }
+
+    pub fn int(&self, i: usize) -> Result<i64, SqlError> {
+        match self.cell(i)? {
+            Cell::Int(v) => Ok(*v),
+            other => Err(SqlError::Decode(format!("column {i} is {other:?}, not an integer"))),
+        }
+    }
+
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, SqlError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+
+    pub fn text(&self, i: usize) -> Result<String, SqlError> {
+        match self.cell(i)? {
+            Cell::Text(v) => Ok(v.clone()),
+            other => Err(SqlError::Decode(format!("column {i} is {other:?}, not text"))),
+        }
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, SqlError> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SqlError {
+    /// A unique key was violated: on PostgreSQL a concurrent transaction won a race
+    /// (the command is retried); on SQLite, a bug.
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// Serialization failure or deadlock (SQLSTATE 40001, 40P01): retry the transaction.
+    #[error("transaction conflict: {0}")]
+    Conflict(String),
+    /// The database was busy past the timeout.
+    #[error("database busy: {0}")]
+    Busy(String),
+    #[error("cannot decode row: {0}")]
+    Decode(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl SqlError {
+    /// Whether running the whole transaction again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SqlError::Unique(_) | SqlError::Conflict(_) | SqlError::Busy(_))
+    }
+}
+
+/// One open transaction (or read session) on either backend.
+pub trait Conn {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a statement; returns the number of rows it changed.
+    fn exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<u64, SqlError>>;
+
+    /// Runs a query; returns every row.
+    fn query(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Vec<Row>, SqlError>>;
+
+    fn query_opt(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Option<Row>, SqlError>> {
+        async move {
+            let mut rows = self.query(sql, params).await?;
+            if rows.len() > 1 {
+                return Err(SqlError::Decode(format!("expected at most one row, got {}", rows.len())));
+            }
+            Ok(rows.pop())
+        }
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Row, SqlError>> {
+        async move { self.query_opt(sql, params).await?.ok_or_else(|| SqlError::Decode("expected one row, got none".into())) }
+    }
+}
