@@ -1,0 +1,7 @@
+//! # kosh-sdk: the partner side
+//!
+//! [`eko::Credentials`] signs Eko requests (`developer_key`, `secret-key`,
+//! `secret-key-timestamp`, `request_hash`); [`eko::Client`] sends them to Kosh (or any
+//! Eko-compatible platform) and returns the status and JSON body.
+
+pub mod eko;

@@ -1,0 +1,132 @@
+//! Configuration: defaults, then an optional TOML file, then environment variables and
+//! flags (the binary maps `KOSH_*` variables and `--flags` onto [`Overrides`]).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// How strictly `request_hash` is checked on financial endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashStrictness {
+    /// Not checked.
+    Off,
+    /// Checked; a mismatch is logged and the request proceeds.
+    Warn,
+    /// Checked; a mismatch is refused with 403, as the real platform does.
+    Enforce,
+}
+
+impl std::str::FromStr for HashStrictness {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(Self::Off),
+            "warn" => Ok(Self::Warn),
+            "enforce" => Ok(Self::Enforce),
+            other => Err(format!("request hash strictness must be off, warn or enforce, not {other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database (`kosh.db`), used without `database_url`.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to run on PostgreSQL instead of the embedded store.
+    pub database_url: Option<String>,
+    /// Sandbox mode: the public sandbox partner exists, OTPs are readable, magic values apply.
+    pub sandbox: bool,
+    /// How far `secret-key-timestamp` may be from the server's clock, in seconds.
+    pub timestamp_tolerance_secs: u64,
+    /// `request_hash` checking on financial endpoints.
+    pub request_hash: HashStrictness,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long activating a service that needs document review stays pending, in seconds.
+    pub service_review_secs: u64,
+    /// The sandbox partner's opening e-value balance, in rupees.
+    pub sandbox_wallet_rupees: i64,
+    /// How long OTPs stay valid, in seconds.
+    pub otp_ttl_secs: u64,
+    /// Bearer token for the operator API under `/admin`; without it the admin API is off.
+    pub admin_token: Option<String>,
+    /// How long shutdown waits for in-flight requests, in seconds.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./kosh-data"),
+            database_url: None,
+            sandbox: true,
+            timestamp_tolerance_secs: 300,
+            request_hash: HashStrictness::Enforce,
+            max_body_bytes: 64 * 1024,
+            service_review_secs: 10,
+            sandbox_wallet_rupees: 1_000_000,
+            otp_ttl_secs: 600,
+            admin_token: None,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults overlaid with the TOML file at `path`, when given.
+    pub fn from_file(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else { return Ok(Config::default()) };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    }
+
+    /// Checks limits that a typo could break.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if !(1..=86_400).contains(&self.timestamp_tolerance_secs) {
+            return bad("timestamp_tolerance_secs must be between 1 and 86400");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return bad("max_body_bytes must be between 1024 and 16777216");
+        }
+        if !(30..=86_400).contains(&self.otp_ttl_secs) {
+            return bad("otp_ttl_secs must be between 30 and 86400");
+        }
+        if self.service_review_secs > 30 * 86_400 {
+            return bad("service_review_secs must be at most 2592000 (30 days)");
+        }
+        if !(0..=1_000_000_000).contains(&self.sandbox_wallet_rupees) {
+            return bad("sandbox_wallet_rupees must be between 0 and 1000000000");
+        }
+        if matches!(&self.admin_token, Some(t) if t.len() < 16) {
+            return bad("admin_token must be at least 16 characters");
+        }
+        if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
+            return bad("database_url must start with postgres:// or postgresql://");
+        }
+        Ok(())
+    }
+
+    /// Where the data lives under this configuration.
+    pub fn location(&self) -> kosh_store::Location {
+        match &self.database_url {
+            Some(url) => kosh_store::Location::Postgres(url.clone()),
+            None => kosh_store::Location::Sqlite(self.data_dir.join("kosh.db")),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Eko partner authentication, on every Eko-dialect request: `developer_key` names the
+//! partner; `secret-key` must be the HMAC of `secret-key-timestamp` under the partner's
+//! access key; the timestamp must be within the configured tolerance. Refusals explain
+//! which check failed and why, and never reveal the expected value.
+
+use super::envelope::EkoReply;
+use crate::config::HashStrictness;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kosh_core::signing;
+use kosh_store::ops::partners::Partner;
+use std::sync::Arc;
+
+/// The public sandbox developer_key: refused outside sandbox mode with the platform's words.
+pub const SANDBOX_DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
+
+/// The authenticated partner, and the timestamp it signed (request hashes reuse it).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub partner: Arc<Partner>,
+    pub timestamp: String,
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn forbidden(message: impl Into<String>) -> EkoReply {
+    EkoReply::http_error(StatusCode::FORBIDDEN, message)
+}
+
+pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    match check(&app, req.headers()).await {
+        Ok(auth) => {
+            req.extensions_mut().insert(auth);
+            next.run(req).await
+        }
+        Err(reply) => {
+            tracing::info!(status = reply.http.as_u16(), message = %reply.message, "eko authentication refused");
+            reply.into_response()
+        }
+    }
+}
+
+async fn check(app: &AppState, headers: &HeaderMap) -> Result<Authenticated, EkoReply> {
+    let developer_key = header(headers, "developer_key").ok_or_else(|| {
+        EkoReply::http_error(StatusCode::PAYMENT_REQUIRED, "developer_key header is missing").with_hint(
+            "send your developer_key in a header named developer_key (with an underscore; some proxies drop such headers)",
+        )
+    })?;
+    let partner = app.partners.by_developer_key(&app.store, developer_key).await.map_err(|e| {
+        tracing::error!(error = %e, "partner lookup failed");
+        EkoReply::http_error(StatusCode::SERVICE_UNAVAILABLE, "the platform cannot check credentials right now")
+    })?;
+    let Some(partner) = partner else {
+        if developer_key == SANDBOX_DEVELOPER_KEY && !app.config.sandbox {
+            return Err(forbidden("Kindly use your production key")
+                .with_hint("the public sandbox developer_key works only in sandbox mode"));
+        }
+        return Err(forbidden("Authentication failed: developer_key is not recognised"));
+    };
+    let timestamp = header(headers, "secret-key-timestamp").ok_or_else(|| {
+        forbidden("Authentication failed: secret-key-timestamp header is missing")
+            .with_hint("send the current time in milliseconds since the epoch, the same text you signed")
+    })?;
+    check_timestamp(timestamp, app.now_ms(), app.config.timestamp_tolerance_secs)?;
+    let secret_key = header(headers, "secret-key").ok_or_else(|| {
+        forbidden("Authentication failed: secret-key header is missing")
+            .with_hint("secret-key = base64(HMAC-SHA256(key = base64(access_key), message = secret-key-timestamp))")
+    })?;
+    if !signing::constant_time_eq(secret_key, &signing::secret_key(&partner.access_key, timestamp)) {
+        let mistake = signing::diagnose_secret_key(secret_key, &partner.access_key, &partner.developer_key, timestamp);
+        return Err(forbidden(format!("Authentication failed: {}", mistake.explain()))
+            .with_hint("`kosh sign --access-key … --timestamp …` prints the headers for a given timestamp"));
+    }
+    Ok(Authenticated { partner, timestamp: timestamp.to_owned() })
+}
+
+fn check_timestamp(timestamp: &str, now_ms: i64, tolerance_secs: u64) -> Result<(), EkoReply> {
+    let ts: i64 = timestamp
+        .parse()
+        .map_err(|_| forbidden("Authentication failed: secret-key-timestamp must be an integer: milliseconds since the epoch"))?;
+    if ts < 100_000_000_000 {
+        return Err(forbidden(
+            "Authentication failed: secret-key-timestamp looks like seconds; it must be milliseconds since the epoch",
+        ));
+    }
+    let tolerance_ms = i64::try_from(tolerance_secs).unwrap_or(i64::MAX / 1000) * 1000;
+    let drift_ms = now_ms - ts;
+    if drift_ms > tolerance_ms {
+        return Err(forbidden(format!(
+            "Authentication failed: secret-key-timestamp is {} s old, tolerance is {tolerance_secs} s",
+            drift_ms / 1000
+        ))
+        .with_hint("generate a fresh timestamp and secret-key for every request"));
+    }
+    if -drift_ms > tolerance_ms {
+        return Err(forbidden(format!(
+            "Authentication failed: secret-key-timestamp is {} s in the future, tolerance is {tolerance_secs} s",
+            -drift_ms / 1000
+        ))
+        .with_hint("check your server's clock (NTP)"));
+    }
+    Ok(())
+}
+
+/// Verifies a `request_hash` over `timestamp + fields` (in order) under the deployment's
+/// strictness. `fields` are the values exactly as the partner sent them.
+pub fn verify_request_hash(
+    strictness: HashStrictness,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    fields: &[&str],
+    order_description: &str,
+) -> Result<(), EkoReply> {
+    if strictness == HashStrictness::Off {
+        return Ok(());
+    }
+    let outcome = match header(headers, "request_hash") {
+        None => Err(forbidden("Authentication for request-hash failed: request_hash header is missing")),
+        Some(provided) => {
+            let expected = signing::request_hash(&auth.partner.access_key, &auth.timestamp, fields);
+            if signing::constant_time_eq(provided, &expected) {
+                Ok(())
+            } else {
+                Err(forbidden("Authentication for request-hash failed: request_hash does not match")
+                    .with_hint(format!("request_hash = base64(HMAC-SHA256(key = base64(access_key), message = {order_description})), concatenated without separators, values exactly as sent")))
+            }
+        }
+    };
+    match (outcome, strictness) {
+        (Err(reply), HashStrictness::Warn) => {
+            tracing::warn!(partner = auth.partner.id, message = %reply.message, "request_hash check failed (warn mode: proceeding)");
+            Ok(())
+        }
+        (result, _) => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_outside_tolerance_are_explained() {
+        let now = 1_700_000_412_000;
+        let err = check_timestamp("1700000000000", now, 300).unwrap_err();
+        assert!(err.message.contains("412 s old, tolerance is 300 s"), "{}", err.message);
+        let err = check_timestamp("1700000900000", 1_700_000_000_000, 300).unwrap_err();
+        assert!(err.message.contains("900 s in the future"), "{}", err.message);
+        assert!(check_timestamp("1700000000000", 1_700_000_299_000, 300).is_ok());
+        assert!(check_timestamp("1700000000", now, 300).unwrap_err().message.contains("seconds"));
+        assert!(check_timestamp("17e11", now, 300).unwrap_err().message.contains("integer"));
+    }
+}

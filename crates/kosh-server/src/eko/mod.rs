@@ -1,0 +1,72 @@
+//! The Eko dialect: a thin adapter from Eko's wire format (paths with colon ids, form or
+//! JSON bodies, the envelope) to store commands and back.
+//!
+//! The same routes are mounted under every prefix partners use: `/ekoapi/v1`,
+//! `/ekoapi/v2`, `/ekoicici/v1`, `/ekoicici/v2`. Unknown paths answer "No mapping rule
+//! matched" (404), wrong methods 405, each as JSON that says what to fix.
+
+pub mod auth;
+pub mod envelope;
+pub mod params;
+pub mod user;
+
+use crate::state::AppState;
+use axum::extract::OriginalUri;
+use axum::http::{Method, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::Router;
+use envelope::{EkoReply, EkoResult};
+
+/// The prefixes every Eko route is served under.
+pub const PREFIXES: [&str; 4] = ["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"];
+
+/// The Eko routes, relative to a prefix.
+fn routes() -> Router<AppState> {
+    Router::new().route("/user/services", get(user::all_services)).route("/user/services/{user_code}", get(user::agent_services))
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let api = routes().route_layer(from_fn_with_state(state, auth::authenticate)).method_not_allowed_fallback(method_not_allowed);
+    PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()))
+}
+
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> EkoReply {
+    EkoReply::http_error(StatusCode::METHOD_NOT_ALLOWED, format!("Method {method} is not allowed on {}", uri.path()))
+        .with_hint("check the HTTP method in the API reference (GET, POST or PUT)")
+}
+
+/// Whether `path` belongs to the Eko dialect.
+pub fn is_eko_path(path: &str) -> bool {
+    path.starts_with("/ekoapi/") || path.starts_with("/ekoicici/")
+}
+
+/// The answer for an Eko path no route matched: the platform's "No mapping rule matched".
+pub fn no_mapping_rule(path: &str) -> EkoReply {
+    let version = path.split('/').nth(2).unwrap_or("");
+    let hint = if PREFIXES.iter().any(|p| p.ends_with(&format!("/{version}"))) {
+        format!("no API is served at {path}; check the path, or swap the version segment ({version}) between v1 and v2")
+    } else {
+        format!("unknown API version {version:?}; Kosh serves v1 and v2")
+    };
+    EkoReply::http_error(StatusCode::NOT_FOUND, "No mapping rule matched").with_hint(hint)
+}
+
+/// Reads a colon path id such as `user_code:20810200`, checking its name.
+pub fn colon_id<'a>(segment: &'a str, name: &str) -> Result<&'a str, EkoReply> {
+    match segment.split_once(':') {
+        Some((n, value)) if n == name && !value.is_empty() => Ok(value),
+        _ => Err(EkoReply::http_error(StatusCode::NOT_FOUND, "No mapping rule matched")
+            .with_hint(format!("this path segment must be {name}:<value>, not {segment:?}"))),
+    }
+}
+
+/// Checks the `initiator_id` parameter names the authenticated partner.
+pub fn check_initiator(params: &params::EkoParams, auth: &auth::Authenticated) -> EkoResult {
+    match params.get("initiator_id") {
+        None => Err(EkoReply::invalid(vec![("initiator_id".into(), envelope::MISSING.into())])),
+        Some(id) if id.trim() == auth.partner.initiator_id => Ok(EkoReply::ok(0, "", serde_json::json!({}))),
+        Some(_) => Err(EkoReply::failure(envelope::status::INVALID_INITIATOR, -1, "Invalid Sender/Initiator")
+            .with_hint("initiator_id must be the registered mobile number of the partner whose developer_key you send")),
+    }
+}

@@ -1,0 +1,148 @@
+//! # kosh-server: the HTTP server
+//!
+//! A guided tour:
+//! - [`config`]: every setting, with defaults, from a TOML file, env and flags.
+//! - [`App::start`] opens the store, applies migrations, seeds the sandbox, and serves
+//!   until told to stop, finishing in-flight requests first.
+//! - [`eko`]: the Eko dialect (auth, envelope, params, one module per API family).
+//! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
+//! - [`sandbox`]: the public sandbox credentials that exist out of the box.
+
+pub mod config;
+pub mod eko;
+pub mod metrics;
+pub mod sandbox;
+pub mod state;
+
+use axum::extract::{DefaultBodyLimit, OriginalUri, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use config::Config;
+use kosh_core::clock::SharedClock;
+use kosh_store::Store;
+use serde_json::json;
+use state::{AppState, PartnerCache};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("storage: {0}")]
+    Store(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Opens the store for `config`, migrated and (in sandbox mode) seeded.
+pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, StartError> {
+    config.validate()?;
+    let store = Store::open(config.location(), clock).await.map_err(|e| StartError::Store(e.to_string()))?;
+    store.migrate().await.map_err(|e| StartError::Store(e.to_string()))?;
+    if config.sandbox {
+        store.execute(sandbox::seed_command(config.sandbox_wallet_rupees)).await.map_err(|e| StartError::Store(e.to_string()))?;
+    }
+    Ok(store)
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .merge(eko::router(state.clone()))
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn healthz(State(app): State<AppState>) -> Response {
+    match app.store.partner(0).await {
+        Ok(_) => Json(json!({ "status": "ok", "store": app.store.location().describe() })).into_response(),
+        Err(e) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": e.to_string() }))).into_response()
+        }
+    }
+}
+
+async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
+    if eko::is_eko_path(uri.path()) {
+        return eko::no_mapping_rule(uri.path()).into_response();
+    }
+    (StatusCode::NOT_FOUND, Json(json!({ "status": 404, "message": format!("no such path: {}", uri.path()) }))).into_response()
+}
+
+/// A running server.
+pub struct App {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl App {
+    /// Opens the store and starts serving on `config.listen` (port 0 picks a free port).
+    pub async fn start(config: Config, clock: SharedClock) -> Result<App, StartError> {
+        let store = open_store(&config, clock).await?;
+        Self::start_with_store(config, Arc::new(store)).await
+    }
+
+    pub async fn start_with_store(config: Config, store: Arc<Store>) -> Result<App, StartError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            partners: Arc::new(PartnerCache::new()),
+            metrics: Arc::new(metrics::Metrics::default()),
+        };
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
+        Ok(App { addr, state, shutdown: Some(shutdown), task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to the grace
+    /// period), and returns.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
+        match tokio::time::timeout(grace, &mut self.task).await {
+            Ok(_) => tracing::info!("kosh stopped"),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish within the grace period; stopping anyway");
+                self.task.abort();
+            }
+        }
+    }
+
+    /// Serves until `signal` completes, then stops gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+        self.stop().await;
+    }
+}

@@ -1,0 +1,122 @@
+//! `kosh serve` and the configuration flags shared by every command that opens the store.
+
+use clap::Args;
+use kosh_core::clock::SystemClock;
+use kosh_server::config::{Config, HashStrictness};
+use kosh_server::App;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the store is: shared by every command that opens it.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, env = "KOSH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database [default: ./kosh-data].
+    #[arg(long, env = "KOSH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run on PostgreSQL instead: postgres://user:password@host:port/database.
+    #[arg(long, env = "KOSH_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    /// The configuration: defaults, then the file, then these flags.
+    pub fn config(&self) -> Result<Config, String> {
+        let mut config = Config::from_file(self.config.as_deref()).map_err(|e| e.to_string())?;
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            config.database_url = Some(url.clone());
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KOSH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Sandbox mode (public sandbox partner, readable OTPs, magic values) [default: true].
+    #[arg(long, env = "KOSH_SANDBOX")]
+    pub sandbox: Option<bool>,
+    /// How far secret-key-timestamp may be from the server clock, in seconds [default: 300].
+    #[arg(long, env = "KOSH_TIMESTAMP_TOLERANCE_SECS")]
+    pub timestamp_tolerance_secs: Option<u64>,
+    /// request_hash checking on financial endpoints: off, warn or enforce [default: enforce].
+    #[arg(long, env = "KOSH_REQUEST_HASH")]
+    pub request_hash: Option<HashStrictness>,
+    /// Largest request body in bytes [default: 65536].
+    #[arg(long, env = "KOSH_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds a service that needs document review stays pending [default: 10].
+    #[arg(long, env = "KOSH_SERVICE_REVIEW_SECS")]
+    pub service_review_secs: Option<u64>,
+    /// Seconds an OTP stays valid [default: 600].
+    #[arg(long, env = "KOSH_OTP_TTL_SECS")]
+    pub otp_ttl_secs: Option<u64>,
+    /// The sandbox partner's opening balance in rupees [default: 1000000].
+    #[arg(long, env = "KOSH_SANDBOX_WALLET_RUPEES")]
+    pub sandbox_wallet_rupees: Option<i64>,
+    /// Bearer token for the operator API under /admin (off without it).
+    #[arg(long, env = "KOSH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Seconds shutdown waits for in-flight requests [default: 30].
+    #[arg(long, env = "KOSH_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> Result<Config, String> {
+        let mut c = self.store.config()?;
+        macro_rules! apply {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field.clone() { c.$field = v; } )* };
+        }
+        apply!(
+            listen,
+            sandbox,
+            timestamp_tolerance_secs,
+            request_hash,
+            max_body_bytes,
+            service_review_secs,
+            otp_ttl_secs,
+            sandbox_wallet_rupees,
+            shutdown_grace_secs
+        );
+        if let Some(token) = &self.admin_token {
+            c.admin_token = Some(token.clone());
+        }
+        c.validate().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KOSH_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    init_logging();
+    let config = args.config()?;
+    let app = App::start(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    eprintln!("kosh listening on {} (store: {})", app.url(), app.state.store.location().describe());
+    app.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+}
