@@ -64,13 +64,29 @@ pub async fn fresh_database() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let base = server_url();
     let name = format!("kosh_t{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst), nanos());
-    let (client, conn) =
-        tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("connect to the test PostgreSQL server");
+    let (client, conn) = connect_with_retry(&base).await;
     let task = tokio::spawn(conn);
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
     drop(client);
     let _ = task.await;
     with_database(&base, &name)
+}
+
+/// Connects, waiting out a server that is still starting up (bounded to 30 s).
+async fn connect_with_retry(
+    url: &str,
+) -> (tokio_postgres::Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+            Ok(pair) => return pair,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot connect to the test PostgreSQL server at {url}: {e}"),
+        }
+    }
 }
 
 fn nanos() -> u32 {
@@ -126,14 +142,26 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         as_owner(&mut postgres, owner);
-        // The cluster must not outlive the test process, however the process ends.
+        // The cluster must not outlive the test process, however the process ends. The
+        // parent-death signal fires when the spawning *thread* exits, so the spawn
+        // happens on a thread that lives as long as the process.
         unsafe {
             postgres.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }
-        let child = postgres.spawn().expect("start postgres");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("kosh-test-postgres".into())
+            .spawn(move || {
+                tx.send(postgres.spawn()).expect("report postgres start");
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("start the cluster's keeper thread");
+        let child = rx.recv().expect("keeper thread answers").expect("start postgres");
         wait_for_socket(&socket_dir, port);
         Cluster { socket_dir, port, _child: Mutex::new(child) }
     }
@@ -188,9 +216,8 @@ fn free_port() -> u16 {
 fn wait_for_socket(socket_dir: &Path, port: u16) {
     let socket = socket_dir.join(format!(".s.PGSQL.{port}"));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "PostgreSQL did not start within 30 s");
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "PostgreSQL did not accept connections within 30 s");
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(50));
 }

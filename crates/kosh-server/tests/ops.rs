@@ -1,0 +1,164 @@
+//! Operations: health, metrics, graceful shutdown and configuration, on both backends.
+
+use kosh_core::clock::SystemClock;
+use kosh_sdk::eko::{Client, Credentials};
+use kosh_server::config::{Config, HashStrictness};
+use kosh_server::App;
+use kosh_testkit::{Backend, BACKENDS};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn config_for(backend: Backend) -> Config {
+    let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    match backend {
+        Backend::Sqlite => config.data_dir = kosh_testkit::scratch_dir(),
+        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await),
+    }
+    config
+}
+
+async fn start(backend: Backend) -> App {
+    App::start(config_for(backend).await, Arc::new(SystemClock)).await.expect("start kosh")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_the_store() {
+    for backend in BACKENDS {
+        let app = start(backend).await;
+        let res = reqwest::get(format!("{}/healthz", app.url())).await.unwrap();
+        assert_eq!(res.status(), 200, "{backend:?}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+        let expected = if backend == Backend::Sqlite { "sqlite:" } else { "postgres:" };
+        assert!(body["store"].as_str().unwrap().starts_with(expected), "{body}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route_and_the_ledger() {
+    for backend in BACKENDS {
+        let app = start(backend).await;
+        let client = Client::new(format!("{}/ekoapi/v1", app.url()), Credentials::sandbox());
+        for _ in 0..3 {
+            let answer = client.get("/user/services/user_code:20810200", &[]).await.unwrap();
+            assert_eq!(answer.status, 200);
+        }
+        let text = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
+        let line = r#"kosh_http_requests_total{method="GET",route="/ekoapi/v1/user/services/{user_code}",status="200"} 3"#;
+        assert!(text.contains(line), "{backend:?}: missing {line} in\n{text}");
+        assert!(text.contains(r#"kosh_http_request_duration_seconds_count{route="/ekoapi/v1/user/services/{user_code}"} 3"#));
+        // The sandbox seed posted the opening balance.
+        assert!(text.contains("kosh_ledger_entries_posted_total 1"), "{text}");
+        assert!(text.contains("kosh_store_batch_size_count"));
+        app.stop().await;
+    }
+}
+
+/// A request whose body is still arriving when shutdown starts is answered in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_in_flight_requests_finish() {
+    for backend in BACKENDS {
+        let app = start(backend).await;
+        let addr = app.addr;
+        let headers = Credentials::sandbox().sign(SystemClock.now_ms_for_test());
+        let body = "initiator_id=9962981729";
+        let head = format!(
+            "GET /ekoapi/v1/user/services/user_code:20810200 HTTP/1.1\r\nhost: {addr}\r\ndeveloper_key: {}\r\nsecret-key: {}\r\n\
+             secret-key-timestamp: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            headers.developer_key,
+            headers.secret_key,
+            headers.secret_key_timestamp,
+            body.len()
+        );
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body.as_bytes()[..5]).unwrap();
+        stream.flush().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let stopping = tokio::spawn(app.stop());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!stopping.is_finished(), "{backend:?}: shutdown must wait for the in-flight request");
+        stream.write_all(&body.as_bytes()[5..]).unwrap();
+        let mut response = String::new();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{backend:?}: {response}");
+        assert!(response.contains("\"service_status_list\""), "{response}");
+        tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("shutdown finishes").unwrap();
+        assert!(std::net::TcpStream::connect(addr).is_err(), "no new connections after shutdown");
+    }
+}
+
+trait NowForTest {
+    fn now_ms_for_test(&self) -> i64;
+}
+
+impl NowForTest for SystemClock {
+    fn now_ms_for_test(&self) -> i64 {
+        kosh_core::clock::Clock::now_ms(self)
+    }
+}
+
+#[test]
+fn config_file_overrides_defaults_and_rejects_unknown_keys() {
+    let dir = kosh_testkit::scratch_dir();
+    let path = dir.join("kosh.toml");
+    std::fs::write(
+        &path,
+        "listen = \"127.0.0.1:9999\"\nrequest_hash = \"warn\"\ntimestamp_tolerance_secs = 60\nsandbox = false\n",
+    )
+    .unwrap();
+    let config = Config::from_file(Some(&path)).unwrap();
+    assert_eq!(config.listen.port(), 9999);
+    assert_eq!(config.request_hash, HashStrictness::Warn);
+    assert_eq!(config.timestamp_tolerance_secs, 60);
+    assert!(!config.sandbox);
+    assert_eq!(config.max_body_bytes, Config::default().max_body_bytes, "unset keys keep their defaults");
+
+    std::fs::write(&path, "listne = \"127.0.0.1:9999\"\n").unwrap();
+    let err = Config::from_file(Some(&path)).unwrap_err().to_string();
+    assert!(err.contains("listne"), "a typo is named: {err}");
+    assert!(Config::from_file(Some(&dir.join("missing.toml"))).is_err());
+}
+
+#[test]
+fn config_limits_are_validated() {
+    let ok = Config::default();
+    assert!(ok.validate().is_ok());
+    let cases = [
+        Config { timestamp_tolerance_secs: 0, ..Config::default() },
+        Config { max_body_bytes: 10, ..Config::default() },
+        Config { otp_ttl_secs: 5, ..Config::default() },
+        Config { admin_token: Some("short".into()), ..Config::default() },
+        Config { database_url: Some("mysql://x".into()), ..Config::default() },
+        Config { sandbox_wallet_rupees: -1, ..Config::default() },
+    ];
+    for bad in cases {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_credentials_exist_out_of_the_box_and_only_in_sandbox_mode() {
+    for backend in BACKENDS {
+        let app = start(backend).await;
+        let client = Client::new(format!("{}/ekoapi/v2", app.url()), Credentials::sandbox());
+        let answer = client.get("/user/services/user_code:20810200", &[]).await.unwrap();
+        assert_eq!(answer.body["status"], 0, "{backend:?}: {}", answer.body);
+        let active = answer.body["data"]["service_status_list"].as_array().unwrap();
+        assert_eq!(active.len(), kosh_core::services::SERVICES.len());
+        assert!(active.iter().all(|s| s["status"] == 1));
+        app.stop().await;
+
+        let mut production = config_for(backend).await;
+        production.sandbox = false;
+        let app = App::start(production, Arc::new(SystemClock)).await.unwrap();
+        let client = Client::new(format!("{}/ekoapi/v1", app.url()), Credentials::sandbox());
+        let answer = client.get("/user/services/user_code:20810200", &[]).await.unwrap();
+        assert_eq!(answer.status, 403);
+        assert_eq!(answer.body["message"], "Kindly use your production key");
+        app.stop().await;
+    }
+}
