@@ -155,4 +155,45 @@ mod tests {
         assert!(check_timestamp("1700000000", now, 300).unwrap_err().message.contains("seconds"));
         assert!(check_timestamp("17e11", now, 300).unwrap_err().message.contains("integer"));
     }
+
+    fn sandbox_auth() -> Authenticated {
+        let partner = Partner {
+            id: 1,
+            name: "sandbox".into(),
+            developer_key: SANDBOX_DEVELOPER_KEY.into(),
+            access_key: "d2fe1d99-6298-4af2-8cc5-d97dcf46df30".into(),
+            initiator_id: "9962981729".into(),
+            is_sandbox: true,
+            created_at_ms: 0,
+        };
+        Authenticated { partner: Arc::new(partner), timestamp: "1700000000000".into() }
+    }
+
+    fn with_hash(hash: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("request_hash", hash.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn request_hash_is_checked_per_strictness() {
+        let auth = sandbox_auth();
+        let fields = ["151627591", "50", "20810200"];
+        let order = "timestamp + utility_acc_no + amount + user_code";
+        let good = with_hash("TO65c2+vieXFx4+yDLN50NoAHe1fnfyWfIAB2NJkiNc=");
+        assert!(verify_request_hash(HashStrictness::Enforce, &auth, &good, &fields, order).is_ok());
+
+        let reordered = ["50", "151627591", "20810200"];
+        let err = verify_request_hash(HashStrictness::Enforce, &auth, &good, &reordered, order).unwrap_err();
+        assert_eq!(err.http, StatusCode::FORBIDDEN);
+        assert!(err.message.contains("request-hash"));
+        assert!(err.hint.as_deref().unwrap().contains(order));
+        assert!(!err.body().to_string().contains("TO65c2"), "the expected hash is never revealed");
+
+        let missing = HeaderMap::new();
+        assert!(verify_request_hash(HashStrictness::Enforce, &auth, &missing, &fields, order).unwrap_err().message.contains("missing"));
+        assert!(verify_request_hash(HashStrictness::Warn, &auth, &missing, &fields, order).is_ok());
+        assert!(verify_request_hash(HashStrictness::Warn, &auth, &good, &reordered, order).is_ok());
+        assert!(verify_request_hash(HashStrictness::Off, &auth, &missing, &fields, order).is_ok());
+    }
 }
