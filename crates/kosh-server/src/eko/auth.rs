@@ -191,7 +191,10 @@ mod tests {
         assert!(!err.body().to_string().contains("TO65c2"), "the expected hash is never revealed");
 
         let missing = HeaderMap::new();
-        assert!(verify_request_hash(HashStrictness::Enforce, &auth, &missing, &fields, order).unwrap_err().message.contains("missing"));
+        assert!(verify_request_hash(HashStrictness::Enforce, &auth, &missing, &fields, order)
+            .unwrap_err()
+            .message
+            .contains("missing"));
         assert!(verify_request_hash(HashStrictness::Warn, &auth, &missing, &fields, order).is_ok());
         assert!(verify_request_hash(HashStrictness::Warn, &auth, &good, &reordered, order).is_ok());
         assert!(verify_request_hash(HashStrictness::Off, &auth, &missing, &fields, order).is_ok());

@@ -4,9 +4,20 @@
 //! The same routes are mounted under every prefix partners use: `/ekoapi/v1`,
 //! `/ekoapi/v2`, `/ekoicici/v1`, `/ekoicici/v2`. Unknown paths answer "No mapping rule
 //! matched" (404), wrong methods 405, each as JSON that says what to fix.
+//!
+//! One module per API family: [`user`] (service catalogue, activation, enquiry),
+//! [`onboard`] (agent onboarding), [`otp`] (mobile OTPs, and the sandbox's OTP reader),
+//! [`balance`] (the partner's e-value wallet).
+
+// Handlers return `Result<EkoReply, EkoReply>`: the error *is* the answer, built once
+// per request, so boxing it to shrink the `Result` would buy nothing.
+#![allow(clippy::result_large_err)]
 
 pub mod auth;
+pub mod balance;
 pub mod envelope;
+pub mod onboard;
+pub mod otp;
 pub mod params;
 pub mod user;
 
@@ -14,16 +25,25 @@ use crate::state::AppState;
 use axum::extract::OriginalUri;
 use axum::http::{Method, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::Router;
 use envelope::{EkoReply, EkoResult};
+use params::{Checker, EkoParams};
 
 /// The prefixes every Eko route is served under.
 pub const PREFIXES: [&str; 4] = ["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"];
 
 /// The Eko routes, relative to a prefix.
 fn routes() -> Router<AppState> {
-    Router::new().route("/user/services", get(user::all_services)).route("/user/services/{user_code}", get(user::agent_services))
+    Router::new()
+        .route("/user/services", get(user::all_services))
+        .route("/user/services/{user_code}", get(user::agent_services))
+        .route("/user/service/activate", put(user::activate))
+        .route("/user/service/deactivate", put(user::deactivate))
+        .route("/user/onboard", put(onboard::onboard))
+        .route("/user/request/otp", put(otp::request))
+        .route("/user/verify", put(otp::verify))
+        .route("/customers/{customer_id}/balance", get(balance::balance))
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -62,11 +82,27 @@ pub fn colon_id<'a>(segment: &'a str, name: &str) -> Result<&'a str, EkoReply> {
 }
 
 /// Checks the `initiator_id` parameter names the authenticated partner.
-pub fn check_initiator(params: &params::EkoParams, auth: &auth::Authenticated) -> EkoResult {
+pub fn check_initiator(params: &EkoParams, auth: &auth::Authenticated) -> EkoResult {
     match params.get("initiator_id") {
         None => Err(EkoReply::invalid(vec![("initiator_id".into(), envelope::MISSING.into())])),
         Some(id) if id.trim() == auth.partner.initiator_id => Ok(EkoReply::ok(0, "", serde_json::json!({}))),
-        Some(_) => Err(EkoReply::failure(envelope::status::INVALID_INITIATOR, -1, "Invalid Sender/Initiator")
-            .with_hint("initiator_id must be the registered mobile number of the partner whose developer_key you send")),
+        Some(_) => Err(invalid_initiator()),
     }
+}
+
+/// Starts checking a write request's parameters. A wrong `initiator_id` is refused at
+/// once (status 319); a missing one is listed with the other bad fields.
+pub fn checker(params: &EkoParams, auth: &auth::Authenticated) -> Result<Checker, EkoReply> {
+    let mut checker = Checker::default();
+    match params.get("initiator_id") {
+        None => checker.fail("initiator_id", envelope::MISSING),
+        Some(id) if id.trim() == auth.partner.initiator_id => {}
+        Some(_) => return Err(invalid_initiator()),
+    }
+    Ok(checker)
+}
+
+fn invalid_initiator() -> EkoReply {
+    EkoReply::failure(envelope::status::INVALID_INITIATOR, -1, "Invalid Sender/Initiator")
+        .with_hint("initiator_id must be the registered mobile number of the partner whose developer_key you send")
 }

@@ -1,0 +1,48 @@
+//! `GET /customers/mobile_number:{mobile}/balance`: the partner's e-value wallet, named
+//! by the partner's own registered mobile (its initiator_id).
+//!
+//! | outcome | status | response_type_id | data |
+//! |---|---|---|---|
+//! | the partner's wallet | 0 | 1 | `balance` ("1000000.00": rupees, two decimals), `currency`, `customer_id`, `last_used_okekey` |
+//! | any other mobile | 463 | -1 | — |
+//!
+//! `balance` is what can be spent now: posted credits less posted and pending debits.
+
+use super::auth::Authenticated;
+use super::envelope::{status, EkoReply, EkoResult};
+use super::params::EkoParams;
+use super::user::store_error;
+use super::{check_initiator, colon_id};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::Extension;
+use kosh_core::ledger::AccountKind;
+use kosh_core::money::Paise;
+use kosh_core::validate::Mobile;
+use serde_json::json;
+
+pub async fn balance(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(segment): Path<String>,
+    params: EkoParams,
+) -> EkoResult {
+    let mobile = colon_id(&segment, "mobile_number")?;
+    check_initiator(&params, &auth)?;
+    let mobile = Mobile::parse(mobile).map_err(|m| EkoReply::invalid(vec![("mobile_number".into(), m.into())]))?;
+    if mobile.as_str() != auth.partner.initiator_id {
+        return Err(EkoReply::failure(status::USER_NOT_FOUND, -1, "Wallet not found for this mobile number")
+            .with_hint("this API answers the balance of your own e-value wallet: use your initiator_id as mobile_number"));
+    }
+    let wallet = app.store.balance(auth.partner.id, &AccountKind::PartnerWallet).await.map_err(store_error)?;
+    let available = Paise::new(wallet.available_credit())
+        .ok_or_else(|| store_error(format!("wallet of partner {} has a negative available balance", auth.partner.id)))?;
+    let data = json!({
+        "balance": available.to_rupees_string(),
+        "currency": "INR",
+        "customer_id": mobile.as_str(),
+        // The vendor's field; Kosh has no okekeys, so it is always "0".
+        "last_used_okekey": "0",
+    });
+    Ok(EkoReply::ok(1, "Success", data))
+}
