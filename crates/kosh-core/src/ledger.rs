@@ -17,7 +17,7 @@ pub const MAX_LEGS: usize = 16;
 /// The account namespace for platform-owned accounts (no partner owns them).
 pub const PLATFORM: i64 = 0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Side {
     Debit,
     Credit,
@@ -132,6 +132,8 @@ pub enum EntryError {
     ZeroLeg,
     #[error("debits ({debits} paise) do not equal credits ({credits} paise)")]
     Unbalanced { debits: i64, credits: i64 },
+    #[error("the entry moves more than the largest amount Kosh accepts")]
+    TooLarge,
 }
 
 /// A balanced journal entry: legs sorted by account, so every store locks accounts
@@ -149,8 +151,12 @@ impl Entry {
         if legs.iter().any(|l| l.amount.is_zero()) {
             return Err(EntryError::ZeroLeg);
         }
+        // Each leg is at most MAX_PAISE and there are at most MAX_LEGS, so sums fit in i64.
         let sum = |side: Side| legs.iter().filter(|l| l.side == side).map(|l| l.amount.get()).sum::<i64>();
         let (debits, credits) = (sum(Side::Debit), sum(Side::Credit));
+        if debits > crate::money::MAX_PAISE || credits > crate::money::MAX_PAISE {
+            return Err(EntryError::TooLarge);
+        }
         if debits == 0 || credits == 0 {
             return Err(EntryError::OneSided);
         }
@@ -255,6 +261,14 @@ mod tests {
         assert_eq!(Entry::transfer(1, 2, p(0)), Err(EntryError::ZeroLeg));
         let many = (0..17).map(|i| Leg { account_id: i, side: Side::Debit, amount: p(1) }).collect();
         assert_eq!(Entry::new(many), Err(EntryError::TooManyLegs));
+        let max = p(crate::money::MAX_PAISE);
+        let huge = Entry::new(vec![
+            Leg { account_id: 1, side: Side::Debit, amount: max },
+            Leg { account_id: 2, side: Side::Debit, amount: max },
+            Leg { account_id: 3, side: Side::Credit, amount: max },
+            Leg { account_id: 4, side: Side::Credit, amount: max },
+        ]);
+        assert_eq!(huge, Err(EntryError::TooLarge));
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! state rows, ledger entries, idempotency record and outbox events) inside the
 //! backend's transaction; when it is refused, nothing it did remains.
 
+mod ledger_entries;
+
+pub use crate::ops::ledger::AccountBalance;
+pub use ledger_entries::{AccountSpec, LegSpec, MAX_KIND_LEN, RAILS};
+
 use crate::error::{CmdResult, CommandError, Rejection};
 use crate::ops::agents::{self, NewAgent, Onboarded};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
@@ -61,6 +66,21 @@ pub enum Command {
         agent: NewAgent,
         wallet_paise: i64,
     },
+    /// Records a balanced entry for a partner: posted at once, or `pending` (its debits
+    /// reserved until [`Command::ResolveEntry`]). `kind` names the flow (`dmt_transfer`),
+    /// `reference` ties it to the flow's own record.
+    RecordEntry {
+        partner_id: i64,
+        kind: String,
+        reference: String,
+        legs: Vec<LegSpec>,
+        pending: bool,
+    },
+    /// Posts (`post`) or voids a pending entry.
+    ResolveEntry {
+        entry_id: i64,
+        post: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +102,19 @@ pub enum Outcome {
     SandboxSeeded {
         partner_id: i64,
         created: bool,
+    },
+    /// `balances`: every account the entry touched, after it, by account id.
+    EntryRecorded {
+        entry_id: i64,
+        /// False when the entry is pending.
+        posted: bool,
+        balances: Vec<AccountBalance>,
+    },
+    /// `posted` false: the entry was voided.
+    EntryResolved {
+        entry_id: i64,
+        posted: bool,
+        balances: Vec<AccountBalance>,
     },
 }
 
@@ -110,12 +143,26 @@ fn fingerprint(cmd: &Command) -> String {
 }
 
 impl Outcome {
-    /// Ledger entries this outcome posted (for metrics).
+    /// Ledger entries this outcome posted, at once or by resolving a pending one (for
+    /// metrics). A pending entry counts here only when it is posted.
     pub fn entries_posted(&self) -> u64 {
         match self {
-            Outcome::WalletCredited { .. } | Outcome::SandboxSeeded { created: true, .. } => 1,
+            Outcome::WalletCredited { .. }
+            | Outcome::SandboxSeeded { created: true, .. }
+            | Outcome::EntryRecorded { posted: true, .. }
+            | Outcome::EntryResolved { posted: true, .. } => 1,
             _ => 0,
         }
+    }
+
+    /// Ledger entries this outcome recorded as pending (for metrics).
+    pub fn entries_pending(&self) -> u64 {
+        u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. }))
+    }
+
+    /// Pending ledger entries this outcome voided (for metrics).
+    pub fn entries_voided(&self) -> u64 {
+        u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. }))
     }
 }
 
@@ -175,6 +222,10 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
             Ok(Outcome::OtpChecked(check))
         }
         Command::SeedSandbox { partner, agent, wallet_paise } => seed_sandbox(db, partner, agent, *wallet_paise, now_ms).await,
+        Command::RecordEntry { partner_id, kind, reference, legs, pending } => {
+            ledger_entries::record_entry(db, *partner_id, kind, reference, legs, *pending, now_ms).await
+        }
+        Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
     }
 }
 
@@ -262,7 +313,17 @@ async fn seed_sandbox(
     if let Some(existing) = partners::by_developer_key(db, &partner.developer_key).await? {
         return Ok(Outcome::SandboxSeeded { partner_id: existing.id, created: false });
     }
-    let created = partners::insert(db, partner, now_ms).await?;
+    let created = match partners::insert(db, partner, now_ms).await {
+        Ok(created) => created,
+        // On PostgreSQL (READ COMMITTED) each statement sees the latest commits: a node
+        // seeding concurrently may commit between the check above and the insert's own
+        // checks. Its partner is this one, so answer as if it had existed all along.
+        Err(refused @ CommandError::Rejected(Rejection::PartnerExists { .. })) => {
+            let existing = partners::by_developer_key(db, &partner.developer_key).await?;
+            return existing.map(|p| Outcome::SandboxSeeded { partner_id: p.id, created: false }).ok_or(refused);
+        }
+        Err(e) => return Err(e),
+    };
     let onboarded = agents::onboard(db, created.id, agent, now_ms).await?;
     for info in svc::SERVICES {
         let Activation::Store(service) = svc::activate(None, info, now_ms, 0) else { continue };

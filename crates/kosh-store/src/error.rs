@@ -32,6 +32,8 @@ pub enum Rejection {
     OtpUsed,
     #[error("too many wrong OTP attempts; request a new OTP")]
     OtpExhausted,
+    #[error("ledger entry not found")]
+    EntryNotFound,
     #[error("the ledger entry is not pending")]
     EntryNotPending,
     #[error("invalid ledger entry: {0}")]

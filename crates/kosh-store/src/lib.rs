@@ -162,7 +162,10 @@ impl Store {
             Backend::Postgres(p) => self.run_postgres(p, key.as_ref(), &cmd).await?,
         };
         if !executed.replayed {
-            self.stats.entries_posted.fetch_add(executed.outcome.entries_posted(), Ordering::Relaxed);
+            let outcome = &executed.outcome;
+            self.stats.entries_posted.fetch_add(outcome.entries_posted(), Ordering::Relaxed);
+            self.stats.entries_pending.fetch_add(outcome.entries_pending(), Ordering::Relaxed);
+            self.stats.entries_voided.fetch_add(outcome.entries_voided(), Ordering::Relaxed);
         }
         Ok(executed)
     }

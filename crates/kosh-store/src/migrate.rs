@@ -13,12 +13,20 @@ pub struct Migration {
     postgres: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "otp_subjects",
+        sqlite: include_str!("../migrations/sqlite/0002_otp_subjects.sql"),
+        postgres: include_str!("../migrations/postgres/0002_otp_subjects.sql"),
+    },
+];
 
 const CREATE_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)";
@@ -52,14 +60,7 @@ pub fn sqlite(path: &Path, now_ms: i64) -> Result<Vec<i64>, SqlError> {
 /// Applies pending migrations to PostgreSQL; safe to run from many nodes at once.
 pub async fn postgres(store: &PgStore, now_ms: i64) -> Result<Vec<i64>, SqlError> {
     let mut client = store.client().await?;
-    for attempt in 0.. {
-        match client.batch_execute(CREATE_TABLE).await.map_err(pg_error) {
-            Ok(()) => break,
-            // Two nodes creating the table at once: one loses on the catalogue's unique key.
-            Err(e) if e.is_retryable() && attempt < 5 => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    create_migrations_table(&client).await?;
     let mut applied = Vec::new();
     for m in MIGRATIONS {
         let tx = client.transaction().await.map_err(pg_error)?;
@@ -77,4 +78,26 @@ pub async fn postgres(store: &PgStore, now_ms: i64) -> Result<Vec<i64>, SqlError
         tx.commit().await.map_err(pg_error)?;
     }
     Ok(applied)
+}
+
+/// Most tries at creating `schema_migrations` while other nodes race to create it.
+const MAX_CREATE_TRIES: u32 = 5;
+
+/// Creates `schema_migrations` unless it exists. Nodes creating it at the same moment
+/// collide in the catalogue, and the loser's `IF NOT EXISTS` does not save it: it fails
+/// on the catalogue's unique key (23505) or finds the table's row type already there
+/// (42710, 42P07). By the next try the winner has committed and the table is seen.
+async fn create_migrations_table(client: &deadpool_postgres::Client) -> Result<(), SqlError> {
+    use tokio_postgres::error::SqlState;
+    let lost_race = |e: &tokio_postgres::Error| {
+        e.code().is_some_and(|c| [SqlState::UNIQUE_VIOLATION, SqlState::DUPLICATE_OBJECT, SqlState::DUPLICATE_TABLE].contains(c))
+    };
+    let mut tries = 1;
+    loop {
+        match client.batch_execute(CREATE_TABLE).await {
+            Ok(()) => return Ok(()),
+            Err(e) if lost_race(&e) && tries < MAX_CREATE_TRIES => tries += 1,
+            Err(e) => return Err(pg_error(e)),
+        }
+    }
 }

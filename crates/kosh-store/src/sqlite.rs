@@ -263,3 +263,53 @@ fn run_in_savepoint(conn: &Connection, job: &mut dyn Work) -> Result<(), SqlErro
     let end = if job.run(conn) { "RELEASE cmd" } else { "ROLLBACK TO cmd; RELEASE cmd" };
     conn.execute_batch(end).map_err(sql_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Answer = oneshot::Receiver<Result<Result<(), String>, SqlError>>;
+
+    /// A job that inserts `n`, then ends as `end` says.
+    fn job(n: i64, end: &'static str) -> (Box<dyn Work>, Answer) {
+        let (done, answer) = oneshot::channel();
+        let work = move |conn: &Connection| {
+            conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(|e| e.to_string())?;
+            match end {
+                "ok" => Ok(()),
+                "panic" => panic!("job {n} panics on purpose"),
+                _ => Err(format!("job {n} refused")),
+            }
+        };
+        (Box::new(TypedWork { work: Some(work), result: None, done }), answer)
+    }
+
+    /// One batch, four commands: the refused and the panicking one are undone alone;
+    /// their neighbours commit and every caller gets its own answer.
+    #[test]
+    fn a_failing_command_is_undone_alone_in_its_batch() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL)").unwrap();
+        let (jobs, mut answers): (Vec<_>, Vec<_>) =
+            [(1, "ok"), (2, "refuse"), (3, "panic"), (4, "ok")].into_iter().map(|(n, end)| job(n, end)).unzip();
+        let mut batch = jobs;
+        let outcome = commit_batch(&conn, &mut batch);
+        assert!(outcome.is_ok());
+        for job in batch {
+            job.finish(outcome.clone());
+        }
+        let kept: Vec<i64> = conn
+            .prepare("SELECT n FROM t ORDER BY n")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(kept, [1, 4]);
+        let answers: Vec<_> = answers.iter_mut().map(|a| a.try_recv().expect("answered")).collect();
+        assert!(matches!(answers[0], Ok(Ok(()))));
+        assert!(matches!(&answers[1], Ok(Err(e)) if e == "job 2 refused"));
+        assert!(matches!(answers[2], Err(SqlError::Other(_))), "a panic answers an error: {:?}", answers[2]);
+        assert!(matches!(answers[3], Ok(Ok(()))));
+    }
+}

@@ -84,7 +84,13 @@ pub async fn onboard(db: &mut impl Conn, partner_id: i64, a: &NewAgent, now_ms: 
     }
     let by_mobile =
         db.query_opt(select_agent!("partner_id = $1 AND mobile = $2"), &[partner_id.into(), (&a.mobile).into()]).await?;
-    if by_mobile.is_some() {
+    if let Some(row) = by_mobile {
+        let agent = from_row(&row)?;
+        // On PostgreSQL (READ COMMITTED) a concurrent onboarding of this same PAN may
+        // commit between the two reads: then the mobile's agent is this very person.
+        if agent.pan == a.pan {
+            return Ok(Onboarded { agent, created: false });
+        }
         return Err(Rejection::AgentMobileTaken.into());
     }
     let user_code = next_counter(db, "user_code").await?;

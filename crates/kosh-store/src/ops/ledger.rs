@@ -117,18 +117,34 @@ pub async fn record(
             &[entry_id.into(), (seq as i64).into(), leg.account_id.into(), leg.side.as_str().into(), leg.amount.get().into()],
         )
         .await?;
-        let sql = match (leg.side, state) {
+    }
+    for (account_id, side, amount) in per_account(entry) {
+        let sql = match (side, state) {
             (Side::Debit, EntryState::Posted) => ADD_DEBIT_POSTED,
             (Side::Debit, _) => ADD_DEBIT_PENDING,
             (Side::Credit, EntryState::Posted) => ADD_CREDIT_POSTED,
             (Side::Credit, _) => ADD_CREDIT_PENDING,
         };
-        if db.exec(sql, &[leg.account_id.into(), leg.amount.get().into()]).await? == 0 {
-            let available_paise = balance(db, leg.account_id).await?.available_credit().max(0);
+        if db.exec(sql, &[account_id.into(), amount.into()]).await? == 0 {
+            let available_paise = balance(db, account_id).await?.available_credit().max(0);
             return Err(Rejection::InsufficientFunds { available_paise }.into());
         }
     }
     Ok(entry_id)
+}
+
+/// The entry's amounts summed per account and side, in the entry's (account, side)
+/// order. One limit check then sees an account's whole debit, and a refusal reports
+/// the balance as it was before the entry (no earlier leg of it touched the account).
+fn per_account(entry: &Entry) -> Vec<(i64, Side, i64)> {
+    let mut sums: Vec<(i64, Side, i64)> = Vec::with_capacity(entry.legs().len());
+    for leg in entry.legs() {
+        match sums.last_mut() {
+            Some((account_id, side, sum)) if *account_id == leg.account_id && *side == leg.side => *sum += leg.amount.get(),
+            _ => sums.push((leg.account_id, leg.side, leg.amount.get())),
+        }
+    }
+    sums
 }
 
 /// Resolves a pending entry: posts or voids every leg.
@@ -158,6 +174,32 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
         db.exec(sql, &[leg.int(0)?.into(), leg.int(2)?.into()]).await?;
     }
     Ok(())
+}
+
+/// An account's counters, named, as a command reports them after changing them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountBalance {
+    pub account_id: i64,
+    pub owner_id: i64,
+    /// The account's code within its owner's namespace (`wallet`, `clearing:imps`, …).
+    pub code: String,
+    pub balance: Balance,
+}
+
+/// The balances of every account an entry touches, by account id.
+pub async fn entry_balances(db: &mut impl Conn, entry_id: i64) -> Result<Vec<AccountBalance>, SqlError> {
+    let rows = db
+        .query(
+            "SELECT id, owner_id, code, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts \
+             WHERE id IN (SELECT account_id FROM ledger_legs WHERE entry_id = $1) ORDER BY id",
+            &[entry_id.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AccountBalance { account_id: r.int(0)?, owner_id: r.int(1)?, code: r.text(2)?, balance: balance_from(r, 3)? })
+        })
+        .collect()
 }
 
 /// An entry as stored.

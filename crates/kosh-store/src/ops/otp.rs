@@ -3,7 +3,7 @@
 //! OTP is a successful command whose outcome says how the check went.
 
 use crate::error::CmdResult;
-use crate::sql::{Conn, SqlError};
+use crate::sql::{Conn, Row, SqlError};
 use kosh_core::secret;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,7 @@ pub enum OtpCheck {
 }
 
 pub async fn issue(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms: i64) -> CmdResult<OtpIssue> {
+    lock_subject(db, partner_id, req, now_ms).await?;
     let recent = db
         .query_one(
             "SELECT COUNT(*) FROM otps WHERE partner_id = $1 AND purpose = $2 AND subject = $3 AND created_at_ms > $4",
@@ -75,6 +76,26 @@ pub async fn issue(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms
     Ok(OtpIssue::Issued { otp_ref_id: row.int(0)? })
 }
 
+/// Locks the subject's row until the transaction ends, so issues for one subject run
+/// one after another. Without it, concurrent PostgreSQL transactions would all count
+/// the same recent OTPs and all pass the rate limit. A subject seen for the first time
+/// has no OTP row to lock yet, hence a row of its own.
+async fn lock_subject(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms: i64) -> Result<(), SqlError> {
+    db.exec(
+        "INSERT INTO otp_subjects (partner_id, purpose, subject, last_request_at_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (partner_id, purpose, subject) DO UPDATE SET last_request_at_ms = excluded.last_request_at_ms",
+        &[partner_id.into(), (&req.purpose).into(), (&req.subject).into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+macro_rules! select_otp {
+    ($where:literal) => {
+        concat!("SELECT id, salt, code_hash, expires_at_ms, attempts_left, consumed_at_ms FROM otps WHERE ", $where)
+    };
+}
+
 /// Checks `code` against the latest OTP for the subject (or the one `otp_ref_id` names).
 pub async fn check(
     db: &mut impl Conn,
@@ -87,40 +108,60 @@ pub async fn check(
 ) -> CmdResult<OtpCheck> {
     let row = match otp_ref_id {
         Some(id) => {
-            db.query_opt(
-                "SELECT id, salt, code_hash, expires_at_ms, attempts_left, consumed_at_ms FROM otps \
-                 WHERE partner_id = $1 AND purpose = $2 AND subject = $3 AND id = $4",
-                &[partner_id.into(), purpose.into(), subject.into(), id.into()],
-            )
-            .await?
+            let sql = select_otp!("partner_id = $1 AND purpose = $2 AND subject = $3 AND id = $4");
+            db.query_opt(sql, &[partner_id.into(), purpose.into(), subject.into(), id.into()]).await?
         }
         None => {
-            db.query_opt(
-                "SELECT id, salt, code_hash, expires_at_ms, attempts_left, consumed_at_ms FROM otps \
-                 WHERE partner_id = $1 AND purpose = $2 AND subject = $3 ORDER BY id DESC LIMIT 1",
-                &[partner_id.into(), purpose.into(), subject.into()],
-            )
-            .await?
+            let sql = select_otp!("partner_id = $1 AND purpose = $2 AND subject = $3 ORDER BY id DESC LIMIT 1");
+            db.query_opt(sql, &[partner_id.into(), purpose.into(), subject.into()]).await?
         }
     };
     let Some(row) = row else { return Ok(OtpCheck::NotFound) };
-    let (id, attempts_left) = (row.int(0)?, row.int(4)?);
-    if row.opt_int(5)?.is_some() {
-        return Ok(OtpCheck::Used);
+    if let Some(closed) = closed(&row, now_ms)? {
+        return Ok(closed);
     }
-    if row.int(3)? <= now_ms {
-        return Ok(OtpCheck::Expired);
-    }
-    if attempts_left <= 0 {
-        return Ok(OtpCheck::Exhausted);
-    }
+    let id = row.int(0)?;
     let matches = kosh_core::signing::constant_time_eq(&secret::hash_secret(&row.text(1)?, code), &row.text(2)?);
-    if matches {
-        db.exec("UPDATE otps SET consumed_at_ms = $2, sandbox_code = NULL WHERE id = $1", &[id.into(), now_ms.into()]).await?;
-        return Ok(OtpCheck::Accepted);
+    // Both updates apply only to an OTP still open: of concurrent checks (PostgreSQL runs
+    // them side by side, each having read the OTP open), one consumes it and each wrong
+    // guess takes one real attempt; the others find it closed.
+    let changed = if matches {
+        db.query_opt(
+            "UPDATE otps SET consumed_at_ms = $2, sandbox_code = NULL WHERE id = $1 AND consumed_at_ms IS NULL \
+             AND attempts_left > 0 RETURNING attempts_left",
+            &[id.into(), now_ms.into()],
+        )
+        .await?
+    } else {
+        db.query_opt(
+            "UPDATE otps SET attempts_left = attempts_left - 1 WHERE id = $1 AND consumed_at_ms IS NULL \
+             AND attempts_left > 0 RETURNING attempts_left",
+            &[id.into()],
+        )
+        .await?
+    };
+    match changed {
+        Some(_) if matches => Ok(OtpCheck::Accepted),
+        Some(left) => Ok(OtpCheck::Wrong { attempts_left: left.int(0)? }),
+        None => {
+            // A concurrent check closed it after our read; the row now says how.
+            let row = db.query_one(select_otp!("id = $1"), &[id.into()]).await?;
+            Ok(closed(&row, now_ms)?.ok_or_else(|| SqlError::Decode(format!("OTP {id} refused an update but reads open")))?)
+        }
     }
-    db.exec("UPDATE otps SET attempts_left = attempts_left - 1 WHERE id = $1", &[id.into()]).await?;
-    Ok(OtpCheck::Wrong { attempts_left: attempts_left - 1 })
+}
+
+/// Why an OTP row no longer takes codes, or `None` while it does.
+fn closed(row: &Row, now_ms: i64) -> Result<Option<OtpCheck>, SqlError> {
+    Ok(if row.opt_int(5)?.is_some() {
+        Some(OtpCheck::Used)
+    } else if row.int(3)? <= now_ms {
+        Some(OtpCheck::Expired)
+    } else if row.int(4)? <= 0 {
+        Some(OtpCheck::Exhausted)
+    } else {
+        None
+    })
 }
 
 /// A sandbox OTP still usable: `(otp_ref_id, code, expires_at_ms)`. Only OTPs issued in
@@ -134,7 +175,7 @@ pub async fn sandbox_latest(
     let row = db
         .query_opt(
             "SELECT id, sandbox_code, expires_at_ms FROM otps WHERE partner_id = $1 AND purpose = $2 AND subject = $3 \
-             AND sandbox_code IS NOT NULL AND consumed_at_ms IS NULL ORDER BY id DESC LIMIT 1",
+             AND sandbox_code IS NOT NULL AND consumed_at_ms IS NULL AND attempts_left > 0 ORDER BY id DESC LIMIT 1",
             &[partner_id.into(), purpose.into(), subject.into()],
         )
         .await?;
