@@ -8,6 +8,7 @@
 //! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
 
+pub mod admin;
 pub mod config;
 pub mod eko;
 pub mod metrics;
@@ -58,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .merge(eko::router(state.clone()))
+        .merge(admin::router(state.clone()))
+        .merge(eko::otp::sandbox_router(state.clone()))
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))

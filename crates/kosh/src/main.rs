@@ -1,8 +1,21 @@
 //! `kosh`: run the server and administer it.
+//!
+//! One file per command: [`serve`] (and the store flags every command shares),
+//! [`migrate`], [`partner`], [`wallet`], [`sign`], [`sandbox`] and [`bench`]. Each command
+//! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
+//! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
+//! exit with clap's status 2.)
 
+mod bench;
+mod migrate;
+mod partner;
+mod sandbox;
 mod serve;
+mod sign;
+mod wallet;
 
 use clap::{Parser, Subcommand};
+use std::future::Future;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -16,16 +29,32 @@ struct Cli {
 enum Cmd {
     /// Run the server (embedded SQLite under --data-dir unless --database-url is given).
     Serve(serve::ServeArgs),
+    /// Apply pending schema migrations and print the versions applied.
+    Migrate(migrate::MigrateArgs),
+    /// Create and list partners (fintechs) and their Eko credentials.
+    Partner(partner::PartnerArgs),
+    /// Load e-value into a partner's wallet and read its balance.
+    Wallet(wallet::WalletArgs),
+    /// Print Eko authentication headers (secret-key, request_hash) for an access key; offline.
+    Sign(sign::SignArgs),
+    /// Sandbox helpers: read the OTPs a sandbox would have sent by SMS.
+    Sandbox(sandbox::SandboxArgs),
+    /// Load-test a running server and print throughput and latency percentiles.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start the async runtime");
-    let result = runtime.block_on(async {
-        match cli.command {
-            Cmd::Serve(args) => serve::run(args).await,
-        }
-    });
+    let result = match cli.command {
+        Cmd::Serve(args) => block_on(serve::run(args)),
+        Cmd::Migrate(args) => block_on(migrate::run(args)),
+        Cmd::Partner(args) => block_on(partner::run(args)),
+        Cmd::Wallet(args) => block_on(wallet::run(args)),
+        // Signing needs no store and no runtime.
+        Cmd::Sign(args) => sign::run(args),
+        Cmd::Sandbox(args) => block_on(sandbox::run(args)),
+        Cmd::Bench(args) => block_on(bench::run(args)),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -33,4 +62,9 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn block_on(command: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start the async runtime");
+    runtime.block_on(command)
 }

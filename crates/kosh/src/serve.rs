@@ -4,6 +4,7 @@ use clap::Args;
 use kosh_core::clock::SystemClock;
 use kosh_server::config::{Config, HashStrictness};
 use kosh_server::App;
+use kosh_store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +34,24 @@ impl StoreArgs {
             config.database_url = Some(url.clone());
         }
         Ok(config)
+    }
+
+    /// Opens the store as it is, without migrating it.
+    pub async fn connect(&self) -> Result<Store, String> {
+        let config = self.config()?;
+        config.validate().map_err(|e| e.to_string())?;
+        let location = config.location();
+        let describe = location.describe();
+        Store::open(location, Arc::new(SystemClock)).await.map_err(|e| format!("cannot open {describe}: {e}"))
+    }
+
+    /// Opens the store and applies pending migrations. Unlike `kosh serve`, it never
+    /// seeds the sandbox partner: an admin command must not put public credentials into
+    /// a database whose server runs with sandbox mode off.
+    pub async fn open(&self) -> Result<Store, String> {
+        let store = self.connect().await?;
+        store.migrate().await.map_err(|e| format!("cannot migrate {}: {e}", store.location().describe()))?;
+        Ok(store)
     }
 }
 

@@ -118,7 +118,9 @@ pub async fn record(
         )
         .await?;
     }
-    for (account_id, side, amount) in per_account(entry) {
+    let mut updates = per_account(entry);
+    shared_accounts_last(db, entry_id, &mut updates, |u| u.0).await?;
+    for (account_id, side, amount) in updates {
         let sql = match (side, state) {
             (Side::Debit, EntryState::Posted) => ADD_DEBIT_POSTED,
             (Side::Debit, _) => ADD_DEBIT_PENDING,
@@ -131,6 +133,31 @@ pub async fn record(
         }
     }
     Ok(entry_id)
+}
+
+/// Reorders updates so accounts without a limit — the platform's shared accounts
+/// (funding, fee revenue, clearing), which nearly every entry touches — come last. On
+/// PostgreSQL an UPDATE holds its row lock until commit, so a shared account updated
+/// first would serialise every concurrent entry for the whole transaction. The order
+/// stays total ((shared, account id)), so concurrent entries still cannot deadlock.
+async fn shared_accounts_last<T>(
+    db: &mut impl Conn,
+    entry_id: i64,
+    updates: &mut [T],
+    account_of: impl Fn(&T) -> i64,
+) -> Result<(), SqlError> {
+    let shared: Vec<i64> = db
+        .query(
+            "SELECT DISTINCT a.id FROM ledger_legs l JOIN ledger_accounts a ON a.id = l.account_id \
+             WHERE l.entry_id = $1 AND a.limit_kind = 0",
+            &[entry_id.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<Result<_, _>>()?;
+    updates.sort_by_key(|u| (shared.contains(&account_of(u)), account_of(u)));
+    Ok(())
 }
 
 /// The entry's amounts summed per account and side, in the entry's (account, side)
@@ -161,8 +188,9 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
     if changed == 0 {
         return Err(Rejection::EntryNotPending.into());
     }
-    let legs =
+    let mut legs =
         db.query("SELECT account_id, side, amount FROM ledger_legs WHERE entry_id = $1 ORDER BY seq", &[entry_id.into()]).await?;
+    shared_accounts_last(db, entry_id, &mut legs, |leg| leg.int(0).unwrap_or(0)).await?;
     for leg in legs {
         let side = Side::parse(&leg.text(1)?).ok_or_else(|| SqlError::Decode("invalid leg side".into()))?;
         let sql = match (side, to) {
