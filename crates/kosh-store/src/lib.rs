@@ -60,8 +60,10 @@ pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+            match userinfo.split_once(':') {
+                Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
         }
         _ => url.to_owned(),
     }
@@ -231,8 +233,7 @@ impl Store {
     }
 
     pub async fn is_mobile_verified(&self, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
-        let row = read!(self, db => db_query_verified(db, partner_id, mobile))?;
-        Ok(row)
+        read!(self, db => ops::otp::is_mobile_verified(db, partner_id, mobile))
     }
 
     /// The newest unused sandbox OTP: `(otp_ref_id, code, expires_at_ms)`.
@@ -262,12 +263,12 @@ impl Store {
     }
 }
 
-async fn db_query_verified(db: &mut impl sql::Conn, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
-    let row = db
-        .query_opt(
-            "SELECT verified_at_ms FROM verified_mobiles WHERE partner_id = $1 AND mobile = $2",
-            &[partner_id.into(), mobile.into()],
-        )
-        .await?;
-    Ok(row.is_some())
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_only_a_password() {
+        assert_eq!(super::redact_url("postgres://kosh:secret@db:5432/kosh"), "postgres://kosh:***@db:5432/kosh");
+        assert_eq!(super::redact_url("postgres://postgres@localhost/kosh"), "postgres://postgres@localhost/kosh");
+        assert_eq!(super::redact_url("postgres://localhost/kosh"), "postgres://localhost/kosh");
+    }
 }

@@ -188,18 +188,22 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
     if changed == 0 {
         return Err(Rejection::EntryNotPending.into());
     }
-    let mut legs =
+    let rows =
         db.query("SELECT account_id, side, amount FROM ledger_legs WHERE entry_id = $1 ORDER BY seq", &[entry_id.into()]).await?;
-    shared_accounts_last(db, entry_id, &mut legs, |leg| leg.int(0).unwrap_or(0)).await?;
-    for leg in legs {
-        let side = Side::parse(&leg.text(1)?).ok_or_else(|| SqlError::Decode("invalid leg side".into()))?;
+    let mut legs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let side = Side::parse(&row.text(1)?).ok_or_else(|| SqlError::Decode("invalid leg side".into()))?;
+        legs.push((row.int(0)?, side, row.int(2)?));
+    }
+    shared_accounts_last(db, entry_id, &mut legs, |leg| leg.0).await?;
+    for (account_id, side, amount) in legs {
         let sql = match (side, to) {
             (Side::Debit, EntryState::Posted) => POST_DEBIT,
             (Side::Credit, EntryState::Posted) => POST_CREDIT,
             (Side::Debit, _) => VOID_DEBIT,
             (Side::Credit, _) => VOID_CREDIT,
         };
-        db.exec(sql, &[leg.int(0)?.into(), leg.int(2)?.into()]).await?;
+        db.exec(sql, &[account_id.into(), amount.into()]).await?;
     }
     Ok(())
 }

@@ -181,3 +181,14 @@ pub async fn sandbox_latest(
         .await?;
     row.map(|r| Ok((r.int(0)?, r.text(1)?, r.int(2)?))).transpose()
 }
+
+/// Whether an OTP for purpose `user_mobile` once verified this mobile for the partner.
+pub async fn is_mobile_verified(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT verified_at_ms FROM verified_mobiles WHERE partner_id = $1 AND mobile = $2",
+            &[partner_id.into(), mobile.into()],
+        )
+        .await?;
+    Ok(row.is_some())
+}
