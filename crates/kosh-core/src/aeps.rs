@@ -195,7 +195,9 @@ pub enum Ekyc {
     /// Fingpay step 2 done: the OTP was verified; the biometric step remains.
     OtpVerified,
     /// Fino: biometric e-KYC submitted; complete once the bank's review ends.
-    FinoPending { ready_at_ms: i64 },
+    FinoPending {
+        ready_at_ms: i64,
+    },
     Complete,
 }
 
@@ -327,7 +329,8 @@ fn describe(info: &str) -> String {
 
 fn require_base64(el: &Element, name: &str) -> Result<(), String> {
     let text = el.text.trim();
-    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n' | b'\r'));
+    let ok =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n' | b'\r'));
     if ok {
         Ok(())
     } else {
@@ -440,7 +443,9 @@ pub mod sandbox {
             }
             MOBILE_AWAITED_THEN_SUCCESS => return Answer::Awaited(Verdict::Approved),
             MOBILE_AWAITED_THEN_FAILURE => {
-                return Answer::Awaited(Verdict::Declined { reason: "No response from the issuer bank; transaction reversed".into() })
+                return Answer::Awaited(Verdict::Declined {
+                    reason: "No response from the issuer bank; transaction reversed".into(),
+                })
             }
             _ => {}
         }
@@ -512,7 +517,11 @@ mod tests {
         assert_eq!(cw(3000).commission_paise, 1_200);
         assert_eq!(cw(3001), Pricing { commission_paise: 1_300, tds_paise: 26 });
         assert_eq!(cw(10_000).commission_paise, 1_300);
-        assert_eq!(pricing(TxType::MiniStatement, 0), Pricing { commission_paise: 75, tds_paise: 2 }, "2% of 0.75 = 0.015 → 0.02");
+        assert_eq!(
+            pricing(TxType::MiniStatement, 0),
+            Pricing { commission_paise: 75, tds_paise: 2 },
+            "2% of 0.75 = 0.015 → 0.02"
+        );
         assert_eq!(pricing(TxType::BalanceEnquiry, 0), Pricing { commission_paise: 0, tds_paise: 0 });
         assert_eq!(cw(2000).credit_paise(200_000), 200_784);
         // 0.40% of 125.01 = 0.50004 → 0.50; of 126.25 = 0.505 → 0.51 (half up).
@@ -576,7 +585,10 @@ mod tests {
         let cases = [
             ("not xml at all", "PidData"),
             ("<PidData></PidData>", "<Resp>"),
-            (&pid.replace("errCode=\"0\" errInfo=\"Capture Success\"", "errCode=\"720\" errInfo=\"Timeout\""), "errCode 720: Timeout"),
+            (
+                &pid.replace("errCode=\"0\" errInfo=\"Capture Success\"", "errCode=\"720\" errInfo=\"Timeout\""),
+                "errCode 720: Timeout",
+            ),
             (&pid.replace("fCount=\"1\"", "fCount=\"0\""), "fCount"),
             (&pid.replace(" dpId=\"KOSH.SANDBOX\"", ""), "dpId"),
             (&pid.replace(" ci=\"20291231\"", ""), "ci"),
