@@ -126,9 +126,10 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
     let (Some(tx_type), Some(mobile), Some(aadhaar), Some(bank), Some(amount)) = (tx_type, mobile, aadhaar, bank, amount) else {
         unreachable!("checked")
     };
-    crate::eko::user::require_active_service(&app, partner.id, session.user_code, SERVICE_FINGPAY)
-        .await
-        .map_err(|r| EkoReply::failure(r.status, -1, "Authentication Failed...Initiator access forbidden").with_hint(r.hint.unwrap_or_default()))?;
+    crate::eko::user::require_active_service(&app, partner.id, session.user_code, SERVICE_FINGPAY).await.map_err(|r| {
+        EkoReply::failure(r.status, -1, "Authentication Failed...Initiator access forbidden")
+            .with_hint(r.hint.unwrap_or_default())
+    })?;
     let new = NewIntent {
         session_id: session.id,
         tx_type: tx_type.code(),
@@ -169,10 +170,13 @@ fn verify_confirmation(
             .with_hint("a confirmation is {\"action\":\"go\",\"allow\":true,…}"));
     }
     let field = |name| text(answer, name).map(str::to_owned);
-    let (Some(secret_key), Some(timestamp), Some(hash)) = (field("secret_key"), field("secret_key_timestamp"), field("request_hash")) else {
+    let (Some(secret_key), Some(timestamp), Some(hash)) =
+        (field("secret_key"), field("secret_key_timestamp"), field("request_hash"))
+    else {
         return Err(secret_key_failed("the confirmation must carry secret_key, secret_key_timestamp and request_hash"));
     };
-    let ts: i64 = timestamp.parse().map_err(|_| secret_key_failed("secret_key_timestamp must be milliseconds since the epoch"))?;
+    let ts: i64 =
+        timestamp.parse().map_err(|_| secret_key_failed("secret_key_timestamp must be milliseconds since the epoch"))?;
     let tolerance_ms = i64::try_from(app.config.timestamp_tolerance_secs).unwrap_or(300) * 1000;
     if (app.now_ms() - ts).abs() > tolerance_ms {
         return Err(secret_key_failed(format!(
@@ -200,7 +204,11 @@ fn verify_confirmation(
         match app.config.request_hash {
             crate::config::HashStrictness::Enforce => return Err(reply),
             crate::config::HashStrictness::Warn => {
-                tracing::warn!(partner = partner.id, intent = intent.id, "gateway confirmation request_hash mismatch (warn mode: proceeding)")
+                tracing::warn!(
+                    partner = partner.id,
+                    intent = intent.id,
+                    "gateway confirmation request_hash mismatch (warn mode: proceeding)"
+                )
             }
             crate::config::HashStrictness::Off => {}
         }
@@ -264,9 +272,11 @@ pub async fn refuse(
     let message: String = text(&body, "message").unwrap_or("cancelled").chars().filter(|c| !c.is_control()).take(200).collect();
     let cmd = AepsCommand::RefuseIntent { partner_id: partner.id, session_id: session.id, intent_id, message };
     match app.store.execute(Command::Aeps(cmd)).await {
-        Ok(Outcome::Aeps(AepsOutcome::IntentRefused(intent))) => {
-            Ok(EkoReply::ok(-1, "Transaction cancelled", json!({ "client_ref_id": intent.client_ref_id, "message": intent.message })))
-        }
+        Ok(Outcome::Aeps(AepsOutcome::IntentRefused(intent))) => Ok(EkoReply::ok(
+            -1,
+            "Transaction cancelled",
+            json!({ "client_ref_id": intent.client_ref_id, "message": intent.message }),
+        )),
         Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(refusal(e, session.user_code)),
     }

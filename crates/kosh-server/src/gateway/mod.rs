@@ -119,7 +119,8 @@ async fn open_session(app: &AppState, params: &EkoParams) -> Result<(GatewaySess
     let partner_name = c.optional(params, "partner_name", |t| validate::Text::parse(t, 64)).map(|t| t.as_str().to_owned());
     let language = params.get("language").filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase())).unwrap_or("en");
     c.finish().map_err(|reply| {
-        let fields: Vec<String> = reply.invalid_params.iter().flatten().map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or(""))).collect();
+        let fields: Vec<String> =
+            reply.invalid_params.iter().flatten().map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or(""))).collect();
         EkoReply::http_error(StatusCode::BAD_REQUEST, "The gateway configuration is incomplete").with_hint(fields.join("; "))
     })?;
     let (Some(user_code), Some(callback_url)) = (user_code, callback_url) else { unreachable!("checked") };
@@ -188,7 +189,8 @@ fn custom_object(text: &str, headers: bool) -> Result<Map<String, Value>, &'stat
             Value::Bool(b) => b.to_string(),
             _ => return Err("values must be strings or numbers"),
         };
-        let key_ok = !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let key_ok =
+            !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !key_ok || text.len() > MAX_CUSTOM_VALUE_LEN || text.chars().any(char::is_control) {
             return Err("names must be letters, digits, _ or - (≤ 64) and values printable (≤ 256)");
         }
