@@ -297,21 +297,28 @@ async fn preflight(State(callback): State<Arc<AepsCallback>>) -> Response {
     response
 }
 
-async fn handle(State(callback): State<Arc<AepsCallback>>, _headers: HeaderMap, body: Bytes) -> Response {
-    let bad = |message: String| (StatusCode::BAD_REQUEST, Json(json!({ "status": "error", "message": message }))).into_response();
-    let mut response = match serde_json::from_slice::<Value>(&body) {
-        Err(e) => bad(format!("the body is not JSON: {e}")),
-        Ok(body) => match body["action"].as_str() {
-            Some("debit-hook") => match callback.debit_hook(&body["detail"]) {
-                Ok(answer) => Json(answer).into_response(),
-                Err(why) => bad(why),
-            },
+impl AepsCallback {
+    /// Answers a callback request body, without HTTP: for partners whose web framework
+    /// is not axum. `Err` is a malformed request (answer it with HTTP 400).
+    pub fn answer(&self, body: &Value) -> Result<Value, String> {
+        match body["action"].as_str() {
+            Some("debit-hook") => self.debit_hook(&body["detail"]),
             Some("eko-response") => {
-                callback.eko_response(&body);
-                Json(json!({ "status": "ok" })).into_response()
+                self.eko_response(body);
+                Ok(json!({ "status": "ok" }))
             }
-            _ => bad("action must be debit-hook or eko-response".into()),
-        },
+            _ => Err("action must be debit-hook or eko-response".into()),
+        }
+    }
+}
+
+async fn handle(State(callback): State<Arc<AepsCallback>>, _headers: HeaderMap, body: Bytes) -> Response {
+    let answer = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| format!("the body is not JSON: {e}"))
+        .and_then(|body| callback.answer(&body));
+    let mut response = match answer {
+        Ok(answer) => Json(answer).into_response(),
+        Err(message) => (StatusCode::BAD_REQUEST, Json(json!({ "status": "error", "message": message }))).into_response(),
     };
     callback.cors(&mut response, false);
     response

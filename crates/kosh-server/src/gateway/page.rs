@@ -234,13 +234,17 @@ $("tx-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   if (busy) return;
   busy = true; $("proceed").disabled = true;
-  try { await run(); } finally { busy = false; $("proceed").disabled = false; pid = null; $("capture-status").textContent = "Not captured"; }
+  try { await run(); } finally {
+    busy = false; $("proceed").disabled = false; pid = null; $("capture-status").textContent = "Not captured";
+    $("customer-aadhaar").value = "";
+  }
 });
 $("daily-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   if (!agentPid) { $("daily-status").textContent = "Capture the agent's fingerprint first"; return; }
   const reply = await kosh("/daily-auth", { aadhaar: $("agent-aadhaar").value, piddata: agentPid });
   agentPid = null;
+  $("agent-aadhaar").value = "";
   $("daily-status").dataset.state = reply.status === 0 ? "ok" : "error";
   $("daily-status").textContent = reply.message + (reply.hint && reply.status !== 0 ? " — " + reply.hint : "");
 });
