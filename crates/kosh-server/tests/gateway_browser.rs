@@ -17,11 +17,11 @@ use kosh_core::ledger::AccountKind;
 use kosh_sdk::aeps_callback::{AepsCallback, CallbackConfig, Decision, Status};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One browser at a time: the machine has two cores.
-static ONE_BROWSER: Mutex<()> = Mutex::new(());
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const WAIT: Duration = Duration::from_secs(30);
 /// The result region's state once the page is done: anything but empty and "working".
 const FINAL_STATE: &str =
@@ -67,7 +67,7 @@ async fn delivered(browser: &Browser) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withdrawal_confirmed_by_the_reference_callback_completes() {
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let app = eko_support::start(Backend::Sqlite, |_| {}).await;
     ready_agent(&app.url(), false).await;
     let callback = reference(&app, |_| {});
@@ -107,7 +107,7 @@ async fn a_withdrawal_confirmed_by_the_reference_callback_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_balance_enquiry_shows_the_customers_balance() {
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let app = eko_support::start(Backend::Sqlite, |_| {}).await;
     ready_agent(&app.url(), true).await;
     let callback = reference(&app, |_| {});
@@ -129,7 +129,7 @@ async fn a_balance_enquiry_shows_the_customers_balance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_that_refuses_is_shown_and_nothing_moves() {
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let app = eko_support::start(Backend::Sqlite, |_| {}).await;
     ready_agent(&app.url(), true).await;
     let callback = reference(&app, |c| {
@@ -157,7 +157,7 @@ async fn a_partner_that_refuses_is_shown_and_nothing_moves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_without_cors_headers_fails_the_connection() {
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let app = eko_support::start(Backend::Sqlite, |_| {}).await;
     ready_agent(&app.url(), true).await;
     let callback = reference(&app, |_| {});
@@ -177,7 +177,7 @@ async fn a_callback_without_cors_headers_fails_the_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_request_hash_is_refused_and_nothing_moves() {
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_BROWSER.lock().await;
     let app = eko_support::start(Backend::Sqlite, |_| {}).await;
     ready_agent(&app.url(), true).await;
     let (partner, _server) = start_partner(&app.url(), Callback::WrongHashOrder).await;
