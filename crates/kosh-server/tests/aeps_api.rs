@@ -22,6 +22,7 @@ on_both_backends!(
     balance_enquiry_and_mini_statement,
     declined_and_awaited_withdrawals_resolve_through_inquiry,
     request_hash_strictness_is_honoured,
+    concurrent_transactions_for_one_aadhaar_take_at_most_five,
 );
 
 /// 2023-11-14 22:13:20Z: 03:43 on the 15th in India.
@@ -513,5 +514,34 @@ async fn request_hash_strictness_is_honoured(backend: Backend) {
     let body = tx_body(&user_code, "3", "0", customer.digits(), "WARN-1", CUSTOMER);
     let (status, answer) = env.call(reqwest::Method::POST, "/ekoapi/v2/aeps", body, Some(&["wrong"])).await;
     assert_eq!((status, answer["status"].as_i64()), (200, Some(0)), "warn mode proceeds: {answer}");
+    env.app.stop().await;
+}
+
+async fn concurrent_transactions_for_one_aadhaar_take_at_most_five(backend: Backend) {
+    let env = Env::start(backend, |_| {}).await;
+    let (user_code, _) = ready_sandbox_agent(&env).await;
+    let customer = aadhaar("97890123456");
+    let before = env.wallet_paise().await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let creds = Credentials::sandbox();
+        let now = env.clock.now_ms();
+        let mut body = tx_body(&user_code, "2", "100", customer.digits(), &format!("RACE-{i}"), CUSTOMER);
+        body["initiator_id"] = json!(creds.initiator_id);
+        let req = signed_at(env.http.post(format!("{}/ekoapi/v2/aeps", env.app.url())).json(&body), &creds, now)
+            .header("request_hash", creds.request_hash(now, &[customer.digits(), "100", &user_code]));
+        tasks.push(tokio::spawn(eko_support::send(req)));
+    }
+    let mut done = 0;
+    for task in tasks {
+        let (status, body) = task.await.expect("request task");
+        assert_eq!(status, 200, "{body}");
+        match body["status"].as_i64() {
+            Some(0) => done += 1,
+            _ => assert_eq!(body["message"], "Transaction limit exceeded for this Aadhaar", "{body}"),
+        }
+    }
+    assert_eq!(done, 5, "exactly five transactions for one Aadhaar in a day, whatever the interleaving");
+    assert_eq!(env.wallet_paise().await - before, 5 * 10_000, "five ₹100 withdrawals (no commission up to ₹100)");
     env.app.stop().await;
 }
