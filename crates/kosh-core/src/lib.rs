@@ -15,7 +15,11 @@
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //! - [`civil`]: calendar arithmetic (UTC and IST) without a date crate.
 //! - [`secret`]: random credentials, OTPs and their hashes.
+//! - [`aadhaar`]: Aadhaar numbers (Verhoeff), masked and keyed-hashed, never shown.
+//! - [`aeps`]: AePS types, limits, readiness, pricing, PID shape, the sandbox bank.
 
+pub mod aadhaar;
+pub mod aeps;
 pub mod civil;
 pub mod clock;
 pub mod ledger;

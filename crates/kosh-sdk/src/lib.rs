@@ -2,6 +2,10 @@
 //!
 //! [`eko::Credentials`] signs Eko requests (`developer_key`, `secret-key`,
 //! `secret-key-timestamp`, `request_hash`); [`eko::Client`] sends them to Kosh (or any
-//! Eko-compatible platform) and returns the status and JSON body.
+//! Eko-compatible platform) and returns the status and JSON body. With the feature
+//! `aeps-callback`, [`aeps_callback`] is a reference AePS gateway callback (CORS,
+//! debit-hook verification and signing, eko-response storage) to mount in an axum app.
 
+#[cfg(feature = "aeps-callback")]
+pub mod aeps_callback;
 pub mod eko;

@@ -56,6 +56,13 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_grace_secs: u64,
+    /// How long a Fino biometric e-KYC stays under review before it completes, in seconds.
+    pub aeps_fino_ekyc_secs: u64,
+    /// How long the sandbox bank leaves an awaited AePS transaction (tx_status 2)
+    /// unanswered before transaction inquiry finds its answer, in seconds.
+    pub aeps_awaited_secs: u64,
+    /// How long the gateway page waits for the partner's debit-hook answer, in seconds.
+    pub gateway_callback_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -73,6 +80,9 @@ impl Default for Config {
             otp_ttl_secs: 600,
             admin_token: None,
             shutdown_grace_secs: 30,
+            aeps_fino_ekyc_secs: 2 * 86_400,
+            aeps_awaited_secs: 60,
+            gateway_callback_timeout_secs: 30,
         }
     }
 }
@@ -115,6 +125,15 @@ impl Config {
         }
         if matches!(&self.admin_token, Some(t) if t.len() < 16) {
             return bad("admin_token must be at least 16 characters");
+        }
+        if self.aeps_fino_ekyc_secs > 3 * 86_400 {
+            return bad("aeps_fino_ekyc_secs must be at most 259200 (3 days)");
+        }
+        if self.aeps_awaited_secs > 86_400 {
+            return bad("aeps_awaited_secs must be at most 86400");
+        }
+        if !(1..=120).contains(&self.gateway_callback_timeout_secs) {
+            return bad("gateway_callback_timeout_secs must be between 1 and 120");
         }
         if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
             return bad("database_url must start with postgres:// or postgresql://");

@@ -5,12 +5,14 @@
 //! - [`App::start`] opens the store, applies migrations, seeds the sandbox, and serves
 //!   until told to stop, finishing in-flight requests first.
 //! - [`eko`]: the Eko dialect (auth, envelope, params, one module per API family).
+//! - [`gateway`]: the hosted AePS gateway page (`/v2/aeps`) and its partner callback protocol.
 //! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
 
 pub mod admin;
 pub mod config;
 pub mod eko;
+pub mod gateway;
 pub mod metrics;
 pub mod sandbox;
 pub mod state;
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(eko::router(state.clone()))
         .merge(admin::router(state.clone()))
         .merge(eko::otp::sandbox_router(state.clone()))
+        .merge(gateway::router(state.clone()))
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))

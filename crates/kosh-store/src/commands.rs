@@ -2,6 +2,7 @@
 //! state rows, ledger entries, idempotency record and outbox events) inside the
 //! backend's transaction; when it is refused, nothing it did remains.
 
+pub mod aeps;
 mod ledger_entries;
 
 pub use crate::ops::ledger::AccountBalance;
@@ -81,6 +82,8 @@ pub enum Command {
         entry_id: i64,
         post: bool,
     },
+    /// AePS: e-KYC, daily authentication, transactions, the hosted gateway.
+    Aeps(aeps::AepsCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ pub enum Outcome {
         posted: bool,
         balances: Vec<AccountBalance>,
     },
+    Aeps(aeps::AepsOutcome),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -226,6 +230,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
             ledger_entries::record_entry(db, *partner_id, kind, reference, legs, *pending, now_ms).await
         }
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
+        Command::Aeps(cmd) => aeps::apply(db, cmd, now_ms).await,
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Rejection {
     EntryNotPending,
     #[error("invalid ledger entry: {0}")]
     InvalidEntry(String),
+    #[error(transparent)]
+    Aeps(#[from] crate::commands::aeps::AepsRefusal),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -261,6 +261,46 @@ impl Store {
     pub async fn ledger_entry(&self, entry_id: i64) -> Result<Option<ops::ledger::EntryRecord>, SqlError> {
         read!(self, db => ops::ledger::entry(db, entry_id))
     }
+
+    // AePS reads.
+
+    /// The key of Aadhaar hashes, once some node stored it.
+    pub async fn aeps_pepper(&self) -> Result<Option<String>, SqlError> {
+        read!(self, db => ops::aeps::secret(db, ops::aeps::AADHAAR_PEPPER))
+    }
+
+    pub async fn aeps_agent(&self, partner_id: i64, user_code: i64) -> Result<Option<ops::aeps::AepsAgent>, SqlError> {
+        read!(self, db => ops::aeps::agent(db, partner_id, user_code))
+    }
+
+    pub async fn aeps_transaction(&self, partner_id: i64, tid: i64) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
+        read!(self, db => ops::aeps::tx_by_tid(db, partner_id, tid))
+    }
+
+    pub async fn aeps_transaction_by_ref(
+        &self,
+        partner_id: i64,
+        client_ref_id: &str,
+    ) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
+        read!(self, db => ops::aeps::tx_by_ref(db, partner_id, client_ref_id))
+    }
+
+    /// Transactions counted against an Aadhaar (by keyed hash) on an IST day.
+    pub async fn aeps_aadhaar_day_count(&self, aadhaar_hash: &str, ist_day: i64) -> Result<i64, SqlError> {
+        read!(self, db => ops::aeps::aadhaar_day_count(db, aadhaar_hash, ist_day))
+    }
+
+    pub async fn aeps_gateway_session(&self, token_hash: &str) -> Result<Option<ops::aeps::GatewaySession>, SqlError> {
+        read!(self, db => ops::aeps::session_by_token_hash(db, token_hash))
+    }
+
+    pub async fn aeps_gateway_intent(
+        &self,
+        session_id: i64,
+        intent_id: i64,
+    ) -> Result<Option<ops::aeps::GatewayIntent>, SqlError> {
+        read!(self, db => ops::aeps::intent(db, session_id, intent_id))
+    }
 }
 
 #[cfg(test)]

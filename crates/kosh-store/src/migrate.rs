@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_otp_subjects.sql"),
         postgres: include_str!("../migrations/postgres/0002_otp_subjects.sql"),
     },
+    Migration {
+        version: 5,
+        name: "aeps",
+        sqlite: include_str!("../migrations/sqlite/0005_aeps.sql"),
+        postgres: include_str!("../migrations/postgres/0005_aeps.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -89,6 +89,15 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for in-flight requests [default: 30].
     #[arg(long, env = "KOSH_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Seconds a Fino biometric e-KYC stays under review [default: 172800, at most 259200].
+    #[arg(long, env = "KOSH_AEPS_FINO_EKYC_SECS")]
+    pub aeps_fino_ekyc_secs: Option<u64>,
+    /// Seconds the sandbox bank leaves an awaited AePS transaction unanswered [default: 60].
+    #[arg(long, env = "KOSH_AEPS_AWAITED_SECS")]
+    pub aeps_awaited_secs: Option<u64>,
+    /// Seconds the AePS gateway page waits for the partner's debit-hook answer [default: 30].
+    #[arg(long, env = "KOSH_GATEWAY_CALLBACK_TIMEOUT_SECS")]
+    pub gateway_callback_timeout_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -106,7 +115,10 @@ impl ServeArgs {
             service_review_secs,
             otp_ttl_secs,
             sandbox_wallet_rupees,
-            shutdown_grace_secs
+            shutdown_grace_secs,
+            aeps_fino_ekyc_secs,
+            aeps_awaited_secs,
+            gateway_callback_timeout_secs
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());

@@ -45,7 +45,7 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
     }
 }
 
-async fn check(app: &AppState, headers: &HeaderMap) -> Result<Authenticated, EkoReply> {
+pub(crate) async fn check(app: &AppState, headers: &HeaderMap) -> Result<Authenticated, EkoReply> {
     let developer_key = header(headers, "developer_key").ok_or_else(|| {
         EkoReply::http_error(StatusCode::PAYMENT_REQUIRED, "developer_key header is missing").with_hint(
             "send your developer_key in a header named developer_key (with an underscore; some proxies drop such headers)",

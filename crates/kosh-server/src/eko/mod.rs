@@ -13,6 +13,7 @@
 // per request, so boxing it to shrink the `Result` would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod aeps;
 pub mod auth;
 pub mod balance;
 pub mod envelope;
@@ -47,8 +48,11 @@ fn routes() -> Router<AppState> {
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
-    let api = routes().route_layer(from_fn_with_state(state, auth::authenticate)).method_not_allowed_fallback(method_not_allowed);
-    PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()))
+    let api = routes()
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .method_not_allowed_fallback(method_not_allowed);
+    let eko = PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()));
+    eko.merge(aeps::router(state))
 }
 
 async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> EkoReply {

@@ -1,6 +1,7 @@
 //! Domain operations, written once against [`crate::sql::Conn`]. Each runs inside the
 //! caller's transaction: a command composes several and commits them as one.
 
+pub mod aeps;
 pub mod agents;
 pub mod idempotency;
 pub mod ledger;

@@ -1,0 +1,238 @@
+//! An agent's AePS readiness: one-time e-KYC (Fingpay: OTP → verify → biometric,
+//! complete at once; Fino: biometric, complete after `aeps_fino_ekyc_secs`) and the
+//! daily authentication every IST calendar day.
+//!
+//! | outcome | status | response_type_id | message |
+//! |---|---|---|---|
+//! | OTP sent | 0 | 1600 | "OTP sent successfully"; data.otp_ref_id, data.reference_tid |
+//! | OTP verified | 0 | 1604 | "OTP verified successfully" |
+//! | wrong / expired / used / exhausted OTP | 302 / 303 / 1 / 1 | 302 / 303 / 1323 / 1324 | as `PUT /user/verify` |
+//! | e-KYC complete (or already) | 0 | 1605 | "e-KYC successful" |
+//! | Fino e-KYC submitted | 0 | 1606 (Kosh's choice) | "e-KYC request accepted; pending verification" |
+//! | daily authentication done | 0 | 1713 | "Daily authentication successful" |
+//! | Aadhaar differs from the e-KYC | 1 | 1714 | "Aadhaar number does not match the agent's e-KYC" |
+
+use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service};
+use crate::eko::auth::Authenticated;
+use crate::eko::envelope::{status, EkoReply, EkoResult};
+use crate::eko::params::{Checker, EkoParams};
+use crate::eko::user::{require_active_service, store_error};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Extension;
+use kosh_core::aadhaar::Aadhaar;
+use kosh_core::aeps::{self, Ekyc, SERVICE_FINGPAY, SERVICE_FINO};
+use kosh_core::civil;
+use kosh_core::validate::{self, Mobile};
+use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, EkycOtpIssue, Provider, EKYC_OTP};
+use kosh_store::commands::{Command, Outcome};
+use kosh_store::ops::otp::{OtpCheck, OtpRequest};
+use serde_json::{json, Value};
+
+/// Wrong guesses allowed before an e-KYC OTP is void.
+const MAX_OTP_ATTEMPTS: i64 = 3;
+
+/// The Aadhaar parameter: the vendor spells it `aadhar`; `aadhaar` is accepted too.
+fn aadhaar_param(c: &mut Checker, params: &EkoParams) -> Option<Aadhaar> {
+    let name = if params.get("aadhar").is_none() && params.get("aadhaar").is_some() { "aadhaar" } else { "aadhar" };
+    c.required(params, name, parse_aadhaar)
+}
+
+/// The PID block (`piddata`), checked for shape.
+pub fn pid_param(c: &mut Checker, params: &EkoParams) {
+    if let Some(text) = params.get("piddata") {
+        if let Err(why) = aeps::check_pid(text) {
+            c.fail("piddata", &why);
+        }
+    } else {
+        c.fail("piddata", crate::eko::envelope::MISSING);
+    }
+}
+
+async fn run(app: &AppState, cmd: AepsCommand, user_code: i64) -> Result<AepsOutcome, EkoReply> {
+    match app.store.execute(Command::Aeps(cmd)).await {
+        Ok(Outcome::Aeps(outcome)) => Ok(outcome),
+        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
+        Err(e) => Err(refusal(e, user_code)),
+    }
+}
+
+/// `POST …/aeps-fingpay/kyc/otp`: user_code*, aadhar*, customer_id* (the mobile the
+/// OTP goes to), latlong*.
+pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
+    let mut c = crate::eko::checker(&params, &auth)?;
+    let user_code = c.required(&params, "user_code", validate::parse_user_code);
+    let aadhaar = aadhaar_param(&mut c, &params);
+    let mobile = c.required(&params, "customer_id", Mobile::parse);
+    c.required(&params, "latlong", validate::parse_latlong);
+    c.finish()?;
+    let (Some(user_code), Some(aadhaar), Some(mobile)) = (user_code, aadhaar, mobile) else { unreachable!("checked") };
+    require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await?;
+    let otp = OtpRequest {
+        purpose: EKYC_OTP.into(),
+        subject: mobile.as_str().into(),
+        code: kosh_core::secret::new_otp(6),
+        ttl_ms: i64::try_from(app.config.otp_ttl_secs).unwrap_or(86_400) * 1000,
+        max_attempts: MAX_OTP_ATTEMPTS,
+        sandbox_visible: app.config.sandbox,
+    };
+    let aadhaar = aadhaar_ref(&app, &aadhaar).await?;
+    let cmd = AepsCommand::RequestEkycOtp { partner_id: auth.partner.id, user_code, aadhaar, otp };
+    match run(&app, cmd, user_code).await? {
+        AepsOutcome::EkycOtp(EkycOtpIssue::Issued { otp_ref_id, reference_tid }) => {
+            let data = json!({ "user_code": user_code.to_string(), "otp_ref_id": otp_ref_id.to_string(),
+                               "reference_tid": reference_tid.to_string(), "customer_id": mobile.as_str() });
+            let reply = EkoReply::ok(1600, "OTP sent successfully", data);
+            Ok(if app.config.sandbox {
+                reply.with_hint(format!(
+                    "sandbox: read the OTP with GET /sandbox/otp?mobile={}&purpose={EKYC_OTP}",
+                    mobile.as_str()
+                ))
+            } else {
+                reply
+            })
+        }
+        AepsOutcome::EkycOtp(EkycOtpIssue::RateLimited) => Err(EkoReply::failure(status::FAILED, 1318, "Too many OTP requests")
+            .with_hint("at most 10 e-KYC OTPs per mobile number per hour; use the latest OTP, or wait")),
+        AepsOutcome::EkycOtp(EkycOtpIssue::AlreadyComplete) => Ok(ekyc_done(user_code, None)),
+        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// `PUT …/aeps-fingpay/kyc/otp/verify`: user_code*, otp*, otp_ref_id, reference_tid.
+pub async fn verify_otp(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
+    let mut c = crate::eko::checker(&params, &auth)?;
+    let user_code = c.required(&params, "user_code", validate::parse_user_code);
+    let code = c.required(&params, "otp", |t| {
+        let t = t.trim();
+        (t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.to_owned()).ok_or("must be the 6-digit OTP")
+    });
+    let otp_ref_id = c.optional(&params, "otp_ref_id", parse_id);
+    let reference_tid = c.optional(&params, "reference_tid", parse_id);
+    c.finish()?;
+    let (Some(user_code), Some(code)) = (user_code, code) else { unreachable!("checked") };
+    require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await?;
+    let cmd = AepsCommand::VerifyEkycOtp { partner_id: auth.partner.id, user_code, code, otp_ref_id, reference_tid };
+    let AepsOutcome::EkycOtpChecked(check) = run(&app, cmd, user_code).await? else {
+        return Err(store_error("unexpected outcome"));
+    };
+    let again = "request a new OTP with POST /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp";
+    Err(match check {
+        OtpCheck::Accepted => {
+            let next = "next: the biometric step, PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric";
+            return Ok(
+                EkoReply::ok(1604, "OTP verified successfully", json!({ "user_code": user_code.to_string() })).with_hint(next)
+            );
+        }
+        OtpCheck::Wrong { attempts_left } => EkoReply::failure(status::WRONG_OTP, status::WRONG_OTP, "Wrong OTP")
+            .with_hint(format!("{attempts_left} attempt(s) left for this OTP")),
+        OtpCheck::Expired => EkoReply::failure(status::OTP_EXPIRED, status::OTP_EXPIRED, "OTP expired").with_hint(again),
+        OtpCheck::Used => EkoReply::failure(status::FAILED, 1323, "OTP already used").with_hint(again),
+        OtpCheck::Exhausted => EkoReply::failure(status::FAILED, 1324, "OTP attempts exhausted").with_hint(again),
+        OtpCheck::NotFound => EkoReply::failure(status::FAILED, 1325, "No OTP was requested")
+            .with_hint("send the otp_ref_id that the e-KYC OTP request answered, or leave it out to check the latest OTP"),
+    })
+}
+
+fn parse_id(text: &str) -> Result<i64, &'static str> {
+    text.trim().parse::<i64>().ok().filter(|id| *id > 0).ok_or("must be the id the OTP request answered")
+}
+
+/// The fields every biometric step takes: user_code*, aadhar*, piddata*, latlong.
+fn biometric_fields(params: &EkoParams, auth: &Authenticated) -> Result<(i64, Aadhaar), EkoReply> {
+    let mut c = crate::eko::checker(params, auth)?;
+    let user_code = c.required(params, "user_code", validate::parse_user_code);
+    let aadhaar = aadhaar_param(&mut c, params);
+    pid_param(&mut c, params);
+    c.optional(params, "latlong", validate::parse_latlong);
+    c.optional(params, "bank_code", |t| aeps::bank(t).map(|_| ()).ok_or("is not a bank code Kosh knows"));
+    c.finish()?;
+    let (Some(user_code), Some(aadhaar)) = (user_code, aadhaar) else { unreachable!("checked") };
+    Ok((user_code, aadhaar))
+}
+
+/// `PUT …/aeps-fingpay/kyc/biometric`: completes Fingpay e-KYC after a verified OTP.
+pub async fn fingpay_biometric(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    params: EkoParams,
+) -> EkoResult {
+    let (user_code, aadhaar) = biometric_fields(&params, &auth)?;
+    require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await?;
+    biometric(&app, &auth, user_code, &aadhaar, Provider::Fingpay).await
+}
+
+/// `PUT …/aeps-fino/kyc/biometric` (Kosh's path): Fino e-KYC, complete after review.
+pub async fn fino_biometric(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    params: EkoParams,
+) -> EkoResult {
+    let (user_code, aadhaar) = biometric_fields(&params, &auth)?;
+    require_active_service(&app, auth.partner.id, user_code, SERVICE_FINO).await?;
+    biometric(&app, &auth, user_code, &aadhaar, Provider::Fino).await
+}
+
+async fn biometric(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar, provider: Provider) -> EkoResult {
+    let fino_review_ms = i64::try_from(app.config.aeps_fino_ekyc_secs).unwrap_or(0) * 1000;
+    let aadhaar = aadhaar_ref(app, aadhaar).await?;
+    let cmd = AepsCommand::EkycBiometric { partner_id: auth.partner.id, user_code, aadhaar, provider, fino_review_ms };
+    match run(app, cmd, user_code).await? {
+        AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok(
+            1606,
+            "e-KYC request accepted; pending verification",
+            json!({ "user_code": user_code.to_string(), "ekyc_status": "PENDING", "reference_tid": reference_tid.to_string(),
+                    "ready_at": civil::iso_utc(ready_at_ms) }),
+        )
+        .with_hint(format!(
+            "Fino e-KYC completes by itself at {} (aeps_fino_ekyc_secs); then authenticate daily",
+            civil::iso_utc(ready_at_ms)
+        ))),
+        AepsOutcome::Ekyc { reference_tid, .. } => Ok(ekyc_done(user_code, Some(reference_tid))),
+        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+fn ekyc_done(user_code: i64, reference_tid: Option<i64>) -> EkoReply {
+    let mut data = json!({ "user_code": user_code.to_string(), "ekyc_status": "COMPLETED" });
+    if let Some(r) = reference_tid.filter(|r| *r > 0) {
+        data["reference_tid"] = Value::String(r.to_string());
+    }
+    EkoReply::ok(1605, "e-KYC successful", data)
+        .with_hint("next: daily authentication, PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric/daily")
+}
+
+/// `PUT …/aeps-fingpay/kyc/biometric/daily`: user_code*, aadhar*, piddata*, latlong, bank_code.
+pub async fn daily(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
+    let (user_code, aadhaar) = biometric_fields(&params, &auth)?;
+    daily_authenticate(&app, &auth, user_code, &aadhaar).await
+}
+
+/// `POST /ekoapi/v2/aeps/aepsmerchantauth` (JSON): user_code*, aadhar*, piddata*, and the
+/// legacy fields customer_id, client_ref_id, latlong, bank_code (checked when sent).
+pub async fn daily_legacy(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    params: EkoParams,
+) -> EkoResult {
+    let mut c = Checker::default();
+    c.optional(&params, "customer_id", Mobile::parse);
+    c.optional(&params, "client_ref_id", validate::ClientRefId::parse);
+    c.finish()?;
+    let (user_code, aadhaar) = biometric_fields(&params, &auth)?;
+    daily_authenticate(&app, &auth, user_code, &aadhaar).await
+}
+
+/// Daily authentication: the current IST day, the Aadhaar number of the e-KYC.
+pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar) -> EkoResult {
+    require_aeps_service(app, auth, user_code).await?;
+    let aadhaar = aadhaar_ref(app, aadhaar).await?;
+    let cmd = AepsCommand::DailyAuthenticate { partner_id: auth.partner.id, user_code, aadhaar };
+    let AepsOutcome::DailyAuthenticated { reference_tid, ist_day } = run(app, cmd, user_code).await? else {
+        return Err(store_error("unexpected outcome"));
+    };
+    let valid_until_ms = (ist_day + 1) * 86_400_000 - civil::IST_OFFSET_MS;
+    let data = json!({ "user_code": user_code.to_string(), "reference_tid": reference_tid.to_string(),
+                       "valid_until": civil::iso_utc(valid_until_ms) });
+    Ok(EkoReply::ok(1713, "Daily authentication successful", data))
+}

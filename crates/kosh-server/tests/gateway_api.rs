@@ -1,0 +1,332 @@
+//! The AePS gateway's server side on both backends, without a browser: opening the page,
+//! announcing transactions, and verifying partners' confirmations — tampered details,
+//! replayed and stale confirmations, refusals, the partner's own client_ref_id, expiry.
+//! Time comes from a manual clock; everything is signed at the clock's time.
+
+#[macro_use]
+mod eko_support;
+
+use eko_support::{agent_form, signed_at, Backend};
+use kosh_core::aadhaar::{with_check_digit, Aadhaar};
+use kosh_core::aeps::simulated_pid;
+use kosh_core::clock::{Clock, ManualClock};
+use kosh_core::ledger::AccountKind;
+use kosh_sdk::aeps_callback::{AepsCallback, CallbackConfig, Decision};
+use kosh_sdk::eko::Credentials;
+use kosh_server::App;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+on_both_backends!(
+    opening_the_page_checks_the_partner_and_the_agent,
+    confirmations_are_bound_to_their_transaction,
+    the_partners_own_client_ref_id_replaces_koshs,
+    bad_input_readiness_and_expiry_are_explained,
+);
+
+const T0_MS: i64 = 1_700_000_000_000;
+const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
+const CALLBACK: &str = "http://127.0.0.1:9/eko_aeps_callback";
+
+struct Env {
+    app: App,
+    clock: Arc<ManualClock>,
+    http: reqwest::Client,
+}
+
+impl Env {
+    async fn start(backend: Backend) -> Env {
+        let clock = ManualClock::new(T0_MS);
+        let app = eko_support::start_with_clock(backend, clock.clone(), |c| c.service_review_secs = 0).await;
+        Env { app, clock, http: reqwest::Client::new() }
+    }
+
+    async fn api(&self, method: reqwest::Method, path: &str, mut body: Value) -> Value {
+        let creds = Credentials::sandbox();
+        body["initiator_id"] = json!(creds.initiator_id);
+        let req =
+            signed_at(self.http.request(method, format!("{}{path}", self.app.url())).json(&body), &creds, self.clock.now_ms());
+        eko_support::send(req).await.1
+    }
+
+    async fn ready_agent(&self, user_code: &str, agent_mobile: &str, aadhaar: &Aadhaar) {
+        let sent = self
+            .api(reqwest::Method::POST, &format!("{FINGPAY}/otp"), json!({ "user_code": user_code, "aadhar": aadhaar.digits(), "customer_id": agent_mobile, "latlong": "28.4,77.0" }))
+            .await;
+        assert_eq!(sent["response_type_id"], 1600, "{sent}");
+        let creds = Credentials::sandbox();
+        let url = format!("{}/sandbox/otp?mobile={agent_mobile}&purpose=aeps_ekyc", self.app.url());
+        let otp = eko_support::send(signed_at(self.http.get(url), &creds, self.clock.now_ms())).await.1;
+        let verified = self
+            .api(
+                reqwest::Method::PUT,
+                &format!("{FINGPAY}/otp/verify"),
+                json!({ "user_code": user_code, "otp": otp["data"]["otp"] }),
+            )
+            .await;
+        assert_eq!(verified["response_type_id"], 1604, "{verified}");
+        let bio = json!({ "user_code": user_code, "aadhar": aadhaar.digits(), "piddata": simulated_pid(5) });
+        assert_eq!(self.api(reqwest::Method::PUT, &format!("{FINGPAY}/biometric"), bio.clone()).await["response_type_id"], 1605);
+        assert_eq!(self.api(reqwest::Method::PUT, &format!("{FINGPAY}/biometric/daily"), bio).await["response_type_id"], 1713);
+    }
+
+    fn form(&self, user_code: &str) -> Vec<(&'static str, String)> {
+        let creds = Credentials::sandbox();
+        let h = creds.sign(self.clock.now_ms());
+        vec![
+            ("partner_name", "Test Partner".into()),
+            ("initiator_id", creds.initiator_id.clone()),
+            ("developer_key", h.developer_key),
+            ("secret_key", h.secret_key),
+            ("secret_key_timestamp", h.secret_key_timestamp),
+            ("user_code", user_code.into()),
+            ("callback_url", CALLBACK.into()),
+            ("callback_url_custom_params", r#"{"param1":"value1"}"#.into()),
+            ("environment", "uat".into()),
+        ]
+    }
+
+    /// POSTs the form; answers the HTTP status, the CSP header and the HTML.
+    async fn open_page(&self, form: &[(&'static str, String)]) -> (u16, String, String) {
+        let response = self.http.post(format!("{}/v2/aeps", self.app.url())).form(form).send().await.expect("kosh answers");
+        let csp = response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        (response.status().as_u16(), csp, response.text().await.expect("html"))
+    }
+
+    /// Opens the page and answers its session token.
+    async fn session(&self, user_code: &str) -> String {
+        let (status, _, html) = self.open_page(&self.form(user_code)).await;
+        assert_eq!(status, 200, "{html}");
+        let start = html.find("id=\"gateway-config\">").expect("config") + "id=\"gateway-config\">".len();
+        let end = start + html[start..].find("</script>").expect("end of config");
+        let config: Value = serde_json::from_str(&html[start..end]).expect("config JSON");
+        config["session"].as_str().expect("token").to_owned()
+    }
+
+    async fn page_api(&self, session: &str, path: &str, body: Value) -> (u16, Value) {
+        let req =
+            self.http.post(format!("{}/v2/aeps/api{path}", self.app.url())).header("x-gateway-session", session).json(&body);
+        eko_support::send(req).await
+    }
+
+    async fn intent(&self, session: &str, kind: &str, amount: &str, customer: &Aadhaar) -> (i64, Value) {
+        let body = json!({ "type": kind, "customer_id": "9812345678", "aadhaar": customer.digits(), "bank_code": "PUNB",
+                           "amount": amount, "piddata": simulated_pid(11) });
+        let (status, answer) = self.page_api(session, "/intents", body).await;
+        assert_eq!((status, answer["status"].as_i64()), (200, Some(0)), "{answer}");
+        (answer["data"]["intent_id"].as_i64().expect("intent id"), answer["data"]["detail"].clone())
+    }
+
+    async fn confirm(&self, session: &str, intent_id: i64, confirmation: &Value) -> Value {
+        self.page_api(session, &format!("/intents/{intent_id}/confirm"), json!({ "confirmation": confirmation })).await.1
+    }
+
+    fn partner(
+        &self,
+        policy: impl Fn(&kosh_sdk::aeps_callback::DebitHook) -> Decision + Send + Sync + 'static,
+    ) -> Arc<AepsCallback> {
+        let mut config = CallbackConfig::new(Credentials::sandbox(), self.app.url());
+        config.clock = self.clock.clone();
+        config.policy = Arc::new(policy);
+        AepsCallback::new(config)
+    }
+
+    async fn wallet_paise(&self) -> i64 {
+        let partner = self.app.state.store.find_partner("sandbox").await.unwrap().unwrap();
+        self.app.state.store.balance(partner.id, &AccountKind::PartnerWallet).await.unwrap().available_credit()
+    }
+}
+
+fn aadhaar(first_eleven: &str) -> Aadhaar {
+    with_check_digit(first_eleven).expect("valid")
+}
+
+fn debit_hook(detail: &Value) -> Value {
+    json!({ "action": "debit-hook", "detail": detail })
+}
+
+async fn opening_the_page_checks_the_partner_and_the_agent(backend: Backend) {
+    let env = Env::start(backend).await;
+    let (status, csp, html) = env.open_page(&env.form("20810200")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Customer transaction") && html.contains("Test Partner"), "{html}");
+    assert!(csp.contains("connect-src 'self' http://127.0.0.1:9"), "{csp}");
+    assert!(!html.contains(&Credentials::sandbox().access_key), "the access key never reaches the page");
+
+    let mut wrong = env.form("20810200");
+    wrong[3].1 = Credentials::sandbox().sign(env.clock.now_ms() - 1).secret_key;
+    let (status, _, html) = env.open_page(&wrong).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("Error in authentication"), "{html}");
+
+    let mut stale = env.form("20810200");
+    env.clock.advance_ms(301_000);
+    stale.retain(|(k, _)| *k != "callback_url");
+    let (status, _, html) = env.open_page(&stale).await;
+    assert_eq!(status, 403, "a form signed 301 s ago is refused first: {html}");
+    assert!(html.contains("301 s old"), "{html}");
+
+    let mut no_callback = env.form("20810200");
+    no_callback.retain(|(k, _)| *k != "callback_url");
+    let (status, _, html) = env.open_page(&no_callback).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("callback_url is required"), "{html}");
+
+    // An agent without service 43: the FAQ's "Initiator access forbidden".
+    let form: serde_json::Map<String, Value> =
+        agent_form("ABCPG5555E", "9876555555").into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let onboarded = env.api(reqwest::Method::PUT, "/ekoapi/v1/user/onboard", Value::Object(form)).await;
+    let user_code = onboarded["data"]["user_code"].as_str().expect("user_code").to_owned();
+    let (status, _, html) = env.open_page(&env.form(&user_code)).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("Authentication Failed...Initiator access forbidden"), "{html}");
+
+    let get = env.http.get(format!("{}/v2/aeps", env.app.url())).send().await.unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    assert!(get.text().await.unwrap().contains("form POST"));
+    env.app.stop().await;
+}
+
+async fn confirmations_are_bound_to_their_transaction(backend: Backend) {
+    let env = Env::start(backend).await;
+    env.ready_agent("20810200", "9962981729", &aadhaar("98765432109")).await;
+    let session = env.session("20810200").await;
+    let partner = env.partner(|_| Decision::Allow { client_ref_id: None });
+    let customer = aadhaar("34567890123");
+    let before = env.wallet_paise().await;
+
+    let (a, detail) = env.intent(&session, "2", "1000", &customer).await;
+    assert_eq!(detail["interaction_type_id"], 344);
+    assert_eq!(detail["request_hash_params"], json!(["customer_id", "amount", "user_code"]));
+    assert_eq!(
+        detail["data"],
+        json!({ "customer_id": "9812345678", "bank_code": "PUNB", "type": "2", "user_code": "20810200", "amount": "1000" })
+    );
+    assert_eq!(detail["param1"], "value1", "custom params are in the debit-hook's detail");
+    assert!(!detail.to_string().contains(customer.digits()), "the debit-hook never carries the Aadhaar number");
+
+    // The detail changed on its way to the partner (amount 100): the partner signed
+    // another transaction, so Kosh refuses.
+    let mut tampered = detail.clone();
+    tampered["data"]["amount"] = json!("100");
+    let confirmation = partner.answer(&debit_hook(&tampered)).unwrap();
+    let refused = env.confirm(&session, a, &confirmation).await;
+    assert_eq!(refused["message"], "Authentication for request-hash failed", "{refused}");
+    assert!(refused["hint"].as_str().unwrap().contains("detail changed"), "{refused}");
+
+    let mut bad_key = partner.answer(&debit_hook(&detail)).unwrap();
+    bad_key["secret_key"] = json!(Credentials::sandbox().sign(1).secret_key);
+    assert_eq!(env.confirm(&session, a, &bad_key).await["message"], "Authentication for secret-key failed");
+    assert_eq!(env.wallet_paise().await, before, "nothing moved");
+
+    let confirmation = partner.answer(&debit_hook(&detail)).unwrap();
+    let done = env.confirm(&session, a, &confirmation).await;
+    assert_eq!((done["response_type_id"].as_i64(), done["data"]["tx_status"].as_str()), (Some(1463), Some("0")), "{done}");
+    assert_eq!(env.wallet_paise().await - before, 100_392, "₹1,000 + ₹4 − ₹0.08");
+    let retried = env.confirm(&session, a, &confirmation).await;
+    assert_eq!(retried["data"]["tid"], done["data"]["tid"], "a retried confirmation answers the same transaction: {retried}");
+
+    // The same confirmation for another transaction with the same data.
+    let (b, _) = env.intent(&session, "2", "1000", &customer).await;
+    let replayed = env.confirm(&session, b, &confirmation).await;
+    assert_eq!(replayed["message"], "Confirmation refused: it belongs to another transaction", "{replayed}");
+    assert!(replayed["hint"].as_str().unwrap().contains("already used"), "{replayed}");
+
+    // A confirmation signed before the transaction was announced.
+    let early = partner.answer(&debit_hook(&detail)).unwrap();
+    env.clock.advance_ms(60_000);
+    let (c, _) = env.intent(&session, "2", "1000", &customer).await;
+    let stale = env.confirm(&session, c, &early).await;
+    assert_eq!(stale["message"], "Confirmation refused: it belongs to another transaction", "{stale}");
+    assert_eq!(env.wallet_paise().await - before, 100_392, "no replay moved money");
+
+    // allow:false closes the transaction for good.
+    let (d, detail_d) = env.intent(&session, "3", "0", &customer).await;
+    assert!(detail_d["data"].get("amount").is_none(), "no amount for a balance enquiry");
+    let (status, refused) =
+        env.page_api(&session, &format!("/intents/{d}/refuse"), json!({ "message": "Customer blocked" })).await;
+    assert_eq!((status, refused["data"]["message"].as_str()), (200, Some("Customer blocked")), "{refused}");
+    let late = env.confirm(&session, d, &partner.answer(&debit_hook(&detail_d)).unwrap()).await;
+    assert_eq!(late["message"], "This transaction is closed", "{late}");
+    assert_eq!(env.confirm(&session, 999_999, &confirmation).await["status"], 168);
+    env.app.stop().await;
+}
+
+async fn the_partners_own_client_ref_id_replaces_koshs(backend: Backend) {
+    let env = Env::start(backend).await;
+    env.ready_agent("20810200", "9962981729", &aadhaar("98765432109")).await;
+    let session = env.session("20810200").await;
+    let partner = env.partner(|_| Decision::Allow { client_ref_id: Some("PARTNER-REF-1".into()) });
+    let customer = aadhaar("45678901234");
+    let (a, detail) = env.intent(&session, "4", "0", &customer).await;
+    let done = env.confirm(&session, a, &partner.answer(&debit_hook(&detail)).unwrap()).await;
+    assert_eq!(
+        (done["response_type_id"].as_i64(), done["data"]["client_ref_id"].as_str()),
+        (Some(1527), Some("PARTNER-REF-1")),
+        "{done}"
+    );
+    let inquiry = env.api(reqwest::Method::GET, "/ekoapi/v2/aeps/transactions/client_ref_id:PARTNER-REF-1", json!({})).await;
+    assert_eq!(inquiry["data"]["tid"], done["data"]["tid"], "{inquiry}");
+    // The same reference for another transaction is refused. (A confirmation is known
+    // by its request_hash: identical data signed in the same millisecond would be the
+    // same confirmation, so the clock moves on.)
+    env.clock.advance_ms(1);
+    let (b, detail_b) = env.intent(&session, "3", "0", &customer).await;
+    let dup = env.confirm(&session, b, &partner.answer(&debit_hook(&detail_b)).unwrap()).await;
+    assert_eq!(dup["message"], "Duplicate client_ref_id", "{dup}");
+    env.clock.advance_ms(1);
+    let long = env.partner(|_| Decision::Allow { client_ref_id: Some("X".repeat(21)) });
+    let (c, detail_c) = env.intent(&session, "3", "0", &customer).await;
+    let bad = env.confirm(&session, c, &long.answer(&debit_hook(&detail_c)).unwrap()).await;
+    assert_eq!(bad["message"], "Invalid client_ref_id from the callback", "{bad}");
+    env.app.stop().await;
+}
+
+async fn bad_input_readiness_and_expiry_are_explained(backend: Backend) {
+    let env = Env::start(backend).await;
+    env.ready_agent("20810200", "9962981729", &aadhaar("98765432109")).await;
+    let session = env.session("20810200").await;
+    let customer = aadhaar("56789012345");
+    let mut wrong_check = customer.digits().to_owned();
+    wrong_check.replace_range(11..12, if wrong_check.ends_with('0') { "1" } else { "0" });
+    let body = json!({ "type": "2", "customer_id": "12345", "aadhaar": wrong_check, "bank_code": "NOPE", "amount": "10001",
+                       "piddata": "<PidData><Resp errCode=\"0\" fCount=\"1\"/></PidData>" });
+    let (_, invalid) = env.page_api(&session, "/intents", body).await;
+    assert_eq!(eko_support::invalid_names(&invalid), ["aadhaar", "amount", "bank_code", "customer_id", "piddata"], "{invalid}");
+
+    // Five transactions for the Aadhaar today; the sixth is refused before the debit-hook.
+    let partner = env.partner(|_| Decision::Allow { client_ref_id: None });
+    for _ in 0..5 {
+        env.clock.advance_ms(1);
+        let (id, detail) = env.intent(&session, "3", "0", &customer).await;
+        assert_eq!(env.confirm(&session, id, &partner.answer(&debit_hook(&detail)).unwrap()).await["status"], 0);
+    }
+    let body = json!({ "type": "3", "customer_id": "9812345678", "aadhaar": customer.digits(), "bank_code": "PUNB", "piddata": simulated_pid(1) });
+    let (_, sixth) = env.page_api(&session, "/intents", body.clone()).await;
+    assert_eq!(sixth["message"], "Transaction limit exceeded for this Aadhaar", "{sixth}");
+
+    // A new IST day: daily authentication again, which the page can do too.
+    env.clock.advance_ms(86_400_000);
+    let session = env.session("20810200").await;
+    let mut other = body.clone();
+    other["aadhaar"] = json!(aadhaar("67890123456").digits());
+    let (_, not_ready) = env.page_api(&session, "/intents", other.clone()).await;
+    assert_eq!(not_ready["message"], "Daily authentication pending", "{not_ready}");
+    let (_, wrong_agent) =
+        env.page_api(&session, "/daily-auth", json!({ "aadhaar": customer.digits(), "piddata": simulated_pid(2) })).await;
+    assert_eq!(wrong_agent["message"], "Aadhaar number does not match the agent's e-KYC", "{wrong_agent}");
+    let (_, daily) = env
+        .page_api(&session, "/daily-auth", json!({ "aadhaar": aadhaar("98765432109").digits(), "piddata": simulated_pid(2) }))
+        .await;
+    assert_eq!(daily["response_type_id"], 1713, "{daily}");
+    let (_, ok) = env.page_api(&session, "/intents", other).await;
+    assert_eq!(ok["status"], 0, "{ok}");
+
+    // Sessions expire after 30 minutes; unknown tokens are refused alike.
+    env.clock.advance_ms(30 * 60_000);
+    let (status, expired) = env.page_api(&session, "/intents", body.clone()).await;
+    assert_eq!((status, expired["message"].as_str()), (401, Some("The gateway session has expired")), "{expired}");
+    let (status, _) = env.page_api("not-a-session", "/intents", body).await;
+    assert_eq!(status, 401);
+    env.app.stop().await;
+}

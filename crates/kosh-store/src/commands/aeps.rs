@@ -1,0 +1,595 @@
+//! AePS commands: an agent's one-time e-KYC (Fingpay: OTP → verify → biometric; Fino:
+//! biometric, then a review), daily authentication, transactions (cash withdrawal,
+//! balance enquiry, mini statement) with their ledger entry, inquiry's resolution of
+//! awaited ones, and the hosted gateway's sessions and intents.
+//!
+//! Each runs atomically like every command: a refusal leaves nothing behind, so a
+//! refused transaction neither moves money nor counts against the Aadhaar's daily limit.
+
+use super::ledger_entries::{record_entry, LegSpec};
+use super::Outcome;
+use crate::error::{CmdResult, Rejection};
+use crate::ops::aeps::{self as store, AadhaarRef, AepsAgent, AepsTransaction, GatewayIntent, NewGatewaySession, NewIntent};
+use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
+use crate::ops::{agents, ledger, outbox};
+use crate::sql::Conn;
+use kosh_core::aeps::{self, sandbox, Ekyc, NotReady, TxStatus, TxType, MAX_TX_PER_AADHAAR_PER_DAY};
+use kosh_core::ledger::{AccountKind, Balance, Side};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The purpose of the OTP of a Fingpay e-KYC.
+pub const EKYC_OTP: &str = "aeps_ekyc";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Provider {
+    Fingpay,
+    Fino,
+}
+
+impl Provider {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Fingpay => "fingpay",
+            Self::Fino => "fino",
+        }
+    }
+}
+
+/// A transaction to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTransaction {
+    pub partner_id: i64,
+    pub client_ref_id: String,
+    /// `api` or `gateway`.
+    pub channel: String,
+    pub user_code: i64,
+    pub tx_type: TxType,
+    pub amount_paise: i64,
+    pub customer_mobile: String,
+    pub bank_code: String,
+    pub aadhaar: AadhaarRef,
+    /// How long an awaited transaction stays unanswered before inquiry finds its answer.
+    pub awaited_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AepsCommand {
+    /// Stores `candidate` as the deployment's Aadhaar hash key unless one exists.
+    EnsurePepper {
+        candidate: String,
+    },
+    /// Fingpay e-KYC step 1: sends the OTP.
+    RequestEkycOtp {
+        partner_id: i64,
+        user_code: i64,
+        aadhaar: AadhaarRef,
+        otp: OtpRequest,
+    },
+    /// Fingpay e-KYC step 2: checks the OTP (a wrong one counts an attempt).
+    VerifyEkycOtp {
+        partner_id: i64,
+        user_code: i64,
+        code: String,
+        otp_ref_id: Option<i64>,
+        reference_tid: Option<i64>,
+    },
+    /// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
+    EkycBiometric {
+        partner_id: i64,
+        user_code: i64,
+        aadhaar: AadhaarRef,
+        provider: Provider,
+        fino_review_ms: i64,
+    },
+    /// The agent's authentication for the current IST calendar day.
+    DailyAuthenticate {
+        partner_id: i64,
+        user_code: i64,
+        aadhaar: AadhaarRef,
+    },
+    Transact(NewTransaction),
+    /// Settles an awaited transaction once the bank's answer is due (inquiry).
+    ResolveAwaited {
+        partner_id: i64,
+        tid: i64,
+    },
+    OpenGatewaySession(NewGatewaySession),
+    /// The gateway page announces a transaction; the partner must confirm it.
+    CreateIntent {
+        partner_id: i64,
+        intent: NewIntent,
+        max_per_session: i64,
+    },
+    /// Runs an intent's transaction with the partner's verified confirmation (its
+    /// `request_hash`, usable once), under the partner's own client_ref_id if it gave one.
+    ConfirmIntent {
+        partner_id: i64,
+        session_id: i64,
+        intent_id: i64,
+        confirmation_hash: String,
+        client_ref_id: Option<String>,
+        awaited_ms: i64,
+    },
+    /// The partner refused an intent (`allow: false`), or the page gave it up.
+    RefuseIntent {
+        partner_id: i64,
+        session_id: i64,
+        intent_id: i64,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EkycOtpIssue {
+    Issued {
+        otp_ref_id: i64,
+        reference_tid: i64,
+    },
+    RateLimited,
+    /// e-KYC is already complete: no OTP is needed.
+    AlreadyComplete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AepsOutcome {
+    Pepper(String),
+    EkycOtp(EkycOtpIssue),
+    EkycOtpChecked(OtpCheck),
+    /// The e-KYC state after the biometric step.
+    Ekyc {
+        ekyc: Ekyc,
+        reference_tid: i64,
+    },
+    DailyAuthenticated {
+        reference_tid: i64,
+        ist_day: i64,
+    },
+    /// A transaction and the partner's e-value wallet after it.
+    Transacted {
+        tx: AepsTransaction,
+        wallet: Balance,
+    },
+    GatewaySessionOpened {
+        session_id: i64,
+    },
+    IntentCreated(GatewayIntent),
+    IntentRefused(GatewayIntent),
+}
+
+/// Why an AePS command was refused; nothing it did remains.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AepsRefusal {
+    #[error("the agent is not ready for AePS: {0:?}")]
+    NotReady(NotReady),
+    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
+    EkycStep { expected: &'static str, found: &'static str },
+    #[error("reference_tid does not match the e-KYC OTP request")]
+    ReferenceMismatch,
+    #[error("the Aadhaar number does not match the agent's e-KYC")]
+    AadhaarMismatch,
+    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
+    DailyLimit,
+    #[error("client_ref_id was already used for another transaction")]
+    ClientRefIdUsed,
+    #[error("transaction not found")]
+    TransactionNotFound,
+    #[error("the gateway session does not exist or has expired")]
+    SessionExpired,
+    #[error("the gateway session has reached its limit of transactions")]
+    TooManyIntents,
+    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
+    IntentClosed { state: String },
+    #[error("this confirmation was already used for transaction {client_ref_id}")]
+    ConfirmationUsed { client_ref_id: String },
+}
+
+fn refuse(r: AepsRefusal) -> crate::error::CommandError {
+    Rejection::Aeps(r).into()
+}
+
+pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) -> CmdResult<Outcome> {
+    let outcome = match cmd {
+        AepsCommand::EnsurePepper { candidate } => {
+            AepsOutcome::Pepper(store::ensure_secret(db, store::AADHAAR_PEPPER, candidate, now_ms).await?)
+        }
+        AepsCommand::RequestEkycOtp { partner_id, user_code, aadhaar, otp } => {
+            request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
+        }
+        AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
+            verify_ekyc_otp(db, *partner_id, *user_code, code, *otp_ref_id, *reference_tid, now_ms).await?
+        }
+        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_review_ms } => {
+            ekyc_biometric(db, *partner_id, *user_code, aadhaar, provider, *fino_review_ms, now_ms).await?
+        }
+        AepsCommand::DailyAuthenticate { partner_id, user_code, aadhaar } => {
+            daily_authenticate(db, *partner_id, *user_code, aadhaar, now_ms).await?
+        }
+        AepsCommand::Transact(t) => transact(db, t, now_ms).await?,
+        AepsCommand::ResolveAwaited { partner_id, tid } => resolve_awaited(db, *partner_id, *tid, now_ms).await?,
+        AepsCommand::OpenGatewaySession(s) => {
+            AepsOutcome::GatewaySessionOpened { session_id: store::insert_session(db, s, now_ms).await? }
+        }
+        AepsCommand::CreateIntent { partner_id, intent, max_per_session } => {
+            create_intent(db, *partner_id, intent, *max_per_session, now_ms).await?
+        }
+        AepsCommand::ConfirmIntent { partner_id, session_id, intent_id, confirmation_hash, client_ref_id, awaited_ms } => {
+            let confirm = Confirm {
+                partner_id: *partner_id,
+                session_id: *session_id,
+                intent_id: *intent_id,
+                hash: confirmation_hash,
+                client_ref_id: client_ref_id.as_deref(),
+                awaited_ms: *awaited_ms,
+            };
+            confirm_intent(db, &confirm, now_ms).await?
+        }
+        AepsCommand::RefuseIntent { partner_id, session_id, intent_id, message } => {
+            let intent = open_intent(db, *partner_id, *session_id, *intent_id).await?;
+            store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await?;
+            let closed =
+                store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+            AepsOutcome::IntentRefused(closed)
+        }
+    };
+    Ok(Outcome::Aeps(outcome))
+}
+
+async fn existing(db: &mut impl Conn, partner_id: i64, user_code: i64) -> CmdResult<Option<AepsAgent>> {
+    agents::get(db, partner_id, user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    Ok(store::agent(db, partner_id, user_code).await?)
+}
+
+fn fresh_agent(partner_id: i64, user_code: i64, aadhaar: &AadhaarRef, now_ms: i64) -> AepsAgent {
+    AepsAgent {
+        partner_id,
+        user_code,
+        ekyc: Ekyc::NotStarted,
+        provider: String::new(),
+        aadhaar: aadhaar.clone(),
+        otp_mobile: None,
+        otp_ref_id: None,
+        reference_tid: None,
+        daily_auth_day: None,
+        daily_auth_at_ms: None,
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    }
+}
+
+async fn request_ekyc_otp(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    aadhaar: &AadhaarRef,
+    otp: &OtpRequest,
+    now_ms: i64,
+) -> CmdResult<AepsOutcome> {
+    let current = existing(db, partner_id, user_code).await?;
+    if current.as_ref().is_some_and(|a| a.ekyc.at(now_ms) == Ekyc::Complete) {
+        return Ok(AepsOutcome::EkycOtp(EkycOtpIssue::AlreadyComplete));
+    }
+    let otp_ref_id = match otp::issue(db, partner_id, otp, now_ms).await? {
+        OtpIssue::Issued { otp_ref_id } => otp_ref_id,
+        OtpIssue::RateLimited => return Ok(AepsOutcome::EkycOtp(EkycOtpIssue::RateLimited)),
+    };
+    let reference_tid = agents::next_counter(db, "aeps_tid").await?;
+    let mut agent = current.unwrap_or_else(|| fresh_agent(partner_id, user_code, aadhaar, now_ms));
+    agent.ekyc = Ekyc::OtpSent;
+    agent.provider = Provider::Fingpay.code().into();
+    agent.aadhaar = aadhaar.clone();
+    agent.otp_mobile = Some(otp.subject.clone());
+    agent.otp_ref_id = Some(otp_ref_id);
+    agent.reference_tid = Some(reference_tid);
+    agent.updated_at_ms = now_ms;
+    store::put_agent(db, &agent).await?;
+    Ok(AepsOutcome::EkycOtp(EkycOtpIssue::Issued { otp_ref_id, reference_tid }))
+}
+
+async fn verify_ekyc_otp(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    code: &str,
+    otp_ref_id: Option<i64>,
+    reference_tid: Option<i64>,
+    now_ms: i64,
+) -> CmdResult<AepsOutcome> {
+    let agent = existing(db, partner_id, user_code).await?;
+    let Some(mut agent) = agent.filter(|a| a.ekyc == Ekyc::OtpSent) else {
+        let found = store::agent(db, partner_id, user_code).await?.map_or(Ekyc::NotStarted, |a| a.ekyc.at(now_ms));
+        return Err(refuse(AepsRefusal::EkycStep { expected: "an e-KYC OTP request", found: found.code() }));
+    };
+    if reference_tid.is_some_and(|r| Some(r) != agent.reference_tid) {
+        return Err(refuse(AepsRefusal::ReferenceMismatch));
+    }
+    let subject = agent.otp_mobile.clone().unwrap_or_default();
+    let check = otp::check(db, partner_id, EKYC_OTP, &subject, code, otp_ref_id.or(agent.otp_ref_id), now_ms).await?;
+    if check == OtpCheck::Accepted {
+        agent.ekyc = Ekyc::OtpVerified;
+        agent.updated_at_ms = now_ms;
+        store::put_agent(db, &agent).await?;
+    }
+    Ok(AepsOutcome::EkycOtpChecked(check))
+}
+
+async fn ekyc_biometric(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    aadhaar: &AadhaarRef,
+    provider: &Provider,
+    fino_review_ms: i64,
+    now_ms: i64,
+) -> CmdResult<AepsOutcome> {
+    let current = existing(db, partner_id, user_code).await?;
+    let mut agent = current.unwrap_or_else(|| fresh_agent(partner_id, user_code, aadhaar, now_ms));
+    let state = agent.ekyc.at(now_ms);
+    if state == Ekyc::Complete || matches!(state, Ekyc::FinoPending { .. }) && *provider == Provider::Fino {
+        return Ok(AepsOutcome::Ekyc { ekyc: state, reference_tid: agent.reference_tid.unwrap_or_default() });
+    }
+    agent.ekyc = match provider {
+        Provider::Fingpay if state != Ekyc::OtpVerified => {
+            return Err(refuse(AepsRefusal::EkycStep { expected: "a verified e-KYC OTP", found: state.code() }))
+        }
+        Provider::Fingpay if agent.aadhaar.hash != aadhaar.hash => return Err(refuse(AepsRefusal::AadhaarMismatch)),
+        Provider::Fingpay => Ekyc::Complete,
+        Provider::Fino if fino_review_ms <= 0 => Ekyc::Complete,
+        Provider::Fino => Ekyc::FinoPending { ready_at_ms: now_ms + fino_review_ms },
+    };
+    let reference_tid = agents::next_counter(db, "aeps_tid").await?;
+    agent.provider = provider.code().into();
+    agent.aadhaar = aadhaar.clone();
+    agent.reference_tid = Some(reference_tid);
+    agent.updated_at_ms = now_ms;
+    store::put_agent(db, &agent).await?;
+    Ok(AepsOutcome::Ekyc { ekyc: agent.ekyc, reference_tid })
+}
+
+async fn daily_authenticate(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    aadhaar: &AadhaarRef,
+    now_ms: i64,
+) -> CmdResult<AepsOutcome> {
+    let agent = existing(db, partner_id, user_code).await?;
+    let Some(mut agent) = agent else { return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))) };
+    match agent.ekyc.at(now_ms) {
+        Ekyc::Complete => agent.ekyc = Ekyc::Complete,
+        other => return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(other)))),
+    }
+    if agent.aadhaar.hash != aadhaar.hash {
+        return Err(refuse(AepsRefusal::AadhaarMismatch));
+    }
+    let reference_tid = agents::next_counter(db, "aeps_tid").await?;
+    let ist_day = aeps::ist_day(now_ms);
+    agent.daily_auth_day = Some(ist_day);
+    agent.daily_auth_at_ms = Some(now_ms);
+    agent.reference_tid = Some(reference_tid);
+    agent.updated_at_ms = now_ms;
+    store::put_agent(db, &agent).await?;
+    Ok(AepsOutcome::DailyAuthenticated { reference_tid, ist_day })
+}
+
+/// Refuses unless the agent may transact now.
+async fn require_ready(db: &mut impl Conn, partner_id: i64, user_code: i64, now_ms: i64) -> CmdResult<()> {
+    let agent = existing(db, partner_id, user_code).await?;
+    let standing = agent.map(|a| a.standing());
+    match standing.map(|s| s.ready(now_ms)) {
+        None => Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))),
+        Some(Err(why)) => Err(refuse(AepsRefusal::NotReady(why))),
+        Some(Ok(())) => Ok(()),
+    }
+}
+
+async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdResult<AepsOutcome> {
+    require_ready(db, t.partner_id, t.user_code, now_ms).await?;
+    if store::tx_by_ref(db, t.partner_id, &t.client_ref_id).await?.is_some() {
+        return Err(refuse(AepsRefusal::ClientRefIdUsed));
+    }
+    let ist_day = aeps::ist_day(now_ms);
+    if store::take_aadhaar_slot(db, &t.aadhaar.hash, ist_day, MAX_TX_PER_AADHAAR_PER_DAY).await?.is_none() {
+        return Err(refuse(AepsRefusal::DailyLimit));
+    }
+    let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &t.aadhaar.hash).await?;
+    let answer = sandbox::answer(t.tx_type, t.amount_paise, &t.customer_mobile, balance);
+    let tid = agents::next_counter(db, "aeps_tid").await?;
+    let (status, verdict) = match &answer {
+        sandbox::Answer::Now(v) => (if *v == sandbox::Verdict::Approved { TxStatus::Success } else { TxStatus::Failed }, v),
+        sandbox::Answer::Awaited(v) => (TxStatus::Awaited, v),
+    };
+    let pricing = if status == TxStatus::Failed {
+        aeps::Pricing { commission_paise: 0, tds_paise: 0 }
+    } else {
+        aeps::pricing(t.tx_type, t.amount_paise)
+    };
+    let mut tx = AepsTransaction {
+        tid,
+        partner_id: t.partner_id,
+        client_ref_id: t.client_ref_id.clone(),
+        channel: t.channel.clone(),
+        user_code: t.user_code,
+        tx_type: t.tx_type.code(),
+        amount_paise: if t.tx_type.moves_money() { t.amount_paise } else { 0 },
+        commission_paise: pricing.commission_paise,
+        tds_paise: pricing.tds_paise,
+        customer_mobile: t.customer_mobile.clone(),
+        bank_code: t.bank_code.clone(),
+        aadhaar_masked: t.aadhaar.masked.clone(),
+        tx_status: status.code(),
+        reason: match verdict {
+            sandbox::Verdict::Declined { reason } if status == TxStatus::Failed => reason.clone(),
+            _ => String::new(),
+        },
+        resolve_at_ms: (status == TxStatus::Awaited).then_some(now_ms + t.awaited_ms),
+        customer_balance_paise: match status {
+            TxStatus::Success => Some(balance - if t.tx_type.moves_money() { t.amount_paise } else { 0 }),
+            TxStatus::Failed => Some(balance),
+            TxStatus::Awaited => None,
+        },
+        entry_id: None,
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    };
+    if status != TxStatus::Failed {
+        tx.entry_id = record_credit(db, &tx, status == TxStatus::Awaited, now_ms).await?;
+    }
+    let awaited_verdict = match (&answer, verdict) {
+        (sandbox::Answer::Awaited(_), sandbox::Verdict::Approved) => Some("approved".to_owned()),
+        (sandbox::Answer::Awaited(_), sandbox::Verdict::Declined { reason }) => Some(reason.clone()),
+        _ => None,
+    };
+    let insert = store::TxInsert { tx: &tx, aadhaar_hash: &t.aadhaar.hash, ist_day, awaited_verdict: awaited_verdict.as_deref() };
+    store::insert_tx(db, &insert).await?;
+    tx_event(db, &tx, now_ms).await?;
+    let wallet = ledger::balance_of(db, t.partner_id, &AccountKind::PartnerWallet).await?;
+    Ok(AepsOutcome::Transacted { tx, wallet })
+}
+
+/// The entry that credits the partner's e-value for a transaction: the AePS network
+/// owes the withdrawn cash plus the interchange that funds the commission
+/// (clearing:aeps), the wallet gains cash + commission − TDS, and the TDS is payable.
+/// Pending while the bank has not answered. `None` when nothing moves (balance enquiry).
+async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, now_ms: i64) -> CmdResult<Option<i64>> {
+    let due = tx.amount_paise + tx.commission_paise;
+    if due == 0 {
+        return Ok(None);
+    }
+    let p = tx.partner_id;
+    let mut legs = vec![
+        LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due),
+        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due - tx.tds_paise),
+    ];
+    if tx.tds_paise > 0 {
+        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tx.tds_paise));
+    }
+    let kind = match TxType::parse(&tx.tx_type.to_string()) {
+        Ok(TxType::CashWithdrawal) => "aeps_cash_withdrawal",
+        Ok(TxType::MiniStatement) => "aeps_mini_statement",
+        _ => "aeps_balance_enquiry",
+    };
+    match record_entry(db, p, kind, &tx.tid.to_string(), &legs, pending, now_ms).await? {
+        Outcome::EntryRecorded { entry_id, .. } => Ok(Some(entry_id)),
+        other => Err(crate::sql::SqlError::Decode(format!("unexpected ledger outcome {other:?}")).into()),
+    }
+}
+
+async fn tx_event(db: &mut impl Conn, tx: &AepsTransaction, now_ms: i64) -> CmdResult<()> {
+    let event = json!({ "tid": tx.tid, "client_ref_id": tx.client_ref_id, "channel": tx.channel, "user_code": tx.user_code,
+                        "type": tx.tx_type, "amount_paise": tx.amount_paise, "commission_paise": tx.commission_paise,
+                        "tds_paise": tx.tds_paise, "tx_status": tx.tx_status, "reason": tx.reason,
+                        "aadhaar": tx.aadhaar_masked });
+    outbox::append(db, tx.partner_id, "aeps.transaction", &event, now_ms).await?;
+    Ok(())
+}
+
+async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: i64) -> CmdResult<AepsOutcome> {
+    let tx = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let due = tx.resolve_at_ms.is_some_and(|at| at <= now_ms);
+    if tx.tx_status == TxStatus::Awaited.code() && due {
+        let (hash, verdict) =
+            store::tx_private(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+        let approved = verdict.as_deref() == Some("approved");
+        if let Some(entry_id) = tx.entry_id {
+            ledger::resolve(
+                db,
+                entry_id,
+                if approved { kosh_core::ledger::EntryState::Posted } else { kosh_core::ledger::EntryState::Voided },
+                now_ms,
+            )
+            .await?;
+        }
+        let (status, reason) =
+            if approved { (TxStatus::Success, String::new()) } else { (TxStatus::Failed, verdict.unwrap_or_default()) };
+        // Settle first: a declined withdrawal no longer holds the customer's money.
+        store::settle_tx(db, partner_id, tid, status.code(), &reason, now_ms).await?;
+        let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &hash).await?;
+        store::set_customer_balance(db, partner_id, tid, balance).await?;
+        let settled = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+        tx_event(db, &settled, now_ms).await?;
+        let wallet = ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?;
+        return Ok(AepsOutcome::Transacted { tx: settled, wallet });
+    }
+    let wallet = ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?;
+    Ok(AepsOutcome::Transacted { tx, wallet })
+}
+
+async fn live_session(db: &mut impl Conn, partner_id: i64, session_id: i64, now_ms: i64) -> CmdResult<store::GatewaySession> {
+    match store::session(db, session_id).await? {
+        Some(s) if s.partner_id == partner_id && s.expires_at_ms > now_ms => Ok(s),
+        _ => Err(refuse(AepsRefusal::SessionExpired)),
+    }
+}
+
+async fn create_intent(
+    db: &mut impl Conn,
+    partner_id: i64,
+    intent: &NewIntent,
+    max_per_session: i64,
+    now_ms: i64,
+) -> CmdResult<AepsOutcome> {
+    let session = live_session(db, partner_id, intent.session_id, now_ms).await?;
+    require_ready(db, partner_id, session.user_code, now_ms).await?;
+    let used = store::aadhaar_day_count(db, &intent.aadhaar.hash, aeps::ist_day(now_ms)).await?;
+    if used >= MAX_TX_PER_AADHAAR_PER_DAY {
+        return Err(refuse(AepsRefusal::DailyLimit));
+    }
+    if !store::count_intent(db, session.id, max_per_session).await? {
+        return Err(refuse(AepsRefusal::TooManyIntents));
+    }
+    Ok(AepsOutcome::IntentCreated(store::insert_intent(db, partner_id, intent, now_ms).await?))
+}
+
+async fn open_intent(db: &mut impl Conn, partner_id: i64, session_id: i64, intent_id: i64) -> CmdResult<GatewayIntent> {
+    let intent = store::intent(db, session_id, intent_id).await?;
+    let intent = intent.filter(|i| i.partner_id == partner_id).ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    if intent.state != "awaiting" {
+        return Err(refuse(AepsRefusal::IntentClosed { state: intent.state }));
+    }
+    Ok(intent)
+}
+
+struct Confirm<'a> {
+    partner_id: i64,
+    session_id: i64,
+    intent_id: i64,
+    hash: &'a str,
+    client_ref_id: Option<&'a str>,
+    awaited_ms: i64,
+}
+
+async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> CmdResult<AepsOutcome> {
+    let session = live_session(db, c.partner_id, c.session_id, now_ms).await?;
+    let current = store::intent(db, c.session_id, c.intent_id).await?;
+    // The page may retry a confirmation it sent: the same confirmation for the same
+    // intent answers the transaction it made.
+    if let Some(done) = current.as_ref().filter(|i| i.state == "done" && i.confirmation_hash.as_deref() == Some(c.hash)) {
+        let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+        let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+        let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
+        return Ok(AepsOutcome::Transacted { tx, wallet });
+    }
+    let intent = open_intent(db, c.partner_id, c.session_id, c.intent_id).await?;
+    if let Some(other) = store::intent_by_confirmation(db, c.partner_id, c.hash).await? {
+        return Err(refuse(AepsRefusal::ConfirmationUsed { client_ref_id: other.client_ref_id }));
+    }
+    let tx_type = TxType::parse(&intent.tx_type.to_string()).map_err(|e| crate::sql::SqlError::Decode(e.into()))?;
+    let new = NewTransaction {
+        partner_id: c.partner_id,
+        client_ref_id: c.client_ref_id.unwrap_or(&intent.client_ref_id).to_owned(),
+        channel: "gateway".into(),
+        user_code: session.user_code,
+        tx_type,
+        amount_paise: intent.amount_paise,
+        customer_mobile: intent.customer_mobile.clone(),
+        bank_code: intent.bank_code.clone(),
+        aadhaar: intent.aadhaar.clone(),
+        awaited_ms: c.awaited_ms,
+    };
+    let AepsOutcome::Transacted { tx, wallet } = transact(db, &new, now_ms).await? else {
+        unreachable!("transact answers Transacted")
+    };
+    store::close_intent(db, intent.id, "done", Some(c.hash), Some(tx.tid), "", now_ms).await?;
+    Ok(AepsOutcome::Transacted { tx, wallet })
+}

@@ -1,0 +1,548 @@
+//! AePS storage: agents' e-KYC and daily authentication, transactions, the per-Aadhaar
+//! daily counter, and the hosted gateway's sessions and intents. Aadhaar numbers arrive
+//! here already masked and keyed-hashed; the clear number never reaches the store.
+
+use crate::sql::{Conn, Row, SqlError};
+use kosh_core::aeps::{AgentStanding, Ekyc};
+use serde::{Deserialize, Serialize};
+
+/// An Aadhaar number as the store sees it: masked for display, hashed for matching.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AadhaarRef {
+    /// `XXXX XXXX 1234`.
+    pub masked: String,
+    /// Keyed hash (see `kosh_core::aadhaar::Aadhaar::keyed_hash`).
+    pub hash: String,
+}
+
+/// Name of the deployment secret that keys Aadhaar hashes.
+pub const AADHAAR_PEPPER: &str = "aadhaar_pepper";
+
+/// Stores `candidate` as secret `name` unless one exists; answers the stored value.
+pub async fn ensure_secret(db: &mut impl Conn, name: &str, candidate: &str, now_ms: i64) -> Result<String, SqlError> {
+    db.exec(
+        "INSERT INTO aeps_secrets (name, value, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        &[name.into(), candidate.into(), now_ms.into()],
+    )
+    .await?;
+    db.query_one("SELECT value FROM aeps_secrets WHERE name = $1", &[name.into()]).await?.text(0)
+}
+
+pub async fn secret(db: &mut impl Conn, name: &str) -> Result<Option<String>, SqlError> {
+    db.query_opt("SELECT value FROM aeps_secrets WHERE name = $1", &[name.into()]).await?.map(|r| r.text(0)).transpose()
+}
+
+/// An agent's AePS record: e-KYC progress and daily authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AepsAgent {
+    pub partner_id: i64,
+    pub user_code: i64,
+    pub ekyc: Ekyc,
+    /// `fingpay` or `fino`.
+    pub provider: String,
+    pub aadhaar: AadhaarRef,
+    /// Where the Fingpay e-KYC OTP was sent.
+    pub otp_mobile: Option<String>,
+    pub otp_ref_id: Option<i64>,
+    pub reference_tid: Option<i64>,
+    pub daily_auth_day: Option<i64>,
+    pub daily_auth_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl AepsAgent {
+    pub fn standing(&self) -> AgentStanding {
+        AgentStanding { ekyc: self.ekyc, daily_auth_day: self.daily_auth_day }
+    }
+}
+
+fn agent_from_row(r: &Row) -> Result<AepsAgent, SqlError> {
+    let code = r.text(2)?;
+    let ekyc = Ekyc::from_code(&code, r.opt_int(4)?).ok_or_else(|| SqlError::Decode(format!("invalid e-KYC state {code:?}")))?;
+    Ok(AepsAgent {
+        partner_id: r.int(0)?,
+        user_code: r.int(1)?,
+        ekyc,
+        provider: r.text(3)?,
+        aadhaar: AadhaarRef { masked: r.text(5)?, hash: r.text(6)? },
+        otp_mobile: r.opt_text(7)?,
+        otp_ref_id: r.opt_int(8)?,
+        reference_tid: r.opt_int(9)?,
+        daily_auth_day: r.opt_int(10)?,
+        daily_auth_at_ms: r.opt_int(11)?,
+        created_at_ms: r.int(12)?,
+        updated_at_ms: r.int(13)?,
+    })
+}
+
+pub async fn agent(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Option<AepsAgent>, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT partner_id, user_code, ekyc, ekyc_provider, ekyc_ready_at_ms, aadhaar_masked, aadhaar_hash, otp_mobile, \
+             otp_ref_id, reference_tid, daily_auth_day, daily_auth_at_ms, created_at_ms, updated_at_ms \
+             FROM aeps_agents WHERE partner_id = $1 AND user_code = $2",
+            &[partner_id.into(), user_code.into()],
+        )
+        .await?;
+    row.as_ref().map(agent_from_row).transpose()
+}
+
+/// Inserts or replaces an agent's AePS record.
+pub async fn put_agent(db: &mut impl Conn, a: &AepsAgent) -> Result<(), SqlError> {
+    let ready_at_ms = match a.ekyc {
+        Ekyc::FinoPending { ready_at_ms } => Some(ready_at_ms),
+        _ => None,
+    };
+    db.exec(
+        "INSERT INTO aeps_agents (partner_id, user_code, ekyc, ekyc_provider, ekyc_ready_at_ms, aadhaar_masked, aadhaar_hash, \
+         otp_mobile, otp_ref_id, reference_tid, daily_auth_day, daily_auth_at_ms, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (partner_id, user_code) DO UPDATE SET ekyc = excluded.ekyc, ekyc_provider = excluded.ekyc_provider, \
+         ekyc_ready_at_ms = excluded.ekyc_ready_at_ms, aadhaar_masked = excluded.aadhaar_masked, \
+         aadhaar_hash = excluded.aadhaar_hash, otp_mobile = excluded.otp_mobile, otp_ref_id = excluded.otp_ref_id, \
+         reference_tid = excluded.reference_tid, daily_auth_day = excluded.daily_auth_day, \
+         daily_auth_at_ms = excluded.daily_auth_at_ms, updated_at_ms = excluded.updated_at_ms",
+        &[
+            a.partner_id.into(),
+            a.user_code.into(),
+            a.ekyc.code().into(),
+            (&a.provider).into(),
+            ready_at_ms.into(),
+            (&a.aadhaar.masked).into(),
+            (&a.aadhaar.hash).into(),
+            a.otp_mobile.as_ref().into(),
+            a.otp_ref_id.into(),
+            a.reference_tid.into(),
+            a.daily_auth_day.into(),
+            a.daily_auth_at_ms.into(),
+            a.created_at_ms.into(),
+            a.updated_at_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An AePS transaction as stored (without the Aadhaar hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AepsTransaction {
+    pub tid: i64,
+    pub partner_id: i64,
+    pub client_ref_id: String,
+    /// `api` or `gateway`.
+    pub channel: String,
+    pub user_code: i64,
+    /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
+    pub tx_type: i64,
+    pub amount_paise: i64,
+    pub commission_paise: i64,
+    pub tds_paise: i64,
+    pub customer_mobile: String,
+    pub bank_code: String,
+    pub aadhaar_masked: String,
+    /// 0 success, 1 failed, 2 awaited.
+    pub tx_status: i64,
+    pub reason: String,
+    /// For an awaited transaction: when inquiry finds the bank's answer.
+    pub resolve_at_ms: Option<i64>,
+    /// The customer's bank balance after the transaction, as the (sandbox) bank says.
+    pub customer_balance_paise: Option<i64>,
+    pub entry_id: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// The columns [`tx_from_row`] reads, in order.
+macro_rules! select_tx {
+    ($where:literal) => {
+        concat!(
+            "SELECT tid, partner_id, client_ref_id, channel, user_code, tx_type, amount, commission, tds, customer_mobile, \
+             bank_code, aadhaar_masked, tx_status, reason, resolve_at_ms, customer_balance, entry_id, created_at_ms, \
+             updated_at_ms, awaited_verdict, aadhaar_hash FROM aeps_transactions WHERE ",
+            $where
+        )
+    };
+}
+
+fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
+    Ok(AepsTransaction {
+        tid: r.int(0)?,
+        partner_id: r.int(1)?,
+        client_ref_id: r.text(2)?,
+        channel: r.text(3)?,
+        user_code: r.int(4)?,
+        tx_type: r.int(5)?,
+        amount_paise: r.int(6)?,
+        commission_paise: r.int(7)?,
+        tds_paise: r.int(8)?,
+        customer_mobile: r.text(9)?,
+        bank_code: r.text(10)?,
+        aadhaar_masked: r.text(11)?,
+        tx_status: r.int(12)?,
+        reason: r.text(13)?,
+        resolve_at_ms: r.opt_int(14)?,
+        customer_balance_paise: r.opt_int(15)?,
+        entry_id: r.opt_int(16)?,
+        created_at_ms: r.int(17)?,
+        updated_at_ms: r.int(18)?,
+    })
+}
+
+pub async fn tx_by_tid(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<AepsTransaction>, SqlError> {
+    let row = db.query_opt(select_tx!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
+    row.as_ref().map(tx_from_row).transpose()
+}
+
+pub async fn tx_by_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<AepsTransaction>, SqlError> {
+    let row =
+        db.query_opt(select_tx!("partner_id = $1 AND client_ref_id = $2"), &[partner_id.into(), client_ref_id.into()]).await?;
+    row.as_ref().map(tx_from_row).transpose()
+}
+
+/// What only the store reads of a transaction: the Aadhaar hash, and for an awaited
+/// transaction what it resolves to (`approved` or the decline reason).
+pub async fn tx_private(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<(String, Option<String>)>, SqlError> {
+    let row = db.query_opt(select_tx!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
+    row.map(|r| Ok((r.text(20)?, r.opt_text(19)?))).transpose()
+}
+
+/// A transaction to insert, with what only the store keeps.
+pub struct TxInsert<'a> {
+    pub tx: &'a AepsTransaction,
+    pub aadhaar_hash: &'a str,
+    pub ist_day: i64,
+    pub awaited_verdict: Option<&'a str>,
+}
+
+pub async fn insert_tx(db: &mut impl Conn, ins: &TxInsert<'_>) -> Result<(), SqlError> {
+    let t = ins.tx;
+    db.exec(
+        "INSERT INTO aeps_transactions (tid, partner_id, client_ref_id, channel, user_code, tx_type, amount, commission, tds, \
+         customer_mobile, bank_code, aadhaar_masked, aadhaar_hash, ist_day, tx_status, reason, awaited_verdict, resolve_at_ms, \
+         customer_balance, entry_id, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        &[
+            t.tid.into(),
+            t.partner_id.into(),
+            (&t.client_ref_id).into(),
+            (&t.channel).into(),
+            t.user_code.into(),
+            t.tx_type.into(),
+            t.amount_paise.into(),
+            t.commission_paise.into(),
+            t.tds_paise.into(),
+            (&t.customer_mobile).into(),
+            (&t.bank_code).into(),
+            (&t.aadhaar_masked).into(),
+            ins.aadhaar_hash.into(),
+            ins.ist_day.into(),
+            t.tx_status.into(),
+            (&t.reason).into(),
+            ins.awaited_verdict.into(),
+            t.resolve_at_ms.into(),
+            t.customer_balance_paise.into(),
+            t.entry_id.into(),
+            t.created_at_ms.into(),
+            t.updated_at_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Settles an awaited transaction; false when it was no longer awaited.
+pub async fn settle_tx(
+    db: &mut impl Conn,
+    partner_id: i64,
+    tid: i64,
+    tx_status: i64,
+    reason: &str,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE aeps_transactions SET tx_status = $3, reason = $4, awaited_verdict = NULL, updated_at_ms = $5 \
+             WHERE partner_id = $1 AND tid = $2 AND tx_status = 2",
+            &[partner_id.into(), tid.into(), tx_status.into(), reason.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Records the customer's bank balance as the bank reported it with the transaction.
+pub async fn set_customer_balance(db: &mut impl Conn, partner_id: i64, tid: i64, balance_paise: i64) -> Result<(), SqlError> {
+    db.exec(
+        "UPDATE aeps_transactions SET customer_balance = $3 WHERE partner_id = $1 AND tid = $2",
+        &[partner_id.into(), tid.into(), balance_paise.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes one of the Aadhaar's transactions for the day; `None` when `max` are taken.
+/// One statement, so concurrent transactions for one Aadhaar cannot both take the last.
+pub async fn take_aadhaar_slot(db: &mut impl Conn, aadhaar_hash: &str, ist_day: i64, max: i64) -> Result<Option<i64>, SqlError> {
+    let row = db
+        .query_opt(
+            "INSERT INTO aeps_aadhaar_days (aadhaar_hash, ist_day, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (aadhaar_hash, ist_day) DO UPDATE SET count = aeps_aadhaar_days.count + 1 \
+             WHERE aeps_aadhaar_days.count < $3 RETURNING count",
+            &[aadhaar_hash.into(), ist_day.into(), max.into()],
+        )
+        .await?;
+    row.map(|r| r.int(0)).transpose()
+}
+
+/// Transactions already counted for the Aadhaar on the day.
+pub async fn aadhaar_day_count(db: &mut impl Conn, aadhaar_hash: &str, ist_day: i64) -> Result<i64, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT count FROM aeps_aadhaar_days WHERE aadhaar_hash = $1 AND ist_day = $2",
+            &[aadhaar_hash.into(), ist_day.into()],
+        )
+        .await?;
+    Ok(row.map(|r| r.int(0)).transpose()?.unwrap_or(0))
+}
+
+/// Cash withdrawn from the customer's (sandbox) account through Kosh: successful and
+/// awaited withdrawals (an awaited one holds its amount until it resolves).
+pub async fn withdrawn_paise(db: &mut impl Conn, aadhaar_hash: &str) -> Result<i64, SqlError> {
+    db.query_one(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM aeps_transactions \
+         WHERE aadhaar_hash = $1 AND tx_type = 2 AND tx_status IN (0, 2)",
+        &[aadhaar_hash.into()],
+    )
+    .await?
+    .int(0)
+}
+
+/// A hosted gateway page's session, opened by a partner's form POST.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewaySession {
+    pub id: i64,
+    pub partner_id: i64,
+    pub user_code: i64,
+    pub callback_url: String,
+    /// JSON object: `callback_url_custom_params`.
+    pub custom_params: String,
+    /// JSON object: `callback_url_custom_headers`.
+    pub custom_headers: String,
+    pub partner_name: String,
+    pub logo_url: String,
+    pub language: String,
+    /// Intents created in this session so far.
+    pub intents: i64,
+    pub expires_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+/// A session to open; the token is stored only hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGatewaySession {
+    pub partner_id: i64,
+    pub token_hash: String,
+    pub user_code: i64,
+    pub callback_url: String,
+    pub custom_params: String,
+    pub custom_headers: String,
+    pub partner_name: String,
+    pub logo_url: String,
+    pub language: String,
+    pub expires_at_ms: i64,
+}
+
+pub async fn insert_session(db: &mut impl Conn, s: &NewGatewaySession, now_ms: i64) -> Result<i64, SqlError> {
+    db.query_one(
+        "INSERT INTO aeps_gateway_sessions (partner_id, token_hash, user_code, callback_url, custom_params, custom_headers, \
+         partner_name, logo_url, language, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         RETURNING id",
+        &[
+            s.partner_id.into(),
+            (&s.token_hash).into(),
+            s.user_code.into(),
+            (&s.callback_url).into(),
+            (&s.custom_params).into(),
+            (&s.custom_headers).into(),
+            (&s.partner_name).into(),
+            (&s.logo_url).into(),
+            (&s.language).into(),
+            s.expires_at_ms.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?
+    .int(0)
+}
+
+macro_rules! select_session {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, partner_id, user_code, callback_url, custom_params, custom_headers, partner_name, logo_url, language, \
+             intents, expires_at_ms, created_at_ms FROM aeps_gateway_sessions WHERE ",
+            $where
+        )
+    };
+}
+
+fn session_from_row(r: &Row) -> Result<GatewaySession, SqlError> {
+    Ok(GatewaySession {
+        id: r.int(0)?,
+        partner_id: r.int(1)?,
+        user_code: r.int(2)?,
+        callback_url: r.text(3)?,
+        custom_params: r.text(4)?,
+        custom_headers: r.text(5)?,
+        partner_name: r.text(6)?,
+        logo_url: r.text(7)?,
+        language: r.text(8)?,
+        intents: r.int(9)?,
+        expires_at_ms: r.int(10)?,
+        created_at_ms: r.int(11)?,
+    })
+}
+
+pub async fn session_by_token_hash(db: &mut impl Conn, token_hash: &str) -> Result<Option<GatewaySession>, SqlError> {
+    let row = db.query_opt(select_session!("token_hash = $1"), &[token_hash.into()]).await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+pub async fn session(db: &mut impl Conn, id: i64) -> Result<Option<GatewaySession>, SqlError> {
+    let row = db.query_opt(select_session!("id = $1"), &[id.into()]).await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Counts one more intent for the session; false when it already has `max`.
+pub async fn count_intent(db: &mut impl Conn, session_id: i64, max: i64) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE aeps_gateway_sessions SET intents = intents + 1 WHERE id = $1 AND intents < $2",
+            &[session_id.into(), max.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// A transaction the gateway page announced to the partner (the debit-hook), waiting
+/// for the partner's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayIntent {
+    pub id: i64,
+    pub partner_id: i64,
+    pub session_id: i64,
+    /// Kosh's client_ref_id, announced in the debit-hook.
+    pub client_ref_id: String,
+    /// `awaiting`, `refused` or `done`.
+    pub state: String,
+    pub tx_type: i64,
+    pub amount_paise: i64,
+    pub customer_mobile: String,
+    pub bank_code: String,
+    pub aadhaar: AadhaarRef,
+    /// The `request_hash` of the confirmation that completed it.
+    pub confirmation_hash: Option<String>,
+    pub tid: Option<i64>,
+    pub message: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+macro_rules! select_intent {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, partner_id, session_id, client_ref_id, state, tx_type, amount, customer_mobile, bank_code, \
+             aadhaar_masked, aadhaar_hash, tid, message, created_at_ms, updated_at_ms, confirmation_hash \
+             FROM aeps_gateway_intents WHERE ",
+            $where
+        )
+    };
+}
+
+fn intent_from_row(r: &Row) -> Result<GatewayIntent, SqlError> {
+    Ok(GatewayIntent {
+        id: r.int(0)?,
+        partner_id: r.int(1)?,
+        session_id: r.int(2)?,
+        client_ref_id: r.text(3)?,
+        state: r.text(4)?,
+        tx_type: r.int(5)?,
+        amount_paise: r.int(6)?,
+        customer_mobile: r.text(7)?,
+        bank_code: r.text(8)?,
+        aadhaar: AadhaarRef { masked: r.text(9)?, hash: r.text(10)? },
+        confirmation_hash: r.opt_text(15)?,
+        tid: r.opt_int(11)?,
+        message: r.text(12)?,
+        created_at_ms: r.int(13)?,
+        updated_at_ms: r.int(14)?,
+    })
+}
+
+pub async fn intent(db: &mut impl Conn, session_id: i64, intent_id: i64) -> Result<Option<GatewayIntent>, SqlError> {
+    let row = db.query_opt(select_intent!("session_id = $1 AND id = $2"), &[session_id.into(), intent_id.into()]).await?;
+    row.as_ref().map(intent_from_row).transpose()
+}
+
+/// The intent that already used a confirmation (its `request_hash`), if any.
+pub async fn intent_by_confirmation(db: &mut impl Conn, partner_id: i64, hash: &str) -> Result<Option<GatewayIntent>, SqlError> {
+    let row =
+        db.query_opt(select_intent!("partner_id = $1 AND confirmation_hash = $2"), &[partner_id.into(), hash.into()]).await?;
+    row.as_ref().map(intent_from_row).transpose()
+}
+
+/// Fields of an intent to insert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIntent {
+    pub session_id: i64,
+    pub tx_type: i64,
+    pub amount_paise: i64,
+    pub customer_mobile: String,
+    pub bank_code: String,
+    pub aadhaar: AadhaarRef,
+}
+
+/// Inserts an intent; its client_ref_id is derived from its id (`KG` + 12 digits).
+pub async fn insert_intent(db: &mut impl Conn, partner_id: i64, i: &NewIntent, now_ms: i64) -> Result<GatewayIntent, SqlError> {
+    let id = db
+        .query_one(
+            "INSERT INTO aeps_gateway_intents (partner_id, session_id, client_ref_id, state, tx_type, amount, customer_mobile, \
+             bank_code, aadhaar_masked, aadhaar_hash, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, '', 'awaiting', $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            &[
+                partner_id.into(),
+                i.session_id.into(),
+                i.tx_type.into(),
+                i.amount_paise.into(),
+                (&i.customer_mobile).into(),
+                (&i.bank_code).into(),
+                (&i.aadhaar.masked).into(),
+                (&i.aadhaar.hash).into(),
+                now_ms.into(),
+            ],
+        )
+        .await?
+        .int(0)?;
+    let client_ref_id = format!("KG{id:012}");
+    db.exec("UPDATE aeps_gateway_intents SET client_ref_id = $2 WHERE id = $1", &[id.into(), (&client_ref_id).into()]).await?;
+    intent(db, i.session_id, id).await?.ok_or_else(|| SqlError::Decode("inserted intent vanished".into()))
+}
+
+/// Moves an awaiting intent to `state`; false when it was no longer awaiting.
+pub async fn close_intent(
+    db: &mut impl Conn,
+    intent_id: i64,
+    state: &str,
+    confirmation_hash: Option<&str>,
+    tid: Option<i64>,
+    message: &str,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE aeps_gateway_intents SET state = $2, confirmation_hash = $3, tid = $4, message = $5, updated_at_ms = $6 \
+             WHERE id = $1 AND state = 'awaiting'",
+            &[intent_id.into(), state.into(), confirmation_hash.into(), tid.into(), message.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
