@@ -15,9 +15,12 @@
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //! - [`civil`]: calendar arithmetic (UTC and IST) without a date crate.
 //! - [`secret`]: random credentials, OTPs and their hashes.
+//! - [`echelon`]: the Echelon dialect's pure parts (JWTs, operation patterns, money
+//!   precision, statuses, catalogue, sandbox payin outcomes).
 
 pub mod civil;
 pub mod clock;
+pub mod echelon;
 pub mod ledger;
 pub mod money;
 pub mod secret;
