@@ -2,7 +2,10 @@
 //! state rows, ledger entries, idempotency record and outbox events) inside the
 //! backend's transaction; when it is refused, nothing it did remains.
 
+mod echelon;
 mod ledger_entries;
+
+pub use echelon::{Change, EchelonCommand, EchelonOutcome, CALLBACK_KIND};
 
 pub use crate::ops::ledger::AccountBalance;
 pub use ledger_entries::{AccountSpec, LegSpec, MAX_KIND_LEN, RAILS};
@@ -81,6 +84,8 @@ pub enum Command {
         entry_id: i64,
         post: bool,
     },
+    /// The Echelon dialect's commands (merchants, payins, payouts, throttle).
+    Echelon(EchelonCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +121,7 @@ pub enum Outcome {
         posted: bool,
         balances: Vec<AccountBalance>,
     },
+    Echelon(EchelonOutcome),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -226,6 +232,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
             ledger_entries::record_entry(db, *partner_id, kind, reference, legs, *pending, now_ms).await
         }
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
+        Command::Echelon(cmd) => echelon::apply(db, cmd, now_ms).await,
     }
 }
 

@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_otp_subjects.sql"),
         postgres: include_str!("../migrations/postgres/0002_otp_subjects.sql"),
     },
+    Migration {
+        version: 6,
+        name: "echelon",
+        sqlite: include_str!("../migrations/sqlite/0006_echelon.sql"),
+        postgres: include_str!("../migrations/postgres/0006_echelon.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

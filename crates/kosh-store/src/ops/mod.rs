@@ -2,6 +2,7 @@
 //! caller's transaction: a command composes several and commits them as one.
 
 pub mod agents;
+pub mod echelon;
 pub mod idempotency;
 pub mod ledger;
 pub mod otp;
