@@ -12,6 +12,10 @@ impl Store {
         read!(self, db => echelon::merchant_by_code(db, merchant_code))
     }
 
+    pub async fn echelon_merchant_by_id(&self, id: i64) -> Result<Option<Merchant>, SqlError> {
+        read!(self, db => echelon::merchant_by_id(db, id))
+    }
+
     pub async fn echelon_merchants(&self) -> Result<Vec<Merchant>, SqlError> {
         read!(self, db => echelon::merchants(db))
     }

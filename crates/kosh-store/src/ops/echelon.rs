@@ -108,6 +108,10 @@ pub async fn merchant_by_code(db: &mut impl Conn, code: &str) -> Result<Option<M
     db.query_opt(select_merchant!("WHERE merchant_code = $1"), &[code.into()]).await?.as_ref().map(merchant_from).transpose()
 }
 
+pub async fn merchant_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Merchant>, SqlError> {
+    db.query_opt(select_merchant!("WHERE id = $1"), &[id.into()]).await?.as_ref().map(merchant_from).transpose()
+}
+
 pub async fn merchants(db: &mut impl Conn) -> Result<Vec<Merchant>, SqlError> {
     db.query(select_merchant!("ORDER BY id"), &[]).await?.iter().map(merchant_from).collect()
 }
