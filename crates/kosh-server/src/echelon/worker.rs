@@ -23,15 +23,15 @@ const THROTTLE_KEEP_SECS: i64 = 60;
 pub fn spawn(app: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let tick = Duration::from_millis(app.config.echelon_worker_tick_ms);
-        let mut last_prune_s = i64::MIN;
+        let mut last_prune_s: Option<i64> = None;
         loop {
             tokio::time::sleep(tick).await;
             if let Err(e) = run_once(&app).await {
                 tracing::warn!(error = %e, "echelon worker: a pass failed; retrying on the next tick");
             }
             let now_s = app.now_ms().div_euclid(1000);
-            if now_s - last_prune_s >= THROTTLE_KEEP_SECS {
-                last_prune_s = now_s;
+            if last_prune_s.is_none_or(|last| now_s - last >= THROTTLE_KEEP_SECS) {
+                last_prune_s = Some(now_s);
                 let cmd = EchelonCommand::PruneThrottle { before_window_s: now_s - THROTTLE_KEEP_SECS };
                 if let Err(e) = app.store.execute(Command::Echelon(cmd)).await {
                     tracing::warn!(error = %e, "echelon worker: pruning throttle windows failed");
