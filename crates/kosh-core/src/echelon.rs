@@ -155,7 +155,14 @@ pub const METHODS: &[Method] = &[
         operator_required: false,
         max_rupees: 100_000,
     },
-    Method { code: "UPIID", direction: Direction::Payin, rail: "upi", operators: &[], operator_required: false, max_rupees: 100_000 },
+    Method {
+        code: "UPIID",
+        direction: Direction::Payin,
+        rail: "upi",
+        operators: &[],
+        operator_required: false,
+        max_rupees: 100_000,
+    },
     Method {
         code: "IMPS",
         direction: Direction::Payin,
@@ -494,7 +501,10 @@ mod tests {
         let plan = plan_payin(PayinScenario::Succeed, t0, expiry, delay);
         assert_eq!(plan.check_at_ms, Some(t0 + delay));
         assert_eq!(payin_outcome(PayinScenario::Succeed, t0, plan.expire_at_ms, delay, t0 + delay - 1), None);
-        assert_eq!(payin_outcome(PayinScenario::Succeed, t0, plan.expire_at_ms, delay, t0 + delay), Some((Status::Success, None)));
+        assert_eq!(
+            payin_outcome(PayinScenario::Succeed, t0, plan.expire_at_ms, delay, t0 + delay),
+            Some((Status::Success, None))
+        );
         let soon = plan_payin(PayinScenario::ExpireSoon, t0, expiry, delay);
         assert_eq!(soon.expire_at_ms, t0 + delay);
         assert_eq!(

@@ -193,7 +193,10 @@ async fn tokens_by_action_expand_to_one_payment(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let create = body["token"].as_str().unwrap().to_owned();
     let upiqr = json!({ "paymentMethodCode": "UPIQR" });
-    assert_eq!(e.post("/payins/!availablePaymentOptions", &create, json!({ "money": { "amount": 100, "currencyCode": "INR" } })).await.0, 200);
+    assert_eq!(
+        e.post("/payins/!availablePaymentOptions", &create, json!({ "money": { "amount": 100, "currencyCode": "INR" } })).await.0,
+        200
+    );
     assert_eq!(e.post("/payins/ACT-2", &create, payin_body(100, upiqr.clone())).await.0, 403, "another id");
     assert_eq!(e.post("/payins/ACT-1", &create, payin_body(100, upiqr)).await.0, 201);
     assert_eq!(e.get("/payins/ACT-1", &create).await.0, 200);
@@ -271,7 +274,10 @@ pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
         name: format!("partner-{code}"),
         developer_key: kosh_core::secret::new_developer_key(),
         access_key: kosh_core::secret::new_access_key(),
-        initiator_id: format!("8{:09}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000),
+        initiator_id: format!(
+            "8{:09}",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000
+        ),
         is_sandbox: false,
     };
     let Outcome::PartnerCreated(p) = store.execute(Command::CreatePartner(partner)).await.unwrap() else { panic!() };
@@ -305,7 +311,8 @@ async fn api_version_is_required(backend: Backend) {
     }
     let no_version = e.http.post(e.url("/auth-tokens")).json(&json!({ "merchantCode": MERCHANT_CODE, "secret": SECRET }));
     assert_eq!(e.send("POST", "/auth-tokens", no_version).await.0, 404, "the token endpoints too");
-    let minor = e.http.get(e.url("/currencies")).header("X-API-Version", "2.47").header("Authorization", format!("Bearer {token}"));
+    let minor =
+        e.http.get(e.url("/currencies")).header("X-API-Version", "2.47").header("Authorization", format!("Bearer {token}"));
     assert_eq!(e.send("GET", "/currencies", minor).await.0, 200, "a 2.x minor is compatible");
     e.app.stop().await;
 }

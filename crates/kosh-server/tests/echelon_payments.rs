@@ -113,7 +113,7 @@ async fn payouts_reserve_then_post_or_void(backend: Backend) {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["paymentMethodResponse"]["idPayout"], "PO-1");
     let reserved = wallet(&e).await;
-    assert_eq!(reserved.debits_pending - start_balance.debits_pending, 1005_00, "amount and fee reserved");
+    assert_eq!(reserved.debits_pending - start_balance.debits_pending, 100_500, "amount and fee reserved");
     let (_, balances) = e.get("/balances?currencyCodes=INR", &token).await;
     assert_eq!(balances["data"][0]["pendingPayoutAmount"], json!(1005));
     let done = e.settled("/payouts/PO-1", &token).await;
@@ -121,7 +121,7 @@ async fn payouts_reserve_then_post_or_void(backend: Backend) {
     assert_eq!(done["fee"]["amount"], json!(5));
     let posted = wallet(&e).await;
     assert_eq!(posted.debits_pending, start_balance.debits_pending);
-    assert_eq!(start_balance.posted_credit() - posted.posted_credit(), 1005_00);
+    assert_eq!(start_balance.posted_credit() - posted.posted_credit(), 100_500);
 
     let wallet_payout = json!({
         "paymentRequested": { "money": { "amount": 300, "currencyCode": "INR" } },
@@ -151,8 +151,7 @@ async fn payouts_reserve_then_post_or_void(backend: Backend) {
     assert_eq!((status, body[0]["code"].as_str()), (406, Some("PAYMENT_OPERATOR_UNAVAILABLE")));
     assert_eq!(e.get("/payouts/PO-5", &token).await.0, 410);
 
-    let ids: Vec<String> =
-        e.callbacks().await.iter().map(|c| c["body"]["idEntity"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> = e.callbacks().await.iter().map(|c| c["body"]["idEntity"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids, ["PO-1", "PO-2", "PO-3", "PO-4"]);
     assert_eq!(e.app.state.store.ledger_limit_violations().await.unwrap(), 0);
     e.app.stop().await;
@@ -183,7 +182,9 @@ async fn concurrent_duplicates_create_one_payment(backend: Backend) {
     let e = std::sync::Arc::new(start(backend).await);
     let token = e.admin_token().await;
     let before = wallet(&e).await;
-    for (path, body) in [("/payouts/DUP-1", payout_body(700)), ("/payins/DUP-1", payin_body(700, json!({ "paymentMethodCode": "UPIQR" })))] {
+    for (path, body) in
+        [("/payouts/DUP-1", payout_body(700)), ("/payins/DUP-1", payin_body(700, json!({ "paymentMethodCode": "UPIQR" })))]
+    {
         let mut tasks = Vec::new();
         for _ in 0..24 {
             let (e, token, body) = (e.clone(), token.clone(), body.clone());
@@ -199,7 +200,11 @@ async fn concurrent_duplicates_create_one_payment(backend: Backend) {
         assert_eq!(e.post(path, &token, body).await.0, 409);
     }
     let after = wallet(&e).await;
-    assert_eq!(after.debits_pending + after.debits_posted - before.debits_pending - before.debits_posted, 705_00, "reserved once");
+    assert_eq!(
+        after.debits_pending + after.debits_posted - before.debits_pending - before.debits_posted,
+        70_500,
+        "reserved once"
+    );
     e.app.state.store.ledger_limit_violations().await.unwrap();
     match std::sync::Arc::try_unwrap(e) {
         Ok(e) => e.app.stop().await,
@@ -221,23 +226,73 @@ async fn bad_input_is_refused_in_the_spec_shape_and_stores_nothing(backend: Back
         ("amount as text", with(&|b| b["paymentRequested"]["money"]["amount"] = "100".into()), 400, None),
         ("zero amount", with(&|b| b["paymentRequested"]["money"]["amount"] = 0.into()), 400, None),
         ("negative amount", with(&|b| b["paymentRequested"]["money"]["amount"] = (-5).into()), 400, None),
-        ("paise on INR", with(&|b| b["paymentRequested"]["money"]["amount"] = json!(100.5)), 406, Some("CURRENCY_PRECISION_EXCEEDED")),
-        ("wrong currency", with(&|b| b["paymentRequested"]["money"]["currencyCode"] = "USD".into()), 406, Some("CURRENCY_NOT_SUPPORTED")),
+        (
+            "paise on INR",
+            with(&|b| b["paymentRequested"]["money"]["amount"] = json!(100.5)),
+            406,
+            Some("CURRENCY_PRECISION_EXCEEDED"),
+        ),
+        (
+            "wrong currency",
+            with(&|b| b["paymentRequested"]["money"]["currencyCode"] = "USD".into()),
+            406,
+            Some("CURRENCY_NOT_SUPPORTED"),
+        ),
         ("unknown segment", with(&|b| b["paymentRequested"]["segmentCode"] = "GOLD".into()), 406, Some("SEGMENT_CODE_INVALID")),
-        ("unknown method", with(&|b| b["paymentMethod"]["paymentMethodCode"] = "CARD".into()), 406, Some("PAYMENT_METHOD_CODE_INVALID")),
-        ("method not offered", with(&|b| b["paymentMethod"]["paymentMethodCode"] = "VAPAY".into()), 406, Some("PAYMENT_METHOD_NOT_FOUND")),
-        ("unknown operator", with(&|b| b["paymentMethod"]["paymentOperatorCode"] = "XX".into()), 406, Some("PAYMENT_OPERATOR_NOT_FOUND")),
-        ("operator of another method", with(&|b| b["paymentMethod"]["paymentOperatorCode"] = "IN_IMPS".into()), 406, Some("PAYMENT_OPERATOR_INVALID")),
+        (
+            "unknown method",
+            with(&|b| b["paymentMethod"]["paymentMethodCode"] = "CARD".into()),
+            406,
+            Some("PAYMENT_METHOD_CODE_INVALID"),
+        ),
+        (
+            "method not offered",
+            with(&|b| b["paymentMethod"]["paymentMethodCode"] = "VAPAY".into()),
+            406,
+            Some("PAYMENT_METHOD_NOT_FOUND"),
+        ),
+        (
+            "unknown operator",
+            with(&|b| b["paymentMethod"]["paymentOperatorCode"] = "XX".into()),
+            406,
+            Some("PAYMENT_OPERATOR_NOT_FOUND"),
+        ),
+        (
+            "operator of another method",
+            with(&|b| b["paymentMethod"]["paymentOperatorCode"] = "IN_IMPS".into()),
+            406,
+            Some("PAYMENT_OPERATOR_INVALID"),
+        ),
         ("bad e-mail", with(&|b| b["paymentMethod"]["emailAddress"] = "nobody".into()), 406, Some("EMAIL_INVALID")),
         ("bad customer ip", with(&|b| b["customerIp"] = "999.1.1.1".into()), 406, Some("CLIENT_IP_INVALID")),
-        ("over the channel limit", with(&|b| b["paymentRequested"]["money"]["amount"] = 100_001.into()), 406, Some("PAYMENT_CHANNEL_AMOUNT_LIMITS")),
-        ("huge amount", with(&|b| b["paymentRequested"]["money"]["amount"] = json!(1e300)), 406, Some("PAYMENT_CHANNEL_AMOUNT_LIMITS")),
+        (
+            "over the channel limit",
+            with(&|b| b["paymentRequested"]["money"]["amount"] = 100_001.into()),
+            406,
+            Some("PAYMENT_CHANNEL_AMOUNT_LIMITS"),
+        ),
+        (
+            "huge amount",
+            with(&|b| b["paymentRequested"]["money"]["amount"] = json!(1e300)),
+            406,
+            Some("PAYMENT_CHANNEL_AMOUNT_LIMITS"),
+        ),
         ("no returnUrl", with(&|b| drop(b.as_object_mut().unwrap().remove("returnUrl"))), 400, None),
         ("oversized returnUrl", with(&|b| b["returnUrl"] = format!("https://x.example/{}", "a".repeat(1000)).into()), 400, None),
         ("callbackUrl not http", with(&|b| b["callbackUrl"] = "ftp://x".into()), 400, None),
         ("UPIID without upiId", with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "UPIID" })), 400, None),
-        ("IMPS name with digits", with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "IMPS", "account": { "accountName": "R2D2" } })), 400, None),
-        ("P2A without operator", with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "P2A_V2", "account": { "accountName": "Asha" } })), 400, None),
+        (
+            "IMPS name with digits",
+            with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "IMPS", "account": { "accountName": "R2D2" } })),
+            400,
+            None,
+        ),
+        (
+            "P2A without operator",
+            with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "P2A_V2", "account": { "accountName": "Asha" } })),
+            400,
+            None,
+        ),
         ("method not an object", with(&|b| b["paymentMethod"] = "UPIQR".into()), 400, None),
     ];
     for (what, body, status, code) in cases {
@@ -248,7 +303,12 @@ async fn bad_input_is_refused_in_the_spec_shape_and_stores_nothing(backend: Back
         }
     }
     assert_eq!(e.post(&format!("/payins/{}", "x".repeat(251)), &token, payin_body(100, upiqr.clone())).await.0, 400);
-    let raw = e.http.post(e.url("/payins/BAD-1")).header("X-API-Version", "2").header("Authorization", format!("Bearer {token}")).body("{");
+    let raw = e
+        .http
+        .post(e.url("/payins/BAD-1"))
+        .header("X-API-Version", "2")
+        .header("Authorization", format!("Bearer {token}"))
+        .body("{");
     assert_eq!(e.send("POST", "/payins/BAD-1", raw).await.0, 400);
     let oversized = e
         .http
@@ -264,13 +324,35 @@ async fn bad_input_is_refused_in_the_spec_shape_and_stores_nothing(backend: Back
         b
     };
     let payout_cases: Vec<(&str, Value, u16, Option<&str>)> = vec![
-        ("no bankCode", payout(&|b| drop(b["paymentMethod"]["account"].as_object_mut().unwrap().remove("bankCode"))), 406, Some("BANK_CODE_REQUIRED")),
+        (
+            "no bankCode",
+            payout(&|b| drop(b["paymentMethod"]["account"].as_object_mut().unwrap().remove("bankCode"))),
+            406,
+            Some("BANK_CODE_REQUIRED"),
+        ),
         ("bad IFSC", payout(&|b| b["paymentMethod"]["account"]["bankCode"] = "SBIN1".into()), 400, None),
         ("bad account number", payout(&|b| b["paymentMethod"]["account"]["accountNumber"] = "12ab".into()), 400, None),
         ("no operator", payout(&|b| drop(b["paymentMethod"].as_object_mut().unwrap().remove("paymentOperatorCode"))), 400, None),
-        ("crypto", payout(&|b| b["paymentMethod"]["paymentMethodCode"] = "CRYPTO_TRANSFER".into()), 406, Some("PAYMENT_METHOD_NOT_FOUND")),
-        ("wallet without a VPA", payout(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "WALLET_TRANSFER", "account": { "accountName": "Asha", "accountNumber": "12345" } })), 400, None),
-        ("wrong currency", payout(&|b| b["paymentRequested"]["money"]["currencyCode"] = "IDR".into()), 406, Some("CURRENCY_NOT_SUPPORTED")),
+        (
+            "crypto",
+            payout(&|b| b["paymentMethod"]["paymentMethodCode"] = "CRYPTO_TRANSFER".into()),
+            406,
+            Some("PAYMENT_METHOD_NOT_FOUND"),
+        ),
+        (
+            "wallet without a VPA",
+            payout(
+                &|b| b["paymentMethod"] = json!({ "paymentMethodCode": "WALLET_TRANSFER", "account": { "accountName": "Asha", "accountNumber": "12345" } }),
+            ),
+            400,
+            None,
+        ),
+        (
+            "wrong currency",
+            payout(&|b| b["paymentRequested"]["money"]["currencyCode"] = "IDR".into()),
+            406,
+            Some("CURRENCY_NOT_SUPPORTED"),
+        ),
     ];
     for (what, body, status, code) in payout_cases {
         let (got, answer) = e.post("/payouts/BAD-2", &token, body).await;

@@ -77,12 +77,12 @@ async fn the_throttle_allows_ten_a_second(backend: Backend) {
     let e = Arc::new(start_with(backend, |c| c.echelon_requests_per_sec = 10).await);
     e.clock.advance_ms(1000 - echelon_support::T0_MS % 1000 + 1000);
     let token = e.admin_token().await; // one request of this window
-    let (ok, throttled) = burst(&[e.clone()], &token, 29).await;
+    let (ok, throttled) = burst(std::slice::from_ref(&e), &token, 29).await;
     assert_eq!((ok, throttled), (9, 20));
     let mut total_ok = ok + 1;
     for _ in 0..4 {
         e.clock.advance_ms(1000);
-        let (ok, throttled) = burst(&[e.clone()], &token, 25).await;
+        let (ok, throttled) = burst(std::slice::from_ref(&e), &token, 25).await;
         assert_eq!((ok, throttled), (10, 15));
         total_ok += ok;
     }

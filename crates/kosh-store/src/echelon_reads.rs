@@ -1,9 +1,9 @@
 //! The Echelon dialect's reads.
 
 use crate::ops::echelon::{self, Merchant, Payment};
+use crate::postgres::PgConn;
 use crate::sql::SqlError;
 use crate::sqlite::{run_ready, SqliteConn};
-use crate::postgres::PgConn;
 use crate::{Backend, Store};
 use kosh_core::echelon::Direction;
 

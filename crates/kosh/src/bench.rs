@@ -382,8 +382,7 @@ async fn send(client: &reqwest::Client, target: &Target) -> Result<(), Failure> 
 }
 
 async fn echelon_send(req: reqwest::RequestBuilder, authorization: &str, ok: u16) -> Result<(), Failure> {
-    let res =
-        req.header("X-API-Version", "2").header("authorization", authorization).send().await.map_err(Failure::transport)?;
+    let res = req.header("X-API-Version", "2").header("authorization", authorization).send().await.map_err(Failure::transport)?;
     let status = res.status().as_u16();
     res.bytes().await.map_err(Failure::transport)?;
     if status == ok {

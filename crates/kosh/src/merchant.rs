@@ -128,13 +128,19 @@ async fn rotate(args: SecretArgs) -> Result<(), String> {
     let store = args.store.open().await?;
     let secret = new_secret();
     let stored = StoredSecret::derive(&secret);
-    let cmd =
-        EchelonCommand::RotateSecret { merchant_code: code.clone(), salt: stored.salt, verifier: stored.verifier, token_key: stored.token_key };
+    let cmd = EchelonCommand::RotateSecret {
+        merchant_code: code.clone(),
+        salt: stored.salt,
+        verifier: stored.verifier,
+        token_key: stored.token_key,
+    };
     match store.execute(Command::Echelon(cmd)).await {
         Ok(Outcome::Echelon(EchelonOutcome::SecretRotated)) => {
             println!("merchantCode: {code}");
             println!("secret: {secret}");
-            eprintln!("note: shown this once only; tokens issued with the old secret stop working (within 5 s on running servers)");
+            eprintln!(
+                "note: shown this once only; tokens issued with the old secret stop working (within 5 s on running servers)"
+            );
             Ok(())
         }
         Ok(Outcome::Echelon(EchelonOutcome::MerchantNotFound)) => Err(format!("no merchant {code:?} (`kosh merchant list`)")),

@@ -95,7 +95,7 @@ impl Grants {
     /// Whether the grants allow `method path` (the path without its query string).
     pub fn allows(&self, method: &str, path: &str) -> bool {
         let request = format!("{method} {path}");
-        self.literals.iter().any(|l| *l == request) || self.patterns.as_ref().is_some_and(|set| set.is_match(&request))
+        self.literals.contains(&request) || self.patterns.as_ref().is_some_and(|set| set.is_match(&request))
     }
 }
 

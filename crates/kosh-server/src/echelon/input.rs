@@ -119,9 +119,11 @@ pub fn money(f: &Fields) -> ApiResult<Paise> {
             format!("{currency} amounts must be whole units (42 or 42.00, not {amount})"),
             Some(&f.path("amount")),
         ),
-        AmountProblem::TooLarge => {
-            ApiError::rule("PAYMENT_CHANNEL_AMOUNT_LIMITS", "the amount is larger than any channel accepts", Some(&f.path("amount")))
-        }
+        AmountProblem::TooLarge => ApiError::rule(
+            "PAYMENT_CHANNEL_AMOUNT_LIMITS",
+            "the amount is larger than any channel accepts",
+            Some(&f.path("amount")),
+        ),
     })
 }
 
@@ -140,7 +142,11 @@ pub fn requested(f: &Fields, segment_code: &'static str) -> ApiResult<Requested>
     if let Some(s) = segment {
         if !SEGMENTS.contains(&s) {
             let known = SEGMENTS.join(", ");
-            return Err(ApiError::rule(segment_code, format!("unknown segment {s:?}; segments are {known}"), Some("segmentCode")));
+            return Err(ApiError::rule(
+                segment_code,
+                format!("unknown segment {s:?}; segments are {known}"),
+                Some("segmentCode"),
+            ));
         }
     }
     let exchanged_to = f.opt_str("exchangedToCurrency", 10)?;

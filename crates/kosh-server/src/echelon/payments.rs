@@ -99,7 +99,8 @@ pub async fn create_payout(
     let mut new =
         new_payment(&app, &caller.merchant, Direction::Payout, id, &requested, method, method_json, callback_url, customer_ip);
     let scenario = payout_scenario(requested.amount, &new.method_json);
-    let status = app.echelon.rail.status_for(scenario, &rail_order(&new.id_payment, &new.method_json, method, requested.amount, now), now);
+    let status =
+        app.echelon.rail.status_for(scenario, &rail_order(&new.id_payment, &new.method_json, method, requested.amount, now), now);
     let check_at = match status {
         Ok(s) => s.check_at_ms().unwrap_or(now),
         Err(RailError::Unavailable(why) | RailError::UnknownOrder(why)) => {
@@ -155,8 +156,8 @@ fn new_payment(
 
 async fn create(app: &AppState, new: NewPayment) -> ApiResult<Payment> {
     let (direction, order_id) = (new.direction, new.order_id.clone());
-    match app.store.execute(Command::Echelon(EchelonCommand::CreatePayment(new))).await {
-        Ok(Outcome::Echelon(EchelonOutcome::PaymentCreated(p))) => Ok(p),
+    match app.store.execute(Command::Echelon(EchelonCommand::CreatePayment(Box::new(new)))).await {
+        Ok(Outcome::Echelon(EchelonOutcome::PaymentCreated(p))) => Ok(*p),
         Ok(Outcome::Echelon(EchelonOutcome::Duplicate)) => Err(ApiError::conflict(format!(
             "{} {order_id:?} was already used: a merchant order id is accepted once; use a new id",
             order_id_name(direction)
@@ -246,7 +247,11 @@ fn email(f: &Fields, out: &mut Map<String, Value>) -> ApiResult<()> {
     if let Some(e) = f.opt_str("emailAddress", 254)? {
         let valid = e.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
         if !valid || e.contains(char::is_whitespace) {
-            return Err(ApiError::rule("EMAIL_INVALID", format!("{e:?} is not an e-mail address"), Some("paymentMethod.emailAddress")));
+            return Err(ApiError::rule(
+                "EMAIL_INVALID",
+                format!("{e:?} is not an e-mail address"),
+                Some("paymentMethod.emailAddress"),
+            ));
         }
         out.insert("emailAddress".into(), e.into());
     }

@@ -40,8 +40,9 @@ async fn qr_image(State(app): State<AppState>, Path(file): Path<String>) -> Resp
         Err(e) => return super::error::ApiError::store(e).into_response(),
     };
     match svg(&deep_link(&payment, &name)) {
-        Some(image) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=300")], image)
-            .into_response(),
+        Some(image) => {
+            ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=300")], image).into_response()
+        }
         None => (StatusCode::INTERNAL_SERVER_ERROR, "the link does not fit in a QR code").into_response(),
     }
 }

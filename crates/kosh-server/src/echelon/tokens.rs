@@ -30,11 +30,9 @@ pub fn action_operations(action: &str, id: &str) -> Option<Vec<String>> {
             "GET /merchant-info".into(),
         ],
         "PAYIN_INFO" => vec![format!("GET /payins/{id}"), format!("GET /payins/{id}/accounts")],
-        "PAYOUT_CREATE" => vec![
-            "POST /payouts/!availablePaymentOptions".into(),
-            format!("POST /payouts/{id}"),
-            format!("GET /payouts/{id}"),
-        ],
+        "PAYOUT_CREATE" => {
+            vec!["POST /payouts/!availablePaymentOptions".into(), format!("POST /payouts/{id}"), format!("GET /payouts/{id}")]
+        }
         "PAYOUT_INFO" => vec![format!("GET /payouts/{id}")],
         _ => return None,
     };
@@ -51,7 +49,8 @@ pub async fn auth_tokens(State(app): State<AppState>, body: Result<Bytes, BytesR
         if i >= kosh_core::echelon::operations::MAX_OPERATIONS {
             break; // Grants::compile refuses the list by its length.
         }
-        operations.push(op.as_str().ok_or_else(|| ApiError::bad_request(format!("operations[{i}] must be a string")))?.to_owned());
+        operations
+            .push(op.as_str().ok_or_else(|| ApiError::bad_request(format!("operations[{i}] must be a string")))?.to_owned());
     }
     if list.len() > operations.len() {
         operations.push(String::new());

@@ -249,7 +249,10 @@ impl Spec {
         self.validate(&schema, body, "$", &mut errors);
         assert!(errors.is_empty(), "{method} {path} → {status} breaks the spec:\n{}\nbody: {body}", errors.join("\n"));
         if status >= 400 && status != 406 {
-            assert!(body["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path}: error without description: {body}");
+            assert!(
+                body["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{method} {path}: error without description: {body}"
+            );
         }
         if status == 406 {
             let items = body.as_array().expect("406 is an array");
@@ -373,7 +376,9 @@ impl Spec {
             Some(Value::Number(bound)) if n <= bound.as_f64().unwrap_or(f64::MIN) => {
                 errors.push(format!("{at}: {n} is not above {bound}"))
             }
-            Some(Value::Bool(true)) if minimum.is_some_and(|m| n <= m) => errors.push(format!("{at}: {n} is not above the minimum")),
+            Some(Value::Bool(true)) if minimum.is_some_and(|m| n <= m) => {
+                errors.push(format!("{at}: {n} is not above the minimum"))
+            }
             _ if minimum.is_some_and(|m| n < m) => errors.push(format!("{at}: {n} is below the minimum")),
             _ => {}
         }

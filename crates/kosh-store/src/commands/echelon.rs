@@ -37,7 +37,7 @@ pub enum EchelonCommand {
         merchant: NewMerchant,
     },
     /// Creates a payin, or a payout with its amount and fee reserved (a pending entry).
-    CreatePayment(NewPayment),
+    CreatePayment(Box<NewPayment>),
     SetExternalReference {
         merchant_id: i64,
         order_id: String,
@@ -73,17 +73,19 @@ pub enum Change {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EchelonOutcome {
-    MerchantCreated(Merchant),
+    MerchantCreated(Box<Merchant>),
     MerchantCodeTaken,
     MerchantNotFound,
     SecretRotated,
-    SandboxMerchant { created: bool },
-    PaymentCreated(Payment),
+    SandboxMerchant {
+        created: bool,
+    },
+    PaymentCreated(Box<Payment>),
     /// The merchant order id was used before: nothing changed.
     Duplicate,
     PaymentNotFound,
     ReferenceSet,
-    Advanced(Payment),
+    Advanced(Box<Payment>),
     /// Someone else moved the payment on first: nothing changed.
     Stale,
     ThrottleHits(i64),
@@ -125,7 +127,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &EchelonCommand, now_ms: i64)
 async fn create_merchant(db: &mut impl Conn, m: &NewMerchant, now_ms: i64) -> CmdResult<EchelonOutcome> {
     partners::by_id(db, m.partner_id).await?.ok_or(Rejection::PartnerNotFound)?;
     Ok(match ops::insert_merchant(db, m, now_ms).await? {
-        Some(created) => EchelonOutcome::MerchantCreated(created),
+        Some(created) => EchelonOutcome::MerchantCreated(Box::new(created)),
         None => EchelonOutcome::MerchantCodeTaken,
     })
 }
@@ -167,7 +169,7 @@ async fn create_payment(db: &mut impl Conn, p: &NewPayment, now_ms: i64) -> CmdR
     if payment.status.is_final() {
         callback(db, &payment, now_ms).await?;
     }
-    Ok(EchelonOutcome::PaymentCreated(payment))
+    Ok(EchelonOutcome::PaymentCreated(Box::new(payment)))
 }
 
 async fn advance(
@@ -202,7 +204,7 @@ async fn advance(
     if after.status != before.status {
         callback(db, &after, now_ms).await?;
     }
-    Ok(EchelonOutcome::Advanced(after))
+    Ok(EchelonOutcome::Advanced(Box::new(after)))
 }
 
 /// A successful payin: the money arrived on the rail; the merchant's wallet gets it

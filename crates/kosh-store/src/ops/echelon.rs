@@ -439,10 +439,7 @@ pub async fn prune_throttle(db: &mut impl Conn, before_window_s: i64) -> Result<
 /// When the partner's ledger last moved (an entry recorded, posted or voided), if ever.
 pub async fn last_ledger_movement(db: &mut impl Conn, partner_id: i64) -> Result<Option<i64>, SqlError> {
     let resolved = db
-        .query_one(
-            "SELECT CAST(MAX(resolved_at_ms) AS BIGINT) FROM ledger_entries WHERE partner_id = $1",
-            &[partner_id.into()],
-        )
+        .query_one("SELECT CAST(MAX(resolved_at_ms) AS BIGINT) FROM ledger_entries WHERE partner_id = $1", &[partner_id.into()])
         .await?
         .opt_int(0)?;
     let created = db
