@@ -17,11 +17,14 @@
 //! - [`secret`]: random credentials, OTPs and their hashes.
 //! - [`aadhaar`]: Aadhaar numbers (Verhoeff), masked and keyed-hashed, never shown.
 //! - [`aeps`]: AePS types, limits, readiness, pricing, PID shape, the sandbox bank.
+//! - [`echelon`]: the Echelon dialect's pure parts (JWTs, operation patterns, money
+//!   precision, statuses, catalogue, sandbox payin outcomes).
 
 pub mod aadhaar;
 pub mod aeps;
 pub mod civil;
 pub mod clock;
+pub mod echelon;
 pub mod ledger;
 pub mod money;
 pub mod secret;

@@ -63,6 +63,16 @@ pub struct Config {
     pub aeps_awaited_secs: u64,
     /// How long the gateway page waits for the partner's debit-hook answer, in seconds.
     pub gateway_callback_timeout_secs: u64,
+    /// Echelon: requests per second per merchant, across every node; above it, 429.
+    pub echelon_requests_per_sec: u32,
+    /// Echelon: how long a payin waits for the customer before it fails (ENTITY_EXPIRED), in seconds.
+    pub echelon_payin_expiry_secs: u64,
+    /// Echelon, sandbox mode: seconds after acceptance at which the simulated customer acts.
+    pub echelon_sandbox_delay_secs: u64,
+    /// Echelon: server-side pepper tokens are signed with (see README); never stored in the database.
+    pub echelon_token_pepper: Option<String>,
+    /// Echelon: how often the payment worker looks for due payins and payouts, in milliseconds.
+    pub echelon_worker_tick_ms: u64,
 }
 
 impl Default for Config {
@@ -83,6 +93,11 @@ impl Default for Config {
             aeps_fino_ekyc_secs: 2 * 86_400,
             aeps_awaited_secs: 60,
             gateway_callback_timeout_secs: 30,
+            echelon_requests_per_sec: 10,
+            echelon_payin_expiry_secs: 7200,
+            echelon_sandbox_delay_secs: 5,
+            echelon_token_pepper: None,
+            echelon_worker_tick_ms: 200,
         }
     }
 }
@@ -137,6 +152,26 @@ impl Config {
         }
         if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
             return bad("database_url must start with postgres:// or postgresql://");
+        }
+        self.validate_echelon()
+    }
+
+    fn validate_echelon(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if !(1..=1_000_000).contains(&self.echelon_requests_per_sec) {
+            return bad("echelon_requests_per_sec must be between 1 and 1000000");
+        }
+        if !(60..=7 * 86_400).contains(&self.echelon_payin_expiry_secs) {
+            return bad("echelon_payin_expiry_secs must be between 60 and 604800");
+        }
+        if self.echelon_sandbox_delay_secs > 3_600 {
+            return bad("echelon_sandbox_delay_secs must be at most 3600");
+        }
+        if matches!(&self.echelon_token_pepper, Some(p) if p.len() < 32) {
+            return bad("echelon_token_pepper must be at least 32 characters");
+        }
+        if !(10..=60_000).contains(&self.echelon_worker_tick_ms) {
+            return bad("echelon_worker_tick_ms must be between 10 and 60000");
         }
         Ok(())
     }

@@ -6,11 +6,14 @@
 //!   until told to stop, finishing in-flight requests first.
 //! - [`eko`]: the Eko dialect (auth, envelope, params, one module per API family).
 //! - [`gateway`]: the hosted AePS gateway page (`/v2/aeps`) and its partner callback protocol.
+//! - [`echelon`]: the Echelon dialect (scoped JWTs, payins, payouts, balances) at the
+//!   spec's root paths, and its payment worker.
 //! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
 
 pub mod admin;
 pub mod config;
+pub mod echelon;
 pub mod eko;
 pub mod gateway;
 pub mod metrics;
@@ -50,6 +53,7 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
     store.migrate().await.map_err(|e| StartError::Store(e.to_string()))?;
     if config.sandbox {
         store.execute(sandbox::seed_command(config.sandbox_wallet_rupees)).await.map_err(|e| StartError::Store(e.to_string()))?;
+        store.execute(echelon::sandbox::seed_command()).await.map_err(|e| StartError::Store(e.to_string()))?;
     }
     Ok(store)
 }
@@ -61,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .merge(eko::router(state.clone()))
+        .merge(echelon::router(state.clone()))
         .merge(admin::router(state.clone()))
         .merge(eko::otp::sandbox_router(state.clone()))
         .merge(gateway::router(state.clone()))
@@ -92,6 +97,7 @@ pub struct App {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    echelon_worker: tokio::task::JoinHandle<()>,
 }
 
 impl App {
@@ -106,11 +112,13 @@ impl App {
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let echelon = Arc::new(echelon::EchelonState::new(config.echelon_token_pepper.as_deref()));
         let state = AppState {
             store,
             config: Arc::new(config),
             partners: Arc::new(PartnerCache::new()),
             metrics: Arc::new(metrics::Metrics::default()),
+            echelon,
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());
@@ -121,8 +129,9 @@ impl App {
                 })
                 .await
         });
+        let echelon_worker = echelon::worker::spawn(state.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task })
+        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker })
     }
 
     pub fn url(&self) -> String {
@@ -132,6 +141,8 @@ impl App {
     /// Stops accepting connections, lets in-flight requests finish (up to the grace
     /// period), and returns.
     pub async fn stop(mut self) {
+        // The worker's moves are atomic commands: stopping it between two loses nothing.
+        self.echelon_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub partners: Arc<PartnerCache>,
     pub metrics: Arc<Metrics>,
+    /// The Echelon dialect's per-node caches and its payout rail.
+    pub echelon: Arc<crate::echelon::EchelonState>,
 }
 
 impl AppState {

@@ -3,7 +3,10 @@
 //! backend's transaction; when it is refused, nothing it did remains.
 
 pub mod aeps;
+mod echelon;
 mod ledger_entries;
+
+pub use echelon::{Change, EchelonCommand, EchelonOutcome, CALLBACK_KIND};
 
 pub use crate::ops::ledger::AccountBalance;
 pub use ledger_entries::{AccountSpec, LegSpec, MAX_KIND_LEN, RAILS};
@@ -84,6 +87,8 @@ pub enum Command {
     },
     /// AePS: e-KYC, daily authentication, transactions, the hosted gateway.
     Aeps(aeps::AepsCommand),
+    /// The Echelon dialect's commands (merchants, payins, payouts, throttle).
+    Echelon(EchelonCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +125,7 @@ pub enum Outcome {
         balances: Vec<AccountBalance>,
     },
     Aeps(aeps::AepsOutcome),
+    Echelon(EchelonOutcome),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -231,6 +237,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         }
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
         Command::Aeps(cmd) => aeps::apply(db, cmd, now_ms).await,
+        Command::Echelon(cmd) => echelon::apply(db, cmd, now_ms).await,
     }
 }
 

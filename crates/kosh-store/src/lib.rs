@@ -99,6 +99,9 @@ macro_rules! read {
     };
 }
 
+// The Echelon dialect's read methods (after `read!`, which they use).
+mod echelon_reads;
+
 impl Store {
     /// Opens the store. Call [`Store::migrate`] before use on a new database.
     pub async fn open(location: Location, clock: SharedClock) -> Result<Store, SqlError> {

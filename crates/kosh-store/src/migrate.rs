@@ -32,6 +32,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_aeps.sql"),
         postgres: include_str!("../migrations/postgres/0005_aeps.sql"),
     },
+    Migration {
+        version: 6,
+        name: "echelon",
+        sqlite: include_str!("../migrations/sqlite/0006_echelon.sql"),
+        postgres: include_str!("../migrations/postgres/0006_echelon.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -11,6 +11,11 @@
 //! - `wallet`: `POST /admin/v1/partners/{partner}/wallet/credit` of ₹1.00 with the
 //!   operator token; every success is a durable ledger posting. The wallet balance is
 //!   read before and after, and its growth is checked against the successes.
+//! - `payout`: Echelon `POST /payouts/{id}` of ₹1 (a bank transfer; a fresh id each
+//!   time) with a bearer token from `/auth-tokens`; every success is a durable payment
+//!   row and a pending ledger reservation. Success is HTTP 201.
+//! - `payout-detail`: Echelon `GET /payouts/{id}` of one payout created first.
+//!   The server must allow the load: `echelon_requests_per_sec` (default 10).
 
 use crate::wallet::rupees;
 use clap::{Args, ValueEnum};
@@ -40,6 +45,10 @@ pub enum Scenario {
     Services,
     /// Admin wallet credits of ₹1.00 (durable ledger postings); needs --admin-token.
     Wallet,
+    /// Echelon payout creates of ₹1 (POST /payouts/{id}), as the sandbox merchant by default.
+    Payout,
+    /// Echelon payout detail reads (GET /payouts/{id}) of one payout.
+    PayoutDetail,
 }
 
 #[derive(Args, Debug)]
@@ -80,12 +89,25 @@ pub struct BenchArgs {
     /// wallet: the partner (id or name) whose wallet is credited.
     #[arg(long, default_value = sandbox::PARTNER_NAME)]
     partner: String,
+    /// payout, payout-detail: the Echelon merchantCode [default: the sandbox merchant's].
+    #[arg(long, default_value = kosh_server::echelon::sandbox::MERCHANT_CODE)]
+    merchant_code: String,
+    /// payout, payout-detail: the merchant secret [default: the sandbox merchant's].
+    #[arg(long, env = "KOSH_MERCHANT_SECRET", default_value = kosh_server::echelon::sandbox::SECRET, hide_default_value = true, hide_env_values = true)]
+    merchant_secret: String,
 }
+
+/// Makes every payout id of a run unique (with the run's random prefix).
+static PAYOUT_SEQ: AtomicU64 = AtomicU64::new(0);
+
+const PAYOUT_BODY: &str = r#"{"paymentRequested":{"money":{"amount":1,"currencyCode":"INR"}},"paymentMethod":{"paymentMethodCode":"BANK_TRANSFER","paymentOperatorCode":"IN_IMPS","account":{"accountName":"Bench Beneficiary","accountNumber":"123456789012","bankCode":"SBIN0001234"}}}"#;
 
 /// One request of a scenario, prepared once and sent many times.
 enum Target {
     Services { url: String, credentials: Credentials },
     Wallet { url: String, authorization: String, body: &'static str },
+    Payout { base: String, prefix: String, authorization: String },
+    PayoutDetail { url: String, authorization: String },
 }
 
 /// Counters shared by the workers and the progress line.
@@ -107,12 +129,12 @@ struct WorkerReport {
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     check_limits(&args)?;
     let base = args.url.trim_end_matches('/').to_owned();
-    let target = Arc::new(target(&args, &base)?);
     let probe = client(Duration::from_secs(args.timeout_secs))?;
     preflight(&probe, &base).await?;
+    let target = Arc::new(target(&args, &base, &probe).await?);
     let before = match &*target {
         Target::Wallet { authorization, .. } => Some(wallet_balance(&probe, &base, &args.partner, authorization).await?),
-        Target::Services { .. } => None,
+        _ => None,
     };
     let (describe, connections) = (describe(&target), args.connections);
     eprintln!("kosh bench: {describe}, {connections} connections, up to {} s or {} requests", args.duration_secs, args.requests);
@@ -173,8 +195,9 @@ fn check_limits(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn target(args: &BenchArgs, base: &str) -> Result<Target, String> {
+async fn target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result<Target, String> {
     match args.scenario {
+        Scenario::Payout | Scenario::PayoutDetail => echelon_target(args, base, probe).await,
         Scenario::Services => Ok(Target::Services {
             url: format!("{base}/ekoapi/v1/user/services/user_code:{}?initiator_id={}", args.user_code, args.initiator_id.trim()),
             credentials: Credentials {
@@ -195,8 +218,40 @@ fn target(args: &BenchArgs, base: &str) -> Result<Target, String> {
     }
 }
 
+/// Gets a token for the Echelon scenarios (and, for `payout-detail`, the payout read).
+async fn echelon_target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result<Target, String> {
+    let body = serde_json::json!({ "merchantCode": args.merchant_code, "secret": args.merchant_secret, "validitySecs": 3600,
+                                   "operations": ["POST /payouts/.*", "GET /payouts/.*"] });
+    let res = probe.post(format!("{base}/auth-tokens")).header("X-API-Version", "2").json(&body).send().await;
+    let res = res.map_err(|e| format!("POST /auth-tokens: {e}"))?;
+    let status = res.status().as_u16();
+    let answer: serde_json::Value = res.json().await.unwrap_or_default();
+    let token = answer["token"].as_str().ok_or_else(|| format!("POST /auth-tokens answered HTTP {status} {answer}"))?;
+    let authorization = format!("Bearer {token}");
+    let prefix = format!("B{}", kosh_core::secret::new_token(8));
+    if args.scenario == Scenario::Payout {
+        return Ok(Target::Payout { base: base.to_owned(), prefix, authorization });
+    }
+    let url = format!("{base}/payouts/{prefix}-detail");
+    let res = probe
+        .post(&url)
+        .header("X-API-Version", "2")
+        .header("authorization", &authorization)
+        .header("content-type", "application/json")
+        .body(PAYOUT_BODY)
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    if res.status().as_u16() != 201 {
+        return Err(format!("POST {url} answered HTTP {}", res.status().as_u16()));
+    }
+    Ok(Target::PayoutDetail { url, authorization })
+}
+
 fn describe(target: &Target) -> String {
     match target {
+        Target::Payout { base, .. } => format!("payout: POST {base}/payouts/{{id}} (1 INR each)"),
+        Target::PayoutDetail { url, .. } => format!("payout-detail: GET {url}"),
         Target::Services { url, .. } => format!("services: GET {url}"),
         Target::Wallet { url, .. } => format!("wallet: POST {url} (1.00 each)"),
     }
@@ -317,6 +372,23 @@ async fn send(client: &reqwest::Client, target: &Target) -> Result<(), Failure> 
                 Err(Failure::http(format!("HTTP {status}")))
             }
         }
+        Target::Payout { base, prefix, authorization } => {
+            let url = format!("{base}/payouts/{prefix}-{}", PAYOUT_SEQ.fetch_add(1, Ordering::Relaxed));
+            let req = client.post(url).header("content-type", "application/json").body(PAYOUT_BODY);
+            echelon_send(req, authorization, 201).await
+        }
+        Target::PayoutDetail { url, authorization } => echelon_send(client.get(url), authorization, 200).await,
+    }
+}
+
+async fn echelon_send(req: reqwest::RequestBuilder, authorization: &str, ok: u16) -> Result<(), Failure> {
+    let res = req.header("X-API-Version", "2").header("authorization", authorization).send().await.map_err(Failure::transport)?;
+    let status = res.status().as_u16();
+    res.bytes().await.map_err(Failure::transport)?;
+    if status == ok {
+        Ok(())
+    } else {
+        Err(Failure::http(format!("HTTP {status}")))
     }
 }
 

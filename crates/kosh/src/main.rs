@@ -1,12 +1,13 @@
 //! `kosh`: run the server and administer it.
 //!
 //! One file per command: [`serve`] (and the store flags every command shares),
-//! [`migrate`], [`partner`], [`wallet`], [`sign`], [`sandbox`] and [`bench`]. Each command
+//! [`migrate`], [`partner`], [`wallet`], [`merchant`], [`sign`], [`sandbox`] and [`bench`]. Each command
 //! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
 //! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
 //! exit with clap's status 2.)
 
 mod bench;
+mod merchant;
 mod migrate;
 mod partner;
 mod sandbox;
@@ -35,6 +36,8 @@ enum Cmd {
     Partner(partner::PartnerArgs),
     /// Load e-value into a partner's wallet and read its balance.
     Wallet(wallet::WalletArgs),
+    /// Echelon merchants: create (code + secret, shown once), list, issue a new secret.
+    Merchant(merchant::MerchantArgs),
     /// Print Eko authentication headers (secret-key, request_hash) for an access key; offline.
     Sign(sign::SignArgs),
     /// Sandbox helpers: read the OTPs a sandbox would have sent by SMS.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Cmd::Migrate(args) => block_on(migrate::run(args)),
         Cmd::Partner(args) => block_on(partner::run(args)),
         Cmd::Wallet(args) => block_on(wallet::run(args)),
+        Cmd::Merchant(args) => block_on(merchant::run(args)),
         // Signing needs no store and no runtime.
         Cmd::Sign(args) => sign::run(args),
         Cmd::Sandbox(args) => block_on(sandbox::run(args)),

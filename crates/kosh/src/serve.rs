@@ -98,6 +98,21 @@ pub struct ServeArgs {
     /// Seconds the AePS gateway page waits for the partner's debit-hook answer [default: 30].
     #[arg(long, env = "KOSH_GATEWAY_CALLBACK_TIMEOUT_SECS")]
     pub gateway_callback_timeout_secs: Option<u64>,
+    /// Echelon: requests per second per merchant, across all nodes [default: 10].
+    #[arg(long, env = "KOSH_ECHELON_REQUESTS_PER_SEC")]
+    pub echelon_requests_per_sec: Option<u32>,
+    /// Echelon: seconds a payin waits for its customer before ENTITY_EXPIRED [default: 7200].
+    #[arg(long, env = "KOSH_ECHELON_PAYIN_EXPIRY_SECS")]
+    pub echelon_payin_expiry_secs: Option<u64>,
+    /// Echelon sandbox: seconds after acceptance at which the simulated customer acts [default: 5].
+    #[arg(long, env = "KOSH_ECHELON_SANDBOX_DELAY_SECS")]
+    pub echelon_sandbox_delay_secs: Option<u64>,
+    /// Echelon: the server-side pepper of token signing keys (≥ 32 characters).
+    #[arg(long, env = "KOSH_ECHELON_TOKEN_PEPPER", hide_env_values = true)]
+    pub echelon_token_pepper: Option<String>,
+    /// Echelon: the payment worker's tick in milliseconds [default: 200].
+    #[arg(long, env = "KOSH_ECHELON_WORKER_TICK_MS")]
+    pub echelon_worker_tick_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -118,8 +133,15 @@ impl ServeArgs {
             shutdown_grace_secs,
             aeps_fino_ekyc_secs,
             aeps_awaited_secs,
-            gateway_callback_timeout_secs
+            gateway_callback_timeout_secs,
+            echelon_requests_per_sec,
+            echelon_payin_expiry_secs,
+            echelon_sandbox_delay_secs,
+            echelon_worker_tick_ms
         );
+        if let Some(pepper) = &self.echelon_token_pepper {
+            c.echelon_token_pepper = Some(pepper.clone());
+        }
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }

@@ -3,6 +3,7 @@
 
 pub mod aeps;
 pub mod agents;
+pub mod echelon;
 pub mod idempotency;
 pub mod ledger;
 pub mod otp;

@@ -1,0 +1,203 @@
+//! Reading request bodies the way the spec describes them: a JSON object whose fields
+//! are checked for type, presence and length (400 naming the field), then for business
+//! rules (406 with the field as `attrCode`). Unknown fields are ignored, as the spec
+//! allows; `null` counts as absent.
+
+use super::error::{ApiError, ApiResult};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use kosh_core::echelon::{self, AmountProblem, SEGMENTS};
+use kosh_core::money::Paise;
+use serde_json::{Map, Value};
+
+/// Longest free-text field Kosh keeps when the spec sets no limit.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// Parses a body that must be a JSON object.
+pub fn object(body: Result<Bytes, BytesRejection>) -> ApiResult<Map<String, Value>> {
+    let bytes = body.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("the request body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("the request body is not valid JSON: {e}"))),
+    }
+}
+
+/// The fields of one JSON object, named by their path from the body's root.
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    pub fn root(map: &'a Map<String, Value>) -> Fields<'a> {
+        Fields { map, prefix: String::new() }
+    }
+
+    /// The full name of field `name`, e.g. `paymentRequested.money.amount`.
+    pub fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// An optional string of 1 to `max_chars` characters.
+    pub fn opt_str(&self, name: &str, max_chars: usize) -> ApiResult<Option<&'a str>> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        let text = value.as_str().ok_or_else(|| ApiError::bad_request(format!("{} must be a string", self.path(name))))?;
+        let chars = text.chars().count();
+        if chars == 0 {
+            return Err(ApiError::bad_request(format!("{} must not be empty", self.path(name))));
+        }
+        if chars > max_chars {
+            return Err(ApiError::bad_request(format!("{} is longer than {max_chars} characters", self.path(name))));
+        }
+        Ok(Some(text))
+    }
+
+    pub fn req_str(&self, name: &str, max_chars: usize) -> ApiResult<&'a str> {
+        self.opt_str(name, max_chars)?.ok_or_else(|| ApiError::bad_request(format!("{} is required", self.path(name))))
+    }
+
+    pub fn opt_obj(&self, name: &str) -> ApiResult<Option<Fields<'a>>> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        let map = value.as_object().ok_or_else(|| ApiError::bad_request(format!("{} must be an object", self.path(name))))?;
+        Ok(Some(Fields { map, prefix: self.path(name) }))
+    }
+
+    pub fn req_obj(&self, name: &str) -> ApiResult<Fields<'a>> {
+        self.opt_obj(name)?.ok_or_else(|| ApiError::bad_request(format!("{} is required", self.path(name))))
+    }
+
+    pub fn req_number(&self, name: &str) -> ApiResult<f64> {
+        let value = self.get(name).ok_or_else(|| ApiError::bad_request(format!("{} is required", self.path(name))))?;
+        value.as_f64().ok_or_else(|| ApiError::bad_request(format!("{} must be a number", self.path(name))))
+    }
+
+    pub fn opt_int(&self, name: &str) -> ApiResult<Option<i64>> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        value.as_i64().map(Some).ok_or_else(|| ApiError::bad_request(format!("{} must be an integer", self.path(name))))
+    }
+
+    pub fn opt_array(&self, name: &str) -> ApiResult<Option<&'a Vec<Value>>> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        value.as_array().map(Some).ok_or_else(|| ApiError::bad_request(format!("{} must be an array", self.path(name))))
+    }
+
+    /// A string that must match a shape (`what` describes it in the error).
+    pub fn opt_shaped(&self, name: &str, max_chars: usize, ok: fn(&str) -> bool, what: &str) -> ApiResult<Option<&'a str>> {
+        match self.opt_str(name, max_chars)? {
+            Some(text) if !ok(text) => Err(ApiError::bad_request(format!("{} must be {what}", self.path(name)))),
+            other => Ok(other),
+        }
+    }
+}
+
+/// A `Money` object: amount in paise and the currency, checked as the spec says.
+pub fn money(f: &Fields) -> ApiResult<Paise> {
+    let amount = f.req_number("amount")?;
+    let currency = f.req_str("currencyCode", 10)?;
+    echelon::parse_amount(amount, currency).map_err(|problem| match problem {
+        AmountProblem::NotPositive => ApiError::bad_request(format!("{} must be a number greater than 0", f.path("amount"))),
+        AmountProblem::CurrencyNotSupported => ApiError::rule(
+            "CURRENCY_NOT_SUPPORTED",
+            format!("currency {currency:?} is not supported; Kosh keeps INR"),
+            Some(&f.path("currencyCode")),
+        ),
+        AmountProblem::PrecisionExceeded => ApiError::rule(
+            "CURRENCY_PRECISION_EXCEEDED",
+            format!("{currency} amounts must be whole units (42 or 42.00, not {amount})"),
+            Some(&f.path("amount")),
+        ),
+        AmountProblem::TooLarge => ApiError::rule(
+            "PAYMENT_CHANNEL_AMOUNT_LIMITS",
+            "the amount is larger than any channel accepts",
+            Some(&f.path("amount")),
+        ),
+    })
+}
+
+/// A `PaymentRequested` object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requested {
+    pub amount: Paise,
+    pub segment: Option<String>,
+    pub exchanged_to: Option<String>,
+}
+
+/// Reads `paymentRequested`; an unknown segment is answered with `segment_code`.
+pub fn requested(f: &Fields, segment_code: &'static str) -> ApiResult<Requested> {
+    let amount = money(&f.req_obj("money")?)?;
+    let segment = f.opt_str("segmentCode", 50)?;
+    if let Some(s) = segment {
+        if !SEGMENTS.contains(&s) {
+            let known = SEGMENTS.join(", ");
+            return Err(ApiError::rule(
+                segment_code,
+                format!("unknown segment {s:?}; segments are {known}"),
+                Some("segmentCode"),
+            ));
+        }
+    }
+    let exchanged_to = f.opt_str("exchangedToCurrency", 10)?;
+    if let Some(c) = exchanged_to {
+        if c != echelon::INR {
+            return Err(ApiError::rule(
+                "CURRENCY_NOT_SUPPORTED",
+                format!("exchange to {c:?} is not supported; Kosh keeps INR"),
+                Some(&f.path("exchangedToCurrency")),
+            ));
+        }
+    }
+    Ok(Requested { amount, segment: segment.map(str::to_owned), exchanged_to: exchanged_to.map(str::to_owned) })
+}
+
+/// A callback or return URL: http(s), at most 1000 characters.
+pub fn url(f: &Fields, name: &str, required: bool) -> ApiResult<Option<String>> {
+    let text = if required { Some(f.req_str(name, 1000)?) } else { f.opt_str(name, 1000)? };
+    match text {
+        Some(t) if !(t.starts_with("http://") || t.starts_with("https://")) || t.contains(char::is_whitespace) => {
+            Err(ApiError::bad_request(format!("{} must be an http:// or https:// URL", f.path(name))))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// `customerIp`: IPv4 or IPv6, else 406 `CLIENT_IP_INVALID`.
+pub fn customer_ip(f: &Fields) -> ApiResult<Option<String>> {
+    match f.opt_str("customerIp", 64)? {
+        Some(ip) if !echelon::is_ip_address(ip) => {
+            Err(ApiError::rule("CLIENT_IP_INVALID", format!("{ip:?} is not an IPv4 or IPv6 address"), Some("customerIp")))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// A path id (`idPayin`, `idPayout`, `idPayment`): `^[A-Za-z0-9_-]+$`, at most 250.
+pub fn entity_id(name: &str, id: &str) -> ApiResult<()> {
+    if echelon::is_entity_id(id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("{name} must be 1 to 250 letters, digits, '_' or '-'")))
+    }
+}
+
+/// `Id-Customer`, when sent: at most 250 characters.
+pub fn check_customer_header(headers: &axum::http::HeaderMap) -> ApiResult<()> {
+    match headers.get("id-customer") {
+        Some(v) if v.len() > 250 || v.to_str().is_err() => {
+            Err(ApiError::bad_request("the Id-Customer header must be text of at most 250 characters"))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,167 @@
+//! The Echelon dialect: scoped JWTs, payins, payouts, balances and reference data at the
+//! root paths of the vendor's spec (v2.47), a thin adapter over store commands.
+//!
+//! - [`auth`]: `X-API-Version`, bearer tokens, the database-backed throttle, operations.
+//! - [`tokens`]: `POST /auth-tokens` and `POST /auth-tokens-by-action`.
+//! - [`payments`]: payins and payouts (create, detail, accounts, external reference,
+//!   available options) and their wire shapes.
+//! - [`reference`]: balances, currencies, segments, methods, operators, options,
+//!   merchant info.
+//! - [`qr`]: the QR images payins point customers at, served by Kosh.
+//! - [`worker`]: moves processing payins and payouts on (sandbox outcomes, the rail,
+//!   expiry) and prunes old throttle windows.
+//! - [`sandbox`]: the documented sandbox merchant.
+
+pub mod auth;
+pub mod error;
+pub mod input;
+pub mod payments;
+pub mod qr;
+pub mod reference;
+pub mod sandbox;
+pub mod tokens;
+pub mod worker;
+
+use crate::state::AppState;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use error::{ApiError, ApiResult};
+use kosh_core::echelon::jwt::TokenMoney;
+use kosh_core::echelon::merchant::{signing_key, DEFAULT_PEPPER};
+use kosh_core::echelon::operations::{Grants, OperationError};
+use kosh_rails::sandbox::SandboxRail;
+use kosh_store::ops::echelon::Merchant;
+use kosh_store::sql::SqlError;
+use kosh_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Who is calling: the merchant a verified token names, and its money restriction.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub merchant: Arc<Merchant>,
+    pub money: Option<TokenMoney>,
+}
+
+/// How long a node trusts its cached copy of a merchant (a rotated secret or a
+/// deactivation reaches every node within this).
+const MERCHANT_TTL: Duration = Duration::from_secs(5);
+/// Most entries in each of the caches below; a full cache is cleared.
+const MAX_CACHED: usize = 10_000;
+
+/// What the Echelon dialect keeps per node: caches only, never state another node
+/// would need.
+pub struct EchelonState {
+    pepper: String,
+    merchants: Mutex<HashMap<String, (Arc<Merchant>, Instant)>>,
+    /// Compiled operations by token signature (unique per token).
+    grants: Mutex<HashMap<String, Arc<Grants>>>,
+    /// Merchants whose throttle window is known to be full: merchant id → window.
+    full_windows: Mutex<HashMap<i64, i64>>,
+    /// The payout rail (the sandbox simulator, driven by magic amounts).
+    pub rail: SandboxRail,
+}
+
+impl EchelonState {
+    pub fn new(pepper: Option<&str>) -> EchelonState {
+        EchelonState {
+            pepper: pepper.unwrap_or(DEFAULT_PEPPER).to_owned(),
+            merchants: Mutex::new(HashMap::new()),
+            grants: Mutex::new(HashMap::new()),
+            full_windows: Mutex::new(HashMap::new()),
+            rail: SandboxRail::default(),
+        }
+    }
+
+    pub fn signing_key(&self, merchant: &Merchant) -> [u8; 32] {
+        signing_key(&self.pepper, &merchant.token_key)
+    }
+
+    /// A merchant by code, cached for [`MERCHANT_TTL`].
+    pub async fn merchant(&self, store: &Store, code: &str) -> Result<Option<Arc<Merchant>>, SqlError> {
+        if let Some((m, at)) = self.merchants.lock().expect("merchant cache").get(code) {
+            if at.elapsed() < MERCHANT_TTL {
+                return Ok(Some(m.clone()));
+            }
+        }
+        let Some(m) = store.echelon_merchant(code).await? else { return Ok(None) };
+        let m = Arc::new(m);
+        let mut cache = self.merchants.lock().expect("merchant cache");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(code.to_owned(), (m.clone(), Instant::now()));
+        Ok(Some(m))
+    }
+
+    /// Forgets a cached merchant (after its secret changed on this node).
+    pub fn forget_merchant(&self, code: &str) {
+        self.merchants.lock().expect("merchant cache").remove(code);
+    }
+
+    /// The compiled grants of a verified token.
+    fn grants(&self, token: &str, operations: &[String]) -> ApiResult<Arc<Grants>> {
+        let signature = token.rsplit('.').next().unwrap_or(token);
+        if let Some(g) = self.grants.lock().expect("grants cache").get(signature) {
+            return Ok(g.clone());
+        }
+        let compiled = Arc::new(Grants::compile(operations).map_err(|e| match e {
+            OperationError::Schema(m) | OperationError::Invalid(m) => ApiError::unauthorized(format!("invalid token: {m}")),
+        })?);
+        let mut cache = self.grants.lock().expect("grants cache");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(signature.to_owned(), compiled.clone());
+        Ok(compiled)
+    }
+
+    fn known_full(&self, merchant_id: i64, window_s: i64) -> bool {
+        self.full_windows.lock().expect("throttle cache").get(&merchant_id) == Some(&window_s)
+    }
+
+    fn mark_full(&self, merchant_id: i64, window_s: i64) {
+        let mut full = self.full_windows.lock().expect("throttle cache");
+        if full.len() >= MAX_CACHED {
+            full.clear();
+        }
+        full.insert(merchant_id, window_s);
+    }
+}
+
+/// The Echelon routes. Every route needs `X-API-Version`; all but the token endpoints
+/// need a bearer token.
+pub fn router(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/payins/!availablePaymentOptions", post(payments::payin_options))
+        .route("/payouts/!availablePaymentOptions", post(payments::payout_options))
+        .route("/payins/{id}", post(payments::create_payin).get(payments::payin_detail))
+        .route("/payins/{id}/accounts", get(payments::payin_accounts))
+        .route("/payins/{id}/!setExternalReference", post(payments::set_external_reference))
+        .route("/payouts/{id}", post(payments::create_payout).get(payments::payout_detail))
+        .route("/balances", get(reference::balances))
+        .route("/currencies", get(reference::currencies))
+        .route("/segments", get(reference::segments))
+        .route("/payment-methods", get(reference::payment_methods))
+        .route("/payment-operators", get(reference::payment_operators))
+        .route("/payment-options", get(reference::payment_options))
+        .route("/merchant-info", get(reference::merchant_info))
+        .route_layer(from_fn_with_state(state, auth::require_token));
+    let open = Router::new()
+        .route("/auth-tokens", post(tokens::auth_tokens))
+        .route("/auth-tokens-by-action", post(tokens::auth_tokens_by_action));
+    protected.merge(open).route_layer(from_fn(auth::require_version)).merge(qr::router())
+}
+
+/// The base URL customers reach this server at, for links in answers (QR images): the
+/// request's `Host`.
+pub fn base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).filter(|h| is_host(h)).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn is_host(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 255 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+}

@@ -1,0 +1,101 @@
+//! The Echelon payment worker: on a short real-time tick it reads the injected clock,
+//! takes the payins and payouts whose `check_at_ms` has come, and moves each on:
+//! payins by the sandbox's outcome for their amount or by expiry, payouts by asking the
+//! rail. Every move is a guarded command, so several nodes running this loop on one
+//! database apply each outcome exactly once. It also drops throttle windows older than
+//! a minute.
+
+use super::payments::{rail_order, scenario_by_name};
+use crate::state::AppState;
+use kosh_core::echelon::{failure, method, payin_outcome, Direction, PayinScenario, Status};
+use kosh_core::money::Paise;
+use kosh_rails::RailStatus;
+use kosh_store::commands::{Change, Command, EchelonCommand};
+use kosh_store::ops::echelon::Payment;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Most payments moved on per tick.
+pub const BATCH: i64 = 200;
+/// Throttle windows are kept this long, in seconds.
+const THROTTLE_KEEP_SECS: i64 = 60;
+
+pub fn spawn(app: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let tick = Duration::from_millis(app.config.echelon_worker_tick_ms);
+        let mut last_prune_s: Option<i64> = None;
+        loop {
+            tokio::time::sleep(tick).await;
+            if let Err(e) = run_once(&app).await {
+                tracing::warn!(error = %e, "echelon worker: a pass failed; retrying on the next tick");
+            }
+            let now_s = app.now_ms().div_euclid(1000);
+            if last_prune_s.is_none_or(|last| now_s - last >= THROTTLE_KEEP_SECS) {
+                last_prune_s = Some(now_s);
+                let cmd = EchelonCommand::PruneThrottle { before_window_s: now_s - THROTTLE_KEEP_SECS };
+                if let Err(e) = app.store.execute(Command::Echelon(cmd)).await {
+                    tracing::warn!(error = %e, "echelon worker: pruning throttle windows failed");
+                }
+            }
+        }
+    })
+}
+
+/// One pass: moves every due payment on; answers how many changed.
+pub async fn run_once(app: &AppState) -> Result<usize, String> {
+    let now = app.now_ms();
+    let due = app.store.echelon_due(now, BATCH).await.map_err(|e| e.to_string())?;
+    let mut moved = 0;
+    for p in due {
+        let (Some(expect), Some(change)) = (p.check_at_ms, decide(app, &p, now)) else { continue };
+        let cmd = EchelonCommand::Advance { payment_id: p.id, expect_check_at_ms: expect, change };
+        match app.store.execute(Command::Echelon(cmd)).await {
+            Ok(_) => moved += 1,
+            Err(e) => tracing::warn!(error = %e, payment = p.id, "echelon worker: cannot move a payment on"),
+        }
+    }
+    Ok(moved)
+}
+
+fn decide(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+    match p.direction {
+        Direction::Payin => decide_payin(app, p, now),
+        Direction::Payout => decide_payout(app, p, now),
+    }
+}
+
+fn decide_payin(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+    let scenario = PayinScenario::parse(&p.scenario)?;
+    let expire_at = p.expire_at_ms?;
+    let delay_ms = app.config.echelon_sandbox_delay_secs as i64 * 1000;
+    Some(match payin_outcome(scenario, p.created_at_ms, expire_at, delay_ms, now) {
+        Some((Status::Success, _)) => Change::Succeed { utr: None },
+        Some((_, code)) => {
+            let code = code.unwrap_or(failure::PAYMENT_PROCESS_ERROR);
+            let message = match code {
+                failure::ENTITY_EXPIRED => "the customer did not pay before expireAt",
+                failure::DIFFERENT_AMOUNT_CONFIRMED => "the customer paid a different amount (sandbox)",
+                _ => "the payment was refused",
+            };
+            Change::Fail { code: code.into(), message: Some(message.into()) }
+        }
+        None => {
+            let next = [p.created_at_ms + delay_ms, expire_at].into_iter().filter(|t| *t > now).min()?;
+            Change::Recheck { check_at_ms: next }
+        }
+    })
+}
+
+fn decide_payout(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+    let m = method(Direction::Payout, &p.method_code)?;
+    let amount = Paise::new(p.amount_paise)?;
+    let order = rail_order(&p.id_payment, &p.method_json, m, amount, p.created_at_ms);
+    Some(match app.echelon.rail.status_for(scenario_by_name(&p.scenario), &order, now) {
+        Ok(RailStatus::Settled { utr }) => Change::Succeed { utr: Some(utr) },
+        Ok(RailStatus::Failed { reason }) => Change::Fail { code: failure::PAYMENT_PROCESS_ERROR.into(), message: Some(reason) },
+        Ok(RailStatus::Processing { check_at_ms } | RailStatus::Hold { check_at_ms }) => {
+            Change::Recheck { check_at_ms: check_at_ms.max(now + 1) }
+        }
+        Err(e) => Change::Fail { code: "SYSTEM".into(), message: Some(e.to_string()) },
+    })
+}

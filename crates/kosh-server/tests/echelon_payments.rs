@@ -1,0 +1,407 @@
+//! Echelon payins and payouts end to end on both backends: every method, the sandbox
+//! outcomes, the ledger, the `echelon.callback` outbox rows, 409 races, bad input.
+//! Every answer is checked against the vendor's spec by the support client.
+
+#[macro_use]
+mod echelon_support;
+
+use echelon_support::{payin_body, payout_body, start, Backend, Echelon};
+use kosh_core::ledger::AccountKind;
+use serde_json::{json, Value};
+
+on_both_backends!(
+    payins_of_every_method_succeed_and_credit_the_wallet_minus_the_fee,
+    payin_outcomes_follow_the_sandbox_amounts,
+    payouts_reserve_then_post_or_void,
+    payouts_without_funds_are_refused_and_store_nothing,
+    concurrent_duplicates_create_one_payment,
+    bad_input_is_refused_in_the_spec_shape_and_stores_nothing,
+    external_references_accounts_and_options,
+);
+
+const SANDBOX_PARTNER: i64 = 1;
+
+async fn wallet(e: &Echelon) -> kosh_core::ledger::Balance {
+    e.app.state.store.balance(SANDBOX_PARTNER, &AccountKind::PartnerWallet).await.unwrap()
+}
+
+fn methods() -> Vec<Value> {
+    vec![
+        json!({ "paymentMethodCode": "UPIQR", "paymentOperatorCode": "IN_GPAY" }),
+        json!({ "paymentMethodCode": "UPIID", "upiId": "asha.verma@okaxis" }),
+        json!({ "paymentMethodCode": "IMPS", "account": { "accountName": "Asha Verma" } }),
+        json!({ "paymentMethodCode": "NETBANKING", "paymentOperatorCode": "IN_NB_SBI", "phoneNumber": "+919876543210" }),
+        json!({ "paymentMethodCode": "P2A_V2", "paymentOperatorCode": "IN_UPI", "account": { "accountName": "Asha Verma" } }),
+    ]
+}
+
+async fn payins_of_every_method_succeed_and_credit_the_wallet_minus_the_fee(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    let before = wallet(&e).await.posted_credit();
+    for (i, method) in methods().into_iter().enumerate() {
+        let code = method["paymentMethodCode"].as_str().unwrap().to_owned();
+        let id = format!("PI-{i}");
+        let (status, body) = e.post(&format!("/payins/{id}"), &token, payin_body(1000, method)).await;
+        assert_eq!(status, 201, "{code}: {body}");
+        let r = &body["paymentMethodResponse"];
+        assert_eq!((r["idPayin"].as_str(), r["paymentMethodCode"].as_str()), (Some(id.as_str()), Some(code.as_str())));
+        let link = r["upiQrDeepLink"].as_str().or(r["deepLink"].as_str());
+        if let Some(link) = link {
+            assert!(link.starts_with("upi://pay?pa=kosh.kpi") && link.contains("&am=1000.00&cu=INR"), "{link}");
+        }
+        if let Some(qr) = r["qrCode"].as_str() {
+            let image = e.http.get(qr).send().await.unwrap();
+            assert_eq!(image.headers()["content-type"], "image/svg+xml", "{qr}");
+            assert!(image.text().await.unwrap().starts_with("<svg"));
+        }
+        let (_, detail) = e.get(&format!("/payins/{id}"), &token).await;
+        assert_eq!(detail["process"]["status"], "PROCESSING");
+        assert_eq!(detail["fee"], json!({ "amount": 20, "currencyCode": "INR" }));
+    }
+    e.clock.advance_ms(5_000);
+    for i in 0..methods().len() {
+        let detail = e.settled(&format!("/payins/PI-{i}"), &token).await;
+        assert_eq!(detail["process"]["status"], "SUCCESS", "{detail}");
+        assert!(detail["process"]["processedAt"].is_string());
+    }
+    let credited = (1000 - 20) * 100 * methods().len() as i64;
+    assert_eq!(wallet(&e).await.posted_credit() - before, credited, "amount minus fee, per payin");
+    let callbacks = e.callbacks().await;
+    assert_eq!(callbacks.len(), methods().len(), "one per status change: {callbacks:?}");
+    assert_eq!(callbacks[0], json!({ "url": "http://127.0.0.1:9/echelon-callback", "body": { "idEntity": "PI-0" } }));
+    assert_eq!(e.app.state.store.ledger_limit_violations().await.unwrap(), 0);
+    e.app.stop().await;
+}
+
+async fn payin_outcomes_follow_the_sandbox_amounts(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    let upiqr = json!({ "paymentMethodCode": "UPIQR" });
+    let before = wallet(&e).await;
+    for (id, amount) in [("A-10", 10), ("A-15", 15), ("A-25", 25), ("A-40", 40), ("A-51", 51)] {
+        assert_eq!(e.post(&format!("/payins/{id}"), &token, payin_body(amount, upiqr.clone())).await.0, 201);
+    }
+    let (_, refused) = e.get("/payins/A-10", &token).await;
+    assert_eq!(refused["process"]["status"], "REFUSED");
+    assert_eq!(refused["process"]["failureReasons"]["failureReasonCode"], "PAYMENT_CHANNEL_AMOUNT_LIMITS");
+    assert_eq!(e.callbacks().await.len(), 1, "REFUSED at creation is a status change too");
+    e.clock.advance_ms(5_000);
+    let expired = e.settled("/payins/A-15", &token).await;
+    assert_eq!(expired["process"]["failureReasons"]["failureReasonCode"], "ENTITY_EXPIRED");
+    assert_eq!(expired["process"]["status"], "FAILED");
+    let wrong = e.settled("/payins/A-25", &token).await;
+    assert_eq!(wrong["process"]["failureReasons"]["failureReasonCode"], "DIFFERENT_AMOUNT_CONFIRMED");
+    assert_eq!(e.settled("/payins/A-51", &token).await["process"]["status"], "SUCCESS");
+    let (_, waiting) = e.get("/payins/A-40", &token).await;
+    assert_eq!(waiting["process"]["status"], "PROCESSING", "waits for expiry");
+    e.clock.advance_ms(7_200_000);
+    let token = e.admin_token().await; // the first one expired with the clock
+    let late = e.settled("/payins/A-40", &token).await;
+    assert_eq!(late["process"]["failureReasons"]["failureReasonCode"], "ENTITY_EXPIRED");
+    assert_eq!(wallet(&e).await.posted_credit() - before.posted_credit(), (51 - 2) * 100, "only the success moved money");
+    let ids: Vec<Value> = e.callbacks().await.iter().map(|c| c["body"]["idEntity"].clone()).collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    e.app.stop().await;
+}
+
+async fn payouts_reserve_then_post_or_void(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    let start_balance = wallet(&e).await;
+    let (status, body) = e.post("/payouts/PO-1", &token, payout_body(1000)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["paymentMethodResponse"]["idPayout"], "PO-1");
+    let reserved = wallet(&e).await;
+    assert_eq!(reserved.debits_pending - start_balance.debits_pending, 100_500, "amount and fee reserved");
+    let (_, balances) = e.get("/balances?currencyCodes=INR", &token).await;
+    assert_eq!(balances["data"][0]["pendingPayoutAmount"], json!(1005));
+    let done = e.settled("/payouts/PO-1", &token).await;
+    assert_eq!(done["process"]["status"], "SUCCESS", "{done}");
+    assert_eq!(done["fee"]["amount"], json!(5));
+    let posted = wallet(&e).await;
+    assert_eq!(posted.debits_pending, start_balance.debits_pending);
+    assert_eq!(start_balance.posted_credit() - posted.posted_credit(), 100_500);
+
+    let wallet_payout = json!({
+        "paymentRequested": { "money": { "amount": 300, "currencyCode": "INR" } },
+        "paymentMethod": { "paymentMethodCode": "WALLET_TRANSFER", "account": { "accountName": "Asha Verma", "accountNumber": "asha@okaxis" } },
+        "callbackUrl": "http://127.0.0.1:9/cb",
+    });
+    assert_eq!(e.post("/payouts/PO-2", &token, wallet_payout).await.0, 201);
+    assert_eq!(e.settled("/payouts/PO-2", &token).await["process"]["status"], "SUCCESS");
+
+    // 1111: the beneficiary bank declines; the reservation is voided, fee included.
+    let before_decline = wallet(&e).await;
+    assert_eq!(e.post("/payouts/PO-3", &token, payout_body(1111)).await.0, 201);
+    let declined = e.settled("/payouts/PO-3", &token).await;
+    assert_eq!(declined["process"]["status"], "FAILED");
+    assert_eq!(declined["process"]["failureReasons"]["failureReasonCode"], "PAYMENT_PROCESS_ERROR");
+    assert_eq!(wallet(&e).await, before_decline, "voided");
+
+    // 2222: on hold until the bank answers (60 s), then settled.
+    assert_eq!(e.post("/payouts/PO-4", &token, payout_body(2222)).await.0, 201);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(e.get("/payouts/PO-4", &token).await.1["process"]["status"], "PROCESSING");
+    e.clock.advance_ms(60_000);
+    assert_eq!(e.settled("/payouts/PO-4", &token).await["process"]["status"], "SUCCESS");
+
+    // 5555: the bank is down; nothing is taken or stored.
+    let (status, body) = e.post("/payouts/PO-5", &token, payout_body(5555)).await;
+    assert_eq!((status, body[0]["code"].as_str()), (406, Some("PAYMENT_OPERATOR_UNAVAILABLE")));
+    assert_eq!(e.get("/payouts/PO-5", &token).await.0, 410);
+
+    let ids: Vec<String> = e.callbacks().await.iter().map(|c| c["body"]["idEntity"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, ["PO-1", "PO-2", "PO-3", "PO-4"]);
+    assert_eq!(e.app.state.store.ledger_limit_violations().await.unwrap(), 0);
+    e.app.stop().await;
+}
+
+async fn payouts_without_funds_are_refused_and_store_nothing(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    // The sandbox wallet holds ₹10,00,000; two payouts of ₹4,99,990 (+₹5 fee each) fit, a third does not.
+    for id in ["BIG-1", "BIG-2"] {
+        assert_eq!(e.post(&format!("/payouts/{id}"), &token, payout_body(499_990)).await.0, 201);
+    }
+    // The worker may post the first two meanwhile; what is spent or reserved stays put.
+    let committed = |b: kosh_core::ledger::Balance| b.debits_posted + b.debits_pending;
+    let before = wallet(&e).await;
+    let (status, body) = e.post("/payouts/BIG-3", &token, payout_body(499_990)).await;
+    assert_eq!((status, body[0]["code"].as_str()), (406, Some("BALANCE_INSUFFICIENT")), "{body}");
+    assert_eq!(committed(wallet(&e).await), committed(before), "nothing reserved");
+    assert_eq!(e.get("/payouts/BIG-3", &token).await.0, 410, "nothing stored");
+    assert!(e.callbacks().await.is_empty());
+    // The refused id is free: a payout of the ₹10 left (₹5 + the ₹5 fee) may use it.
+    assert_eq!(e.post("/payouts/BIG-3", &token, payout_body(5)).await.0, 201);
+    assert_eq!(wallet(&e).await.available_credit(), 0);
+    e.app.stop().await;
+}
+
+async fn concurrent_duplicates_create_one_payment(backend: Backend) {
+    let e = std::sync::Arc::new(start(backend).await);
+    let token = e.admin_token().await;
+    let before = wallet(&e).await;
+    for (path, body) in
+        [("/payouts/DUP-1", payout_body(700)), ("/payins/DUP-1", payin_body(700, json!({ "paymentMethodCode": "UPIQR" })))]
+    {
+        let mut tasks = Vec::new();
+        for _ in 0..24 {
+            let (e, token, body) = (e.clone(), token.clone(), body.clone());
+            tasks.push(tokio::spawn(async move { e.post(path, &token, body).await.0 }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{path}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 23, "{path}: {statuses:?}");
+        // A later reuse, whatever the body, is 409 too.
+        assert_eq!(e.post(path, &token, body).await.0, 409);
+    }
+    let after = wallet(&e).await;
+    assert_eq!(
+        after.debits_pending + after.debits_posted - before.debits_pending - before.debits_posted,
+        70_500,
+        "reserved once"
+    );
+    e.app.state.store.ledger_limit_violations().await.unwrap();
+    match std::sync::Arc::try_unwrap(e) {
+        Ok(e) => e.app.stop().await,
+        Err(_) => panic!("tasks still hold the server"),
+    }
+}
+
+async fn bad_input_is_refused_in_the_spec_shape_and_stores_nothing(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    let upiqr = json!({ "paymentMethodCode": "UPIQR" });
+    let with = |mutate: &dyn Fn(&mut Value)| {
+        let mut b = payin_body(100, upiqr.clone());
+        mutate(&mut b);
+        b
+    };
+    let cases: Vec<(&str, Value, u16, Option<&str>)> = vec![
+        ("no paymentRequested", with(&|b| drop(b.as_object_mut().unwrap().remove("paymentRequested"))), 400, None),
+        ("amount as text", with(&|b| b["paymentRequested"]["money"]["amount"] = "100".into()), 400, None),
+        ("zero amount", with(&|b| b["paymentRequested"]["money"]["amount"] = 0.into()), 400, None),
+        ("negative amount", with(&|b| b["paymentRequested"]["money"]["amount"] = (-5).into()), 400, None),
+        (
+            "paise on INR",
+            with(&|b| b["paymentRequested"]["money"]["amount"] = json!(100.5)),
+            406,
+            Some("CURRENCY_PRECISION_EXCEEDED"),
+        ),
+        (
+            "wrong currency",
+            with(&|b| b["paymentRequested"]["money"]["currencyCode"] = "USD".into()),
+            406,
+            Some("CURRENCY_NOT_SUPPORTED"),
+        ),
+        ("unknown segment", with(&|b| b["paymentRequested"]["segmentCode"] = "GOLD".into()), 406, Some("SEGMENT_CODE_INVALID")),
+        (
+            "unknown method",
+            with(&|b| b["paymentMethod"]["paymentMethodCode"] = "CARD".into()),
+            406,
+            Some("PAYMENT_METHOD_CODE_INVALID"),
+        ),
+        (
+            "method not offered",
+            with(&|b| b["paymentMethod"]["paymentMethodCode"] = "VAPAY".into()),
+            406,
+            Some("PAYMENT_METHOD_NOT_FOUND"),
+        ),
+        (
+            "unknown operator",
+            with(&|b| b["paymentMethod"]["paymentOperatorCode"] = "XX".into()),
+            406,
+            Some("PAYMENT_OPERATOR_NOT_FOUND"),
+        ),
+        (
+            "operator of another method",
+            with(&|b| b["paymentMethod"]["paymentOperatorCode"] = "IN_IMPS".into()),
+            406,
+            Some("PAYMENT_OPERATOR_INVALID"),
+        ),
+        ("bad e-mail", with(&|b| b["paymentMethod"]["emailAddress"] = "nobody".into()), 406, Some("EMAIL_INVALID")),
+        ("bad customer ip", with(&|b| b["customerIp"] = "999.1.1.1".into()), 406, Some("CLIENT_IP_INVALID")),
+        (
+            "over the channel limit",
+            with(&|b| b["paymentRequested"]["money"]["amount"] = 100_001.into()),
+            406,
+            Some("PAYMENT_CHANNEL_AMOUNT_LIMITS"),
+        ),
+        (
+            "huge amount",
+            with(&|b| b["paymentRequested"]["money"]["amount"] = json!(1e300)),
+            406,
+            Some("PAYMENT_CHANNEL_AMOUNT_LIMITS"),
+        ),
+        ("no returnUrl", with(&|b| drop(b.as_object_mut().unwrap().remove("returnUrl"))), 400, None),
+        ("oversized returnUrl", with(&|b| b["returnUrl"] = format!("https://x.example/{}", "a".repeat(1000)).into()), 400, None),
+        ("callbackUrl not http", with(&|b| b["callbackUrl"] = "ftp://x".into()), 400, None),
+        ("UPIID without upiId", with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "UPIID" })), 400, None),
+        (
+            "IMPS name with digits",
+            with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "IMPS", "account": { "accountName": "R2D2" } })),
+            400,
+            None,
+        ),
+        (
+            "P2A without operator",
+            with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "P2A_V2", "account": { "accountName": "Asha" } })),
+            400,
+            None,
+        ),
+        ("method not an object", with(&|b| b["paymentMethod"] = "UPIQR".into()), 400, None),
+    ];
+    for (what, body, status, code) in cases {
+        let (got, answer) = e.post("/payins/BAD-1", &token, body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        if let Some(code) = code {
+            assert_eq!(answer[0]["code"], code, "{what}: {answer}");
+        }
+    }
+    assert_eq!(e.post(&format!("/payins/{}", "x".repeat(251)), &token, payin_body(100, upiqr.clone())).await.0, 400);
+    let raw = e
+        .http
+        .post(e.url("/payins/BAD-1"))
+        .header("X-API-Version", "2")
+        .header("Authorization", format!("Bearer {token}"))
+        .body("{");
+    assert_eq!(e.send("POST", "/payins/BAD-1", raw).await.0, 400);
+    let oversized = e
+        .http
+        .post(e.url("/payins/BAD-1"))
+        .header("X-API-Version", "2")
+        .header("Authorization", format!("Bearer {token}"))
+        .body(vec![b' '; 70 * 1024]);
+    assert_eq!(e.send("POST", "/payins/BAD-1", oversized).await.0, 400);
+
+    let payout = |mutate: &dyn Fn(&mut Value)| {
+        let mut b = payout_body(100);
+        mutate(&mut b);
+        b
+    };
+    let payout_cases: Vec<(&str, Value, u16, Option<&str>)> = vec![
+        (
+            "no bankCode",
+            payout(&|b| drop(b["paymentMethod"]["account"].as_object_mut().unwrap().remove("bankCode"))),
+            406,
+            Some("BANK_CODE_REQUIRED"),
+        ),
+        ("bad IFSC", payout(&|b| b["paymentMethod"]["account"]["bankCode"] = "SBIN1".into()), 400, None),
+        ("bad account number", payout(&|b| b["paymentMethod"]["account"]["accountNumber"] = "12ab".into()), 400, None),
+        ("no operator", payout(&|b| drop(b["paymentMethod"].as_object_mut().unwrap().remove("paymentOperatorCode"))), 400, None),
+        (
+            "crypto",
+            payout(&|b| b["paymentMethod"]["paymentMethodCode"] = "CRYPTO_TRANSFER".into()),
+            406,
+            Some("PAYMENT_METHOD_NOT_FOUND"),
+        ),
+        (
+            "wallet without a VPA",
+            payout(
+                &|b| b["paymentMethod"] = json!({ "paymentMethodCode": "WALLET_TRANSFER", "account": { "accountName": "Asha", "accountNumber": "12345" } }),
+            ),
+            400,
+            None,
+        ),
+        (
+            "wrong currency",
+            payout(&|b| b["paymentRequested"]["money"]["currencyCode"] = "IDR".into()),
+            406,
+            Some("CURRENCY_NOT_SUPPORTED"),
+        ),
+    ];
+    for (what, body, status, code) in payout_cases {
+        let (got, answer) = e.post("/payouts/BAD-2", &token, body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        if let Some(code) = code {
+            assert_eq!(answer[0]["code"], code, "{what}: {answer}");
+        }
+    }
+    assert_eq!(e.get("/payins/BAD-1", &token).await.0, 410, "nothing stored");
+    assert_eq!(e.get("/payouts/BAD-2", &token).await.0, 410, "nothing stored");
+    assert!(e.callbacks().await.is_empty());
+    e.app.stop().await;
+}
+
+async fn external_references_accounts_and_options(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    let body = payin_body(500, json!({ "paymentMethodCode": "UPIID", "upiId": "asha@okaxis" }));
+    assert_eq!(e.post("/payins/EXT-1", &token, body).await.0, 201);
+    let (status, _) = e.post("/payins/EXT-1/!setExternalReference", &token, json!({ "reference": "UTR123456789" })).await;
+    assert_eq!(status, 204);
+    assert_eq!(e.post("/payins/NONE/!setExternalReference", &token, json!({ "reference": "x" })).await.0, 410);
+    assert_eq!(e.post("/payins/EXT-1/!setExternalReference", &token, json!({ "reference": "" })).await.0, 400);
+    let upiqr = payin_body(500, json!({ "paymentMethodCode": "UPIQR" }));
+    assert_eq!(e.post("/payins/EXT-2", &token, upiqr).await.0, 201);
+    e.post("/payins/EXT-2/!setExternalReference", &token, json!({ "reference": "UTR987" })).await;
+    let (_, detail) = e.get("/payins/EXT-2", &token).await;
+    assert_eq!(detail["paymentMethodResponse"]["externalReference"], json!({ "reference": "UTR987" }));
+
+    let (_, accounts) = e.get("/payins/EXT-1/accounts", &token).await;
+    assert_eq!(accounts["customerAccountRequest"]["accountNumber"], "asha@okaxis");
+    assert_eq!(accounts["customerAccountProcess"], json!({}));
+    e.clock.advance_ms(5_000);
+    e.settled("/payins/EXT-1", &token).await;
+    let (_, accounts) = e.get("/payins/EXT-1/accounts", &token).await;
+    assert_eq!(accounts["customerAccountProcess"]["accountNumber"], "asha@okaxis");
+
+    let money = |amount: i64| json!({ "money": { "amount": amount, "currencyCode": "INR" }, "segmentCode": "VIP" });
+    let (status, options) = e.post("/payins/!availablePaymentOptions", &token, money(1000)).await;
+    assert_eq!(status, 200);
+    assert_eq!(options["data"].as_array().unwrap().len(), 5);
+    let (_, large) = e.post("/payins/!availablePaymentOptions", &token, money(200_000)).await;
+    assert_eq!(large["data"].as_array().unwrap().len(), 1, "only IMPS takes ₹2 lakh: {large}");
+    let (status, none) = e.post("/payins/!availablePaymentOptions", &token, money(900_000)).await;
+    assert_eq!((status, none[0]["code"].as_str()), (406, Some("PAYMENT_CHANNEL_AMOUNT_LIMITS")));
+    let (status, payout_options) = e.post("/payouts/!availablePaymentOptions", &token, money(1000)).await;
+    assert_eq!(status, 200);
+    assert_eq!(payout_options["data"][0]["paymentMethodCode"], "BANK_TRANSFER");
+    let bad = json!({ "money": { "amount": 10.5, "currencyCode": "INR" } });
+    assert_eq!(e.post("/payouts/!availablePaymentOptions", &token, bad).await.0, 406);
+    e.app.stop().await;
+}

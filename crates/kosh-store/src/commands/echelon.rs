@@ -1,0 +1,237 @@
+//! The Echelon dialect's commands. Each runs as one atomic unit: the payment row, its
+//! ledger entry and its callback event (the outbox) commit together or not at all.
+//!
+//! The callback producer contract: in the command that changes a payin's or payout's
+//! status, when it has a `callbackUrl`, an outbox event of kind [`CALLBACK_KIND`] with
+//! payload `{"url": callbackUrl, "body": {"idEntity": orderId}}`; the callback engine
+//! delivers it.
+
+use super::Outcome;
+use crate::error::{CmdResult, Rejection};
+use crate::ops::echelon::{self as ops, Merchant, NewMerchant, NewPayment, Payment};
+use crate::ops::{ledger, outbox, partners};
+use crate::sql::Conn;
+use kosh_core::echelon::{Direction, Status};
+use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
+use kosh_core::money::Paise;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The outbox kind of an Echelon status-change callback.
+pub const CALLBACK_KIND: &str = "echelon.callback";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EchelonCommand {
+    CreateMerchant(NewMerchant),
+    /// Replaces a merchant's stored secret values (a new secret was issued).
+    RotateSecret {
+        merchant_code: String,
+        salt: String,
+        verifier: String,
+        token_key: String,
+    },
+    /// Creates the documented sandbox merchant for the partner with `developer_key`,
+    /// once; `merchant.partner_id` is ignored.
+    SeedSandboxMerchant {
+        developer_key: String,
+        merchant: NewMerchant,
+    },
+    /// Creates a payin, or a payout with its amount and fee reserved (a pending entry).
+    CreatePayment(Box<NewPayment>),
+    SetExternalReference {
+        merchant_id: i64,
+        order_id: String,
+        reference: String,
+    },
+    /// Moves a processing payment on, if it is still as it was read
+    /// (`expect_check_at_ms`), so that two workers never apply one outcome twice.
+    Advance {
+        payment_id: i64,
+        expect_check_at_ms: i64,
+        change: Change,
+    },
+    /// Counts one request of a merchant in the window `window_s` (seconds).
+    ThrottleHit {
+        merchant_id: i64,
+        window_s: i64,
+    },
+    PruneThrottle {
+        before_window_s: i64,
+    },
+}
+
+/// What happened to a processing payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// Nothing yet; look again at `check_at_ms`.
+    Recheck { check_at_ms: i64 },
+    /// The money moved; `utr` is the bank's reference, when there is one.
+    Succeed { utr: Option<String> },
+    /// It failed: `code` is a `FailureReasonCode`.
+    Fail { code: String, message: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EchelonOutcome {
+    MerchantCreated(Box<Merchant>),
+    MerchantCodeTaken,
+    MerchantNotFound,
+    SecretRotated,
+    SandboxMerchant {
+        created: bool,
+    },
+    PaymentCreated(Box<Payment>),
+    /// The merchant order id was used before: nothing changed.
+    Duplicate,
+    PaymentNotFound,
+    ReferenceSet,
+    Advanced(Box<Payment>),
+    /// Someone else moved the payment on first: nothing changed.
+    Stale,
+    ThrottleHits(i64),
+    Pruned(u64),
+}
+
+pub(super) async fn apply(db: &mut impl Conn, cmd: &EchelonCommand, now_ms: i64) -> CmdResult<Outcome> {
+    let outcome = match cmd {
+        EchelonCommand::CreateMerchant(m) => create_merchant(db, m, now_ms).await?,
+        EchelonCommand::RotateSecret { merchant_code, salt, verifier, token_key } => {
+            match ops::rotate_secret(db, merchant_code, salt, verifier, token_key, now_ms).await? {
+                true => EchelonOutcome::SecretRotated,
+                false => EchelonOutcome::MerchantNotFound,
+            }
+        }
+        EchelonCommand::SeedSandboxMerchant { developer_key, merchant } => {
+            seed_sandbox(db, developer_key, merchant, now_ms).await?
+        }
+        EchelonCommand::CreatePayment(p) => create_payment(db, p, now_ms).await?,
+        EchelonCommand::SetExternalReference { merchant_id, order_id, reference } => {
+            match ops::set_external_reference(db, *merchant_id, order_id, reference, now_ms).await? {
+                true => EchelonOutcome::ReferenceSet,
+                false => EchelonOutcome::PaymentNotFound,
+            }
+        }
+        EchelonCommand::Advance { payment_id, expect_check_at_ms, change } => {
+            advance(db, *payment_id, *expect_check_at_ms, change, now_ms).await?
+        }
+        EchelonCommand::ThrottleHit { merchant_id, window_s } => {
+            EchelonOutcome::ThrottleHits(ops::throttle_hit(db, *merchant_id, *window_s).await?)
+        }
+        EchelonCommand::PruneThrottle { before_window_s } => {
+            EchelonOutcome::Pruned(ops::prune_throttle(db, *before_window_s).await?)
+        }
+    };
+    Ok(Outcome::Echelon(outcome))
+}
+
+async fn create_merchant(db: &mut impl Conn, m: &NewMerchant, now_ms: i64) -> CmdResult<EchelonOutcome> {
+    partners::by_id(db, m.partner_id).await?.ok_or(Rejection::PartnerNotFound)?;
+    Ok(match ops::insert_merchant(db, m, now_ms).await? {
+        Some(created) => EchelonOutcome::MerchantCreated(Box::new(created)),
+        None => EchelonOutcome::MerchantCodeTaken,
+    })
+}
+
+async fn seed_sandbox(db: &mut impl Conn, developer_key: &str, m: &NewMerchant, now_ms: i64) -> CmdResult<EchelonOutcome> {
+    let Some(partner) = partners::by_developer_key(db, developer_key).await? else {
+        return Ok(EchelonOutcome::SandboxMerchant { created: false });
+    };
+    let merchant = NewMerchant { partner_id: partner.id, ..m.clone() };
+    let created = ops::insert_merchant(db, &merchant, now_ms).await?.is_some();
+    Ok(EchelonOutcome::SandboxMerchant { created })
+}
+
+fn rail_kind(rail: &str) -> Result<AccountKind, Rejection> {
+    super::AccountSpec::RailClearing { rail: rail.to_owned() }.kind()
+}
+
+async fn leg(db: &mut impl Conn, partner_id: i64, kind: &AccountKind, side: Side, paise: i64, now_ms: i64) -> CmdResult<Leg> {
+    let account_id = ledger::account(db, kind.owner(partner_id), kind, now_ms).await?;
+    let amount = Paise::new(paise).ok_or_else(|| Rejection::InvalidEntry(format!("amount {paise} paise is out of range")))?;
+    Ok(Leg { account_id, side, amount })
+}
+
+async fn create_payment(db: &mut impl Conn, p: &NewPayment, now_ms: i64) -> CmdResult<EchelonOutcome> {
+    let Some(payment_id) = ops::insert_payment(db, p, now_ms).await? else { return Ok(EchelonOutcome::Duplicate) };
+    if p.direction == Direction::Payout {
+        // The amount and the fee are reserved from the wallet until the rail answers.
+        let legs = vec![
+            leg(db, p.partner_id, &AccountKind::PartnerWallet, Side::Debit, p.amount_paise + p.fee_paise, now_ms).await?,
+            leg(db, p.partner_id, &rail_kind(&p.rail)?, Side::Credit, p.amount_paise, now_ms).await?,
+            leg(db, p.partner_id, &AccountKind::FeeRevenue, Side::Credit, p.fee_paise, now_ms).await?,
+        ];
+        let entry = Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
+        let entry_id =
+            ledger::record(db, p.partner_id, "echelon_payout", &p.id_payment, &entry, EntryState::Pending, now_ms).await?;
+        ops::set_entry(db, payment_id, entry_id).await?;
+    }
+    let payment = ops::payment_by_id(db, payment_id).await?.ok_or(Rejection::EntryNotFound)?;
+    if payment.status.is_final() {
+        callback(db, &payment, now_ms).await?;
+    }
+    Ok(EchelonOutcome::PaymentCreated(Box::new(payment)))
+}
+
+async fn advance(
+    db: &mut impl Conn,
+    payment_id: i64,
+    expect_check_at_ms: i64,
+    change: &Change,
+    now_ms: i64,
+) -> CmdResult<EchelonOutcome> {
+    let Some(before) = ops::payment_by_id(db, payment_id).await? else { return Ok(EchelonOutcome::PaymentNotFound) };
+    let won = match change {
+        Change::Recheck { check_at_ms } => ops::recheck(db, payment_id, expect_check_at_ms, *check_at_ms, now_ms).await?,
+        Change::Succeed { utr } => {
+            ops::finish(db, payment_id, expect_check_at_ms, Status::Success, None, utr.as_deref(), now_ms).await?
+        }
+        Change::Fail { code, message } => {
+            let failure = Some((code.as_str(), message.as_deref()));
+            ops::finish(db, payment_id, expect_check_at_ms, Status::Failed, failure, None, now_ms).await?
+        }
+    };
+    if !won {
+        return Ok(EchelonOutcome::Stale);
+    }
+    match (change, before.direction) {
+        (Change::Recheck { .. }, _) => {}
+        (Change::Succeed { .. }, Direction::Payin) => credit_payin(db, &before, now_ms).await?,
+        (Change::Succeed { .. }, Direction::Payout) => resolve_payout(db, &before, EntryState::Posted, now_ms).await?,
+        (Change::Fail { .. }, Direction::Payin) => {}
+        (Change::Fail { .. }, Direction::Payout) => resolve_payout(db, &before, EntryState::Voided, now_ms).await?,
+    }
+    let after = ops::payment_by_id(db, payment_id).await?.ok_or(Rejection::EntryNotFound)?;
+    if after.status != before.status {
+        callback(db, &after, now_ms).await?;
+    }
+    Ok(EchelonOutcome::Advanced(Box::new(after)))
+}
+
+/// A successful payin: the money arrived on the rail; the merchant's wallet gets it
+/// minus the fee.
+async fn credit_payin(db: &mut impl Conn, p: &Payment, now_ms: i64) -> CmdResult<()> {
+    let net = p.amount_paise - p.fee_paise;
+    let mut legs = vec![leg(db, p.partner_id, &rail_kind(&p.rail)?, Side::Debit, p.amount_paise, now_ms).await?];
+    if net > 0 {
+        legs.push(leg(db, p.partner_id, &AccountKind::PartnerWallet, Side::Credit, net, now_ms).await?);
+    }
+    legs.push(leg(db, p.partner_id, &AccountKind::FeeRevenue, Side::Credit, p.fee_paise.min(p.amount_paise), now_ms).await?);
+    let entry = Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
+    let entry_id = ledger::record(db, p.partner_id, "echelon_payin", &p.id_payment, &entry, EntryState::Posted, now_ms).await?;
+    ops::set_entry(db, p.id, entry_id).await?;
+    Ok(())
+}
+
+async fn resolve_payout(db: &mut impl Conn, p: &Payment, to: EntryState, now_ms: i64) -> CmdResult<()> {
+    let entry_id = p.entry_id.ok_or(Rejection::EntryNotFound)?;
+    ledger::resolve(db, entry_id, to, now_ms).await
+}
+
+/// The anemic callback, when the payment has a callback URL.
+async fn callback(db: &mut impl Conn, p: &Payment, now_ms: i64) -> CmdResult<()> {
+    if let Some(url) = &p.callback_url {
+        let event = json!({ "url": url, "body": { "idEntity": p.order_id } });
+        outbox::append(db, p.partner_id, CALLBACK_KIND, &event, now_ms).await?;
+    }
+    Ok(())
+}
