@@ -2,7 +2,9 @@
 //! state rows, ledger entries, idempotency record and outbox events) inside the
 //! backend's transaction; when it is refused, nothing it did remains.
 
+pub mod callbacks;
 mod ledger_entries;
+pub mod tokens;
 
 pub use crate::ops::ledger::AccountBalance;
 pub use ledger_entries::{AccountSpec, LegSpec, MAX_KIND_LEN, RAILS};
@@ -81,6 +83,10 @@ pub enum Command {
         entry_id: i64,
         post: bool,
     },
+    /// The callback engine: endpoints, claims, attempts, replays.
+    Callbacks(callbacks::CallbackCmd),
+    /// Token cash collection.
+    Token(tokens::TokenCmd),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +122,8 @@ pub enum Outcome {
         posted: bool,
         balances: Vec<AccountBalance>,
     },
+    Callbacks(callbacks::CallbackOutcome),
+    Token(tokens::TokenOutcome),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -150,7 +158,8 @@ impl Outcome {
             Outcome::WalletCredited { .. }
             | Outcome::SandboxSeeded { created: true, .. }
             | Outcome::EntryRecorded { posted: true, .. }
-            | Outcome::EntryResolved { posted: true, .. } => 1,
+            | Outcome::EntryResolved { posted: true, .. }
+            | Outcome::Token(tokens::TokenOutcome::Paid { .. }) => 1,
             _ => 0,
         }
     }
@@ -226,6 +235,8 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
             ledger_entries::record_entry(db, *partner_id, kind, reference, legs, *pending, now_ms).await
         }
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
+        Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
+        Command::Token(cmd) => Ok(Outcome::Token(tokens::apply(db, cmd, now_ms).await?)),
     }
 }
 

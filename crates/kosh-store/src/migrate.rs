@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_otp_subjects.sql"),
         postgres: include_str!("../migrations/postgres/0002_otp_subjects.sql"),
     },
+    Migration {
+        version: 3,
+        name: "callbacks",
+        sqlite: include_str!("../migrations/sqlite/0003_callbacks.sql"),
+        postgres: include_str!("../migrations/postgres/0003_callbacks.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

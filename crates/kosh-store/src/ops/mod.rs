@@ -2,9 +2,11 @@
 //! caller's transaction: a command composes several and commits them as one.
 
 pub mod agents;
+pub mod callbacks;
 pub mod idempotency;
 pub mod ledger;
 pub mod otp;
 pub mod outbox;
 pub mod partners;
 pub mod services;
+pub mod tokens;
