@@ -15,6 +15,7 @@
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //! - [`civil`]: calendar arithmetic (UTC and IST) without a date crate.
 //! - [`secret`]: random credentials, OTPs and their hashes.
+//! - [`webhook`]: the signature on Kosh's signed callbacks, and its verification.
 
 pub mod civil;
 pub mod clock;
@@ -24,3 +25,4 @@ pub mod secret;
 pub mod services;
 pub mod signing;
 pub mod validate;
+pub mod webhook;

@@ -14,6 +14,7 @@ pub mod eko;
 pub mod metrics;
 pub mod sandbox;
 pub mod state;
+pub mod workers;
 
 use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::StatusCode;
@@ -89,6 +90,8 @@ pub struct App {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The callback worker, unless `callbacks_enabled` is off.
+    callbacks: Option<workers::callbacks::CallbackWorker>,
 }
 
 impl App {
@@ -118,8 +121,12 @@ impl App {
                 })
                 .await
         });
+        let callbacks = state
+            .config
+            .callbacks_enabled
+            .then(|| workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config));
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task })
+        Ok(App { addr, state, shutdown: Some(shutdown), task, callbacks })
     }
 
     pub fn url(&self) -> String {
@@ -127,7 +134,8 @@ impl App {
     }
 
     /// Stops accepting connections, lets in-flight requests finish (up to the grace
-    /// period), and returns.
+    /// period), stops the callback worker (its unfinished deliveries are handed back to
+    /// the outbox), and returns.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -139,6 +147,9 @@ impl App {
                 tracing::warn!("in-flight requests did not finish within the grace period; stopping anyway");
                 self.task.abort();
             }
+        }
+        if let Some(worker) = self.callbacks.take() {
+            worker.stop().await;
         }
     }
 
