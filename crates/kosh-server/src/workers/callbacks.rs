@@ -53,7 +53,7 @@ impl CallbackWorker {
             concurrency: config.callbacks_concurrency,
             per_partner: config.callbacks_per_partner_concurrency,
             // Well past the longest attempt, so a live worker never loses its lease.
-            lease_ms: 2 * timeout_ms + 30_000,
+            lease_ms: 2 * timeout_ms + 5_000,
             drain: Duration::from_millis(config.callbacks_timeout_ms + 1_000),
         };
         let (stop, stopped) = watch::channel(false);
