@@ -1,14 +1,17 @@
 //! `kosh`: run the server and administer it.
 //!
 //! One file per command: [`serve`] (and the store flags every command shares),
-//! [`migrate`], [`partner`], [`wallet`], [`sign`], [`sandbox`] and [`bench`]. Each command
+//! [`migrate`], [`partner`] (and [`partner_callbacks`]), [`wallet`], [`sign`], [`sandbox`], [`bench`] and
+//! [`callbacks`]. Each command
 //! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
 //! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
 //! exit with clap's status 2.)
 
 mod bench;
+mod callbacks;
 mod migrate;
 mod partner;
+mod partner_callbacks;
 mod sandbox;
 mod serve;
 mod sign;
@@ -41,6 +44,8 @@ enum Cmd {
     Sandbox(sandbox::SandboxArgs),
     /// Load-test a running server and print throughput and latency percentiles.
     Bench(bench::BenchArgs),
+    /// The callback delivery log: list, show attempts, replay, send a test callback.
+    Callbacks(callbacks::CallbacksArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Cmd::Sign(args) => sign::run(args),
         Cmd::Sandbox(args) => block_on(sandbox::run(args)),
         Cmd::Bench(args) => block_on(bench::run(args)),
+        Cmd::Callbacks(args) => block_on(callbacks::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
