@@ -108,9 +108,10 @@ impl App {
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let state = AppState {
             store,
-            config: Arc::new(config),
             partners: Arc::new(PartnerCache::new()),
+            outbound: workers::outbound::Outbound::new(&config),
             metrics: Arc::new(metrics::Metrics::default()),
+            config: Arc::new(config),
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());

@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub partners: Arc<PartnerCache>,
     pub metrics: Arc<Metrics>,
+    /// Outgoing HTTP to partners (Token Fetch Details), bounded like callbacks.
+    pub outbound: crate::workers::outbound::Outbound,
 }
 
 impl AppState {

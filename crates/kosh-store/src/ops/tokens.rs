@@ -137,9 +137,11 @@ pub async fn by_client_ref_id(db: &mut impl Conn, partner_id: i64, client_ref_id
 
 /// A random token number: [`TOKEN_DIGITS`] digits, never starting with 0.
 fn draw_number() -> String {
-    let rest = kosh_core::secret::new_otp(TOKEN_DIGITS - 1);
-    let first = 1 + kosh_core::secret::new_otp(1).parse::<u8>().expect("a digit") % 9;
-    format!("{first}{rest}")
+    use kosh_core::secret::new_otp;
+    let first = 1 + new_otp(4).parse::<u16>().expect("digits") % 9;
+    let number = format!("{first}{}{}", new_otp(7), new_otp(7));
+    debug_assert_eq!(number.len(), TOKEN_DIGITS as usize);
+    number
 }
 
 pub async fn insert(db: &mut impl Conn, partner_id: i64, t: &NewToken, now_ms: i64) -> CmdResult<Token> {
