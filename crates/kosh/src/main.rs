@@ -8,6 +8,7 @@
 //! exit with clap's status 2.)
 
 mod bench;
+mod bench_callbacks;
 mod callbacks;
 mod migrate;
 mod partner;

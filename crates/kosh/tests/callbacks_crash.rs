@@ -167,3 +167,55 @@ async fn callbacks_survive_sigkill_and_are_delivered_after_restart() {
         }
     }
 }
+
+fn kosh_fails(args: &[&str], message: &str) {
+    let out = command(args).output().expect("run kosh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "expected a refusal: {stderr}");
+    assert!(stderr.contains(message), "expected {message:?} in {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
+    for backend in BACKENDS {
+        let store = store_flags(backend).await;
+        let all = |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.to_string()).chain(store.iter().cloned()).collect() };
+        let run = |args: &[&str]| kosh_ok(&all(args).iter().map(String::as_str).collect::<Vec<_>>());
+        let fails = |args: &[&str], message: &str| kosh_fails(&all(args).iter().map(String::as_str).collect::<Vec<_>>(), message);
+        run(&["partner", "create", "--name", "acme"]);
+        let set = ["partner", "callbacks", "set", "--partner", "acme", "--kind", "token_ack", "--url", "https://acme.example/ack"];
+        let basic = ["--basic-user", "eko", "--basic-password", "pa55", "--header", "X-Env: test"];
+        run(&[&set[..], &basic[..]].concat());
+        let shown = run(&["partner", "callbacks", "show", "--partner", "acme"]);
+        assert!(shown.contains("token_ack: https://acme.example/ack (Basic eko:***)"), "{backend:?}: {shown}");
+        assert!(shown.contains("header X-Env: test") && shown.contains("tx_status: (not set)"), "{shown}");
+        assert!(!shown.contains("pa55"), "the password is never shown");
+        let signing = run(&["partner", "callbacks", "signing", "--partner", "acme", "--on"]);
+        assert!(signing.starts_with("signing_secret: whsec_"), "{signing}");
+        assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("signing: on"));
+        run(&["partner", "callbacks", "unset", "--partner", "acme", "--kind", "token_ack"]);
+        assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("token_ack: (not set)"));
+
+        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "status", "--url", "https://x.example"], "unknown callback kind");
+        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "ftp://x"], "must start with http:// or https://");
+        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "https://x.example", "--basic-user", "u"], "both the Basic user and the Basic password");
+        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "https://x.example", "--header", "Authorization: x"], "set by Kosh itself");
+        fails(&["callbacks", "replay", "999"], "not found");
+        let queued = run(&["callbacks", "send-test", "--partner", "acme"]);
+        let id = queued.trim().rsplit(' ').next().unwrap().to_owned();
+        let shown = run(&["callbacks", "show", &id]);
+        assert!(shown.contains("kind: eko.tx_status") && shown.contains("state: pending"), "{backend:?}: {shown}");
+        fails(&["callbacks", "replay", &id], "still queued");
+    }
+}
+
+#[test]
+fn bench_callbacks_delivers_every_event_and_reports_throughput() {
+    let out = command(&["bench", "--scenario", "callbacks", "--events", "200", "--connections", "16", "--receiver-delay-ms", "5"])
+        .output()
+        .expect("run kosh bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("callbacks    200 delivered"), "{stdout}");
+    assert!(stdout.contains("deliveries/s"), "{stdout}");
+}
