@@ -248,8 +248,12 @@ fn command_error(e: CommandError) -> AdminError {
         CommandError::Rejected(Rejection::CallbackNotFound) => {
             AdminError::new(StatusCode::NOT_FOUND, "callback_not_found", "no such outbox event")
         }
-        CommandError::Rejected(r @ Rejection::CallbackNotReplayable(_)) => AdminError::new(StatusCode::CONFLICT, "not_replayable", r.to_string()),
-        CommandError::Rejected(r @ Rejection::InvalidCallbackConfig(_)) => AdminError::unprocessable("invalid_callback", r.to_string()),
+        CommandError::Rejected(r @ Rejection::CallbackNotReplayable(_)) => {
+            AdminError::new(StatusCode::CONFLICT, "not_replayable", r.to_string())
+        }
+        CommandError::Rejected(r @ Rejection::InvalidCallbackConfig(_)) => {
+            AdminError::unprocessable("invalid_callback", r.to_string())
+        }
         CommandError::Rejected(Rejection::IdempotencyConflict) => AdminError::new(
             StatusCode::CONFLICT,
             "idempotency_conflict",

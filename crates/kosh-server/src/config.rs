@@ -175,8 +175,11 @@ impl Config {
         if self.callbacks_jitter_pct > 100 {
             return bad("callbacks_jitter_pct must be between 0 and 100");
         }
-        let intervals =
-            [self.callbacks_tx_status_interval_secs, self.callbacks_echelon_interval_secs, self.callbacks_token_ack_interval_secs];
+        let intervals = [
+            self.callbacks_tx_status_interval_secs,
+            self.callbacks_echelon_interval_secs,
+            self.callbacks_token_ack_interval_secs,
+        ];
         if intervals.iter().any(|i| !(1..=86_400).contains(i)) {
             return bad("callback retry intervals (callbacks_*_interval_secs) must be between 1 and 86400");
         }

@@ -122,10 +122,8 @@ impl App {
                 })
                 .await
         });
-        let callbacks = state
-            .config
-            .callbacks_enabled
-            .then(|| workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config));
+        let callbacks =
+            state.config.callbacks_enabled.then(|| workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config));
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
         Ok(App { addr, state, shutdown: Some(shutdown), task, callbacks })
     }

@@ -38,7 +38,13 @@ async fn start(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32) -> A
 
 /// Moves the manual clock to each retry of `id` as it falls due, until `stop` says so;
 /// bounded to `max` attempts.
-async fn drive(app: &App, clock: &ManualClock, id: i64, max: i64, stop: impl Fn(&kosh_store::ops::callbacks::CallbackEvent) -> bool) {
+async fn drive(
+    app: &App,
+    clock: &ManualClock,
+    id: i64,
+    max: i64,
+    stop: impl Fn(&kosh_store::ops::callbacks::CallbackEvent) -> bool,
+) {
     let store = &app.state.store;
     for n in 1..=max {
         let e = wait_for(store, id, &format!("attempted {n} times"), |e| e.attempts >= n && e.state != "delivering").await;
@@ -64,7 +70,8 @@ async fn a_receiver_failing_for_two_days_gets_hourly_attempts_then_exactly_one_s
     )
     .await;
     set_endpoint(store, partner, "token_ack", &format!("{}/ack", receiver.url), Some(("eko", "s3cret"))).await;
-    let payload = json!({"client_ref_id":"CR1","amount":1500,"customer_name":"Ram","customer_id":"9400000000","tid":"1","token":"9"});
+    let payload =
+        json!({"client_ref_id":"CR1","amount":1500,"customer_name":"Ram","customer_id":"9400000000","tid":"1","token":"9"});
     let id = enqueue(store, partner, TOKEN_ACK, payload.clone()).await;
 
     drive(&app, &clock, id, 60, |e| e.state == "delivered").await;
@@ -123,7 +130,8 @@ async fn a_receiver_that_never_answers_200_is_given_up_at_three_days_and_replay_
     // Days later, still nothing more.
     clock.advance_ms(10 * 24 * HOUR);
     let sentinel_receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
-    let sentinel = enqueue(store, partner, ECHELON_CALLBACK, json!({"url": sentinel_receiver.url, "body": {"idEntity": "X"}})).await;
+    let sentinel =
+        enqueue(store, partner, ECHELON_CALLBACK, json!({"url": sentinel_receiver.url, "body": {"idEntity": "X"}})).await;
     wait_for(store, sentinel, "delivered", |e| e.state == "delivered").await;
     assert_eq!(receiver.count(), times.len(), "a given-up event is not retried");
 
@@ -160,11 +168,20 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
     let echelon = |url: String| json!({"url": url, "body": {"idEntity": "ORDER-1"}});
     let cases = [
         (enqueue(store, partner, TOKEN_ACK, json!({"token": "1"})).await, "not a JSON object"),
-        (enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/redirect", receiver.url))).await, "HTTP 302: redirect to https://example.invalid/elsewhere"),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/redirect", receiver.url))).await,
+            "HTTP 302: redirect to https://example.invalid/elsewhere",
+        ),
         (enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/huge", receiver.url))).await, "larger than 65536 bytes"),
         (enqueue(store, partner, ECHELON_CALLBACK, echelon(slow_url)).await, "did not arrive within 1000 ms"),
-        (enqueue(store, partner, ECHELON_CALLBACK, echelon(receiver.url.replace("http://", "https://"))).await, "TLS handshake failed"),
-        (enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed_port()))).await, "cannot connect"),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(receiver.url.replace("http://", "https://"))).await,
+            "TLS handshake failed",
+        ),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed_port()))).await,
+            "cannot connect",
+        ),
     ];
     // A healthy callback queued behind them is delivered while the slow one hangs.
     let good = enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/ok", receiver.url))).await;

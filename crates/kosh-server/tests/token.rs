@@ -103,7 +103,8 @@ impl World {
 
     async fn pay(&self, token: &str, client_ref_id: &str) -> Value {
         let form = [("user_code", AGENT), ("client_ref_id", client_ref_id)];
-        let answer = self.payer.send_form(reqwest::Method::POST, &format!("/customer/payment/token/{token}/pay"), &form).await.unwrap();
+        let answer =
+            self.payer.send_form(reqwest::Method::POST, &format!("/customer/payment/token/{token}/pay"), &form).await.unwrap();
         assert_eq!(answer.status, 200, "{}", answer.body);
         answer.body
     }

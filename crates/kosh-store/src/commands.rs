@@ -123,7 +123,8 @@ pub enum Outcome {
         balances: Vec<AccountBalance>,
     },
     Callbacks(callbacks::CallbackOutcome),
-    Token(tokens::TokenOutcome),
+    /// Boxed: a token is much larger than every other outcome.
+    Token(Box<tokens::TokenOutcome>),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -158,8 +159,8 @@ impl Outcome {
             Outcome::WalletCredited { .. }
             | Outcome::SandboxSeeded { created: true, .. }
             | Outcome::EntryRecorded { posted: true, .. }
-            | Outcome::EntryResolved { posted: true, .. }
-            | Outcome::Token(tokens::TokenOutcome::Paid { .. }) => 1,
+            | Outcome::EntryResolved { posted: true, .. } => 1,
+            Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
             _ => 0,
         }
     }
@@ -236,7 +237,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         }
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
-        Command::Token(cmd) => Ok(Outcome::Token(tokens::apply(db, cmd, now_ms).await?)),
+        Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
     }
 }
 

@@ -272,7 +272,10 @@ impl Store {
         read!(self, db => ops::callbacks::event(db, id))
     }
 
-    pub async fn callback_events(&self, filter: &ops::callbacks::EventFilter) -> Result<Vec<ops::callbacks::CallbackEvent>, SqlError> {
+    pub async fn callback_events(
+        &self,
+        filter: &ops::callbacks::EventFilter,
+    ) -> Result<Vec<ops::callbacks::CallbackEvent>, SqlError> {
         read!(self, db => ops::callbacks::events(db, filter))
     }
 
@@ -284,7 +287,11 @@ impl Store {
         read!(self, db => ops::tokens::by_number(db, token))
     }
 
-    pub async fn token_by_client_ref_id(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<ops::tokens::Token>, SqlError> {
+    pub async fn token_by_client_ref_id(
+        &self,
+        partner_id: i64,
+        client_ref_id: &str,
+    ) -> Result<Option<ops::tokens::Token>, SqlError> {
         read!(self, db => ops::tokens::by_client_ref_id(db, partner_id, client_ref_id))
     }
 

@@ -99,7 +99,8 @@ async fn claims_take_due_deliverable_events_under_a_lease() {
         let attempts = store.callback_attempts(a).await.unwrap();
         assert_eq!(attempts.len(), 1, "{backend:?}");
         assert_eq!((attempts[0].attempt_no, attempts[0].attempt.response_status), (1, Some(200)), "{backend:?}");
-        let listed = store.callback_events(&EventFilter { partner_id: Some(p), limit: 10, ..EventFilter::default() }).await.unwrap();
+        let listed =
+            store.callback_events(&EventFilter { partner_id: Some(p), limit: 10, ..EventFilter::default() }).await.unwrap();
         assert_eq!(listed.len(), 2, "{backend:?}: listings show deliverable events unless asked");
         let all = EventFilter { partner_id: Some(p), include_internal: true, limit: 10, ..EventFilter::default() };
         assert_eq!(store.callback_events(&all).await.unwrap().len(), 3, "{backend:?}");
@@ -184,7 +185,10 @@ async fn only_events_that_gave_up_can_be_replayed() {
         assert!(finish(&store, e, "w", Next::GiveUp, 500).await);
         clock.advance_ms(10_000);
         let Outcome::Callbacks(CallbackOutcome::Replayed(event)) = replay(e).await.unwrap() else { panic!() };
-        assert_eq!((event.state.as_str(), event.due_at_ms, event.cycle_started_at_ms), ("pending", store.now_ms(), Some(store.now_ms())));
+        assert_eq!(
+            (event.state.as_str(), event.due_at_ms, event.cycle_started_at_ms),
+            ("pending", store.now_ms(), Some(store.now_ms()))
+        );
         let again = claim(&store, "w", 10, 10, vec![]).await;
         assert_eq!((again[0].attempts, again[0].cycle_attempts), (1, 0), "{backend:?}: a fresh cycle, the history kept");
         assert!(finish(&store, e, "w", Next::Delivered, 200).await);

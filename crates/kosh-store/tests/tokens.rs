@@ -34,7 +34,8 @@ async fn racing_payments_pay_a_token_once() {
         credit(&store, payer, 10_000_000).await;
         let user_code = agent(&store, payer, "ABCDE1234F", "9876500001").await;
         let create = Command::Token(TokenCmd::Create { partner_id: issuer, token: new_token("CR1", store.now_ms() + 60_000) });
-        let Outcome::Token(TokenOutcome::Created(token)) = store.execute(create).await.unwrap() else { panic!() };
+        let Outcome::Token(created) = store.execute(create).await.unwrap() else { panic!() };
+        let TokenOutcome::Created(token) = *created else { panic!() };
 
         let mut tasks = Vec::new();
         for n in 0..10 {
@@ -55,7 +56,7 @@ async fn racing_payments_pay_a_token_once() {
         let mut paid = 0;
         for task in tasks {
             match task.await.unwrap() {
-                Ok(Outcome::Token(TokenOutcome::Paid { .. })) => paid += 1,
+                Ok(Outcome::Token(outcome)) if matches!(*outcome, TokenOutcome::Paid { .. }) => paid += 1,
                 Err(CommandError::Rejected(Rejection::TokenAlreadyPaid { .. })) => {}
                 other => panic!("{backend:?}: unexpected {other:?}"),
             }

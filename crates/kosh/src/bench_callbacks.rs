@@ -46,7 +46,8 @@ async fn measure(plan: Plan, mut config: Config, receiver: String, delivered: Ar
     config.callbacks_tick_ms = 20;
     let store = Arc::new(kosh_server::open_store(&config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?);
     let partner = store.find_partner("sandbox").await.map_err(|e| e.to_string())?.ok_or("the sandbox partner is missing")?;
-    let endpoint = Endpoint { kind: "tx_status".into(), url: receiver, basic_user: None, basic_password: None, headers: Vec::new() };
+    let endpoint =
+        Endpoint { kind: "tx_status".into(), url: receiver, basic_user: None, basic_password: None, headers: Vec::new() };
     execute(&store, CallbackCmd::SetEndpoint { partner_id: partner.id, endpoint }).await?;
     let backlog_before = pending(&store).await?;
     eprintln!("kosh bench: queueing {} callbacks in {}", plan.events, store.location().describe());
@@ -59,7 +60,11 @@ async fn measure(plan: Plan, mut config: Config, receiver: String, delivered: Ar
     while delivered.load(Ordering::Relaxed) < target || pending(&store).await? > 0 {
         if Instant::now() > deadline {
             app.stop().await;
-            return Err(format!("only {} of {target} callbacks delivered within {} s", delivered.load(Ordering::Relaxed), plan.max_secs));
+            return Err(format!(
+                "only {} of {target} callbacks delivered within {} s",
+                delivered.load(Ordering::Relaxed),
+                plan.max_secs
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -87,7 +92,9 @@ async fn queue(store: &Arc<kosh_store::Store>, partner_id: i64, events: u64) -> 
         let mut tasks = Vec::new();
         for n in queued..queued + batch {
             let store = store.clone();
-            let payload_json = serde_json::json!({"tx_status": 0, "txstatus_desc": "Success", "tid": n, "client_ref_id": format!("B{n}")}).to_string();
+            let payload_json =
+                serde_json::json!({"tx_status": 0, "txstatus_desc": "Success", "tid": n, "client_ref_id": format!("B{n}")})
+                    .to_string();
             tasks.push(tokio::spawn(async move {
                 execute(&store, CallbackCmd::Enqueue { partner_id, kind: TX_STATUS.into(), payload_json }).await
             }));

@@ -135,7 +135,11 @@ async fn list(args: ListArgs) -> Result<(), String> {
 
 async fn show(args: IdArgs) -> Result<(), String> {
     let store = args.store.open().await?;
-    let e = store.callback_event(args.id).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no callback event {}", args.id))?;
+    let e = store
+        .callback_event(args.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no callback event {}", args.id))?;
     println!("id: {}", e.id);
     println!("partner: {}", e.partner_id);
     println!("kind: {}", e.kind);
@@ -156,7 +160,13 @@ async fn show(args: IdArgs) -> Result<(), String> {
         let t = &a.attempt;
         let status = t.response_status.map_or("-".to_owned(), |s| s.to_string());
         let verdict = if t.succeeded { "ok" } else { "failed" };
-        println!("attempt {}: {} POST {} -> {status} in {} ms, {verdict}", a.attempt_no, iso_utc(t.started_at_ms), t.url, t.latency_ms);
+        println!(
+            "attempt {}: {} POST {} -> {status} in {} ms, {verdict}",
+            a.attempt_no,
+            iso_utc(t.started_at_ms),
+            t.url,
+            t.latency_ms
+        );
         if let Some(error) = &t.error {
             println!("  error: {error}");
         }

@@ -147,7 +147,21 @@ impl ServeArgs {
             sandbox_wallet_rupees,
             shutdown_grace_secs
         );
-        apply!(callbacks_enabled, callbacks_tick_ms, callbacks_concurrency, callbacks_per_partner_concurrency, callbacks_connect_timeout_ms, callbacks_timeout_ms, callbacks_jitter_pct, callbacks_tx_status_interval_secs, callbacks_tx_status_horizon_secs, callbacks_echelon_interval_secs, callbacks_echelon_retries, callbacks_token_ack_interval_secs, callbacks_token_ack_horizon_secs);
+        apply!(
+            callbacks_enabled,
+            callbacks_tick_ms,
+            callbacks_concurrency,
+            callbacks_per_partner_concurrency,
+            callbacks_connect_timeout_ms,
+            callbacks_timeout_ms,
+            callbacks_jitter_pct,
+            callbacks_tx_status_interval_secs,
+            callbacks_tx_status_horizon_secs,
+            callbacks_echelon_interval_secs,
+            callbacks_echelon_retries,
+            callbacks_token_ack_interval_secs,
+            callbacks_token_ack_horizon_secs
+        );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }

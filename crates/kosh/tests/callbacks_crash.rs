@@ -56,9 +56,8 @@ async fn receiver(hang: Arc<AtomicBool>, seen: Seen) -> String {
                     buf.extend_from_slice(&chunk[..n]);
                     let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
                     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                    let header = |name: &str| {
-                        head.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_owned()))
-                    };
+                    let header =
+                        |name: &str| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_owned()));
                     let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
                     if buf.len() < head_end + 4 + length {
                         continue;
@@ -141,7 +140,8 @@ async fn callbacks_survive_sigkill_and_are_delivered_after_restart() {
         let seen: Seen = Arc::default();
         let url = receiver(hang.clone(), seen.clone()).await;
         let store = store_flags(backend).await;
-        let with_store = |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.to_string()).chain(store.iter().cloned()).collect() };
+        let with_store =
+            |args: &[&str]| -> Vec<String> { args.iter().map(|a| a.to_string()).chain(store.iter().cloned()).collect() };
         let run = |args: Vec<String>| kosh_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
 
         let first = Server::start(&store);
@@ -163,7 +163,11 @@ async fn callbacks_survive_sigkill_and_are_delivered_after_restart() {
         assert_eq!(listed.lines().count(), EVENTS + 1, "{backend:?}: every event is recorded delivered:\n{listed}");
         second.sigterm();
         for (id, statuses) in seen.lock().unwrap().iter() {
-            assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{backend:?}: event {id} was acknowledged once: {statuses:?}");
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 200).count(),
+                1,
+                "{backend:?}: event {id} was acknowledged once: {statuses:?}"
+            );
         }
     }
 }
@@ -183,7 +187,8 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
         let run = |args: &[&str]| kosh_ok(&all(args).iter().map(String::as_str).collect::<Vec<_>>());
         let fails = |args: &[&str], message: &str| kosh_fails(&all(args).iter().map(String::as_str).collect::<Vec<_>>(), message);
         run(&["partner", "create", "--name", "acme"]);
-        let set = ["partner", "callbacks", "set", "--partner", "acme", "--kind", "token_ack", "--url", "https://acme.example/ack"];
+        let set =
+            ["partner", "callbacks", "set", "--partner", "acme", "--kind", "token_ack", "--url", "https://acme.example/ack"];
         let basic = ["--basic-user", "eko", "--basic-password", "pa55", "--header", "X-Env: test"];
         run(&[&set[..], &basic[..]].concat());
         let shown = run(&["partner", "callbacks", "show", "--partner", "acme"]);
@@ -196,10 +201,46 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
         run(&["partner", "callbacks", "unset", "--partner", "acme", "--kind", "token_ack"]);
         assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("token_ack: (not set)"));
 
-        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "status", "--url", "https://x.example"], "unknown callback kind");
-        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "ftp://x"], "must start with http:// or https://");
-        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "https://x.example", "--basic-user", "u"], "both the Basic user and the Basic password");
-        fails(&["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "https://x.example", "--header", "Authorization: x"], "set by Kosh itself");
+        fails(
+            &["partner", "callbacks", "set", "--partner", "acme", "--kind", "status", "--url", "https://x.example"],
+            "unknown callback kind",
+        );
+        fails(
+            &["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "ftp://x"],
+            "must start with http:// or https://",
+        );
+        fails(
+            &[
+                "partner",
+                "callbacks",
+                "set",
+                "--partner",
+                "acme",
+                "--kind",
+                "tx_status",
+                "--url",
+                "https://x.example",
+                "--basic-user",
+                "u",
+            ],
+            "both the Basic user and the Basic password",
+        );
+        fails(
+            &[
+                "partner",
+                "callbacks",
+                "set",
+                "--partner",
+                "acme",
+                "--kind",
+                "tx_status",
+                "--url",
+                "https://x.example",
+                "--header",
+                "Authorization: x",
+            ],
+            "set by Kosh itself",
+        );
         fails(&["callbacks", "replay", "999"], "not found");
         let queued = run(&["callbacks", "send-test", "--partner", "acme"]);
         let id = queued.trim().rsplit(' ').next().unwrap().to_owned();
@@ -211,9 +252,10 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
 
 #[test]
 fn bench_callbacks_delivers_every_event_and_reports_throughput() {
-    let out = command(&["bench", "--scenario", "callbacks", "--events", "200", "--connections", "16", "--receiver-delay-ms", "5"])
-        .output()
-        .expect("run kosh bench");
+    let out =
+        command(&["bench", "--scenario", "callbacks", "--events", "200", "--connections", "16", "--receiver-delay-ms", "5"])
+            .output()
+            .expect("run kosh bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("callbacks    200 delivered"), "{stdout}");

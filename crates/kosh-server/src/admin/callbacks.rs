@@ -171,7 +171,10 @@ async fn set_endpoint(
     Ok(Json(endpoint_json(&endpoint)))
 }
 
-async fn unset_endpoint(State(app): State<AppState>, Path((partner, kind)): Path<(String, String)>) -> Result<Json<Value>, AdminError> {
+async fn unset_endpoint(
+    State(app): State<AppState>,
+    Path((partner, kind)): Path<(String, String)>,
+) -> Result<Json<Value>, AdminError> {
     let partner = find_partner(&app, &partner).await?;
     match execute(&app, CallbackCmd::UnsetEndpoint { partner_id: partner.id, kind: kind.clone() }).await? {
         CallbackOutcome::EndpointUnset(removed) => Ok(Json(json!({ "kind": kind, "removed": removed }))),
@@ -207,8 +210,9 @@ async fn send_test(
     Path(partner): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), AdminError> {
-    let req: TestRequest = serde_json::from_slice(&body)
-        .map_err(|e| bad("invalid_json", format!("the body must be JSON like {{\"kind\": \"eko.tx_status\", \"payload\": {{…}}}}: {e}")))?;
+    let req: TestRequest = serde_json::from_slice(&body).map_err(|e| {
+        bad("invalid_json", format!("the body must be JSON like {{\"kind\": \"eko.tx_status\", \"payload\": {{…}}}}: {e}"))
+    })?;
     let partner = find_partner(&app, &partner).await?;
     let payload = match req.payload {
         Some(p) => p,

@@ -118,7 +118,8 @@ fn parse_new(params: &EkoParams, auth: &Authenticated, now_ms: i64) -> Result<Ne
     });
     let required = (client_ref_id, customer_id, customer_name, expiry, total);
     c.finish()?;
-    let (Some(client_ref_id), Some(customer_id), Some(customer_name), Some(expires_at_ms), Some((amount, label))) = required else {
+    let (Some(client_ref_id), Some(customer_id), Some(customer_name), Some(expires_at_ms), Some((amount, label))) = required
+    else {
         unreachable!("the checker fails when a required field is missing or bad")
     };
     Ok(NewToken {
@@ -174,9 +175,10 @@ pub async fn generate(State(app): State<AppState>, Extension(auth): Extension<Au
         Some(r @ Rejection::InvalidToken(_)) => EkoReply::failure(status::FAILED, -1, r.to_string()),
         _ => store_error(e),
     })?;
-    let Outcome::Token(TokenOutcome::Created(t)) = executed.outcome else {
+    let Outcome::Token(outcome) = executed.outcome else {
         return Err(store_error(format!("unexpected outcome {:?}", executed.outcome)));
     };
+    let TokenOutcome::Created(t) = *outcome else { return Err(store_error(format!("unexpected outcome {outcome:?}"))) };
     Ok(EkoReply::ok_transaction(RT_GENERATED, "Token generated successfully", token_json(&t, app.now_ms())))
 }
 
@@ -227,10 +229,12 @@ async fn details(app: &AppState, token: &Token) -> Result<(i64, String, String),
     };
     let answer = app.outbound.send(request).await.map_err(|f| refused(f.reason))?;
     if answer.status != 200 {
-        let hint = if answer.status == 401 || answer.status == 403 { " (the partner refused Kosh's Basic credentials)" } else { "" };
+        let hint =
+            if answer.status == 401 || answer.status == 403 { " (the partner refused Kosh's Basic credentials)" } else { "" };
         return Err(refused(format!("its Fetch Details API answered HTTP {}{hint}", answer.status)));
     }
-    let body: Value = serde_json::from_slice(&answer.body).map_err(|_| refused("its Fetch Details API did not answer JSON".into()))?;
+    let body: Value =
+        serde_json::from_slice(&answer.body).map_err(|_| refused("its Fetch Details API did not answer JSON".into()))?;
     let partner_status = match &body["status"] {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
@@ -252,9 +256,10 @@ fn parse_details(data: &Value, token: &Token) -> Result<(i64, String, String), &
     let amount = positive_rupees(&amount).map_err(|_| "its data.amount is not a positive rupee amount")?;
     let name = data["customer_name"].as_str().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&token.customer_name);
     let name = Text::parse(name, MAX_NAME_CHARS).map_err(|_| "its data.customer_name is too long or not text")?;
-    let mobile = data["customer_mobile"].as_str().map_or_else(|| Ok(token.customer_id.clone()), |m| {
-        Mobile::parse(m).map(|m| m.as_str().to_owned()).map_err(|_| "its data.customer_mobile is not a mobile number")
-    })?;
+    let mobile = data["customer_mobile"].as_str().map_or_else(
+        || Ok(token.customer_id.clone()),
+        |m| Mobile::parse(m).map(|m| m.as_str().to_owned()).map_err(|_| "its data.customer_mobile is not a mobile number"),
+    )?;
     Ok((amount.get(), name.as_str().to_owned(), mobile))
 }
 
@@ -275,7 +280,9 @@ pub async fn pay(
     let token = app.store.token_by_number(number.trim()).await.map_err(store_error)?.ok_or_else(|| token_not_found(&number))?;
     if let Some(p) = &token.payment {
         if p.payer_partner_id == auth.partner.id && p.pay_client_ref_id == reference.as_str() {
-            return Ok(paid_reply(&app, &token, auth.partner.id).await?.with_hint("this payment was made before; nothing was debited again"));
+            return Ok(paid_reply(&app, &token, auth.partner.id)
+                .await?
+                .with_hint("this payment was made before; nothing was debited again"));
         }
     }
     refuse_unpayable(&token, app.now_ms())?;
@@ -294,7 +301,10 @@ pub async fn pay(
     };
     let cmd = Command::Token(TokenCmd::Pay { token: token.token.clone(), payment });
     match app.store.execute(cmd).await {
-        Ok(Outcome::Token(TokenOutcome::Paid { token, .. })) => paid_reply(&app, &token, auth.partner.id).await,
+        Ok(Outcome::Token(outcome)) => match *outcome {
+            TokenOutcome::Paid { token, .. } => paid_reply(&app, &token, auth.partner.id).await,
+            other => Err(store_error(format!("unexpected outcome {other:?}"))),
+        },
         Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(pay_error(e, &token)),
     }
@@ -338,7 +348,8 @@ fn pay_error(e: CommandError, token: &Token) -> EkoReply {
 
 async fn paid_reply(app: &AppState, token: &Token, payer_partner_id: i64) -> EkoResult {
     let Some(p) = &token.payment else { return Err(store_error("a paid token without its payment")) };
-    let wallet = app.store.balance(payer_partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await.map_err(store_error)?;
+    let wallet =
+        app.store.balance(payer_partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await.map_err(store_error)?;
     let data = json!({
         "tx_status": "0",
         "txstatus_desc": "Success",

@@ -11,7 +11,9 @@ use crate::config::Config;
 use kosh_core::webhook;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
 use kosh_store::commands::{Command, Outcome};
-use kosh_store::ops::callbacks::{self as ops, Attempt, ClaimRequest, Claimed, Finish, Next, TokenAck, ECHELON_CALLBACK, TOKEN_ACK};
+use kosh_store::ops::callbacks::{
+    self as ops, Attempt, ClaimRequest, Claimed, Finish, Next, TokenAck, ECHELON_CALLBACK, TOKEN_ACK,
+};
 use kosh_store::Store;
 use rand::Rng;
 use serde_json::Value;
@@ -135,7 +137,13 @@ async fn run(ctx: Arc<Ctx>, limits: Limits, node: String, mut stopped: watch::Re
     }
 }
 
-async fn claim_and_spawn(ctx: &Arc<Ctx>, limits: &Limits, flight: &mut InFlight, free: usize, lease_token: &str) -> Result<(), String> {
+async fn claim_and_spawn(
+    ctx: &Arc<Ctx>,
+    limits: &Limits,
+    flight: &mut InFlight,
+    free: usize,
+    lease_token: &str,
+) -> Result<(), String> {
     if !ctx.store.callbacks_due().await.map_err(|e| e.to_string())? {
         return Ok(());
     }
@@ -301,11 +309,8 @@ async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -
         error: verdict.error.clone(),
         succeeded,
     };
-    let (next, error) = if succeeded {
-        (Next::Delivered, None)
-    } else {
-        schedule(ctx, c, started_at_ms, verdict.error.unwrap_or_default())
-    };
+    let (next, error) =
+        if succeeded { (Next::Delivered, None) } else { schedule(ctx, c, started_at_ms, verdict.error.unwrap_or_default()) };
     let token_ack = (succeeded && c.kind == TOKEN_ACK).then(|| token_ack(&c.payload, verdict.partner_tid));
     Finish { id: c.id, lease_token, attempt: Some(attempt), next, error, token_ack: token_ack.flatten() }
 }
@@ -338,7 +343,8 @@ fn judge(kind: &str, result: Result<Answer, Failure>) -> Verdict {
     let mut verdict = Verdict { status: Some(answer.status), excerpt: Some(answer.excerpt()), error: None, partner_tid: None };
     if (300..400).contains(&answer.status) {
         let to = answer.location.as_deref().unwrap_or("no Location");
-        verdict.error = Some(format!("HTTP {}: redirect to {to}; Kosh does not follow redirects, configure the final URL", answer.status));
+        verdict.error =
+            Some(format!("HTTP {}: redirect to {to}; Kosh does not follow redirects, configure the final URL", answer.status));
     } else if answer.status != 200 {
         verdict.error = Some(format!("HTTP {}: the receiver must answer 200 to acknowledge", answer.status));
     } else if kind == TOKEN_ACK {

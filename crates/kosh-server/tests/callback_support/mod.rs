@@ -175,7 +175,8 @@ pub async fn slow_loris() -> (String, tokio::task::JoinHandle<()>) {
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 let _ = socket.read(&mut buf).await;
-                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{").await;
+                let _ =
+                    socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{").await;
                 for _ in 0..600 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     if socket.write_all(b" ").await.is_err() {

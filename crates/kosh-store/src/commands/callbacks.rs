@@ -10,17 +10,35 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallbackCmd {
     /// Creates or replaces the partner's endpoint for `endpoint.kind`.
-    SetEndpoint { partner_id: i64, endpoint: Endpoint },
-    UnsetEndpoint { partner_id: i64, kind: String },
+    SetEndpoint {
+        partner_id: i64,
+        endpoint: Endpoint,
+    },
+    UnsetEndpoint {
+        partner_id: i64,
+        kind: String,
+    },
     /// Turns signed callbacks on (a secret) or off (`None`) for the partner.
-    SetSigning { partner_id: i64, secret: Option<String> },
+    SetSigning {
+        partner_id: i64,
+        secret: Option<String>,
+    },
     Claim(ClaimRequest),
-    Release { ids: Vec<i64>, lease_token: String },
+    Release {
+        ids: Vec<i64>,
+        lease_token: String,
+    },
     Finish(Finish),
-    Replay { id: i64 },
+    Replay {
+        id: i64,
+    },
     /// Queues a deliverable event by hand (an operator's test callback, a benchmark):
     /// the same outbox row a producer writes.
-    Enqueue { partner_id: i64, kind: String, payload_json: String },
+    Enqueue {
+        partner_id: i64,
+        kind: String,
+        payload_json: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +50,9 @@ pub enum CallbackOutcome {
     Claimed(Vec<Claimed>),
     Released(u64),
     /// `applied` false: the lease was lost, nothing was recorded.
-    Finished { applied: bool },
+    Finished {
+        applied: bool,
+    },
     Replayed(CallbackEvent),
     Enqueued(i64),
 }
@@ -54,7 +74,9 @@ pub async fn apply(db: &mut impl Conn, cmd: &CallbackCmd, now_ms: i64) -> CmdRes
             Ok(CallbackOutcome::SigningSet)
         }
         CallbackCmd::Claim(req) => Ok(CallbackOutcome::Claimed(ops::claim(db, req, now_ms).await?)),
-        CallbackCmd::Release { ids, lease_token } => Ok(CallbackOutcome::Released(ops::release(db, ids, lease_token, now_ms).await?)),
+        CallbackCmd::Release { ids, lease_token } => {
+            Ok(CallbackOutcome::Released(ops::release(db, ids, lease_token, now_ms).await?))
+        }
         CallbackCmd::Finish(finish) => finish_event(db, finish, now_ms).await,
         CallbackCmd::Replay { id } => Ok(CallbackOutcome::Replayed(ops::replay(db, *id, now_ms).await?)),
         CallbackCmd::Enqueue { partner_id, kind, payload_json } => {

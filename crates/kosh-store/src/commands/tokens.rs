@@ -30,7 +30,10 @@ pub enum TokenCmd {
 pub enum TokenOutcome {
     Created(Token),
     /// `payer_wallet`: the paying partner's wallet after the payment.
-    Paid { token: Token, payer_wallet: Balance },
+    Paid {
+        token: Token,
+        payer_wallet: Balance,
+    },
 }
 
 pub async fn apply(db: &mut impl Conn, cmd: &TokenCmd, now_ms: i64) -> CmdResult<TokenOutcome> {

@@ -30,7 +30,8 @@ pub const MAX_HEADER_VALUE_LEN: usize = 512;
 pub const MAX_URL_LEN: usize = 1000;
 pub const MAX_CREDENTIAL_LEN: usize = 128;
 /// Headers Kosh sets itself, which an extra header must not replace.
-const RESERVED_HEADERS: [&str; 6] = ["content-type", "content-length", "authorization", "host", "transfer-encoding", "connection"];
+const RESERVED_HEADERS: [&str; 6] =
+    ["content-type", "content-length", "authorization", "host", "transfer-encoding", "connection"];
 /// Longest request body stored with an attempt (the payload is bounded by its producer).
 pub const MAX_STORED_BODY_LEN: usize = 16 * 1024;
 /// Most events one claim takes, and most rows one list answers.
@@ -116,7 +117,9 @@ impl Endpoint {
                 return Err(format!("header {name} is set by Kosh itself and cannot be configured"));
             }
             if value.len() > MAX_HEADER_VALUE_LEN || has_control(value) {
-                return Err(format!("the value of header {name} must be at most {MAX_HEADER_VALUE_LEN} characters, without control characters"));
+                return Err(format!(
+                    "the value of header {name} must be at most {MAX_HEADER_VALUE_LEN} characters, without control characters"
+                ));
             }
         }
         Ok(())
@@ -169,7 +172,8 @@ pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now
 
 /// Removes an endpoint; answers whether there was one.
 pub async fn delete_endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<bool, SqlError> {
-    Ok(db.exec("DELETE FROM callback_endpoints WHERE partner_id = $1 AND kind = $2", &[partner_id.into(), kind.into()]).await? > 0)
+    Ok(db.exec("DELETE FROM callback_endpoints WHERE partner_id = $1 AND kind = $2", &[partner_id.into(), kind.into()]).await?
+        > 0)
 }
 
 pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<Option<Endpoint>, SqlError> {
@@ -198,7 +202,9 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
     match secret {
         Some(secret) => {
             if !(16..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Rejection::InvalidCallbackConfig("a signing secret is 16 to 128 printable ASCII characters".into()).into());
+                return Err(
+                    Rejection::InvalidCallbackConfig("a signing secret is 16 to 128 printable ASCII characters".into()).into()
+                );
             }
             db.exec(
                 "INSERT INTO callback_signing (partner_id, secret, updated_at_ms) VALUES ($1, $2, $3) \
@@ -215,7 +221,10 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
 }
 
 pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<String>, SqlError> {
-    db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()]).await?.map(|r| r.text(0)).transpose()
+    db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
+        .await?
+        .map(|r| r.text(0))
+        .transpose()
 }
 
 /// An event a worker claimed: it holds the lease until `lease_until_ms`.
