@@ -122,8 +122,9 @@ impl App {
                 })
                 .await
         });
-        let callbacks =
-            state.config.callbacks_enabled.then(|| workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config));
+        let callbacks = state.config.callbacks_enabled.then(|| {
+            workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
+        });
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
         Ok(App { addr, state, shutdown: Some(shutdown), task, callbacks })
     }

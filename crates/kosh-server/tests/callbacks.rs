@@ -23,6 +23,7 @@ on_both_backends!(
     bad_receivers_are_recorded_failures_retried_per_policy_without_blocking_the_worker,
     an_event_without_a_configured_url_waits_for_configuration_and_replay,
     signed_callbacks_verify_with_the_sdk,
+    a_slow_partner_does_not_starve_the_others,
 );
 
 async fn start(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32) -> App {
@@ -105,6 +106,9 @@ async fn a_receiver_failing_for_two_days_gets_hourly_attempts_then_exactly_one_s
     let ids: Vec<String> = receiver.received().iter().map(|r| r.header("x-kosh-event-id").unwrap().to_owned()).collect();
     assert_eq!(ids.iter().filter(|i| **i == id.to_string()).count(), 49, "the delivered event was not re-sent");
     assert_eq!(event(store, id).await.attempts, 49);
+    let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"retry\"} 48"), "{metrics}");
+    assert!(metrics.contains("kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"delivered\"} 2"), "{metrics}");
     app.stop().await;
 }
 
@@ -246,5 +250,52 @@ async fn signed_callbacks_verify_with_the_sdk(backend: Backend) {
         kosh_sdk::callbacks::verify("not-the-secret-0123", &got.headers, &got.body, clock.now_ms()),
         Err(kosh_sdk::callbacks::VerifyError::Mismatch)
     );
+    app.stop().await;
+}
+
+async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let app = start_with_clock(backend, clock.clone(), |c| {
+        c.callbacks_tick_ms = 5;
+        c.callbacks_timeout_ms = 1_000;
+        c.callbacks_concurrency = 8;
+        c.callbacks_per_partner_concurrency = 2;
+    })
+    .await;
+    let store = &app.state.store;
+    let slow = partner_id(store, "sandbox").await;
+    let new = kosh_store::ops::partners::NewPartner {
+        name: "quick".into(),
+        developer_key: "quick-dk".into(),
+        access_key: "quick-ak".into(),
+        initiator_id: "9800000001".into(),
+        is_sandbox: false,
+    };
+    let kosh_store::commands::Outcome::PartnerCreated(quick) =
+        store.execute(kosh_store::commands::Command::CreatePartner(new)).await.unwrap()
+    else {
+        panic!()
+    };
+    // Every attempt to the slow partner hangs until the 1 s timeout.
+    let (slow_url, _slow) = slow_loris().await;
+    set_endpoint(store, slow, "tx_status", &slow_url, None).await;
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    set_endpoint(store, quick.id, "tx_status", &format!("{}/status", receiver.url), None).await;
+    let mut slow_events = Vec::new();
+    for n in 0..30 {
+        slow_events.push(enqueue(store, slow, TX_STATUS, json!({"tid": n})).await);
+    }
+    let mut quick_events = Vec::new();
+    for n in 0..5 {
+        quick_events.push(enqueue(store, quick.id, TX_STATUS, json!({"tid": 100 + n})).await);
+    }
+    for id in quick_events {
+        wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+    }
+    let mut slow_attempted = 0;
+    for id in &slow_events {
+        slow_attempted += i64::from(event(store, *id).await.attempts > 0);
+    }
+    assert!(slow_attempted < 30, "the quick partner was served before the slow one's backlog ({slow_attempted} of 30 tried)");
     app.stop().await;
 }

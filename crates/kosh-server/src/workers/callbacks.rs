@@ -18,6 +18,7 @@ use kosh_store::Store;
 use rand::Rng;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -28,6 +29,43 @@ struct Ctx {
     store: Arc<Store>,
     outbound: Outbound,
     policies: Policies,
+    stats: Arc<CallbackStats>,
+}
+
+/// How an attempt (or a claim that made none) ended, for metrics.
+const OUTCOMES: [&str; 5] = ["delivered", "retry", "gave_up", "unconfigured", "lease_lost"];
+
+/// Counters for `/metrics`: attempts by kind and outcome, and deliveries in flight.
+#[derive(Default)]
+pub struct CallbackStats {
+    outcomes: [[AtomicU64; OUTCOMES.len()]; ops::DELIVERABLE_KINDS.len()],
+    in_flight: AtomicU64,
+}
+
+impl CallbackStats {
+    fn count(&self, kind: &str, outcome: &str) {
+        let k = ops::DELIVERABLE_KINDS.iter().position(|d| *d == kind);
+        let o = OUTCOMES.iter().position(|x| *x == outcome);
+        if let (Some(k), Some(o)) = (k, o) {
+            self.outcomes[k][o].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The Prometheus text of these counters.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        out.push_str("# HELP kosh_callback_outcomes_total Callback claims by kind and how they ended.\n");
+        out.push_str("# TYPE kosh_callback_outcomes_total counter\n");
+        for (kind, row) in ops::DELIVERABLE_KINDS.iter().zip(&self.outcomes) {
+            for (outcome, n) in OUTCOMES.iter().zip(row) {
+                let n = n.load(Ordering::Relaxed);
+                let _ = writeln!(out, "kosh_callback_outcomes_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}");
+            }
+        }
+        out.push_str("# HELP kosh_callbacks_in_flight Callback deliveries in flight on this node.\n");
+        out.push_str("# TYPE kosh_callbacks_in_flight gauge\n");
+        let _ = writeln!(out, "kosh_callbacks_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+    }
 }
 
 /// The worker's own bounds.
@@ -47,8 +85,8 @@ pub struct CallbackWorker {
 }
 
 impl CallbackWorker {
-    pub fn start(store: Arc<Store>, config: &Config) -> CallbackWorker {
-        let ctx = Arc::new(Ctx { store, outbound: Outbound::new(config), policies: Policies::from_config(config) });
+    pub fn start(store: Arc<Store>, config: &Config, stats: Arc<CallbackStats>) -> CallbackWorker {
+        let ctx = Arc::new(Ctx { store, outbound: Outbound::new(config), policies: Policies::from_config(config), stats });
         let timeout_ms = i64::try_from(config.callbacks_timeout_ms + config.callbacks_connect_timeout_ms).unwrap_or(i64::MAX / 4);
         let limits = Limits {
             tick: Duration::from_millis(config.callbacks_tick_ms),
@@ -85,12 +123,14 @@ struct InFlight {
 impl InFlight {
     fn add(&mut self, ctx: &Arc<Ctx>, claimed: Claimed, lease_token: &str) {
         *self.per_partner.entry(claimed.partner_id).or_default() += 1;
+        ctx.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         self.events.insert(claimed.id, (claimed.partner_id, lease_token.to_owned()));
         self.tasks.spawn(deliver(ctx.clone(), claimed, lease_token.to_owned()));
     }
 
-    fn done(&mut self, id: i64) {
+    fn done(&mut self, ctx: &Ctx, id: i64) {
         let Some((partner_id, _)) = self.events.remove(&id) else { return };
+        ctx.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
         if let Some(n) = self.per_partner.get_mut(&partner_id) {
             *n -= 1;
             if *n == 0 {
@@ -125,7 +165,7 @@ async fn run(ctx: Arc<Ctx>, limits: Limits, node: String, mut stopped: watch::Re
                 _ = &mut tick => break,
                 Some(done) = flight.tasks.join_next(), if !flight.tasks.is_empty() => {
                     if let Ok(id) = done {
-                        flight.done(id);
+                        flight.done(&ctx, id);
                     }
                     // Claim again early once a quarter of the slots are free.
                     if flight.events.len() * 4 <= limits.concurrency * 3 {
@@ -189,11 +229,12 @@ async fn drain(ctx: &Arc<Ctx>, limits: &Limits, mut flight: InFlight) {
     while !flight.tasks.is_empty() {
         tokio::select! {
             _ = &mut deadline => break,
-            Some(done) = flight.tasks.join_next() => if let Ok(id) = done { flight.done(id) },
+            Some(done) = flight.tasks.join_next() => if let Ok(id) = done { flight.done(ctx, id) },
         }
     }
     flight.tasks.abort_all();
     while flight.tasks.join_next().await.is_some() {}
+    ctx.stats.in_flight.fetch_sub(flight.events.len() as u64, Ordering::Relaxed);
     let mut by_token: HashMap<String, Vec<i64>> = HashMap::new();
     for (id, (_, token)) in flight.events.drain() {
         by_token.entry(token).or_default().push(id);
@@ -261,11 +302,18 @@ async fn deliver(ctx: Arc<Ctx>, c: Claimed, lease_token: String) -> i64 {
             Finish { id: c.id, lease_token, attempt: None, next: Next::GiveUp, error: Some(reason), token_ack: None }
         }
     };
+    let outcome = match finish.next {
+        Next::Delivered => "delivered",
+        Next::RetryAt(_) => "retry",
+        Next::GiveUp => "gave_up",
+        Next::Unconfigured => "unconfigured",
+    };
     match ctx.store.execute(Command::Callbacks(CallbackCmd::Finish(finish))).await {
         Ok(Outcome::Callbacks(CallbackOutcome::Finished { applied: false })) => {
+            ctx.stats.count(&c.kind, "lease_lost");
             tracing::warn!(event = c.id, "the lease on a callback ran out during its attempt; another worker owns it now");
         }
-        Ok(_) => {}
+        Ok(_) => ctx.stats.count(&c.kind, outcome),
         Err(e) => tracing::warn!(event = c.id, error = %e, "recording a callback attempt failed; its lease will bring it back"),
     }
     c.id
