@@ -32,7 +32,7 @@ ALTER TABLE outbox ADD COLUMN delivered_at_ms INTEGER;
 ALTER TABLE outbox ADD COLUMN last_error TEXT;
 CREATE INDEX outbox_deliverable ON outbox (due_at_ms, id)
     WHERE state IN ('pending', 'delivering') AND kind IN ('eko.tx_status', 'echelon.callback', 'token.ack');
-CREATE INDEX outbox_partner_kind ON outbox (partner_id, id);
+CREATE INDEX outbox_partner ON outbox (partner_id, id);
 
 -- Every delivery attempt, as it happened.
 CREATE TABLE callback_attempts (
