@@ -19,6 +19,7 @@
 //! - [`aeps`]: AePS types, limits, readiness, pricing, PID shape, the sandbox bank.
 //! - [`echelon`]: the Echelon dialect's pure parts (JWTs, operation patterns, money
 //!   precision, statuses, catalogue, sandbox payin outcomes).
+//! - [`webhook`]: the signature on Kosh's signed callbacks, and its verification.
 
 pub mod aadhaar;
 pub mod aeps;
@@ -31,3 +32,4 @@ pub mod secret;
 pub mod services;
 pub mod signing;
 pub mod validate;
+pub mod webhook;

@@ -5,7 +5,10 @@
 //! Eko-compatible platform) and returns the status and JSON body. With the feature
 //! `aeps-callback`, [`aeps_callback`] is a reference AePS gateway callback (CORS,
 //! debit-hook verification and signing, eko-response storage) to mount in an axum app.
+//! [`callbacks::verify`] checks the signature of a signed Kosh callback.
 
 #[cfg(feature = "aeps-callback")]
 pub mod aeps_callback;
+
+pub mod callbacks;
 pub mod eko;

@@ -12,7 +12,10 @@
 //!   request answers the first result (and `Idempotent-Replayed: true`) instead of
 //!   crediting twice; the same key with a different request is 409.
 //!
-//! `{partner}` is a partner's numeric id or its name.
+//! `{partner}` is a partner's numeric id or its name. Callback delivery and partner
+//! callback endpoints: see [`callbacks`].
+
+pub mod callbacks;
 
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -46,6 +49,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     let api = Router::new()
         .route("/partners/{partner}/wallet", get(wallet_balance))
         .route("/partners/{partner}/wallet/credit", post(wallet_credit))
+        .merge(callbacks::routes())
         .route_layer(from_fn_with_state(state, require_token))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new().nest("/admin/v1", api)
@@ -60,7 +64,7 @@ pub struct AdminError {
 }
 
 impl AdminError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AdminError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AdminError {
         AdminError { status, code, message: message.into() }
     }
 
@@ -68,7 +72,7 @@ impl AdminError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
-    fn store(e: impl std::fmt::Display) -> AdminError {
+    pub fn store(e: impl std::fmt::Display) -> AdminError {
         tracing::error!(error = %e, "admin API store failure");
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store cannot answer right now; retry")
     }
@@ -240,6 +244,15 @@ fn command_error(e: CommandError) -> AdminError {
     match e {
         CommandError::Rejected(Rejection::PartnerNotFound) => {
             AdminError::new(StatusCode::NOT_FOUND, "partner_not_found", "the partner no longer exists")
+        }
+        CommandError::Rejected(Rejection::CallbackNotFound) => {
+            AdminError::new(StatusCode::NOT_FOUND, "callback_not_found", "no such outbox event")
+        }
+        CommandError::Rejected(r @ Rejection::CallbackNotReplayable(_)) => {
+            AdminError::new(StatusCode::CONFLICT, "not_replayable", r.to_string())
+        }
+        CommandError::Rejected(r @ Rejection::InvalidCallbackConfig(_)) => {
+            AdminError::unprocessable("invalid_callback", r.to_string())
         }
         CommandError::Rejected(Rejection::IdempotencyConflict) => AdminError::new(
             StatusCode::CONFLICT,

@@ -73,6 +73,29 @@ pub struct Config {
     pub echelon_token_pepper: Option<String>,
     /// Echelon: how often the payment worker looks for due payins and payouts, in milliseconds.
     pub echelon_worker_tick_ms: u64,
+    /// Whether this node runs the callback worker (delivers outbox events).
+    pub callbacks_enabled: bool,
+    /// How often the callback worker looks for due events, in real milliseconds.
+    pub callbacks_tick_ms: u64,
+    /// Most callback deliveries in flight on this node.
+    pub callbacks_concurrency: usize,
+    /// Most callback deliveries in flight to one partner, so a slow one cannot starve others.
+    pub callbacks_per_partner_concurrency: usize,
+    /// Connect timeout of outgoing callbacks and Token fetches, in milliseconds.
+    pub callbacks_connect_timeout_ms: u64,
+    /// Whole-request timeout (connect, send, read the answer), in milliseconds.
+    pub callbacks_timeout_ms: u64,
+    /// Random extra delay added to each retry, as a percentage of its interval.
+    pub callbacks_jitter_pct: u32,
+    /// Eko transaction-status callbacks: retry interval and how long to keep trying.
+    pub callbacks_tx_status_interval_secs: u64,
+    pub callbacks_tx_status_horizon_secs: u64,
+    /// Echelon callbacks: retry interval and number of retries after the first attempt.
+    pub callbacks_echelon_interval_secs: u64,
+    pub callbacks_echelon_retries: u32,
+    /// Token acknowledgements: retry interval and how long to keep trying.
+    pub callbacks_token_ack_interval_secs: u64,
+    pub callbacks_token_ack_horizon_secs: u64,
 }
 
 impl Default for Config {
@@ -98,6 +121,19 @@ impl Default for Config {
             echelon_sandbox_delay_secs: 5,
             echelon_token_pepper: None,
             echelon_worker_tick_ms: 200,
+            callbacks_enabled: true,
+            callbacks_tick_ms: 200,
+            callbacks_concurrency: 64,
+            callbacks_per_partner_concurrency: 8,
+            callbacks_connect_timeout_ms: 4_000,
+            callbacks_timeout_ms: 10_000,
+            callbacks_jitter_pct: 10,
+            callbacks_tx_status_interval_secs: 600,
+            callbacks_tx_status_horizon_secs: 86_400,
+            callbacks_echelon_interval_secs: 120,
+            callbacks_echelon_retries: 4,
+            callbacks_token_ack_interval_secs: 3_600,
+            callbacks_token_ack_horizon_secs: 3 * 86_400,
         }
     }
 }
@@ -153,7 +189,8 @@ impl Config {
         if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
             return bad("database_url must start with postgres:// or postgresql://");
         }
-        self.validate_echelon()
+        self.validate_echelon()?;
+        self.validate_callbacks()
     }
 
     fn validate_echelon(&self) -> Result<(), ConfigError> {
@@ -172,6 +209,41 @@ impl Config {
         }
         if !(10..=60_000).contains(&self.echelon_worker_tick_ms) {
             return bad("echelon_worker_tick_ms must be between 10 and 60000");
+        }
+        Ok(())
+    }
+
+    fn validate_callbacks(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if !(1..=60_000).contains(&self.callbacks_tick_ms) {
+            return bad("callbacks_tick_ms must be between 1 and 60000");
+        }
+        if !(1..=4_096).contains(&self.callbacks_concurrency) {
+            return bad("callbacks_concurrency must be between 1 and 4096");
+        }
+        if !(1..=self.callbacks_concurrency).contains(&self.callbacks_per_partner_concurrency) {
+            return bad("callbacks_per_partner_concurrency must be between 1 and callbacks_concurrency");
+        }
+        if !(1..=60_000).contains(&self.callbacks_connect_timeout_ms) || !(1..=300_000).contains(&self.callbacks_timeout_ms) {
+            return bad("callbacks_connect_timeout_ms must be 1 to 60000 and callbacks_timeout_ms 1 to 300000");
+        }
+        if self.callbacks_jitter_pct > 100 {
+            return bad("callbacks_jitter_pct must be between 0 and 100");
+        }
+        let intervals = [
+            self.callbacks_tx_status_interval_secs,
+            self.callbacks_echelon_interval_secs,
+            self.callbacks_token_ack_interval_secs,
+        ];
+        if intervals.iter().any(|i| !(1..=86_400).contains(i)) {
+            return bad("callback retry intervals (callbacks_*_interval_secs) must be between 1 and 86400");
+        }
+        let horizons = [self.callbacks_tx_status_horizon_secs, self.callbacks_token_ack_horizon_secs];
+        if horizons.iter().any(|h| *h > 30 * 86_400) {
+            return bad("callback horizons (callbacks_*_horizon_secs) must be at most 2592000 (30 days)");
+        }
+        if self.callbacks_echelon_retries > 100 {
+            return bad("callbacks_echelon_retries must be at most 100");
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod sandbox;
 pub mod state;
+pub mod workers;
 
 use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::StatusCode;
@@ -98,6 +99,8 @@ pub struct App {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     echelon_worker: tokio::task::JoinHandle<()>,
+    /// The callback worker, unless `callbacks_enabled` is off.
+    callbacks: Option<workers::callbacks::CallbackWorker>,
 }
 
 impl App {
@@ -115,10 +118,11 @@ impl App {
         let echelon = Arc::new(echelon::EchelonState::new(config.echelon_token_pepper.as_deref()));
         let state = AppState {
             store,
-            config: Arc::new(config),
             partners: Arc::new(PartnerCache::new()),
+            outbound: workers::outbound::Outbound::new(&config),
             metrics: Arc::new(metrics::Metrics::default()),
             echelon,
+            config: Arc::new(config),
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());
@@ -130,8 +134,11 @@ impl App {
                 .await
         });
         let echelon_worker = echelon::worker::spawn(state.clone());
+        let callbacks = state.config.callbacks_enabled.then(|| {
+            workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
+        });
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker })
+        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, callbacks })
     }
 
     pub fn url(&self) -> String {
@@ -139,7 +146,8 @@ impl App {
     }
 
     /// Stops accepting connections, lets in-flight requests finish (up to the grace
-    /// period), and returns.
+    /// period), stops the callback worker (its unfinished deliveries are handed back to
+    /// the outbox), and returns.
     pub async fn stop(mut self) {
         // The worker's moves are atomic commands: stopping it between two loses nothing.
         self.echelon_worker.abort();
@@ -153,6 +161,9 @@ impl App {
                 tracing::warn!("in-flight requests did not finish within the grace period; stopping anyway");
                 self.task.abort();
             }
+        }
+        if let Some(worker) = self.callbacks.take() {
+            worker.stop().await;
         }
     }
 

@@ -27,6 +27,8 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    /// The callback worker's counters.
+    pub callbacks: std::sync::Arc<crate::workers::callbacks::CallbackStats>,
 }
 
 impl Metrics {
@@ -68,6 +70,7 @@ impl Metrics {
             let _ = writeln!(out, "kosh_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
         }
         render_store(&mut out, store);
+        self.callbacks.render(&mut out);
         out
     }
 }

@@ -17,6 +17,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The Echelon dialect's per-node caches and its payout rail.
     pub echelon: Arc<crate::echelon::EchelonState>,
+    /// Outgoing HTTP to partners (Token Fetch Details), bounded like callbacks.
+    pub outbound: crate::workers::outbound::Outbound,
 }
 
 impl AppState {

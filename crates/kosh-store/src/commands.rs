@@ -3,8 +3,10 @@
 //! backend's transaction; when it is refused, nothing it did remains.
 
 pub mod aeps;
+pub mod callbacks;
 mod echelon;
 mod ledger_entries;
+pub mod tokens;
 
 pub use echelon::{Change, EchelonCommand, EchelonOutcome, CALLBACK_KIND};
 
@@ -89,6 +91,10 @@ pub enum Command {
     Aeps(aeps::AepsCommand),
     /// The Echelon dialect's commands (merchants, payins, payouts, throttle).
     Echelon(EchelonCommand),
+    /// The callback engine: endpoints, claims, attempts, replays.
+    Callbacks(callbacks::CallbackCmd),
+    /// Token cash collection.
+    Token(tokens::TokenCmd),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +132,9 @@ pub enum Outcome {
     },
     Aeps(aeps::AepsOutcome),
     Echelon(EchelonOutcome),
+    Callbacks(callbacks::CallbackOutcome),
+    /// Boxed: a token is much larger than every other outcome.
+    Token(Box<tokens::TokenOutcome>),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -161,6 +170,7 @@ impl Outcome {
             | Outcome::SandboxSeeded { created: true, .. }
             | Outcome::EntryRecorded { posted: true, .. }
             | Outcome::EntryResolved { posted: true, .. } => 1,
+            Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
             _ => 0,
         }
     }
@@ -238,6 +248,8 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
         Command::Aeps(cmd) => aeps::apply(db, cmd, now_ms).await,
         Command::Echelon(cmd) => echelon::apply(db, cmd, now_ms).await,
+        Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
+        Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
     }
 }
 

@@ -40,6 +40,20 @@ pub enum Rejection {
     InvalidEntry(String),
     #[error(transparent)]
     Aeps(#[from] crate::commands::aeps::AepsRefusal),
+    #[error("invalid callback configuration: {0}")]
+    InvalidCallbackConfig(String),
+    #[error("callback event not found")]
+    CallbackNotFound,
+    #[error("the callback cannot be replayed: {0}")]
+    CallbackNotReplayable(String),
+    #[error("token not found")]
+    TokenNotFound,
+    #[error("the token has expired")]
+    TokenExpired,
+    #[error("the token was already paid (tid {tid})")]
+    TokenAlreadyPaid { tid: String },
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

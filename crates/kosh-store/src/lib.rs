@@ -253,6 +253,51 @@ impl Store {
         read!(self, db => ops::outbox::recent(db, partner_id, limit))
     }
 
+    pub async fn callback_endpoint(&self, partner_id: i64, kind: &str) -> Result<Option<ops::callbacks::Endpoint>, SqlError> {
+        read!(self, db => ops::callbacks::endpoint(db, partner_id, kind))
+    }
+
+    pub async fn callback_endpoints(&self, partner_id: i64) -> Result<Vec<ops::callbacks::Endpoint>, SqlError> {
+        read!(self, db => ops::callbacks::endpoints(db, partner_id))
+    }
+
+    pub async fn callback_signing_secret(&self, partner_id: i64) -> Result<Option<String>, SqlError> {
+        read!(self, db => ops::callbacks::signing_secret(db, partner_id))
+    }
+
+    /// Whether any deliverable outbox event is due now.
+    pub async fn callbacks_due(&self) -> Result<bool, SqlError> {
+        let now_ms = self.now_ms();
+        read!(self, db => ops::callbacks::any_due(db, now_ms))
+    }
+
+    pub async fn callback_event(&self, id: i64) -> Result<Option<ops::callbacks::CallbackEvent>, SqlError> {
+        read!(self, db => ops::callbacks::event(db, id))
+    }
+
+    pub async fn callback_events(
+        &self,
+        filter: &ops::callbacks::EventFilter,
+    ) -> Result<Vec<ops::callbacks::CallbackEvent>, SqlError> {
+        read!(self, db => ops::callbacks::events(db, filter))
+    }
+
+    pub async fn callback_attempts(&self, outbox_id: i64) -> Result<Vec<ops::callbacks::AttemptRecord>, SqlError> {
+        read!(self, db => ops::callbacks::attempts(db, outbox_id))
+    }
+
+    pub async fn token_by_number(&self, token: &str) -> Result<Option<ops::tokens::Token>, SqlError> {
+        read!(self, db => ops::tokens::by_number(db, token))
+    }
+
+    pub async fn token_by_client_ref_id(
+        &self,
+        partner_id: i64,
+        client_ref_id: &str,
+    ) -> Result<Option<ops::tokens::Token>, SqlError> {
+        read!(self, db => ops::tokens::by_client_ref_id(db, partner_id, client_ref_id))
+    }
+
     pub async fn ledger_totals(&self) -> Result<Balance, SqlError> {
         read!(self, db => ops::ledger::totals(db))
     }

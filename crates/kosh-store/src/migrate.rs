@@ -27,6 +27,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0002_otp_subjects.sql"),
     },
     Migration {
+        version: 3,
+        name: "callbacks",
+        sqlite: include_str!("../migrations/sqlite/0003_callbacks.sql"),
+        postgres: include_str!("../migrations/postgres/0003_callbacks.sql"),
+    },
+    Migration {
         version: 5,
         name: "aeps",
         sqlite: include_str!("../migrations/sqlite/0005_aeps.sql"),

@@ -49,6 +49,9 @@ pub enum Scenario {
     Payout,
     /// Echelon payout detail reads (GET /payouts/{id}) of one payout.
     PayoutDetail,
+    /// Callback deliveries, in-process: --events to a local receiver answering after
+    /// --receiver-delay-ms, with --connections deliveries in flight (--url is not used).
+    Callbacks,
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +98,15 @@ pub struct BenchArgs {
     /// payout, payout-detail: the merchant secret [default: the sandbox merchant's].
     #[arg(long, env = "KOSH_MERCHANT_SECRET", default_value = kosh_server::echelon::sandbox::SECRET, hide_default_value = true, hide_env_values = true)]
     merchant_secret: String,
+    /// callbacks: how many callbacks to deliver (1 to 1000000).
+    #[arg(long, default_value_t = 5_000)]
+    events: u64,
+    /// callbacks: how long the receiver takes to answer, in ms (0 to 10000).
+    #[arg(long, default_value_t = 0)]
+    receiver_delay_ms: u64,
+    /// callbacks: run on this PostgreSQL database instead of a scratch SQLite one.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 /// Makes every payout id of a run unique (with the run's random prefix).
@@ -128,6 +140,19 @@ struct WorkerReport {
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     check_limits(&args)?;
+    if args.scenario == Scenario::Callbacks {
+        if !(1..=1_000_000).contains(&args.events) || args.receiver_delay_ms > 10_000 {
+            return Err("--events must be 1 to 1000000 and --receiver-delay-ms at most 10000".into());
+        }
+        let plan = crate::bench_callbacks::Plan {
+            events: args.events,
+            concurrency: args.connections,
+            receiver_delay_ms: args.receiver_delay_ms,
+            database_url: args.database_url.clone(),
+            max_secs: args.duration_secs,
+        };
+        return crate::bench_callbacks::run(plan).await;
+    }
     let base = args.url.trim_end_matches('/').to_owned();
     let probe = client(Duration::from_secs(args.timeout_secs))?;
     preflight(&probe, &base).await?;
@@ -215,6 +240,7 @@ async fn target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result
                 body: r#"{"amount":"1.00","reference":"kosh bench"}"#,
             })
         }
+        Scenario::Callbacks => Err("the callbacks scenario runs in-process".into()),
     }
 }
 

@@ -1,15 +1,19 @@
 //! `kosh`: run the server and administer it.
 //!
 //! One file per command: [`serve`] (and the store flags every command shares),
-//! [`migrate`], [`partner`], [`wallet`], [`merchant`], [`sign`], [`sandbox`] and [`bench`]. Each command
+//! [`migrate`], [`partner`] (and [`partner_callbacks`]), [`wallet`], [`merchant`], [`sign`], [`sandbox`],
+//! [`bench`] and [`callbacks`]. Each command
 //! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
 //! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
 //! exit with clap's status 2.)
 
 mod bench;
+mod bench_callbacks;
+mod callbacks;
 mod merchant;
 mod migrate;
 mod partner;
+mod partner_callbacks;
 mod sandbox;
 mod serve;
 mod sign;
@@ -29,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the server (embedded SQLite under --data-dir unless --database-url is given).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Apply pending schema migrations and print the versions applied.
     Migrate(migrate::MigrateArgs),
     /// Create and list partners (fintechs) and their Eko credentials.
@@ -44,12 +48,14 @@ enum Cmd {
     Sandbox(sandbox::SandboxArgs),
     /// Load-test a running server and print throughput and latency percentiles.
     Bench(bench::BenchArgs),
+    /// The callback delivery log: list, show attempts, replay, send a test callback.
+    Callbacks(callbacks::CallbacksArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Serve(args) => block_on(serve::run(args)),
+        Cmd::Serve(args) => block_on(serve::run(*args)),
         Cmd::Migrate(args) => block_on(migrate::run(args)),
         Cmd::Partner(args) => block_on(partner::run(args)),
         Cmd::Wallet(args) => block_on(wallet::run(args)),
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
         Cmd::Sign(args) => sign::run(args),
         Cmd::Sandbox(args) => block_on(sandbox::run(args)),
         Cmd::Bench(args) => block_on(bench::run(args)),
+        Cmd::Callbacks(args) => block_on(callbacks::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,6 +28,8 @@ enum PartnerCmd {
     Create(CreateArgs),
     /// List partners: id, name, developer_key, initiator_id (never access keys).
     List(ListArgs),
+    /// Where the partner's callbacks go: set, show, unset URLs; signing on or off.
+    Callbacks(crate::partner_callbacks::CallbacksArgs),
 }
 
 #[derive(Args, Debug)]
@@ -54,6 +56,7 @@ pub async fn run(args: PartnerArgs) -> Result<(), String> {
     match args.command {
         PartnerCmd::Create(args) => create(args).await,
         PartnerCmd::List(args) => list(args).await,
+        PartnerCmd::Callbacks(args) => crate::partner_callbacks::run(args).await,
     }
 }
 

@@ -113,6 +113,45 @@ pub struct ServeArgs {
     /// Echelon: the payment worker's tick in milliseconds [default: 200].
     #[arg(long, env = "KOSH_ECHELON_WORKER_TICK_MS")]
     pub echelon_worker_tick_ms: Option<u64>,
+    /// Run the callback worker on this node [default: true].
+    #[arg(long, env = "KOSH_CALLBACKS_ENABLED")]
+    pub callbacks_enabled: Option<bool>,
+    /// How often the callback worker looks for due events, in ms [default: 200].
+    #[arg(long, env = "KOSH_CALLBACKS_TICK_MS")]
+    pub callbacks_tick_ms: Option<u64>,
+    /// Most callback deliveries in flight on this node [default: 64].
+    #[arg(long, env = "KOSH_CALLBACKS_CONCURRENCY")]
+    pub callbacks_concurrency: Option<usize>,
+    /// Most callback deliveries in flight to one partner [default: 8].
+    #[arg(long, env = "KOSH_CALLBACKS_PER_PARTNER_CONCURRENCY")]
+    pub callbacks_per_partner_concurrency: Option<usize>,
+    /// Connect timeout of callbacks and Token fetches, in ms [default: 4000].
+    #[arg(long, env = "KOSH_CALLBACKS_CONNECT_TIMEOUT_MS")]
+    pub callbacks_connect_timeout_ms: Option<u64>,
+    /// Whole-request timeout of callbacks and Token fetches, in ms [default: 10000].
+    #[arg(long, env = "KOSH_CALLBACKS_TIMEOUT_MS")]
+    pub callbacks_timeout_ms: Option<u64>,
+    /// Random extra delay on each retry, in percent of its interval [default: 10].
+    #[arg(long, env = "KOSH_CALLBACKS_JITTER_PCT")]
+    pub callbacks_jitter_pct: Option<u32>,
+    /// Eko status callbacks: seconds between retries [default: 600].
+    #[arg(long, env = "KOSH_CALLBACKS_TX_STATUS_INTERVAL_SECS")]
+    pub callbacks_tx_status_interval_secs: Option<u64>,
+    /// Eko status callbacks: seconds to keep retrying [default: 86400].
+    #[arg(long, env = "KOSH_CALLBACKS_TX_STATUS_HORIZON_SECS")]
+    pub callbacks_tx_status_horizon_secs: Option<u64>,
+    /// Echelon callbacks: seconds between retries [default: 120].
+    #[arg(long, env = "KOSH_CALLBACKS_ECHELON_INTERVAL_SECS")]
+    pub callbacks_echelon_interval_secs: Option<u64>,
+    /// Echelon callbacks: retries after the first attempt [default: 4].
+    #[arg(long, env = "KOSH_CALLBACKS_ECHELON_RETRIES")]
+    pub callbacks_echelon_retries: Option<u32>,
+    /// Token acknowledgements: seconds between retries [default: 3600].
+    #[arg(long, env = "KOSH_CALLBACKS_TOKEN_ACK_INTERVAL_SECS")]
+    pub callbacks_token_ack_interval_secs: Option<u64>,
+    /// Token acknowledgements: seconds to keep retrying [default: 259200].
+    #[arg(long, env = "KOSH_CALLBACKS_TOKEN_ACK_HORIZON_SECS")]
+    pub callbacks_token_ack_horizon_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -142,6 +181,21 @@ impl ServeArgs {
         if let Some(pepper) = &self.echelon_token_pepper {
             c.echelon_token_pepper = Some(pepper.clone());
         }
+        apply!(
+            callbacks_enabled,
+            callbacks_tick_ms,
+            callbacks_concurrency,
+            callbacks_per_partner_concurrency,
+            callbacks_connect_timeout_ms,
+            callbacks_timeout_ms,
+            callbacks_jitter_pct,
+            callbacks_tx_status_interval_secs,
+            callbacks_tx_status_horizon_secs,
+            callbacks_echelon_interval_secs,
+            callbacks_echelon_retries,
+            callbacks_token_ack_interval_secs,
+            callbacks_token_ack_horizon_secs
+        );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }

@@ -20,19 +20,22 @@ pub mod envelope;
 pub mod onboard;
 pub mod otp;
 pub mod params;
+pub mod token;
 pub mod user;
 
 use crate::state::AppState;
 use axum::extract::OriginalUri;
 use axum::http::{Method, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use envelope::{EkoReply, EkoResult};
 use params::{Checker, EkoParams};
 
 /// The prefixes every Eko route is served under.
 pub const PREFIXES: [&str; 4] = ["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"];
+/// The prefixes of the v3 API, whose paths differ from v1/v2.
+pub const V3_PREFIXES: [&str; 2] = ["/ekoapi/v3", "/ekoicici/v3"];
 
 /// The Eko routes, relative to a prefix.
 fn routes() -> Router<AppState> {
@@ -47,12 +50,24 @@ fn routes() -> Router<AppState> {
         .route("/customers/{customer_id}/balance", get(balance::balance))
 }
 
+/// The v3 routes, relative to a v3 prefix.
+fn v3_routes() -> Router<AppState> {
+    Router::new()
+        .route("/customer/payment/token", post(token::generate))
+        .route("/customer/payment/token/{token}", get(token::inquiry))
+        .route("/customer/payment/token/{token}/pay", post(token::pay))
+}
+
 pub fn router(state: AppState) -> Router<AppState> {
     let api = routes()
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
         .method_not_allowed_fallback(method_not_allowed);
-    let eko = PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()));
-    eko.merge(aeps::router(state))
+    let v3 = v3_routes()
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .method_not_allowed_fallback(method_not_allowed);
+    let router = PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()));
+    let router = V3_PREFIXES.iter().fold(router, |router, prefix| router.nest(prefix, v3.clone()));
+    router.merge(aeps::router(state))
 }
 
 async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> EkoReply {
@@ -68,10 +83,14 @@ pub fn is_eko_path(path: &str) -> bool {
 /// The answer for an Eko path no route matched: the platform's "No mapping rule matched".
 pub fn no_mapping_rule(path: &str) -> EkoReply {
     let version = path.split('/').nth(2).unwrap_or("");
-    let hint = if PREFIXES.iter().any(|p| p.ends_with(&format!("/{version}"))) {
+    let hint = if version == "v3" {
+        format!(
+            "no API is served at {path}; v3 paths differ from v1 and v2 (Kosh serves AePS e-KYC and Token collection under v3)"
+        )
+    } else if PREFIXES.iter().any(|p| p.ends_with(&format!("/{version}"))) {
         format!("no API is served at {path}; check the path, or swap the version segment ({version}) between v1 and v2")
     } else {
-        format!("unknown API version {version:?}; Kosh serves v1 and v2")
+        format!("unknown API version {version:?}; Kosh serves v1, v2 and (AePS, Token) v3")
     };
     EkoReply::http_error(StatusCode::NOT_FOUND, "No mapping rule matched").with_hint(hint)
 }

@@ -3,6 +3,7 @@
 
 pub mod aeps;
 pub mod agents;
+pub mod callbacks;
 pub mod echelon;
 pub mod idempotency;
 pub mod ledger;
@@ -10,3 +11,4 @@ pub mod otp;
 pub mod outbox;
 pub mod partners;
 pub mod services;
+pub mod tokens;

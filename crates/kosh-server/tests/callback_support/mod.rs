@@ -1,0 +1,190 @@
+//! What the callback tests share: receivers on 127.0.0.1 that record what they get and
+//! answer as told, and helpers to configure partners and queue events.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kosh_core::clock::SharedClock;
+use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
+use kosh_store::commands::{Command, Outcome};
+use kosh_store::ops::callbacks::{CallbackEvent, Endpoint};
+use kosh_store::Store;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// The injected clock's time when it arrived.
+    pub at_ms: i64,
+    /// What the receiver answered.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// An answer: status, extra headers, body.
+pub type Reply = (u16, Vec<(&'static str, String)>, String);
+pub type Responder = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
+struct ReceiverState {
+    clock: SharedClock,
+    respond: Arc<Mutex<Responder>>,
+    log: Arc<Mutex<Vec<Received>>>,
+}
+
+pub struct Receiver {
+    pub url: String,
+    log: Arc<Mutex<Vec<Received>>>,
+    respond: Arc<Mutex<Responder>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    pub async fn start(clock: SharedClock, respond: Responder) -> Receiver {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let respond = Arc::new(Mutex::new(respond));
+        let state = ReceiverState { clock, respond: respond.clone(), log: log.clone() };
+        let app = axum::Router::new().fallback(handle).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a receiver");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("receiver serves");
+        });
+        Receiver { url, log, respond, task }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    pub fn answer_with(&self, respond: Responder) {
+        *self.respond.lock().unwrap() = respond;
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(State(s): State<ReceiverState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
+    let mut received = Received {
+        path: uri.path().to_owned(),
+        query: uri.query().unwrap_or("").to_owned(),
+        headers,
+        body: body.to_vec(),
+        at_ms: s.clock.now_ms(),
+        status: 0,
+    };
+    let respond = s.respond.lock().unwrap().clone();
+    let (status, extra, text) = respond(&received);
+    received.status = status;
+    s.log.lock().unwrap().push(received);
+    let mut response = (StatusCode::from_u16(status).unwrap(), text).into_response();
+    for (name, value) in extra {
+        response.headers_mut().insert(name, value.parse().unwrap());
+    }
+    response
+}
+
+pub fn reply(status: u16, body: &str) -> Reply {
+    (status, vec![("content-type", "application/json".into())], body.to_owned())
+}
+
+/// `{"status":0, …, "data":{"partner_tid": tid}}`, the Acknowledgement API's answer.
+pub fn ack_ok(tid: &str) -> Reply {
+    reply(200, &format!(r#"{{"status":0,"status_desc":"Success","response_code":"00","data":{{"partner_tid":"{tid}"}}}}"#))
+}
+
+pub async fn partner_id(store: &Store, name: &str) -> i64 {
+    store.find_partner(name).await.unwrap().expect("partner exists").id
+}
+
+pub async fn set_endpoint(store: &Store, partner_id: i64, kind: &str, url: &str, basic: Option<(&str, &str)>) {
+    let endpoint = Endpoint {
+        kind: kind.into(),
+        url: url.into(),
+        basic_user: basic.map(|b| b.0.into()),
+        basic_password: basic.map(|b| b.1.into()),
+        headers: vec![("X-Partner-Tag".into(), "kosh-test".into())],
+    };
+    store.execute(Command::Callbacks(CallbackCmd::SetEndpoint { partner_id, endpoint })).await.expect("set endpoint");
+}
+
+pub async fn enqueue(store: &Store, partner_id: i64, kind: &str, payload: serde_json::Value) -> i64 {
+    let cmd = CallbackCmd::Enqueue { partner_id, kind: kind.into(), payload_json: payload.to_string() };
+    match store.execute(Command::Callbacks(cmd)).await.expect("enqueue") {
+        Outcome::Callbacks(CallbackOutcome::Enqueued(id)) => id,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+pub async fn event(store: &Store, id: i64) -> CallbackEvent {
+    store.callback_event(id).await.unwrap().expect("event exists")
+}
+
+/// Waits (at most 20 s of real time) until `done` holds for the event; returns it.
+pub async fn wait_for(store: &Store, id: i64, what: &str, done: impl Fn(&CallbackEvent) -> bool) -> CallbackEvent {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let e = event(store, id).await;
+        if done(&e) {
+            return e;
+        }
+        assert!(Instant::now() < deadline, "event {id} never became {what}: {e:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Binds and closes a port: nothing listens there afterwards.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A server that answers `200` with a promised 1000-byte body, then sends one byte
+/// every 100 ms: a slow-loris answer.
+pub async fn slow_loris() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ =
+                    socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{").await;
+                for _ in 0..600 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if socket.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, task)
+}

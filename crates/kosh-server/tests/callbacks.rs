@@ -1,0 +1,301 @@
+//! The callback engine end to end: a real server with a manual clock, real receivers on
+//! 127.0.0.1, on both backends. Schedules that span days run in milliseconds.
+
+#[macro_use]
+mod eko_support;
+mod callback_support;
+
+use callback_support::*;
+use eko_support::{start_with_clock, Backend};
+use kosh_core::clock::{Clock, ManualClock, SharedClock};
+use kosh_server::App;
+use kosh_store::ops::callbacks::{ECHELON_CALLBACK, TOKEN_ACK, TX_STATUS};
+use serde_json::json;
+use std::sync::Arc;
+
+const T0: i64 = 1_700_000_000_000;
+const HOUR: i64 = 3_600_000;
+const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+on_both_backends!(
+    a_receiver_failing_for_two_days_gets_hourly_attempts_then_exactly_one_success,
+    a_receiver_that_never_answers_200_is_given_up_at_three_days_and_replay_works,
+    bad_receivers_are_recorded_failures_retried_per_policy_without_blocking_the_worker,
+    an_event_without_a_configured_url_waits_for_configuration_and_replay,
+    signed_callbacks_verify_with_the_sdk,
+    a_slow_partner_does_not_starve_the_others,
+);
+
+async fn start(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32) -> App {
+    start_with_clock(backend, clock.clone(), |c| {
+        c.callbacks_tick_ms = 5;
+        c.callbacks_jitter_pct = jitter_pct;
+        c.callbacks_timeout_ms = 1_000;
+        c.callbacks_connect_timeout_ms = 500;
+        c.admin_token = Some(ADMIN_TOKEN.into());
+    })
+    .await
+}
+
+/// Moves the manual clock to each retry of `id` as it falls due, until `stop` says so;
+/// bounded to `max` attempts.
+async fn drive(
+    app: &App,
+    clock: &ManualClock,
+    id: i64,
+    max: i64,
+    stop: impl Fn(&kosh_store::ops::callbacks::CallbackEvent) -> bool,
+) {
+    let store = &app.state.store;
+    for n in 1..=max {
+        let e = wait_for(store, id, &format!("attempted {n} times"), |e| e.attempts >= n && e.state != "delivering").await;
+        if stop(&e) {
+            return;
+        }
+        assert_eq!(e.state, "pending", "{e:?}");
+        clock.set_ms(e.due_at_ms);
+    }
+    panic!("event {id} was still being retried after {max} attempts");
+}
+
+async fn a_receiver_failing_for_two_days_gets_hourly_attempts_then_exactly_one_success(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let shared: SharedClock = clock.clone();
+    let app = start(backend, &clock, 0).await;
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let two_days_later = T0 + 48 * HOUR;
+    let receiver = Receiver::start(
+        shared.clone(),
+        Arc::new(move |r| if r.at_ms < two_days_later { reply(503, "busy") } else { ack_ok("P-77") }),
+    )
+    .await;
+    set_endpoint(store, partner, "token_ack", &format!("{}/ack", receiver.url), Some(("eko", "s3cret"))).await;
+    let payload =
+        json!({"client_ref_id":"CR1","amount":1500,"customer_name":"Ram","customer_id":"9400000000","tid":"1","token":"9"});
+    let id = enqueue(store, partner, TOKEN_ACK, payload.clone()).await;
+
+    drive(&app, &clock, id, 60, |e| e.state == "delivered").await;
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 49, "attempts at 0 h, 1 h, …, 48 h");
+    assert_eq!(got.iter().filter(|r| r.status == 200).count(), 1, "exactly one success");
+    assert_eq!(got.last().unwrap().status, 200);
+    for pair in got.windows(2) {
+        assert_eq!(pair[1].at_ms - pair[0].at_ms, HOUR, "hourly spacing (jitter 0)");
+    }
+    for r in &got {
+        assert_eq!(r.json(), payload, "the body is the payload, unchanged");
+        assert_eq!(r.header("authorization"), Some("Basic ZWtvOnMzY3JldA=="), "Basic eko:s3cret");
+        assert_eq!(r.header("x-partner-tag"), Some("kosh-test"));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("x-kosh-event-id"), Some(id.to_string().as_str()));
+        assert_eq!(r.header("x-kosh-signature"), None, "signing is off by default");
+    }
+    let attempts = store.callback_attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 49);
+    assert!(attempts[..48].iter().all(|a| a.attempt.response_status == Some(503) && !a.attempt.succeeded));
+    assert_eq!(attempts[48].attempt.response_status, Some(200));
+    assert!(attempts[48].attempt.response_excerpt.as_deref().unwrap().contains("P-77"));
+
+    // Nothing after success: days later, a newer event is delivered and the first is
+    // not sent again.
+    clock.advance_ms(5 * 24 * HOUR);
+    let sentinel = enqueue(store, partner, TOKEN_ACK, json!({"token": "sentinel"})).await;
+    wait_for(store, sentinel, "delivered", |e| e.state == "delivered").await;
+    let ids: Vec<String> = receiver.received().iter().map(|r| r.header("x-kosh-event-id").unwrap().to_owned()).collect();
+    assert_eq!(ids.iter().filter(|i| **i == id.to_string()).count(), 49, "the delivered event was not re-sent");
+    assert_eq!(event(store, id).await.attempts, 49);
+    let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"retry\"} 48"), "{metrics}");
+    assert!(metrics.contains("kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"delivered\"} 2"), "{metrics}");
+    app.stop().await;
+}
+
+async fn a_receiver_that_never_answers_200_is_given_up_at_three_days_and_replay_works(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 10).await;
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(500, "down"))).await;
+    set_endpoint(store, partner, "token_ack", &format!("{}/ack", receiver.url), None).await;
+    let id = enqueue(store, partner, TOKEN_ACK, json!({"token": "1"})).await;
+
+    drive(&app, &clock, id, 100, |e| e.state == "failed").await;
+    let failed = event(store, id).await;
+    assert!(failed.last_error.as_deref().unwrap().contains("gave up after"), "{failed:?}");
+    let times: Vec<i64> = receiver.received().iter().map(|r| r.at_ms).collect();
+    assert!((60..=73).contains(&times.len()), "hourly (plus up to 10% jitter) for 3 days: {} attempts", times.len());
+    assert!(*times.last().unwrap() <= T0 + 72 * HOUR, "no attempt after the 3-day horizon");
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!((HOUR..=HOUR + HOUR / 10).contains(&gap), "spacing {gap} ms is an hour plus at most 10% jitter");
+    }
+    // Days later, still nothing more.
+    clock.advance_ms(10 * 24 * HOUR);
+    let sentinel_receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    let sentinel =
+        enqueue(store, partner, ECHELON_CALLBACK, json!({"url": sentinel_receiver.url, "body": {"idEntity": "X"}})).await;
+    wait_for(store, sentinel, "delivered", |e| e.state == "delivered").await;
+    assert_eq!(receiver.count(), times.len(), "a given-up event is not retried");
+
+    // Replay through the operator API: a fresh cycle, delivered once the receiver heals.
+    receiver.answer_with(Arc::new(|_| ack_ok("P-1")));
+    let url = format!("{}/admin/v1/callbacks/{id}/replay", app.url());
+    let res = reqwest::Client::new().post(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let replayed: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(replayed["event"]["state"], "pending", "{replayed}");
+    let delivered = wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+    assert_eq!(delivered.attempts, times.len() as i64 + 1);
+    app.stop().await;
+}
+
+async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking_the_worker(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 10).await;
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let huge = "x".repeat(1024 * 1024);
+    let receiver = Receiver::start(
+        clock.clone(),
+        Arc::new(move |r| match r.path.as_str() {
+            "/not-json" => (200, vec![("content-type", "text/html".into())], "<html>It works!</html>".into()),
+            "/redirect" => (302, vec![("location", "https://example.invalid/elsewhere".into())], String::new()),
+            "/huge" => (200, vec![], huge.clone()),
+            _ => reply(200, "{}"),
+        }),
+    )
+    .await;
+    let (slow_url, _slow) = slow_loris().await;
+    set_endpoint(store, partner, "token_ack", &format!("{}/not-json", receiver.url), None).await;
+    let echelon = |url: String| json!({"url": url, "body": {"idEntity": "ORDER-1"}});
+    let cases = [
+        (enqueue(store, partner, TOKEN_ACK, json!({"token": "1"})).await, "not a JSON object"),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/redirect", receiver.url))).await,
+            "HTTP 302: redirect to https://example.invalid/elsewhere",
+        ),
+        (enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/huge", receiver.url))).await, "larger than 65536 bytes"),
+        (enqueue(store, partner, ECHELON_CALLBACK, echelon(slow_url)).await, "did not arrive within 1000 ms"),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(receiver.url.replace("http://", "https://"))).await,
+            "TLS handshake failed",
+        ),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed_port()))).await,
+            "cannot connect",
+        ),
+    ];
+    // A healthy callback queued behind them is delivered while the slow one hangs.
+    let good = enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/ok", receiver.url))).await;
+    wait_for(store, good, "delivered", |e| e.state == "delivered").await;
+
+    for (id, reason) in cases {
+        let e = wait_for(store, id, "attempted", |e| e.attempts == 1 && e.state == "pending").await;
+        let error = e.last_error.clone().unwrap_or_default();
+        assert!(error.contains(reason), "event {id}: expected {reason:?} in {error:?}");
+        let attempt = &store.callback_attempts(id).await.unwrap()[0].attempt;
+        assert!(!attempt.succeeded && attempt.error.as_deref() == Some(error.as_str()), "{attempt:?}");
+        let interval = if e.kind == TOKEN_ACK { HOUR } else { 120_000 };
+        let wait = e.due_at_ms - attempt.started_at_ms;
+        assert!((interval..=interval + interval / 10).contains(&wait), "retry per policy: {wait} ms for {}", e.kind);
+    }
+    // Every one is tried again when due.
+    clock.advance_ms(HOUR + HOUR / 10);
+    for (id, _) in cases {
+        wait_for(store, id, "attempted twice", |e| e.attempts == 2 && e.state != "delivering").await;
+    }
+    let huge_excerpt = store.callback_attempts(cases[2].0).await.unwrap()[0].attempt.response_excerpt.clone().unwrap();
+    assert_eq!(huge_excerpt.len(), 1024, "only a bounded excerpt of an answer is kept");
+    app.stop().await;
+}
+
+async fn an_event_without_a_configured_url_waits_for_configuration_and_replay(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 0).await;
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let body = json!({"tx_status": 0, "txstatus_desc": "Success", "tid": 2001, "client_ref_id": "R1"});
+    let id = enqueue(store, partner, TX_STATUS, body.clone()).await;
+    let e = wait_for(store, id, "unconfigured", |e| e.state == "unconfigured").await;
+    assert!(e.last_error.unwrap().contains("has no tx_status callback URL"));
+    assert_eq!(e.attempts, 0, "no attempt was made");
+
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "OK"))).await;
+    set_endpoint(store, partner, "tx_status", &format!("{}/status", receiver.url), None).await;
+    let url = format!("{}/admin/v1/callbacks/{id}/replay", app.url());
+    assert_eq!(reqwest::Client::new().post(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap().status(), 200);
+    wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+    assert_eq!(receiver.received()[0].json(), body, "a plain-text 200 acknowledges a status callback");
+    app.stop().await;
+}
+
+async fn signed_callbacks_verify_with_the_sdk(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 0).await;
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let secret = "whsec-0123456789abcdef";
+    let cmd = kosh_store::commands::callbacks::CallbackCmd::SetSigning { partner_id: partner, secret: Some(secret.into()) };
+    store.execute(kosh_store::commands::Command::Callbacks(cmd)).await.unwrap();
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    set_endpoint(store, partner, "tx_status", &format!("{}/status", receiver.url), None).await;
+    let id = enqueue(store, partner, TX_STATUS, json!({"tx_status": 1, "tid": 7})).await;
+    wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+    let got = &receiver.received()[0];
+    assert_eq!(got.header("x-kosh-timestamp"), Some(clock.now_ms().to_string().as_str()));
+    assert_eq!(kosh_sdk::callbacks::verify(secret, &got.headers, &got.body, clock.now_ms()), Ok(()));
+    assert_eq!(
+        kosh_sdk::callbacks::verify("not-the-secret-0123", &got.headers, &got.body, clock.now_ms()),
+        Err(kosh_sdk::callbacks::VerifyError::Mismatch)
+    );
+    app.stop().await;
+}
+
+async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
+    let clock = ManualClock::new(T0);
+    let app = start_with_clock(backend, clock.clone(), |c| {
+        c.callbacks_tick_ms = 5;
+        c.callbacks_timeout_ms = 1_000;
+        c.callbacks_concurrency = 8;
+        c.callbacks_per_partner_concurrency = 2;
+    })
+    .await;
+    let store = &app.state.store;
+    let slow = partner_id(store, "sandbox").await;
+    let new = kosh_store::ops::partners::NewPartner {
+        name: "quick".into(),
+        developer_key: "quick-dk".into(),
+        access_key: "quick-ak".into(),
+        initiator_id: "9800000001".into(),
+        is_sandbox: false,
+    };
+    let kosh_store::commands::Outcome::PartnerCreated(quick) =
+        store.execute(kosh_store::commands::Command::CreatePartner(new)).await.unwrap()
+    else {
+        panic!()
+    };
+    // Every attempt to the slow partner hangs until the 1 s timeout.
+    let (slow_url, _slow) = slow_loris().await;
+    set_endpoint(store, slow, "tx_status", &slow_url, None).await;
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    set_endpoint(store, quick.id, "tx_status", &format!("{}/status", receiver.url), None).await;
+    let mut slow_events = Vec::new();
+    for n in 0..30 {
+        slow_events.push(enqueue(store, slow, TX_STATUS, json!({"tid": n})).await);
+    }
+    let mut quick_events = Vec::new();
+    for n in 0..5 {
+        quick_events.push(enqueue(store, quick.id, TX_STATUS, json!({"tid": 100 + n})).await);
+    }
+    for id in quick_events {
+        wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+    }
+    let mut slow_attempted = 0;
+    for id in &slow_events {
+        slow_attempted += i64::from(event(store, *id).await.attempts > 0);
+    }
+    assert!(slow_attempted < 30, "the quick partner was served before the slow one's backlog ({slow_attempted} of 30 tried)");
+    app.stop().await;
+}

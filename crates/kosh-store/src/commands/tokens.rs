@@ -1,0 +1,108 @@
+//! Commands of Token cash collection: issue a token, pay it at an agent.
+//!
+//! Paying moves money in one balanced entry: the paying agent's partner's e-value
+//! wallet is debited (the agent took the cash on the platform's behalf) and the issuing
+//! partner's wallet is credited (the seed: "the same amount will be credited in the
+//! partner enterprise account"). The same transaction queues the `token.ack` outbox
+//! event that acknowledges the payment to the issuer.
+
+use crate::error::{CmdResult, CommandError, Rejection};
+use crate::ops::callbacks::TOKEN_ACK;
+use crate::ops::ledger;
+use crate::ops::tokens::{self as ops, NewToken, Payment, Token};
+use crate::ops::{agents, outbox, partners};
+use crate::sql::Conn;
+use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState};
+use kosh_core::money::Paise;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The counter token payment tids come from.
+const TID_COUNTER: &str = "token_tid";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenCmd {
+    Create { partner_id: i64, token: NewToken },
+    Pay { token: String, payment: Payment },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenOutcome {
+    Created(Token),
+    /// `payer_wallet`: the paying partner's wallet after the payment.
+    Paid {
+        token: Token,
+        payer_wallet: Balance,
+    },
+}
+
+pub async fn apply(db: &mut impl Conn, cmd: &TokenCmd, now_ms: i64) -> CmdResult<TokenOutcome> {
+    match cmd {
+        TokenCmd::Create { partner_id, token } => {
+            partners::by_id(db, *partner_id).await?.ok_or(CommandError::Rejected(Rejection::PartnerNotFound))?;
+            check_new(token, now_ms)?;
+            Ok(TokenOutcome::Created(ops::insert(db, *partner_id, token, now_ms).await?))
+        }
+        TokenCmd::Pay { token, payment } => pay(db, token, payment, now_ms).await,
+    }
+}
+
+fn check_new(t: &NewToken, now_ms: i64) -> Result<(), Rejection> {
+    if Paise::new(t.amount_paise).is_none_or(Paise::is_zero) {
+        return Err(Rejection::InvalidToken("the amount must be positive".into()));
+    }
+    if t.expires_at_ms <= now_ms {
+        return Err(Rejection::InvalidToken("the expiry is in the past".into()));
+    }
+    Ok(())
+}
+
+async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdResult<TokenOutcome> {
+    agents::get(db, p.payer_partner_id, p.user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    let token = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
+    refuse_unpayable(&token, now_ms)?;
+    let amount = Paise::new(p.amount_paise)
+        .filter(|a| !a.is_zero())
+        .ok_or_else(|| Rejection::InvalidToken("the amount to collect must be positive".into()))?;
+    let payer = ledger::account(db, p.payer_partner_id, &AccountKind::PartnerWallet, now_ms).await?;
+    let issuer = ledger::account(db, token.partner_id, &AccountKind::PartnerWallet, now_ms).await?;
+    let tid = agents::next_counter(db, TID_COUNTER).await?.to_string();
+    let entry = Entry::transfer(payer, issuer, amount).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
+    let entry_id = ledger::record(db, p.payer_partner_id, "token_payment", &tid, &entry, EntryState::Posted, now_ms).await?;
+    if !ops::mark_paid(db, token.id, p, &tid, entry_id, now_ms).await? {
+        // A concurrent payment committed first (or the token just expired).
+        let now = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
+        refuse_unpayable(&now, now_ms)?;
+        return Err(Rejection::TokenExpired.into());
+    }
+    let ack = json!({
+        "client_ref_id": token.client_ref_id,
+        "amount": rupees_number(amount),
+        "customer_name": p.customer_name,
+        "customer_id": token.customer_id,
+        "tid": tid,
+        "token": token.token,
+    });
+    outbox::append(db, token.partner_id, TOKEN_ACK, &ack, now_ms).await?;
+    let paid = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
+    let balance = ledger::balance(db, payer).await?;
+    Ok(TokenOutcome::Paid { token: paid, payer_wallet: balance })
+}
+
+fn refuse_unpayable(token: &Token, now_ms: i64) -> Result<(), Rejection> {
+    match token.state_at(now_ms) {
+        "generated" => Ok(()),
+        "expired" => Err(Rejection::TokenExpired),
+        _ => Err(Rejection::TokenAlreadyPaid { tid: token.tid.clone().unwrap_or_default() }),
+    }
+}
+
+/// Rupees as a JSON number, as the seed's acknowledgement sample sends them (`1500`).
+pub fn rupees_number(amount: Paise) -> Value {
+    let paise = amount.get();
+    if paise % 100 == 0 {
+        json!(paise / 100)
+    } else {
+        json!(paise as f64 / 100.0)
+    }
+}

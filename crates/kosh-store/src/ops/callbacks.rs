@@ -1,0 +1,614 @@
+//! The callback engine's storage: per-partner endpoints and signing secrets, claiming
+//! due outbox events under a lease, recording each attempt, and replaying.
+//!
+//! Delivery states of a deliverable outbox event ([`DELIVERABLE_KINDS`]):
+//! `pending` (due at `due_at_ms`) → `delivering` (claimed; `due_at_ms` is the lease
+//! expiry, after which any node may claim it again) → `delivered`, back to `pending`
+//! (a retry), `failed` (the policy gave up) or `unconfigured` (the partner has no URL
+//! for it). `failed` and `unconfigured` events are replayed by hand. Events of every
+//! other kind are internal: they stay as written and no worker ever claims them.
+
+use crate::error::{CmdResult, Rejection};
+use crate::sql::{Conn, Dialect, Row, SqlError};
+use serde::{Deserialize, Serialize};
+
+/// An Eko transaction-status callback (DMT, payout, QR, CMS): the payload is the body.
+pub const TX_STATUS: &str = "eko.tx_status";
+/// An Echelon callback: the payload is `{"url": …, "body": {…}}`.
+pub const ECHELON_CALLBACK: &str = "echelon.callback";
+/// A Token acknowledgement: the payload is the body.
+pub const TOKEN_ACK: &str = "token.ack";
+/// The outbox kinds the callback worker delivers; every other kind is internal.
+pub const DELIVERABLE_KINDS: [&str; 3] = [TX_STATUS, ECHELON_CALLBACK, TOKEN_ACK];
+
+/// The endpoint kinds a partner configures.
+pub const ENDPOINT_KINDS: [&str; 3] = ["tx_status", "token_fetch", "token_ack"];
+/// Most extra headers on one endpoint.
+pub const MAX_HEADERS: usize = 8;
+pub const MAX_HEADER_NAME_LEN: usize = 64;
+pub const MAX_HEADER_VALUE_LEN: usize = 512;
+pub const MAX_URL_LEN: usize = 1000;
+pub const MAX_CREDENTIAL_LEN: usize = 128;
+/// Headers Kosh sets itself, which an extra header must not replace.
+const RESERVED_HEADERS: [&str; 6] =
+    ["content-type", "content-length", "authorization", "host", "transfer-encoding", "connection"];
+/// Longest request body stored with an attempt (the payload is bounded by its producer).
+pub const MAX_STORED_BODY_LEN: usize = 16 * 1024;
+/// Most events one claim takes, and most rows one list answers.
+pub const MAX_CLAIM: i64 = 1_000;
+pub const MAX_LIST: i64 = 500;
+
+/// The endpoint kind whose URL an outbox kind is delivered to (`None`: the payload
+/// carries its own URL, or the kind is not delivered).
+pub fn endpoint_kind(event_kind: &str) -> Option<&'static str> {
+    match event_kind {
+        TX_STATUS => Some("tx_status"),
+        TOKEN_ACK => Some("token_ack"),
+        _ => None,
+    }
+}
+
+pub fn is_deliverable(kind: &str) -> bool {
+    DELIVERABLE_KINDS.contains(&kind)
+}
+
+/// Parses a hand-queued payload of a deliverable `kind`, checking its shape and size.
+pub fn check_payload(kind: &str, payload_json: &str) -> Result<serde_json::Value, String> {
+    if !is_deliverable(kind) {
+        return Err(format!("{kind:?} is not a deliverable kind; kinds are {}", DELIVERABLE_KINDS.join(", ")));
+    }
+    if payload_json.len() > MAX_STORED_BODY_LEN {
+        return Err(format!("the payload is larger than {MAX_STORED_BODY_LEN} bytes"));
+    }
+    let payload: serde_json::Value = serde_json::from_str(payload_json).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    if !payload.is_object() {
+        return Err("the payload must be a JSON object".into());
+    }
+    if kind == ECHELON_CALLBACK {
+        let url = payload["url"].as_str().ok_or("an echelon.callback payload is {\"url\": …, \"body\": {…}}")?;
+        validate_url(url)?;
+        if !payload["body"].is_object() {
+            return Err("an echelon.callback payload needs a JSON object \"body\"".into());
+        }
+    }
+    Ok(payload)
+}
+
+/// A partner's endpoint for one kind of callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub kind: String,
+    pub url: String,
+    pub basic_user: Option<String>,
+    pub basic_password: Option<String>,
+    /// Extra headers sent with every request, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Endpoint {
+    /// Checks every limit; the message says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if !ENDPOINT_KINDS.contains(&self.kind.as_str()) {
+            return Err(format!("unknown callback kind {:?}; kinds are {}", self.kind, ENDPOINT_KINDS.join(", ")));
+        }
+        validate_url(&self.url)?;
+        match (&self.basic_user, &self.basic_password) {
+            (None, None) => {}
+            (Some(user), Some(password)) => {
+                if user.is_empty() || user.len() > MAX_CREDENTIAL_LEN || user.contains(':') || has_control(user) {
+                    return Err(format!("the Basic user must be 1 to {MAX_CREDENTIAL_LEN} characters, without ':'"));
+                }
+                if password.len() > MAX_CREDENTIAL_LEN || has_control(password) {
+                    return Err(format!("the Basic password must be at most {MAX_CREDENTIAL_LEN} characters"));
+                }
+            }
+            _ => return Err("give both the Basic user and the Basic password, or neither".into()),
+        }
+        if self.headers.len() > MAX_HEADERS {
+            return Err(format!("at most {MAX_HEADERS} extra headers"));
+        }
+        for (name, value) in &self.headers {
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b);
+            if name.is_empty() || name.len() > MAX_HEADER_NAME_LEN || !name.bytes().all(token) {
+                return Err(format!("header name {name:?} must be 1 to {MAX_HEADER_NAME_LEN} token characters"));
+            }
+            let lower = name.to_ascii_lowercase();
+            if RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("x-kosh-") {
+                return Err(format!("header {name} is set by Kosh itself and cannot be configured"));
+            }
+            if value.len() > MAX_HEADER_VALUE_LEN || has_control(value) {
+                return Err(format!(
+                    "the value of header {name} must be at most {MAX_HEADER_VALUE_LEN} characters, without control characters"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// A callback URL: `http://` or `https://`, a host, bounded, no whitespace.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else { return Err(format!("the URL must start with http:// or https://, not {url:?}")) };
+    if url.len() > MAX_URL_LEN {
+        return Err(format!("the URL is longer than {MAX_URL_LEN} characters"));
+    }
+    if rest.is_empty() || rest.starts_with('/') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("the URL {url:?} has no host or contains whitespace"));
+    }
+    Ok(())
+}
+
+fn endpoint_from_row(r: &Row) -> Result<Endpoint, SqlError> {
+    let headers: Vec<(String, String)> = serde_json::from_str(&r.text(4)?).map_err(|e| SqlError::Decode(e.to_string()))?;
+    Ok(Endpoint { kind: r.text(0)?, url: r.text(1)?, basic_user: r.opt_text(2)?, basic_password: r.opt_text(3)?, headers })
+}
+
+pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
+    e.validate().map_err(Rejection::InvalidCallbackConfig)?;
+    let headers = serde_json::to_string(&e.headers).expect("headers serialise");
+    db.exec(
+        "INSERT INTO callback_endpoints (partner_id, kind, url, basic_user, basic_password, headers, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (partner_id, kind) DO UPDATE SET url = excluded.url, \
+         basic_user = excluded.basic_user, basic_password = excluded.basic_password, headers = excluded.headers, \
+         updated_at_ms = excluded.updated_at_ms",
+        &[
+            partner_id.into(),
+            (&e.kind).into(),
+            (&e.url).into(),
+            e.basic_user.as_ref().into(),
+            e.basic_password.as_ref().into(),
+            (&headers).into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes an endpoint; answers whether there was one.
+pub async fn delete_endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<bool, SqlError> {
+    Ok(db.exec("DELETE FROM callback_endpoints WHERE partner_id = $1 AND kind = $2", &[partner_id.into(), kind.into()]).await?
+        > 0)
+}
+
+pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<Option<Endpoint>, SqlError> {
+    db.query_opt(
+        "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 AND kind = $2",
+        &[partner_id.into(), kind.into()],
+    )
+    .await?
+    .as_ref()
+    .map(endpoint_from_row)
+    .transpose()
+}
+
+pub async fn endpoints(db: &mut impl Conn, partner_id: i64) -> Result<Vec<Endpoint>, SqlError> {
+    let rows = db
+        .query(
+            "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 ORDER BY kind",
+            &[partner_id.into()],
+        )
+        .await?;
+    rows.iter().map(endpoint_from_row).collect()
+}
+
+/// Sets (`Some`) or removes (`None`) the partner's signing secret.
+pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&str>, now_ms: i64) -> CmdResult<()> {
+    match secret {
+        Some(secret) => {
+            if !(16..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(
+                    Rejection::InvalidCallbackConfig("a signing secret is 16 to 128 printable ASCII characters".into()).into()
+                );
+            }
+            db.exec(
+                "INSERT INTO callback_signing (partner_id, secret, updated_at_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (partner_id) DO UPDATE SET secret = excluded.secret, updated_at_ms = excluded.updated_at_ms",
+                &[partner_id.into(), secret.into(), now_ms.into()],
+            )
+            .await?;
+        }
+        None => {
+            db.exec("DELETE FROM callback_signing WHERE partner_id = $1", &[partner_id.into()]).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<String>, SqlError> {
+    db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
+        .await?
+        .map(|r| r.text(0))
+        .transpose()
+}
+
+/// An event a worker claimed: it holds the lease until `lease_until_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claimed {
+    pub id: i64,
+    pub partner_id: i64,
+    pub kind: String,
+    /// The payload exactly as the producer wrote it.
+    pub payload: String,
+    /// Attempts before this one, over the event's life.
+    pub attempts: i64,
+    /// When the current retry cycle began (creation, or the last replay).
+    pub cycle_started_at_ms: i64,
+    /// Attempts before this one in the current cycle.
+    pub cycle_attempts: i64,
+}
+
+/// What bounds one claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    pub lease_until_ms: i64,
+    pub lease_token: String,
+    /// Most events in all.
+    pub limit: i64,
+    /// Most events of one partner.
+    pub per_partner: i64,
+    /// Partners whose events are not claimed now (the worker's busy ones).
+    pub exclude_partners: Vec<i64>,
+}
+
+/// How many due rows a claim looks at to rank per partner: enough that one partner's
+/// backlog does not hide the others' due events.
+const CLAIM_SCAN_FACTOR: i64 = 8;
+
+const CLAIM_POSTGRES: &str = "WITH ranked AS ( \
+       SELECT id, row_number() OVER (PARTITION BY partner_id ORDER BY due_at_ms, id) AS rn FROM ( \
+         SELECT id, partner_id, due_at_ms FROM outbox \
+         WHERE state IN ('pending', 'delivering') AND kind IN ('eko.tx_status', 'echelon.callback', 'token.ack') \
+           AND due_at_ms <= $1 AND NOT (partner_id = ANY (string_to_array($2, ',')::bigint[])) \
+         ORDER BY due_at_ms, id LIMIT $3) due \
+     ), picked AS ( \
+       SELECT o.id FROM outbox o JOIN ranked r ON r.id = o.id \
+       WHERE r.rn <= $4 AND o.state IN ('pending', 'delivering') AND o.due_at_ms <= $1 \
+       ORDER BY o.due_at_ms, o.id LIMIT $5 FOR UPDATE OF o SKIP LOCKED \
+     ) \
+     UPDATE outbox SET state = 'delivering', due_at_ms = $6, lease_token = $7, \
+       cycle_started_at_ms = COALESCE(cycle_started_at_ms, created_at_ms) \
+     FROM picked WHERE outbox.id = picked.id \
+     RETURNING outbox.id, outbox.partner_id, outbox.kind, outbox.payload, outbox.attempts, \
+       outbox.cycle_started_at_ms, outbox.cycle_attempts";
+
+// SQLite has one writer, so the claim needs no row locks: it runs alone.
+const CLAIM_SQLITE: &str = "UPDATE outbox SET state = 'delivering', due_at_ms = $6, lease_token = $7, \
+       cycle_started_at_ms = COALESCE(cycle_started_at_ms, created_at_ms) \
+     WHERE id IN (SELECT id FROM ( \
+       SELECT id, due_at_ms, row_number() OVER (PARTITION BY partner_id ORDER BY due_at_ms, id) AS rn FROM ( \
+         SELECT id, partner_id, due_at_ms FROM outbox \
+         WHERE state IN ('pending', 'delivering') AND kind IN ('eko.tx_status', 'echelon.callback', 'token.ack') \
+           AND due_at_ms <= $1 AND instr(',' || $2 || ',', ',' || partner_id || ',') = 0 \
+         ORDER BY due_at_ms, id LIMIT $3)) \
+       WHERE rn <= $4 ORDER BY due_at_ms, id LIMIT $5) \
+     RETURNING id, partner_id, kind, payload, attempts, cycle_started_at_ms, cycle_attempts";
+
+/// Claims due deliverable events, oldest first, at most `per_partner` of one partner.
+/// On PostgreSQL, rows another node is claiming at the same moment are skipped.
+pub async fn claim(db: &mut impl Conn, req: &ClaimRequest, now_ms: i64) -> Result<Vec<Claimed>, SqlError> {
+    let limit = req.limit.clamp(0, MAX_CLAIM);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let exclude = req.exclude_partners.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = match db.dialect() {
+        Dialect::Postgres => CLAIM_POSTGRES,
+        Dialect::Sqlite => CLAIM_SQLITE,
+    };
+    let params = [
+        now_ms.into(),
+        (&exclude).into(),
+        (limit * CLAIM_SCAN_FACTOR).into(),
+        req.per_partner.max(1).into(),
+        limit.into(),
+        req.lease_until_ms.into(),
+        (&req.lease_token).into(),
+    ];
+    let rows = db.query(sql, &params).await?;
+    let mut claimed = rows
+        .iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.int(0)?,
+                partner_id: r.int(1)?,
+                kind: r.text(2)?,
+                payload: r.text(3)?,
+                attempts: r.int(4)?,
+                cycle_started_at_ms: r.int(5)?,
+                cycle_attempts: r.int(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, SqlError>>()?;
+    claimed.sort_by_key(|c| c.id);
+    Ok(claimed)
+}
+
+/// Whether any deliverable event is due (a cheap read before claiming).
+pub async fn any_due(db: &mut impl Conn, now_ms: i64) -> Result<bool, SqlError> {
+    Ok(db
+        .query_opt(
+            "SELECT id FROM outbox WHERE state IN ('pending', 'delivering') \
+             AND kind IN ('eko.tx_status', 'echelon.callback', 'token.ack') AND due_at_ms <= $1 LIMIT 1",
+            &[now_ms.into()],
+        )
+        .await?
+        .is_some())
+}
+
+/// Hands claimed events back unattempted, due at once.
+pub async fn release(db: &mut impl Conn, ids: &[i64], lease_token: &str, now_ms: i64) -> Result<u64, SqlError> {
+    let mut released = 0;
+    for id in ids {
+        released += db
+            .exec(
+                "UPDATE outbox SET state = 'pending', due_at_ms = $3, lease_token = NULL \
+                 WHERE id = $1 AND lease_token = $2 AND state = 'delivering'",
+                &[(*id).into(), lease_token.into(), now_ms.into()],
+            )
+            .await?;
+    }
+    Ok(released)
+}
+
+/// One delivery attempt, as it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub started_at_ms: i64,
+    pub url: String,
+    pub request_body: String,
+    pub response_status: Option<i64>,
+    pub response_excerpt: Option<String>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub succeeded: bool,
+}
+
+/// What happens to an event after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Next {
+    Delivered,
+    RetryAt(i64),
+    GiveUp,
+    /// No attempt was made: the partner has no URL for this kind.
+    Unconfigured,
+}
+
+/// The end of one claim of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finish {
+    pub id: i64,
+    pub lease_token: String,
+    pub attempt: Option<Attempt>,
+    pub next: Next,
+    /// Why the event is not delivered (yet), for the operator.
+    pub error: Option<String>,
+    /// For a delivered Token acknowledgement: the token and the partner's reference.
+    pub token_ack: Option<TokenAck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenAck {
+    pub token: String,
+    pub partner_tid: Option<String>,
+}
+
+/// Records an attempt and the event's next state, if this worker still holds the
+/// lease; answers `None` when the lease was lost (another node took the event over),
+/// else the event's partner and kind.
+pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Option<(i64, String)>, SqlError> {
+    let (state, due) = match f.next {
+        Next::Delivered => ("delivered", now_ms),
+        Next::RetryAt(at) => ("pending", at),
+        Next::GiveUp => ("failed", now_ms),
+        Next::Unconfigured => ("unconfigured", now_ms),
+    };
+    let counted = i64::from(f.attempt.is_some());
+    let row = db
+        .query_opt(
+            "UPDATE outbox SET state = $3, due_at_ms = $4, lease_token = NULL, attempts = attempts + $5, \
+               cycle_attempts = cycle_attempts + $5, last_attempt_at_ms = COALESCE($6, last_attempt_at_ms), \
+               delivered_at_ms = CASE WHEN $3 = 'delivered' THEN $7 ELSE delivered_at_ms END, last_error = $8 \
+             WHERE id = $1 AND lease_token = $2 AND state = 'delivering' \
+             RETURNING partner_id, kind, attempts",
+            &[
+                f.id.into(),
+                (&f.lease_token).into(),
+                state.into(),
+                due.into(),
+                counted.into(),
+                f.attempt.as_ref().map(|a| a.started_at_ms).into(),
+                now_ms.into(),
+                f.error.as_ref().into(),
+            ],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let (partner_id, kind, attempts) = (row.int(0)?, row.text(1)?, row.int(2)?);
+    if let Some(a) = &f.attempt {
+        db.exec(
+            "INSERT INTO callback_attempts (outbox_id, partner_id, attempt_no, started_at_ms, url, request_body, \
+               response_status, response_excerpt, latency_ms, error, succeeded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                f.id.into(),
+                partner_id.into(),
+                attempts.into(),
+                a.started_at_ms.into(),
+                (&a.url).into(),
+                truncate(&a.request_body, MAX_STORED_BODY_LEN).into(),
+                a.response_status.into(),
+                a.response_excerpt.as_ref().into(),
+                a.latency_ms.into(),
+                a.error.as_ref().into(),
+                i64::from(a.succeeded).into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(Some((partner_id, kind)))
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+pub fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Queues a failed or unconfigured event again, due now, with a fresh retry cycle.
+pub async fn replay(db: &mut impl Conn, id: i64, now_ms: i64) -> CmdResult<CallbackEvent> {
+    let event = event(db, id).await?.ok_or(Rejection::CallbackNotFound)?;
+    if !is_deliverable(&event.kind) {
+        return Err(Rejection::CallbackNotReplayable(format!("{} events are internal and never delivered", event.kind)).into());
+    }
+    if !matches!(event.state.as_str(), "failed" | "unconfigured") {
+        let why = match event.state.as_str() {
+            "delivered" => "it was delivered already".to_owned(),
+            other => format!("it is {other} (still queued)"),
+        };
+        return Err(Rejection::CallbackNotReplayable(why).into());
+    }
+    db.exec(
+        "UPDATE outbox SET state = 'pending', due_at_ms = $2, cycle_started_at_ms = $2, cycle_attempts = 0, \
+           lease_token = NULL WHERE id = $1",
+        &[id.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(self::event(db, id).await?.ok_or(Rejection::CallbackNotFound)?)
+}
+
+/// An outbox event with its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackEvent {
+    pub id: i64,
+    pub partner_id: i64,
+    pub kind: String,
+    pub payload: String,
+    /// `pending`, `delivering`, `delivered`, `failed`, `unconfigured`; internal events
+    /// keep the state they were written with.
+    pub state: String,
+    pub attempts: i64,
+    pub due_at_ms: i64,
+    pub created_at_ms: i64,
+    pub cycle_started_at_ms: Option<i64>,
+    pub last_attempt_at_ms: Option<i64>,
+    pub delivered_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl CallbackEvent {
+    pub fn deliverable(&self) -> bool {
+        is_deliverable(&self.kind)
+    }
+}
+
+fn event_from_row(r: &Row) -> Result<CallbackEvent, SqlError> {
+    Ok(CallbackEvent {
+        id: r.int(0)?,
+        partner_id: r.int(1)?,
+        kind: r.text(2)?,
+        payload: r.text(3)?,
+        state: r.text(4)?,
+        attempts: r.int(5)?,
+        due_at_ms: r.int(6)?,
+        created_at_ms: r.int(7)?,
+        cycle_started_at_ms: r.opt_int(8)?,
+        last_attempt_at_ms: r.opt_int(9)?,
+        delivered_at_ms: r.opt_int(10)?,
+        last_error: r.opt_text(11)?,
+    })
+}
+
+pub async fn event(db: &mut impl Conn, id: i64) -> Result<Option<CallbackEvent>, SqlError> {
+    db.query_opt(
+        "SELECT id, partner_id, kind, payload, state, attempts, due_at_ms, created_at_ms, \
+           cycle_started_at_ms, last_attempt_at_ms, delivered_at_ms, last_error FROM outbox WHERE id = $1",
+        &[id.into()],
+    )
+    .await?
+    .as_ref()
+    .map(event_from_row)
+    .transpose()
+}
+
+/// Which events a listing shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFilter {
+    pub partner_id: Option<i64>,
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    /// Internal events too (by default only deliverable ones).
+    pub include_internal: bool,
+    /// Only events with a smaller id (paging, newest first).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn events(db: &mut impl Conn, f: &EventFilter) -> Result<Vec<CallbackEvent>, SqlError> {
+    let rows = db
+        .query(
+            "SELECT id, partner_id, kind, payload, state, attempts, due_at_ms, created_at_ms, \
+               cycle_started_at_ms, last_attempt_at_ms, delivered_at_ms, last_error FROM outbox \
+             WHERE (CAST($1 AS BIGINT) IS NULL OR partner_id = $1) AND (CAST($2 AS TEXT) IS NULL OR state = $2) \
+               AND (CAST($3 AS TEXT) IS NULL OR kind = $3) AND (CAST($4 AS BIGINT) IS NULL OR id < $4) \
+               AND ($5 = 1 OR kind IN ('eko.tx_status', 'echelon.callback', 'token.ack')) \
+             ORDER BY id DESC LIMIT $6",
+            &[
+                f.partner_id.into(),
+                f.state.as_ref().into(),
+                f.kind.as_ref().into(),
+                f.before_id.into(),
+                i64::from(f.include_internal).into(),
+                f.limit.clamp(1, MAX_LIST).into(),
+            ],
+        )
+        .await?;
+    rows.iter().map(event_from_row).collect()
+}
+
+/// A recorded attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub attempt_no: i64,
+    pub attempt: Attempt,
+}
+
+/// The attempts of an event, oldest first (at most the newest 1000).
+pub async fn attempts(db: &mut impl Conn, outbox_id: i64) -> Result<Vec<AttemptRecord>, SqlError> {
+    let rows = db
+        .query(
+            "SELECT attempt_no, started_at_ms, url, request_body, response_status, response_excerpt, latency_ms, error, \
+               succeeded FROM (SELECT * FROM callback_attempts WHERE outbox_id = $1 ORDER BY id DESC LIMIT 1000) newest \
+             ORDER BY attempt_no",
+            &[outbox_id.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AttemptRecord {
+                attempt_no: r.int(0)?,
+                attempt: Attempt {
+                    started_at_ms: r.int(1)?,
+                    url: r.text(2)?,
+                    request_body: r.text(3)?,
+                    response_status: r.opt_int(4)?,
+                    response_excerpt: r.opt_text(5)?,
+                    latency_ms: r.int(6)?,
+                    error: r.opt_text(7)?,
+                    succeeded: r.int(8)? != 0,
+                },
+            })
+        })
+        .collect()
+}
