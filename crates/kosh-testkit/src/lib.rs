@@ -40,13 +40,31 @@ pub async fn fresh_store(backend: Backend, clock: SharedClock) -> Store {
     store
 }
 
-/// A new empty directory under the system temp dir, removed at exit by the OS's tmp
-/// cleaning (tests keep it so a failure can be inspected).
+/// A new empty directory under the system temp dir. A test process keeps its own (so a
+/// failure can be inspected while it runs); the first call of a later process removes
+/// those of processes that have ended, so scratch space stays bounded across runs.
 pub fn scratch_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(sweep_dead_scratch_dirs);
     let dir = std::env::temp_dir().join(format!("kosh-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
+}
+
+/// Removes `kosh-test-PID-N` directories whose process no longer exists.
+fn sweep_dead_scratch_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("kosh-test-")).and_then(|rest| rest.split('-').next()) else {
+            continue;
+        };
+        let alive = pid.parse::<u32>().map(|pid| Path::new(&format!("/proc/{pid}")).exists()).unwrap_or(true);
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The server URL tests create their databases on.
