@@ -15,11 +15,17 @@
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //! - [`civil`]: calendar arithmetic (UTC and IST) without a date crate.
 //! - [`secret`]: random credentials, OTPs and their hashes.
+//! - [`dmt`]: money transfer: customer states, `tx_status` and its state machine, limits.
+//! - [`pricing`]: the configurable fee, GST, commission and TDS table.
+//! - [`banks`]: the seeded banks, their channels, IFSC and account-number validation.
 
+pub mod banks;
 pub mod civil;
 pub mod clock;
+pub mod dmt;
 pub mod ledger;
 pub mod money;
+pub mod pricing;
 pub mod secret;
 pub mod services;
 pub mod signing;

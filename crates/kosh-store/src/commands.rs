@@ -2,6 +2,7 @@
 //! state rows, ledger entries, idempotency record and outbox events) inside the
 //! backend's transaction; when it is refused, nothing it did remains.
 
+pub mod dmt;
 mod ledger_entries;
 
 pub use crate::ops::ledger::AccountBalance;
@@ -81,6 +82,8 @@ pub enum Command {
         entry_id: i64,
         post: bool,
     },
+    /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
+    Dmt(dmt::DmtCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ pub enum Outcome {
         posted: bool,
         balances: Vec<AccountBalance>,
     },
+    Dmt(dmt::DmtOutcome),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -151,18 +155,25 @@ impl Outcome {
             | Outcome::SandboxSeeded { created: true, .. }
             | Outcome::EntryRecorded { posted: true, .. }
             | Outcome::EntryResolved { posted: true, .. } => 1,
+            Outcome::Dmt(dmt) => dmt.entries_posted(),
             _ => 0,
         }
     }
 
     /// Ledger entries this outcome recorded as pending (for metrics).
     pub fn entries_pending(&self) -> u64 {
-        u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. }))
+        match self {
+            Outcome::Dmt(dmt) => dmt.entries_pending(),
+            _ => u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. })),
+        }
     }
 
     /// Pending ledger entries this outcome voided (for metrics).
     pub fn entries_voided(&self) -> u64 {
-        u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. }))
+        match self {
+            Outcome::Dmt(dmt) => dmt.entries_voided(),
+            _ => u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. })),
+        }
     }
 }
 
@@ -226,6 +237,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
             ledger_entries::record_entry(db, *partner_id, kind, reference, legs, *pending, now_ms).await
         }
         Command::ResolveEntry { entry_id, post } => ledger_entries::resolve_entry(db, *entry_id, *post, now_ms).await,
+        Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
     }
 }
 

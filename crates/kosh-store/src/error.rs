@@ -38,6 +38,8 @@ pub enum Rejection {
     EntryNotPending,
     #[error("invalid ledger entry: {0}")]
     InvalidEntry(String),
+    #[error(transparent)]
+    Dmt(#[from] crate::commands::dmt::DmtRejection),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -99,6 +99,8 @@ macro_rules! read {
     };
 }
 
+mod dmt_reads;
+
 impl Store {
     /// Opens the store. Call [`Store::migrate`] before use on a new database.
     pub async fn open(location: Location, clock: SharedClock) -> Result<Store, SqlError> {

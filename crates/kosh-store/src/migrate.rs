@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_otp_subjects.sql"),
         postgres: include_str!("../migrations/postgres/0002_otp_subjects.sql"),
     },
+    Migration {
+        version: 4,
+        name: "dmt",
+        sqlite: include_str!("../migrations/sqlite/0004_dmt.sql"),
+        postgres: include_str!("../migrations/postgres/0004_dmt.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -2,6 +2,9 @@
 //! caller's transaction: a command composes several and commits them as one.
 
 pub mod agents;
+pub mod dmt_customers;
+pub mod dmt_recipients;
+pub mod dmt_transfers;
 pub mod idempotency;
 pub mod ledger;
 pub mod otp;
