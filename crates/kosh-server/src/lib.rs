@@ -7,11 +7,14 @@
 //! - [`eko`]: the Eko dialect (auth, envelope, params, one module per API family).
 //! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
+//! - [`rail_worker`]: asks the rail about transfers whose time has come (NEFT batches,
+//!   holds, late failures, transfers a crashed request left unanswered).
 
 pub mod admin;
 pub mod config;
 pub mod eko;
 pub mod metrics;
+pub mod rail_worker;
 pub mod sandbox;
 pub mod state;
 
@@ -89,6 +92,7 @@ pub struct App {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    rail_worker: Option<rail_worker::Worker>,
 }
 
 impl App {
@@ -103,11 +107,13 @@ impl App {
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let config_rail = config.sandbox_rail();
         let state = AppState {
             store,
             config: Arc::new(config),
             partners: Arc::new(PartnerCache::new()),
             metrics: Arc::new(metrics::Metrics::default()),
+            rail: Arc::new(kosh_rails::sandbox::SandboxRail::new(config_rail)),
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());
@@ -118,8 +124,9 @@ impl App {
                 })
                 .await
         });
+        let rail_worker = rail_worker::spawn(state.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task })
+        Ok(App { addr, state, shutdown: Some(shutdown), task, rail_worker })
     }
 
     pub fn url(&self) -> String {
@@ -131,6 +138,9 @@ impl App {
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(worker) = self.rail_worker.take() {
+            worker.stop().await;
         }
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         match tokio::time::timeout(grace, &mut self.task).await {

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use kosh_rails::Rail;
 use kosh_store::ops::partners::Partner;
 use kosh_store::sql::SqlError;
 use kosh_store::Store;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub partners: Arc<PartnerCache>,
     pub metrics: Arc<Metrics>,
+    /// The connector money transfers are sent through.
+    pub rail: Arc<dyn Rail>,
 }
 
 impl AppState {
