@@ -27,7 +27,9 @@
 
 use super::auth::Authenticated;
 use super::check_initiator;
-use super::dmt::{code, parse_id, refusal, require_dmt_agent, rt, transaction_rsid, transfer_json, transfer_reply};
+use super::dmt::{
+    code, parse_id, refusal, require_dmt_agent, rt, sandbox_otp_hint, transaction_rsid, transfer_json, transfer_reply,
+};
 use super::envelope::{EkoReply, EkoResult};
 use super::params::{Checker, EkoParams};
 use super::user::store_error;
@@ -35,11 +37,11 @@ use crate::rail_worker;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
-use kosh_core::dmt::{self, DmtChannel};
+use kosh_core::dmt::{self, DmtChannel, TxStatus};
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile, Text};
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, NewTransfer, TransferView};
+use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome, NewTransfer, TransferView};
 use kosh_store::commands::{Command, IdemKey, Outcome};
 use kosh_store::ops::dmt_transfers::Transfer;
 
@@ -171,19 +173,28 @@ pub async fn inquiry(
     };
     let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
     let due = transfer.tx_status.awaits_bank() && transfer.check_at_ms.is_some_and(|at| at <= app.now_ms());
-    let view = match due {
-        true => match rail_worker::check(&app, &transfer).await {
+    let view = if due {
+        match rail_worker::check(&app, &transfer).await {
             Ok(view) => view,
             Err(e) => {
                 tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
                 with_balance(&app, transfer).await?
             }
-        },
-        false => with_balance(&app, transfer).await?,
+        }
+    } else {
+        with_balance(&app, transfer).await?
     };
     let t = &view.transfer;
     let mut reply =
         EkoReply::ok(rt::INQUIRY, format!("Transaction status: {}", t.tx_status.desc()), transfer_json(t, view.balance_paise));
     reply.response_status_id = transaction_rsid(t.tx_status);
+    if t.tx_status == TxStatus::RefundPending {
+        let read =
+            sandbox_otp_hint(&app, &t.customer_mobile, &refund_otp_purpose(t.tid)).map_or(String::new(), |h| format!("; {h}"));
+        reply = reply.with_hint(format!(
+            "the transfer failed after initiation: return the cash to the customer, then POST /transactions/{}/refund with the OTP the customer received{read}",
+            t.tid
+        ));
+    }
     Ok(reply)
 }
