@@ -53,6 +53,15 @@ pub async fn sandbox_otp(app: &App, mobile: &str, purpose: &str) -> String {
     body["data"]["otp"].as_str().unwrap_or_else(|| panic!("an OTP for {mobile} ({purpose}): {body}")).to_owned()
 }
 
+/// The latest usable OTP of `client`'s partner, read from the store (sandbox mode keeps
+/// it readable); works for any partner, not only the public sandbox one.
+pub async fn stored_otp(app: &App, client: &Client, mobile: &str, purpose: &str) -> String {
+    let store = &app.state.store;
+    let partner = store.partner_by_developer_key(&client.credentials().developer_key).await.expect("read").expect("partner");
+    let found = store.sandbox_otp(partner.id, purpose, mobile).await.expect("read");
+    found.unwrap_or_else(|| panic!("no OTP for {mobile} ({purpose})")).1
+}
+
 pub fn customer_form(user_code: &str) -> Vec<(&'static str, String)> {
     vec![
         ("user_code", user_code.into()),
@@ -68,7 +77,7 @@ pub async fn verified_customer(app: &App, client: &Client, user_code: &str, mobi
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let created = call(client, reqwest::Method::PUT, &format!("/customers/mobile_number:{mobile}"), &form).await;
     assert_eq!(created["response_type_id"], 327, "{created}");
-    let otp = sandbox_otp(app, mobile, "dmt_customer").await;
+    let otp = stored_otp(app, client, mobile, "dmt_customer").await;
     let verified = call(
         client,
         reqwest::Method::PUT,
