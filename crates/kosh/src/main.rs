@@ -7,6 +7,7 @@
 //! exit with clap's status 2.)
 
 mod bench;
+mod bench_dmt;
 mod migrate;
 mod partner;
 mod sandbox;

@@ -89,6 +89,21 @@ pub struct ServeArgs {
     /// Seconds shutdown waits for in-flight requests [default: 30].
     #[arg(long, env = "KOSH_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Sandbox rail: NEFT settles at multiples of this many seconds [default: 1800].
+    #[arg(long, env = "KOSH_NEFT_BATCH_SECS")]
+    pub neft_batch_secs: Option<u64>,
+    /// Sandbox rail: seconds a transfer on hold stays unanswered [default: 60].
+    #[arg(long, env = "KOSH_RAIL_HOLD_SECS")]
+    pub rail_hold_secs: Option<u64>,
+    /// Sandbox rail: seconds before a transfer that fails after initiation fails [default: 30].
+    #[arg(long, env = "KOSH_RAIL_LATE_FAILURE_SECS")]
+    pub rail_late_failure_secs: Option<u64>,
+    /// Milliseconds between rail worker rounds; 0 runs no rail worker on this node [default: 250].
+    #[arg(long, env = "KOSH_RAIL_WORKER_TICK_MS")]
+    pub rail_worker_tick_ms: Option<u64>,
+    /// Seconds before the rail worker finishes a transfer whose request never reported the rail's answer [default: 30].
+    #[arg(long, env = "KOSH_RAIL_RECOVERY_SECS")]
+    pub rail_recovery_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -106,7 +121,12 @@ impl ServeArgs {
             service_review_secs,
             otp_ttl_secs,
             sandbox_wallet_rupees,
-            shutdown_grace_secs
+            shutdown_grace_secs,
+            neft_batch_secs,
+            rail_hold_secs,
+            rail_late_failure_secs,
+            rail_worker_tick_ms,
+            rail_recovery_secs
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
