@@ -516,11 +516,13 @@ async fn unchanged(db: &mut impl Conn, transfer: Transfer) -> CmdResult<DmtOutco
     Ok(DmtOutcome::TransferUpdated { view: TransferView { transfer, balance_paise }, changed: false })
 }
 
-/// Voids the transfer's entry (its reserved debit returns to the wallet) and gives the
-/// amount back to the customer's monthly limit.
+/// Gives the amount back to the customer's monthly limit and voids the transfer's entry
+/// (its reserved debit returns to the wallet). The customer's row is locked before the
+/// wallet's, in the same order as a transfer takes them, so that on PostgreSQL the two
+/// never wait for each other in a cycle.
 async fn void_and_release(db: &mut impl Conn, t: &Transfer, now_ms: i64) -> CmdResult<()> {
-    ledger::resolve(db, t.entry_id, EntryState::Voided, now_ms).await?;
     customers::release_limit(db, t.partner_id, &t.customer_mobile, t.limit_month, t.charges.amount_paise, now_ms).await?;
+    ledger::resolve(db, t.entry_id, EntryState::Voided, now_ms).await?;
     Ok(())
 }
 
