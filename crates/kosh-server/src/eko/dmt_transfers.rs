@@ -64,11 +64,11 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
     };
     if executed.replayed {
         // The same request again: answer the transfer as it stands now.
-        let current = app.store.dmt_transfer(auth.partner.id, recorded.transfer.tid).await.map_err(store_error)?;
+        let current = app.store.dmt_transfer(auth.partner.id, recorded.tid).await.map_err(store_error)?;
         let current = current.ok_or_else(|| store_error("a replayed transfer is missing"))?;
         return Ok(transfer_reply(&with_balance(&app, current).await?));
     }
-    let view = rail_worker::submit(&app, &recorded.transfer).await;
+    let view = rail_worker::submit(&app, &recorded).await;
     Ok(transfer_reply(&view))
 }
 

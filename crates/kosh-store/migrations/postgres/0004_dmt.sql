@@ -77,7 +77,6 @@ CREATE TABLE dmt_transfers (
     UNIQUE (partner_id, client_ref_id)
 );
 CREATE INDEX dmt_transfers_due ON dmt_transfers (check_at_ms) WHERE check_at_ms IS NOT NULL;
-CREATE INDEX dmt_transfers_customer ON dmt_transfers (partner_id, customer_mobile, tid);
 
 -- A sequence, not a counter row: a row would serialise every transfer of every partner.
 CREATE SEQUENCE dmt_tid START WITH 1000000001;

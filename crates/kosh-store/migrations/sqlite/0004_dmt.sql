@@ -77,6 +77,5 @@ CREATE TABLE dmt_transfers (
     UNIQUE (partner_id, client_ref_id)
 );
 CREATE INDEX dmt_transfers_due ON dmt_transfers (check_at_ms) WHERE check_at_ms IS NOT NULL;
-CREATE INDEX dmt_transfers_customer ON dmt_transfers (partner_id, customer_mobile, tid);
 
 INSERT INTO counters (name, value) VALUES ('dmt_tid', 1000000000);

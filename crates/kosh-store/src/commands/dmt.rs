@@ -28,7 +28,7 @@ use crate::sql::Conn;
 use kosh_core::banks;
 use kosh_core::civil;
 use kosh_core::dmt::{self, CustomerState, DmtChannel, TxStatus};
-use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side, PLATFORM};
+use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
 use serde::{Deserialize, Serialize};
@@ -172,7 +172,8 @@ pub enum DmtOutcome {
     RecipientRemoved {
         recipient_id: i64,
     },
-    TransferRecorded(TransferView),
+    /// Recorded, its debit reserved; the rail has not been asked yet.
+    TransferRecorded(Transfer),
     /// `changed` is false when the transfer had already moved on (another writer).
     TransferUpdated {
         view: TransferView,
@@ -364,7 +365,7 @@ async fn recipient_refusal(db: &mut impl Conn, partner_id: i64, recipient_id: i6
     })
 }
 
-async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult<TransferView> {
+async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult<Transfer> {
     let sender = customer(db, t.partner_id, &t.customer_mobile).await?;
     if !sender.state.may_transact() {
         return Err(refuse(DmtRejection::CustomerNotVerified));
@@ -416,8 +417,7 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
         updated_at_ms: now_ms,
     };
     transfers::insert(db, &transfer).await?;
-    let balance_paise = wallet_balance(db, t.partner_id).await?;
-    Ok(TransferView { transfer, balance_paise })
+    Ok(transfer)
 }
 
 /// The transfer's ledger entry: the wallet pays amount + fee − commission + TDS; the
@@ -427,17 +427,18 @@ async fn transfer_entry(db: &mut impl Conn, partner_id: i64, channel: DmtChannel
         DmtChannel::Imps => "imps",
         DmtChannel::Neft => "neft",
     };
+    let [wallet, clearing, revenue, gst, tds] = transfers::ledger_accounts(db, partner_id, rail, now_ms).await?;
     let legs = [
-        (partner_id, AccountKind::PartnerWallet, Side::Debit, c.debit_paise()),
-        (PLATFORM, AccountKind::RailClearing { rail }, Side::Credit, c.amount_paise),
-        (PLATFORM, AccountKind::FeeRevenue, Side::Credit, c.revenue_paise()),
-        (PLATFORM, AccountKind::GstPayable, Side::Credit, c.gst_paise),
-        (PLATFORM, AccountKind::TdsPayable, Side::Credit, c.tds_paise),
+        (wallet, Side::Debit, c.debit_paise()),
+        (clearing, Side::Credit, c.amount_paise),
+        (revenue, Side::Credit, c.revenue_paise()),
+        (gst, Side::Credit, c.gst_paise),
+        (tds, Side::Credit, c.tds_paise),
     ];
     let mut resolved = Vec::with_capacity(legs.len());
-    for (owner, kind, side, amount) in legs.into_iter().filter(|leg| leg.3 > 0) {
+    for (account_id, side, amount) in legs.into_iter().filter(|leg| leg.2 > 0) {
         let amount = Paise::new(amount).ok_or_else(|| Rejection::InvalidEntry(format!("leg amount {amount} is out of range")))?;
-        resolved.push(Leg { account_id: ledger::account(db, owner, &kind, now_ms).await?, side, amount });
+        resolved.push(Leg { account_id, side, amount });
     }
     Entry::new(resolved).map_err(|e| Rejection::InvalidEntry(e.to_string()).into())
 }

@@ -4,8 +4,10 @@
 //! caller saw, so racing writers (the request, the rail worker, an inquiry) apply each
 //! transition once.
 
+use crate::ops::ledger;
 use crate::sql::{Conn, Dialect, Row, SqlError};
 use kosh_core::dmt::{DmtChannel, TxStatus};
+use kosh_core::ledger::{AccountKind, PLATFORM};
 use kosh_core::pricing::Charges;
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +96,43 @@ fn from_row(r: &Row) -> Result<Transfer, SqlError> {
         created_at_ms: r.int(25)?,
         updated_at_ms: r.int(26)?,
     })
+}
+
+/// The ids of a transfer's ledger accounts, in one query: the partner's wallet and the
+/// platform's clearing (for `rail`), fee revenue, GST payable and TDS payable accounts,
+/// in that order. An account never used before is created.
+pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static str, now_ms: i64) -> Result<[i64; 5], SqlError> {
+    let kinds = [
+        (partner_id, AccountKind::PartnerWallet),
+        (PLATFORM, AccountKind::RailClearing { rail }),
+        (PLATFORM, AccountKind::FeeRevenue),
+        (PLATFORM, AccountKind::GstPayable),
+        (PLATFORM, AccountKind::TdsPayable),
+    ];
+    let codes = kinds.each_ref().map(|(_, kind)| kind.code());
+    let rows = db
+        .query(
+            "SELECT owner_id, code, id FROM ledger_accounts WHERE (owner_id = $1 AND code = $2)              OR (owner_id = $3 AND code IN ($4, $5, $6, $7))",
+            &[
+                partner_id.into(),
+                (&codes[0]).into(),
+                PLATFORM.into(),
+                (&codes[1]).into(),
+                (&codes[2]).into(),
+                (&codes[3]).into(),
+                (&codes[4]).into(),
+            ],
+        )
+        .await?;
+    let mut ids = [0; 5];
+    for (i, (owner, kind)) in kinds.iter().enumerate() {
+        let found = rows.iter().find(|r| r.int(0).ok() == Some(*owner) && r.text(1).ok().as_deref() == Some(codes[i].as_str()));
+        ids[i] = match found {
+            Some(row) => row.int(2)?,
+            None => ledger::account(db, *owner, kind, now_ms).await?,
+        };
+    }
+    Ok(ids)
 }
 
 /// A fresh platform transaction id (for transfers and refunds alike). PostgreSQL uses a
