@@ -1,13 +1,15 @@
 //! `kosh`: run the server and administer it.
 //!
 //! One file per command: [`serve`] (and the store flags every command shares),
-//! [`migrate`], [`partner`], [`wallet`], [`sign`], [`sandbox`] and [`bench`]. Each command
+//! [`migrate`], [`partner`], [`wallet`], [`sign`], [`sandbox`], [`bench`] (with
+//! [`bench_dmt`]) and [`dmt`]. Each command
 //! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
 //! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
 //! exit with clap's status 2.)
 
 mod bench;
 mod bench_dmt;
+mod dmt;
 mod migrate;
 mod partner;
 mod sandbox;
@@ -42,6 +44,8 @@ enum Cmd {
     Sandbox(sandbox::SandboxArgs),
     /// Load-test a running server and print throughput and latency percentiles.
     Bench(bench::BenchArgs),
+    /// Money transfers: show one, or list a partner's.
+    Dmt(dmt::DmtArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Cmd::Sign(args) => sign::run(args),
         Cmd::Sandbox(args) => block_on(sandbox::run(args)),
         Cmd::Bench(args) => block_on(bench::run(args)),
+        Cmd::Dmt(args) => block_on(dmt::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
