@@ -113,6 +113,9 @@ async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -
 /// One round: claims the transfers that are due and asks the rail about each. Returns
 /// how many were claimed.
 pub async fn run_once(app: &AppState) -> Result<usize, String> {
+    if !app.store.dmt_any_due(app.now_ms()).await.map_err(|e| e.to_string())? {
+        return Ok(0);
+    }
     let claim = DmtCommand::ClaimDueTransfers { lease_ms: LEASE_MS, limit: CLAIM_LIMIT };
     let due = match app.store.execute(Command::Dmt(claim)).await {
         Ok(Outcome::Dmt(DmtOutcome::DueTransfers(due))) => due,

@@ -35,4 +35,9 @@ impl Store {
     pub async fn dmt_transfers(&self, partner_id: i64, after_tid: i64) -> Result<Vec<Transfer>, SqlError> {
         read!(self, db => dmt_transfers::list(db, partner_id, after_tid))
     }
+
+    /// Whether any transfer is due for a rail inquiry at `now_ms`.
+    pub async fn dmt_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
+        read!(self, db => dmt_transfers::any_due(db, now_ms))
+    }
 }

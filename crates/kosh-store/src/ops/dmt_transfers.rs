@@ -230,6 +230,12 @@ pub async fn update(db: &mut impl Conn, t: &Transfer, from: TxStatus) -> Result<
     Ok(changed == 1)
 }
 
+/// Whether any transfer's time to ask the rail has come (a read, so an idle worker
+/// round costs no write transaction).
+pub async fn any_due(db: &mut impl Conn, now_ms: i64) -> Result<bool, SqlError> {
+    Ok(db.query_opt("SELECT tid FROM dmt_transfers WHERE check_at_ms <= $1 LIMIT 1", &[now_ms.into()]).await?.is_some())
+}
+
 /// Claims up to `limit` transfers whose `check_at_ms` is due: each is leased until
 /// `lease_until_ms` (its `check_at_ms` moves there), so another worker, on this node or
 /// another, does not ask the rail about it meanwhile. A worker that dies mid-way only
