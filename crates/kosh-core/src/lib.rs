@@ -20,14 +20,20 @@
 //! - [`echelon`]: the Echelon dialect's pure parts (JWTs, operation patterns, money
 //!   precision, statuses, catalogue, sandbox payin outcomes).
 //! - [`webhook`]: the signature on Kosh's signed callbacks, and its verification.
+//! - [`dmt`]: money transfer: customer states, `tx_status` and its state machine, limits.
+//! - [`pricing`]: the configurable fee, GST, commission and TDS table.
+//! - [`banks`]: the seeded banks, their channels, IFSC and account-number validation.
 
 pub mod aadhaar;
 pub mod aeps;
+pub mod banks;
 pub mod civil;
 pub mod clock;
+pub mod dmt;
 pub mod echelon;
 pub mod ledger;
 pub mod money;
+pub mod pricing;
 pub mod secret;
 pub mod services;
 pub mod signing;

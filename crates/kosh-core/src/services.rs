@@ -13,9 +13,15 @@ pub struct ServiceInfo {
     pub needs_review: bool,
 }
 
+/// Domestic money transfer. The platform lets every onboarded agent use DMT without
+/// activating it; Kosh lists it (code 10 is Kosh's choice, the vendor documents none) so
+/// that a partner can deactivate it for an agent, after which transfers answer 346.
+pub const DMT_SERVICE_CODE: u16 = 10;
+
 /// The services of `seeds/002_*`, by code.
 pub const SERVICES: &[ServiceInfo] = &[
     ServiceInfo { code: 4, name: "PAN Verification", needs_review: false },
+    ServiceInfo { code: DMT_SERVICE_CODE, name: "Domestic Money Transfer (DMT)", needs_review: false },
     ServiceInfo { code: 39, name: "AePS Fund Settlement", needs_review: false },
     ServiceInfo { code: 43, name: "AePS (Fingpay) and AePS Gateway", needs_review: true },
     ServiceInfo { code: 45, name: "Vendor Payments (Fund Transfer / Payout)", needs_review: false },

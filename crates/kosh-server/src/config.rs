@@ -96,6 +96,20 @@ pub struct Config {
     /// Token acknowledgements: retry interval and how long to keep trying.
     pub callbacks_token_ack_interval_secs: u64,
     pub callbacks_token_ack_horizon_secs: u64,
+    /// Sandbox rail: NEFT settles in batches at multiples of this interval, in seconds.
+    pub neft_batch_secs: u64,
+    /// Sandbox rail: how long a transfer on hold stays unanswered, in seconds.
+    pub rail_hold_secs: u64,
+    /// Sandbox rail: how long a transfer that fails after initiation stays in processing, in seconds.
+    pub rail_late_failure_secs: u64,
+    /// How often this node's rail worker looks for transfers due for a rail inquiry, in
+    /// milliseconds (real time; what is due is read from the injected clock); 0: no worker here.
+    pub rail_worker_tick_ms: u64,
+    /// How long a transfer request may take to report the rail's first answer before the
+    /// rail worker finishes the transfer itself (a crashed or stalled node), in seconds.
+    pub rail_recovery_secs: u64,
+    /// The DMT pricing table (fee, GST, commission, TDS).
+    pub dmt_pricing: kosh_core::pricing::Pricing,
 }
 
 impl Default for Config {
@@ -134,6 +148,12 @@ impl Default for Config {
             callbacks_echelon_retries: 4,
             callbacks_token_ack_interval_secs: 3_600,
             callbacks_token_ack_horizon_secs: 3 * 86_400,
+            neft_batch_secs: 30 * 60,
+            rail_hold_secs: 60,
+            rail_late_failure_secs: 30,
+            rail_worker_tick_ms: 250,
+            rail_recovery_secs: 30,
+            dmt_pricing: kosh_core::pricing::Pricing::default(),
         }
     }
 }
@@ -190,7 +210,9 @@ impl Config {
             return bad("database_url must start with postgres:// or postgresql://");
         }
         self.validate_echelon()?;
-        self.validate_callbacks()
+        self.validate_callbacks()?;
+        self.validate_rails()?;
+        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
     }
 
     fn validate_echelon(&self) -> Result<(), ConfigError> {
@@ -246,6 +268,33 @@ impl Config {
             return bad("callbacks_echelon_retries must be at most 100");
         }
         Ok(())
+    }
+
+    fn validate_rails(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        if !(1..=86_400).contains(&self.neft_batch_secs) {
+            return bad("neft_batch_secs must be between 1 and 86400");
+        }
+        if self.rail_hold_secs > 86_400 || self.rail_late_failure_secs > 86_400 {
+            return bad("rail_hold_secs and rail_late_failure_secs must be at most 86400");
+        }
+        if self.rail_worker_tick_ms > 60_000 {
+            return bad("rail_worker_tick_ms must be at most 60000 (0 turns this node's rail worker off)");
+        }
+        if !(1..=3_600).contains(&self.rail_recovery_secs) {
+            return bad("rail_recovery_secs must be between 1 and 3600");
+        }
+        Ok(())
+    }
+
+    /// The sandbox rail's timings.
+    pub fn sandbox_rail(&self) -> kosh_rails::sandbox::SandboxSettings {
+        let ms = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX / 1000) * 1000;
+        kosh_rails::sandbox::SandboxSettings {
+            neft_batch_ms: ms(self.neft_batch_secs),
+            hold_ms: ms(self.rail_hold_secs),
+            late_failure_ms: ms(self.rail_late_failure_secs),
+        }
     }
 
     /// Where the data lives under this configuration.

@@ -10,6 +10,8 @@
 //!   spec's root paths, and its payment worker.
 //! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
+//! - [`rail_worker`]: asks the rail about transfers whose time has come (NEFT batches,
+//!   holds, late failures, transfers a crashed request left unanswered).
 
 pub mod admin;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod echelon;
 pub mod eko;
 pub mod gateway;
 pub mod metrics;
+pub mod rail_worker;
 pub mod sandbox;
 pub mod state;
 pub mod workers;
@@ -101,6 +104,7 @@ pub struct App {
     echelon_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
+    rail_worker: Option<rail_worker::Worker>,
 }
 
 impl App {
@@ -116,11 +120,13 @@ impl App {
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let echelon = Arc::new(echelon::EchelonState::new(config.echelon_token_pepper.as_deref()));
+        let config_rail = config.sandbox_rail();
         let state = AppState {
             store,
             partners: Arc::new(PartnerCache::new()),
             outbound: workers::outbound::Outbound::new(&config),
             metrics: Arc::new(metrics::Metrics::default()),
+            rail: Arc::new(kosh_rails::sandbox::SandboxRail::new(config_rail)),
             echelon,
             config: Arc::new(config),
         };
@@ -137,8 +143,9 @@ impl App {
         let callbacks = state.config.callbacks_enabled.then(|| {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
+        let rail_worker = rail_worker::spawn(state.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, callbacks })
+        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, callbacks, rail_worker })
     }
 
     pub fn url(&self) -> String {
@@ -153,6 +160,9 @@ impl App {
         self.echelon_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(worker) = self.rail_worker.take() {
+            worker.stop().await;
         }
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         match tokio::time::timeout(grace, &mut self.task).await {

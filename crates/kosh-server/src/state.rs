@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use kosh_rails::Rail;
 use kosh_store::ops::partners::Partner;
 use kosh_store::sql::SqlError;
 use kosh_store::Store;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub echelon: Arc<crate::echelon::EchelonState>,
     /// Outgoing HTTP to partners (Token Fetch Details), bounded like callbacks.
     pub outbound: crate::workers::outbound::Outbound,
+    /// The connector money transfers are sent through.
+    pub rail: Arc<dyn Rail>,
 }
 
 impl AppState {

@@ -281,7 +281,7 @@ async fn activation_and_deactivation_explain_their_errors(backend: Backend) {
     let unknown = put(&eko, "/user/service/activate", &[("service_code", "999"), ("user_code", uc)]).await;
     assert_eq!(invalid_names(&unknown), ["service_code"], "{unknown}");
     let why = unknown["invalid_params"]["service_code"].as_str().expect("message");
-    assert!(why.starts_with("is not a known service code (known: 4, 39, 43, 45"), "{why}");
+    assert!(why.starts_with("is not a known service code (known: 4, 10, 39, 43, 45"), "{why}");
 
     let missing = put(&eko, "/user/service/activate", &[]).await;
     assert_eq!(

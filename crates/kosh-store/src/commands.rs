@@ -4,6 +4,7 @@
 
 pub mod aeps;
 pub mod callbacks;
+pub mod dmt;
 mod echelon;
 mod ledger_entries;
 pub mod tokens;
@@ -95,6 +96,8 @@ pub enum Command {
     Callbacks(callbacks::CallbackCmd),
     /// Token cash collection.
     Token(tokens::TokenCmd),
+    /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
+    Dmt(dmt::DmtCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +138,7 @@ pub enum Outcome {
     Callbacks(callbacks::CallbackOutcome),
     /// Boxed: a token is much larger than every other outcome.
     Token(Box<tokens::TokenOutcome>),
+    Dmt(dmt::DmtOutcome),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -171,18 +175,25 @@ impl Outcome {
             | Outcome::EntryRecorded { posted: true, .. }
             | Outcome::EntryResolved { posted: true, .. } => 1,
             Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
+            Outcome::Dmt(dmt) => dmt.entries_posted(),
             _ => 0,
         }
     }
 
     /// Ledger entries this outcome recorded as pending (for metrics).
     pub fn entries_pending(&self) -> u64 {
-        u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. }))
+        match self {
+            Outcome::Dmt(dmt) => dmt.entries_pending(),
+            _ => u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. })),
+        }
     }
 
     /// Pending ledger entries this outcome voided (for metrics).
     pub fn entries_voided(&self) -> u64 {
-        u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. }))
+        match self {
+            Outcome::Dmt(dmt) => dmt.entries_voided(),
+            _ => u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. })),
+        }
     }
 }
 
@@ -250,6 +261,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Echelon(cmd) => echelon::apply(db, cmd, now_ms).await,
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
+        Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Rejection {
     TokenAlreadyPaid { tid: String },
     #[error("invalid token: {0}")]
     InvalidToken(String),
+    #[error(transparent)]
+    Dmt(#[from] crate::commands::dmt::DmtRejection),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -100,6 +100,7 @@ macro_rules! read {
 }
 
 // The Echelon dialect's read methods (after `read!`, which they use).
+mod dmt_reads;
 mod echelon_reads;
 
 impl Store {
@@ -179,6 +180,7 @@ impl Store {
     async fn run_postgres(&self, p: &PgStore, key: Option<&IdemKey>, cmd: &Command) -> CmdResult<Executed> {
         let mut attempt = 0;
         loop {
+            let _slot = p.write_slot().await;
             let mut client = p.client().await?;
             let tx = client.transaction().await.map_err(postgres::sql_error)?;
             let result = match commands::apply_request(&mut PgConn::new(&tx), key, cmd, self.now_ms()).await {

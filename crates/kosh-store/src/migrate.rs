@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0003_callbacks.sql"),
     },
     Migration {
+        version: 4,
+        name: "dmt",
+        sqlite: include_str!("../migrations/sqlite/0004_dmt.sql"),
+        postgres: include_str!("../migrations/postgres/0004_dmt.sql"),
+    },
+    Migration {
         version: 5,
         name: "aeps",
         sqlite: include_str!("../migrations/sqlite/0005_aeps.sql"),

@@ -102,6 +102,18 @@ impl<G: GenericClient> Conn for PgConn<'_, G> {
 
 pub struct PgStore {
     pool: Pool,
+    /// Admits write transactions: see [`max_concurrent_writes`].
+    writers: tokio::sync::Semaphore,
+}
+
+/// Most write transactions one node runs at once: twice its cores, at least 4. Writes
+/// that touch a hot row (a partner's wallet, the platform's accounts) hold its lock
+/// until they commit; with many more of them in flight than the machine has cores, each
+/// lock hand-over waits for a descheduled backend and throughput collapses (measured on
+/// 2 cores: 32 concurrent DMT transfers, 101/s unadmitted, 817/s through 4 slots).
+/// Waiting here, in the node, costs nothing.
+pub fn max_concurrent_writes() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from).saturating_mul(2).clamp(4, MAX_CONNECTIONS)
 }
 
 impl PgStore {
@@ -113,7 +125,12 @@ impl PgStore {
             .max_size(MAX_CONNECTIONS)
             .build()
             .map_err(|e| SqlError::Other(format!("cannot build the connection pool: {e}")))?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, writers: tokio::sync::Semaphore::new(max_concurrent_writes()) })
+    }
+
+    /// Waits for a write slot; hold it for the whole transaction.
+    pub async fn write_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.writers.acquire().await.expect("the semaphore is never closed")
     }
 
     pub async fn client(&self) -> Result<deadpool_postgres::Client, SqlError> {

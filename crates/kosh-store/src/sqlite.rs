@@ -128,7 +128,11 @@ fn open_connection(path: &Path) -> Result<Connection, SqlError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(sql_error)?;
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(sql_error)?;
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(sql_error)?;
+    // temp_store=MEMORY keeps the savepoint journal (the undo images of each command in a
+    // batch) in memory instead of a temporary file: it is only ever read to roll a
+    // command back, never for durability, and writing it cost the writer ~13% of its time.
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")
+        .map_err(sql_error)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }

@@ -16,6 +16,8 @@
 //!   row and a pending ledger reservation. Success is HTTP 201.
 //! - `payout-detail`: Echelon `GET /payouts/{id}` of one payout created first.
 //!   The server must allow the load: `echelon_requests_per_sec` (default 10).
+//! - `dmt-imps`: signed IMPS money transfers of ₹1.00, `POST /ekoapi/v1/transactions`,
+//!   unique `client_ref_id`s, one prepared customer per connection (see [`crate::bench_dmt`]).
 
 use crate::wallet::rupees;
 use clap::{Args, ValueEnum};
@@ -52,6 +54,8 @@ pub enum Scenario {
     /// Callback deliveries, in-process: --events to a local receiver answering after
     /// --receiver-delay-ms, with --connections deliveries in flight (--url is not used).
     Callbacks,
+    /// Signed IMPS money transfers of ₹1.00 (POST /ekoapi/v1/transactions); needs a sandbox-mode server.
+    DmtImps,
 }
 
 #[derive(Args, Debug)]
@@ -74,16 +78,16 @@ pub struct BenchArgs {
     /// Seconds one request may take before it counts as a timeout (1 to 300).
     #[arg(long, default_value_t = 10)]
     timeout_secs: u64,
-    /// services: the developer_key to send [default: the public sandbox partner's].
+    /// services, dmt-imps: the developer_key to send [default: the public sandbox partner's].
     #[arg(long, default_value = sandbox::DEVELOPER_KEY, hide_default_value = true)]
     developer_key: String,
-    /// services: the access key to sign with [default: the public sandbox partner's].
+    /// services, dmt-imps: the access key to sign with [default: the public sandbox partner's].
     #[arg(long, default_value = sandbox::ACCESS_KEY, hide_default_value = true)]
     access_key: String,
-    /// services: the initiator_id to send [default: the public sandbox partner's].
+    /// services, dmt-imps: the initiator_id to send [default: the public sandbox partner's].
     #[arg(long, default_value = sandbox::INITIATOR_ID, hide_default_value = true)]
     initiator_id: String,
-    /// services: the agent whose services are enquired.
+    /// services: the agent whose services are enquired; dmt-imps: the agent who sends.
     #[arg(long, default_value_t = sandbox::USER_CODE)]
     user_code: i64,
     /// wallet: the operator token the server runs with (its --admin-token).
@@ -120,6 +124,7 @@ enum Target {
     Wallet { url: String, authorization: String, body: &'static str },
     Payout { base: String, prefix: String, authorization: String },
     PayoutDetail { url: String, authorization: String },
+    Dmt(crate::bench_dmt::Prepared),
 }
 
 /// Counters shared by the workers and the progress line.
@@ -174,9 +179,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     });
     let progress = tokio::spawn(progress(shared.clone(), started));
     let mut workers = Vec::with_capacity(connections as usize);
-    for _ in 0..connections {
+    for index in 0..connections as usize {
         let client = client(Duration::from_secs(args.timeout_secs))?;
-        workers.push(tokio::spawn(worker(client, target.clone(), shared.clone())));
+        workers.push(tokio::spawn(worker(index, client, target.clone(), shared.clone())));
     }
     let mut total = WorkerReport::default();
     for handle in workers {
@@ -221,16 +226,21 @@ fn check_limits(args: &BenchArgs) -> Result<(), String> {
 }
 
 async fn target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result<Target, String> {
+    let credentials = Credentials {
+        developer_key: args.developer_key.trim().to_owned(),
+        access_key: args.access_key.trim().to_owned(),
+        initiator_id: args.initiator_id.trim().to_owned(),
+    };
     match args.scenario {
         Scenario::Payout | Scenario::PayoutDetail => echelon_target(args, base, probe).await,
         Scenario::Services => Ok(Target::Services {
             url: format!("{base}/ekoapi/v1/user/services/user_code:{}?initiator_id={}", args.user_code, args.initiator_id.trim()),
-            credentials: Credentials {
-                developer_key: args.developer_key.trim().to_owned(),
-                access_key: args.access_key.trim().to_owned(),
-                initiator_id: args.initiator_id.trim().to_owned(),
-            },
+            credentials,
         }),
+        Scenario::DmtImps => {
+            eprintln!("kosh bench: preparing {} verified customers with a recipient each", args.connections);
+            Ok(Target::Dmt(crate::bench_dmt::prepare(base, credentials, args.user_code, args.connections).await?))
+        }
         Scenario::Wallet => {
             let token =
                 args.admin_token.as_deref().ok_or("the wallet scenario needs --admin-token (the server's --admin-token)")?;
@@ -280,6 +290,7 @@ fn describe(target: &Target) -> String {
         Target::PayoutDetail { url, .. } => format!("payout-detail: GET {url}"),
         Target::Services { url, .. } => format!("services: GET {url}"),
         Target::Wallet { url, .. } => format!("wallet: POST {url} (1.00 each)"),
+        Target::Dmt(p) => format!("dmt-imps: POST {} (IMPS, {} each, unique client_ref_id)", p.url, crate::bench_dmt::AMOUNT),
     }
 }
 
@@ -319,11 +330,13 @@ async fn wallet_balance(client: &reqwest::Client, base: &str, partner: &str, aut
     }
 }
 
-async fn worker(client: reqwest::Client, target: Arc<Target>, shared: Arc<Shared>) -> WorkerReport {
+async fn worker(index: usize, client: reqwest::Client, target: Arc<Target>, shared: Arc<Shared>) -> WorkerReport {
     let mut report = WorkerReport::default();
+    let mut sent = 0u64;
     while Instant::now() < shared.deadline && shared.issued.fetch_add(1, Ordering::Relaxed) < shared.max_requests {
         let started = Instant::now();
-        let result = send(&client, &target).await;
+        sent += 1;
+        let result = send(&client, &target, index, sent).await;
         report.latencies_us.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
         shared.completed.fetch_add(1, Ordering::Relaxed);
         if let Err(failure) = result {
@@ -360,8 +373,12 @@ impl Failure {
     }
 }
 
-async fn send(client: &reqwest::Client, target: &Target) -> Result<(), Failure> {
+async fn send(client: &reqwest::Client, target: &Target, index: usize, n: u64) -> Result<(), Failure> {
     match target {
+        Target::Dmt(prepared) => prepared.send(client, index, n).await.map_err(|e| match e {
+            crate::bench_dmt::SendError::Transport(e) => Failure::transport(e),
+            crate::bench_dmt::SendError::Answer(kind) => Failure::http(kind),
+        }),
         Target::Services { url, credentials } => {
             let signed = credentials.sign(SystemClock.now_ms());
             let res = client

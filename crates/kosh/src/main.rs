@@ -9,7 +9,9 @@
 
 mod bench;
 mod bench_callbacks;
+mod bench_dmt;
 mod callbacks;
+mod dmt;
 mod merchant;
 mod migrate;
 mod partner;
@@ -50,6 +52,8 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// The callback delivery log: list, show attempts, replay, send a test callback.
     Callbacks(callbacks::CallbacksArgs),
+    /// Money transfers: show one, or list a partner's.
+    Dmt(dmt::DmtArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Cmd::Sandbox(args) => block_on(sandbox::run(args)),
         Cmd::Bench(args) => block_on(bench::run(args)),
         Cmd::Callbacks(args) => block_on(callbacks::run(args)),
+        Cmd::Dmt(args) => block_on(dmt::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -152,6 +152,21 @@ pub struct ServeArgs {
     /// Token acknowledgements: seconds to keep retrying [default: 259200].
     #[arg(long, env = "KOSH_CALLBACKS_TOKEN_ACK_HORIZON_SECS")]
     pub callbacks_token_ack_horizon_secs: Option<u64>,
+    /// Sandbox rail: NEFT settles at multiples of this many seconds [default: 1800].
+    #[arg(long, env = "KOSH_NEFT_BATCH_SECS")]
+    pub neft_batch_secs: Option<u64>,
+    /// Sandbox rail: seconds a transfer on hold stays unanswered [default: 60].
+    #[arg(long, env = "KOSH_RAIL_HOLD_SECS")]
+    pub rail_hold_secs: Option<u64>,
+    /// Sandbox rail: seconds before a transfer that fails after initiation fails [default: 30].
+    #[arg(long, env = "KOSH_RAIL_LATE_FAILURE_SECS")]
+    pub rail_late_failure_secs: Option<u64>,
+    /// Milliseconds between rail worker rounds; 0 runs no rail worker on this node [default: 250].
+    #[arg(long, env = "KOSH_RAIL_WORKER_TICK_MS")]
+    pub rail_worker_tick_ms: Option<u64>,
+    /// Seconds before the rail worker finishes a transfer whose request never reported the rail's answer [default: 30].
+    #[arg(long, env = "KOSH_RAIL_RECOVERY_SECS")]
+    pub rail_recovery_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -194,7 +209,12 @@ impl ServeArgs {
             callbacks_echelon_interval_secs,
             callbacks_echelon_retries,
             callbacks_token_ack_interval_secs,
-            callbacks_token_ack_horizon_secs
+            callbacks_token_ack_horizon_secs,
+            neft_batch_secs,
+            rail_hold_secs,
+            rail_late_failure_secs,
+            rail_worker_tick_ms,
+            rail_recovery_secs
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());

@@ -4,6 +4,9 @@
 pub mod aeps;
 pub mod agents;
 pub mod callbacks;
+pub mod dmt_customers;
+pub mod dmt_recipients;
+pub mod dmt_transfers;
 pub mod echelon;
 pub mod idempotency;
 pub mod ledger;

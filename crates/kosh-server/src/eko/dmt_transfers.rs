@@ -1,0 +1,200 @@
+//! Money transfers: `POST /transactions` and the inquiry `GET /transactions/{tid}` /
+//! `GET /transactions/client_ref_id:{ref}`.
+//!
+//! | outcome | status | response_status_id | response_type_id | data.tx_status |
+//! |---|---|---|---|---|
+//! | IMPS settled | 0 | 0 | 325 | 0 |
+//! | NEFT waiting for its batch (or a slow bank) | 0 | 2 | 325 | 2 |
+//! | on hold: the bank did not answer | 0 | 5 | 325 | 5 |
+//! | declined by the bank at once (nothing debited) | 55 | 1 | 55 | 1 |
+//! | the bank is down (nothing debited) | 544 | 1 | 544 | 1 |
+//! | customer not enrolled / not verified | 463 / 327 | 1 | same | — |
+//! | recipient unknown, or another customer's | 313 | 1 | 313 | — |
+//! | over the monthly limit | 314 | 1 | 314 | — |
+//! | bank takes no IMPS / no NEFT | 344 / 317 | 1 | same | — |
+//! | channel not 1 or 2 | 460 | 1 | -1 (`invalid_params`) | — |
+//! | insufficient e-value | 347 | 1 | 347 | — |
+//! | DMT deactivated for the agent / unknown agent | 346 / 463 | 1 | -1 | — |
+//! | amount over ₹5,000, under ₹1, more than 2 decimals; other bad fields | 1 (97 if missing) | 1 | -1 | — |
+//! | the same `client_ref_id` again (also concurrently) | the transfer's current record: one transfer, one debit | | | |
+//! | `client_ref_id` reused for a different transfer | 1 | 1 | -1 | — |
+//! | inquiry | 0 | by tx_status (0 success, 1 fail, 2 initiated, 3 refund pending, 4 refunded, 5 hold) | 1472 | any |
+//! | inquiry of an unknown tid / client_ref_id | 168 | 1 | 168 | — |
+//!
+//! A transfer is recorded (its e-value reserved) before the rail is asked, so an
+//! inquiry by `client_ref_id` finds it the instant it exists, and a request that dies
+//! before hearing from the rail leaves a transfer the rail worker finishes.
+
+use super::auth::Authenticated;
+use super::check_initiator;
+use super::dmt::{
+    code, parse_id, refusal, require_dmt_agent, rt, sandbox_otp_hint, transaction_rsid, transfer_json, transfer_reply,
+};
+use super::envelope::{EkoReply, EkoResult};
+use super::params::{Checker, EkoParams};
+use super::user::store_error;
+use crate::rail_worker;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::Extension;
+use kosh_core::dmt::{self, DmtChannel, TxStatus};
+use kosh_core::ledger::AccountKind;
+use kosh_core::money::Paise;
+use kosh_core::validate::{self, ClientRefId, Mobile, Text};
+use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome, NewTransfer, TransferView};
+use kosh_store::commands::{Command, IdemKey, Outcome};
+use kosh_store::ops::dmt_transfers::Transfer;
+
+/// The idempotency scope of Eko `client_ref_id`s.
+pub const IDEMPOTENCY_SCOPE: &str = "eko";
+/// Longest `timestamp` and `merchant_document_id` accepted, in characters.
+const MAX_FIELD_CHARS: usize = 64;
+
+/// `POST /transactions`: initiator_id*, user_code*, customer_id*, recipient_id*,
+/// amount*, timestamp*, currency=INR*, client_ref_id*, state=1*, channel* (1 NEFT,
+/// 2 IMPS), latlong* (or merchant_document_id), hold_timeout.
+pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
+    let request = transfer_request(&app, &auth, &params)?;
+    require_dmt_agent(&app, auth.partner.id, request.user_code).await?;
+    let key = IdemKey { partner_id: auth.partner.id, scope: IDEMPOTENCY_SCOPE.into(), key: request.client_ref_id.clone() };
+    let executed =
+        app.store.execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request))).await.map_err(refusal)?;
+    let Outcome::Dmt(DmtOutcome::TransferRecorded(recorded)) = executed.outcome else {
+        return Err(store_error(format!("unexpected outcome {:?}", executed.outcome)));
+    };
+    if executed.replayed {
+        // The same request again: answer the transfer as it stands now.
+        let current = app.store.dmt_transfer(auth.partner.id, recorded.tid).await.map_err(store_error)?;
+        let current = current.ok_or_else(|| store_error("a replayed transfer is missing"))?;
+        return Ok(transfer_reply(&with_balance(&app, current).await?));
+    }
+    let view = rail_worker::submit(&app, &recorded).await;
+    Ok(transfer_reply(&view))
+}
+
+async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView, EkoReply> {
+    let balance = app.store.balance(transfer.partner_id, &AccountKind::PartnerWallet).await.map_err(store_error)?;
+    Ok(TransferView { transfer, balance_paise: balance.available_credit() })
+}
+
+/// Checks every field of a transfer request and builds the command.
+fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Result<NewTransfer, EkoReply> {
+    let mut c = super::checker(params, auth)?;
+    let user_code = c.required(params, "user_code", validate::parse_user_code);
+    let customer = c.required(params, "customer_id", Mobile::parse);
+    let recipient_id = c.required(params, "recipient_id", parse_id);
+    let amount = c.required(params, "amount", parse_amount);
+    let client_ref_id = c.required(params, "client_ref_id", ClientRefId::parse);
+    c.required(params, "timestamp", |t| Text::parse(t, MAX_FIELD_CHARS));
+    c.required(params, "currency", |t| if t.trim() == "INR" { Ok(()) } else { Err("must be INR") });
+    c.required(params, "state", |t| if t.trim() == "1" { Ok(()) } else { Err("must be 1") });
+    c.optional(params, "hold_timeout", |t| t.trim().parse::<u32>().map_err(|_| "must be a whole number"));
+    location(&mut c, params);
+    let channel_text = params.get("channel");
+    if channel_text.is_none() {
+        c.fail("channel", super::envelope::MISSING);
+    }
+    c.finish()?;
+    let channel = DmtChannel::parse(channel_text.unwrap_or_default()).map_err(|m| {
+        let mut reply = EkoReply::invalid(vec![("channel".into(), m.into())]);
+        reply.status = code::INVALID_CHANNEL;
+        reply.message = "Invalid channel".into();
+        reply.with_hint("channel is 1 for NEFT or 2 for IMPS")
+    })?;
+    let (Some(user_code), Some(customer), Some(recipient_id), Some(amount), Some(client_ref_id)) =
+        (user_code, customer, recipient_id, amount, client_ref_id)
+    else {
+        unreachable!("the checker fails when a required field is bad")
+    };
+    Ok(NewTransfer {
+        partner_id: auth.partner.id,
+        user_code,
+        client_ref_id: client_ref_id.as_str().into(),
+        customer_mobile: customer.as_str().into(),
+        recipient_id,
+        amount_paise: amount.get(),
+        channel,
+        pricing: app.config.dmt_pricing.clone(),
+        recovery_ms: i64::try_from(app.config.rail_recovery_secs).unwrap_or(3_600) * 1000,
+    })
+}
+
+/// `latlong`, or `merchant_document_id` in its place, as the seed allows.
+fn location(c: &mut Checker, params: &EkoParams) {
+    match (params.get("latlong"), params.get("merchant_document_id")) {
+        (Some(_), _) => {
+            c.optional(params, "latlong", validate::parse_latlong);
+        }
+        (None, Some(_)) => {
+            c.optional(params, "merchant_document_id", |t| Text::parse(t, MAX_FIELD_CHARS));
+        }
+        (None, None) => c.fail("latlong", "is required (or send merchant_document_id)"),
+    }
+}
+
+/// A transfer amount: rupees with at most two decimals, ₹1 to ₹5,000.
+fn parse_amount(text: &str) -> Result<Paise, &'static str> {
+    let amount = Paise::parse_rupees(text).map_err(|e| match e {
+        kosh_core::money::MoneyError::TooManyDecimals => "must have at most 2 decimal places",
+        kosh_core::money::MoneyError::Negative => "must not be negative",
+        _ => "must be an amount in rupees like 100 or 100.50",
+    })?;
+    dmt::check_amount(amount.get())?;
+    Ok(amount)
+}
+
+/// `GET /transactions/{tid}` and `GET /transactions/client_ref_id:{ref}`: initiator_id*,
+/// user_code. A transfer awaiting the bank whose time to ask has come is asked about
+/// first, so a hold resolves on inquiry.
+pub async fn inquiry(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(segment): Path<String>,
+    params: EkoParams,
+) -> EkoResult {
+    check_initiator(&params, &auth)?;
+    let partner_id = auth.partner.id;
+    let found = match segment.split_once(':') {
+        Some(("client_ref_id", reference)) => {
+            let reference =
+                ClientRefId::parse(reference).map_err(|m| EkoReply::invalid(vec![("client_ref_id".into(), m.into())]))?;
+            app.store.dmt_transfer_by_client_ref(partner_id, reference.as_str()).await
+        }
+        _ => {
+            let tid = parse_id(&segment).map_err(|_| {
+                EkoReply::invalid(vec![("tid".into(), "must be a tid (digits) or client_ref_id:{your reference}".into())])
+            })?;
+            app.store.dmt_transfer(partner_id, tid).await
+        }
+    };
+    let not_found = || {
+        EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
+            .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
+    };
+    let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
+    let due = transfer.tx_status.awaits_bank() && transfer.check_at_ms.is_some_and(|at| at <= app.now_ms());
+    let view = if due {
+        match rail_worker::check(&app, &transfer).await {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
+                with_balance(&app, transfer).await?
+            }
+        }
+    } else {
+        with_balance(&app, transfer).await?
+    };
+    let t = &view.transfer;
+    let mut reply =
+        EkoReply::ok(rt::INQUIRY, format!("Transaction status: {}", t.tx_status.desc()), transfer_json(t, view.balance_paise));
+    reply.response_status_id = transaction_rsid(t.tx_status);
+    if t.tx_status == TxStatus::RefundPending {
+        let read =
+            sandbox_otp_hint(&app, &t.customer_mobile, &refund_otp_purpose(t.tid)).map_or(String::new(), |h| format!("; {h}"));
+        reply = reply.with_hint(format!(
+            "the transfer failed after initiation: return the cash to the customer, then POST /transactions/{}/refund with the OTP the customer received{read}",
+            t.tid
+        ));
+    }
+    Ok(reply)
+}

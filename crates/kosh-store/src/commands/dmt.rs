@@ -1,0 +1,682 @@
+//! Money transfer (DMT) commands. Each runs as one atomic unit with everything it
+//! touches: customer and recipient rows, the transfer row, its ledger entry, the
+//! customer's monthly-limit counter, OTPs and the outbox.
+//!
+//! A transfer's life in commands:
+//! 1. [`DmtCommand::InitiateTransfer`] checks the customer, recipient, channel and
+//!    limits, records the transfer (`tx_status` 2) and a **pending** ledger entry that
+//!    reserves the wallet debit. It is found by `tid` and `client_ref_id` from here on.
+//! 2. The server asks the rail (outside any transaction), then
+//!    [`DmtCommand::ApplyRailReport`] applies the answer: settled → posted (0); refused
+//!    at once → voided (1); waiting → 2 or hold 5 with a time to ask again; failed after
+//!    initiation → refund pending (3) with an OTP sent to the customer.
+//! 3. [`DmtCommand::Refund`] takes that OTP: voided, e-value back (4).
+//!
+//! If the server dies between 1 and 2, the transfer's `check_at_ms` (set in 1) comes due
+//! and the rail worker, claiming it with [`DmtCommand::ClaimDueTransfers`], finishes it.
+//! Every status change after the partner's initial answer appends an `eko.tx_status`
+//! outbox event carrying the status callback's body.
+
+use super::Outcome;
+use crate::error::{CmdResult, Rejection};
+use crate::ops::dmt_customers::{self as customers, Customer, NewCustomer};
+use crate::ops::dmt_recipients::{self as recipients, NewRecipient, Recipient};
+use crate::ops::dmt_transfers::{self as transfers, Transfer};
+use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
+use crate::ops::{agents, ledger, outbox};
+use crate::sql::Conn;
+use kosh_core::banks;
+use kosh_core::civil;
+use kosh_core::dmt::{self, CustomerState, DmtChannel, TxStatus};
+use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
+use kosh_core::money::Paise;
+use kosh_core::pricing::{Charges, Pricing};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The OTP purpose that verifies a DMT customer's mobile number.
+pub const CUSTOMER_OTP: &str = "dmt_customer";
+/// The outbox event kind of a transfer's status change.
+pub const TX_STATUS_EVENT: &str = "eko.tx_status";
+/// The ledger entry kind of a transfer.
+pub const ENTRY_KIND: &str = "dmt_transfer";
+
+/// The OTP purpose that consents to refunding transfer `tid`.
+pub fn refund_otp_purpose(tid: i64) -> String {
+    format!("dmt_refund:{tid}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DmtCommand {
+    /// Enrols a customer (state 1) and sends the verification OTP; for an enrolled but
+    /// unverified customer, sends a fresh OTP. A verified customer is left as it is.
+    EnrollCustomer {
+        partner_id: i64,
+        customer: NewCustomer,
+        otp: OtpRequest,
+    },
+    /// Sends a fresh verification OTP to an unverified customer.
+    SendCustomerOtp {
+        partner_id: i64,
+        mobile: String,
+        otp: OtpRequest,
+    },
+    /// Checks the verification OTP; accepted → state 2 (verified, non-KYC).
+    VerifyCustomer {
+        partner_id: i64,
+        mobile: String,
+        code: String,
+        otp_ref_id: Option<i64>,
+    },
+    AddRecipient {
+        partner_id: i64,
+        mobile: String,
+        recipient: NewRecipient,
+        max_recipients: i64,
+    },
+    RemoveRecipient {
+        partner_id: i64,
+        mobile: String,
+        recipient_id: i64,
+    },
+    InitiateTransfer(NewTransfer),
+    /// Applies what the rail said about transfer `tid`. `notify`: the partner has had its
+    /// initial answer, so a change is announced through the outbox. `refund_otp` is sent
+    /// to the customer if the transfer fails after initiation.
+    ApplyRailReport {
+        partner_id: i64,
+        tid: i64,
+        report: RailReport,
+        notify: bool,
+        refund_otp: OtpRequest,
+    },
+    /// Leases up to `limit` transfers whose time to ask the rail has come.
+    ClaimDueTransfers {
+        lease_ms: i64,
+        limit: i64,
+    },
+    /// Sends a fresh refund OTP for a transfer in refund pending.
+    SendRefundOtp {
+        partner_id: i64,
+        tid: i64,
+        otp: OtpRequest,
+    },
+    /// Refunds a transfer in refund pending, with the customer's OTP as consent.
+    Refund {
+        partner_id: i64,
+        tid: i64,
+        code: String,
+        otp_ref_id: Option<i64>,
+    },
+}
+
+/// A transfer request, checked for shape by the dialect adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTransfer {
+    pub partner_id: i64,
+    pub user_code: i64,
+    pub client_ref_id: String,
+    pub customer_mobile: String,
+    pub recipient_id: i64,
+    pub amount_paise: i64,
+    pub channel: DmtChannel,
+    pub pricing: Pricing,
+    /// How long the request may take to report the rail's first answer before the rail
+    /// worker takes over (a crashed or stalled request).
+    pub recovery_ms: i64,
+}
+
+/// What a rail said about a transfer, in the store's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RailReport {
+    Settled {
+        utr: String,
+    },
+    /// Refused or returned by the bank: no money reached the beneficiary.
+    Failed {
+        reason: String,
+    },
+    /// Not final: ask again at `check_at_ms`; `hold` when the bank did not answer.
+    Waiting {
+        check_at_ms: i64,
+        hold: bool,
+    },
+    /// The rail could not be reached or the bank is down: nothing was submitted.
+    Unavailable {
+        reason: String,
+        retry_at_ms: i64,
+    },
+}
+
+/// A transfer, and the partner's available e-value after the command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferView {
+    pub transfer: Transfer,
+    pub balance_paise: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DmtOutcome {
+    /// Enrolled now, or still unverified: `otp` says whether an OTP went out.
+    CustomerEnrolled {
+        customer: Customer,
+        otp: OtpIssue,
+    },
+    /// Already verified: nothing changed, no OTP sent.
+    CustomerExists(Customer),
+    CustomerOtp(OtpIssue),
+    CustomerVerified(Customer),
+    /// The OTP was not accepted (the attempt counts).
+    OtpRefused(OtpCheck),
+    RecipientAdded(Recipient),
+    RecipientRemoved {
+        recipient_id: i64,
+    },
+    /// Recorded, its debit reserved; the rail has not been asked yet.
+    TransferRecorded(Transfer),
+    /// `changed` is false when the transfer had already moved on (another writer).
+    TransferUpdated {
+        view: TransferView,
+        changed: bool,
+    },
+    DueTransfers(Vec<Transfer>),
+    RefundOtp(OtpIssue),
+    Refunded(TransferView),
+}
+
+impl DmtOutcome {
+    /// Ledger entries posted (for metrics).
+    pub fn entries_posted(&self) -> u64 {
+        matches!(self, Self::TransferUpdated { view, changed: true } if view.transfer.tx_status == TxStatus::Success).into()
+    }
+
+    pub fn entries_pending(&self) -> u64 {
+        matches!(self, Self::TransferRecorded(_)).into()
+    }
+
+    pub fn entries_voided(&self) -> u64 {
+        let voided = |v: &TransferView| matches!(v.transfer.tx_status, TxStatus::Fail | TxStatus::Refunded);
+        match self {
+            Self::TransferUpdated { view, changed: true } => voided(view).into(),
+            Self::Refunded(_) => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Why a DMT command was refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DmtRejection {
+    #[error("customer not found")]
+    CustomerNotFound,
+    #[error("the customer's mobile number is not verified yet")]
+    CustomerNotVerified,
+    #[error("recipient not found")]
+    RecipientNotFound,
+    #[error("the recipient belongs to another customer")]
+    RecipientOfAnotherCustomer,
+    #[error("the recipient already exists (recipient_id {recipient_id})")]
+    RecipientExists { recipient_id: i64 },
+    #[error("the customer already has the maximum of {max} recipients")]
+    TooManyRecipients { max: i64 },
+    #[error("the amount is outside the per-transfer bounds: {0}")]
+    AmountOutOfBounds(&'static str),
+    #[error("the customer's monthly limit allows {available_paise} paise more")]
+    MonthlyLimit { available_paise: i64 },
+    #[error("{bank} does not accept {channel:?} transfers")]
+    ChannelNotAvailable { channel: DmtChannel, bank: String },
+    #[error("the recipient's bank is not known")]
+    BankNotFound,
+    #[error("transaction not found")]
+    TransferNotFound,
+    #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
+    NotRefundable { tx_status: TxStatus },
+    #[error("the transaction was already refunded (refund_tid {refund_tid})")]
+    AlreadyRefunded { refund_tid: i64 },
+}
+
+fn refuse(r: DmtRejection) -> crate::error::CommandError {
+    Rejection::Dmt(r).into()
+}
+
+pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> CmdResult<Outcome> {
+    let outcome = match cmd {
+        DmtCommand::EnrollCustomer { partner_id, customer, otp } => enroll(db, *partner_id, customer, otp, now_ms).await?,
+        DmtCommand::SendCustomerOtp { partner_id, mobile, otp } => {
+            send_customer_otp(db, *partner_id, mobile, otp, now_ms).await?
+        }
+        DmtCommand::VerifyCustomer { partner_id, mobile, code, otp_ref_id } => {
+            verify(db, *partner_id, mobile, code, *otp_ref_id, now_ms).await?
+        }
+        DmtCommand::AddRecipient { partner_id, mobile, recipient, max_recipients } => {
+            add_recipient(db, *partner_id, mobile, recipient, *max_recipients, now_ms).await?
+        }
+        DmtCommand::RemoveRecipient { partner_id, mobile, recipient_id } => {
+            remove_recipient(db, *partner_id, mobile, *recipient_id, now_ms).await?
+        }
+        DmtCommand::InitiateTransfer(t) => DmtOutcome::TransferRecorded(initiate(db, t, now_ms).await?),
+        DmtCommand::ApplyRailReport { partner_id, tid, report, notify, refund_otp } => {
+            apply_report(db, *partner_id, *tid, report, *notify, refund_otp, now_ms).await?
+        }
+        DmtCommand::ClaimDueTransfers { lease_ms, limit } => {
+            DmtOutcome::DueTransfers(transfers::claim_due(db, now_ms, now_ms.saturating_add(*lease_ms), *limit).await?)
+        }
+        DmtCommand::SendRefundOtp { partner_id, tid, otp } => send_refund_otp(db, *partner_id, *tid, otp, now_ms).await?,
+        DmtCommand::Refund { partner_id, tid, code, otp_ref_id } => {
+            refund(db, *partner_id, *tid, code, *otp_ref_id, now_ms).await?
+        }
+    };
+    Ok(Outcome::Dmt(outcome))
+}
+
+async fn customer(db: &mut impl Conn, partner_id: i64, mobile: &str) -> CmdResult<Customer> {
+    customers::get(db, partner_id, mobile).await?.ok_or_else(|| refuse(DmtRejection::CustomerNotFound))
+}
+
+async fn enroll(db: &mut impl Conn, partner_id: i64, new: &NewCustomer, otp: &OtpRequest, now_ms: i64) -> CmdResult<DmtOutcome> {
+    super::require_partner(db, partner_id).await?;
+    agents::get(db, partner_id, new.user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    // On PostgreSQL a concurrent enrolment may win the insert; either way the row exists after it.
+    customers::insert(db, partner_id, new, now_ms).await?;
+    let existing = customer(db, partner_id, &new.mobile).await?;
+    if existing.state.may_transact() {
+        return Ok(DmtOutcome::CustomerExists(existing));
+    }
+    let issued = otp::issue(db, partner_id, otp, now_ms).await?;
+    Ok(DmtOutcome::CustomerEnrolled { customer: existing, otp: issued })
+}
+
+async fn send_customer_otp(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    otp: &OtpRequest,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    let existing = customer(db, partner_id, mobile).await?;
+    if existing.state.may_transact() {
+        return Ok(DmtOutcome::CustomerExists(existing));
+    }
+    Ok(DmtOutcome::CustomerOtp(otp::issue(db, partner_id, otp, now_ms).await?))
+}
+
+async fn verify(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    code: &str,
+    otp_ref_id: Option<i64>,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    customer(db, partner_id, mobile).await?;
+    match otp::check(db, partner_id, CUSTOMER_OTP, mobile, code, otp_ref_id, now_ms).await? {
+        OtpCheck::Accepted => {
+            customers::change_state(db, partner_id, mobile, CustomerState::OtpPending, CustomerState::VerifiedNonKyc, now_ms)
+                .await?;
+            Ok(DmtOutcome::CustomerVerified(customer(db, partner_id, mobile).await?))
+        }
+        refused => Ok(DmtOutcome::OtpRefused(refused)),
+    }
+}
+
+async fn add_recipient(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    new: &NewRecipient,
+    max: i64,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    customer(db, partner_id, mobile).await?;
+    // Taking the slot first locks the customer's row, so concurrent adds for one
+    // customer run one after another and the duplicate check below sees them all.
+    if !customers::add_recipient_slot(db, partner_id, mobile, max, now_ms).await? {
+        if let Some(same) = recipients::find_same_account(db, partner_id, mobile, &new.account, &new.ifsc).await? {
+            return Err(refuse(DmtRejection::RecipientExists { recipient_id: same.recipient_id }));
+        }
+        return Err(refuse(DmtRejection::TooManyRecipients { max }));
+    }
+    if let Some(same) = recipients::find_same_account(db, partner_id, mobile, &new.account, &new.ifsc).await? {
+        return Err(refuse(DmtRejection::RecipientExists { recipient_id: same.recipient_id }));
+    }
+    Ok(DmtOutcome::RecipientAdded(recipients::insert(db, partner_id, mobile, new, now_ms).await?))
+}
+
+async fn remove_recipient(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    recipient_id: i64,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    customer(db, partner_id, mobile).await?;
+    if !recipients::delete(db, partner_id, mobile, recipient_id).await? {
+        return Err(refuse(recipient_refusal(db, partner_id, recipient_id).await?));
+    }
+    customers::free_recipient_slot(db, partner_id, mobile, now_ms).await?;
+    Ok(DmtOutcome::RecipientRemoved { recipient_id })
+}
+
+/// Why a recipient id did not name one of the customer's recipients.
+async fn recipient_refusal(db: &mut impl Conn, partner_id: i64, recipient_id: i64) -> CmdResult<DmtRejection> {
+    Ok(match recipients::get(db, partner_id, recipient_id).await? {
+        Some(_) => DmtRejection::RecipientOfAnotherCustomer,
+        None => DmtRejection::RecipientNotFound,
+    })
+}
+
+async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult<Transfer> {
+    let sender = customer(db, t.partner_id, &t.customer_mobile).await?;
+    if !sender.state.may_transact() {
+        return Err(refuse(DmtRejection::CustomerNotVerified));
+    }
+    let recipient = match recipients::get(db, t.partner_id, t.recipient_id).await? {
+        Some(r) if r.customer_mobile == t.customer_mobile => r,
+        Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
+        None => return Err(refuse(DmtRejection::RecipientNotFound)),
+    };
+    let bank = banks::find(&recipient.bank_code).ok_or_else(|| refuse(DmtRejection::BankNotFound))?;
+    if !bank.channels.allows(t.channel) {
+        return Err(refuse(DmtRejection::ChannelNotAvailable { channel: t.channel, bank: bank.name.to_owned() }));
+    }
+    dmt::check_amount(t.amount_paise).map_err(|m| refuse(DmtRejection::AmountOutOfBounds(m)))?;
+    t.pricing.validate().map_err(Rejection::InvalidEntry)?;
+    let month = dmt::month_key(now_ms);
+    let limit = sender.state.monthly_limit_paise();
+    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise, limit, now_ms).await? {
+        let available_paise = dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise, now_ms);
+        return Err(refuse(DmtRejection::MonthlyLimit { available_paise }));
+    }
+    let charges = t.pricing.charges(t.amount_paise);
+    let tid = transfers::next_tid(db).await?;
+    let entry = transfer_entry(db, t.partner_id, t.channel, &charges, now_ms).await?;
+    let entry_id = ledger::record(db, t.partner_id, ENTRY_KIND, &tid.to_string(), &entry, EntryState::Pending, now_ms).await?;
+    let transfer = Transfer {
+        tid,
+        partner_id: t.partner_id,
+        client_ref_id: t.client_ref_id.clone(),
+        user_code: t.user_code,
+        customer_mobile: sender.mobile.clone(),
+        sender_name: sender.name.clone(),
+        recipient_id: recipient.recipient_id,
+        recipient_name: recipient.recipient_name.clone(),
+        account: recipient.account.clone(),
+        ifsc: recipient.ifsc.clone(),
+        bank_code: recipient.bank_code.clone(),
+        channel: t.channel,
+        charges,
+        entry_id,
+        tx_status: TxStatus::Initiated,
+        answered: false,
+        bank_ref_num: String::new(),
+        reason: String::new(),
+        limit_month: month,
+        check_at_ms: Some(now_ms.saturating_add(t.recovery_ms)),
+        refund_tid: None,
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    };
+    transfers::insert(db, &transfer).await?;
+    Ok(transfer)
+}
+
+/// The transfer's ledger entry: the wallet pays amount + fee − commission + TDS; the
+/// rail's clearing account receives the amount, the platform its revenue, GST and TDS.
+async fn transfer_entry(db: &mut impl Conn, partner_id: i64, channel: DmtChannel, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
+    let rail = match channel {
+        DmtChannel::Imps => "imps",
+        DmtChannel::Neft => "neft",
+    };
+    let [wallet, clearing, revenue, gst, tds] = transfers::ledger_accounts(db, partner_id, rail, now_ms).await?;
+    let legs = [
+        (wallet, Side::Debit, c.debit_paise()),
+        (clearing, Side::Credit, c.amount_paise),
+        (revenue, Side::Credit, c.revenue_paise()),
+        (gst, Side::Credit, c.gst_paise),
+        (tds, Side::Credit, c.tds_paise),
+    ];
+    let mut resolved = Vec::with_capacity(legs.len());
+    for (account_id, side, amount) in legs.into_iter().filter(|leg| leg.2 > 0) {
+        let amount = Paise::new(amount).ok_or_else(|| Rejection::InvalidEntry(format!("leg amount {amount} is out of range")))?;
+        resolved.push(Leg { account_id, side, amount });
+    }
+    Entry::new(resolved).map_err(|e| Rejection::InvalidEntry(e.to_string()).into())
+}
+
+async fn wallet_balance(db: &mut impl Conn, partner_id: i64) -> CmdResult<i64> {
+    Ok(ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?.available_credit())
+}
+
+async fn transfer(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<Transfer> {
+    transfers::get(db, partner_id, tid).await?.ok_or_else(|| refuse(DmtRejection::TransferNotFound))
+}
+
+/// The status a report moves a transfer to, or `None` when it changes nothing.
+fn next_status(t: &Transfer, report: &RailReport) -> Option<TxStatus> {
+    let to = match report {
+        RailReport::Settled { .. } => TxStatus::Success,
+        RailReport::Failed { .. } | RailReport::Unavailable { .. } if !t.answered => TxStatus::Fail,
+        RailReport::Failed { .. } => TxStatus::RefundPending,
+        RailReport::Unavailable { .. } => t.tx_status,
+        RailReport::Waiting { hold: true, .. } => TxStatus::Hold,
+        RailReport::Waiting { hold: false, .. } => match t.tx_status {
+            TxStatus::Hold => TxStatus::Hold,
+            _ => TxStatus::Initiated,
+        },
+    };
+    t.tx_status.may_become(to).then_some(to)
+}
+
+async fn apply_report(
+    db: &mut impl Conn,
+    partner_id: i64,
+    tid: i64,
+    report: &RailReport,
+    notify: bool,
+    refund_otp: &OtpRequest,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    let before = transfer(db, partner_id, tid).await?;
+    let Some(to) = next_status(&before, report) else { return unchanged(db, before).await };
+    let mut after = Transfer { tx_status: to, answered: true, updated_at_ms: now_ms, check_at_ms: None, ..before.clone() };
+    match report {
+        RailReport::Settled { utr } => after.bank_ref_num = utr.clone(),
+        RailReport::Failed { reason } => after.reason = reason.clone(),
+        RailReport::Unavailable { reason, retry_at_ms } => {
+            after.reason = reason.clone();
+            if to != TxStatus::Fail {
+                after.check_at_ms = Some(*retry_at_ms);
+            }
+        }
+        RailReport::Waiting { check_at_ms, .. } => after.check_at_ms = Some(*check_at_ms),
+    }
+    if !transfers::update(db, &after, before.tx_status).await? {
+        let current = transfer(db, partner_id, tid).await?;
+        return unchanged(db, current).await;
+    }
+    match to {
+        TxStatus::Success => ledger::resolve(db, before.entry_id, EntryState::Posted, now_ms).await?,
+        TxStatus::Fail => void_and_release(db, &after, now_ms).await?,
+        TxStatus::RefundPending if before.tx_status != TxStatus::RefundPending => {
+            // The customer is asked for this OTP when the agent returns the cash.
+            let otp =
+                OtpRequest { purpose: refund_otp_purpose(tid), subject: after.customer_mobile.clone(), ..refund_otp.clone() };
+            otp::issue(db, partner_id, &otp, now_ms).await?;
+        }
+        _ => {}
+    }
+    if notify && to != before.tx_status {
+        outbox::append(db, partner_id, TX_STATUS_EVENT, &status_event(&after, before.tx_status, now_ms), now_ms).await?;
+    }
+    let balance_paise = wallet_balance(db, partner_id).await?;
+    Ok(DmtOutcome::TransferUpdated { view: TransferView { transfer: after, balance_paise }, changed: true })
+}
+
+async fn unchanged(db: &mut impl Conn, transfer: Transfer) -> CmdResult<DmtOutcome> {
+    let balance_paise = wallet_balance(db, transfer.partner_id).await?;
+    Ok(DmtOutcome::TransferUpdated { view: TransferView { transfer, balance_paise }, changed: false })
+}
+
+/// Gives the amount back to the customer's monthly limit and voids the transfer's entry
+/// (its reserved debit returns to the wallet). The customer's row is locked before the
+/// wallet's, in the same order as a transfer takes them, so that on PostgreSQL the two
+/// never wait for each other in a cycle.
+async fn void_and_release(db: &mut impl Conn, t: &Transfer, now_ms: i64) -> CmdResult<()> {
+    customers::release_limit(db, t.partner_id, &t.customer_mobile, t.limit_month, t.charges.amount_paise, now_ms).await?;
+    ledger::resolve(db, t.entry_id, EntryState::Voided, now_ms).await?;
+    Ok(())
+}
+
+/// A transfer that can be refunded: in refund pending.
+async fn refundable(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<Transfer> {
+    let t = transfer(db, partner_id, tid).await?;
+    match (t.tx_status, t.refund_tid) {
+        (TxStatus::RefundPending, _) => Ok(t),
+        (TxStatus::Refunded, Some(refund_tid)) => Err(refuse(DmtRejection::AlreadyRefunded { refund_tid })),
+        (tx_status, _) => Err(refuse(DmtRejection::NotRefundable { tx_status })),
+    }
+}
+
+async fn send_refund_otp(db: &mut impl Conn, partner_id: i64, tid: i64, otp: &OtpRequest, now_ms: i64) -> CmdResult<DmtOutcome> {
+    let t = refundable(db, partner_id, tid).await?;
+    let otp = OtpRequest { purpose: refund_otp_purpose(tid), subject: t.customer_mobile, ..otp.clone() };
+    Ok(DmtOutcome::RefundOtp(otp::issue(db, partner_id, &otp, now_ms).await?))
+}
+
+async fn refund(
+    db: &mut impl Conn,
+    partner_id: i64,
+    tid: i64,
+    code: &str,
+    otp_ref_id: Option<i64>,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    let before = refundable(db, partner_id, tid).await?;
+    let check = otp::check(db, partner_id, &refund_otp_purpose(tid), &before.customer_mobile, code, otp_ref_id, now_ms).await?;
+    if check != OtpCheck::Accepted {
+        return Ok(DmtOutcome::OtpRefused(check));
+    }
+    let refund_tid = transfers::next_tid(db).await?;
+    let after = Transfer {
+        tx_status: TxStatus::Refunded,
+        refund_tid: Some(refund_tid),
+        check_at_ms: None,
+        updated_at_ms: now_ms,
+        ..before.clone()
+    };
+    if !transfers::update(db, &after, TxStatus::RefundPending).await? {
+        // The OTP was consumed above, so no concurrent refund can have got this far.
+        return Err(crate::sql::SqlError::Other(format!("transfer {tid} changed during its refund")).into());
+    }
+    void_and_release(db, &after, now_ms).await?;
+    outbox::append(db, partner_id, TX_STATUS_EVENT, &status_event(&after, TxStatus::RefundPending, now_ms), now_ms).await?;
+    let balance_paise = wallet_balance(db, partner_id).await?;
+    Ok(DmtOutcome::Refunded(TransferView { transfer: after, balance_paise }))
+}
+
+/// An amount as a JSON number of rupees (`120.0`), as the platform's callbacks carry
+/// them. Exact for every paise amount: the shortest decimal that reads back as the same
+/// double is the two-decimal amount.
+fn rupees(paise: i64) -> Value {
+    json!(paise as f64 / 100.0)
+}
+
+/// The status callback's body (catalogue §4.1), exactly as the partner receives it.
+pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> Value {
+    let c = &t.charges;
+    json!({
+        "tx_status": t.tx_status.code(),
+        "txstatus_desc": t.tx_status.desc(),
+        "old_tx_status": old.code(),
+        "old_tx_status_desc": old.desc(),
+        "tid": t.tid,
+        "client_ref_id": t.client_ref_id,
+        "amount": rupees(c.amount_paise),
+        "fee": rupees(c.fee_paise),
+        "gst": rupees(c.gst_paise),
+        "tds": rupees(c.tds_paise),
+        "commission": rupees(c.commission_paise),
+        "payment_mode": t.channel.payment_mode(),
+        "channel": t.channel.code().to_string(),
+        "channel_desc": t.channel.desc(),
+        "beneficiary_account_type": Value::Null,
+        "bank_ref_num": t.bank_ref_num,
+        "ifsc": t.ifsc,
+        "account": t.account,
+        "recipient_id": t.recipient_id,
+        "recipient_name": t.recipient_name,
+        "sender_name": t.sender_name,
+        "customer_id": t.customer_mobile,
+        "user_code": t.user_code.to_string(),
+        "refund_tid": t.refund_tid,
+        "reason": t.reason,
+        "timestamp": civil::ist_datetime(now_ms),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transfer(status: TxStatus, answered: bool) -> Transfer {
+        Transfer {
+            tid: 1,
+            partner_id: 1,
+            client_ref_id: "R1".into(),
+            user_code: 20_810_200,
+            customer_mobile: "9000000001".into(),
+            sender_name: "Asha".into(),
+            recipient_id: 7,
+            recipient_name: "Ravi".into(),
+            account: "123456789012".into(),
+            ifsc: "SBIN0000001".into(),
+            bank_code: "SBIN".into(),
+            channel: DmtChannel::Imps,
+            charges: Pricing::default().charges(12_000),
+            entry_id: 3,
+            tx_status: status,
+            answered,
+            bank_ref_num: String::new(),
+            reason: String::new(),
+            limit_month: 202_611,
+            check_at_ms: None,
+            refund_tid: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn reports_move_transfers_along_the_state_machine() {
+        let failed = RailReport::Failed { reason: "declined".into() };
+        let down = RailReport::Unavailable { reason: "down".into(), retry_at_ms: 5 };
+        let wait = RailReport::Waiting { check_at_ms: 5, hold: false };
+        let hold = RailReport::Waiting { check_at_ms: 5, hold: true };
+        let settled = RailReport::Settled { utr: "1".into() };
+        assert_eq!(next_status(&transfer(TxStatus::Initiated, false), &failed), Some(TxStatus::Fail));
+        assert_eq!(next_status(&transfer(TxStatus::Initiated, false), &down), Some(TxStatus::Fail));
+        assert_eq!(next_status(&transfer(TxStatus::Initiated, true), &failed), Some(TxStatus::RefundPending));
+        assert_eq!(next_status(&transfer(TxStatus::Hold, true), &failed), Some(TxStatus::RefundPending));
+        assert_eq!(next_status(&transfer(TxStatus::Hold, true), &down), Some(TxStatus::Hold));
+        assert_eq!(next_status(&transfer(TxStatus::Hold, true), &wait), Some(TxStatus::Hold));
+        assert_eq!(next_status(&transfer(TxStatus::Initiated, true), &hold), Some(TxStatus::Hold));
+        assert_eq!(next_status(&transfer(TxStatus::Hold, true), &settled), Some(TxStatus::Success));
+        for done in [TxStatus::Success, TxStatus::Fail, TxStatus::Refunded, TxStatus::RefundPending] {
+            assert_eq!(next_status(&transfer(done, true), &settled), None, "{done:?}");
+        }
+    }
+
+    #[test]
+    fn the_callback_body_has_the_platforms_fields() {
+        let mut t = transfer(TxStatus::Success, true);
+        t.bank_ref_num = "123456789012".into();
+        let body = status_event(&t, TxStatus::Initiated, 1_700_000_000_000);
+        assert_eq!(body["tx_status"], 0);
+        assert_eq!(body["old_tx_status_desc"], "Initiated");
+        assert_eq!(body["amount"], json!(120.0));
+        assert_eq!(body["fee"], json!(10.0));
+        assert_eq!(body["gst"].to_string(), "1.53");
+        assert_eq!(body["payment_mode"], "5");
+        assert_eq!(body["timestamp"], "2023-11-15 03:43:20");
+    }
+}

@@ -1,0 +1,180 @@
+//! DMT customers (senders), identified per partner by mobile number, with the counters
+//! that enforce their monthly limit and their recipient maximum. Both counters are
+//! changed by conditional UPDATEs, so no interleaving of commands can pass either limit
+//! (the row lock serialises them on PostgreSQL, the single writer on SQLite).
+
+use crate::sql::{Conn, Row, SqlError};
+use kosh_core::dmt::CustomerState;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub partner_id: i64,
+    pub mobile: String,
+    pub name: String,
+    /// `YYYY-MM-DD`.
+    pub dob: String,
+    /// The residence address as JSON text.
+    pub residence_address: String,
+    pub state: CustomerState,
+    /// The agent who enrolled the customer.
+    pub user_code: i64,
+    /// The month (`yyyymm`, IST) that `used_paise` counts.
+    pub used_month: i64,
+    pub used_paise: i64,
+    pub recipient_count: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// What enrolling a customer needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCustomer {
+    pub mobile: String,
+    pub name: String,
+    pub dob: String,
+    pub residence_address: String,
+    pub user_code: i64,
+}
+
+macro_rules! select_customer {
+    ($where:literal) => {
+        concat!(
+            "SELECT partner_id, mobile, name, dob, residence_address, state, user_code, used_month, used_paise, \
+             recipient_count, created_at_ms, updated_at_ms FROM dmt_customers WHERE ",
+            $where
+        )
+    };
+}
+
+fn from_row(r: &Row) -> Result<Customer, SqlError> {
+    let state = r.int(5)?;
+    Ok(Customer {
+        partner_id: r.int(0)?,
+        mobile: r.text(1)?,
+        name: r.text(2)?,
+        dob: r.text(3)?,
+        residence_address: r.text(4)?,
+        state: CustomerState::from_code(state).ok_or_else(|| SqlError::Decode(format!("unknown customer state {state}")))?,
+        user_code: r.int(6)?,
+        used_month: r.int(7)?,
+        used_paise: r.int(8)?,
+        recipient_count: r.int(9)?,
+        created_at_ms: r.int(10)?,
+        updated_at_ms: r.int(11)?,
+    })
+}
+
+pub async fn get(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Option<Customer>, SqlError> {
+    let row = db.query_opt(select_customer!("partner_id = $1 AND mobile = $2"), &[partner_id.into(), mobile.into()]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Enrols a customer in state 1 (OTP pending); `false` when the mobile was enrolled
+/// already (by this command's race winner, on PostgreSQL).
+pub async fn insert(db: &mut impl Conn, partner_id: i64, c: &NewCustomer, now_ms: i64) -> Result<bool, SqlError> {
+    let inserted = db
+        .exec(
+            "INSERT INTO dmt_customers (partner_id, mobile, name, dob, residence_address, state, user_code, created_at_ms, \
+             updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (partner_id, mobile) DO NOTHING",
+            &[
+                partner_id.into(),
+                (&c.mobile).into(),
+                (&c.name).into(),
+                (&c.dob).into(),
+                (&c.residence_address).into(),
+                CustomerState::OtpPending.code().into(),
+                c.user_code.into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// Moves a customer from `from` to `to`; `false` when it was not in `from`.
+pub async fn change_state(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    from: CustomerState,
+    to: CustomerState,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE dmt_customers SET state = $4, updated_at_ms = $5 WHERE partner_id = $1 AND mobile = $2 AND state = $3",
+            &[partner_id.into(), mobile.into(), from.code().into(), to.code().into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Adds `amount_paise` to the customer's use of month `month`, but only if that keeps
+/// it within `limit_paise` (a new month starts from zero). `false`: over the limit.
+pub async fn use_limit(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    month: i64,
+    amount_paise: i64,
+    limit_paise: i64,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE dmt_customers SET used_paise = CASE WHEN used_month = $3 THEN used_paise + $4 ELSE $4 END, \
+             used_month = $3, updated_at_ms = $6 \
+             WHERE partner_id = $1 AND mobile = $2 AND (CASE WHEN used_month = $3 THEN used_paise ELSE 0 END) + $4 <= $5",
+            &[partner_id.into(), mobile.into(), month.into(), amount_paise.into(), limit_paise.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Gives back what a failed or refunded transfer took from month `month`'s limit (a
+/// month that has ended has nothing to give back).
+pub async fn release_limit(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    month: i64,
+    amount_paise: i64,
+    now_ms: i64,
+) -> Result<(), SqlError> {
+    db.exec(
+        "UPDATE dmt_customers SET used_paise = used_paise - $4, updated_at_ms = $5 \
+         WHERE partner_id = $1 AND mobile = $2 AND used_month = $3 AND used_paise >= $4",
+        &[partner_id.into(), mobile.into(), month.into(), amount_paise.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts one more recipient, if the customer has fewer than `max`. `false`: full.
+pub async fn add_recipient_slot(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    max: i64,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE dmt_customers SET recipient_count = recipient_count + 1, updated_at_ms = $4 \
+             WHERE partner_id = $1 AND mobile = $2 AND recipient_count < $3",
+            &[partner_id.into(), mobile.into(), max.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+pub async fn free_recipient_slot(db: &mut impl Conn, partner_id: i64, mobile: &str, now_ms: i64) -> Result<(), SqlError> {
+    db.exec(
+        "UPDATE dmt_customers SET recipient_count = recipient_count - 1, updated_at_ms = $3 \
+         WHERE partner_id = $1 AND mobile = $2 AND recipient_count > 0",
+        &[partner_id.into(), mobile.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! DMT recipients: the bank accounts a customer sends money to. A recipient belongs to
+//! one customer of one partner; its `recipient_id` is unique platform-wide.
+
+use crate::sql::{Conn, Row, SqlError};
+use serde::{Deserialize, Serialize};
+
+/// Most recipients a list answer carries (the per-customer maximum is lower).
+pub const MAX_LIST: i64 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub recipient_id: i64,
+    pub partner_id: i64,
+    pub customer_mobile: String,
+    /// `acc_ifsc` or `acc_bankcode`: how it was added.
+    pub id_type: String,
+    pub account: String,
+    pub ifsc: String,
+    pub bank_code: String,
+    pub recipient_name: String,
+    pub recipient_mobile: String,
+    pub recipient_type: i64,
+    pub created_at_ms: i64,
+}
+
+/// What adding a recipient needs (the customer is named by the command).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecipient {
+    pub id_type: String,
+    pub account: String,
+    pub ifsc: String,
+    pub bank_code: String,
+    pub recipient_name: String,
+    pub recipient_mobile: String,
+    pub recipient_type: i64,
+}
+
+macro_rules! select_recipient {
+    ($where:literal) => {
+        concat!(
+            "SELECT recipient_id, partner_id, customer_mobile, id_type, account, ifsc, bank_code, recipient_name, \
+             recipient_mobile, recipient_type, created_at_ms FROM dmt_recipients WHERE ",
+            $where
+        )
+    };
+}
+
+fn from_row(r: &Row) -> Result<Recipient, SqlError> {
+    Ok(Recipient {
+        recipient_id: r.int(0)?,
+        partner_id: r.int(1)?,
+        customer_mobile: r.text(2)?,
+        id_type: r.text(3)?,
+        account: r.text(4)?,
+        ifsc: r.text(5)?,
+        bank_code: r.text(6)?,
+        recipient_name: r.text(7)?,
+        recipient_mobile: r.text(8)?,
+        recipient_type: r.int(9)?,
+        created_at_ms: r.int(10)?,
+    })
+}
+
+/// The customer's recipient with this account and IFSC, if any.
+pub async fn find_same_account(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    account: &str,
+    ifsc: &str,
+) -> Result<Option<Recipient>, SqlError> {
+    let sql = select_recipient!("partner_id = $1 AND customer_mobile = $2 AND account = $3 AND ifsc = $4");
+    let row = db.query_opt(sql, &[partner_id.into(), mobile.into(), account.into(), ifsc.into()]).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn insert(
+    db: &mut impl Conn,
+    partner_id: i64,
+    mobile: &str,
+    r: &NewRecipient,
+    now_ms: i64,
+) -> Result<Recipient, SqlError> {
+    let row = db
+        .query_one(
+            "INSERT INTO dmt_recipients (partner_id, customer_mobile, id_type, account, ifsc, bank_code, recipient_name, \
+             recipient_mobile, recipient_type, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             RETURNING recipient_id",
+            &[
+                partner_id.into(),
+                mobile.into(),
+                (&r.id_type).into(),
+                (&r.account).into(),
+                (&r.ifsc).into(),
+                (&r.bank_code).into(),
+                (&r.recipient_name).into(),
+                (&r.recipient_mobile).into(),
+                r.recipient_type.into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(Recipient {
+        recipient_id: row.int(0)?,
+        partner_id,
+        customer_mobile: mobile.to_owned(),
+        id_type: r.id_type.clone(),
+        account: r.account.clone(),
+        ifsc: r.ifsc.clone(),
+        bank_code: r.bank_code.clone(),
+        recipient_name: r.recipient_name.clone(),
+        recipient_mobile: r.recipient_mobile.clone(),
+        recipient_type: r.recipient_type,
+        created_at_ms: now_ms,
+    })
+}
+
+/// A recipient of the partner by id, whichever customer it belongs to (so that the
+/// answer can say it belongs to another customer).
+pub async fn get(db: &mut impl Conn, partner_id: i64, recipient_id: i64) -> Result<Option<Recipient>, SqlError> {
+    let row = db
+        .query_opt(select_recipient!("partner_id = $1 AND recipient_id = $2"), &[partner_id.into(), recipient_id.into()])
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The customer's recipients, oldest first.
+pub async fn list(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Vec<Recipient>, SqlError> {
+    let sql = select_recipient!("partner_id = $1 AND customer_mobile = $2 ORDER BY recipient_id LIMIT $3");
+    db.query(sql, &[partner_id.into(), mobile.into(), MAX_LIST.into()]).await?.iter().map(from_row).collect()
+}
+
+/// Removes the customer's recipient; `false` when it was not the customer's.
+pub async fn delete(db: &mut impl Conn, partner_id: i64, mobile: &str, recipient_id: i64) -> Result<bool, SqlError> {
+    let deleted = db
+        .exec(
+            "DELETE FROM dmt_recipients WHERE partner_id = $1 AND customer_mobile = $2 AND recipient_id = $3",
+            &[partner_id.into(), mobile.into(), recipient_id.into()],
+        )
+        .await?;
+    Ok(deleted == 1)
+}
