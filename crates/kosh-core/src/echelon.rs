@@ -30,22 +30,83 @@ pub enum AmountProblem {
     TooLarge,
 }
 
-/// Parses an amount in major units (a JSON number) of `currency` into paise. INR amounts
-/// must be whole rupees (`42` and `42.00` are fine, `42.05` is not), as the spec says.
-pub fn parse_amount(amount: f64, currency: &str) -> Result<Paise, AmountProblem> {
-    if !amount.is_finite() || amount <= 0.0 {
+/// Parses an amount in major units of `currency` into paise, from the exact text of a
+/// JSON number (never through `f64`, which would round `42.0000000000000001` to 42).
+/// INR amounts must be whole rupees (`42`, `42.00` and `4.2e1` are fine, `42.05` and
+/// `42.0000000000000001` are not), as the spec says. Text that is not a JSON number is
+/// [`AmountProblem::NotPositive`]; callers check the type first.
+pub fn parse_amount(number: &str, currency: &str) -> Result<Paise, AmountProblem> {
+    let exact = ExactDecimal::parse(number).ok_or(AmountProblem::NotPositive)?;
+    if exact.negative || exact.digits.is_empty() {
         return Err(AmountProblem::NotPositive);
     }
     if currency != INR {
         return Err(AmountProblem::CurrencyNotSupported);
     }
-    if amount.fract() != 0.0 {
+    if exact.scale < 0 {
         return Err(AmountProblem::PrecisionExceeded);
     }
-    if amount > (MAX_PAISE / 100) as f64 {
+    // digits × 10^scale whole rupees: more than 10 digits is above MAX_PAISE (₹1e9).
+    let max_digits = (MAX_PAISE / 100).to_string().len() as i64;
+    if exact.digits.len() as i64 + exact.scale > max_digits {
         return Err(AmountProblem::TooLarge);
     }
-    Paise::from_rupees(amount as i64).ok_or(AmountProblem::TooLarge)
+    let rupees = exact.digits.bytes().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')) * 10i64.pow(exact.scale as u32);
+    Paise::from_rupees(rupees).ok_or(AmountProblem::TooLarge)
+}
+
+/// A JSON number as `±digits × 10^scale`, exactly: `digits` without leading or trailing
+/// zeros (empty for zero).
+#[derive(Debug, PartialEq, Eq)]
+struct ExactDecimal {
+    negative: bool,
+    digits: String,
+    scale: i64,
+}
+
+/// Exponents beyond this are clamped: they can only mean "too large" or "a fraction".
+const MAX_EXPONENT: i64 = 1_000_000;
+
+impl ExactDecimal {
+    /// Parses the JSON number grammar `-? int frac? exp?`; `None` for anything else.
+    fn parse(text: &str) -> Option<ExactDecimal> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+            None => (rest, None),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let bad_frac = mantissa.contains('.') && !all_digits(frac);
+        if !all_digits(int) || (int.len() > 1 && int.starts_with('0')) || bad_frac {
+            return None;
+        }
+        let exponent = match exponent {
+            None => 0,
+            Some(e) => {
+                let magnitude = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if !all_digits(magnitude) {
+                    return None;
+                }
+                let magnitude = magnitude.trim_start_matches('0');
+                let value = if magnitude.len() > 7 { MAX_EXPONENT } else { magnitude.parse::<i64>().unwrap_or(0) };
+                if e.starts_with('-') {
+                    -value.min(MAX_EXPONENT)
+                } else {
+                    value.min(MAX_EXPONENT)
+                }
+            }
+        };
+        // int and frac as one digit string, the decimal point moved into the scale.
+        let all: String = int.chars().chain(frac.chars()).collect();
+        let significant = all.trim_start_matches('0');
+        let digits = significant.trim_end_matches('0');
+        let scale = exponent - frac.len() as i64 + (significant.len() - digits.len()) as i64;
+        Some(ExactDecimal { negative, digits: digits.to_owned(), scale })
+    }
 }
 
 /// An amount in paise as the wire's JSON number of rupees: whole rupees as an integer,
@@ -454,13 +515,33 @@ mod tests {
 
     #[test]
     fn inr_amounts_are_whole_rupees() {
-        assert_eq!(parse_amount(42.0, "INR"), Ok(Paise::new(4200).unwrap()));
-        assert_eq!(parse_amount(42.05, "INR"), Err(AmountProblem::PrecisionExceeded));
-        assert_eq!(parse_amount(0.0, "INR"), Err(AmountProblem::NotPositive));
-        assert_eq!(parse_amount(-5.0, "INR"), Err(AmountProblem::NotPositive));
-        assert_eq!(parse_amount(f64::NAN, "INR"), Err(AmountProblem::NotPositive));
-        assert_eq!(parse_amount(5.0, "IDR"), Err(AmountProblem::CurrencyNotSupported));
-        assert_eq!(parse_amount(1e15, "INR"), Err(AmountProblem::TooLarge));
+        let rupees = |r: i64| Ok(Paise::from_rupees(r).unwrap());
+        assert_eq!(parse_amount("42", "INR"), rupees(42));
+        assert_eq!(parse_amount("42.00", "INR"), rupees(42));
+        assert_eq!(parse_amount("4.2e1", "INR"), rupees(42));
+        assert_eq!(parse_amount("4200E-2", "INR"), rupees(42));
+        assert_eq!(parse_amount("0.42e+2", "INR"), rupees(42));
+        assert_eq!(parse_amount("1000000000", "INR"), rupees(1_000_000_000));
+        assert_eq!(parse_amount("42.05", "INR"), Err(AmountProblem::PrecisionExceeded));
+        // f64 would read these as whole rupees; the exact text is not.
+        assert_eq!(parse_amount("42.0000000000000001", "INR"), Err(AmountProblem::PrecisionExceeded));
+        assert_eq!(parse_amount("9007199254740993.5", "INR"), Err(AmountProblem::PrecisionExceeded));
+        assert_eq!(parse_amount("1e-400", "INR"), Err(AmountProblem::PrecisionExceeded));
+        assert_eq!(parse_amount("42e-99999999999", "INR"), Err(AmountProblem::PrecisionExceeded));
+        assert_eq!(parse_amount("0", "INR"), Err(AmountProblem::NotPositive));
+        assert_eq!(parse_amount("0.000", "INR"), Err(AmountProblem::NotPositive));
+        assert_eq!(parse_amount("-0", "INR"), Err(AmountProblem::NotPositive));
+        assert_eq!(parse_amount("-5", "INR"), Err(AmountProblem::NotPositive));
+        assert_eq!(parse_amount("-0.5", "INR"), Err(AmountProblem::NotPositive));
+        for not_a_number in ["", "-", "1.", ".5", "01", "1e", "1e+", "NaN", "1_000", "\"5\"", " 5"] {
+            assert_eq!(parse_amount(not_a_number, "INR"), Err(AmountProblem::NotPositive), "{not_a_number:?}");
+        }
+        assert_eq!(parse_amount("5", "IDR"), Err(AmountProblem::CurrencyNotSupported));
+        assert_eq!(parse_amount("1000000001", "INR"), Err(AmountProblem::TooLarge));
+        assert_eq!(parse_amount("1e15", "INR"), Err(AmountProblem::TooLarge));
+        assert_eq!(parse_amount("1e300", "INR"), Err(AmountProblem::TooLarge));
+        assert_eq!(parse_amount("1e99999999999", "INR"), Err(AmountProblem::TooLarge));
+        assert_eq!(parse_amount(&"9".repeat(5000), "INR"), Err(AmountProblem::TooLarge));
         assert_eq!(amount_json(123_456), serde_json::json!(1234.56));
         assert_eq!(amount_json(500_000), serde_json::json!(5000));
     }

@@ -176,8 +176,20 @@ impl Config {
         toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
     }
 
-    /// Checks limits that a typo could break.
+    /// Checks limits that a typo could break, and what a serving node needs.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_settings(true)
+    }
+
+    /// What an admin command (`kosh merchant`, `kosh partner`, …) needs: every check of
+    /// [`Config::validate`] but the ones only a serving node needs (the token pepper).
+    /// Admin commands never sign tokens, and operators keep the pepper in the server's
+    /// environment rather than in a config file the commands read.
+    pub fn validate_for_admin(&self) -> Result<(), ConfigError> {
+        self.validate_settings(false)
+    }
+
+    fn validate_settings(&self, serving: bool) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
         if !(1..=86_400).contains(&self.timestamp_tolerance_secs) {
             return bad("timestamp_tolerance_secs must be between 1 and 86400");
@@ -209,13 +221,13 @@ impl Config {
         if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
             return bad("database_url must start with postgres:// or postgresql://");
         }
-        self.validate_echelon()?;
+        self.validate_echelon(serving)?;
         self.validate_callbacks()?;
         self.validate_rails()?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
     }
 
-    fn validate_echelon(&self) -> Result<(), ConfigError> {
+    fn validate_echelon(&self, serving: bool) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
         if !(1..=1_000_000).contains(&self.echelon_requests_per_sec) {
             return bad("echelon_requests_per_sec must be between 1 and 1000000");
@@ -228,6 +240,12 @@ impl Config {
         }
         if matches!(&self.echelon_token_pepper, Some(p) if p.len() < 32) {
             return bad("echelon_token_pepper must be at least 32 characters");
+        }
+        // The default pepper is documented, so without one anybody who can read the
+        // database could mint Echelon tokens: acceptable in sandbox mode only.
+        if serving && !self.sandbox && self.echelon_token_pepper.is_none() {
+            return bad("echelon_token_pepper is required when sandbox = false: set a secret of at least 32 characters \
+                 (KOSH_ECHELON_TOKEN_PEPPER or --echelon-token-pepper), the same on every node");
         }
         if !(10..=60_000).contains(&self.echelon_worker_tick_ms) {
             return bad("echelon_worker_tick_ms must be between 10 and 60000");

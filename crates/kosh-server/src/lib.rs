@@ -92,6 +92,9 @@ async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
     if eko::is_eko_path(uri.path()) {
         return eko::no_mapping_rule(uri.path()).into_response();
     }
+    if echelon::is_echelon_path(uri.path()) {
+        return echelon::not_found(uri.path()).into_response();
+    }
     (StatusCode::NOT_FOUND, Json(json!({ "status": 404, "message": format!("no such path: {}", uri.path()) }))).into_response()
 }
 
@@ -119,7 +122,7 @@ impl App {
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
-        let echelon = Arc::new(echelon::EchelonState::new(config.echelon_token_pepper.as_deref()));
+        let echelon = Arc::new(echelon::EchelonState::new(&config));
         let config_rail = config.sandbox_rail();
         let state = AppState {
             store,

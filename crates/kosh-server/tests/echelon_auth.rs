@@ -6,12 +6,12 @@ mod echelon_support;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use echelon_support::{payin_body, start, Backend, Echelon};
+use echelon_support::{add_merchant, payin_body, spec, start, Backend};
 use hmac::{Hmac, Mac};
 use kosh_core::echelon::merchant::StoredSecret;
 use kosh_server::echelon::sandbox::{MERCHANT_CODE, SECRET};
+use kosh_server::echelon::MERCHANT_TTL_MS;
 use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
-use kosh_store::ops::echelon::NewMerchant;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -25,6 +25,8 @@ on_both_backends!(
     money_restricted_tokens_create_only_that_money,
     merchants_are_isolated,
     api_version_is_required,
+    a_rotated_secret_retires_the_tokens_it_signed,
+    unknown_paths_and_methods_answer_in_the_spec_shape,
 );
 
 #[test]
@@ -267,36 +269,6 @@ async fn merchants_are_isolated(backend: Backend) {
     e.app.stop().await;
 }
 
-/// Creates a partner and a merchant on it through the store; answers the merchant id.
-pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
-    let store = &e.app.state.store;
-    let partner = kosh_store::ops::partners::NewPartner {
-        name: format!("partner-{code}"),
-        developer_key: kosh_core::secret::new_developer_key(),
-        access_key: kosh_core::secret::new_access_key(),
-        initiator_id: format!(
-            "8{:09}",
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000
-        ),
-        is_sandbox: false,
-    };
-    let Outcome::PartnerCreated(p) = store.execute(Command::CreatePartner(partner)).await.unwrap() else { panic!() };
-    let stored = StoredSecret::derive(secret);
-    let merchant = NewMerchant {
-        partner_id: p.id,
-        merchant_code: code.into(),
-        name: "Other Merchant".into(),
-        secret_salt: stored.salt,
-        secret_verifier: stored.verifier,
-        token_key: stored.token_key,
-        is_sandbox: false,
-    };
-    match store.execute(Command::Echelon(EchelonCommand::CreateMerchant(merchant))).await.unwrap() {
-        Outcome::Echelon(EchelonOutcome::MerchantCreated(m)) => m.id,
-        other => panic!("{other:?}"),
-    }
-}
-
 async fn api_version_is_required(backend: Backend) {
     let e = start(backend).await;
     let token = e.token(&["GET /currencies"]).await;
@@ -314,5 +286,88 @@ async fn api_version_is_required(backend: Backend) {
     let minor =
         e.http.get(e.url("/currencies")).header("X-API-Version", "2.47").header("Authorization", format!("Bearer {token}"));
     assert_eq!(e.send("GET", "/currencies", minor).await.0, 200, "a 2.x minor is compatible");
+    e.app.stop().await;
+}
+
+/// `kosh merchant secret` (the store's `RotateSecret`, run here as the CLI runs it):
+/// once the node's merchant cache has expired (5 s of the injected clock), tokens signed
+/// with the old secret are 401 over HTTP, the old secret no longer issues tokens, and
+/// the new one does.
+async fn a_rotated_secret_retires_the_tokens_it_signed(backend: Backend) {
+    let e = start(backend).await;
+    add_merchant(&e, "ROT-M", "rotating-secret-0123456789-old").await;
+    let old_token = e.merchant_token("ROT-M", "rotating-secret-0123456789-old", &["GET /currencies"]).await;
+    assert_eq!(e.get("/currencies", &old_token).await.0, 200, "the merchant is cached now");
+
+    let new_secret = "rotating-secret-0123456789-new";
+    let stored = StoredSecret::derive(new_secret);
+    let rotate = EchelonCommand::RotateSecret {
+        merchant_code: "ROT-M".into(),
+        salt: stored.salt,
+        verifier: stored.verifier,
+        token_key: stored.token_key,
+    };
+    let outcome = e.app.state.store.execute(Command::Echelon(rotate)).await.unwrap();
+    assert!(matches!(outcome, Outcome::Echelon(EchelonOutcome::SecretRotated)), "{outcome:?}");
+    e.clock.advance_ms(MERCHANT_TTL_MS);
+
+    let (status, body) = e.get("/currencies", &old_token).await;
+    assert_eq!(status, 401, "a token of the old secret: {body}");
+    let old = json!({ "merchantCode": "ROT-M", "secret": "rotating-secret-0123456789-old", "operations": ["GET /currencies"] });
+    assert_eq!(e.call("POST", "/auth-tokens", None, Some(old)).await.0, 403, "the old secret issues nothing");
+    let new_token = e.merchant_token("ROT-M", new_secret, &["GET /currencies"]).await;
+    assert_eq!(e.get("/currencies", &new_token).await.0, 200);
+    e.app.stop().await;
+}
+
+/// Paths of the Echelon dialect that no route serves, and routes called with another
+/// method, answer a `BasicError` (404, 405 with `Allow`); the Eko dialect keeps its own
+/// 404 and other paths Kosh's generic one.
+async fn unknown_paths_and_methods_answer_in_the_spec_shape(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    for path in ["/payins/X-1/unknown", "/payouts/X-1/accounts", "/payins", "/balances/INR", "/echelon/nothing", "/payins/X/a/b"]
+    {
+        let (status, body) = e.get(path, &token).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(body["description"].as_str().unwrap().contains("no Echelon API is served"), "{path}: {body}");
+        assert_eq!(body.as_object().unwrap().len(), 1, "only description: {body}");
+    }
+    let unversioned = e.http.get(e.url("/payouts/X-1/nothing"));
+    assert_eq!(e.send("GET", "/payouts/X-1/nothing", unversioned).await.0, 404);
+
+    for (method, path, allowed) in [
+        ("DELETE", "/payins/X-1", ["GET", "POST"].as_slice()),
+        ("PUT", "/balances", &["GET"]),
+        ("GET", "/auth-tokens", &["POST"]),
+        ("PATCH", "/payouts/!availablePaymentOptions", &["POST"]),
+        ("POST", "/echelon/qr/X.svg", &["GET"]),
+    ] {
+        let response = e
+            .http
+            .request(method.parse().unwrap(), e.url(path))
+            .header("X-API-Version", "2")
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        let allow = response.headers().get("allow").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        for m in allowed {
+            assert!(allow.contains(m), "{method} {path}: Allow {allow:?}");
+        }
+        let body: Value = response.json().await.expect("a JSON body");
+        spec().check_response(method, path, 405, &body);
+        assert!(body["description"].as_str().unwrap().contains(&format!("{method} is not served at {path}")), "{body}");
+    }
+
+    let eko = e.http.get(e.url("/ekoapi/v2/no/such/api")).send().await.unwrap();
+    assert_eq!(eko.status().as_u16(), 404);
+    let eko: Value = eko.json().await.unwrap();
+    assert_eq!(eko["message"], "No mapping rule matched", "the Eko dialect keeps its own 404: {eko}");
+    let other = e.http.get(e.url("/no-such-thing")).send().await.unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    let other: Value = other.json().await.unwrap();
+    assert_eq!((other["status"].as_i64(), other["message"].as_str()), (Some(404), Some("no such path: /no-such-thing")));
     e.app.stop().await;
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     concurrent_duplicates_create_one_payment,
     bad_input_is_refused_in_the_spec_shape_and_stores_nothing,
     external_references_accounts_and_options,
+    whole_amounts_in_any_spelling_are_read_exactly,
 );
 
 const SANDBOX_PARTNER: i64 = 1;
@@ -280,6 +281,14 @@ async fn bad_input_is_refused_in_the_spec_shape_and_stores_nothing(backend: Back
         ("no returnUrl", with(&|b| drop(b.as_object_mut().unwrap().remove("returnUrl"))), 400, None),
         ("oversized returnUrl", with(&|b| b["returnUrl"] = format!("https://x.example/{}", "a".repeat(1000)).into()), 400, None),
         ("callbackUrl not http", with(&|b| b["callbackUrl"] = "ftp://x".into()), 400, None),
+        ("callbackUrl a file", with(&|b| b["callbackUrl"] = "file:///etc/passwd".into()), 400, None),
+        (
+            "callbackUrl at the metadata service (never, even in sandbox mode)",
+            with(&|b| b["callbackUrl"] = "http://169.254.169.254/latest/meta-data".into()),
+            400,
+            None,
+        ),
+        ("callbackUrl unspecified", with(&|b| b["callbackUrl"] = "http://0.0.0.0:8080/cb".into()), 400, None),
         ("UPIID without upiId", with(&|b| b["paymentMethod"] = json!({ "paymentMethodCode": "UPIID" })), 400, None),
         (
             "IMPS name with digits",
@@ -361,6 +370,34 @@ async fn bad_input_is_refused_in_the_spec_shape_and_stores_nothing(backend: Back
             assert_eq!(answer[0]["code"], code, "{what}: {answer}");
         }
     }
+    // Amounts are read from the exact text of their number: f64 would make these whole.
+    let tiny_fractions = ["42.0000000000000001", "100.00000000000000000001", "1000000.0000000001", "5e-324"];
+    for amount in tiny_fractions {
+        let payin = format!(
+            r#"{{"paymentRequested":{{"money":{{"amount":{amount},"currencyCode":"INR"}}}},"paymentMethod":{{"paymentMethodCode":"UPIQR"}},"returnUrl":"https://shop.example.com/r"}}"#
+        );
+        let payout = format!(
+            r#"{{"paymentRequested":{{"money":{{"amount":{amount},"currencyCode":"INR"}}}},"paymentMethod":{{"paymentMethodCode":"BANK_TRANSFER","paymentOperatorCode":"IN_IMPS","account":{{"accountName":"Asha Verma","accountNumber":"123456789012","bankCode":"SBIN0001234"}}}}}}"#
+        );
+        let options = format!(r#"{{"money":{{"amount":{amount},"currencyCode":"INR"}}}}"#);
+        for (path, text) in
+            [("/payins/BAD-1", &payin), ("/payouts/BAD-2", &payout), ("/payins/!availablePaymentOptions", &options)]
+        {
+            let (status, answer) = e.post_text(path, &token, text).await;
+            assert_eq!(
+                (status, answer[0]["code"].as_str()),
+                (406, Some("CURRENCY_PRECISION_EXCEEDED")),
+                "{path} {amount}: {answer}"
+            );
+            assert_eq!(answer[0]["attrCode"].as_str().map(|a| a.ends_with("money.amount")), Some(true), "{answer}");
+        }
+        let token_request = format!(
+            r#"{{"merchantCode":"KOSH-SANDBOX","secret":"kosh-sandbox-merchant-secret-0123456789","operations":["GET /currencies"],"money":{{"amount":{amount},"currencyCode":"INR"}}}}"#
+        );
+        let req = e.http.post(e.url("/auth-tokens")).header("X-API-Version", "2").header("Content-Type", "application/json");
+        let (status, answer) = e.send("POST", "/auth-tokens", req.body(token_request)).await;
+        assert_eq!(status, 400, "a token's money too: {answer}");
+    }
     assert_eq!(e.get("/payins/BAD-1", &token).await.0, 410, "nothing stored");
     assert_eq!(e.get("/payouts/BAD-2", &token).await.0, 410, "nothing stored");
     assert!(e.callbacks().await.is_empty());
@@ -372,15 +409,33 @@ async fn external_references_accounts_and_options(backend: Backend) {
     let token = e.admin_token().await;
     let body = payin_body(500, json!({ "paymentMethodCode": "UPIID", "upiId": "asha@okaxis" }));
     assert_eq!(e.post("/payins/EXT-1", &token, body).await.0, 201);
-    let (status, _) = e.post("/payins/EXT-1/!setExternalReference", &token, json!({ "reference": "UTR123456789" })).await;
-    assert_eq!(status, 204);
+    // Only the UPI-style methods (UPIQR, P2A_V2) take an external reference, as the
+    // spec's method list says; UPIID and IMPS payins are refused with nothing kept.
+    let (status, refused) = e.post("/payins/EXT-1/!setExternalReference", &token, json!({ "reference": "UTR123456789" })).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["description"].as_str().unwrap().contains("only UPIQR and P2A_V2 payins"), "{refused}");
+    let imps = payin_body(500, json!({ "paymentMethodCode": "IMPS", "account": { "accountName": "Asha Verma" } }));
+    assert_eq!(e.post("/payins/EXT-3", &token, imps).await.0, 201);
+    assert_eq!(e.post("/payins/EXT-3/!setExternalReference", &token, json!({ "reference": "UTR1" })).await.0, 400);
     assert_eq!(e.post("/payins/NONE/!setExternalReference", &token, json!({ "reference": "x" })).await.0, 410);
     assert_eq!(e.post("/payins/EXT-1/!setExternalReference", &token, json!({ "reference": "" })).await.0, 400);
     let upiqr = payin_body(500, json!({ "paymentMethodCode": "UPIQR" }));
     assert_eq!(e.post("/payins/EXT-2", &token, upiqr).await.0, 201);
-    e.post("/payins/EXT-2/!setExternalReference", &token, json!({ "reference": "UTR987" })).await;
+    assert_eq!(e.post("/payins/EXT-2/!setExternalReference", &token, json!({ "reference": "UTR987" })).await.0, 204);
     let (_, detail) = e.get("/payins/EXT-2", &token).await;
     assert_eq!(detail["paymentMethodResponse"]["externalReference"], json!({ "reference": "UTR987" }));
+    let p2a = payin_body(
+        500,
+        json!({ "paymentMethodCode": "P2A_V2", "paymentOperatorCode": "IN_UPI", "account": { "accountName": "Asha" } }),
+    );
+    assert_eq!(e.post("/payins/EXT-4", &token, p2a).await.0, 201);
+    assert_eq!(e.post("/payins/EXT-4/!setExternalReference", &token, json!({ "reference": "UTR555" })).await.0, 204);
+    let (_, detail) = e.get("/payins/EXT-4", &token).await;
+    assert_eq!(detail["paymentMethodResponse"]["externalReference"], json!({ "reference": "UTR555" }));
+    for refused in ["EXT-1", "EXT-3"] {
+        let (_, detail) = e.get(&format!("/payins/{refused}"), &token).await;
+        assert!(detail["paymentMethodResponse"].get("externalReference").is_none(), "{refused}: {detail}");
+    }
 
     let (_, accounts) = e.get("/payins/EXT-1/accounts", &token).await;
     assert_eq!(accounts["customerAccountRequest"]["accountNumber"], "asha@okaxis");
@@ -403,5 +458,22 @@ async fn external_references_accounts_and_options(backend: Backend) {
     assert_eq!(payout_options["data"][0]["paymentMethodCode"], "BANK_TRANSFER");
     let bad = json!({ "money": { "amount": 10.5, "currencyCode": "INR" } });
     assert_eq!(e.post("/payouts/!availablePaymentOptions", &token, bad).await.0, 406);
+    e.app.stop().await;
+}
+
+/// Exact amounts are not just stricter: any JSON spelling of a whole rupee amount is
+/// accepted and read exactly (`4.2e3`, `4200.000`), with the amount answered as written
+/// by Kosh (`4200`).
+async fn whole_amounts_in_any_spelling_are_read_exactly(backend: Backend) {
+    let e = start(backend).await;
+    let token = e.admin_token().await;
+    for (i, amount) in ["4200", "4200.000", "4.2e3", "420000E-2"].into_iter().enumerate() {
+        let text = format!(
+            r#"{{"paymentRequested":{{"money":{{"amount":{amount},"currencyCode":"INR"}}}},"paymentMethod":{{"paymentMethodCode":"UPIQR"}},"returnUrl":"https://shop.example.com/r"}}"#
+        );
+        let (status, body) = e.post_text(&format!("/payins/EXACT-{i}"), &token, &text).await;
+        assert_eq!(status, 201, "{amount}: {body}");
+        assert_eq!(body["paymentRequested"]["money"]["amount"], json!(4200), "{amount}: {body}");
+    }
     e.app.stop().await;
 }

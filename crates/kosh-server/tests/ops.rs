@@ -134,10 +134,26 @@ fn config_limits_are_validated() {
         Config { admin_token: Some("short".into()), ..Config::default() },
         Config { database_url: Some("mysql://x".into()), ..Config::default() },
         Config { sandbox_wallet_rupees: -1, ..Config::default() },
+        Config { echelon_token_pepper: Some("short".into()), ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
+}
+
+/// Outside sandbox mode the documented default pepper would let anyone who reads the
+/// database mint Echelon tokens: a server refuses to start without its own pepper.
+/// Admin commands (which never sign tokens) do not need it.
+#[test]
+fn a_pepper_is_required_outside_sandbox_mode() {
+    let production = Config { sandbox: false, ..Config::default() };
+    let err = production.validate().unwrap_err().to_string();
+    assert!(err.contains("echelon_token_pepper is required when sandbox = false"), "{err}");
+    assert!(production.validate_for_admin().is_ok(), "admin commands do not sign tokens");
+    let with_pepper = Config { echelon_token_pepper: Some("p".repeat(32)), ..production.clone() };
+    assert!(with_pepper.validate().is_ok());
+    assert!(Config::default().validate().is_ok(), "sandbox mode keeps the documented default");
+    assert!(Config { database_url: Some("mysql://x".into()), ..production }.validate_for_admin().is_err(), "other checks stay");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,6 +170,7 @@ async fn sandbox_credentials_exist_out_of_the_box_and_only_in_sandbox_mode() {
 
         let mut production = config_for(backend).await;
         production.sandbox = false;
+        production.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
         let app = App::start(production, Arc::new(SystemClock)).await.unwrap();
         let client = Client::new(format!("{}/ekoapi/v1", app.url()), Credentials::sandbox());
         let answer = client.get("/user/services/user_code:20810200", &[]).await.unwrap();

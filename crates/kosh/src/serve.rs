@@ -39,7 +39,7 @@ impl StoreArgs {
     /// Opens the store as it is, without migrating it.
     pub async fn connect(&self) -> Result<Store, String> {
         let config = self.config()?;
-        config.validate().map_err(|e| e.to_string())?;
+        config.validate_for_admin().map_err(|e| e.to_string())?;
         let location = config.location();
         let describe = location.describe();
         Store::open(location, Arc::new(SystemClock)).await.map_err(|e| format!("cannot open {describe}: {e}"))

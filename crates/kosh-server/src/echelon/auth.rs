@@ -4,7 +4,7 @@
 //!    anything else is 404, as the vendor documents.
 //! 2. `Authorization: Bearer <JWT>` (all but the two token endpoints): a missing,
 //!    malformed, forged, expired or `alg: none` token, or one of an unknown or inactive
-//!    merchant, is 401.
+//!    merchant, or of the sandbox merchant on a server outside sandbox mode, is 401.
 //! 3. The throttle: `echelon_requests_per_sec` per merchant, counted in the database so
 //!    that every node sharing it enforces one limit; above it, 429.
 //! 4. The token's operations must match the whole `METHOD /path` (percent-decoded): 403.
@@ -98,6 +98,7 @@ async fn verify_token(app: &AppState, token: &str) -> ApiResult<(Arc<Merchant>, 
         .await
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::unauthorized("invalid token: its signature does not verify"))?;
+    super::check_mode(app, &merchant)?;
     let key = app.echelon.signing_key(&merchant);
     let claims = jwt::verify(token, &key, app.now_ms().div_euclid(1000)).map_err(refused)?;
     if !merchant.active {

@@ -8,16 +8,31 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use kosh_core::echelon::{self, AmountProblem, SEGMENTS};
 use kosh_core::money::Paise;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// Longest free-text field Kosh keeps when the spec sets no limit.
 pub const MAX_TEXT_CHARS: usize = 1000;
 
+/// A request body that is a JSON object: its fields, and its text for reading numbers
+/// exactly.
+pub struct Body {
+    text: Bytes,
+    map: Map<String, Value>,
+}
+
+impl Body {
+    pub fn fields(&self) -> Fields<'_> {
+        Fields { map: &self.map, prefix: String::new(), keys: Vec::new(), text: &self.text }
+    }
+}
+
 /// Parses a body that must be a JSON object.
-pub fn object(body: Result<Bytes, BytesRejection>) -> ApiResult<Map<String, Value>> {
-    let bytes = body.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+pub fn object(body: Result<Bytes, BytesRejection>) -> ApiResult<Body> {
+    let text = body.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+    match serde_json::from_slice::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(Body { text, map }),
         Ok(_) => Err(ApiError::bad_request("the request body must be a JSON object")),
         Err(e) => Err(ApiError::bad_request(format!("the request body is not valid JSON: {e}"))),
     }
@@ -27,13 +42,13 @@ pub fn object(body: Result<Bytes, BytesRejection>) -> ApiResult<Map<String, Valu
 pub struct Fields<'a> {
     map: &'a Map<String, Value>,
     prefix: String,
+    /// The names leading from the body's root to this object.
+    keys: Vec<String>,
+    /// The whole body's text.
+    text: &'a [u8],
 }
 
 impl<'a> Fields<'a> {
-    pub fn root(map: &'a Map<String, Value>) -> Fields<'a> {
-        Fields { map, prefix: String::new() }
-    }
-
     /// The full name of field `name`, e.g. `paymentRequested.money.amount`.
     pub fn path(&self, name: &str) -> String {
         if self.prefix.is_empty() {
@@ -72,16 +87,34 @@ impl<'a> Fields<'a> {
     pub fn opt_obj(&self, name: &str) -> ApiResult<Option<Fields<'a>>> {
         let Some(value) = self.get(name) else { return Ok(None) };
         let map = value.as_object().ok_or_else(|| ApiError::bad_request(format!("{} must be an object", self.path(name))))?;
-        Ok(Some(Fields { map, prefix: self.path(name) }))
+        let mut keys = self.keys.clone();
+        keys.push(name.to_owned());
+        Ok(Some(Fields { map, prefix: self.path(name), keys, text: self.text }))
     }
 
     pub fn req_obj(&self, name: &str) -> ApiResult<Fields<'a>> {
         self.opt_obj(name)?.ok_or_else(|| ApiError::bad_request(format!("{} is required", self.path(name))))
     }
 
-    pub fn req_number(&self, name: &str) -> ApiResult<f64> {
+    /// A required number, as the exact text the body wrote it in (`42.0000000000000001`
+    /// stays that, where `f64` would make it 42).
+    pub fn req_number_text(&self, name: &str) -> ApiResult<&'a str> {
         let value = self.get(name).ok_or_else(|| ApiError::bad_request(format!("{} is required", self.path(name))))?;
-        value.as_f64().ok_or_else(|| ApiError::bad_request(format!("{} must be a number", self.path(name))))
+        if !value.is_number() {
+            return Err(ApiError::bad_request(format!("{} must be a number", self.path(name))));
+        }
+        self.raw(name).ok_or_else(|| ApiError::bad_request(format!("{} must be a number", self.path(name))))
+    }
+
+    /// The text of field `name` in the body, found by walking the keys from the root
+    /// (as with the parsed map, the last of duplicate keys counts).
+    fn raw(&self, name: &str) -> Option<&'a str> {
+        let mut text = std::str::from_utf8(self.text).ok()?;
+        for key in self.keys.iter().map(String::as_str).chain([name]) {
+            let object: HashMap<String, &'a RawValue> = serde_json::from_str(text).ok()?;
+            text = object.get(key)?.get();
+        }
+        Some(text)
     }
 
     pub fn opt_int(&self, name: &str) -> ApiResult<Option<i64>> {
@@ -105,7 +138,7 @@ impl<'a> Fields<'a> {
 
 /// A `Money` object: amount in paise and the currency, checked as the spec says.
 pub fn money(f: &Fields) -> ApiResult<Paise> {
-    let amount = f.req_number("amount")?;
+    let amount = f.req_number_text("amount")?;
     let currency = f.req_str("currencyCode", 10)?;
     echelon::parse_amount(amount, currency).map_err(|problem| match problem {
         AmountProblem::NotPositive => ApiError::bad_request(format!("{} must be a number greater than 0", f.path("amount"))),
@@ -116,7 +149,7 @@ pub fn money(f: &Fields) -> ApiResult<Paise> {
         ),
         AmountProblem::PrecisionExceeded => ApiError::rule(
             "CURRENCY_PRECISION_EXCEEDED",
-            format!("{currency} amounts must be whole units (42 or 42.00, not {amount})"),
+            format!("{currency} amounts must be whole units (42 or 42.00, not {})", shortened(amount)),
             Some(&f.path("amount")),
         ),
         AmountProblem::TooLarge => ApiError::rule(
@@ -125,6 +158,16 @@ pub fn money(f: &Fields) -> ApiResult<Paise> {
             Some(&f.path("amount")),
         ),
     })
+}
+
+/// Request text quoted in an error, cut to a readable length.
+fn shortened(text: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    if text.chars().count() <= MAX_CHARS {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(MAX_CHARS).collect::<String>())
+    }
 }
 
 /// A `PaymentRequested` object.
@@ -162,7 +205,8 @@ pub fn requested(f: &Fields, segment_code: &'static str) -> ApiResult<Requested>
     Ok(Requested { amount, segment: segment.map(str::to_owned), exchanged_to: exchanged_to.map(str::to_owned) })
 }
 
-/// A callback or return URL: http(s), at most 1000 characters.
+/// A URL Kosh only hands on (`returnUrl`, where the customer's browser goes): http(s),
+/// at most 1000 characters.
 pub fn url(f: &Fields, name: &str, required: bool) -> ApiResult<Option<String>> {
     let text = if required { Some(f.req_str(name, 1000)?) } else { f.opt_str(name, 1000)? };
     match text {
@@ -171,6 +215,14 @@ pub fn url(f: &Fields, name: &str, required: bool) -> ApiResult<Option<String>> 
         }
         other => Ok(other.map(str::to_owned)),
     }
+}
+
+/// `callbackUrl`: an http(s) URL Kosh may call (see [`super::targets`]), else 400.
+pub fn callback_url(f: &Fields, sandbox: bool) -> ApiResult<Option<String>> {
+    let Some(text) = f.opt_str("callbackUrl", 1000)? else { return Ok(None) };
+    super::targets::check_callback_url(text, sandbox)
+        .map_err(|why| ApiError::bad_request(format!("{} {why}", f.path("callbackUrl"))))?;
+    Ok(Some(text.to_owned()))
 }
 
 /// `customerIp`: IPv4 or IPv6, else 406 `CLIENT_IP_INVALID`.

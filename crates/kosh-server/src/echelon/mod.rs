@@ -10,7 +10,8 @@
 //! - [`qr`]: the QR images payins point customers at, served by Kosh.
 //! - [`worker`]: moves processing payins and payouts on (sandbox outcomes, the rail,
 //!   expiry) and prunes old throttle windows.
-//! - [`sandbox`]: the documented sandbox merchant.
+//! - [`sandbox`]: the documented sandbox merchant and the sandbox payout rail.
+//! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
 pub mod auth;
 pub mod error;
@@ -19,9 +20,11 @@ pub mod payments;
 pub mod qr;
 pub mod reference;
 pub mod sandbox;
+pub mod targets;
 pub mod tokens;
 pub mod worker;
 
+use crate::config::Config;
 use crate::state::AppState;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
@@ -30,13 +33,12 @@ use error::{ApiError, ApiResult};
 use kosh_core::echelon::jwt::TokenMoney;
 use kosh_core::echelon::merchant::{signing_key, DEFAULT_PEPPER};
 use kosh_core::echelon::operations::{Grants, OperationError};
-use kosh_rails::sandbox::SandboxRail;
+use kosh_rails::Rail;
 use kosh_store::ops::echelon::Merchant;
 use kosh_store::sql::SqlError;
 use kosh_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// Who is calling: the merchant a verified token names, and its money restriction.
 #[derive(Debug, Clone)]
@@ -45,33 +47,39 @@ pub struct Caller {
     pub money: Option<TokenMoney>,
 }
 
-/// How long a node trusts its cached copy of a merchant (a rotated secret or a
-/// deactivation reaches every node within this).
-const MERCHANT_TTL: Duration = Duration::from_secs(5);
+/// How long a node trusts its cached copy of a merchant, in milliseconds of the injected
+/// clock (a rotated secret or a deactivation reaches every node within this).
+pub const MERCHANT_TTL_MS: i64 = 5_000;
 /// Most entries in each of the caches below; a full cache is cleared.
 const MAX_CACHED: usize = 10_000;
 
 /// What the Echelon dialect keeps per node: caches only, never state another node
-/// would need.
+/// would need, and the payout rail.
 pub struct EchelonState {
     pepper: String,
-    merchants: Mutex<HashMap<String, (Arc<Merchant>, Instant)>>,
+    /// Merchants by code, with the (injected) time they were read.
+    merchants: Mutex<HashMap<String, (Arc<Merchant>, i64)>>,
     /// Compiled operations by token signature (unique per token).
     grants: Mutex<HashMap<String, Arc<Grants>>>,
     /// Merchants whose throttle window is known to be full: merchant id → window.
     full_windows: Mutex<HashMap<i64, i64>>,
-    /// The payout rail (the sandbox simulator, driven by magic amounts).
-    pub rail: SandboxRail,
+    /// The rail payouts go out on: in sandbox mode the simulator driven by magic
+    /// amounts ([`sandbox::SandboxPayoutRail`]); outside it none until a real
+    /// connector is configured, so payouts are refused rather than simulated.
+    pub rail: Option<Arc<dyn Rail>>,
 }
 
 impl EchelonState {
-    pub fn new(pepper: Option<&str>) -> EchelonState {
+    pub fn new(config: &Config) -> EchelonState {
+        let rail: Option<Arc<dyn Rail>> =
+            if config.sandbox { Some(Arc::new(sandbox::SandboxPayoutRail::default())) } else { None };
         EchelonState {
-            pepper: pepper.unwrap_or(DEFAULT_PEPPER).to_owned(),
+            // Config::validate requires a pepper outside sandbox mode.
+            pepper: config.echelon_token_pepper.clone().unwrap_or_else(|| DEFAULT_PEPPER.to_owned()),
             merchants: Mutex::new(HashMap::new()),
             grants: Mutex::new(HashMap::new()),
             full_windows: Mutex::new(HashMap::new()),
-            rail: SandboxRail::default(),
+            rail,
         }
     }
 
@@ -79,10 +87,11 @@ impl EchelonState {
         signing_key(&self.pepper, &merchant.token_key)
     }
 
-    /// A merchant by code, cached for [`MERCHANT_TTL`].
+    /// A merchant by code, cached for [`MERCHANT_TTL_MS`] of the store's clock.
     pub async fn merchant(&self, store: &Store, code: &str) -> Result<Option<Arc<Merchant>>, SqlError> {
-        if let Some((m, at)) = self.merchants.lock().expect("merchant cache").get(code) {
-            if at.elapsed() < MERCHANT_TTL {
+        let now_ms = store.now_ms();
+        if let Some((m, at_ms)) = self.merchants.lock().expect("merchant cache").get(code) {
+            if (*at_ms..*at_ms + MERCHANT_TTL_MS).contains(&now_ms) {
                 return Ok(Some(m.clone()));
             }
         }
@@ -92,7 +101,7 @@ impl EchelonState {
         if cache.len() >= MAX_CACHED {
             cache.clear();
         }
-        cache.insert(code.to_owned(), (m.clone(), Instant::now()));
+        cache.insert(code.to_owned(), (m.clone(), now_ms));
         Ok(Some(m))
     }
 
@@ -131,6 +140,18 @@ impl EchelonState {
     }
 }
 
+/// Refuses the documented sandbox merchant outside sandbox mode: its secret is public,
+/// so a database that once ran in sandbox mode must not keep it usable.
+pub fn check_mode(app: &AppState, merchant: &Merchant) -> ApiResult<()> {
+    if merchant.is_sandbox && !app.config.sandbox {
+        return Err(ApiError::unauthorized(format!(
+            "{} is the public sandbox merchant; it works only on a server in sandbox mode",
+            merchant.merchant_code
+        )));
+    }
+    Ok(())
+}
+
 /// The Echelon routes. Every route needs `X-API-Version`; all but the token endpoints
 /// need a bearer token.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -152,7 +173,45 @@ pub fn router(state: AppState) -> Router<AppState> {
     let open = Router::new()
         .route("/auth-tokens", post(tokens::auth_tokens))
         .route("/auth-tokens-by-action", post(tokens::auth_tokens_by_action));
-    protected.merge(open).route_layer(from_fn(auth::require_version)).merge(qr::router())
+    // Unknown methods on these routes answer in the spec's shape too (unknown paths:
+    // [`not_found`], from the application's fallback).
+    protected.merge(open).route_layer(from_fn(auth::require_version)).merge(qr::router()).method_not_allowed_fallback(not_allowed)
+}
+
+/// The first path segments of the Echelon dialect: the spec's and Kosh's own (`echelon`).
+const TOP_SEGMENTS: &[&str] = &[
+    "payins",
+    "payouts",
+    "auth-tokens",
+    "auth-tokens-by-action",
+    "balances",
+    "currencies",
+    "segments",
+    "payment-methods",
+    "payment-operators",
+    "payment-options",
+    "merchant-info",
+    "echelon",
+];
+
+/// Whether an unmatched path belongs to the Echelon dialect (and so is answered in its
+/// shape): its first segment is one of the dialect's.
+pub fn is_echelon_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    TOP_SEGMENTS.contains(&first)
+}
+
+/// 404 for an Echelon path no route serves, as a `BasicError`.
+pub fn not_found(path: &str) -> ApiError {
+    let path: String = path.chars().take(200).collect();
+    ApiError::not_found(format!("no Echelon API is served at {path}; see the API list in the README"))
+}
+
+/// 405 for an Echelon route called with another method, as a `BasicError` (axum adds
+/// the `Allow` header).
+async fn not_allowed(method: axum::http::Method, axum::extract::OriginalUri(uri): axum::extract::OriginalUri) -> ApiError {
+    let path: String = uri.path().chars().take(200).collect();
+    ApiError::Basic(axum::http::StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not served at {path}; see the Allow header"))
 }
 
 /// The base URL customers reach this server at, for links in answers (QR images): the

@@ -19,7 +19,6 @@ use kosh_core::echelon::{
     self, amount_json, lookup_method, operator_name, Direction, Method, MethodLookup, PayinScenario, Status, INR, METHODS,
 };
 use kosh_core::money::Paise;
-use kosh_rails::sandbox::Scenario;
 use kosh_rails::{Channel, Order, RailError};
 use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
 use kosh_store::error::{CommandError, Rejection};
@@ -48,12 +47,12 @@ pub async fn create_payin(
 ) -> ApiResult<Created> {
     input::entity_id("idPayin", &id)?;
     input::check_customer_header(&headers)?;
-    let map = input::object(body)?;
-    let f = Fields::root(&map);
+    let body = input::object(body)?;
+    let f = body.fields();
     let requested = input::requested(&f.req_obj("paymentRequested")?, "SEGMENT_CODE_INVALID")?;
     let (method, method_json) = payin_method(&f.req_obj("paymentMethod")?)?;
     let return_url = input::url(&f, "returnUrl", true)?;
-    let callback_url = input::url(&f, "callbackUrl", false)?;
+    let callback_url = input::callback_url(&f, app.config.sandbox)?;
     let customer_ip = input::customer_ip(&f)?;
     check_token_money(&caller, requested.amount)?;
     check_limit(method, requested.amount)?;
@@ -78,6 +77,13 @@ pub async fn create_payin(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+/// Creates a payout: the order goes to the rail first (a bank that is down refuses it
+/// with nothing stored), then the store reserves amount and fee and keeps the order.
+///
+/// Submitting before storing is safe only because the sandbox rail keeps no state: a
+/// real connector must be driven the other way round (store, then submit from the
+/// worker), or an order refused by the store (409, `BALANCE_INSUFFICIENT`) would
+/// already be at the bank.
 pub async fn create_payout(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -87,27 +93,33 @@ pub async fn create_payout(
 ) -> ApiResult<Created> {
     input::entity_id("idPayout", &id)?;
     input::check_customer_header(&headers)?;
-    let map = input::object(body)?;
-    let f = Fields::root(&map);
+    let body = input::object(body)?;
+    let f = body.fields();
     let requested = input::requested(&f.req_obj("paymentRequested")?, "PAYMENT_CHANNEL_NO_SEGMENT_FOUND")?;
     let (method, method_json) = payout_method(&f.req_obj("paymentMethod")?)?;
-    let callback_url = input::url(&f, "callbackUrl", false)?;
+    let callback_url = input::callback_url(&f, app.config.sandbox)?;
     let customer_ip = input::customer_ip(&f)?;
     check_token_money(&caller, requested.amount)?;
     check_limit(method, requested.amount)?;
+    let Some(rail) = app.echelon.rail.clone() else {
+        return Err(ApiError::rule(
+            "PAYMENT_CHANNEL_NO_ACTIVE_FOUND",
+            "payouts are not available: this server is not in sandbox mode and has no bank connector configured",
+            Some("paymentMethod.paymentMethodCode"),
+        ));
+    };
     let now = app.now_ms();
     let mut new =
         new_payment(&app, &caller.merchant, Direction::Payout, id, &requested, method, method_json, callback_url, customer_ip);
-    let scenario = payout_scenario(requested.amount, &new.method_json);
-    let status =
-        app.echelon.rail.status_for(scenario, &rail_order(&new.id_payment, &new.method_json, method, requested.amount, now), now);
-    let check_at = match status {
+    let order = rail_order(&new.id_payment, &new.method_json, method, requested.amount, now);
+    let check_at = match rail.submit(&order, now).await {
         Ok(s) => s.check_at_ms().unwrap_or(now),
         Err(RailError::Unavailable(why) | RailError::UnknownOrder(why)) => {
             return Err(ApiError::rule("PAYMENT_OPERATOR_UNAVAILABLE", why, Some("paymentMethod.paymentOperatorCode")))
         }
     };
-    new.scenario = scenario_name(scenario).into();
+    // The rail that took the order is the one the worker asks about it.
+    new.scenario = rail.name().into();
     new.status = Status::Processing;
     new.check_at_ms = Some(check_at);
     let payment = create(&app, new).await?;
@@ -366,43 +378,6 @@ fn payout_method(f: &Fields) -> ApiResult<(&'static Method, Value)> {
     Ok((method, Value::Object(out)))
 }
 
-/// The sandbox payout magic amounts (whole rupees) and what the simulated bank does.
-pub const PAYOUT_MAGIC_AMOUNTS: &[(i64, Scenario)] = &[
-    (1111, Scenario::Decline),
-    (2222, Scenario::HoldThenSettle),
-    (3333, Scenario::HoldThenFail),
-    (4444, Scenario::FailLater),
-    (5555, Scenario::BankDown),
-];
-
-const SCENARIO_NAMES: &[(&str, Scenario)] = &[
-    ("settle", Scenario::Settle),
-    ("decline", Scenario::Decline),
-    ("hold_then_settle", Scenario::HoldThenSettle),
-    ("hold_then_fail", Scenario::HoldThenFail),
-    ("fail_later", Scenario::FailLater),
-    ("bank_down", Scenario::BankDown),
-];
-
-pub fn scenario_name(s: Scenario) -> &'static str {
-    SCENARIO_NAMES.iter().find(|(_, x)| *x == s).map_or("settle", |(n, _)| n)
-}
-
-pub fn scenario_by_name(name: &str) -> Scenario {
-    SCENARIO_NAMES.iter().find(|(n, _)| *n == name).map_or(Scenario::Settle, |(_, s)| *s)
-}
-
-/// A magic amount chooses the scenario; otherwise the account number's magic suffix
-/// does (the Eko dialect's values), so one simulator drives both dialects.
-fn payout_scenario(amount: Paise, method_json: &str) -> Scenario {
-    let rupees = amount.get() / 100;
-    if let Some((_, s)) = PAYOUT_MAGIC_AMOUNTS.iter().find(|(r, _)| *r == rupees) {
-        return *s;
-    }
-    let method: Value = serde_json::from_str(method_json).unwrap_or_default();
-    Scenario::for_account(method["account"]["accountNumber"].as_str().unwrap_or(""))
-}
-
 /// The rail order of a payout (rebuilt from the stored payment by the worker).
 pub fn rail_order(id_payment: &str, method_json: &str, method: &Method, amount: Paise, submitted_at_ms: i64) -> Order {
     let m: Value = serde_json::from_str(method_json).unwrap_or_default();
@@ -486,6 +461,10 @@ pub async fn payin_accounts(
     Ok(Json(json!({ "customerAccountRequest": request, "customerAccountProcess": process })))
 }
 
+/// The payin methods whose customers report an external reference (the UTR of their
+/// UPI payment), as the spec's method list says.
+pub const EXTERNAL_REFERENCE_METHODS: &[&str] = &["UPIQR", "P2A_V2"];
+
 pub async fn set_external_reference(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -493,8 +472,16 @@ pub async fn set_external_reference(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<StatusCode> {
     input::entity_id("idPayin", &id)?;
-    let map = input::object(body)?;
-    let reference = Fields::root(&map).req_str("reference", 512)?.to_owned();
+    let body = input::object(body)?;
+    let reference = body.fields().req_str("reference", 512)?.to_owned();
+    let payin = find(&app, &caller, Direction::Payin, &id).await?;
+    if !EXTERNAL_REFERENCE_METHODS.contains(&payin.method_code.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "payin {id:?} is paid by {}; only {} payins take an external reference",
+            payin.method_code,
+            EXTERNAL_REFERENCE_METHODS.join(" and ")
+        )));
+    }
     let cmd = EchelonCommand::SetExternalReference { merchant_id: caller.merchant.id, order_id: id.clone(), reference };
     match app.store.execute(Command::Echelon(cmd)).await.map_err(ApiError::store)? {
         Outcome::Echelon(EchelonOutcome::ReferenceSet) => Ok(StatusCode::NO_CONTENT),
@@ -513,8 +500,8 @@ pub async fn payout_options(headers: HeaderMap, body: Result<Bytes, BytesRejecti
 
 fn options(direction: Direction, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
     input::check_customer_header(headers)?;
-    let map = input::object(body)?;
-    let requested = input::requested(&Fields::root(&map), "PAYMENT_CHANNEL_NO_SEGMENT_FOUND")?;
+    let body = input::object(body)?;
+    let requested = input::requested(&body.fields(), "PAYMENT_CHANNEL_NO_SEGMENT_FOUND")?;
     let data: Vec<Value> = METHODS
         .iter()
         .filter(|m| m.direction == direction && requested.amount.get() <= m.max_rupees * 100)
@@ -660,7 +647,9 @@ fn payin_method_response(p: &Payment, merchant_name: &str, base: &str) -> Value 
         }
         _ => {}
     }
-    if let (Some(reference), "UPIQR" | "P2A_V2") = (&p.external_reference, p.method_code.as_str()) {
+    if let Some(reference) =
+        p.external_reference.as_ref().filter(|_| EXTERNAL_REFERENCE_METHODS.contains(&p.method_code.as_str()))
+    {
         v["externalReference"] = json!({ "reference": reference });
     }
     v

@@ -40,8 +40,8 @@ pub fn action_operations(action: &str, id: &str) -> Option<Vec<String>> {
 }
 
 pub async fn auth_tokens(State(app): State<AppState>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
-    let map = input::object(body)?;
-    let f = Fields::root(&map);
+    let body = input::object(body)?;
+    let f = body.fields();
     let common = common(&f)?;
     let list = f.opt_array("operations")?.ok_or_else(|| ApiError::bad_request("operations is required"))?;
     let mut operations = Vec::with_capacity(list.len().min(64));
@@ -59,8 +59,8 @@ pub async fn auth_tokens(State(app): State<AppState>, body: Result<Bytes, BytesR
 }
 
 pub async fn auth_tokens_by_action(State(app): State<AppState>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
-    let map = input::object(body)?;
-    let f = Fields::root(&map);
+    let body = input::object(body)?;
+    let f = body.fields();
     let common = common(&f)?;
     let action = f.req_str("action", 50)?;
     let id = f.req_str("idPayment", 250)?;
@@ -111,6 +111,7 @@ async fn issue(app: &AppState, c: Common, operations: Vec<String>) -> ApiResult<
     let merchant = app.echelon.merchant(&app.store, &c.merchant_code).await.map_err(ApiError::store)?.ok_or_else(|| {
         ApiError::rule("MERCHANT_NOT_FOUND", format!("no merchant {:?}", c.merchant_code), Some("merchantCode"))
     })?;
+    super::check_mode(app, &merchant)?;
     super::auth::throttle(app, &merchant).await?;
     if !secret_matches(&merchant.secret_salt, &merchant.secret_verifier, &c.secret) {
         return Err(ApiError::forbidden("the secret is not this merchant's secret"));

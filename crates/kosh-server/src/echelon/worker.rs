@@ -5,11 +5,11 @@
 //! database apply each outcome exactly once. It also drops throttle windows older than
 //! a minute.
 
-use super::payments::{rail_order, scenario_by_name};
+use super::payments::rail_order;
 use crate::state::AppState;
 use kosh_core::echelon::{failure, method, payin_outcome, Direction, PayinScenario, Status};
 use kosh_core::money::Paise;
-use kosh_rails::RailStatus;
+use kosh_rails::{RailError, RailStatus};
 use kosh_store::commands::{Change, Command, EchelonCommand};
 use kosh_store::ops::echelon::Payment;
 use std::time::Duration;
@@ -47,7 +47,7 @@ pub async fn run_once(app: &AppState) -> Result<usize, String> {
     let due = app.store.echelon_due(now, BATCH).await.map_err(|e| e.to_string())?;
     let mut moved = 0;
     for p in due {
-        let (Some(expect), Some(change)) = (p.check_at_ms, decide(app, &p, now)) else { continue };
+        let (Some(expect), Some(change)) = (p.check_at_ms, decide(app, &p, now).await) else { continue };
         let cmd = EchelonCommand::Advance { payment_id: p.id, expect_check_at_ms: expect, change };
         match app.store.execute(Command::Echelon(cmd)).await {
             Ok(_) => moved += 1,
@@ -57,10 +57,10 @@ pub async fn run_once(app: &AppState) -> Result<usize, String> {
     Ok(moved)
 }
 
-fn decide(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+async fn decide(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
     match p.direction {
         Direction::Payin => decide_payin(app, p, now),
-        Direction::Payout => decide_payout(app, p, now),
+        Direction::Payout => decide_payout(app, p, now).await,
     }
 }
 
@@ -86,16 +86,31 @@ fn decide_payin(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
     })
 }
 
-fn decide_payout(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+/// How long a payout whose rail cannot be asked now waits before it is asked again.
+const RAIL_RETRY_MS: i64 = 60_000;
+
+/// Asks the rail that took the payout (its name is kept in `scenario`) where it stands.
+async fn decide_payout(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+    let retry = Change::Recheck { check_at_ms: now + RAIL_RETRY_MS };
+    let Some(rail) = app.echelon.rail.as_ref().filter(|r| r.name() == p.scenario) else {
+        // E.g. a sandbox payout in a database now served outside sandbox mode: only the
+        // rail that took an order can say what became of it.
+        tracing::warn!(payment = p.id, rail = %p.scenario, "echelon worker: the payout's rail is not configured on this node");
+        return Some(retry);
+    };
     let m = method(Direction::Payout, &p.method_code)?;
     let amount = Paise::new(p.amount_paise)?;
     let order = rail_order(&p.id_payment, &p.method_json, m, amount, p.created_at_ms);
-    Some(match app.echelon.rail.status_for(scenario_by_name(&p.scenario), &order, now) {
+    Some(match rail.status(&order, now).await {
         Ok(RailStatus::Settled { utr }) => Change::Succeed { utr: Some(utr) },
         Ok(RailStatus::Failed { reason }) => Change::Fail { code: failure::PAYMENT_PROCESS_ERROR.into(), message: Some(reason) },
         Ok(RailStatus::Processing { check_at_ms } | RailStatus::Hold { check_at_ms }) => {
             Change::Recheck { check_at_ms: check_at_ms.max(now + 1) }
         }
-        Err(e) => Change::Fail { code: "SYSTEM".into(), message: Some(e.to_string()) },
+        Err(RailError::Unavailable(why)) => {
+            tracing::warn!(payment = p.id, error = %why, "echelon worker: the rail cannot answer; asking again later");
+            retry
+        }
+        Err(e @ RailError::UnknownOrder(_)) => Change::Fail { code: "SYSTEM".into(), message: Some(e.to_string()) },
     })
 }

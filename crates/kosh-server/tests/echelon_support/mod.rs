@@ -115,6 +115,26 @@ impl Echelon {
         answer["token"].as_str().expect("token").to_owned()
     }
 
+    /// A token of merchant `code` with `secret` for `operations`.
+    pub async fn merchant_token(&self, code: &str, secret: &str, operations: &[&str]) -> String {
+        let body = json!({ "merchantCode": code, "secret": secret, "operations": operations });
+        let (status, answer) = self.call("POST", "/auth-tokens", None, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+        answer["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Sends `body_text` as it is (numbers JSON cannot round-trip through `Value`).
+    pub async fn post_text(&self, path: &str, token: &str, body_text: &str) -> (u16, Value) {
+        let req = self
+            .http
+            .post(self.url(path))
+            .header("X-API-Version", "2")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .body(body_text.to_owned());
+        self.send("POST", path, req).await
+    }
+
     /// A token that may do anything.
     pub async fn admin_token(&self) -> String {
         self.token(&["GET /.*", "POST /.*"]).await
@@ -141,6 +161,39 @@ impl Echelon {
     pub async fn callbacks(&self) -> Vec<Value> {
         let events = self.app.state.store.recent_outbox(self.sandbox_partner_id(), 1000).await.expect("outbox");
         events.into_iter().rev().filter(|e| e.kind == "echelon.callback").map(|e| e.payload).collect()
+    }
+}
+
+/// Creates a partner and a merchant on it through the store (what `kosh partner create`
+/// and `kosh merchant create` do); answers the merchant id.
+pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
+    use kosh_core::echelon::merchant::StoredSecret;
+    use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
+    let store = &e.app.state.store;
+    let partner = kosh_store::ops::partners::NewPartner {
+        name: format!("partner-{code}"),
+        developer_key: kosh_core::secret::new_developer_key(),
+        access_key: kosh_core::secret::new_access_key(),
+        initiator_id: format!(
+            "8{:09}",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000
+        ),
+        is_sandbox: false,
+    };
+    let Outcome::PartnerCreated(p) = store.execute(Command::CreatePartner(partner)).await.unwrap() else { panic!() };
+    let stored = StoredSecret::derive(secret);
+    let merchant = kosh_store::ops::echelon::NewMerchant {
+        partner_id: p.id,
+        merchant_code: code.into(),
+        name: "Other Merchant".into(),
+        secret_salt: stored.salt,
+        secret_verifier: stored.verifier,
+        token_key: stored.token_key,
+        is_sandbox: false,
+    };
+    match store.execute(Command::Echelon(EchelonCommand::CreateMerchant(merchant))).await.unwrap() {
+        Outcome::Echelon(EchelonOutcome::MerchantCreated(m)) => m.id,
+        other => panic!("{other:?}"),
     }
 }
 

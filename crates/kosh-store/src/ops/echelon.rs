@@ -159,6 +159,8 @@ pub struct Payment {
     pub callback_url: Option<String>,
     pub return_url: Option<String>,
     pub customer_ip: Option<String>,
+    /// Payins: the sandbox outcome their amount chose (`PayinScenario`); payouts: the
+    /// name of the rail that took the order (`Rail::name`), the one the worker asks.
     pub scenario: String,
     pub status: Status,
     pub failure_code: Option<String>,
@@ -206,6 +208,8 @@ pub struct NewPayment {
     pub callback_url: Option<String>,
     pub return_url: Option<String>,
     pub customer_ip: Option<String>,
+    /// Payins: the sandbox outcome their amount chose (`PayinScenario`); payouts: the
+    /// name of the rail that took the order (`Rail::name`), the one the worker asks.
     pub scenario: String,
     pub status: Status,
     pub failure_code: Option<String>,
