@@ -129,7 +129,9 @@ impl App {
             partners: Arc::new(PartnerCache::new()),
             outbound: workers::outbound::Outbound::new(&config),
             metrics: Arc::new(metrics::Metrics::default()),
-            rail: Arc::new(kosh_rails::sandbox::SandboxRail::new(config_rail)),
+            rail: config
+                .sandbox
+                .then(|| Arc::new(kosh_rails::sandbox::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
             config: Arc::new(config),
         };

@@ -34,6 +34,8 @@ pub const CLAIM_LIMIT: i64 = 64;
 pub const LEASE_MS: i64 = 30_000;
 /// The `reason` of a transfer refused because the bank was down starts with this.
 pub const BANK_DOWN_PREFIX: &str = "Bank down: ";
+/// Why nothing can be sent outside sandbox mode.
+pub const NO_RAIL: &str = "no bank rail connector is configured on this server (the sandbox rail runs only in sandbox mode)";
 
 /// The order the rail knows a transfer by.
 pub fn order_of(t: &Transfer) -> Order {
@@ -75,7 +77,7 @@ fn retry_at_ms(app: &AppState, now_ms: i64) -> i64 {
 /// stored, the transfer stays as recorded and the worker finishes it later.
 pub async fn submit(app: &AppState, t: &Transfer) -> TransferView {
     let now_ms = app.now_ms();
-    let answer = app.rail.submit(&order_of(t), now_ms).await;
+    let answer = ask(app, &order_of(t), now_ms, Ask::Submit).await;
     let report = report_of(answer, retry_at_ms(app, now_ms));
     match apply(app, t, report, false).await {
         Ok(view) => view,
@@ -93,11 +95,27 @@ pub async fn submit(app: &AppState, t: &Transfer) -> TransferView {
 pub async fn check(app: &AppState, t: &Transfer) -> Result<TransferView, String> {
     let now_ms = app.now_ms();
     let order = order_of(t);
-    let answer = match app.rail.status(&order, now_ms).await {
-        Err(RailError::UnknownOrder(_)) if !t.answered => app.rail.submit(&order, now_ms).await,
+    let answer = match ask(app, &order, now_ms, Ask::Status).await {
+        Err(RailError::UnknownOrder(_)) if !t.answered => ask(app, &order, now_ms, Ask::Submit).await,
         other => other,
     };
     apply(app, t, report_of(answer, retry_at_ms(app, now_ms)), true).await
+}
+
+enum Ask {
+    Submit,
+    Status,
+}
+
+/// Asks this node's rail; without one (outside sandbox mode) the bank is unreachable.
+async fn ask(app: &AppState, order: &Order, now_ms: i64, ask: Ask) -> Result<RailStatus, RailError> {
+    let Some(rail) = &app.rail else {
+        return Err(RailError::Unavailable(NO_RAIL.into()));
+    };
+    match ask {
+        Ask::Submit => rail.submit(order, now_ms).await,
+        Ask::Status => rail.status(order, now_ms).await,
+    }
 }
 
 async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -> Result<TransferView, String> {

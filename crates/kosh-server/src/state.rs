@@ -21,7 +21,9 @@ pub struct AppState {
     /// Outgoing HTTP to partners (Token Fetch Details), bounded like callbacks.
     pub outbound: crate::workers::outbound::Outbound,
     /// The connector money transfers are sent through.
-    pub rail: Arc<dyn Rail>,
+    /// None outside sandbox mode: Kosh ships no real bank connector yet, and the
+    /// simulator must never stand in for a bank.
+    pub rail: Option<Arc<dyn Rail>>,
 }
 
 impl AppState {

@@ -56,6 +56,14 @@ const MAX_FIELD_CHARS: usize = 64;
 pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     let request = transfer_request(&app, &auth, &params)?;
     require_dmt_agent(&app, auth.partner.id, request.user_code).await?;
+    if app.rail.is_none() {
+        return Err(EkoReply::failure(
+            super::dmt::code::BANK_DOWN,
+            super::dmt::code::BANK_DOWN,
+            "Bank is down; please try again later",
+        )
+        .with_hint(rail_worker::NO_RAIL));
+    }
     let key = IdemKey { partner_id: auth.partner.id, scope: IDEMPOTENCY_SCOPE.into(), key: request.client_ref_id.clone() };
     let executed =
         app.store.execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request))).await.map_err(refusal)?;
