@@ -393,6 +393,12 @@ fn judge(kind: &str, result: Result<Answer, Failure>) -> Verdict {
         let to = answer.location.as_deref().unwrap_or("no Location");
         verdict.error =
             Some(format!("HTTP {}: redirect to {to}; Kosh does not follow redirects, configure the final URL", answer.status));
+    } else if answer.status == 401 || answer.status == 403 {
+        verdict.error = Some(format!(
+            "HTTP {}: the receiver refused Kosh's credentials (check the endpoint's Basic user and password, or its \
+             extra headers); it must answer 200 to acknowledge",
+            answer.status
+        ));
     } else if answer.status != 200 {
         verdict.error = Some(format!("HTTP {}: the receiver must answer 200 to acknowledge", answer.status));
     } else if kind == TOKEN_ACK {
