@@ -254,12 +254,15 @@ async fn signed_callbacks_verify_with_the_sdk(backend: Backend) {
 }
 
 async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
+    const PER_PARTNER: usize = 2;
     let clock = ManualClock::new(T0);
     let app = start_with_clock(backend, clock.clone(), |c| {
         c.callbacks_tick_ms = 5;
-        c.callbacks_timeout_ms = 1_000;
+        // Longer than the slow receiver ever holds a request: no attempt times out, so
+        // only the per-partner bound limits what is in flight.
+        c.callbacks_timeout_ms = 60_000;
         c.callbacks_concurrency = 8;
-        c.callbacks_per_partner_concurrency = 2;
+        c.callbacks_per_partner_concurrency = PER_PARTNER;
     })
     .await;
     let store = &app.state.store;
@@ -276,11 +279,12 @@ async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
     else {
         panic!()
     };
-    // Every attempt to the slow partner hangs until the 1 s timeout.
-    let (slow_url, _slow) = slow_loris().await;
-    set_endpoint(store, slow, "tx_status", &slow_url, None).await;
+    let slow_receiver = HoldingReceiver::start(std::time::Duration::from_secs(50)).await;
+    set_endpoint(store, slow, "tx_status", &slow_receiver.url, None).await;
     let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
     set_endpoint(store, quick.id, "tx_status", &format!("{}/status", receiver.url), None).await;
+    // The slow partner's backlog is older: without a per-partner bound it would fill
+    // every slot first.
     let mut slow_events = Vec::new();
     for n in 0..30 {
         slow_events.push(enqueue(store, slow, TX_STATUS, json!({"tid": n})).await);
@@ -289,13 +293,26 @@ async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
     for n in 0..5 {
         quick_events.push(enqueue(store, quick.id, TX_STATUS, json!({"tid": 100 + n})).await);
     }
+
+    wait_until("the slow partner holds its share of deliveries", || slow_receiver.in_flight() >= PER_PARTNER).await;
     for id in quick_events {
         wait_for(store, id, "delivered", |e| e.state == "delivered").await;
     }
-    let mut slow_attempted = 0;
+    // While the slow partner held its deliveries, the quick partner got all of its own
+    // and no third delivery reached the slow one.
+    assert_eq!(receiver.count(), 5);
+    assert_eq!(slow_receiver.total(), PER_PARTNER, "only the bound's worth of the slow backlog was sent");
+    assert_eq!(slow_receiver.in_flight(), PER_PARTNER);
+
+    slow_receiver.release();
     for id in &slow_events {
-        slow_attempted += i64::from(event(store, *id).await.attempts > 0);
+        wait_for(store, *id, "delivered", |e| e.state == "delivered").await;
     }
-    assert!(slow_attempted < 30, "the quick partner was served before the slow one's backlog ({slow_attempted} of 30 tried)");
+    assert_eq!(slow_receiver.total(), 30);
+    assert_eq!(
+        slow_receiver.most_in_flight(),
+        PER_PARTNER,
+        "never more than callbacks_per_partner_concurrency deliveries in flight to the slow partner"
+    );
     app.stop().await;
 }

@@ -188,3 +188,97 @@ pub async fn slow_loris() -> (String, tokio::task::JoinHandle<()>) {
     });
     (url, task)
 }
+
+/// Counts of a [`HoldingReceiver`].
+#[derive(Default)]
+struct HoldCounts {
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_in_flight: std::sync::atomic::AtomicUsize,
+    total: std::sync::atomic::AtomicUsize,
+}
+
+/// One request held: counted in flight until the receiver answers (or the request is
+/// dropped), so the count never lags behind the sender.
+struct Held(Arc<HoldCounts>);
+
+impl Held {
+    fn new(counts: Arc<HoldCounts>) -> Held {
+        use std::sync::atomic::Ordering::SeqCst;
+        counts.total.fetch_add(1, SeqCst);
+        let now = counts.in_flight.fetch_add(1, SeqCst) + 1;
+        counts.most_in_flight.fetch_max(now, SeqCst);
+        Held(counts)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A slow partner: holds every request until [`HoldingReceiver::release`] (at most
+/// `max_hold`), then answers `200 {}`; counts the requests it holds at once.
+pub struct HoldingReceiver {
+    pub url: String,
+    gate: tokio::sync::watch::Sender<bool>,
+    counts: Arc<HoldCounts>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HoldingReceiver {
+    pub async fn start(max_hold: Duration) -> HoldingReceiver {
+        let (gate, open) = tokio::sync::watch::channel(false);
+        let counts = Arc::new(HoldCounts::default());
+        let state = (open, counts.clone());
+        let app = axum::Router::new()
+            .fallback(move |State((mut open, counts)): State<(tokio::sync::watch::Receiver<bool>, Arc<HoldCounts>)>| async move {
+                let held = Held::new(counts);
+                let _ = tokio::time::timeout(max_hold, open.wait_for(|open| *open)).await;
+                // The count drops before the answer is written: the sender cannot start
+                // another delivery while this one is still counted.
+                drop(held);
+                (StatusCode::OK, "{}")
+            })
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a receiver");
+        let url = format!("http://{}/slow", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("receiver serves");
+        });
+        HoldingReceiver { url, gate, counts, task }
+    }
+
+    /// Answers every held request, and every later one at once.
+    pub fn release(&self) {
+        self.gate.send_replace(true);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.counts.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The most requests it held at the same time.
+    pub fn most_in_flight(&self) -> usize {
+        self.counts.most_in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.total.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for HoldingReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits (at most 20 s of real time) until `done` holds.
+pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
