@@ -168,6 +168,7 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
     )
     .await;
     let (slow_url, _slow) = slow_loris().await;
+    let (tls_url, tls_handshakes, _tls) = self_signed_tls_receiver().await;
     set_endpoint(store, partner, "token_ack", &format!("{}/not-json", receiver.url), None).await;
     let echelon = |url: String| json!({"url": url, "body": {"idEntity": "ORDER-1"}});
     let cases = [
@@ -185,6 +186,10 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
         (
             enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed_port()))).await,
             "cannot connect",
+        ),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(tls_url)).await,
+            "TLS handshake failed: the receiver's certificate is invalid or untrusted",
         ),
     ];
     // A healthy callback queued behind them is delivered while the slow one hangs.
@@ -206,6 +211,9 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
     for (id, _) in cases {
         wait_for(store, id, "attempted twice", |e| e.attempts == 2 && e.state != "delivering").await;
     }
+    assert!(tls_handshakes.load(std::sync::atomic::Ordering::SeqCst) >= 2, "Kosh reached the https receiver each time");
+    let tls_error = event(store, cases[6].0).await.last_error.unwrap_or_default();
+    assert!(tls_error.contains("UnknownIssuer"), "the reason names the certificate problem: {tls_error}");
     let huge_excerpt = store.callback_attempts(cases[2].0).await.unwrap()[0].attempt.response_excerpt.clone().unwrap();
     assert_eq!(huge_excerpt.len(), 1024, "only a bounded excerpt of an answer is kept");
     app.stop().await;

@@ -282,3 +282,43 @@ pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// An `https://` receiver whose certificate is self-signed (`tests/data/self-signed-*.pem`):
+/// a client that checks certificates refuses it. It counts the TLS handshakes begun and
+/// answers `200 {}` to any request that gets through.
+pub async fn self_signed_tls_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls::{crypto::ring, ServerConfig};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(include_bytes!("../data/self-signed-cert.pem"))
+        .collect::<Result<_, _>>()
+        .expect("the test certificate parses");
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../data/self-signed-key.pem")).expect("the test key parses");
+    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the test certificate and key match");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a receiver");
+    let url = format!("https://{}/tls", listener.local_addr().unwrap());
+    let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = handshakes.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { return };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else { return };
+                let mut buf = [0u8; 4096];
+                let _ = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf)).await;
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}").await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (url, handshakes, task)
+}
