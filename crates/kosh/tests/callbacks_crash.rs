@@ -208,12 +208,13 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
         run(&["partner", "create", "--name", "acme"]);
         let set =
             ["partner", "callbacks", "set", "--partner", "acme", "--kind", "token_ack", "--url", "https://acme.example/ack"];
-        let basic = ["--basic-user", "eko", "--basic-password", "pa55", "--header", "X-Env: test"];
+        let basic = ["--basic-user", "eko", "--basic-password", "pa55", "--header", "X-Env: test-api-key"];
         run(&[&set[..], &basic[..]].concat());
         let shown = run(&["partner", "callbacks", "show", "--partner", "acme"]);
         assert!(shown.contains("token_ack: https://acme.example/ack (Basic eko:***)"), "{backend:?}: {shown}");
-        assert!(shown.contains("header X-Env: test") && shown.contains("tx_status: (not set)"), "{shown}");
+        assert!(shown.contains("header X-Env: ***") && shown.contains("tx_status: (not set)"), "{shown}");
         assert!(!shown.contains("pa55"), "the password is never shown");
+        assert!(!shown.contains("test-api-key"), "header values (API keys) are never shown: {shown}");
         let signing = run(&["partner", "callbacks", "signing", "--partner", "acme", "--on"]);
         assert!(signing.starts_with("signing_secret: whsec_"), "{signing}");
         assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("signing: on"));
