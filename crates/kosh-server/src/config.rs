@@ -96,6 +96,8 @@ pub struct Config {
     /// Token acknowledgements: retry interval and how long to keep trying.
     pub callbacks_token_ack_interval_secs: u64,
     pub callbacks_token_ack_horizon_secs: u64,
+    /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
+    pub callbacks_attempts_retention_days: u64,
 }
 
 impl Default for Config {
@@ -134,6 +136,7 @@ impl Default for Config {
             callbacks_echelon_retries: 4,
             callbacks_token_ack_interval_secs: 3_600,
             callbacks_token_ack_horizon_secs: 3 * 86_400,
+            callbacks_attempts_retention_days: 30,
         }
     }
 }
@@ -244,6 +247,9 @@ impl Config {
         }
         if self.callbacks_echelon_retries > 100 {
             return bad("callbacks_echelon_retries must be at most 100");
+        }
+        if !(1..=3_650).contains(&self.callbacks_attempts_retention_days) {
+            return bad("callbacks_attempts_retention_days must be between 1 and 3650");
         }
         Ok(())
     }

@@ -25,6 +25,7 @@ on_both_backends!(
     signed_callbacks_verify_with_the_sdk,
     a_slow_partner_does_not_starve_the_others,
     the_operator_api_lists_shows_and_configures_callbacks,
+    the_worker_prunes_attempts_past_their_retention,
 );
 
 async fn start(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32) -> App {
@@ -464,5 +465,45 @@ async fn the_operator_api_lists_shows_and_configures_callbacks(backend: Backend)
     assert_eq!((status, removed), (200, json!({"kind": "tx_status", "removed": true})));
     assert_eq!(admin(&app, Method::DELETE, "/partners/sandbox/callbacks/tx_status", None).await.1["removed"], false);
     assert_eq!(admin(&app, Method::GET, "/partners/sandbox/callbacks", None).await.1["endpoints"], json!([]));
+    app.stop().await;
+}
+
+async fn the_worker_prunes_attempts_past_their_retention(backend: Backend) {
+    const DAY: i64 = 24 * HOUR;
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 0).await;
+    assert_eq!(app.state.config.callbacks_attempts_retention_days, 30, "the default");
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    set_endpoint(store, partner, "tx_status", &format!("{}/status", receiver.url), None).await;
+    let deliver = |n: i64| async move {
+        let id = enqueue(store, partner, TX_STATUS, json!({"tid": n})).await;
+        wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+        id
+    };
+    let mut old = Vec::new();
+    for n in 0..3 {
+        old.push(deliver(n).await);
+    }
+    clock.set_ms(T0 + 29 * DAY);
+    let younger = deliver(10).await;
+    clock.set_ms(T0 + 31 * DAY);
+    let newest = deliver(11).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for id in &old {
+        while !store.callback_attempts(*id).await.unwrap().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the attempts of event {id} (31 days old) were never pruned");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    for id in [younger, newest] {
+        assert_eq!(store.callback_attempts(id).await.unwrap().len(), 1, "event {id}'s attempt is within the retention");
+    }
+    let first = event(store, old[0]).await;
+    assert_eq!((first.state.as_str(), first.attempts), ("delivered", 1), "the event itself is kept");
+    let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kosh_callback_attempts_pruned_total 3"), "{metrics}");
     app.stop().await;
 }

@@ -152,6 +152,9 @@ pub struct ServeArgs {
     /// Token acknowledgements: seconds to keep retrying [default: 259200].
     #[arg(long, env = "KOSH_CALLBACKS_TOKEN_ACK_HORIZON_SECS")]
     pub callbacks_token_ack_horizon_secs: Option<u64>,
+    /// Days recorded callback attempts are kept; older ones are deleted [default: 30].
+    #[arg(long, env = "KOSH_CALLBACKS_ATTEMPTS_RETENTION_DAYS")]
+    pub callbacks_attempts_retention_days: Option<u64>,
 }
 
 impl ServeArgs {
@@ -194,7 +197,8 @@ impl ServeArgs {
             callbacks_echelon_interval_secs,
             callbacks_echelon_retries,
             callbacks_token_ack_interval_secs,
-            callbacks_token_ack_horizon_secs
+            callbacks_token_ack_horizon_secs,
+            callbacks_attempts_retention_days
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
