@@ -110,6 +110,8 @@ pub struct Config {
     pub rail_recovery_secs: u64,
     /// The DMT pricing table (fee, GST, commission, TDS).
     pub dmt_pricing: kosh_core::pricing::Pricing,
+    /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
+    pub callbacks_attempts_retention_days: u64,
 }
 
 impl Default for Config {
@@ -154,6 +156,7 @@ impl Default for Config {
             rail_worker_tick_ms: 250,
             rail_recovery_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
+            callbacks_attempts_retention_days: 30,
         }
     }
 }
@@ -284,6 +287,9 @@ impl Config {
         }
         if self.callbacks_echelon_retries > 100 {
             return bad("callbacks_echelon_retries must be at most 100");
+        }
+        if !(1..=3_650).contains(&self.callbacks_attempts_retention_days) {
+            return bad("callbacks_attempts_retention_days must be between 1 and 3650");
         }
         Ok(())
     }

@@ -12,6 +12,9 @@ use kosh_core::clock::{Clock, ManualClock};
 use kosh_core::ledger::{AccountKind, PLATFORM};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
+use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
+use kosh_store::commands::{Command, Outcome};
+use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -23,6 +26,7 @@ on_both_backends!(
     declined_and_awaited_withdrawals_resolve_through_inquiry,
     request_hash_strictness_is_honoured,
     concurrent_transactions_for_one_aadhaar_take_at_most_five,
+    client_ref_ids_are_shared_with_token_payments,
 );
 
 /// 2023-11-14 22:13:20Z: 03:43 on the 15th in India.
@@ -543,5 +547,72 @@ async fn concurrent_transactions_for_one_aadhaar_take_at_most_five(backend: Back
     }
     assert_eq!(done, 5, "exactly five transactions for one Aadhaar in a day, whatever the interleaving");
     assert_eq!(env.wallet_paise().await - before, 5 * 10_000, "five ₹100 withdrawals (no commission up to ₹100)");
+    env.app.stop().await;
+}
+
+/// A token issued by another partner, straight through the store.
+async fn issue_token(env: &Env, issuer_id: i64, client_ref_id: &str) -> String {
+    let token = kosh_store::ops::tokens::NewToken {
+        client_ref_id: client_ref_id.into(),
+        product_code: String::new(),
+        customer_id: "9400000000".into(),
+        customer_name: "Ram".into(),
+        email: String::new(),
+        amount_paise: 150_000,
+        label: String::new(),
+        display_items: "[]".into(),
+        expires_at_ms: env.clock.now_ms() + DAY_MS,
+    };
+    let cmd = Command::Token(TokenCmd::Create { partner_id: issuer_id, token });
+    match env.app.state.store.execute(cmd).await.expect("issue a token") {
+        Outcome::Token(outcome) => match *outcome {
+            TokenOutcome::Created(t) => t.token,
+            other => panic!("unexpected {other:?}"),
+        },
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn pay_token(env: &Env, user_code: &str, token: &str, reference: &str) -> Value {
+    let path = format!("/ekoapi/v3/customer/payment/token/{token}/pay");
+    env.post(&path, json!({ "user_code": user_code, "client_ref_id": reference })).await
+}
+
+/// Eko `client_ref_id`s of one partner are one idempotency scope across products: an
+/// AePS transaction's reference cannot pay a token, nor a token payment's an AePS one.
+async fn client_ref_ids_are_shared_with_token_payments(backend: Backend) {
+    let env = Env::start(backend, |_| {}).await;
+    let (user_code, _) = ready_sandbox_agent(&env).await;
+    let customer = aadhaar("67890123456");
+    let new = NewPartner {
+        name: "issuer".into(),
+        developer_key: "issuer-dk".into(),
+        access_key: "issuer-ak".into(),
+        initiator_id: "9811122233".into(),
+        is_sandbox: false,
+    };
+    let Outcome::PartnerCreated(issuer) = env.app.state.store.execute(Command::CreatePartner(new)).await.unwrap() else {
+        panic!("partner")
+    };
+    let (first, second) = (issue_token(&env, issuer.id, "CR-1").await, issue_token(&env, issuer.id, "CR-2").await);
+
+    let withdrawal = env.transact(&user_code, "2", "500", &customer, "SHARED-AEPS").await;
+    assert_eq!(withdrawal["status"], 0, "{withdrawal}");
+    let before = env.wallet_paise().await;
+    let refused = pay_token(&env, &user_code, &first, "SHARED-AEPS").await;
+    assert_eq!((refused["status"].clone(), refused["message"].clone()), (json!(1), json!("Duplicate client_ref_id")));
+    assert_eq!(env.wallet_paise().await, before, "nothing was paid");
+
+    let paid = pay_token(&env, &user_code, &second, "SHARED-TOKEN").await;
+    assert_eq!(paid["status"], 0, "{paid}");
+    let after = env.wallet_paise().await;
+    let refused = env.transact(&user_code, "2", "500", &customer, "SHARED-TOKEN").await;
+    assert_eq!(refused["message"], "Duplicate client_ref_id", "{refused}");
+    assert_eq!(env.wallet_paise().await, after, "nothing was withdrawn");
+    assert_eq!(
+        pay_token(&env, &user_code, &second, "SHARED-TOKEN").await["data"]["tid"],
+        paid["data"]["tid"],
+        "the token payment itself replays"
+    );
     env.app.stop().await;
 }

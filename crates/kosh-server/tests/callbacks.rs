@@ -24,6 +24,8 @@ on_both_backends!(
     an_event_without_a_configured_url_waits_for_configuration_and_replay,
     signed_callbacks_verify_with_the_sdk,
     a_slow_partner_does_not_starve_the_others,
+    the_operator_api_lists_shows_and_configures_callbacks,
+    the_worker_prunes_attempts_past_their_retention,
 );
 
 async fn start(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32) -> App {
@@ -168,6 +170,7 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
     )
     .await;
     let (slow_url, _slow) = slow_loris().await;
+    let (tls_url, tls_handshakes, _tls) = self_signed_tls_receiver().await;
     set_endpoint(store, partner, "token_ack", &format!("{}/not-json", receiver.url), None).await;
     let echelon = |url: String| json!({"url": url, "body": {"idEntity": "ORDER-1"}});
     let cases = [
@@ -185,6 +188,10 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
         (
             enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed_port()))).await,
             "cannot connect",
+        ),
+        (
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(tls_url)).await,
+            "TLS handshake failed: the receiver's certificate is invalid or untrusted",
         ),
     ];
     // A healthy callback queued behind them is delivered while the slow one hangs.
@@ -206,6 +213,9 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
     for (id, _) in cases {
         wait_for(store, id, "attempted twice", |e| e.attempts == 2 && e.state != "delivering").await;
     }
+    assert!(tls_handshakes.load(std::sync::atomic::Ordering::SeqCst) >= 2, "Kosh reached the https receiver each time");
+    let tls_error = event(store, cases[6].0).await.last_error.unwrap_or_default();
+    assert!(tls_error.contains("UnknownIssuer"), "the reason names the certificate problem: {tls_error}");
     let huge_excerpt = store.callback_attempts(cases[2].0).await.unwrap()[0].attempt.response_excerpt.clone().unwrap();
     assert_eq!(huge_excerpt.len(), 1024, "only a bounded excerpt of an answer is kept");
     app.stop().await;
@@ -254,12 +264,15 @@ async fn signed_callbacks_verify_with_the_sdk(backend: Backend) {
 }
 
 async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
+    const PER_PARTNER: usize = 2;
     let clock = ManualClock::new(T0);
     let app = start_with_clock(backend, clock.clone(), |c| {
         c.callbacks_tick_ms = 5;
-        c.callbacks_timeout_ms = 1_000;
+        // Longer than the slow receiver ever holds a request: no attempt times out, so
+        // only the per-partner bound limits what is in flight.
+        c.callbacks_timeout_ms = 60_000;
         c.callbacks_concurrency = 8;
-        c.callbacks_per_partner_concurrency = 2;
+        c.callbacks_per_partner_concurrency = PER_PARTNER;
     })
     .await;
     let store = &app.state.store;
@@ -276,11 +289,12 @@ async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
     else {
         panic!()
     };
-    // Every attempt to the slow partner hangs until the 1 s timeout.
-    let (slow_url, _slow) = slow_loris().await;
-    set_endpoint(store, slow, "tx_status", &slow_url, None).await;
+    let slow_receiver = HoldingReceiver::start(std::time::Duration::from_secs(50)).await;
+    set_endpoint(store, slow, "tx_status", &slow_receiver.url, None).await;
     let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
     set_endpoint(store, quick.id, "tx_status", &format!("{}/status", receiver.url), None).await;
+    // The slow partner's backlog is older: without a per-partner bound it would fill
+    // every slot first.
     let mut slow_events = Vec::new();
     for n in 0..30 {
         slow_events.push(enqueue(store, slow, TX_STATUS, json!({"tid": n})).await);
@@ -289,13 +303,207 @@ async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
     for n in 0..5 {
         quick_events.push(enqueue(store, quick.id, TX_STATUS, json!({"tid": 100 + n})).await);
     }
+
+    wait_until("the slow partner holds its share of deliveries", || slow_receiver.in_flight() >= PER_PARTNER).await;
     for id in quick_events {
         wait_for(store, id, "delivered", |e| e.state == "delivered").await;
     }
-    let mut slow_attempted = 0;
+    // While the slow partner held its deliveries, the quick partner got all of its own
+    // and no third delivery reached the slow one.
+    assert_eq!(receiver.count(), 5);
+    assert_eq!(slow_receiver.total(), PER_PARTNER, "only the bound's worth of the slow backlog was sent");
+    assert_eq!(slow_receiver.in_flight(), PER_PARTNER);
+
+    slow_receiver.release();
     for id in &slow_events {
-        slow_attempted += i64::from(event(store, *id).await.attempts > 0);
+        wait_for(store, *id, "delivered", |e| e.state == "delivered").await;
     }
-    assert!(slow_attempted < 30, "the quick partner was served before the slow one's backlog ({slow_attempted} of 30 tried)");
+    assert_eq!(slow_receiver.total(), 30);
+    assert_eq!(
+        slow_receiver.most_in_flight(),
+        PER_PARTNER,
+        "never more than callbacks_per_partner_concurrency deliveries in flight to the slow partner"
+    );
+    app.stop().await;
+}
+
+/// An operator API call: status, JSON body (Null when not JSON) and raw text.
+async fn admin(
+    app: &App,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value, String) {
+    let mut req = reqwest::Client::new().request(method, format!("{}/admin/v1{path}", app.url())).bearer_auth(ADMIN_TOKEN);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), text)
+}
+
+fn ids(listing: &serde_json::Value) -> Vec<i64> {
+    listing["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect()
+}
+
+async fn the_operator_api_lists_shows_and_configures_callbacks(backend: Backend) {
+    use base64::Engine;
+    use reqwest::Method;
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 0).await;
+    let store = &app.state.store;
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    let unauthorised = reqwest::get(format!("{}/admin/v1/callbacks", app.url())).await.unwrap();
+    assert_eq!(unauthorised.status(), 401, "only with the admin token");
+
+    // Secrets go in; answers mask the password and every extra header's value.
+    let url = format!("{}/status", receiver.url);
+    let endpoint =
+        json!({"url": url, "basic_user": "eko", "basic_password": "pa55-word", "headers": {"X-Api-Key": "key-0123456789"}});
+    let (status, put, put_text) = admin(&app, Method::PUT, "/partners/sandbox/callbacks/tx_status", Some(endpoint)).await;
+    assert_eq!(status, 200, "{put_text}");
+    let masked =
+        json!({"kind": "tx_status", "url": url, "basic_user": "eko", "basic_password": "***", "headers": {"X-Api-Key": "***"}});
+    assert_eq!(put, masked);
+    let (status, shown, shown_text) = admin(&app, Method::GET, "/partners/sandbox/callbacks", None).await;
+    assert_eq!(status, 200, "{shown_text}");
+    assert_eq!((shown["endpoints"].clone(), shown["signing"].clone()), (json!([masked]), json!(false)));
+    for text in [&put_text, &shown_text] {
+        assert!(!text.contains("pa55-word") && !text.contains("key-0123456789"), "a secret leaked: {text}");
+    }
+    let refusals = [
+        ("/partners/sandbox/callbacks/status", Some(json!({"url": url})), 422, "unknown callback kind"),
+        (
+            "/partners/sandbox/callbacks/tx_status",
+            Some(json!({"url": url, "headers": {"Authorization": "x"}})),
+            422,
+            "set by Kosh itself",
+        ),
+        ("/partners/sandbox/callbacks/tx_status", Some(json!({"url": "ftp://x.example"})), 422, "http:// or https://"),
+        ("/partners/sandbox/callbacks/tx_status", Some(json!({"link": url})), 400, "the body must be JSON like"),
+        ("/partners/nobody/callbacks/tx_status", Some(json!({"url": url})), 404, "nobody"),
+    ];
+    for (path, body, expected, message) in refusals {
+        let (status, _, text) = admin(&app, Method::PUT, path, body).await;
+        assert_eq!(status, expected, "PUT {path}: {text}");
+        assert!(text.contains(message), "PUT {path}: expected {message:?} in {text}");
+    }
+
+    // A test callback is queued as a producer would and sent with the real secrets.
+    let (status, queued, text) =
+        admin(&app, Method::POST, "/partners/sandbox/callbacks/test", Some(json!({"kind": TX_STATUS}))).await;
+    assert_eq!(status, 201, "{text}");
+    let first = queued["id"].as_i64().unwrap();
+    wait_for(store, first, "delivered", |e| e.state == "delivered").await;
+    let got = &receiver.received()[0];
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("eko:pa55-word"));
+    assert_eq!((got.header("authorization"), got.header("x-api-key")), (Some(basic.as_str()), Some("key-0123456789")));
+    assert_eq!(got.json()["txstatus_desc"], "Success", "a sample status callback");
+    let body = Some(json!({"kind": TX_STATUS, "payload": {"tid": 42, "tx_status": 0}}));
+    let (status, queued, _) = admin(&app, Method::POST, "/partners/sandbox/callbacks/test", body).await;
+    assert_eq!(status, 201);
+    let second = queued["id"].as_i64().unwrap();
+    wait_for(store, second, "delivered", |e| e.state == "delivered").await;
+    assert_eq!(receiver.received()[1].json(), json!({"tid": 42, "tx_status": 0}));
+    for (body, expected, message) in [
+        (json!({"kind": ECHELON_CALLBACK}), 400, "give a payload"),
+        (json!({"kind": "wallet.credited", "payload": {}}), 422, "not a deliverable kind"),
+        (json!({"kind": TX_STATUS, "payload": "text"}), 422, "must be a JSON object"),
+    ] {
+        let (status, _, text) = admin(&app, Method::POST, "/partners/sandbox/callbacks/test", Some(body)).await;
+        assert_eq!(status, expected, "{text}");
+        assert!(text.contains(message), "expected {message:?} in {text}");
+    }
+
+    // The log: newest first, filtered, paged; internal events only with all=true.
+    let credit = Some(json!({"amount": "1.00"}));
+    assert_eq!(admin(&app, Method::POST, "/partners/sandbox/wallet/credit", credit).await.0, 200);
+    let (status, listing, text) =
+        admin(&app, Method::GET, "/callbacks?partner=sandbox&state=delivered&kind=eko.tx_status", None).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ids(&listing), [second, first]);
+    let event = &listing["events"][1];
+    assert_eq!(
+        (event["state"].clone(), event["attempts"].clone(), event["due_at"].clone()),
+        (json!("delivered"), json!(1), json!(null))
+    );
+    assert!(event["delivered_at"].is_string() && event["payload"]["txstatus_desc"] == "Success", "{event}");
+    assert_eq!(ids(&admin(&app, Method::GET, "/callbacks?limit=1", None).await.1), [second]);
+    assert_eq!(ids(&admin(&app, Method::GET, &format!("/callbacks?before={second}"), None).await.1), [first]);
+    assert_eq!(ids(&admin(&app, Method::GET, "/callbacks?state=failed", None).await.1), Vec::<i64>::new());
+    let everything = admin(&app, Method::GET, "/callbacks?all=true&limit=500", None).await.1;
+    let internal: Vec<&serde_json::Value> =
+        everything["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "wallet.credited").collect();
+    assert!(!internal.is_empty() && internal.iter().all(|e| e["state"] == "internal"), "{everything}");
+    let deliverable = admin(&app, Method::GET, "/callbacks?limit=500", None).await.1;
+    assert!(deliverable["events"].as_array().unwrap().iter().all(|e| e["kind"] != "wallet.credited"), "{deliverable}");
+    assert_eq!(admin(&app, Method::GET, "/callbacks?limit=many", None).await.0, 400);
+    assert_eq!(admin(&app, Method::GET, "/callbacks?partner=nobody", None).await.0, 404);
+
+    // One event with every attempt.
+    let (status, shown, text) = admin(&app, Method::GET, &format!("/callbacks/{first}"), None).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(shown["event"]["id"], first);
+    let attempts = shown["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{shown}");
+    let a = &attempts[0];
+    assert_eq!((a["attempt"].clone(), a["url"].clone(), a["response_status"].clone()), (json!(1), json!(url), json!(200)));
+    assert_eq!((a["succeeded"].clone(), a["error"].clone()), (json!(true), json!(null)));
+    assert!(a["request_body"].as_str().unwrap().contains("Success"), "{a}");
+    assert!(!text.contains("pa55-word") && !text.contains("key-0123456789"), "{text}");
+    let (status, _, text) = admin(&app, Method::GET, "/callbacks/999999", None).await;
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("callback_not_found"));
+    let (status, _, text) = admin(&app, Method::POST, &format!("/callbacks/{first}/replay"), None).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("delivered already"), "{text}");
+
+    // DELETE removes the endpoint (once).
+    let (status, removed, _) = admin(&app, Method::DELETE, "/partners/sandbox/callbacks/tx_status", None).await;
+    assert_eq!((status, removed), (200, json!({"kind": "tx_status", "removed": true})));
+    assert_eq!(admin(&app, Method::DELETE, "/partners/sandbox/callbacks/tx_status", None).await.1["removed"], false);
+    assert_eq!(admin(&app, Method::GET, "/partners/sandbox/callbacks", None).await.1["endpoints"], json!([]));
+    app.stop().await;
+}
+
+async fn the_worker_prunes_attempts_past_their_retention(backend: Backend) {
+    const DAY: i64 = 24 * HOUR;
+    let clock = ManualClock::new(T0);
+    let app = start(backend, &clock, 0).await;
+    assert_eq!(app.state.config.callbacks_attempts_retention_days, 30, "the default");
+    let store = &app.state.store;
+    let partner = partner_id(store, "sandbox").await;
+    let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
+    set_endpoint(store, partner, "tx_status", &format!("{}/status", receiver.url), None).await;
+    let deliver = |n: i64| async move {
+        let id = enqueue(store, partner, TX_STATUS, json!({"tid": n})).await;
+        wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+        id
+    };
+    let mut old = Vec::new();
+    for n in 0..3 {
+        old.push(deliver(n).await);
+    }
+    clock.set_ms(T0 + 29 * DAY);
+    let younger = deliver(10).await;
+    clock.set_ms(T0 + 31 * DAY);
+    let newest = deliver(11).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for id in &old {
+        while !store.callback_attempts(*id).await.unwrap().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the attempts of event {id} (31 days old) were never pruned");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    for id in [younger, newest] {
+        assert_eq!(store.callback_attempts(id).await.unwrap().len(), 1, "event {id}'s attempt is within the retention");
+    }
+    let first = event(store, old[0]).await;
+    assert_eq!((first.state.as_str(), first.attempts), ("delivered", 1), "the event itself is kept");
+    let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kosh_callback_attempts_pruned_total 3"), "{metrics}");
     app.stop().await;
 }

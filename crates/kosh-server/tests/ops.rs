@@ -135,6 +135,8 @@ fn config_limits_are_validated() {
         Config { database_url: Some("mysql://x".into()), ..Config::default() },
         Config { sandbox_wallet_rupees: -1, ..Config::default() },
         Config { echelon_token_pepper: Some("short".into()), ..Config::default() },
+        Config { callbacks_attempts_retention_days: 0, ..Config::default() },
+        Config { callbacks_attempts_retention_days: 3_651, ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");

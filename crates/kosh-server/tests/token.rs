@@ -19,7 +19,13 @@ use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-on_both_backends!(token_is_fetched_paid_once_and_acknowledged, token_payment_stops_when_the_issuer_says_no_or_it_expired);
+on_both_backends!(
+    token_is_fetched_paid_once_and_acknowledged,
+    token_payment_stops_when_the_issuer_says_no_or_it_expired,
+    the_paying_client_ref_id_is_an_idempotency_key,
+    concurrent_duplicate_payments_pay_once,
+    an_acknowledgement_refused_with_401_is_a_failed_attempt_retried_hourly,
+);
 
 const BASIC: (&str, &str) = ("eko", "fetch-and-ack-secret");
 const AGENT: &str = "20810200";
@@ -83,6 +89,13 @@ async fn world(backend: Backend) -> World {
     World { app, clock, issuer_id: issuer.id, issuer: issuer_client, payer, partner_server }
 }
 
+async fn pay_as(payer: &Client, token: &str, client_ref_id: &str, user_code: &str) -> Value {
+    let form = [("user_code", user_code), ("client_ref_id", client_ref_id)];
+    let answer = payer.send_form(reqwest::Method::POST, &format!("/customer/payment/token/{token}/pay"), &form).await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
+}
+
 impl World {
     async fn generate(&self, client_ref_id: &str, expires_in_ms: i64) -> Value {
         let body = json!({
@@ -102,11 +115,17 @@ impl World {
     }
 
     async fn pay(&self, token: &str, client_ref_id: &str) -> Value {
-        let form = [("user_code", AGENT), ("client_ref_id", client_ref_id)];
-        let answer =
-            self.payer.send_form(reqwest::Method::POST, &format!("/customer/payment/token/{token}/pay"), &form).await.unwrap();
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        answer.body
+        pay_as(&self.payer, token, client_ref_id, AGENT).await
+    }
+
+    async fn token(&self, client_ref_id: &str) -> String {
+        self.generate(client_ref_id, 86_400_000).await["data"]["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The `token.ack` events queued for `token`.
+    async fn acks_queued(&self, token: &str) -> usize {
+        let events = self.app.state.store.recent_outbox(self.issuer_id, 500).await.unwrap();
+        events.iter().filter(|e| e.kind == "token.ack" && e.payload["token"] == token).count()
     }
 
     async fn inquiry(&self, what: &str) -> Value {
@@ -202,5 +221,116 @@ async fn token_payment_stops_when_the_issuer_says_no_or_it_expired(backend: Back
     for token in [&not_found, &wrong_basic] {
         assert_eq!(w.inquiry(token).await["data"]["token_status"], "generated");
     }
+    w.app.stop().await;
+}
+
+async fn the_paying_client_ref_id_is_an_idempotency_key(backend: Backend) {
+    let w = world(backend).await;
+    let sandbox = partner_id(&w.app.state.store, "sandbox").await;
+    let (first, second) = (w.token("CR-IDEM-A").await, w.token("CR-IDEM-B").await);
+    let before = w.wallet(sandbox).await;
+
+    let paid = w.pay(&first, "PAY-IDEM").await;
+    assert_eq!(paid["status"], 0, "{paid}");
+    let tid = paid["data"]["tid"].clone();
+    // A replay answers the first result and moves nothing.
+    let again = w.pay(&first, "PAY-IDEM").await;
+    assert_eq!((again["status"].clone(), again["data"]["tid"].clone()), (json!(0), tid.clone()), "{again}");
+    assert_eq!(again["data"]["client_ref_id"], "PAY-IDEM");
+    assert!(again["hint"].as_str().unwrap_or_default().contains("made before"), "{again}");
+
+    // The reference for another token, or by another agent: the platform's duplicate refusal.
+    let other_token = w.pay(&second, "PAY-IDEM").await;
+    assert_eq!((other_token["status"].clone(), other_token["message"].clone()), (json!(1), json!("Duplicate client_ref_id")));
+    let other_agent = pay_as(&w.payer, &first, "PAY-IDEM", "20810201").await;
+    assert_eq!(other_agent["message"], "Duplicate client_ref_id", "{other_agent}");
+    let fetched: Vec<String> = w.partner_server.received().iter().map(|r| r.query.clone()).collect();
+    assert!(!fetched.contains(&"client_ref_id=CR-IDEM-B".to_owned()), "a refused reuse never reaches the issuer: {fetched:?}");
+
+    assert_eq!(w.inquiry(&second).await["data"]["token_status"], "generated", "the second token is untouched");
+    assert_eq!(w.wallet(sandbox).await, before - 150_000, "one payment");
+    assert_eq!(w.acks_queued(&first).await, 1);
+    // The second token pays under a fresh reference.
+    assert_eq!(w.pay(&second, "PAY-IDEM-2").await["status"], 0);
+    w.app.stop().await;
+}
+
+async fn concurrent_duplicate_payments_pay_once(backend: Backend) {
+    let w = world(backend).await;
+    let sandbox = partner_id(&w.app.state.store, "sandbox").await;
+    let before = w.wallet(sandbox).await;
+
+    // Ten copies of one request at once: one payment, every copy answers it.
+    let token = w.token("CR-RACE").await;
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (payer, token) = (w.payer.clone(), token.clone());
+        racing.spawn(async move { pay_as(&payer, &token, "PAY-RACE", AGENT).await });
+    }
+    let answers = racing.join_all().await;
+    let tids: std::collections::HashSet<String> = answers.iter().map(|a| a["data"]["tid"].to_string()).collect();
+    assert!(answers.iter().all(|a| a["status"] == 0), "{answers:?}");
+    assert_eq!(tids.len(), 1, "every copy answers the one payment: {tids:?}");
+    assert_eq!(w.wallet(sandbox).await, before - 150_000);
+    assert_eq!(w.acks_queued(&token).await, 1, "one acknowledgement");
+
+    // One reference for four tokens at once: one is paid, the others are duplicates.
+    let mut tokens = Vec::new();
+    for n in 0..4 {
+        tokens.push(w.token(&format!("CR-RACE-{n}")).await);
+    }
+    let mut racing = tokio::task::JoinSet::new();
+    for token in &tokens {
+        let (payer, token) = (w.payer.clone(), token.clone());
+        racing.spawn(async move { pay_as(&payer, &token, "PAY-RACE-2", AGENT).await });
+    }
+    let answers = racing.join_all().await;
+    assert_eq!(answers.iter().filter(|a| a["status"] == 0).count(), 1, "{answers:?}");
+    assert!(answers.iter().filter(|a| a["status"] != 0).all(|a| a["message"] == "Duplicate client_ref_id"), "{answers:?}");
+    let mut generated = 0;
+    for token in &tokens {
+        generated += usize::from(w.inquiry(token).await["data"]["token_status"] == "generated");
+    }
+    assert_eq!(generated, 3, "only one token was paid");
+    assert_eq!(w.wallet(sandbox).await, before - 2 * 150_000);
+    let totals = w.app.state.store.ledger_totals().await.unwrap();
+    assert_eq!(totals.debits_posted, totals.credits_posted, "the ledger balances");
+    w.app.stop().await;
+}
+
+async fn an_acknowledgement_refused_with_401_is_a_failed_attempt_retried_hourly(backend: Backend) {
+    let w = world(backend).await;
+    let store = &w.app.state.store;
+    let ack_url = format!("{}/ack", w.partner_server.url);
+    set_endpoint(store, w.issuer_id, "token_ack", &ack_url, Some(("eko", "not-the-password"))).await;
+    let token = w.token("CR-ACK401").await;
+    let paid = w.pay(&token, "PAY-ACK401").await;
+    assert_eq!(paid["status"], 0, "{paid}");
+    let id = store.recent_outbox(w.issuer_id, 1).await.unwrap()[0].id;
+
+    let failed = wait_for(store, id, "attempted", |e| e.attempts == 1 && e.state == "pending").await;
+    let error = failed.last_error.clone().unwrap_or_default();
+    assert!(error.contains("HTTP 401") && error.contains("refused Kosh's credentials"), "{error}");
+    let attempt = &store.callback_attempts(id).await.unwrap()[0].attempt;
+    assert_eq!((attempt.response_status, attempt.succeeded), (Some(401), false), "{attempt:?}");
+    let wait = failed.due_at_ms - attempt.started_at_ms;
+    assert!((3_600_000..=3_960_000).contains(&wait), "retried an hour (+ ≤ 10 % jitter) later, not {wait} ms");
+    assert_eq!(w.inquiry(&token).await["data"]["token_status"], "paid", "not acknowledged yet");
+
+    // Still refused at the next attempt; then the partner's credentials are fixed.
+    w.clock.set_ms(failed.due_at_ms);
+    let failed = wait_for(store, id, "attempted twice", |e| e.attempts == 2 && e.state == "pending").await;
+    assert!(failed.last_error.unwrap_or_default().contains("HTTP 401"));
+    set_endpoint(store, w.issuer_id, "token_ack", &ack_url, Some(BASIC)).await;
+    w.clock.set_ms(failed.due_at_ms);
+    let delivered = wait_for(store, id, "delivered", |e| e.state == "delivered").await;
+    assert_eq!(delivered.attempts, 3);
+    let statuses: Vec<u16> = w.partner_server.received().iter().filter(|r| r.path == "/ack").map(|r| r.status).collect();
+    assert_eq!(statuses, [401, 401, 200]);
+    let inquiry = w.inquiry(&token).await;
+    assert_eq!(
+        (inquiry["data"]["token_status"].clone(), inquiry["data"]["partner_tid"].clone()),
+        (json!("acknowledged"), json!("PTID-1"))
+    );
     w.app.stop().await;
 }

@@ -288,6 +288,11 @@ impl Store {
         read!(self, db => ops::callbacks::attempts(db, outbox_id))
     }
 
+    /// Whether an idempotency key was used (a command under it committed).
+    pub async fn idempotency_key_used(&self, key: &IdemKey) -> Result<bool, SqlError> {
+        read!(self, db => ops::idempotency::is_used(db, key.partner_id, &key.scope, &key.key))
+    }
+
     pub async fn token_by_number(&self, token: &str) -> Result<Option<ops::tokens::Token>, SqlError> {
         read!(self, db => ops::tokens::by_number(db, token))
     }

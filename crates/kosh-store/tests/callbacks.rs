@@ -195,3 +195,50 @@ async fn only_events_that_gave_up_can_be_replayed() {
         assert!(refused(replay(e).await).contains("delivered"), "{backend:?}");
     }
 }
+
+async fn prune(store: &Store, before_ms: i64, limit: i64) -> u64 {
+    match store.execute(Command::Callbacks(CallbackCmd::PruneAttempts { before_ms, limit })).await.expect("prune") {
+        Outcome::Callbacks(CallbackOutcome::Pruned(n)) => n,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Records one failed attempt of `id` at the clock's time, leaving it due again at once.
+async fn fail_once(store: &Store, id: i64) {
+    let claimed = claim(store, "w", 1, 1, vec![]).await;
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
+    assert!(finish(store, id, "w", Next::RetryAt(store.now_ms()), 500).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn old_attempts_are_pruned_oldest_first_in_bounded_batches() {
+    const DAY: i64 = 86_400_000;
+    for backend in BACKENDS {
+        let (store, clock) = store(backend).await;
+        let p = partner(&store, 1).await;
+        let old = append(&store, p, TX_STATUS, 1).await;
+        for _ in 0..25 {
+            fail_once(&store, old).await;
+            clock.advance_ms(1_000);
+        }
+        clock.advance_ms(10 * DAY);
+        let recent = append(&store, p, TX_STATUS, 2).await;
+        claim(&store, "w", 10, 10, vec![]).await;
+        assert!(finish(&store, old, "w", Next::Delivered, 200).await);
+        assert!(finish(&store, recent, "w", Next::Delivered, 200).await);
+
+        let cutoff = store.now_ms() - DAY;
+        assert_eq!(
+            [prune(&store, cutoff, 10).await, prune(&store, cutoff, 10).await, prune(&store, cutoff, 10).await],
+            [10, 10, 5],
+            "{backend:?}: at most the limit per batch"
+        );
+        assert_eq!(prune(&store, cutoff, 10).await, 0, "{backend:?}: nothing older is left");
+        let kept: Vec<i64> = store.callback_attempts(old).await.unwrap().iter().map(|a| a.attempt_no).collect();
+        assert_eq!(kept, [26], "{backend:?}: the old event's recent attempt stays");
+        assert_eq!(store.callback_attempts(recent).await.unwrap().len(), 1, "{backend:?}");
+        let event = store.callback_event(old).await.unwrap().unwrap();
+        assert_eq!((event.state.as_str(), event.attempts), ("delivered", 26), "{backend:?}: the event itself is kept");
+        assert_eq!(prune(&store, i64::MAX, 1_000_000).await, 2, "{backend:?}: a limit is clamped, not refused");
+    }
+}

@@ -23,7 +23,7 @@ enum CallbacksCmd {
     /// Set (create or replace) the URL of one kind of callback, with optional Basic auth
     /// and extra headers.
     Set(SetArgs),
-    /// Show the partner's callback URLs (passwords masked) and whether signing is on.
+    /// Show the partner's callback URLs (passwords and header values masked) and whether signing is on.
     Show(PartnerOnly),
     /// Remove the URL of one kind of callback.
     Unset(UnsetArgs),
@@ -132,8 +132,9 @@ async fn show(args: PartnerOnly) -> Result<(), String> {
             Some(e) => {
                 let auth = e.basic_user.as_ref().map_or(String::new(), |u| format!(" (Basic {u}:***)"));
                 println!("{kind}: {}{auth}", e.url);
-                for (name, value) in &e.headers {
-                    println!("  header {name}: {value}");
+                // Header values may carry API keys: only their names are shown.
+                for (name, _) in &e.headers {
+                    println!("  header {name}: ***");
                 }
             }
         }

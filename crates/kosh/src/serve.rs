@@ -167,6 +167,9 @@ pub struct ServeArgs {
     /// Seconds before the rail worker finishes a transfer whose request never reported the rail's answer [default: 30].
     #[arg(long, env = "KOSH_RAIL_RECOVERY_SECS")]
     pub rail_recovery_secs: Option<u64>,
+    /// Days recorded callback attempts are kept; older ones are deleted [default: 30].
+    #[arg(long, env = "KOSH_CALLBACKS_ATTEMPTS_RETENTION_DAYS")]
+    pub callbacks_attempts_retention_days: Option<u64>,
 }
 
 impl ServeArgs {
@@ -214,7 +217,8 @@ impl ServeArgs {
             rail_hold_secs,
             rail_late_failure_secs,
             rail_worker_tick_ms,
-            rail_recovery_secs
+            rail_recovery_secs,
+            callbacks_attempts_retention_days
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());

@@ -5,7 +5,7 @@
 //! - `GET /admin/v1/callbacks/{id}`: one event with every attempt.
 //! - `POST /admin/v1/callbacks/{id}/replay`: queues a failed or unconfigured event again.
 //! - `GET /admin/v1/partners/{partner}/callbacks`: the partner's endpoints (passwords
-//!   masked) and whether signing is on.
+//!   and extra header values masked) and whether signing is on.
 //! - `PUT /admin/v1/partners/{partner}/callbacks/{kind}` with `{"url", "basic_user",
 //!   "basic_password", "headers": {"Name": "value"}}`; `DELETE` the same path.
 //! - `POST /admin/v1/partners/{partner}/callbacks/test` with `{"kind": "eko.tx_status",
@@ -118,14 +118,18 @@ async fn replay(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json
     }
 }
 
-/// An endpoint as shown: the password masked.
+/// What a secret is shown as.
+pub const MASK: &str = "***";
+
+/// An endpoint as shown: the password and the extra headers' values masked (they may
+/// carry API keys); the header names stay, so an operator sees what is configured.
 pub fn endpoint_json(e: &Endpoint) -> Value {
-    let headers: BTreeMap<&str, &str> = e.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let headers: BTreeMap<&str, &str> = e.headers.iter().map(|(n, _)| (n.as_str(), MASK)).collect();
     json!({
         "kind": e.kind,
         "url": e.url,
         "basic_user": e.basic_user,
-        "basic_password": e.basic_password.as_ref().map(|_| "***"),
+        "basic_password": e.basic_password.as_ref().map(|_| MASK),
         "headers": headers,
     })
 }

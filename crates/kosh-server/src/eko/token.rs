@@ -9,6 +9,7 @@
 //! | pay | | expired / already paid | 1 | -1 |
 //! | pay | | issuer's Fetch Details refused or failed | 1 | -1 |
 //! | pay | | paying partner's wallet too low | 347 | -1 |
+//! | pay | | `client_ref_id` used by another request (token, agent, or an AePS transaction) | 1 | -1 "Duplicate client_ref_id" |
 //!
 //! The response_type_ids are Kosh's choice: the vendor documents none for Token.
 //! Paying: when the issuer configured a `token_fetch` URL, Kosh first calls
@@ -265,7 +266,10 @@ fn parse_details(data: &Value, token: &Token) -> Result<(i64, String, String), &
 
 /// `POST /customer/payment/token/{token}/pay`: an agent collects the token's amount in
 /// cash. Params: `initiator_id`, `user_code` (the agent), `client_ref_id` (the paying
-/// partner's reference; the same again answers the same payment).
+/// partner's reference: an idempotency key in the scope of every Eko `client_ref_id`
+/// of that partner, AePS's included). The same request again answers the same
+/// payment; the reference with another token, agent or product is "Duplicate
+/// client_ref_id".
 pub async fn pay(
     State(app): State<AppState>,
     Extension(auth): Extension<Authenticated>,
@@ -277,13 +281,16 @@ pub async fn pay(
     let reference = c.required(&params, "client_ref_id", ClientRefId::parse);
     c.finish()?;
     let (Some(user_code), Some(reference)) = (user_code, reference) else { unreachable!("checked above") };
+    let request = PayRequest { payer_partner_id: auth.partner.id, user_code, reference: reference.as_str() };
     let token = app.store.token_by_number(number.trim()).await.map_err(store_error)?.ok_or_else(|| token_not_found(&number))?;
-    if let Some(p) = &token.payment {
-        if p.payer_partner_id == auth.partner.id && p.pay_client_ref_id == reference.as_str() {
-            return Ok(paid_reply(&app, &token, auth.partner.id)
-                .await?
-                .with_hint("this payment was made before; nothing was debited again"));
-        }
+    if request.made(&token) {
+        return replayed(&app, &token).await;
+    }
+    let key = IdemKey { partner_id: auth.partner.id, scope: CLIENT_REF_SCOPE.into(), key: reference.as_str().into() };
+    // Settled before asking the issuer anything: a duplicate of this request that
+    // committed meanwhile, or another request's reference.
+    if app.store.idempotency_key_used(&key).await.map_err(store_error)? {
+        return replay_or_duplicate(&app, &request, &token.token).await;
     }
     refuse_unpayable(&token, app.now_ms())?;
     if app.store.agent(auth.partner.id, user_code).await.map_err(store_error)?.is_none() {
@@ -300,14 +307,63 @@ pub async fn pay(
         customer_mobile,
     };
     let cmd = Command::Token(TokenCmd::Pay { token: token.token.clone(), payment });
-    match app.store.execute(cmd).await {
-        Ok(Outcome::Token(outcome)) => match *outcome {
-            TokenOutcome::Paid { token, .. } => paid_reply(&app, &token, auth.partner.id).await,
+    match app.store.execute_idempotent(key, cmd).await {
+        Ok(executed) => match executed.outcome {
+            Outcome::Token(outcome) => match *outcome {
+                TokenOutcome::Paid { token: paid, .. } if executed.replayed => replayed(&app, &paid).await,
+                TokenOutcome::Paid { token: paid, .. } => paid_reply(&app, &paid, auth.partner.id).await,
+                other => Err(store_error(format!("unexpected outcome {other:?}"))),
+            },
             other => Err(store_error(format!("unexpected outcome {other:?}"))),
         },
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
+        // A duplicate that raced this one committed first (its Fetch Details answer
+        // may have differed), or another request took the reference meanwhile.
+        Err(e) if matches!(e.rejection(), Some(Rejection::IdempotencyConflict)) => {
+            replay_or_duplicate(&app, &request, &token.token).await
+        }
         Err(e) => Err(pay_error(e, &token)),
     }
+}
+
+/// The idempotency scope of Eko `client_ref_id`s (shared with AePS).
+const CLIENT_REF_SCOPE: &str = super::aeps::transact::IDEM_SCOPE;
+
+/// What identifies one payment request: who pays, by which agent, under which reference.
+struct PayRequest<'a> {
+    payer_partner_id: i64,
+    user_code: i64,
+    reference: &'a str,
+}
+
+impl PayRequest<'_> {
+    /// Whether this request paid `token` (a replay).
+    fn made(&self, token: &Token) -> bool {
+        token.payment.as_ref().is_some_and(|p| {
+            p.payer_partner_id == self.payer_partner_id && p.user_code == self.user_code && p.pay_client_ref_id == self.reference
+        })
+    }
+}
+
+/// The reference is taken: the payment when this very request made it (the idempotency
+/// record and the payment commit together, so it is visible now), else a refusal.
+async fn replay_or_duplicate(app: &AppState, request: &PayRequest<'_>, number: &str) -> EkoResult {
+    let now = app.store.token_by_number(number).await.map_err(store_error)?;
+    match now.filter(|t| request.made(t)) {
+        Some(paid) => replayed(app, &paid).await,
+        None => Err(duplicate_reference()),
+    }
+}
+
+async fn replayed(app: &AppState, token: &Token) -> EkoResult {
+    let payer = token.payment.as_ref().map_or(0, |p| p.payer_partner_id);
+    Ok(paid_reply(app, token, payer).await?.with_hint("this payment was made before; nothing was debited again"))
+}
+
+fn duplicate_reference() -> EkoReply {
+    EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id").with_hint(
+        "this client_ref_id was already used for a different transaction (another token, agent or product); send a new one \
+         for each payment (a retry of the same request answers the first result)",
+    )
 }
 
 fn refuse_unpayable(token: &Token, now_ms: i64) -> Result<(), EkoReply> {

@@ -1,7 +1,8 @@
 //! The callback worker: one per node. On every tick it claims due deliverable outbox
 //! events (bounded by free capacity, and per partner, so a slow partner cannot take
 //! every slot), delivers each concurrently, and records every attempt and the event's
-//! next state. Nodes share nothing but rows: a claim is a lease in the outbox row, so a
+//! next state. It also deletes attempt records past `callbacks_attempts_retention_days`,
+//! one bounded batch per tick until caught up, then hourly (injected clock). Nodes share nothing but rows: a claim is a lease in the outbox row, so a
 //! crashed node's events come back when their lease runs out, and a late answer from a
 //! lost lease is not recorded.
 
@@ -35,11 +36,13 @@ struct Ctx {
 /// How an attempt (or a claim that made none) ended, for metrics.
 const OUTCOMES: [&str; 5] = ["delivered", "retry", "gave_up", "unconfigured", "lease_lost"];
 
-/// Counters for `/metrics`: attempts by kind and outcome, and deliveries in flight.
+/// Counters for `/metrics`: attempts by kind and outcome, deliveries in flight, and
+/// attempt records pruned.
 #[derive(Default)]
 pub struct CallbackStats {
     outcomes: [[AtomicU64; OUTCOMES.len()]; ops::DELIVERABLE_KINDS.len()],
     in_flight: AtomicU64,
+    pruned: AtomicU64,
 }
 
 impl CallbackStats {
@@ -65,6 +68,9 @@ impl CallbackStats {
         out.push_str("# HELP kosh_callbacks_in_flight Callback deliveries in flight on this node.\n");
         out.push_str("# TYPE kosh_callbacks_in_flight gauge\n");
         let _ = writeln!(out, "kosh_callbacks_in_flight {}", self.in_flight.load(Ordering::Relaxed));
+        out.push_str("# HELP kosh_callback_attempts_pruned_total Recorded callback attempts deleted after their retention.\n");
+        out.push_str("# TYPE kosh_callback_attempts_pruned_total counter\n");
+        let _ = writeln!(out, "kosh_callback_attempts_pruned_total {}", self.pruned.load(Ordering::Relaxed));
     }
 }
 
@@ -76,7 +82,14 @@ struct Limits {
     lease_ms: i64,
     /// How long stopping waits for deliveries in flight.
     drain: Duration,
+    /// How long attempt records are kept (injected clock).
+    retention_ms: i64,
 }
+
+/// How often (on the injected clock) a caught-up worker prunes old attempt records.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
+/// How soon a failed prune is tried again.
+const PRUNE_RETRY_MS: i64 = 60_000;
 
 /// A running callback worker.
 pub struct CallbackWorker {
@@ -95,6 +108,7 @@ impl CallbackWorker {
             // Well past the longest attempt, so a live worker never loses its lease.
             lease_ms: 2 * timeout_ms + 5_000,
             drain: Duration::from_millis(config.callbacks_timeout_ms + 1_000),
+            retention_ms: i64::try_from(config.callbacks_attempts_retention_days).unwrap_or(3_650) * 86_400_000,
         };
         let (stop, stopped) = watch::channel(false);
         let node = format!("{:016x}", rand::rng().random::<u64>());
@@ -147,6 +161,7 @@ impl InFlight {
 async fn run(ctx: Arc<Ctx>, limits: Limits, node: String, mut stopped: watch::Receiver<bool>) {
     let mut flight = InFlight::default();
     let mut claims = 0u64;
+    let mut next_prune_at_ms = i64::MIN;
     tracing::info!(node = %node, concurrency = limits.concurrency, "callback worker started");
     loop {
         let free = limits.concurrency - flight.events.len();
@@ -156,6 +171,9 @@ async fn run(ctx: Arc<Ctx>, limits: Limits, node: String, mut stopped: watch::Re
             if let Err(e) = claim_and_spawn(&ctx, &limits, &mut flight, free, &lease_token).await {
                 tracing::warn!(error = %e, "claiming callbacks failed; retrying next tick");
             }
+        }
+        if ctx.store.now_ms() >= next_prune_at_ms {
+            next_prune_at_ms = prune(&ctx, &limits).await;
         }
         let tick = tokio::time::sleep(limits.tick);
         tokio::pin!(tick);
@@ -212,6 +230,34 @@ async fn claim_and_spawn(
         release(ctx, excess, lease_token).await;
     }
     Ok(())
+}
+
+/// Deletes one bounded batch of attempt records older than the retention; answers when
+/// to prune next: at the next tick while batches come back full, else in an hour.
+async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
+    let now_ms = ctx.store.now_ms();
+    let cmd = CallbackCmd::PruneAttempts { before_ms: now_ms.saturating_sub(limits.retention_ms), limit: ops::PRUNE_BATCH };
+    match ctx.store.execute(Command::Callbacks(cmd)).await {
+        Ok(Outcome::Callbacks(CallbackOutcome::Pruned(n))) => {
+            ctx.stats.pruned.fetch_add(n, Ordering::Relaxed);
+            if n > 0 {
+                tracing::debug!(deleted = n, "pruned callback attempts past their retention");
+            }
+            if i64::try_from(n).unwrap_or(i64::MAX) >= ops::PRUNE_BATCH {
+                now_ms
+            } else {
+                now_ms + PRUNE_EVERY_MS
+            }
+        }
+        Ok(other) => {
+            tracing::warn!(outcome = ?other, "pruning callback attempts answered unexpectedly");
+            now_ms + PRUNE_EVERY_MS
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "pruning callback attempts failed; trying again in a minute");
+            now_ms + PRUNE_RETRY_MS
+        }
+    }
 }
 
 async fn release(ctx: &Ctx, ids: Vec<i64>, lease_token: &str) {
@@ -393,6 +439,12 @@ fn judge(kind: &str, result: Result<Answer, Failure>) -> Verdict {
         let to = answer.location.as_deref().unwrap_or("no Location");
         verdict.error =
             Some(format!("HTTP {}: redirect to {to}; Kosh does not follow redirects, configure the final URL", answer.status));
+    } else if answer.status == 401 || answer.status == 403 {
+        verdict.error = Some(format!(
+            "HTTP {}: the receiver refused Kosh's credentials (check the endpoint's Basic user and password, or its \
+             extra headers); it must answer 200 to acknowledge",
+            answer.status
+        ));
     } else if answer.status != 200 {
         verdict.error = Some(format!("HTTP {}: the receiver must answer 200 to acknowledge", answer.status));
     } else if kind == TOKEN_ACK {

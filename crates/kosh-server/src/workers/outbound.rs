@@ -129,8 +129,13 @@ impl Outbound {
             format!("cannot connect within {} ms (callbacks_connect_timeout_ms): {chain}", self.connect_timeout_ms)
         } else if e.is_timeout() {
             format!("no answer within {} ms (callbacks_timeout_ms): {chain}", self.timeout_ms)
+        } else if e.is_connect() && https && chain.contains("certificate") {
+            format!(
+                "TLS handshake failed: the receiver's certificate is invalid or untrusted (Kosh checks it against the \
+                 Mozilla root certificates; self-signed, expired or wrong-host certificates are refused): {chain}"
+            )
         } else if e.is_connect() && https && !chain.contains("os error") {
-            format!("TLS handshake failed (invalid certificate, or not an https server): {chain}")
+            format!("TLS handshake failed (not an https server, or no common protocol): {chain}")
         } else if e.is_connect() {
             format!("cannot connect: {chain}")
         } else {

@@ -188,3 +188,137 @@ pub async fn slow_loris() -> (String, tokio::task::JoinHandle<()>) {
     });
     (url, task)
 }
+
+/// Counts of a [`HoldingReceiver`].
+#[derive(Default)]
+struct HoldCounts {
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_in_flight: std::sync::atomic::AtomicUsize,
+    total: std::sync::atomic::AtomicUsize,
+}
+
+/// One request held: counted in flight until the receiver answers (or the request is
+/// dropped), so the count never lags behind the sender.
+struct Held(Arc<HoldCounts>);
+
+impl Held {
+    fn new(counts: Arc<HoldCounts>) -> Held {
+        use std::sync::atomic::Ordering::SeqCst;
+        counts.total.fetch_add(1, SeqCst);
+        let now = counts.in_flight.fetch_add(1, SeqCst) + 1;
+        counts.most_in_flight.fetch_max(now, SeqCst);
+        Held(counts)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A slow partner: holds every request until [`HoldingReceiver::release`] (at most
+/// `max_hold`), then answers `200 {}`; counts the requests it holds at once.
+pub struct HoldingReceiver {
+    pub url: String,
+    gate: tokio::sync::watch::Sender<bool>,
+    counts: Arc<HoldCounts>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HoldingReceiver {
+    pub async fn start(max_hold: Duration) -> HoldingReceiver {
+        let (gate, open) = tokio::sync::watch::channel(false);
+        let counts = Arc::new(HoldCounts::default());
+        let state = (open, counts.clone());
+        let app = axum::Router::new()
+            .fallback(move |State((mut open, counts)): State<(tokio::sync::watch::Receiver<bool>, Arc<HoldCounts>)>| async move {
+                let held = Held::new(counts);
+                let _ = tokio::time::timeout(max_hold, open.wait_for(|open| *open)).await;
+                // The count drops before the answer is written: the sender cannot start
+                // another delivery while this one is still counted.
+                drop(held);
+                (StatusCode::OK, "{}")
+            })
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a receiver");
+        let url = format!("http://{}/slow", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("receiver serves");
+        });
+        HoldingReceiver { url, gate, counts, task }
+    }
+
+    /// Answers every held request, and every later one at once.
+    pub fn release(&self) {
+        self.gate.send_replace(true);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.counts.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The most requests it held at the same time.
+    pub fn most_in_flight(&self) -> usize {
+        self.counts.most_in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.total.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for HoldingReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits (at most 20 s of real time) until `done` holds.
+pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// An `https://` receiver whose certificate is self-signed (`tests/data/self-signed-*.pem`):
+/// a client that checks certificates refuses it. It counts the TLS handshakes begun and
+/// answers `200 {}` to any request that gets through.
+pub async fn self_signed_tls_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls::{crypto::ring, ServerConfig};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(include_bytes!("../data/self-signed-cert.pem"))
+        .collect::<Result<_, _>>()
+        .expect("the test certificate parses");
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../data/self-signed-key.pem")).expect("the test key parses");
+    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the test certificate and key match");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a receiver");
+    let url = format!("https://{}/tls", listener.local_addr().unwrap());
+    let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = handshakes.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { return };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else { return };
+                let mut buf = [0u8; 4096];
+                let _ = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf)).await;
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}").await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (url, handshakes, task)
+}

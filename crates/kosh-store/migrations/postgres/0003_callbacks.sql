@@ -50,6 +50,9 @@ CREATE TABLE callback_attempts (
     succeeded           BIGINT NOT NULL
 );
 CREATE INDEX callback_attempts_event ON callback_attempts (outbox_id, id);
+-- Retention: the worker deletes attempts older than callbacks_attempts_retention_days,
+-- oldest first, in bounded batches.
+CREATE INDEX callback_attempts_started ON callback_attempts (started_at_ms);
 
 -- Token cash collection: a partner issues a token, a customer pays it in cash at any
 -- agent. state: generated, paid, acknowledged ("expired" is read from expires_at_ms).

@@ -1,5 +1,6 @@
-//! Commands of the callback engine: partner endpoint configuration, and the worker's
-//! claim / release / finish of outbox events, and replay by hand.
+//! Commands of the callback engine: partner endpoint configuration, the worker's
+//! claim / release / finish of outbox events and pruning of old attempts, and replay
+//! by hand.
 
 use crate::error::{CmdResult, CommandError, Rejection};
 use crate::ops::callbacks::{self as ops, CallbackEvent, ClaimRequest, Claimed, Endpoint, Finish, Next, TOKEN_ACK};
@@ -32,6 +33,12 @@ pub enum CallbackCmd {
     Replay {
         id: i64,
     },
+    /// Deletes attempt records that started before `before_ms`, at most `limit`
+    /// (retention of the delivery log).
+    PruneAttempts {
+        before_ms: i64,
+        limit: i64,
+    },
     /// Queues a deliverable event by hand (an operator's test callback, a benchmark):
     /// the same outbox row a producer writes.
     Enqueue {
@@ -55,6 +62,8 @@ pub enum CallbackOutcome {
     },
     Replayed(CallbackEvent),
     Enqueued(i64),
+    /// How many attempt records were deleted.
+    Pruned(u64),
 }
 
 pub async fn apply(db: &mut impl Conn, cmd: &CallbackCmd, now_ms: i64) -> CmdResult<CallbackOutcome> {
@@ -79,6 +88,9 @@ pub async fn apply(db: &mut impl Conn, cmd: &CallbackCmd, now_ms: i64) -> CmdRes
         }
         CallbackCmd::Finish(finish) => finish_event(db, finish, now_ms).await,
         CallbackCmd::Replay { id } => Ok(CallbackOutcome::Replayed(ops::replay(db, *id, now_ms).await?)),
+        CallbackCmd::PruneAttempts { before_ms, limit } => {
+            Ok(CallbackOutcome::Pruned(ops::prune_attempts(db, *before_ms, *limit).await?))
+        }
         CallbackCmd::Enqueue { partner_id, kind, payload_json } => {
             require_partner(db, *partner_id).await?;
             let payload = ops::check_payload(kind, payload_json).map_err(Rejection::InvalidCallbackConfig)?;

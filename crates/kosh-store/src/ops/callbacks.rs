@@ -454,6 +454,21 @@ pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Optio
     Ok(Some((partner_id, kind)))
 }
 
+/// Most attempt records one prune deletes (the worker prunes again while batches are full).
+pub const PRUNE_BATCH: i64 = 1_000;
+
+/// Deletes up to `limit` (at most [`PRUNE_BATCH`]) attempt records that started before
+/// `before_ms`, oldest first; answers how many it deleted. The events keep their state
+/// and attempt count. Nodes may prune at once: a row another node deleted is skipped.
+pub async fn prune_attempts(db: &mut impl Conn, before_ms: i64, limit: i64) -> Result<u64, SqlError> {
+    db.exec(
+        "DELETE FROM callback_attempts WHERE id IN ( \
+           SELECT id FROM callback_attempts WHERE started_at_ms < $1 ORDER BY started_at_ms LIMIT $2)",
+        &[before_ms.into(), limit.clamp(1, PRUNE_BATCH).into()],
+    )
+    .await
+}
+
 /// `text` cut to at most `max` bytes on a character boundary.
 pub fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {

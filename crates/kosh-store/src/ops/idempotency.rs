@@ -53,3 +53,15 @@ pub async fn complete(db: &mut impl Conn, partner_id: i64, scope: &str, key: &st
     .await?;
     Ok(())
 }
+
+/// Whether the key was claimed (by a committed command): a cheap check before work
+/// with outside effects, such as asking a partner's API.
+pub async fn is_used(db: &mut impl Conn, partner_id: i64, scope: &str, key: &str) -> Result<bool, SqlError> {
+    Ok(db
+        .query_opt(
+            "SELECT 1 FROM idempotency WHERE partner_id = $1 AND scope = $2 AND idem_key = $3",
+            &[partner_id.into(), scope.into(), key.into()],
+        )
+        .await?
+        .is_some())
+}
