@@ -22,6 +22,7 @@ on_both_backends!(
     confirmations_are_bound_to_their_transaction,
     the_partners_own_client_ref_id_replaces_koshs,
     bad_input_readiness_and_expiry_are_explained,
+    concurrent_confirmations_of_one_transaction_move_money_once,
 );
 
 const T0_MS: i64 = 1_700_000_000_000;
@@ -328,5 +329,58 @@ async fn bad_input_readiness_and_expiry_are_explained(backend: Backend) {
     assert_eq!((status, expired["message"].as_str()), (401, Some("The gateway session has expired")), "{expired}");
     let (status, _) = env.page_api("not-a-session", "/intents", body).await;
     assert_eq!(status, 401);
+    env.app.stop().await;
+}
+
+/// Many confirmations of one announced transaction at once, each a valid confirmation
+/// with its own partner client_ref_id: exactly one transacts; the others are refused and
+/// leave nothing behind (no transaction, no ledger entry, no count against the Aadhaar).
+async fn concurrent_confirmations_of_one_transaction_move_money_once(backend: Backend) {
+    const RACERS: usize = 12;
+    let env = Env::start(backend).await;
+    env.ready_agent("20810200", "9962981729", &aadhaar("98765432109")).await;
+    let session = env.session("20810200").await;
+    let customer = aadhaar("23456789012");
+    let (id, detail) = env.intent(&session, "2", "1000", &customer).await;
+    let mut confirmations = Vec::new();
+    for i in 0..RACERS {
+        // Each signed a millisecond apart: distinct request_hashes, all valid.
+        env.clock.advance_ms(1);
+        let partner = env.partner(move |_| Decision::Allow { client_ref_id: Some(format!("RACE-REF-{i}")) });
+        confirmations.push(partner.answer(&debit_hook(&detail)).unwrap());
+    }
+    let before = env.wallet_paise().await;
+    let url = format!("{}/v2/aeps/api/intents/{id}/confirm", env.app.url());
+    let tasks: Vec<_> = confirmations
+        .iter()
+        .map(|c| {
+            let req = env.http.post(&url).header("x-gateway-session", &session).json(&json!({ "confirmation": c }));
+            tokio::spawn(eko_support::send(req))
+        })
+        .collect();
+    let mut transacted = Vec::new();
+    for task in tasks {
+        let (status, answer) = task.await.expect("confirmation task");
+        assert_eq!(status, 200, "{answer}");
+        if answer["status"] == 0 {
+            transacted.push(answer["data"]["client_ref_id"].as_str().expect("client_ref_id").to_owned());
+        } else {
+            assert_eq!(answer["message"], "This transaction is closed", "{answer}");
+        }
+    }
+    assert_eq!(transacted.len(), 1, "exactly one confirmation transacts: {transacted:?}");
+    assert_eq!(env.wallet_paise().await - before, 100_392, "money moved once: ₹1,000 + ₹4 − ₹0.08");
+    let store = &env.app.state.store;
+    let partner_id = store.find_partner("sandbox").await.unwrap().unwrap().id;
+    let mut stored = 0;
+    for i in 0..RACERS {
+        if store.aeps_transaction_by_ref(partner_id, &format!("RACE-REF-{i}")).await.unwrap().is_some() {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 1, "one transaction stored");
+    let day = kosh_core::aeps::ist_day(env.clock.now_ms());
+    let hash = customer.keyed_hash(&store.aeps_pepper().await.unwrap().unwrap());
+    assert_eq!(store.aeps_aadhaar_day_count(&hash, day).await.unwrap(), 1, "one count against the Aadhaar");
     env.app.stop().await;
 }

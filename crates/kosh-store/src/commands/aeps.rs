@@ -226,7 +226,9 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
         }
         AepsCommand::RefuseIntent { partner_id, session_id, intent_id, message } => {
             let intent = open_intent(db, *partner_id, *session_id, *intent_id).await?;
-            store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await?;
+            if !store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await? {
+                return Err(closed_meanwhile(db, *session_id, *intent_id).await);
+            }
             let closed =
                 store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
             AepsOutcome::IntentRefused(closed)
@@ -561,18 +563,23 @@ struct Confirm<'a> {
 
 async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> CmdResult<AepsOutcome> {
     let session = live_session(db, c.partner_id, c.session_id, now_ms).await?;
-    let current = store::intent(db, c.session_id, c.intent_id).await?;
     // The page may retry a confirmation it sent: the same confirmation for the same
     // intent answers the transaction it made.
-    if let Some(done) = current.as_ref().filter(|i| i.state == "done" && i.confirmation_hash.as_deref() == Some(c.hash)) {
-        let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
-        let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
-        let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
-        return Ok(AepsOutcome::Transacted { tx, wallet });
+    if let Some(done) = already_confirmed(db, c).await? {
+        return Ok(done);
     }
     let intent = open_intent(db, c.partner_id, c.session_id, c.intent_id).await?;
     if let Some(other) = store::intent_by_confirmation(db, c.partner_id, c.hash).await? {
         return Err(refuse(AepsRefusal::ConfirmationUsed { client_ref_id: other.client_ref_id }));
+    }
+    // Claim the intent before moving money. The conditional UPDATE is what serialises
+    // concurrent confirmations: on PostgreSQL a second one waits on the row lock, then
+    // finds the intent no longer awaiting and is refused (its whole command rolls back).
+    if !store::close_intent(db, intent.id, "done", Some(c.hash), None, "", now_ms).await? {
+        if let Some(done) = already_confirmed(db, c).await? {
+            return Ok(done);
+        }
+        return Err(closed_meanwhile(db, c.session_id, c.intent_id).await);
     }
     let tx_type = TxType::parse(&intent.tx_type.to_string()).map_err(|e| crate::sql::SqlError::Decode(e.into()))?;
     let new = NewTransaction {
@@ -590,6 +597,27 @@ async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> Cmd
     let AepsOutcome::Transacted { tx, wallet } = transact(db, &new, now_ms).await? else {
         unreachable!("transact answers Transacted")
     };
-    store::close_intent(db, intent.id, "done", Some(c.hash), Some(tx.tid), "", now_ms).await?;
+    store::set_intent_tid(db, intent.id, tx.tid, now_ms).await?;
     Ok(AepsOutcome::Transacted { tx, wallet })
+}
+
+/// The transaction an intent already made with this very confirmation, if it did.
+async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Option<AepsOutcome>> {
+    let current = store::intent(db, c.session_id, c.intent_id).await?;
+    let Some(done) = current.filter(|i| i.state == "done" && i.confirmation_hash.as_deref() == Some(c.hash)) else {
+        return Ok(None);
+    };
+    let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
+    Ok(Some(AepsOutcome::Transacted { tx, wallet }))
+}
+
+/// The refusal for an intent that another command closed after this one read it.
+async fn closed_meanwhile(db: &mut impl Conn, session_id: i64, intent_id: i64) -> crate::error::CommandError {
+    match store::intent(db, session_id, intent_id).await {
+        Ok(Some(i)) => refuse(AepsRefusal::IntentClosed { state: i.state }),
+        Ok(None) => refuse(AepsRefusal::TransactionNotFound),
+        Err(e) => e.into(),
+    }
 }

@@ -546,3 +546,13 @@ pub async fn close_intent(
         .await?;
     Ok(changed == 1)
 }
+
+/// Records the transaction a confirmed intent made.
+pub async fn set_intent_tid(db: &mut impl Conn, intent_id: i64, tid: i64, now_ms: i64) -> Result<(), SqlError> {
+    db.exec(
+        "UPDATE aeps_gateway_intents SET tid = $2, updated_at_ms = $3 WHERE id = $1",
+        &[intent_id.into(), tid.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
