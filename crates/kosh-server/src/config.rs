@@ -96,7 +96,21 @@ pub struct Config {
     /// Token acknowledgements: retry interval and how long to keep trying.
     pub callbacks_token_ack_interval_secs: u64,
     pub callbacks_token_ack_horizon_secs: u64,
+    /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
+    /// stored, ≥ 32 characters, the same on every node. Never stored in the database, so
+    /// a copy of the database alone cannot be searched for an Aadhaar number. Required
+    /// outside sandbox mode; sandbox mode without it uses [`SANDBOX_AADHAAR_PEPPER`].
+    pub aeps_aadhaar_pepper: Option<String>,
 }
+
+/// The Aadhaar hash key of a sandbox-mode server configured without
+/// `aeps_aadhaar_pepper`. Public (it is in the README), so sandbox data is protected by
+/// nothing but being test data; a server outside sandbox mode refuses to start without
+/// a key of its own.
+pub const SANDBOX_AADHAAR_PEPPER: &str = "kosh-sandbox-aadhaar-pepper-public-not-a-secret";
+
+/// The shortest `aeps_aadhaar_pepper` accepted, in characters.
+pub const MIN_AADHAAR_PEPPER_CHARS: usize = 32;
 
 impl Default for Config {
     fn default() -> Self {
@@ -134,6 +148,7 @@ impl Default for Config {
             callbacks_echelon_retries: 4,
             callbacks_token_ack_interval_secs: 3_600,
             callbacks_token_ack_horizon_secs: 3 * 86_400,
+            aeps_aadhaar_pepper: None,
         }
     }
 }
@@ -185,6 +200,9 @@ impl Config {
         }
         if !(1..=120).contains(&self.gateway_callback_timeout_secs) {
             return bad("gateway_callback_timeout_secs must be between 1 and 120");
+        }
+        if matches!(&self.aeps_aadhaar_pepper, Some(p) if p.chars().count() < MIN_AADHAAR_PEPPER_CHARS) {
+            return bad("aeps_aadhaar_pepper must be at least 32 characters");
         }
         if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
             return bad("database_url must start with postgres:// or postgresql://");
@@ -246,6 +264,31 @@ impl Config {
             return bad("callbacks_echelon_retries must be at most 100");
         }
         Ok(())
+    }
+
+    /// [`validate`](Self::validate), plus what only a serving node needs: outside sandbox
+    /// mode, an Aadhaar hash key of its own.
+    pub fn validate_serving(&self) -> Result<(), ConfigError> {
+        self.validate()?;
+        if !self.sandbox && self.aeps_aadhaar_pepper.is_none() {
+            return Err(ConfigError::Invalid(
+                "aeps_aadhaar_pepper is required outside sandbox mode: set a random value of at least 32 characters, the same \
+                 on every node (--aeps-aadhaar-pepper, KOSH_AEPS_AADHAAR_PEPPER or the config file). It keys the hashes of \
+                 Aadhaar numbers and is never stored in the database; changing it later orphans the hashes already stored"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key of Aadhaar hashes: the configured one, or in sandbox mode the public
+    /// default; `None` outside sandbox mode without one (the server does not start so).
+    pub fn aadhaar_pepper(&self) -> Option<&str> {
+        match &self.aeps_aadhaar_pepper {
+            Some(p) => Some(p),
+            None if self.sandbox => Some(SANDBOX_AADHAAR_PEPPER),
+            None => None,
+        }
     }
 
     /// Where the data lives under this configuration.

@@ -13,7 +13,8 @@ use kosh_core::ledger::{AccountKind, PLATFORM};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 on_both_backends!(
     fingpay_ekyc_steps_daily_authentication_and_a_withdrawal,
@@ -40,6 +41,7 @@ struct Env {
 
 impl Env {
     async fn start(backend: Backend, configure: impl FnOnce(&mut kosh_server::config::Config)) -> Env {
+        captured_logs();
         let clock = ManualClock::new(T0_MS);
         let app = eko_support::start_with_clock(backend, clock.clone(), |c| {
             c.service_review_secs = 0;
@@ -304,24 +306,92 @@ async fn fingpay_ekyc_steps_daily_authentication_and_a_withdrawal(backend: Backe
     env.daily(&user_code, &agent_aadhaar).await;
     let be = env.transact(&user_code, "3", "0", &customer_aadhaar, "BE-2").await;
     assert_eq!(be["response_type_id"], 1466, "{be}");
-    if backend == Backend::Sqlite {
-        assert_no_clear_aadhaar(&env.app.state.config.data_dir, &[&agent_aadhaar, &customer_aadhaar]);
-    }
+    assert_no_clear_aadhaar(&env.app, &[&agent_aadhaar, &customer_aadhaar]).await;
     env.app.stop().await;
 }
 
-/// Scans every file of the SQLite database (main file and WAL) for the numbers.
-fn assert_no_clear_aadhaar(data_dir: &std::path::Path, numbers: &[&Aadhaar]) {
-    let mut scanned = 0;
-    for entry in std::fs::read_dir(data_dir).expect("data dir") {
-        let bytes = std::fs::read(entry.expect("entry").path()).expect("read a database file");
-        scanned += bytes.len();
-        for number in numbers {
-            let digits = number.digits().as_bytes();
-            assert!(!bytes.windows(digits.len()).any(|w| w == digits), "an Aadhaar number is stored in clear");
+/// Everything logged through `tracing` in this test binary, at every level and from
+/// every crate (the servers run in this process), from the first [`Env::start`] on:
+/// what `kosh serve` would write to stderr at `KOSH_LOG=trace`.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init()
+            .expect("the only log subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The forms a clear Aadhaar number could take in text: 12 digits, or 4-4-4 spaced.
+fn clear_forms(number: &Aadhaar) -> [String; 2] {
+    let d = number.digits();
+    [d.to_owned(), format!("{} {} {}", &d[..4], &d[4..8], &d[8..])]
+}
+
+/// No Aadhaar number is anywhere in clear, and the key of their hashes is not stored
+/// with them: not in the database (every SQLite file,
+/// main and WAL, as text or as an integer; or PostgreSQL's whole `pg_dump`), nor in
+/// anything logged at any level. Each scan must also find the masked form, so it is
+/// known to have seen the rows.
+async fn assert_no_clear_aadhaar(app: &App, numbers: &[&Aadhaar]) {
+    let masked: Vec<String> = numbers.iter().map(|n| n.masked()).collect();
+    let pepper = app.state.config.aadhaar_pepper().expect("a sandbox server has a key");
+    match &app.state.config.database_url {
+        None => {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(&app.state.config.data_dir).expect("data dir") {
+                files.push(std::fs::read(entry.expect("entry").path()).expect("read a database file"));
+            }
+            let contains = |needle: &[u8]| files.iter().any(|f| f.windows(needle.len()).any(|w| w == needle));
+            for number in numbers {
+                for form in clear_forms(number) {
+                    assert!(!contains(form.as_bytes()), "an Aadhaar number is stored in clear");
+                }
+                // SQLite keeps a 12-digit integer as 6 big-endian bytes.
+                let as_integer = number.digits().parse::<i64>().expect("digits").to_be_bytes();
+                assert!(!contains(&as_integer[2..]), "an Aadhaar number is stored as an integer");
+            }
+            assert!(masked.iter().all(|m| contains(m.as_bytes())), "the scan saw the AePS rows");
+            assert!(!contains(pepper.as_bytes()), "the Aadhaar hash key is not in the database");
+        }
+        Some(url) => {
+            let dump = kosh_testkit::pg_dump(url);
+            for number in numbers {
+                for form in clear_forms(number) {
+                    assert!(!dump.contains(&form), "an Aadhaar number is stored in clear");
+                }
+            }
+            assert!(masked.iter().all(|m| dump.contains(m.as_str())), "the dump holds the AePS rows");
+            assert!(!dump.contains(pepper), "the Aadhaar hash key is not in the database");
         }
     }
-    assert!(scanned > 0, "the database files were scanned");
+    let logs = String::from_utf8_lossy(&captured_logs().lock().expect("log buffer")).into_owned();
+    assert!(logs.contains("kosh is serving"), "the server's logs are captured");
+    for number in numbers {
+        for form in clear_forms(number) {
+            assert!(!logs.contains(&form), "an Aadhaar number is in the logs");
+        }
+    }
 }
 
 async fn fino_ekyc_stays_pending_for_the_configured_days(backend: Backend) {

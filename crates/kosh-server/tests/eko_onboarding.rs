@@ -466,7 +466,11 @@ async fn the_sandbox_otp_reader_shows_only_the_partners_own_otps(backend: Backen
 }
 
 async fn the_sandbox_otp_reader_does_not_exist_outside_sandbox_mode(backend: Backend) {
-    let app = eko_support::start(backend, |c| c.sandbox = false).await;
+    let app = eko_support::start(backend, |c| {
+        c.sandbox = false;
+        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
+    })
+    .await;
     let (http, body) = eko_support::send(eko_support::signed(
         reqwest::Client::new().get(format!("{}/sandbox/otp?mobile=9876500080", app.url())),
     ))

@@ -134,10 +134,29 @@ fn config_limits_are_validated() {
         Config { admin_token: Some("short".into()), ..Config::default() },
         Config { database_url: Some("mysql://x".into()), ..Config::default() },
         Config { sandbox_wallet_rupees: -1, ..Config::default() },
+        Config { aeps_aadhaar_pepper: Some("x".repeat(31)), ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn the_aadhaar_hash_key_comes_from_configuration_and_is_required_outside_sandbox() {
+    let sandbox = Config::default();
+    assert_eq!(sandbox.aadhaar_pepper(), Some(kosh_server::config::SANDBOX_AADHAAR_PEPPER), "sandbox: the public default");
+    assert!(sandbox.validate_serving().is_ok());
+    let production = Config { sandbox: false, ..Config::default() };
+    assert_eq!(production.aadhaar_pepper(), None);
+    assert!(production.validate().is_ok(), "admin commands do not need the key");
+    let err = production.validate_serving().unwrap_err().to_string();
+    assert!(err.contains("aeps_aadhaar_pepper is required outside sandbox mode") && err.contains("KOSH_AEPS_AADHAAR_PEPPER"), "{err}");
+    let key = "k".repeat(32);
+    let configured = Config { aeps_aadhaar_pepper: Some(key.clone()), ..production };
+    assert!(configured.validate_serving().is_ok());
+    assert_eq!(configured.aadhaar_pepper(), Some(key.as_str()));
+    let short = Config { aeps_aadhaar_pepper: Some("k".repeat(31)), ..Config::default() };
+    assert!(short.validate().unwrap_err().to_string().contains("at least 32 characters"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,6 +173,9 @@ async fn sandbox_credentials_exist_out_of_the_box_and_only_in_sandbox_mode() {
 
         let mut production = config_for(backend).await;
         production.sandbox = false;
+        let refused = App::start(production.clone(), Arc::new(SystemClock)).await.err().expect("no Aadhaar key: refused");
+        assert!(refused.to_string().contains("aeps_aadhaar_pepper is required outside sandbox mode"), "{refused}");
+        production.aeps_aadhaar_pepper = Some("production-aadhaar-pepper-0123456789".into());
         let app = App::start(production, Arc::new(SystemClock)).await.unwrap();
         let client = Client::new(format!("{}/ekoapi/v1", app.url()), Credentials::sandbox());
         let answer = client.get("/user/services/user_code:20810200", &[]).await.unwrap();

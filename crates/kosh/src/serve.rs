@@ -152,6 +152,10 @@ pub struct ServeArgs {
     /// Token acknowledgements: seconds to keep retrying [default: 259200].
     #[arg(long, env = "KOSH_CALLBACKS_TOKEN_ACK_HORIZON_SECS")]
     pub callbacks_token_ack_horizon_secs: Option<u64>,
+    /// AePS: the key of Aadhaar-number hashes (≥ 32 characters, the same on every node,
+    /// never stored in the database). Required outside sandbox mode.
+    #[arg(long, env = "KOSH_AEPS_AADHAAR_PEPPER", hide_env_values = true)]
+    pub aeps_aadhaar_pepper: Option<String>,
 }
 
 impl ServeArgs {
@@ -199,7 +203,10 @@ impl ServeArgs {
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }
-        c.validate().map_err(|e| e.to_string())?;
+        if let Some(pepper) = &self.aeps_aadhaar_pepper {
+            c.aeps_aadhaar_pepper = Some(pepper.clone());
+        }
+        c.validate_serving().map_err(|e| e.to_string())?;
         Ok(c)
     }
 }

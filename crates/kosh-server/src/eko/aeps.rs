@@ -31,8 +31,7 @@ use axum::Router;
 use kosh_core::aadhaar::Aadhaar;
 use kosh_core::aeps::{self, Ekyc, NotReady, SERVICE_FINGPAY, SERVICE_FINO};
 use kosh_core::civil;
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, AepsRefusal};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::aeps::AepsRefusal;
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::aeps::AadhaarRef;
 
@@ -73,21 +72,11 @@ pub fn parse_aadhaar(text: &str) -> Result<Aadhaar, &'static str> {
     Aadhaar::parse(t)
 }
 
-/// The deployment's Aadhaar hash key, created by the first node that needs it.
-pub async fn pepper(app: &AppState) -> Result<String, EkoReply> {
-    if let Some(p) = app.store.aeps_pepper().await.map_err(store_error)? {
-        return Ok(p);
-    }
-    let candidate = kosh_core::secret::new_token(43);
-    match app.store.execute(Command::Aeps(AepsCommand::EnsurePepper { candidate })).await.map_err(store_error)? {
-        Outcome::Aeps(AepsOutcome::Pepper(p)) => Ok(p),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
-    }
-}
-
 /// The masked and keyed-hashed forms of an Aadhaar number: all the store ever sees.
-pub async fn aadhaar_ref(app: &AppState, aadhaar: &Aadhaar) -> Result<AadhaarRef, EkoReply> {
-    Ok(AadhaarRef { masked: aadhaar.masked(), hash: aadhaar.keyed_hash(&pepper(app).await?) })
+/// The key is `aeps_aadhaar_pepper` from the configuration, never from the database.
+pub fn aadhaar_ref(app: &AppState, aadhaar: &Aadhaar) -> Result<AadhaarRef, EkoReply> {
+    let pepper = app.config.aadhaar_pepper().ok_or_else(|| store_error("aeps_aadhaar_pepper is not configured"))?;
+    Ok(AadhaarRef { masked: aadhaar.masked(), hash: aadhaar.keyed_hash(pepper) })
 }
 
 /// `Ok` when the agent has service 43 (Fingpay/gateway) or 52 (Fino) active.

@@ -136,7 +136,7 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
         amount_paise: amount.get(),
         customer_mobile: mobile.as_str().into(),
         bank_code: bank.code.into(),
-        aadhaar: aadhaar_ref(&app, &aadhaar).await?,
+        aadhaar: aadhaar_ref(&app, &aadhaar)?,
     };
     let cmd = AepsCommand::CreateIntent { partner_id: partner.id, intent: new, max_per_session: super::MAX_INTENTS_PER_SESSION };
     let intent = match app.store.execute(Command::Aeps(cmd)).await {

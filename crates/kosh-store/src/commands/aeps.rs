@@ -55,10 +55,6 @@ pub struct NewTransaction {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsCommand {
-    /// Stores `candidate` as the deployment's Aadhaar hash key unless one exists.
-    EnsurePepper {
-        candidate: String,
-    },
     /// Fingpay e-KYC step 1: sends the OTP.
     RequestEkycOtp {
         partner_id: i64,
@@ -133,7 +129,6 @@ pub enum EkycOtpIssue {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsOutcome {
-    Pepper(String),
     EkycOtp(EkycOtpIssue),
     EkycOtpChecked(OtpCheck),
     /// The e-KYC state after the biometric step.
@@ -190,9 +185,6 @@ fn refuse(r: AepsRefusal) -> crate::error::CommandError {
 
 pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
-        AepsCommand::EnsurePepper { candidate } => {
-            AepsOutcome::Pepper(store::ensure_secret(db, store::AADHAAR_PEPPER, candidate, now_ms).await?)
-        }
         AepsCommand::RequestEkycOtp { partner_id, user_code, aadhaar, otp } => {
             request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
         }

@@ -76,7 +76,7 @@ pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension
         max_attempts: MAX_OTP_ATTEMPTS,
         sandbox_visible: app.config.sandbox,
     };
-    let aadhaar = aadhaar_ref(&app, &aadhaar).await?;
+    let aadhaar = aadhaar_ref(&app, &aadhaar)?;
     let cmd = AepsCommand::RequestEkycOtp { partner_id: auth.partner.id, user_code, aadhaar, otp };
     match run(&app, cmd, user_code).await? {
         AepsOutcome::EkycOtp(EkycOtpIssue::Issued { otp_ref_id, reference_tid }) => {
@@ -175,7 +175,7 @@ pub async fn fino_biometric(
 
 async fn biometric(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar, provider: Provider) -> EkoResult {
     let fino_review_ms = i64::try_from(app.config.aeps_fino_ekyc_secs).unwrap_or(0) * 1000;
-    let aadhaar = aadhaar_ref(app, aadhaar).await?;
+    let aadhaar = aadhaar_ref(app, aadhaar)?;
     let cmd = AepsCommand::EkycBiometric { partner_id: auth.partner.id, user_code, aadhaar, provider, fino_review_ms };
     match run(app, cmd, user_code).await? {
         AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok(
@@ -226,7 +226,7 @@ pub async fn daily_legacy(
 /// Daily authentication: the current IST day, the Aadhaar number of the e-KYC.
 pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar) -> EkoResult {
     require_aeps_service(app, auth, user_code).await?;
-    let aadhaar = aadhaar_ref(app, aadhaar).await?;
+    let aadhaar = aadhaar_ref(app, aadhaar)?;
     let cmd = AepsCommand::DailyAuthenticate { partner_id: auth.partner.id, user_code, aadhaar };
     let AepsOutcome::DailyAuthenticated { reference_tid, ist_day } = run(app, cmd, user_code).await? else {
         return Err(store_error("unexpected outcome"));

@@ -93,7 +93,7 @@ pub async fn transact(
         amount_paise: amount.get(),
         customer_mobile: customer.as_str().into(),
         bank_code: bank.code.into(),
-        aadhaar: aadhaar_ref(&app, &aadhaar).await?,
+        aadhaar: aadhaar_ref(&app, &aadhaar)?,
         awaited_ms: awaited_ms(&app),
     };
     let key = IdemKey { partner_id: auth.partner.id, scope: IDEM_SCOPE.into(), key: client_ref_id.as_str().into() };
