@@ -23,6 +23,7 @@ on_both_backends!(
     the_partners_own_client_ref_id_replaces_koshs,
     bad_input_readiness_and_expiry_are_explained,
     concurrent_confirmations_of_one_transaction_move_money_once,
+    confirmations_are_verified_strictly_whatever_the_request_hash_setting,
 );
 
 const T0_MS: i64 = 1_700_000_000_000;
@@ -37,8 +38,16 @@ struct Env {
 
 impl Env {
     async fn start(backend: Backend) -> Env {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    async fn start_with(backend: Backend, configure: impl FnOnce(&mut kosh_server::config::Config)) -> Env {
         let clock = ManualClock::new(T0_MS);
-        let app = eko_support::start_with_clock(backend, clock.clone(), |c| c.service_review_secs = 0).await;
+        let app = eko_support::start_with_clock(backend, clock.clone(), |c| {
+            c.service_review_secs = 0;
+            configure(c)
+        })
+        .await;
         Env { app, clock, http: reqwest::Client::new() }
     }
 
@@ -382,5 +391,45 @@ async fn concurrent_confirmations_of_one_transaction_move_money_once(backend: Ba
     let day = kosh_core::aeps::ist_day(env.clock.now_ms());
     let hash = customer.keyed_hash(env.app.state.config.aadhaar_pepper().expect("the sandbox key"));
     assert_eq!(store.aeps_aadhaar_day_count(&hash, day).await.unwrap(), 1, "one count against the Aadhaar");
+    env.app.stop().await;
+}
+
+/// `request_hash = warn` (or off) relaxes API request headers only: a gateway
+/// confirmation is always checked in full, so a replayed or tampered one moves nothing.
+async fn confirmations_are_verified_strictly_whatever_the_request_hash_setting(backend: Backend) {
+    let env = Env::start_with(backend, |c| c.request_hash = kosh_server::config::HashStrictness::Warn).await;
+    env.ready_agent("20810200", "9962981729", &aadhaar("98765432109")).await;
+    let session = env.session("20810200").await;
+    let partner = env.partner(|_| Decision::Allow { client_ref_id: None });
+    let customer = aadhaar("34567890123");
+    let before = env.wallet_paise().await;
+
+    // The partner confirmed a ₹100 withdrawal; that confirmation, replayed for a ₹9,000
+    // one that the partner never saw, is refused.
+    let (small, small_detail) = env.intent(&session, "2", "100", &customer).await;
+    let confirmation = partner.answer(&debit_hook(&small_detail)).unwrap();
+    let (big, _) = env.intent(&session, "2", "9000", &customer).await;
+    let replayed = env.confirm(&session, big, &confirmation).await;
+    assert_eq!(replayed["message"], "Authentication for request-hash failed", "{replayed}");
+
+    // A detail changed on its way to the partner.
+    let mut tampered = small_detail.clone();
+    tampered["data"]["customer_id"] = json!("9000000000");
+    let forged = env.confirm(&session, small, &partner.answer(&debit_hook(&tampered)).unwrap()).await;
+    assert_eq!(forged["message"], "Authentication for request-hash failed", "{forged}");
+
+    // secret_key and timestamp are checked as strictly.
+    let mut bad_key = confirmation.clone();
+    bad_key["secret_key"] = json!(Credentials::sandbox().sign(1).secret_key);
+    assert_eq!(env.confirm(&session, small, &bad_key).await["message"], "Authentication for secret-key failed");
+    let mut no_hash = confirmation.clone();
+    no_hash.as_object_mut().unwrap().remove("request_hash");
+    assert_eq!(env.confirm(&session, small, &no_hash).await["message"], "Authentication for secret-key failed");
+    assert_eq!(env.wallet_paise().await, before, "nothing moved");
+
+    // The genuine confirmation still works for the transaction it was made for.
+    let done = env.confirm(&session, small, &confirmation).await;
+    assert_eq!(done["data"]["tx_status"], "0", "{done}");
+    assert_eq!(env.wallet_paise().await - before, 10_000, "₹100, no commission up to ₹100");
     env.app.stop().await;
 }

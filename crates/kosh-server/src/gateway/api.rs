@@ -156,8 +156,9 @@ fn request_hash_failed(hint: impl Into<String>) -> EkoReply {
     EkoReply::failure(403, -1, "Authentication for request-hash failed").with_hint(hint)
 }
 
-/// Checks the partner's confirmation of `intent` and answers the `request_hash` to use
-/// it under, and the partner's own client_ref_id if it sent one.
+/// Checks the partner's confirmation of `intent` (secret_key, timestamp and request_hash,
+/// always strictly) and answers the `request_hash` to use it under, and the partner's
+/// own client_ref_id if it sent one.
 fn verify_confirmation(
     app: &AppState,
     partner: &Partner,
@@ -197,21 +198,13 @@ fn verify_confirmation(
     let data = hook_data(intent, session.user_code);
     let fields: Vec<&str> = REQUEST_HASH_PARAMS.iter().filter_map(|p| data.get(*p).and_then(Value::as_str)).collect();
     let expected = signing::request_hash(&partner.access_key, &timestamp, &fields);
+    // Always enforced, whatever the `request_hash` setting (which is about API request
+    // headers): the confirmation's request_hash is the only thing that binds it to this
+    // transaction, so without it a confirmation for one transaction would pay for another.
     if !signing::constant_time_eq(&hash, &expected) {
-        let reply = request_hash_failed(
+        return Err(request_hash_failed(
             "request_hash must be base64(HMAC-SHA256(key = base64(access_key), message = secret_key_timestamp + the values of detail.request_hash_params present in detail.data, in order)); it does not cover this transaction as Kosh announced it — was detail changed on its way to your server?",
-        );
-        match app.config.request_hash {
-            crate::config::HashStrictness::Enforce => return Err(reply),
-            crate::config::HashStrictness::Warn => {
-                tracing::warn!(
-                    partner = partner.id,
-                    intent = intent.id,
-                    "gateway confirmation request_hash mismatch (warn mode: proceeding)"
-                )
-            }
-            crate::config::HashStrictness::Off => {}
-        }
+        ));
     }
     let own_ref = match answer.get("client_ref_id").and_then(Value::as_str).filter(|r| !r.trim().is_empty()) {
         None => None,
