@@ -14,6 +14,8 @@ use kosh_core::ledger::AccountKind;
 use kosh_sdk::aeps_callback::{AepsCallback, CallbackConfig, Decision};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
+use kosh_store::commands::Command;
+use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ on_both_backends!(
     bad_input_readiness_and_expiry_are_explained,
     concurrent_confirmations_of_one_transaction_move_money_once,
     confirmations_are_verified_strictly_whatever_the_request_hash_setting,
+    outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture,
 );
 
 const T0_MS: i64 = 1_700_000_000_000;
@@ -34,6 +37,8 @@ struct Env {
     app: App,
     clock: Arc<ManualClock>,
     http: reqwest::Client,
+    /// The partner everything is signed as: the sandbox partner unless a test says otherwise.
+    creds: Credentials,
 }
 
 impl Env {
@@ -48,14 +53,22 @@ impl Env {
             configure(c)
         })
         .await;
-        Env { app, clock, http: reqwest::Client::new() }
+        Env { app, clock, http: reqwest::Client::new(), creds: Credentials::sandbox() }
     }
 
-    async fn api(&self, method: reqwest::Method, path: &str, mut body: Value) -> Value {
-        let creds = Credentials::sandbox();
+    async fn api(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.api_hashed(method, path, body, None).await
+    }
+
+    /// Sends `body` signed as the env's partner, with a `request_hash` over `hash_fields` when given.
+    async fn api_hashed(&self, method: reqwest::Method, path: &str, mut body: Value, hash_fields: Option<&[&str]>) -> Value {
+        let creds = &self.creds;
+        let now = self.clock.now_ms();
         body["initiator_id"] = json!(creds.initiator_id);
-        let req =
-            signed_at(self.http.request(method, format!("{}{path}", self.app.url())).json(&body), &creds, self.clock.now_ms());
+        let mut req = signed_at(self.http.request(method, format!("{}{path}", self.app.url())).json(&body), creds, now);
+        if let Some(fields) = hash_fields {
+            req = req.header("request_hash", creds.request_hash(now, fields));
+        }
         eko_support::send(req).await.1
     }
 
@@ -81,7 +94,7 @@ impl Env {
     }
 
     fn form(&self, user_code: &str) -> Vec<(&'static str, String)> {
-        let creds = Credentials::sandbox();
+        let creds = &self.creds;
         let h = creds.sign(self.clock.now_ms());
         vec![
             ("partner_name", "Test Partner".into()),
@@ -107,10 +120,7 @@ impl Env {
     async fn session(&self, user_code: &str) -> String {
         let (status, _, html) = self.open_page(&self.form(user_code)).await;
         assert_eq!(status, 200, "{html}");
-        let start = html.find("id=\"gateway-config\">").expect("config") + "id=\"gateway-config\">".len();
-        let end = start + html[start..].find("</script>").expect("end of config");
-        let config: Value = serde_json::from_str(&html[start..end]).expect("config JSON");
-        config["session"].as_str().expect("token").to_owned()
+        session_token(&html)
     }
 
     async fn page_api(&self, session: &str, path: &str, body: Value) -> (u16, Value) {
@@ -147,6 +157,14 @@ impl Env {
     }
 }
 
+/// The session token in a gateway page's configuration.
+fn session_token(html: &str) -> String {
+    let start = html.find("id=\"gateway-config\">").expect("config") + "id=\"gateway-config\">".len();
+    let end = start + html[start..].find("</script>").expect("end of config");
+    let config: Value = serde_json::from_str(&html[start..end]).expect("config JSON");
+    config["session"].as_str().expect("token").to_owned()
+}
+
 fn aadhaar(first_eleven: &str) -> Aadhaar {
     with_check_digit(first_eleven).expect("valid")
 }
@@ -162,6 +180,7 @@ async fn opening_the_page_checks_the_partner_and_the_agent(backend: Backend) {
     assert!(html.contains("Customer transaction") && html.contains("Test Partner"), "{html}");
     assert!(csp.contains("connect-src 'self' http://127.0.0.1:9"), "{csp}");
     assert!(!html.contains(&Credentials::sandbox().access_key), "the access key never reaches the page");
+    assert!(html.contains("id=\"capture\"") && html.contains("function simulatedPid"), "sandbox: the simulated capture");
 
     let mut wrong = env.form("20810200");
     wrong[3].1 = Credentials::sandbox().sign(env.clock.now_ms() - 1).secret_key;
@@ -431,5 +450,67 @@ async fn confirmations_are_verified_strictly_whatever_the_request_hash_setting(b
     let done = env.confirm(&session, small, &confirmation).await;
     assert_eq!(done["data"]["tx_status"], "0", "{done}");
     assert_eq!(env.wallet_paise().await - before, 10_000, "₹100, no commission up to ₹100");
+    env.app.stop().await;
+}
+
+/// Outside sandbox mode the sandbox bank never answers and the page has no simulated
+/// fingerprint capture: transactions are refused, by the API and by the page, before
+/// anything is stored.
+async fn outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture(backend: Backend) {
+    let mut env = Env::start_with(backend, |c| {
+        c.sandbox = false;
+        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
+    })
+    .await;
+    env.creds = Credentials {
+        developer_key: kosh_core::secret::new_developer_key(),
+        access_key: kosh_core::secret::new_access_key(),
+        initiator_id: "9000000001".into(),
+    };
+    let partner = NewPartner {
+        name: "production".into(),
+        developer_key: env.creds.developer_key.clone(),
+        access_key: env.creds.access_key.clone(),
+        initiator_id: env.creds.initiator_id.clone(),
+        is_sandbox: false,
+    };
+    env.app.state.store.execute(Command::CreatePartner(partner)).await.expect("create partner");
+    let form: serde_json::Map<String, Value> =
+        agent_form("ABCPG6666F", "9876566666").into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let onboarded = env.api(reqwest::Method::PUT, "/ekoapi/v1/user/onboard", Value::Object(form)).await;
+    let user_code = onboarded["data"]["user_code"].as_str().expect("user_code").to_owned();
+    let activated = env
+        .api(reqwest::Method::PUT, "/ekoapi/v1/user/service/activate", json!({ "service_code": "43", "user_code": user_code }))
+        .await;
+    assert_eq!(activated["data"]["status"], 1, "{activated}");
+
+    let (status, _, html) = env.open_page(&env.form(&user_code)).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("No AePS bank connector is configured on this server"), "{html}");
+    for simulated in ["id=\"capture\"", "id=\"agent-capture\"", "simulatedPid", "sandbox simulation", "PidData"] {
+        assert!(!html.contains(simulated), "no simulated capture outside sandbox mode: {simulated}");
+    }
+    assert!(html.contains("id=\"proceed\" disabled"), "nothing to proceed with");
+
+    let no_bank = "No AePS bank connector is configured on this server";
+    let customer = aadhaar("34567890123");
+    let body = json!({ "type": "2", "customer_id": "9812345678", "aadhaar": customer.digits(), "bank_code": "PUNB",
+                       "amount": "1000", "piddata": simulated_pid(11) });
+    let (status, refused) = env.page_api(&session_token(&html), "/intents", body).await;
+    assert_eq!((status, refused["message"].as_str()), (200, Some(no_bank)), "{refused}");
+    assert!(refused["hint"].as_str().unwrap().contains("sandbox mode"), "{refused}");
+
+    let body = json!({ "service_type": "2", "user_code": user_code, "customer_id": "9812345678", "bank_code": "PUNB",
+                       "amount": "1000", "client_ref_id": "NOBANK-1", "aadhar": customer.digits(), "piddata": simulated_pid(9),
+                       "latlong": "28.4,77.0" });
+    let fields = [customer.digits(), "1000", user_code.as_str()];
+    let refused = env.api_hashed(reqwest::Method::POST, "/ekoapi/v2/aeps", body, Some(&fields)).await;
+    assert_eq!(refused["message"], no_bank, "{refused}");
+    let store = &env.app.state.store;
+    let partner_id = store.partner_by_developer_key(&env.creds.developer_key).await.unwrap().expect("partner").id;
+    assert!(store.aeps_transaction_by_ref(partner_id, "NOBANK-1").await.unwrap().is_none(), "nothing stored");
+    let day = kosh_core::aeps::ist_day(env.clock.now_ms());
+    let hash = customer.keyed_hash(eko_support::TEST_AADHAAR_PEPPER);
+    assert_eq!(store.aeps_aadhaar_day_count(&hash, day).await.unwrap(), 0, "nothing counted against the Aadhaar");
     env.app.stop().await;
 }

@@ -79,6 +79,22 @@ pub fn aadhaar_ref(app: &AppState, aadhaar: &Aadhaar) -> Result<AadhaarRef, EkoR
     Ok(AadhaarRef { masked: aadhaar.masked(), hash: aadhaar.keyed_hash(pepper) })
 }
 
+/// The refusal of every AePS transaction on a server outside sandbox mode.
+pub const NO_BANK_CONNECTOR: &str = "No AePS bank connector is configured on this server";
+
+/// `Ok` when this server has a bank to send AePS transactions to. Kosh's only AePS bank
+/// is the sandbox simulator (`kosh_core::aeps::sandbox`), whose answers are invented:
+/// outside sandbox mode it must never answer, so a transaction is refused before
+/// anything is stored.
+pub fn require_bank_connector(app: &AppState) -> Result<(), EkoReply> {
+    if app.config.sandbox {
+        return Ok(());
+    }
+    Err(EkoReply::failure(status::FAILED, -1, NO_BANK_CONNECTOR).with_hint(
+        "Kosh's only AePS bank is the sandbox simulator, which answers only in sandbox mode (sandbox = true); this server runs outside sandbox mode and has no connection to a real AePS acquirer, so it cannot run cash withdrawals, balance enquiries or mini statements. Nothing was done.",
+    ))
+}
+
 /// `Ok` when the agent has service 43 (Fingpay/gateway) or 52 (Fino) active.
 pub async fn require_aeps_service(app: &AppState, auth: &Authenticated, user_code: i64) -> Result<(), EkoReply> {
     let fingpay = super::user::require_active_service(app, auth.partner.id, user_code, SERVICE_FINGPAY).await;

@@ -4,7 +4,7 @@
 
 use super::{token_hash, SESSION_HEADER};
 use crate::eko::aeps::transact::{awaited_ms, transaction_reply};
-use crate::eko::aeps::{aadhaar_ref, not_ready, parse_aadhaar, refusal};
+use crate::eko::aeps::{aadhaar_ref, not_ready, parse_aadhaar, refusal, require_bank_connector};
 use crate::eko::auth::Authenticated;
 use crate::eko::envelope::{EkoReply, EkoResult};
 use crate::eko::params::Checker;
@@ -126,6 +126,7 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
     let (Some(tx_type), Some(mobile), Some(aadhaar), Some(bank), Some(amount)) = (tx_type, mobile, aadhaar, bank, amount) else {
         unreachable!("checked")
     };
+    require_bank_connector(&app)?;
     crate::eko::user::require_active_service(&app, partner.id, session.user_code, SERVICE_FINGPAY).await.map_err(|r| {
         EkoReply::failure(r.status, -1, "Authentication Failed...Initiator access forbidden")
             .with_hint(r.hint.unwrap_or_default())
@@ -224,6 +225,7 @@ pub async fn confirm(
     Json(body): Json<Value>,
 ) -> EkoResult {
     let (session, partner) = session(&app, &headers).await?;
+    require_bank_connector(&app)?;
     let intent = app.store.aeps_gateway_intent(session.id, intent_id).await.map_err(store_error)?;
     let intent = intent.ok_or_else(|| EkoReply::failure(168, -1, "Transaction not found in this gateway session"))?;
     let answer = body.get("confirmation").cloned().unwrap_or(Value::Null);
