@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 on_both_backends!(
     fingpay_ekyc_steps_daily_authentication_and_a_withdrawal,
     fino_ekyc_stays_pending_for_the_configured_days,
+    the_biometric_call_is_fino_without_an_otp_step,
     limits_and_bad_input_are_refused_with_nothing_moved,
     balance_enquiry_and_mini_statement,
     declined_and_awaited_withdrawals_resolve_through_inquiry,
@@ -398,16 +399,24 @@ async fn fino_ekyc_stays_pending_for_the_configured_days(backend: Backend) {
     let env = Env::start(backend, |c| c.aeps_fino_ekyc_secs = 2 * 86_400).await;
     let agent_aadhaar = aadhaar("45678901234");
     let user_code = env.agent("ABCPK2222B", "9876522222", &["52"]).await;
-    let fino = "/ekoapi/v3/user/collection/aeps-fino/kyc/biometric";
-    let submitted = env.put(fino, biometric(&user_code, &agent_aadhaar)).await;
+    // Fino e-KYC is the vendor's "e-KYC using Biometric" alone: the standard biometric call.
+    let submitted = env.put(&format!("{FINGPAY}/biometric"), biometric(&user_code, &agent_aadhaar)).await;
     assert_eq!(
         (submitted["response_type_id"].as_i64(), submitted["data"]["ekyc_status"].as_str()),
         (Some(1606), Some("PENDING")),
         "{submitted}"
     );
-    // Fingpay's own steps need service 43, which this agent does not have.
-    let fingpay = env.put(&format!("{FINGPAY}/biometric"), biometric(&user_code, &agent_aadhaar)).await;
-    assert_eq!(fingpay["status"], 346, "{fingpay}");
+    // Kosh's own path is an alias: the same review, not restarted.
+    let alias = env.put(FINO_ALIAS, biometric(&user_code, &agent_aadhaar)).await;
+    assert_eq!((alias["response_type_id"].as_i64(), &alias["data"]["ready_at"]), (Some(1606), &submitted["data"]["ready_at"]));
+    // The OTP steps are Fingpay's own: they need service 43, which this agent does not have.
+    let otp = env
+        .post(
+            &format!("{FINGPAY}/otp"),
+            json!({ "user_code": user_code, "aadhar": agent_aadhaar.digits(), "customer_id": "9876522222", "latlong": LATLONG }),
+        )
+        .await;
+    assert_eq!(otp["status"], 346, "{otp}");
 
     let refused = env.daily(&user_code, &agent_aadhaar).await;
     assert_eq!(refused["message"], "Aadhaar updation pending", "{refused}");
@@ -420,8 +429,36 @@ async fn fino_ekyc_stays_pending_for_the_configured_days(backend: Backend) {
     let cw = env.transact(&user_code, "2", "500", &aadhaar("56789012345"), "FINO-1").await;
     assert_eq!((cw["response_type_id"].as_i64(), cw["data"]["commission"].as_str()), (Some(1463), Some("2.0")), "{cw}");
     // Submitting again changes nothing: the e-KYC is complete.
-    let again = env.put(fino, biometric(&user_code, &agent_aadhaar)).await;
+    let again = env.put(&format!("{FINGPAY}/biometric"), biometric(&user_code, &agent_aadhaar)).await;
     assert_eq!(again["response_type_id"], 1605, "{again}");
+    assert_eq!(env.put(FINO_ALIAS, biometric(&user_code, &agent_aadhaar)).await["response_type_id"], 1605);
+    env.app.stop().await;
+}
+
+/// Kosh's alias of the biometric call for Fino e-KYC.
+const FINO_ALIAS: &str = "/ekoapi/v3/user/collection/aeps-fino/kyc/biometric";
+
+/// The biometric call is Fingpay's third step once the agent has a Fingpay OTP step in
+/// progress (service 43), and Fino's whole e-KYC otherwise (service 52); the alias is
+/// Fino's for any agent with service 52; an agent with neither service is not allowed.
+async fn the_biometric_call_is_fino_without_an_otp_step(backend: Backend) {
+    let env = Env::start(backend, |c| c.aeps_fino_ekyc_secs = 86_400).await;
+    let both_fino = env.agent("ABCPK3333C", "9876533333", &["43", "52"]).await;
+    let fino = env.put(&format!("{FINGPAY}/biometric"), biometric(&both_fino, &aadhaar("45678901235"))).await;
+    assert_eq!((fino["response_type_id"].as_i64(), fino["data"]["ekyc_status"].as_str()), (Some(1606), Some("PENDING")), "{fino}");
+
+    let both_fingpay = env.agent("ABCPK4444D", "9876544444", &["43", "52"]).await;
+    env.fingpay_ekyc(&both_fingpay, &aadhaar("45678901236"), "9876544444").await;
+
+    let alias_only = env.agent("ABCPK5555E", "9876555555", &["52"]).await;
+    let alias = env.put(FINO_ALIAS, biometric(&alias_only, &aadhaar("45678901237"))).await;
+    assert_eq!(alias["response_type_id"], 1606, "{alias}");
+
+    let neither = env.agent("ABCPK6666F", "9876566666", &[]).await;
+    let refused = env.put(&format!("{FINGPAY}/biometric"), biometric(&neither, &aadhaar("45678901238"))).await;
+    assert_eq!((refused["status"].as_i64(), refused["message"].as_str()), (Some(346), Some("Agent not allowed")), "{refused}");
+    assert!(refused["hint"].as_str().unwrap().contains("52 (Fino)"), "{refused}");
+    assert_eq!(env.put(FINO_ALIAS, biometric(&neither, &aadhaar("45678901238"))).await["status"], 346);
     env.app.stop().await;
 }
 

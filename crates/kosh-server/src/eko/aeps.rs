@@ -6,8 +6,8 @@
 //! |---|---|---|
 //! | `POST /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp` | Fingpay e-KYC step 1: OTP to `customer_id` | 1600 |
 //! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp/verify` | step 2: `otp`, `otp_ref_id`, `reference_tid` | 1604 |
-//! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric` | step 3: `aadhar`, `piddata` → e-KYC complete | 1605 |
-//! | `PUT /ekoapi/v3/user/collection/aeps-fino/kyc/biometric` | Fino e-KYC (Kosh's path): pending `aeps_fino_ekyc_secs` | 1606 (Kosh's choice) |
+//! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric` | step 3: `aadhar`, `piddata` → e-KYC complete; for a service-52 agent with no OTP step, Fino e-KYC: pending `aeps_fino_ekyc_secs` | 1605; Fino 1606 (Kosh's choice) |
+//! | `PUT /ekoapi/v3/user/collection/aeps-fino/kyc/biometric` | Kosh's alias for Fino e-KYC (service 52) | 1606 |
 //! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric/daily` | daily authentication | 1713 |
 //! | `POST /ekoapi/v2/aeps/aepsmerchantauth` | daily authentication (legacy, JSON) | 1713 |
 //! | `POST /ekoapi/v2/aeps` | cash withdrawal (2), balance enquiry (3), mini statement (4) | 1463/1464/1465, 1466/1467, 1527/1528 |
@@ -117,7 +117,7 @@ pub fn not_ready(why: NotReady, user_code: i64) -> EkoReply {
     match why {
         NotReady::Ekyc(state) => {
             let hint = match state {
-                Ekyc::NotStarted => format!("user_code {user_code} has no AePS e-KYC: do Fingpay e-KYC (POST {v3}/otp, PUT {v3}/otp/verify, PUT {v3}/biometric) or Fino e-KYC (PUT /ekoapi/v3/user/collection/aeps-fino/kyc/biometric)"),
+                Ekyc::NotStarted => format!("user_code {user_code} has no AePS e-KYC: do Fingpay e-KYC (service 43: POST {v3}/otp, PUT {v3}/otp/verify, PUT {v3}/biometric) or Fino e-KYC (service 52: PUT {v3}/biometric alone)"),
                 Ekyc::OtpSent => format!("Fingpay e-KYC of user_code {user_code} waits for its OTP: PUT {v3}/otp/verify"),
                 Ekyc::OtpVerified => format!("Fingpay e-KYC of user_code {user_code} waits for its biometric step: PUT {v3}/biometric"),
                 Ekyc::FinoPending { ready_at_ms } => format!(

@@ -71,11 +71,15 @@ pub enum AepsCommand {
         reference_tid: Option<i64>,
     },
     /// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
+    /// With `fino_without_otp` (the agent has service 52), a Fingpay biometric step for
+    /// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
+    /// e-KYC is that one biometric call.
     EkycBiometric {
         partner_id: i64,
         user_code: i64,
         aadhaar: AadhaarRef,
         provider: Provider,
+        fino_without_otp: bool,
         fino_review_ms: i64,
     },
     /// The agent's authentication for the current IST calendar day.
@@ -191,8 +195,9 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
         AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
             verify_ekyc_otp(db, *partner_id, *user_code, code, *otp_ref_id, *reference_tid, now_ms).await?
         }
-        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_review_ms } => {
-            ekyc_biometric(db, *partner_id, *user_code, aadhaar, provider, *fino_review_ms, now_ms).await?
+        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms } => {
+            let step = BiometricStep { provider, fino_without_otp: *fino_without_otp, fino_review_ms: *fino_review_ms };
+            ekyc_biometric(db, *partner_id, *user_code, aadhaar, &step, now_ms).await?
         }
         AepsCommand::DailyAuthenticate { partner_id, user_code, aadhaar } => {
             daily_authenticate(db, *partner_id, *user_code, aadhaar, now_ms).await?
@@ -307,18 +312,29 @@ async fn verify_ekyc_otp(
     Ok(AepsOutcome::EkycOtpChecked(check))
 }
 
+struct BiometricStep<'a> {
+    provider: &'a Provider,
+    fino_without_otp: bool,
+    fino_review_ms: i64,
+}
+
 async fn ekyc_biometric(
     db: &mut impl Conn,
     partner_id: i64,
     user_code: i64,
     aadhaar: &AadhaarRef,
-    provider: &Provider,
-    fino_review_ms: i64,
+    step: &BiometricStep<'_>,
     now_ms: i64,
 ) -> CmdResult<AepsOutcome> {
     let current = existing(db, partner_id, user_code).await?;
     let mut agent = current.unwrap_or_else(|| fresh_agent(partner_id, user_code, aadhaar, now_ms));
     let state = agent.ekyc.at(now_ms);
+    let fingpay_started = matches!(state, Ekyc::OtpSent | Ekyc::OtpVerified);
+    let provider = match step.provider {
+        Provider::Fingpay if step.fino_without_otp && !fingpay_started => &Provider::Fino,
+        other => other,
+    };
+    let fino_review_ms = step.fino_review_ms;
     if state == Ekyc::Complete || matches!(state, Ekyc::FinoPending { .. }) && *provider == Provider::Fino {
         return Ok(AepsOutcome::Ekyc { ekyc: state, reference_tid: agent.reference_tid.unwrap_or_default() });
     }
