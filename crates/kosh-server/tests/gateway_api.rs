@@ -238,17 +238,17 @@ async fn confirmations_are_bound_to_their_transaction(backend: Backend) {
     // another transaction, so Kosh refuses.
     let mut tampered = detail.clone();
     tampered["data"]["amount"] = json!("100");
-    let confirmation = partner.answer(&debit_hook(&tampered)).unwrap();
+    let confirmation = partner.answer(&debit_hook(&tampered)).await.unwrap();
     let refused = env.confirm(&session, a, &confirmation).await;
     assert_eq!(refused["message"], "Authentication for request-hash failed", "{refused}");
     assert!(refused["hint"].as_str().unwrap().contains("detail changed"), "{refused}");
 
-    let mut bad_key = partner.answer(&debit_hook(&detail)).unwrap();
+    let mut bad_key = partner.answer(&debit_hook(&detail)).await.unwrap();
     bad_key["secret_key"] = json!(Credentials::sandbox().sign(1).secret_key);
     assert_eq!(env.confirm(&session, a, &bad_key).await["message"], "Authentication for secret-key failed");
     assert_eq!(env.wallet_paise().await, before, "nothing moved");
 
-    let confirmation = partner.answer(&debit_hook(&detail)).unwrap();
+    let confirmation = partner.answer(&debit_hook(&detail)).await.unwrap();
     let done = env.confirm(&session, a, &confirmation).await;
     assert_eq!((done["response_type_id"].as_i64(), done["data"]["tx_status"].as_str()), (Some(1463), Some("0")), "{done}");
     assert_eq!(env.wallet_paise().await - before, 100_392, "₹1,000 + ₹4 − ₹0.08");
@@ -262,7 +262,7 @@ async fn confirmations_are_bound_to_their_transaction(backend: Backend) {
     assert!(replayed["hint"].as_str().unwrap().contains("already used"), "{replayed}");
 
     // A confirmation signed before the transaction was announced.
-    let early = partner.answer(&debit_hook(&detail)).unwrap();
+    let early = partner.answer(&debit_hook(&detail)).await.unwrap();
     env.clock.advance_ms(60_000);
     let (c, _) = env.intent(&session, "2", "1000", &customer).await;
     let stale = env.confirm(&session, c, &early).await;
@@ -275,7 +275,7 @@ async fn confirmations_are_bound_to_their_transaction(backend: Backend) {
     let (status, refused) =
         env.page_api(&session, &format!("/intents/{d}/refuse"), json!({ "message": "Customer blocked" })).await;
     assert_eq!((status, refused["data"]["message"].as_str()), (200, Some("Customer blocked")), "{refused}");
-    let late = env.confirm(&session, d, &partner.answer(&debit_hook(&detail_d)).unwrap()).await;
+    let late = env.confirm(&session, d, &partner.answer(&debit_hook(&detail_d)).await.unwrap()).await;
     assert_eq!(late["message"], "This transaction is closed", "{late}");
     assert_eq!(env.confirm(&session, 999_999, &confirmation).await["status"], 168);
     env.app.stop().await;
@@ -288,7 +288,7 @@ async fn the_partners_own_client_ref_id_replaces_koshs(backend: Backend) {
     let partner = env.partner(|_| Decision::Allow { client_ref_id: Some("PARTNER-REF-1".into()) });
     let customer = aadhaar("45678901234");
     let (a, detail) = env.intent(&session, "4", "0", &customer).await;
-    let done = env.confirm(&session, a, &partner.answer(&debit_hook(&detail)).unwrap()).await;
+    let done = env.confirm(&session, a, &partner.answer(&debit_hook(&detail)).await.unwrap()).await;
     assert_eq!(
         (done["response_type_id"].as_i64(), done["data"]["client_ref_id"].as_str()),
         (Some(1527), Some("PARTNER-REF-1")),
@@ -301,12 +301,12 @@ async fn the_partners_own_client_ref_id_replaces_koshs(backend: Backend) {
     // same confirmation, so the clock moves on.)
     env.clock.advance_ms(1);
     let (b, detail_b) = env.intent(&session, "3", "0", &customer).await;
-    let dup = env.confirm(&session, b, &partner.answer(&debit_hook(&detail_b)).unwrap()).await;
+    let dup = env.confirm(&session, b, &partner.answer(&debit_hook(&detail_b)).await.unwrap()).await;
     assert_eq!(dup["message"], "Duplicate client_ref_id", "{dup}");
     env.clock.advance_ms(1);
     let long = env.partner(|_| Decision::Allow { client_ref_id: Some("X".repeat(21)) });
     let (c, detail_c) = env.intent(&session, "3", "0", &customer).await;
-    let bad = env.confirm(&session, c, &long.answer(&debit_hook(&detail_c)).unwrap()).await;
+    let bad = env.confirm(&session, c, &long.answer(&debit_hook(&detail_c)).await.unwrap()).await;
     assert_eq!(bad["message"], "Invalid client_ref_id from the callback", "{bad}");
     env.app.stop().await;
 }
@@ -328,7 +328,7 @@ async fn bad_input_readiness_and_expiry_are_explained(backend: Backend) {
     for _ in 0..5 {
         env.clock.advance_ms(1);
         let (id, detail) = env.intent(&session, "3", "0", &customer).await;
-        assert_eq!(env.confirm(&session, id, &partner.answer(&debit_hook(&detail)).unwrap()).await["status"], 0);
+        assert_eq!(env.confirm(&session, id, &partner.answer(&debit_hook(&detail)).await.unwrap()).await["status"], 0);
     }
     let body = json!({ "type": "3", "customer_id": "9812345678", "aadhaar": customer.digits(), "bank_code": "PUNB", "piddata": simulated_pid(1) });
     let (_, sixth) = env.page_api(&session, "/intents", body.clone()).await;
@@ -375,7 +375,7 @@ async fn concurrent_confirmations_of_one_transaction_move_money_once(backend: Ba
         // Each signed a millisecond apart: distinct request_hashes, all valid.
         env.clock.advance_ms(1);
         let partner = env.partner(move |_| Decision::Allow { client_ref_id: Some(format!("RACE-REF-{i}")) });
-        confirmations.push(partner.answer(&debit_hook(&detail)).unwrap());
+        confirmations.push(partner.answer(&debit_hook(&detail)).await.unwrap());
     }
     let before = env.wallet_paise().await;
     let url = format!("{}/v2/aeps/api/intents/{id}/confirm", env.app.url());
@@ -426,7 +426,7 @@ async fn confirmations_are_verified_strictly_whatever_the_request_hash_setting(b
     // The partner confirmed a ₹100 withdrawal; that confirmation, replayed for a ₹9,000
     // one that the partner never saw, is refused.
     let (small, small_detail) = env.intent(&session, "2", "100", &customer).await;
-    let confirmation = partner.answer(&debit_hook(&small_detail)).unwrap();
+    let confirmation = partner.answer(&debit_hook(&small_detail)).await.unwrap();
     let (big, _) = env.intent(&session, "2", "9000", &customer).await;
     let replayed = env.confirm(&session, big, &confirmation).await;
     assert_eq!(replayed["message"], "Authentication for request-hash failed", "{replayed}");
@@ -434,7 +434,7 @@ async fn confirmations_are_verified_strictly_whatever_the_request_hash_setting(b
     // A detail changed on its way to the partner.
     let mut tampered = small_detail.clone();
     tampered["data"]["customer_id"] = json!("9000000000");
-    let forged = env.confirm(&session, small, &partner.answer(&debit_hook(&tampered)).unwrap()).await;
+    let forged = env.confirm(&session, small, &partner.answer(&debit_hook(&tampered)).await.unwrap()).await;
     assert_eq!(forged["message"], "Authentication for request-hash failed", "{forged}");
 
     // secret_key and timestamp are checked as strictly.

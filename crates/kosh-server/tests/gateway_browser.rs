@@ -14,7 +14,7 @@ use browser::Browser;
 use eko_support::Backend;
 use gateway_support::{agent_aadhaar, customer_aadhaar, ready_agent, start_partner, Callback};
 use kosh_core::ledger::AccountKind;
-use kosh_sdk::aeps_callback::{AepsCallback, CallbackConfig, Decision, Status};
+use kosh_sdk::aeps_callback::{inquiry, AepsCallback, CallbackConfig, Decision, Status, UnverifiedReport};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
 use std::sync::Arc;
@@ -95,7 +95,16 @@ async fn a_withdrawal_confirmed_by_the_reference_callback_completes() {
 
     let txs = callback.transactions();
     assert_eq!(txs.len(), 1, "{txs:?}");
-    assert!(matches!(&txs[0].status, Status::Successful { .. }), "{txs:?}");
+    assert!(matches!(&txs[0].status, Status::Reported(UnverifiedReport::Successful { .. })), "{txs:?}");
+    // The browser's report is unverified: the partner confirms it from its server.
+    let client = kosh_sdk::eko::Client::new(format!("{}/ekoapi/v2", app.url()), Credentials::sandbox());
+    let confirmed = inquiry(&client, &txs[0].client_ref_id).await.expect("inquiry");
+    assert_eq!(
+        (confirmed.body["response_type_id"].as_i64(), confirmed.body["data"]["tx_status"].as_str()),
+        (Some(1472), Some("0")),
+        "{}",
+        confirmed.body
+    );
     assert_eq!(txs[0].hook.amount.as_deref(), Some("2000"));
     let responses = callback.responses();
     assert_eq!(responses[0]["param1"], "value1", "custom params ride along: {}", responses[0]);

@@ -155,9 +155,9 @@ async fn start_page(State(p): State<Partner>) -> Html<String> {
 
 /// The reference answer, without CORS headers (and no OPTIONS route at all).
 async fn no_cors(State(cb): State<Arc<AepsCallback>>, Json(body): Json<Value>) -> Response {
-    match cb.answer(&body) {
+    match cb.answer(&body).await {
         Ok(answer) => Json(answer).into_response(),
-        Err(message) => (StatusCode::BAD_REQUEST, message).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
 }
 
