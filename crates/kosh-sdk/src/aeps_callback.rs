@@ -131,7 +131,9 @@ pub struct Transaction {
 pub enum Status {
     /// Allowed; no eko-response has arrived.
     Pending,
-    Denied { message: String },
+    Denied {
+        message: String,
+    },
     /// An eko-response arrived reporting this. **Unverified**: see [`UnverifiedReport`].
     Reported(UnverifiedReport),
 }

@@ -445,7 +445,11 @@ async fn the_biometric_call_is_fino_without_an_otp_step(backend: Backend) {
     let env = Env::start(backend, |c| c.aeps_fino_ekyc_secs = 86_400).await;
     let both_fino = env.agent("ABCPK3333C", "9876533333", &["43", "52"]).await;
     let fino = env.put(&format!("{FINGPAY}/biometric"), biometric(&both_fino, &aadhaar("45678901235"))).await;
-    assert_eq!((fino["response_type_id"].as_i64(), fino["data"]["ekyc_status"].as_str()), (Some(1606), Some("PENDING")), "{fino}");
+    assert_eq!(
+        (fino["response_type_id"].as_i64(), fino["data"]["ekyc_status"].as_str()),
+        (Some(1606), Some("PENDING")),
+        "{fino}"
+    );
 
     let both_fingpay = env.agent("ABCPK4444D", "9876544444", &["43", "52"]).await;
     env.fingpay_ekyc(&both_fingpay, &aadhaar("45678901236"), "9876544444").await;

@@ -150,7 +150,10 @@ fn the_aadhaar_hash_key_comes_from_configuration_and_is_required_outside_sandbox
     assert_eq!(production.aadhaar_pepper(), None);
     assert!(production.validate().is_ok(), "admin commands do not need the key");
     let err = production.validate_serving().unwrap_err().to_string();
-    assert!(err.contains("aeps_aadhaar_pepper is required outside sandbox mode") && err.contains("KOSH_AEPS_AADHAAR_PEPPER"), "{err}");
+    assert!(
+        err.contains("aeps_aadhaar_pepper is required outside sandbox mode") && err.contains("KOSH_AEPS_AADHAAR_PEPPER"),
+        "{err}"
+    );
     let key = "k".repeat(32);
     let configured = Config { aeps_aadhaar_pepper: Some(key.clone()), ..production };
     assert!(configured.validate_serving().is_ok());

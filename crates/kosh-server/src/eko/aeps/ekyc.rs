@@ -190,8 +190,14 @@ async fn biometric(
 ) -> EkoResult {
     let fino_review_ms = i64::try_from(app.config.aeps_fino_ekyc_secs).unwrap_or(0) * 1000;
     let aadhaar = aadhaar_ref(app, aadhaar)?;
-    let cmd =
-        AepsCommand::EkycBiometric { partner_id: auth.partner.id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms };
+    let cmd = AepsCommand::EkycBiometric {
+        partner_id: auth.partner.id,
+        user_code,
+        aadhaar,
+        provider,
+        fino_without_otp,
+        fino_review_ms,
+    };
     match run(app, cmd, user_code).await? {
         AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok(
             1606,
