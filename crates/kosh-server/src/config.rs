@@ -112,7 +112,21 @@ pub struct Config {
     pub dmt_pricing: kosh_core::pricing::Pricing,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
+    /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
+    /// stored, ≥ 32 characters, the same on every node. Never stored in the database, so
+    /// a copy of the database alone cannot be searched for an Aadhaar number. Required
+    /// outside sandbox mode; sandbox mode without it uses [`SANDBOX_AADHAAR_PEPPER`].
+    pub aeps_aadhaar_pepper: Option<String>,
 }
+
+/// The Aadhaar hash key of a sandbox-mode server configured without
+/// `aeps_aadhaar_pepper`. Public (it is in the README), so sandbox data is protected by
+/// nothing but being test data; a server outside sandbox mode refuses to start without
+/// a key of its own.
+pub const SANDBOX_AADHAAR_PEPPER: &str = "kosh-sandbox-aadhaar-pepper-public-not-a-secret";
+
+/// The shortest `aeps_aadhaar_pepper` accepted, in characters.
+pub const MIN_AADHAAR_PEPPER_CHARS: usize = 32;
 
 impl Default for Config {
     fn default() -> Self {
@@ -157,6 +171,7 @@ impl Default for Config {
             rail_recovery_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
             callbacks_attempts_retention_days: 30,
+            aeps_aadhaar_pepper: None,
         }
     }
 }
@@ -185,7 +200,8 @@ impl Config {
     }
 
     /// What an admin command (`kosh merchant`, `kosh partner`, …) needs: every check of
-    /// [`Config::validate`] but the ones only a serving node needs (the token pepper).
+    /// [`Config::validate`] but the ones only a serving node needs (the token pepper and
+    /// the Aadhaar hash key).
     /// Admin commands never sign tokens, and operators keep the pepper in the server's
     /// environment rather than in a config file the commands read.
     pub fn validate_for_admin(&self) -> Result<(), ConfigError> {
@@ -221,10 +237,16 @@ impl Config {
         if !(1..=120).contains(&self.gateway_callback_timeout_secs) {
             return bad("gateway_callback_timeout_secs must be between 1 and 120");
         }
+        if matches!(&self.aeps_aadhaar_pepper, Some(p) if p.chars().count() < MIN_AADHAAR_PEPPER_CHARS) {
+            return bad("aeps_aadhaar_pepper must be at least 32 characters");
+        }
         if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
             return bad("database_url must start with postgres:// or postgresql://");
         }
         self.validate_echelon(serving)?;
+        if serving {
+            self.require_aadhaar_pepper()?;
+        }
         self.validate_callbacks()?;
         self.validate_rails()?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
@@ -311,6 +333,19 @@ impl Config {
         Ok(())
     }
 
+    /// Outside sandbox mode a serving node needs an Aadhaar hash key of its own.
+    fn require_aadhaar_pepper(&self) -> Result<(), ConfigError> {
+        if !self.sandbox && self.aeps_aadhaar_pepper.is_none() {
+            return Err(ConfigError::Invalid(
+                "aeps_aadhaar_pepper is required outside sandbox mode: set a random value of at least 32 characters, the same \
+                 on every node (--aeps-aadhaar-pepper, KOSH_AEPS_AADHAAR_PEPPER or the config file). It keys the hashes of \
+                 Aadhaar numbers and is never stored in the database; changing it later orphans the hashes already stored"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The sandbox rail's timings.
     pub fn sandbox_rail(&self) -> kosh_rails::sandbox::SandboxSettings {
         let ms = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX / 1000) * 1000;
@@ -318,6 +353,16 @@ impl Config {
             neft_batch_ms: ms(self.neft_batch_secs),
             hold_ms: ms(self.rail_hold_secs),
             late_failure_ms: ms(self.rail_late_failure_secs),
+        }
+    }
+
+    /// The key of Aadhaar hashes: the configured one, or in sandbox mode the public
+    /// default; `None` outside sandbox mode without one (the server does not start so).
+    pub fn aadhaar_pepper(&self) -> Option<&str> {
+        match &self.aeps_aadhaar_pepper {
+            Some(p) => Some(p),
+            None if self.sandbox => Some(SANDBOX_AADHAAR_PEPPER),
+            None => None,
         }
     }
 

@@ -113,11 +113,13 @@ pub struct App {
 impl App {
     /// Opens the store and starts serving on `config.listen` (port 0 picks a free port).
     pub async fn start(config: Config, clock: SharedClock) -> Result<App, StartError> {
+        config.validate()?;
         let store = open_store(&config, clock).await?;
         Self::start_with_store(config, Arc::new(store)).await
     }
 
     pub async fn start_with_store(config: Config, store: Arc<Store>) -> Result<App, StartError> {
+        config.validate()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;

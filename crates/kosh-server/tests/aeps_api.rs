@@ -16,11 +16,13 @@ use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 on_both_backends!(
     fingpay_ekyc_steps_daily_authentication_and_a_withdrawal,
     fino_ekyc_stays_pending_for_the_configured_days,
+    the_biometric_call_is_fino_without_an_otp_step,
     limits_and_bad_input_are_refused_with_nothing_moved,
     balance_enquiry_and_mini_statement,
     declined_and_awaited_withdrawals_resolve_through_inquiry,
@@ -44,6 +46,7 @@ struct Env {
 
 impl Env {
     async fn start(backend: Backend, configure: impl FnOnce(&mut kosh_server::config::Config)) -> Env {
+        captured_logs();
         let clock = ManualClock::new(T0_MS);
         let app = eko_support::start_with_clock(backend, clock.clone(), |c| {
             c.service_review_secs = 0;
@@ -308,40 +311,116 @@ async fn fingpay_ekyc_steps_daily_authentication_and_a_withdrawal(backend: Backe
     env.daily(&user_code, &agent_aadhaar).await;
     let be = env.transact(&user_code, "3", "0", &customer_aadhaar, "BE-2").await;
     assert_eq!(be["response_type_id"], 1466, "{be}");
-    if backend == Backend::Sqlite {
-        assert_no_clear_aadhaar(&env.app.state.config.data_dir, &[&agent_aadhaar, &customer_aadhaar]);
-    }
+    assert_no_clear_aadhaar(&env.app, &[&agent_aadhaar, &customer_aadhaar]).await;
     env.app.stop().await;
 }
 
-/// Scans every file of the SQLite database (main file and WAL) for the numbers.
-fn assert_no_clear_aadhaar(data_dir: &std::path::Path, numbers: &[&Aadhaar]) {
-    let mut scanned = 0;
-    for entry in std::fs::read_dir(data_dir).expect("data dir") {
-        let bytes = std::fs::read(entry.expect("entry").path()).expect("read a database file");
-        scanned += bytes.len();
-        for number in numbers {
-            let digits = number.digits().as_bytes();
-            assert!(!bytes.windows(digits.len()).any(|w| w == digits), "an Aadhaar number is stored in clear");
+/// Everything logged through `tracing` in this test binary, at every level and from
+/// every crate (the servers run in this process), from the first [`Env::start`] on:
+/// what `kosh serve` would write to stderr at `KOSH_LOG=trace`.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init()
+            .expect("the only log subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The forms a clear Aadhaar number could take in text: 12 digits, or 4-4-4 spaced.
+fn clear_forms(number: &Aadhaar) -> [String; 2] {
+    let d = number.digits();
+    [d.to_owned(), format!("{} {} {}", &d[..4], &d[4..8], &d[8..])]
+}
+
+/// No Aadhaar number is anywhere in clear, and the key of their hashes is not stored
+/// with them: not in the database (every SQLite file,
+/// main and WAL, as text or as an integer; or PostgreSQL's whole `pg_dump`), nor in
+/// anything logged at any level. Each scan must also find the masked form, so it is
+/// known to have seen the rows.
+async fn assert_no_clear_aadhaar(app: &App, numbers: &[&Aadhaar]) {
+    let masked: Vec<String> = numbers.iter().map(|n| n.masked()).collect();
+    let pepper = app.state.config.aadhaar_pepper().expect("a sandbox server has a key");
+    match &app.state.config.database_url {
+        None => {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(&app.state.config.data_dir).expect("data dir") {
+                files.push(std::fs::read(entry.expect("entry").path()).expect("read a database file"));
+            }
+            let contains = |needle: &[u8]| files.iter().any(|f| f.windows(needle.len()).any(|w| w == needle));
+            for number in numbers {
+                for form in clear_forms(number) {
+                    assert!(!contains(form.as_bytes()), "an Aadhaar number is stored in clear");
+                }
+                // SQLite keeps a 12-digit integer as 6 big-endian bytes.
+                let as_integer = number.digits().parse::<i64>().expect("digits").to_be_bytes();
+                assert!(!contains(&as_integer[2..]), "an Aadhaar number is stored as an integer");
+            }
+            assert!(masked.iter().all(|m| contains(m.as_bytes())), "the scan saw the AePS rows");
+            assert!(!contains(pepper.as_bytes()), "the Aadhaar hash key is not in the database");
+        }
+        Some(url) => {
+            let dump = kosh_testkit::pg_dump(url);
+            for number in numbers {
+                for form in clear_forms(number) {
+                    assert!(!dump.contains(&form), "an Aadhaar number is stored in clear");
+                }
+            }
+            assert!(masked.iter().all(|m| dump.contains(m.as_str())), "the dump holds the AePS rows");
+            assert!(!dump.contains(pepper), "the Aadhaar hash key is not in the database");
         }
     }
-    assert!(scanned > 0, "the database files were scanned");
+    let logs = String::from_utf8_lossy(&captured_logs().lock().expect("log buffer")).into_owned();
+    assert!(logs.contains("kosh is serving"), "the server's logs are captured");
+    for number in numbers {
+        for form in clear_forms(number) {
+            assert!(!logs.contains(&form), "an Aadhaar number is in the logs");
+        }
+    }
 }
 
 async fn fino_ekyc_stays_pending_for_the_configured_days(backend: Backend) {
     let env = Env::start(backend, |c| c.aeps_fino_ekyc_secs = 2 * 86_400).await;
     let agent_aadhaar = aadhaar("45678901234");
     let user_code = env.agent("ABCPK2222B", "9876522222", &["52"]).await;
-    let fino = "/ekoapi/v3/user/collection/aeps-fino/kyc/biometric";
-    let submitted = env.put(fino, biometric(&user_code, &agent_aadhaar)).await;
+    // Fino e-KYC is the vendor's "e-KYC using Biometric" alone: the standard biometric call.
+    let submitted = env.put(&format!("{FINGPAY}/biometric"), biometric(&user_code, &agent_aadhaar)).await;
     assert_eq!(
         (submitted["response_type_id"].as_i64(), submitted["data"]["ekyc_status"].as_str()),
         (Some(1606), Some("PENDING")),
         "{submitted}"
     );
-    // Fingpay's own steps need service 43, which this agent does not have.
-    let fingpay = env.put(&format!("{FINGPAY}/biometric"), biometric(&user_code, &agent_aadhaar)).await;
-    assert_eq!(fingpay["status"], 346, "{fingpay}");
+    // Kosh's own path is an alias: the same review, not restarted.
+    let alias = env.put(FINO_ALIAS, biometric(&user_code, &agent_aadhaar)).await;
+    assert_eq!((alias["response_type_id"].as_i64(), &alias["data"]["ready_at"]), (Some(1606), &submitted["data"]["ready_at"]));
+    // The OTP steps are Fingpay's own: they need service 43, which this agent does not have.
+    let otp = env
+        .post(
+            &format!("{FINGPAY}/otp"),
+            json!({ "user_code": user_code, "aadhar": agent_aadhaar.digits(), "customer_id": "9876522222", "latlong": LATLONG }),
+        )
+        .await;
+    assert_eq!(otp["status"], 346, "{otp}");
 
     let refused = env.daily(&user_code, &agent_aadhaar).await;
     assert_eq!(refused["message"], "Aadhaar updation pending", "{refused}");
@@ -354,8 +433,40 @@ async fn fino_ekyc_stays_pending_for_the_configured_days(backend: Backend) {
     let cw = env.transact(&user_code, "2", "500", &aadhaar("56789012345"), "FINO-1").await;
     assert_eq!((cw["response_type_id"].as_i64(), cw["data"]["commission"].as_str()), (Some(1463), Some("2.0")), "{cw}");
     // Submitting again changes nothing: the e-KYC is complete.
-    let again = env.put(fino, biometric(&user_code, &agent_aadhaar)).await;
+    let again = env.put(&format!("{FINGPAY}/biometric"), biometric(&user_code, &agent_aadhaar)).await;
     assert_eq!(again["response_type_id"], 1605, "{again}");
+    assert_eq!(env.put(FINO_ALIAS, biometric(&user_code, &agent_aadhaar)).await["response_type_id"], 1605);
+    env.app.stop().await;
+}
+
+/// Kosh's alias of the biometric call for Fino e-KYC.
+const FINO_ALIAS: &str = "/ekoapi/v3/user/collection/aeps-fino/kyc/biometric";
+
+/// The biometric call is Fingpay's third step once the agent has a Fingpay OTP step in
+/// progress (service 43), and Fino's whole e-KYC otherwise (service 52); the alias is
+/// Fino's for any agent with service 52; an agent with neither service is not allowed.
+async fn the_biometric_call_is_fino_without_an_otp_step(backend: Backend) {
+    let env = Env::start(backend, |c| c.aeps_fino_ekyc_secs = 86_400).await;
+    let both_fino = env.agent("ABCPK3333C", "9876533333", &["43", "52"]).await;
+    let fino = env.put(&format!("{FINGPAY}/biometric"), biometric(&both_fino, &aadhaar("45678901235"))).await;
+    assert_eq!(
+        (fino["response_type_id"].as_i64(), fino["data"]["ekyc_status"].as_str()),
+        (Some(1606), Some("PENDING")),
+        "{fino}"
+    );
+
+    let both_fingpay = env.agent("ABCPK4444D", "9876544444", &["43", "52"]).await;
+    env.fingpay_ekyc(&both_fingpay, &aadhaar("45678901236"), "9876544444").await;
+
+    let alias_only = env.agent("ABCPK5555E", "9876555555", &["52"]).await;
+    let alias = env.put(FINO_ALIAS, biometric(&alias_only, &aadhaar("45678901237"))).await;
+    assert_eq!(alias["response_type_id"], 1606, "{alias}");
+
+    let neither = env.agent("ABCPK6666F", "9876566666", &[]).await;
+    let refused = env.put(&format!("{FINGPAY}/biometric"), biometric(&neither, &aadhaar("45678901238"))).await;
+    assert_eq!((refused["status"].as_i64(), refused["message"].as_str()), (Some(346), Some("Agent not allowed")), "{refused}");
+    assert!(refused["hint"].as_str().unwrap().contains("52 (Fino)"), "{refused}");
+    assert_eq!(env.put(FINO_ALIAS, biometric(&neither, &aadhaar("45678901238"))).await["status"], 346);
     env.app.stop().await;
 }
 

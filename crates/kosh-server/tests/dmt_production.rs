@@ -20,6 +20,7 @@ async fn transfers_are_refused_without_a_bank_rail(backend: Backend) {
     let app = eko_support::start(backend, |c| {
         c.sandbox = false;
         c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
+        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
     })
     .await;
     let credentials = Credentials {

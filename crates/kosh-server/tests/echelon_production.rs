@@ -32,6 +32,7 @@ async fn production(backend: Backend) -> Echelon {
     let e = start_with(backend, |c| {
         c.sandbox = false;
         c.echelon_token_pepper = Some(PEPPER.into());
+        c.aeps_aadhaar_pepper = Some("an-aadhaar-pepper-of-at-least-32-characters".into());
     })
     .await;
     let store = &e.app.state.store;

@@ -469,6 +469,7 @@ async fn the_sandbox_otp_reader_does_not_exist_outside_sandbox_mode(backend: Bac
     let app = eko_support::start(backend, |c| {
         c.sandbox = false;
         c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
+        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
     })
     .await;
     let (http, body) = eko_support::send(eko_support::signed(

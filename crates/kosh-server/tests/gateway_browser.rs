@@ -12,11 +12,12 @@ mod gateway_support;
 
 use browser::Browser;
 use eko_support::Backend;
-use gateway_support::{agent_aadhaar, customer_aadhaar, ready_agent, start_partner, Callback};
+use gateway_support::{agent_aadhaar, customer_aadhaar, ready_agent, start_partner, Callback, Misbehaviour};
 use kosh_core::ledger::AccountKind;
-use kosh_sdk::aeps_callback::{AepsCallback, CallbackConfig, Decision, Status};
+use kosh_sdk::aeps_callback::{inquiry, AepsCallback, CallbackConfig, Decision, Status, UnverifiedReport};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,7 +96,16 @@ async fn a_withdrawal_confirmed_by_the_reference_callback_completes() {
 
     let txs = callback.transactions();
     assert_eq!(txs.len(), 1, "{txs:?}");
-    assert!(matches!(&txs[0].status, Status::Successful { .. }), "{txs:?}");
+    assert!(matches!(&txs[0].status, Status::Reported(UnverifiedReport::Successful { .. })), "{txs:?}");
+    // The browser's report is unverified: the partner confirms it from its server.
+    let client = kosh_sdk::eko::Client::new(format!("{}/ekoapi/v2", app.url()), Credentials::sandbox());
+    let confirmed = inquiry(&client, &txs[0].client_ref_id).await.expect("inquiry");
+    assert_eq!(
+        (confirmed.body["response_type_id"].as_i64(), confirmed.body["data"]["tx_status"].as_str()),
+        (Some(1472), Some("0")),
+        "{}",
+        confirmed.body
+    );
     assert_eq!(txs[0].hook.amount.as_deref(), Some("2000"));
     let responses = callback.responses();
     assert_eq!(responses[0]["param1"], "value1", "custom params ride along: {}", responses[0]);
@@ -190,6 +200,49 @@ async fn a_wrong_request_hash_is_refused_and_nothing_moves() {
     assert!(shown.contains("Authentication for request-hash failed"), "{shown}");
     browser.screenshot("gateway-wrong-request-hash").await;
     assert_eq!(wallet_paise(&app).await, before, "nothing moved");
+    browser.close().await;
+    app.stop().await;
+}
+
+/// The FAQ's words for a callback that answers, but not with a confirmation: a body that
+/// is not JSON, or no answer within `gateway_callback_timeout_secs`, is "Transaction
+/// verification timeout"; JSON of another shape is "Connection to callback server
+/// failed. Please try again (Status = 200 OK)". Each transaction is refused, nothing moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_answers_that_are_not_confirmations_show_the_faqs_words() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = eko_support::start(Backend::Sqlite, |c| c.gateway_callback_timeout_secs = 1).await;
+    ready_agent(&app.url(), true).await;
+    let mode = Arc::new(AtomicU8::new(Misbehaviour::NotJson as u8));
+    let (partner, _server) = start_partner(&app.url(), Callback::Misbehaving(mode.clone())).await;
+    let browser = Browser::start().await;
+    open_gateway(&browser, &partner).await;
+    let before = wallet_paise(&app).await;
+    let cases = [
+        (Misbehaviour::NotJson, "Transaction verification timeout", "gateway-callback-not-json"),
+        (
+            Misbehaviour::WrongShape,
+            "Connection to callback server failed. Please try again (Status = 200 OK)",
+            "gateway-callback-wrong-shape",
+        ),
+        (Misbehaviour::Slow, "Transaction verification timeout", "gateway-callback-timeout"),
+    ];
+    for (behaviour, expected, screenshot) in cases {
+        mode.store(behaviour as u8, Ordering::SeqCst);
+        // Forget the previous result, so the wait below sees this transaction's.
+        browser.script("document.getElementById('result').dataset.state = ''; return ''").await;
+        let state = transact(&browser, "2", Some("1000")).await;
+        let shown = browser.text("#result-message").await;
+        assert_eq!((state.as_str(), shown.as_str()), ("error", expected), "{behaviour:?}: {}", browser.text("#result").await);
+        browser.screenshot(screenshot).await;
+    }
+    assert_eq!(wallet_paise(&app).await, before, "nothing moved");
+    // A fresh database: the page's session is 1 and its transactions 1 to 3. Each was
+    // closed with the message the agent saw, so no late confirmation can complete it.
+    for (intent_id, (_, expected, _)) in (1..).zip(cases) {
+        let intent = app.state.store.aeps_gateway_intent(1, intent_id).await.unwrap().expect("the announced transaction");
+        assert_eq!((intent.state.as_str(), intent.message.as_str()), ("refused", expected), "{intent:?}");
+    }
     browser.close().await;
     app.stop().await;
 }

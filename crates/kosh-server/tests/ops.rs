@@ -137,6 +137,7 @@ fn config_limits_are_validated() {
         Config { echelon_token_pepper: Some("short".into()), ..Config::default() },
         Config { callbacks_attempts_retention_days: 0, ..Config::default() },
         Config { callbacks_attempts_retention_days: 3_651, ..Config::default() },
+        Config { aeps_aadhaar_pepper: Some("x".repeat(31)), ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");
@@ -152,10 +153,32 @@ fn a_pepper_is_required_outside_sandbox_mode() {
     let err = production.validate().unwrap_err().to_string();
     assert!(err.contains("echelon_token_pepper is required when sandbox = false"), "{err}");
     assert!(production.validate_for_admin().is_ok(), "admin commands do not sign tokens");
-    let with_pepper = Config { echelon_token_pepper: Some("p".repeat(32)), ..production.clone() };
+    let with_pepper =
+        Config { echelon_token_pepper: Some("p".repeat(32)), aeps_aadhaar_pepper: Some("k".repeat(32)), ..production.clone() };
     assert!(with_pepper.validate().is_ok());
     assert!(Config::default().validate().is_ok(), "sandbox mode keeps the documented default");
     assert!(Config { database_url: Some("mysql://x".into()), ..production }.validate_for_admin().is_err(), "other checks stay");
+}
+
+#[test]
+fn the_aadhaar_hash_key_comes_from_configuration_and_is_required_outside_sandbox() {
+    let sandbox = Config::default();
+    assert_eq!(sandbox.aadhaar_pepper(), Some(kosh_server::config::SANDBOX_AADHAAR_PEPPER), "sandbox: the public default");
+    assert!(sandbox.validate().is_ok());
+    let production = Config { sandbox: false, echelon_token_pepper: Some("p".repeat(32)), ..Config::default() };
+    assert_eq!(production.aadhaar_pepper(), None);
+    assert!(production.validate_for_admin().is_ok(), "admin commands do not need the key");
+    let err = production.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("aeps_aadhaar_pepper is required outside sandbox mode") && err.contains("KOSH_AEPS_AADHAAR_PEPPER"),
+        "{err}"
+    );
+    let key = "k".repeat(32);
+    let configured = Config { aeps_aadhaar_pepper: Some(key.clone()), ..production };
+    assert!(configured.validate().is_ok());
+    assert_eq!(configured.aadhaar_pepper(), Some(key.as_str()));
+    let short = Config { aeps_aadhaar_pepper: Some("k".repeat(31)), ..Config::default() };
+    assert!(short.validate().unwrap_err().to_string().contains("at least 32 characters"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,6 +196,9 @@ async fn sandbox_credentials_exist_out_of_the_box_and_only_in_sandbox_mode() {
         let mut production = config_for(backend).await;
         production.sandbox = false;
         production.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
+        let refused = App::start(production.clone(), Arc::new(SystemClock)).await.err().expect("no Aadhaar key: refused");
+        assert!(refused.to_string().contains("aeps_aadhaar_pepper is required outside sandbox mode"), "{refused}");
+        production.aeps_aadhaar_pepper = Some("production-aadhaar-pepper-0123456789".into());
         let app = App::start(production, Arc::new(SystemClock)).await.unwrap();
         let client = Client::new(format!("{}/ekoapi/v1", app.url()), Credentials::sandbox());
         let answer = client.get("/user/services/user_code:20810200", &[]).await.unwrap();

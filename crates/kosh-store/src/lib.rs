@@ -319,11 +319,6 @@ impl Store {
 
     // AePS reads.
 
-    /// The key of Aadhaar hashes, once some node stored it.
-    pub async fn aeps_pepper(&self) -> Result<Option<String>, SqlError> {
-        read!(self, db => ops::aeps::secret(db, ops::aeps::AADHAAR_PEPPER))
-    }
-
     pub async fn aeps_agent(&self, partner_id: i64, user_code: i64) -> Result<Option<ops::aeps::AepsAgent>, SqlError> {
         read!(self, db => ops::aeps::agent(db, partner_id, user_code))
     }

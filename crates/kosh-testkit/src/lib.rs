@@ -119,6 +119,20 @@ fn with_database(base: &str, name: &str) -> String {
     }
 }
 
+/// The plain-SQL dump of the PostgreSQL database at `url`: every row of every table, as
+/// text. Made with `pg_dump` from the same binaries the test cluster runs on, so a test
+/// can search a database's whole content.
+pub fn pg_dump(url: &str) -> String {
+    let bin = find_bindir().expect("PostgreSQL binaries (pg_dump) were not found").join("pg_dump");
+    let out = Command::new(&bin)
+        .args(["--no-owner", "--no-privileges", "--dbname", url])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("pg_dump writes UTF-8 for a UTF-8 database")
+}
+
 /// A throwaway PostgreSQL cluster owned by this process.
 struct Cluster {
     socket_dir: PathBuf,

@@ -170,6 +170,10 @@ pub struct ServeArgs {
     /// Days recorded callback attempts are kept; older ones are deleted [default: 30].
     #[arg(long, env = "KOSH_CALLBACKS_ATTEMPTS_RETENTION_DAYS")]
     pub callbacks_attempts_retention_days: Option<u64>,
+    /// AePS: the key of Aadhaar-number hashes (≥ 32 characters, the same on every node,
+    /// never stored in the database). Required outside sandbox mode.
+    #[arg(long, env = "KOSH_AEPS_AADHAAR_PEPPER", hide_env_values = true)]
+    pub aeps_aadhaar_pepper: Option<String>,
 }
 
 impl ServeArgs {
@@ -222,6 +226,9 @@ impl ServeArgs {
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
+        }
+        if let Some(pepper) = &self.aeps_aadhaar_pepper {
+            c.aeps_aadhaar_pepper = Some(pepper.clone());
         }
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)

@@ -20,8 +20,16 @@ const SANDBOX_DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// The environment variables `kosh` reads; tests must not inherit them.
-const KOSH_ENV: [&str; 6] =
-    ["KOSH_CONFIG", "KOSH_DATA_DIR", "KOSH_DATABASE_URL", "KOSH_ADMIN_TOKEN", "KOSH_ACCESS_KEY", "KOSH_LISTEN"];
+const KOSH_ENV: [&str; 8] = [
+    "KOSH_CONFIG",
+    "KOSH_DATA_DIR",
+    "KOSH_DATABASE_URL",
+    "KOSH_ADMIN_TOKEN",
+    "KOSH_ACCESS_KEY",
+    "KOSH_LISTEN",
+    "KOSH_SANDBOX",
+    "KOSH_AEPS_AADHAAR_PEPPER",
+];
 
 struct Run {
     code: i32,
@@ -166,6 +174,17 @@ fn store_problems_are_refused_with_a_clear_message() {
         "database_url must start with postgres://",
     );
     refused(&kosh(&["migrate", "--database-url", "postgres://kosh@127.0.0.1:1/kosh"]), "cannot migrate postgres:");
+}
+
+#[test]
+fn serve_outside_sandbox_mode_needs_an_aadhaar_hash_key() {
+    let data_dir = scratch_dir().display().to_string();
+    let pepper = "an-echelon-token-pepper-of-32-chars-at-least";
+    let production =
+        ["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir, "--sandbox", "false", "--echelon-token-pepper", pepper];
+    refused(&kosh(&production), "aeps_aadhaar_pepper is required outside sandbox mode");
+    let short: Vec<&str> = production.iter().copied().chain(["--aeps-aadhaar-pepper", "too-short"]).collect();
+    refused(&kosh(&short), "aeps_aadhaar_pepper must be at least 32 characters");
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! |---|---|---|
 //! | `POST /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp` | Fingpay e-KYC step 1: OTP to `customer_id` | 1600 |
 //! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp/verify` | step 2: `otp`, `otp_ref_id`, `reference_tid` | 1604 |
-//! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric` | step 3: `aadhar`, `piddata` → e-KYC complete | 1605 |
-//! | `PUT /ekoapi/v3/user/collection/aeps-fino/kyc/biometric` | Fino e-KYC (Kosh's path): pending `aeps_fino_ekyc_secs` | 1606 (Kosh's choice) |
+//! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric` | step 3: `aadhar`, `piddata` → e-KYC complete; for a service-52 agent with no OTP step, Fino e-KYC: pending `aeps_fino_ekyc_secs` | 1605; Fino 1606 (Kosh's choice) |
+//! | `PUT /ekoapi/v3/user/collection/aeps-fino/kyc/biometric` | Kosh's alias for Fino e-KYC (service 52) | 1606 |
 //! | `PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric/daily` | daily authentication | 1713 |
 //! | `POST /ekoapi/v2/aeps/aepsmerchantauth` | daily authentication (legacy, JSON) | 1713 |
 //! | `POST /ekoapi/v2/aeps` | cash withdrawal (2), balance enquiry (3), mini statement (4) | 1463/1464/1465, 1466/1467, 1527/1528 |
@@ -31,8 +31,7 @@ use axum::Router;
 use kosh_core::aadhaar::Aadhaar;
 use kosh_core::aeps::{self, Ekyc, NotReady, SERVICE_FINGPAY, SERVICE_FINO};
 use kosh_core::civil;
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, AepsRefusal};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::aeps::AepsRefusal;
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::aeps::AadhaarRef;
 
@@ -73,21 +72,27 @@ pub fn parse_aadhaar(text: &str) -> Result<Aadhaar, &'static str> {
     Aadhaar::parse(t)
 }
 
-/// The deployment's Aadhaar hash key, created by the first node that needs it.
-pub async fn pepper(app: &AppState) -> Result<String, EkoReply> {
-    if let Some(p) = app.store.aeps_pepper().await.map_err(store_error)? {
-        return Ok(p);
-    }
-    let candidate = kosh_core::secret::new_token(43);
-    match app.store.execute(Command::Aeps(AepsCommand::EnsurePepper { candidate })).await.map_err(store_error)? {
-        Outcome::Aeps(AepsOutcome::Pepper(p)) => Ok(p),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
-    }
+/// The masked and keyed-hashed forms of an Aadhaar number: all the store ever sees.
+/// The key is `aeps_aadhaar_pepper` from the configuration, never from the database.
+pub fn aadhaar_ref(app: &AppState, aadhaar: &Aadhaar) -> Result<AadhaarRef, EkoReply> {
+    let pepper = app.config.aadhaar_pepper().ok_or_else(|| store_error("aeps_aadhaar_pepper is not configured"))?;
+    Ok(AadhaarRef { masked: aadhaar.masked(), hash: aadhaar.keyed_hash(pepper) })
 }
 
-/// The masked and keyed-hashed forms of an Aadhaar number: all the store ever sees.
-pub async fn aadhaar_ref(app: &AppState, aadhaar: &Aadhaar) -> Result<AadhaarRef, EkoReply> {
-    Ok(AadhaarRef { masked: aadhaar.masked(), hash: aadhaar.keyed_hash(&pepper(app).await?) })
+/// The refusal of every AePS transaction on a server outside sandbox mode.
+pub const NO_BANK_CONNECTOR: &str = "No AePS bank connector is configured on this server";
+
+/// `Ok` when this server has a bank to send AePS transactions to. Kosh's only AePS bank
+/// is the sandbox simulator (`kosh_core::aeps::sandbox`), whose answers are invented:
+/// outside sandbox mode it must never answer, so a transaction is refused before
+/// anything is stored.
+pub fn require_bank_connector(app: &AppState) -> Result<(), EkoReply> {
+    if app.config.sandbox {
+        return Ok(());
+    }
+    Err(EkoReply::failure(status::FAILED, -1, NO_BANK_CONNECTOR).with_hint(
+        "Kosh's only AePS bank is the sandbox simulator, which answers only in sandbox mode (sandbox = true); this server runs outside sandbox mode and has no connection to a real AePS acquirer, so it cannot run cash withdrawals, balance enquiries or mini statements. Nothing was done.",
+    ))
 }
 
 /// `Ok` when the agent has service 43 (Fingpay/gateway) or 52 (Fino) active.
@@ -112,7 +117,7 @@ pub fn not_ready(why: NotReady, user_code: i64) -> EkoReply {
     match why {
         NotReady::Ekyc(state) => {
             let hint = match state {
-                Ekyc::NotStarted => format!("user_code {user_code} has no AePS e-KYC: do Fingpay e-KYC (POST {v3}/otp, PUT {v3}/otp/verify, PUT {v3}/biometric) or Fino e-KYC (PUT /ekoapi/v3/user/collection/aeps-fino/kyc/biometric)"),
+                Ekyc::NotStarted => format!("user_code {user_code} has no AePS e-KYC: do Fingpay e-KYC (service 43: POST {v3}/otp, PUT {v3}/otp/verify, PUT {v3}/biometric) or Fino e-KYC (service 52: PUT {v3}/biometric alone)"),
                 Ekyc::OtpSent => format!("Fingpay e-KYC of user_code {user_code} waits for its OTP: PUT {v3}/otp/verify"),
                 Ekyc::OtpVerified => format!("Fingpay e-KYC of user_code {user_code} waits for its biometric step: PUT {v3}/biometric"),
                 Ekyc::FinoPending { ready_at_ms } => format!(

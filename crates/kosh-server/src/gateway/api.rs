@@ -4,7 +4,7 @@
 
 use super::{token_hash, SESSION_HEADER};
 use crate::eko::aeps::transact::{awaited_ms, transaction_reply};
-use crate::eko::aeps::{aadhaar_ref, not_ready, parse_aadhaar, refusal};
+use crate::eko::aeps::{aadhaar_ref, not_ready, parse_aadhaar, refusal, require_bank_connector};
 use crate::eko::auth::Authenticated;
 use crate::eko::envelope::{EkoReply, EkoResult};
 use crate::eko::params::Checker;
@@ -126,6 +126,7 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
     let (Some(tx_type), Some(mobile), Some(aadhaar), Some(bank), Some(amount)) = (tx_type, mobile, aadhaar, bank, amount) else {
         unreachable!("checked")
     };
+    require_bank_connector(&app)?;
     crate::eko::user::require_active_service(&app, partner.id, session.user_code, SERVICE_FINGPAY).await.map_err(|r| {
         EkoReply::failure(r.status, -1, "Authentication Failed...Initiator access forbidden")
             .with_hint(r.hint.unwrap_or_default())
@@ -136,7 +137,7 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
         amount_paise: amount.get(),
         customer_mobile: mobile.as_str().into(),
         bank_code: bank.code.into(),
-        aadhaar: aadhaar_ref(&app, &aadhaar).await?,
+        aadhaar: aadhaar_ref(&app, &aadhaar)?,
     };
     let cmd = AepsCommand::CreateIntent { partner_id: partner.id, intent: new, max_per_session: super::MAX_INTENTS_PER_SESSION };
     let intent = match app.store.execute(Command::Aeps(cmd)).await {
@@ -156,8 +157,9 @@ fn request_hash_failed(hint: impl Into<String>) -> EkoReply {
     EkoReply::failure(403, -1, "Authentication for request-hash failed").with_hint(hint)
 }
 
-/// Checks the partner's confirmation of `intent` and answers the `request_hash` to use
-/// it under, and the partner's own client_ref_id if it sent one.
+/// Checks the partner's confirmation of `intent` (secret_key, timestamp and request_hash,
+/// always strictly) and answers the `request_hash` to use it under, and the partner's
+/// own client_ref_id if it sent one.
 fn verify_confirmation(
     app: &AppState,
     partner: &Partner,
@@ -197,21 +199,13 @@ fn verify_confirmation(
     let data = hook_data(intent, session.user_code);
     let fields: Vec<&str> = REQUEST_HASH_PARAMS.iter().filter_map(|p| data.get(*p).and_then(Value::as_str)).collect();
     let expected = signing::request_hash(&partner.access_key, &timestamp, &fields);
+    // Always enforced, whatever the `request_hash` setting (which is about API request
+    // headers): the confirmation's request_hash is the only thing that binds it to this
+    // transaction, so without it a confirmation for one transaction would pay for another.
     if !signing::constant_time_eq(&hash, &expected) {
-        let reply = request_hash_failed(
+        return Err(request_hash_failed(
             "request_hash must be base64(HMAC-SHA256(key = base64(access_key), message = secret_key_timestamp + the values of detail.request_hash_params present in detail.data, in order)); it does not cover this transaction as Kosh announced it — was detail changed on its way to your server?",
-        );
-        match app.config.request_hash {
-            crate::config::HashStrictness::Enforce => return Err(reply),
-            crate::config::HashStrictness::Warn => {
-                tracing::warn!(
-                    partner = partner.id,
-                    intent = intent.id,
-                    "gateway confirmation request_hash mismatch (warn mode: proceeding)"
-                )
-            }
-            crate::config::HashStrictness::Off => {}
-        }
+        ));
     }
     let own_ref = match answer.get("client_ref_id").and_then(Value::as_str).filter(|r| !r.trim().is_empty()) {
         None => None,
@@ -231,6 +225,7 @@ pub async fn confirm(
     Json(body): Json<Value>,
 ) -> EkoResult {
     let (session, partner) = session(&app, &headers).await?;
+    require_bank_connector(&app)?;
     let intent = app.store.aeps_gateway_intent(session.id, intent_id).await.map_err(store_error)?;
     let intent = intent.ok_or_else(|| EkoReply::failure(168, -1, "Transaction not found in this gateway session"))?;
     let answer = body.get("confirmation").cloned().unwrap_or(Value::Null);

@@ -10,7 +10,9 @@
 //! 2. The agent picks cash withdrawal, balance enquiry or mini statement, enters the
 //!    customer's mobile, Aadhaar, bank and amount, and captures the fingerprint (in
 //!    sandbox, a simulated capture). The page asks Kosh to announce the transaction
-//!    (an *intent*), and Kosh answers the debit-hook `detail`.
+//!    (an *intent*), and Kosh answers the debit-hook `detail`. Outside sandbox mode the
+//!    page has no capture at all and Kosh refuses every intent: "No AePS bank connector
+//!    is configured on this server" (the only bank is the sandbox simulator).
 //! 3. From the browser, the page POSTs `{"action":"debit-hook","detail":…}` to the
 //!    partner's `callback_url` (a CORS request: OPTIONS preflight first). The partner
 //!    answers `{"action":"go","allow":true,secret_key,secret_key_timestamp,

@@ -74,7 +74,25 @@ pub fn gateway_page(app: &AppState, session: &GatewaySession, token: &str) -> Re
     } else {
         format!("<img src=\"{}\" alt=\"{} logo\">", esc(&session.logo_url), esc(&session.partner_name))
     };
-    let capture_label = if app.config.sandbox { "Capture fingerprint (sandbox simulation)" } else { "Capture fingerprint" };
+    // Outside sandbox mode there is no bank to send a fingerprint to (and no RD service
+    // to take one from), so the page carries no capture at all, simulated or otherwise.
+    let (capture, agent_capture, disabled, capture_script) = if app.config.sandbox {
+        (
+            "<button type=\"button\" id=\"capture\">Capture fingerprint (sandbox simulation)</button>\
+             <span id=\"capture-status\" role=\"status\">Not captured</span><br>",
+            "<button type=\"button\" id=\"agent-capture\">Capture fingerprint (sandbox simulation)</button>",
+            "",
+            SIMULATED_CAPTURE,
+        )
+    } else {
+        (
+            "<p id=\"no-capture\" class=\"note\" role=\"alert\">No AePS bank connector is configured on this server: \
+             fingerprint capture and transactions are not available here.</p>",
+            "",
+            " disabled",
+            "",
+        )
+    };
     let html = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
 <title>AePS — {name}</title><style>{STYLE}</style></head><body>\
@@ -88,15 +106,14 @@ pub fn gateway_page(app: &AppState, session: &GatewaySession, token: &str) -> Re
 <label for=\"customer-aadhaar\">Customer Aadhaar number</label><input type=\"text\" id=\"customer-aadhaar\" inputmode=\"numeric\" maxlength=\"14\" autocomplete=\"off\" required>\
 <label for=\"bank\">Customer's bank</label><select id=\"bank\">{banks}</select>\
 <div id=\"amount-row\"><label for=\"amount\">Amount (₹, at most 10,000)</label><input type=\"text\" id=\"amount\" inputmode=\"decimal\" autocomplete=\"off\"></div>\
-<button type=\"button\" id=\"capture\">{capture_label}</button><span id=\"capture-status\" role=\"status\">Not captured</span><br>\
-<button type=\"submit\" id=\"proceed\">Proceed</button></form></section>\
+{capture}<button type=\"submit\" id=\"proceed\"{disabled}>Proceed</button></form></section>\
 <section id=\"result\" tabindex=\"-1\" role=\"status\" aria-live=\"polite\" hidden><h2 id=\"result-message\"></h2><dl id=\"result-details\"></dl></section>\
 <section aria-labelledby=\"daily-heading\"><h2 id=\"daily-heading\">Agent daily authentication</h2>\
 <p class=\"note\">Required once every day (IST) before the first transaction.</p><form id=\"daily-form\" novalidate>\
 <label for=\"agent-aadhaar\">Agent Aadhaar number</label><input type=\"text\" id=\"agent-aadhaar\" inputmode=\"numeric\" maxlength=\"14\" autocomplete=\"off\">\
-<button type=\"button\" id=\"agent-capture\">{capture_label}</button><button type=\"submit\" id=\"daily-auth\">Authenticate</button>\
+{agent_capture}<button type=\"submit\" id=\"daily-auth\"{disabled}>Authenticate</button>\
 <p id=\"daily-status\" role=\"status\" aria-live=\"polite\"></p></form></section></main>\
-<script type=\"application/json\" id=\"gateway-config\">{config}</script><script nonce=\"{nonce}\">{SCRIPT}</script></body></html>",
+<script type=\"application/json\" id=\"gateway-config\">{config}</script><script nonce=\"{nonce}\">(function () {{\n{SCRIPT}{capture_script}}})();</script></body></html>",
         lang = esc(&session.language),
         name = esc(&session.partner_name),
         user_code = session.user_code,
@@ -116,10 +133,9 @@ pub fn gateway_page(app: &AppState, session: &GatewaySession, token: &str) -> Re
     response
 }
 
-/// The page's script. States of `#result[data-state]`: working, success, failed,
-/// awaited, suspicious, refused (the partner said no), error.
-const SCRIPT: &str = r#"(function () {
-"use strict";
+/// The page's script (the body of a function). States of `#result[data-state]`:
+/// working, success, failed, awaited, suspicious, refused (the partner said no), error.
+const SCRIPT: &str = r#""use strict";
 const cfg = JSON.parse(document.getElementById("gateway-config").textContent);
 const $ = (id) => document.getElementById(id);
 let pid = null, agentPid = null, busy = false;
@@ -127,14 +143,6 @@ const selectedType = () => document.querySelector('input[name="type"]:checked').
 const syncAmount = () => { $("amount-row").hidden = selectedType() !== "2"; };
 document.querySelectorAll('input[name="type"]').forEach((r) => r.addEventListener("change", syncAmount));
 syncAmount();
-function simulatedPid() {
-  const part = (tag) => btoa(tag + "-" + Date.now() + "-" + Math.floor(Math.random() * 1e9));
-  return '<?xml version="1.0"?><PidData><Resp errCode="0" errInfo="Capture Success" fCount="1" fType="2" nmPoints="38" qScore="76"/>' +
-    '<DeviceInfo dpId="KOSH.SANDBOX" rdsId="KOSH.SIM.001" rdsVer="1.0.0" mi="SIMULATED" mc="' + part("mc") + '" dc="sandbox-device"/>' +
-    '<Skey ci="20291231">' + part("skey") + '</Skey><Hmac>' + part("hmac") + '</Hmac><Data type="X">' + part("data") + '</Data></PidData>';
-}
-$("capture").addEventListener("click", () => { pid = simulatedPid(); $("capture-status").textContent = "Fingerprint captured"; });
-$("agent-capture").addEventListener("click", () => { agentPid = simulatedPid(); $("daily-status").textContent = "Fingerprint captured"; });
 const labels = { type: "Transaction", amount: "Amount (₹)", tid: "Transaction id", client_ref_id: "Reference", bank: "Bank",
   bank_ref_num: "Bank reference (RRN)", aadhaar: "Aadhaar", customer_balance: "Customer balance (₹)", commission: "Commission (₹)",
   tds: "TDS (₹)", balance: "Your e-value (₹)", reason: "Reason", transaction_date: "Date", transaction_time: "Time" };
@@ -235,7 +243,8 @@ $("tx-form").addEventListener("submit", async (ev) => {
   if (busy) return;
   busy = true; $("proceed").disabled = true;
   try { await run(); } finally {
-    busy = false; $("proceed").disabled = false; pid = null; $("capture-status").textContent = "Not captured";
+    busy = false; $("proceed").disabled = false; pid = null;
+    if ($("capture-status")) $("capture-status").textContent = "Not captured";
     $("customer-aadhaar").value = "";
   }
 });
@@ -248,4 +257,16 @@ $("daily-form").addEventListener("submit", async (ev) => {
   $("daily-status").dataset.state = reply.status === 0 ? "ok" : "error";
   $("daily-status").textContent = reply.message + (reply.hint && reply.status !== 0 ? " — " + reply.hint : "");
 });
-})();"#;
+"#;
+
+/// Sandbox mode only: the simulated fingerprint capture (a well-formed PID block with
+/// random filler, as `kosh_core::aeps::simulated_pid` makes). Never served otherwise.
+const SIMULATED_CAPTURE: &str = r#"function simulatedPid() {
+  const part = (tag) => btoa(tag + "-" + Date.now() + "-" + Math.floor(Math.random() * 1e9));
+  return '<?xml version="1.0"?><PidData><Resp errCode="0" errInfo="Capture Success" fCount="1" fType="2" nmPoints="38" qScore="76"/>' +
+    '<DeviceInfo dpId="KOSH.SANDBOX" rdsId="KOSH.SIM.001" rdsVer="1.0.0" mi="SIMULATED" mc="' + part("mc") + '" dc="sandbox-device"/>' +
+    '<Skey ci="20291231">' + part("skey") + '</Skey><Hmac>' + part("hmac") + '</Hmac><Data type="X">' + part("data") + '</Data></PidData>';
+}
+$("capture").addEventListener("click", () => { pid = simulatedPid(); $("capture-status").textContent = "Fingerprint captured"; });
+$("agent-capture").addEventListener("click", () => { agentPid = simulatedPid(); $("daily-status").textContent = "Fingerprint captured"; });
+"#;

@@ -29,6 +29,9 @@ macro_rules! on_both_backends {
     };
 }
 
+/// An Aadhaar hash key for servers started outside sandbox mode (which need one).
+pub const TEST_AADHAAR_PEPPER: &str = "test-aadhaar-pepper-0123456789abcdef";
+
 /// The prefixes every Eko route is served under.
 pub const PREFIXES: [&str; 4] = ["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"];
 

@@ -15,6 +15,7 @@ use kosh_core::clock::{Clock, SystemClock};
 use kosh_sdk::aeps_callback::AepsCallback;
 use kosh_sdk::eko::Credentials;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 pub const AGENT: &str = "20810200";
@@ -112,7 +113,25 @@ pub enum Callback {
     NoCors(Arc<AepsCallback>),
     /// Signs secret_key correctly but request_hash over the fields in the wrong order.
     WrongHashOrder,
+    /// Answers the debit-hook (with CORS) as the mode currently says, never with a
+    /// confirmation.
+    Misbehaving(Arc<AtomicU8>),
 }
+
+/// The modes of [`Callback::Misbehaving`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Misbehaviour {
+    /// HTTP 200 with a body that is not JSON.
+    NotJson,
+    /// HTTP 200 with JSON that is not a debit-hook answer.
+    WrongShape,
+    /// Answers only after [`SLOW_ANSWER`]: longer than the test's callback timeout.
+    Slow,
+}
+
+/// How long a [`Misbehaviour::Slow`] callback takes to answer.
+pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone)]
 struct Partner {
@@ -131,6 +150,9 @@ pub async fn start_partner(kosh: &str, callback: Callback) -> (String, tokio::ta
         Callback::Reference(cb) => app.merge(cb.router("/callback")),
         Callback::NoCors(cb) => app.merge(Router::new().route("/callback", post(no_cors)).with_state(cb)),
         Callback::WrongHashOrder => app.route("/callback", post(wrong_hash_order).options(reference_preflight)),
+        Callback::Misbehaving(mode) => {
+            app.merge(Router::new().route("/callback", post(misbehaving).options(reference_preflight)).with_state(mode))
+        }
     };
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("partner server");
@@ -155,9 +177,9 @@ async fn start_page(State(p): State<Partner>) -> Html<String> {
 
 /// The reference answer, without CORS headers (and no OPTIONS route at all).
 async fn no_cors(State(cb): State<Arc<AepsCallback>>, Json(body): Json<Value>) -> Response {
-    match cb.answer(&body) {
+    match cb.answer(&body).await {
         Ok(answer) => Json(answer).into_response(),
-        Err(message) => (StatusCode::BAD_REQUEST, message).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
 }
 
@@ -185,4 +207,16 @@ async fn wrong_hash_order(Json(body): Json<Value>) -> Response {
     let answer = json!({ "action": "go", "allow": true, "secret_key": signed.secret_key,
                          "secret_key_timestamp": signed.secret_key_timestamp, "request_hash": creds.request_hash(now, &refs) });
     ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(answer)).into_response()
+}
+
+async fn misbehaving(State(mode): State<Arc<AtomicU8>>) -> Response {
+    let cors = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+    match mode.load(Ordering::SeqCst) {
+        m if m == Misbehaviour::NotJson as u8 => (cors, "OK").into_response(),
+        m if m == Misbehaviour::WrongShape as u8 => (cors, Json(json!({ "status": "success" }))).into_response(),
+        _ => {
+            tokio::time::sleep(SLOW_ANSWER).await;
+            (cors, Json(json!({ "action": "go", "allow": false, "message": "too late" }))).into_response()
+        }
+    }
 }

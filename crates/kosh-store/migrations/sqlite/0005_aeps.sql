@@ -1,12 +1,7 @@
 -- AePS: agents' e-KYC and daily authentication, transactions, the per-Aadhaar daily
 -- counter, and the hosted gateway's sessions and intents. Aadhaar numbers are stored
--- only masked (XXXX XXXX 1234) or as a keyed hash (the key lives in aeps_secrets).
-
-CREATE TABLE aeps_secrets (
-    name            TEXT PRIMARY KEY,
-    value           TEXT NOT NULL,
-    created_at_ms   INTEGER NOT NULL
-);
+-- only masked (XXXX XXXX 1234) or as a keyed hash; the key (aeps_aadhaar_pepper) is
+-- configuration and never stored here, so these tables alone cannot be searched for a number.
 
 INSERT INTO counters (name, value) VALUES ('aeps_tid', 3000000000);
 

@@ -55,10 +55,6 @@ pub struct NewTransaction {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsCommand {
-    /// Stores `candidate` as the deployment's Aadhaar hash key unless one exists.
-    EnsurePepper {
-        candidate: String,
-    },
     /// Fingpay e-KYC step 1: sends the OTP.
     RequestEkycOtp {
         partner_id: i64,
@@ -75,11 +71,15 @@ pub enum AepsCommand {
         reference_tid: Option<i64>,
     },
     /// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
+    /// With `fino_without_otp` (the agent has service 52), a Fingpay biometric step for
+    /// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
+    /// e-KYC is that one biometric call.
     EkycBiometric {
         partner_id: i64,
         user_code: i64,
         aadhaar: AadhaarRef,
         provider: Provider,
+        fino_without_otp: bool,
         fino_review_ms: i64,
     },
     /// The agent's authentication for the current IST calendar day.
@@ -133,7 +133,6 @@ pub enum EkycOtpIssue {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsOutcome {
-    Pepper(String),
     EkycOtp(EkycOtpIssue),
     EkycOtpChecked(OtpCheck),
     /// The e-KYC state after the biometric step.
@@ -190,17 +189,15 @@ fn refuse(r: AepsRefusal) -> crate::error::CommandError {
 
 pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
-        AepsCommand::EnsurePepper { candidate } => {
-            AepsOutcome::Pepper(store::ensure_secret(db, store::AADHAAR_PEPPER, candidate, now_ms).await?)
-        }
         AepsCommand::RequestEkycOtp { partner_id, user_code, aadhaar, otp } => {
             request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
         }
         AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
             verify_ekyc_otp(db, *partner_id, *user_code, code, *otp_ref_id, *reference_tid, now_ms).await?
         }
-        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_review_ms } => {
-            ekyc_biometric(db, *partner_id, *user_code, aadhaar, provider, *fino_review_ms, now_ms).await?
+        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms } => {
+            let step = BiometricStep { provider, fino_without_otp: *fino_without_otp, fino_review_ms: *fino_review_ms };
+            ekyc_biometric(db, *partner_id, *user_code, aadhaar, &step, now_ms).await?
         }
         AepsCommand::DailyAuthenticate { partner_id, user_code, aadhaar } => {
             daily_authenticate(db, *partner_id, *user_code, aadhaar, now_ms).await?
@@ -226,7 +223,9 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
         }
         AepsCommand::RefuseIntent { partner_id, session_id, intent_id, message } => {
             let intent = open_intent(db, *partner_id, *session_id, *intent_id).await?;
-            store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await?;
+            if !store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await? {
+                return Err(closed_meanwhile(db, *session_id, *intent_id).await);
+            }
             let closed =
                 store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
             AepsOutcome::IntentRefused(closed)
@@ -313,18 +312,29 @@ async fn verify_ekyc_otp(
     Ok(AepsOutcome::EkycOtpChecked(check))
 }
 
+struct BiometricStep<'a> {
+    provider: &'a Provider,
+    fino_without_otp: bool,
+    fino_review_ms: i64,
+}
+
 async fn ekyc_biometric(
     db: &mut impl Conn,
     partner_id: i64,
     user_code: i64,
     aadhaar: &AadhaarRef,
-    provider: &Provider,
-    fino_review_ms: i64,
+    step: &BiometricStep<'_>,
     now_ms: i64,
 ) -> CmdResult<AepsOutcome> {
     let current = existing(db, partner_id, user_code).await?;
     let mut agent = current.unwrap_or_else(|| fresh_agent(partner_id, user_code, aadhaar, now_ms));
     let state = agent.ekyc.at(now_ms);
+    let fingpay_started = matches!(state, Ekyc::OtpSent | Ekyc::OtpVerified);
+    let provider = match step.provider {
+        Provider::Fingpay if step.fino_without_otp && !fingpay_started => &Provider::Fino,
+        other => other,
+    };
+    let fino_review_ms = step.fino_review_ms;
     if state == Ekyc::Complete || matches!(state, Ekyc::FinoPending { .. }) && *provider == Provider::Fino {
         return Ok(AepsOutcome::Ekyc { ekyc: state, reference_tid: agent.reference_tid.unwrap_or_default() });
     }
@@ -561,18 +571,23 @@ struct Confirm<'a> {
 
 async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> CmdResult<AepsOutcome> {
     let session = live_session(db, c.partner_id, c.session_id, now_ms).await?;
-    let current = store::intent(db, c.session_id, c.intent_id).await?;
     // The page may retry a confirmation it sent: the same confirmation for the same
     // intent answers the transaction it made.
-    if let Some(done) = current.as_ref().filter(|i| i.state == "done" && i.confirmation_hash.as_deref() == Some(c.hash)) {
-        let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
-        let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
-        let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
-        return Ok(AepsOutcome::Transacted { tx, wallet });
+    if let Some(done) = already_confirmed(db, c).await? {
+        return Ok(done);
     }
     let intent = open_intent(db, c.partner_id, c.session_id, c.intent_id).await?;
     if let Some(other) = store::intent_by_confirmation(db, c.partner_id, c.hash).await? {
         return Err(refuse(AepsRefusal::ConfirmationUsed { client_ref_id: other.client_ref_id }));
+    }
+    // Claim the intent before moving money. The conditional UPDATE is what serialises
+    // concurrent confirmations: on PostgreSQL a second one waits on the row lock, then
+    // finds the intent no longer awaiting and is refused (its whole command rolls back).
+    if !store::close_intent(db, intent.id, "done", Some(c.hash), None, "", now_ms).await? {
+        if let Some(done) = already_confirmed(db, c).await? {
+            return Ok(done);
+        }
+        return Err(closed_meanwhile(db, c.session_id, c.intent_id).await);
     }
     let tx_type = TxType::parse(&intent.tx_type.to_string()).map_err(|e| crate::sql::SqlError::Decode(e.into()))?;
     let new = NewTransaction {
@@ -590,6 +605,27 @@ async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> Cmd
     let AepsOutcome::Transacted { tx, wallet } = transact(db, &new, now_ms).await? else {
         unreachable!("transact answers Transacted")
     };
-    store::close_intent(db, intent.id, "done", Some(c.hash), Some(tx.tid), "", now_ms).await?;
+    store::set_intent_tid(db, intent.id, tx.tid, now_ms).await?;
     Ok(AepsOutcome::Transacted { tx, wallet })
+}
+
+/// The transaction an intent already made with this very confirmation, if it did.
+async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Option<AepsOutcome>> {
+    let current = store::intent(db, c.session_id, c.intent_id).await?;
+    let Some(done) = current.filter(|i| i.state == "done" && i.confirmation_hash.as_deref() == Some(c.hash)) else {
+        return Ok(None);
+    };
+    let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
+    Ok(Some(AepsOutcome::Transacted { tx, wallet }))
+}
+
+/// The refusal for an intent that another command closed after this one read it.
+async fn closed_meanwhile(db: &mut impl Conn, session_id: i64, intent_id: i64) -> crate::error::CommandError {
+    match store::intent(db, session_id, intent_id).await {
+        Ok(Some(i)) => refuse(AepsRefusal::IntentClosed { state: i.state }),
+        Ok(None) => refuse(AepsRefusal::TransactionNotFound),
+        Err(e) => e.into(),
+    }
 }

@@ -15,23 +15,6 @@ pub struct AadhaarRef {
     pub hash: String,
 }
 
-/// Name of the deployment secret that keys Aadhaar hashes.
-pub const AADHAAR_PEPPER: &str = "aadhaar_pepper";
-
-/// Stores `candidate` as secret `name` unless one exists; answers the stored value.
-pub async fn ensure_secret(db: &mut impl Conn, name: &str, candidate: &str, now_ms: i64) -> Result<String, SqlError> {
-    db.exec(
-        "INSERT INTO aeps_secrets (name, value, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-        &[name.into(), candidate.into(), now_ms.into()],
-    )
-    .await?;
-    db.query_one("SELECT value FROM aeps_secrets WHERE name = $1", &[name.into()]).await?.text(0)
-}
-
-pub async fn secret(db: &mut impl Conn, name: &str) -> Result<Option<String>, SqlError> {
-    db.query_opt("SELECT value FROM aeps_secrets WHERE name = $1", &[name.into()]).await?.map(|r| r.text(0)).transpose()
-}
-
 /// An agent's AePS record: e-KYC progress and daily authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AepsAgent {
@@ -545,4 +528,14 @@ pub async fn close_intent(
         )
         .await?;
     Ok(changed == 1)
+}
+
+/// Records the transaction a confirmed intent made.
+pub async fn set_intent_tid(db: &mut impl Conn, intent_id: i64, tid: i64, now_ms: i64) -> Result<(), SqlError> {
+    db.exec(
+        "UPDATE aeps_gateway_intents SET tid = $2, updated_at_ms = $3 WHERE id = $1",
+        &[intent_id.into(), tid.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
 }

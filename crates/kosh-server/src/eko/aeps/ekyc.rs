@@ -1,6 +1,7 @@
 //! An agent's AePS readiness: one-time e-KYC (Fingpay: OTP → verify → biometric,
-//! complete at once; Fino: biometric, complete after `aeps_fino_ekyc_secs`) and the
-//! daily authentication every IST calendar day.
+//! complete at once; Fino: the same biometric call alone, for an agent with service 52
+//! and no Fingpay OTP step, complete after `aeps_fino_ekyc_secs`) and the daily
+//! authentication every IST calendar day.
 //!
 //! | outcome | status | response_type_id | message |
 //! |---|---|---|---|
@@ -76,7 +77,7 @@ pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension
         max_attempts: MAX_OTP_ATTEMPTS,
         sandbox_visible: app.config.sandbox,
     };
-    let aadhaar = aadhaar_ref(&app, &aadhaar).await?;
+    let aadhaar = aadhaar_ref(&app, &aadhaar)?;
     let cmd = AepsCommand::RequestEkycOtp { partner_id: auth.partner.id, user_code, aadhaar, otp };
     match run(&app, cmd, user_code).await? {
         AepsOutcome::EkycOtp(EkycOtpIssue::Issued { otp_ref_id, reference_tid }) => {
@@ -151,18 +152,24 @@ fn biometric_fields(params: &EkoParams, auth: &Authenticated) -> Result<(i64, Aa
     Ok((user_code, aadhaar))
 }
 
-/// `PUT …/aeps-fingpay/kyc/biometric`: completes Fingpay e-KYC after a verified OTP.
+/// `PUT …/aeps-fingpay/kyc/biometric`, the vendor's "e-KYC using Biometric": Fingpay's
+/// step 3 after a verified OTP (service 43), or Fino's whole e-KYC (service 52) for an
+/// agent with no Fingpay OTP step in progress, pending for `aeps_fino_ekyc_secs`.
 pub async fn fingpay_biometric(
     State(app): State<AppState>,
     Extension(auth): Extension<Authenticated>,
     params: EkoParams,
 ) -> EkoResult {
     let (user_code, aadhaar) = biometric_fields(&params, &auth)?;
-    require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await?;
-    biometric(&app, &auth, user_code, &aadhaar, Provider::Fingpay).await
+    require_aeps_service(&app, &auth, user_code).await?;
+    let fingpay = require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await.is_ok();
+    let fino = require_active_service(&app, auth.partner.id, user_code, SERVICE_FINO).await.is_ok();
+    let provider = if fingpay { Provider::Fingpay } else { Provider::Fino };
+    biometric(&app, &auth, user_code, &aadhaar, provider, fino).await
 }
 
-/// `PUT …/aeps-fino/kyc/biometric` (Kosh's path): Fino e-KYC, complete after review.
+/// `PUT …/aeps-fino/kyc/biometric`: Kosh's alias of the biometric call for Fino e-KYC
+/// (service 52), complete after review.
 pub async fn fino_biometric(
     State(app): State<AppState>,
     Extension(auth): Extension<Authenticated>,
@@ -170,13 +177,27 @@ pub async fn fino_biometric(
 ) -> EkoResult {
     let (user_code, aadhaar) = biometric_fields(&params, &auth)?;
     require_active_service(&app, auth.partner.id, user_code, SERVICE_FINO).await?;
-    biometric(&app, &auth, user_code, &aadhaar, Provider::Fino).await
+    biometric(&app, &auth, user_code, &aadhaar, Provider::Fino, true).await
 }
 
-async fn biometric(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar, provider: Provider) -> EkoResult {
+async fn biometric(
+    app: &AppState,
+    auth: &Authenticated,
+    user_code: i64,
+    aadhaar: &Aadhaar,
+    provider: Provider,
+    fino_without_otp: bool,
+) -> EkoResult {
     let fino_review_ms = i64::try_from(app.config.aeps_fino_ekyc_secs).unwrap_or(0) * 1000;
-    let aadhaar = aadhaar_ref(app, aadhaar).await?;
-    let cmd = AepsCommand::EkycBiometric { partner_id: auth.partner.id, user_code, aadhaar, provider, fino_review_ms };
+    let aadhaar = aadhaar_ref(app, aadhaar)?;
+    let cmd = AepsCommand::EkycBiometric {
+        partner_id: auth.partner.id,
+        user_code,
+        aadhaar,
+        provider,
+        fino_without_otp,
+        fino_review_ms,
+    };
     match run(app, cmd, user_code).await? {
         AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok(
             1606,
@@ -226,7 +247,7 @@ pub async fn daily_legacy(
 /// Daily authentication: the current IST day, the Aadhaar number of the e-KYC.
 pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar) -> EkoResult {
     require_aeps_service(app, auth, user_code).await?;
-    let aadhaar = aadhaar_ref(app, aadhaar).await?;
+    let aadhaar = aadhaar_ref(app, aadhaar)?;
     let cmd = AepsCommand::DailyAuthenticate { partner_id: auth.partner.id, user_code, aadhaar };
     let AepsOutcome::DailyAuthenticated { reference_tid, ist_day } = run(app, cmd, user_code).await? else {
         return Err(store_error("unexpected outcome"));

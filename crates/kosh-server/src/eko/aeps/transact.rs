@@ -10,13 +10,16 @@
 //! | mini statement done | 0 | 0 | 1527 | "0"; data.mini_statement_list |
 //! | inquiry | 0 | -1 | 1472 | the current tx_status |
 //!
+//! Outside sandbox mode every transaction is refused: "No AePS bank connector is
+//! configured on this server" (the only bank is the sandbox simulator).
+//!
 //! A withdrawal credits the partner's e-value with the amount the agent paid out plus
 //! commission less TDS, in one balanced ledger entry (pending while awaited). The same
 //! `client_ref_id` again answers the transaction as it stands; with a different
 //! request it is refused.
 
 use super::ekyc::pid_param;
-use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service};
+use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service, require_bank_connector};
 use crate::eko::auth::{verify_request_hash, Authenticated};
 use crate::eko::envelope::{rsid, status, EkoReply, EkoResult};
 use crate::eko::params::EkoParams;
@@ -83,6 +86,7 @@ pub async fn transact(
     let fields = [aadhaar.digits(), raw("amount"), raw("user_code")];
     let order = "secret-key-timestamp + aadhar (the 12 digits, unencrypted) + amount (as sent) + user_code";
     verify_request_hash(app.config.request_hash, &auth, &headers, &fields, order)?;
+    require_bank_connector(&app)?;
     require_aeps_service(&app, &auth, user_code).await?;
     let new = NewTransaction {
         partner_id: auth.partner.id,
@@ -93,7 +97,7 @@ pub async fn transact(
         amount_paise: amount.get(),
         customer_mobile: customer.as_str().into(),
         bank_code: bank.code.into(),
-        aadhaar: aadhaar_ref(&app, &aadhaar).await?,
+        aadhaar: aadhaar_ref(&app, &aadhaar)?,
         awaited_ms: awaited_ms(&app),
     };
     let key = IdemKey { partner_id: auth.partner.id, scope: IDEM_SCOPE.into(), key: client_ref_id.as_str().into() };
