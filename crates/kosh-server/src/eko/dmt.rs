@@ -85,6 +85,21 @@ pub fn sandbox_otp_hint(app: &AppState, mobile: &str, purpose: &str) -> Option<S
     app.config.sandbox.then(|| format!("sandbox: read the OTP with GET /sandbox/otp?mobile={mobile}&purpose={purpose}"))
 }
 
+/// Checks a request whose only parameter (besides `initiator_id`) is the agent's
+/// `user_code`, and that the agent may send money; answers the user_code.
+pub async fn user_code_only(
+    app: &AppState,
+    auth: &super::auth::Authenticated,
+    params: &super::params::EkoParams,
+) -> Result<i64, EkoReply> {
+    let mut c = super::checker(params, auth)?;
+    let user_code = c.required(params, "user_code", kosh_core::validate::parse_user_code);
+    c.finish()?;
+    let Some(user_code) = user_code else { unreachable!("the checker fails when a required field is bad") };
+    require_dmt_agent(app, auth.partner.id, user_code).await?;
+    Ok(user_code)
+}
+
 /// `Ok` when `user_code` may use DMT: the platform needs no activation for DMT, so an
 /// onboarded agent may, unless the partner deactivated service 10 for it (346).
 pub async fn require_dmt_agent(app: &AppState, partner_id: i64, user_code: i64) -> Result<(), EkoReply> {

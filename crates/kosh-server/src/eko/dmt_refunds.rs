@@ -99,11 +99,7 @@ pub async fn resend_otp(
     params: EkoParams,
 ) -> EkoResult {
     let tid = tid_path(&segment)?;
-    let mut c = super::checker(&params, &auth)?;
-    let user_code = c.required(&params, "user_code", validate::parse_user_code);
-    c.finish()?;
-    let Some(user_code) = user_code else { unreachable!("the checker fails when a required field is bad") };
-    require_dmt_agent(&app, auth.partner.id, user_code).await?;
+    super::dmt::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, "", "");
     match execute(&app, DmtCommand::SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
         DmtOutcome::RefundOtp(OtpIssue::Issued { otp_ref_id }) => {
