@@ -235,6 +235,18 @@ pub fn transfer_reply(view: &TransferView) -> EkoReply {
 }
 
 /// The answer to a refused DMT command: the platform's code and what to do.
+/// Runs a DMT command; any refusal becomes the platform's answer.
+pub async fn execute(
+    app: &AppState,
+    cmd: kosh_store::commands::dmt::DmtCommand,
+) -> Result<kosh_store::commands::dmt::DmtOutcome, EkoReply> {
+    match app.store.execute(kosh_store::commands::Command::Dmt(cmd)).await {
+        Ok(kosh_store::commands::Outcome::Dmt(outcome)) => Ok(outcome),
+        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
+        Err(e) => Err(refusal(e)),
+    }
+}
+
 pub fn refusal(e: CommandError) -> EkoReply {
     let Some(rejection) = e.rejection() else { return store_error(e) };
     match rejection {

@@ -14,7 +14,7 @@
 //! | any | unknown user_code / DMT deactivated for it | 463 / 346 | -1 |
 
 use super::auth::Authenticated;
-use super::dmt::{customer_json, customer_path, otp_refusal, otp_request, refusal, require_dmt_agent, rt, sandbox_otp_hint};
+use super::dmt::{customer_json, customer_path, otp_refusal, otp_request, require_dmt_agent, rt, sandbox_otp_hint};
 use super::envelope::{rsid, status, EkoReply, EkoResult};
 use super::params::EkoParams;
 use super::user::store_error;
@@ -24,7 +24,6 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::validate::{self, Address, Mobile, PersonName};
 use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, CUSTOMER_OTP};
-use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::dmt_customers::{Customer, NewCustomer};
 use kosh_store::ops::otp::OtpIssue;
 use serde_json::json;
@@ -91,7 +90,7 @@ pub async fn create(
     };
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
     let cmd = DmtCommand::EnrollCustomer { partner_id: auth.partner.id, customer, otp };
-    match execute(&app, cmd).await? {
+    match super::dmt::execute(&app, cmd).await? {
         DmtOutcome::CustomerEnrolled { customer, otp } => otp_sent(&app, &customer, otp, true),
         DmtOutcome::CustomerExists(customer) => Err(EkoReply::failure(17, 17, "Customer already exists")
             .with_hint("the customer is enrolled and verified; add recipients and send money")
@@ -123,14 +122,6 @@ fn otp_sent(app: &AppState, customer: &Customer, otp: OtpIssue, enrolment: bool)
     Ok(reply.with_hint(verify_hint(app, &customer.mobile)))
 }
 
-async fn execute(app: &AppState, cmd: DmtCommand) -> Result<DmtOutcome, EkoReply> {
-    match app.store.execute(Command::Dmt(cmd)).await {
-        Ok(Outcome::Dmt(outcome)) => Ok(outcome),
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
-        Err(e) => Err(refusal(e)),
-    }
-}
-
 /// `PUT /customers/verification/otp:{otp}`: user_code*, id_type=mobile_number*, id* (the
 /// mobile), otp_ref_id (without it, the latest OTP is checked).
 pub async fn verify(
@@ -153,7 +144,7 @@ pub async fn verify(
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
     let cmd = DmtCommand::VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code, otp_ref_id };
     let again = format!("request a new OTP with POST /customers/mobile_number:{}/otp", mobile.as_str());
-    match execute(&app, cmd).await? {
+    match super::dmt::execute(&app, cmd).await? {
         DmtOutcome::CustomerVerified(customer) => {
             let profile = customer_json(&customer, app.now_ms());
             Ok(EkoReply::ok(rt::CUSTOMER_VERIFIED, "Customer verified successfully", json!({ "customer_profile": profile })))
@@ -174,7 +165,7 @@ pub async fn resend_otp(
     super::dmt::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
     let cmd = DmtCommand::SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.as_str().into(), otp };
-    match execute(&app, cmd).await? {
+    match super::dmt::execute(&app, cmd).await? {
         DmtOutcome::CustomerOtp(issued) => {
             let customer = app.store.dmt_customer(auth.partner.id, mobile.as_str()).await.map_err(store_error)?;
             let customer = customer.ok_or_else(|| store_error("the customer vanished"))?;

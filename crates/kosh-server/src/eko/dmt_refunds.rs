@@ -13,7 +13,7 @@
 
 use super::auth::Authenticated;
 use super::dmt::{
-    code, otp_refusal, otp_request, parse_id, parse_otp, parse_otp_ref_id, refusal, require_dmt_agent, rt, sandbox_otp_hint,
+    code, otp_refusal, otp_request, parse_id, parse_otp, parse_otp_ref_id, require_dmt_agent, rt, sandbox_otp_hint,
 };
 use super::envelope::{status, EkoReply, EkoResult};
 use super::params::EkoParams;
@@ -24,7 +24,6 @@ use axum::Extension;
 use kosh_core::money::Paise;
 use kosh_core::validate;
 use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome};
-use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::otp::OtpIssue;
 use serde_json::json;
 
@@ -37,14 +36,6 @@ fn tid_path(segment: &str) -> Result<i64, EkoReply> {
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("the path must carry the numeric tid")
     })
-}
-
-async fn execute(app: &AppState, cmd: DmtCommand) -> Result<DmtOutcome, EkoReply> {
-    match app.store.execute(Command::Dmt(cmd)).await {
-        Ok(Outcome::Dmt(outcome)) => Ok(outcome),
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
-        Err(e) => Err(refusal(e)),
-    }
 }
 
 /// `POST /transactions/{tid}/refund`: initiator_id*, user_code*, otp*, otp_ref_id, state (1).
@@ -64,7 +55,7 @@ pub async fn refund(
     let (Some(user_code), Some(code)) = (user_code, otp) else { unreachable!("the checker fails when a required field is bad") };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
     let again = format!("send a new refund OTP to the customer with POST /transactions/{tid}/refund/otp");
-    match execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code, otp_ref_id }).await? {
+    match super::dmt::execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code, otp_ref_id }).await? {
         DmtOutcome::Refunded(view) => {
             let t = &view.transfer;
             let c = &t.charges;
@@ -101,7 +92,7 @@ pub async fn resend_otp(
     let tid = tid_path(&segment)?;
     super::dmt::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, "", "");
-    match execute(&app, DmtCommand::SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
+    match super::dmt::execute(&app, DmtCommand::SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
         DmtOutcome::RefundOtp(OtpIssue::Issued { otp_ref_id }) => {
             let transfer = app.store.dmt_transfer(auth.partner.id, tid).await.map_err(store_error)?;
             let mobile = transfer.map(|t| t.customer_mobile).unwrap_or_default();
