@@ -160,9 +160,19 @@ pub struct Executed {
     pub replayed: bool,
 }
 
-fn fingerprint(cmd: &Command) -> String {
-    let canonical = serde_json::to_string(cmd).expect("commands serialise");
-    kosh_core::secret::hash_secret("kosh-idempotency", &canonical)
+/// An idempotency key with the fingerprint of the command it guards, computed by the
+/// caller (off the SQLite writer thread, which every write waits for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub key: IdemKey,
+    pub fingerprint: String,
+}
+
+impl Guard {
+    pub fn new(key: IdemKey, cmd: &Command) -> Guard {
+        let canonical = serde_json::to_string(cmd).expect("commands serialise");
+        Guard { key, fingerprint: kosh_core::secret::hash_secret("kosh-idempotency", &canonical) }
+    }
 }
 
 impl Outcome {
@@ -198,17 +208,17 @@ impl Outcome {
 }
 
 /// Runs `cmd`, guarded by `key` when there is one.
-pub async fn apply_request(db: &mut impl Conn, key: Option<&IdemKey>, cmd: &Command, now_ms: i64) -> CmdResult<Executed> {
-    match key {
-        Some(key) => apply_idempotent(db, key, cmd, now_ms).await,
+pub async fn apply_request(db: &mut impl Conn, guard: Option<&Guard>, cmd: &Command, now_ms: i64) -> CmdResult<Executed> {
+    match guard {
+        Some(guard) => apply_idempotent(db, guard, cmd, now_ms).await,
         None => Ok(Executed { outcome: apply(db, cmd, now_ms).await?, replayed: false }),
     }
 }
 
 /// Runs `cmd` guarded by `key`: a replay of the same command answers the first outcome.
-pub async fn apply_idempotent(db: &mut impl Conn, key: &IdemKey, cmd: &Command, now_ms: i64) -> CmdResult<Executed> {
-    let print = fingerprint(cmd);
-    match idempotency::claim(db, key.partner_id, &key.scope, &key.key, &print, now_ms).await? {
+pub async fn apply_idempotent(db: &mut impl Conn, guard: &Guard, cmd: &Command, now_ms: i64) -> CmdResult<Executed> {
+    let key = &guard.key;
+    match idempotency::claim(db, key.partner_id, &key.scope, &key.key, &guard.fingerprint, now_ms).await? {
         idempotency::Claim::Conflict => Err(Rejection::IdempotencyConflict.into()),
         idempotency::Claim::Replay(json) => {
             let outcome = serde_json::from_str(&json).map_err(|e| crate::sql::SqlError::Decode(e.to_string()))?;

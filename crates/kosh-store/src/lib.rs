@@ -20,7 +20,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod stats;
 
-use commands::{Command, Executed, IdemKey, Outcome};
+use commands::{Command, Executed, Guard, IdemKey, Outcome};
 use error::{CmdResult, CommandError};
 use kosh_core::clock::SharedClock;
 use kosh_core::ledger::{AccountKind, Balance};
@@ -156,16 +156,15 @@ impl Store {
     }
 
     async fn run(&self, key: Option<IdemKey>, cmd: Command) -> CmdResult<Executed> {
+        let guard = key.map(|key| Guard::new(key, &cmd));
         let executed = match &self.backend {
             Backend::Sqlite(s) => {
                 let clock = self.clock.clone();
-                s.write(move |conn| {
-                    run_ready(commands::apply_request(&mut SqliteConn::new(conn), key.as_ref(), &cmd, clock.now_ms()))
-                })
-                .await
-                .map_err(CommandError::Sql)??
+                s.write(move |db| run_ready(commands::apply_request(db, guard.as_ref(), &cmd, clock.now_ms())))
+                    .await
+                    .map_err(CommandError::Sql)??
             }
-            Backend::Postgres(p) => self.run_postgres(p, key.as_ref(), &cmd).await?,
+            Backend::Postgres(p) => self.run_postgres(p, guard.as_ref(), &cmd).await?,
         };
         if !executed.replayed {
             let outcome = &executed.outcome;
@@ -176,14 +175,28 @@ impl Store {
         Ok(executed)
     }
 
+    /// Applies the command in `tx`, then writes the counters it deferred: the platform's
+    /// shared accounts are locked only from there to the commit.
+    async fn apply_postgres(
+        tx: &deadpool_postgres::Transaction<'_>,
+        guard: Option<&Guard>,
+        cmd: &Command,
+        now_ms: i64,
+    ) -> CmdResult<Executed> {
+        let mut db = PgConn::new(tx);
+        let executed = commands::apply_request(&mut db, guard, cmd, now_ms).await?;
+        ops::ledger::flush_deferred(&mut db).await?;
+        Ok(executed)
+    }
+
     /// One transaction per attempt; an attempt that lost a race is run again whole.
-    async fn run_postgres(&self, p: &PgStore, key: Option<&IdemKey>, cmd: &Command) -> CmdResult<Executed> {
+    async fn run_postgres(&self, p: &PgStore, guard: Option<&Guard>, cmd: &Command) -> CmdResult<Executed> {
         let mut attempt = 0;
         loop {
             let _slot = p.write_slot().await;
             let mut client = p.client().await?;
             let tx = client.transaction().await.map_err(postgres::sql_error)?;
-            let result = match commands::apply_request(&mut PgConn::new(&tx), key, cmd, self.now_ms()).await {
+            let result = match Self::apply_postgres(&tx, guard, cmd, self.now_ms()).await {
                 Ok(done) => tx.commit().await.map(|()| done).map_err(|e| postgres::sql_error(e).into()),
                 Err(e) => Err(e),
             };

@@ -6,6 +6,7 @@
 //! (serialization failure 40001, deadlock 40P01, or a unique violation) is retried
 //! whole. No advisory locks anywhere, so Postgres-compatible distributed SQL works too.
 
+use crate::ops::ledger::DeferredCounters;
 use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
 use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -71,11 +72,12 @@ fn decode(row: &tokio_postgres::Row) -> Result<Row, SqlError> {
 /// A [`Conn`] over a pooled client or an open transaction.
 pub struct PgConn<'a, G: GenericClient> {
     client: &'a G,
+    deferred: DeferredCounters,
 }
 
 impl<'a, G: GenericClient> PgConn<'a, G> {
     pub fn new(client: &'a G) -> Self {
-        PgConn { client }
+        PgConn { client, deferred: DeferredCounters::default() }
     }
 }
 
@@ -86,6 +88,10 @@ fn as_params<'p>(params: &'p [Val<'p>]) -> Vec<&'p (dyn ToSql + Sync)> {
 impl<G: GenericClient> Conn for PgConn<'_, G> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn deferred_counters(&mut self) -> &mut DeferredCounters {
+        &mut self.deferred
     }
 
     async fn exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<u64, SqlError> {

@@ -118,6 +118,10 @@ impl SqlError {
 pub trait Conn {
     fn dialect(&self) -> Dialect;
 
+    /// Counter changes of the ledger's unlimited accounts, held back until the work
+    /// ends (see [`crate::ops::ledger::DeferredCounters`]).
+    fn deferred_counters(&mut self) -> &mut crate::ops::ledger::DeferredCounters;
+
     /// Runs a statement; returns the number of rows it changed.
     fn exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<u64, SqlError>>;
 

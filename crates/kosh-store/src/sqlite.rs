@@ -6,10 +6,12 @@
 //! answered only after its batch is durable (group commit). Reads use a small pool of
 //! separate connections, which WAL lets run beside the writer.
 
+use crate::ops::ledger::{self, DeferredCounters};
 use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
 use crate::stats::StoreStats;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Statement};
+use std::collections::hash_map::{Entry, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
@@ -47,63 +49,130 @@ fn sql_error(e: rusqlite::Error) -> SqlError {
     }
 }
 
-/// Binds `$n` parameters by number. SQLite treats `$n` as a *named* parameter and
-/// numbers names in order of first appearance, so positional binding would misplace
-/// `$2` written before `$1`; binding by name keeps PostgreSQL's meaning.
-fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Val<'_>]) -> Result<(), SqlError> {
-    for index in 1..=stmt.parameter_count() {
-        let name = stmt.parameter_name(index).unwrap_or_default();
-        let number: usize = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| SqlError::Other(format!("parameter {index} is {name:?}; write parameters as $1, $2, …")))?;
+/// The parameter number (`$n`) of each of a statement's parameter indexes. SQLite
+/// treats `$n` as a *named* parameter and numbers names in order of first appearance,
+/// so positional binding would misplace `$2` written before `$1`; binding by name keeps
+/// PostgreSQL's meaning.
+fn parameter_numbers(stmt: &Statement<'_>) -> Result<Vec<usize>, SqlError> {
+    (1..=stmt.parameter_count())
+        .map(|index| {
+            let name = stmt.parameter_name(index).unwrap_or_default();
+            name.strip_prefix('$')
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| SqlError::Other(format!("parameter {index} is {name:?}; write parameters as $1, $2, …")))
+        })
+        .collect()
+}
+
+fn bind(stmt: &mut Statement<'_>, numbers: &[usize], params: &[Val<'_>]) -> Result<(), SqlError> {
+    for (index, number) in numbers.iter().enumerate() {
         let value = params.get(number - 1).ok_or_else(|| SqlError::Other(format!("no value for parameter ${number}")))?;
-        stmt.raw_bind_parameter(index, value).map_err(sql_error)?;
+        stmt.raw_bind_parameter(index + 1, value).map_err(sql_error)?;
     }
     Ok(())
+}
+
+/// A statement the writer prepared once, with its parameter numbers.
+struct Prepared<'c> {
+    stmt: Statement<'c>,
+    numbers: Vec<usize>,
 }
 
 /// A [`Conn`] over a borrowed SQLite connection. Its futures never pend.
 pub struct SqliteConn<'c> {
     conn: &'c Connection,
+    /// On the writer's connection, held for a whole batch.
+    deferred: DeferredCounters,
+    /// The writer's statements, kept for its whole life and found by the address of
+    /// their SQL: every statement Kosh runs is a `&'static str`, so this is bounded by
+    /// the program's text, and finding one costs no hashing of SQL (rusqlite's cache,
+    /// used by short-lived read connections, hashes the whole text on every use).
+    prepared: Option<HashMap<(usize, usize), Prepared<'c>>>,
 }
 
 impl<'c> SqliteConn<'c> {
+    /// A connection for one unit of work (a read).
     pub fn new(conn: &'c Connection) -> Self {
-        SqliteConn { conn }
+        SqliteConn { conn, deferred: DeferredCounters::default(), prepared: None }
     }
 
-    fn run_exec(&self, sql: &str, params: &[Val<'_>]) -> Result<u64, SqlError> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(sql_error)?;
-        bind(&mut stmt, params)?;
-        Ok(stmt.raw_execute().map_err(sql_error)? as u64)
+    /// The writer's long-lived connection.
+    fn writer(conn: &'c Connection) -> Self {
+        SqliteConn { conn, deferred: DeferredCounters::default(), prepared: Some(HashMap::new()) }
     }
 
-    fn run_query(&self, sql: &str, params: &[Val<'_>]) -> Result<Vec<Row>, SqlError> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(sql_error)?;
-        let columns = stmt.column_count();
-        bind(&mut stmt, params)?;
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(sql_error)? {
-            let mut cells = Vec::with_capacity(columns);
-            for i in 0..columns {
-                cells.push(match row.get_ref(i).map_err(sql_error)? {
-                    ValueRef::Null => Cell::Null,
-                    ValueRef::Integer(v) => Cell::Int(v),
-                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                    other => return Err(SqlError::Decode(format!("unsupported column type {:?}", other.data_type()))),
-                });
+    pub fn connection(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// Runs `run` on the statement for `sql` with `params` bound.
+    fn with_statement<T>(
+        &mut self,
+        sql: &'static str,
+        params: &[Val<'_>],
+        run: impl FnOnce(&mut Statement<'_>) -> Result<T, SqlError>,
+    ) -> Result<T, SqlError> {
+        match &mut self.prepared {
+            Some(prepared) => {
+                let p = match prepared.entry((sql.as_ptr() as usize, sql.len())) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        let stmt = self.conn.prepare(sql).map_err(sql_error)?;
+                        let numbers = parameter_numbers(&stmt)?;
+                        e.insert(Prepared { stmt, numbers })
+                    }
+                };
+                bind(&mut p.stmt, &p.numbers, params)?;
+                run(&mut p.stmt)
             }
-            out.push(Row(cells));
+            None => {
+                let mut stmt = self.conn.prepare_cached(sql).map_err(sql_error)?;
+                let numbers = parameter_numbers(&stmt)?;
+                bind(&mut stmt, &numbers, params)?;
+                run(&mut stmt)
+            }
         }
-        Ok(out)
+    }
+
+    fn run_exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<u64, SqlError> {
+        self.with_statement(sql, params, |stmt| Ok(stmt.raw_execute().map_err(sql_error)? as u64))
+    }
+
+    fn run_query(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<Vec<Row>, SqlError> {
+        self.with_statement(sql, params, |stmt| {
+            let columns = stmt.column_count();
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(sql_error)? {
+                let mut cells = Vec::with_capacity(columns);
+                for i in 0..columns {
+                    cells.push(match row.get_ref(i).map_err(sql_error)? {
+                        ValueRef::Null => Cell::Null,
+                        ValueRef::Integer(v) => Cell::Int(v),
+                        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                        other => return Err(SqlError::Decode(format!("unsupported column type {:?}", other.data_type()))),
+                    });
+                }
+                out.push(Row(cells));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Runs one of the writer's transaction-control statements (prepared once).
+    fn control(&mut self, sql: &'static str) -> Result<(), SqlError> {
+        self.run_exec(sql, &[]).map(drop)
     }
 }
 
 impl Conn for SqliteConn<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn deferred_counters(&mut self) -> &mut DeferredCounters {
+        &mut self.deferred
     }
 
     fn exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<u64, SqlError>> {
@@ -140,7 +209,7 @@ fn open_connection(path: &Path) -> Result<Connection, SqlError> {
 /// A unit of work for the writer, type-erased so one queue carries every kind.
 trait Work: Send {
     /// Runs inside the batch transaction; `true` keeps its changes, `false` undoes them.
-    fn run(&mut self, conn: &Connection) -> bool;
+    fn run(&mut self, db: &mut SqliteConn<'_>) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, batch: Result<(), SqlError>);
 }
@@ -153,13 +222,13 @@ struct TypedWork<F, T, E> {
 
 impl<F, T, E> Work for TypedWork<F, T, E>
 where
-    F: FnOnce(&Connection) -> Result<T, E> + Send,
+    F: FnOnce(&mut SqliteConn<'_>) -> Result<T, E> + Send,
     T: Send,
     E: Send,
 {
-    fn run(&mut self, conn: &Connection) -> bool {
+    fn run(&mut self, db: &mut SqliteConn<'_>) -> bool {
         let work = self.work.take().expect("work runs once");
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(db)));
         let Ok(result) = result else { return false };
         let keep = result.is_ok();
         self.result = Some(result);
@@ -199,7 +268,7 @@ impl SqliteStore {
     /// the error is the answer.
     pub async fn write<F, T, E>(&self, work: F) -> Result<Result<T, E>, SqlError>
     where
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut SqliteConn<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
@@ -227,6 +296,7 @@ impl SqliteStore {
 }
 
 fn writer_loop(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Work>>, stats: Arc<StoreStats>) {
+    let mut db = SqliteConn::writer(&conn);
     let mut batch: Vec<Box<dyn Work>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -237,7 +307,7 @@ fn writer_loop(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Work>>, stats
             }
         }
         stats.record_batch(batch.len());
-        let outcome = commit_batch(&conn, &mut batch);
+        let outcome = commit_batch(&mut db, &mut batch);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "group commit failed; every command in the batch is answered with the error");
         }
@@ -247,25 +317,43 @@ fn writer_loop(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Work>>, stats
     }
 }
 
-/// Runs every job of the batch in one transaction, each in its own savepoint.
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Work>]) -> Result<(), SqlError> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)?;
+/// Runs every job of the batch in one transaction, each in its own savepoint, then
+/// writes the counters the batch's commands deferred (see [`DeferredCounters`]): the
+/// platform's shared accounts, which nearly every command touches, are written once per
+/// batch instead of once per command.
+fn commit_batch(db: &mut SqliteConn<'_>, batch: &mut [Box<dyn Work>]) -> Result<(), SqlError> {
+    db.control("BEGIN IMMEDIATE")?;
+    let mut outcome = Ok(());
     for job in batch.iter_mut() {
-        if let Err(e) = run_in_savepoint(conn, job.as_mut()) {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
+        outcome = run_in_savepoint(db, job.as_mut());
+        if outcome.is_err() {
+            break;
         }
     }
-    conn.execute_batch("COMMIT").map_err(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
-        sql_error(e)
-    })
+    if outcome.is_ok() {
+        outcome = run_ready(ledger::flush_deferred(db));
+    }
+    let outcome = outcome.and_then(|()| db.control("COMMIT"));
+    if outcome.is_err() {
+        db.deferred = DeferredCounters::default();
+        if !db.conn.is_autocommit() {
+            let _ = db.control("ROLLBACK");
+        }
+    }
+    outcome
 }
 
-fn run_in_savepoint(conn: &Connection, job: &mut dyn Work) -> Result<(), SqlError> {
-    conn.execute_batch("SAVEPOINT cmd").map_err(sql_error)?;
-    let end = if job.run(conn) { "RELEASE cmd" } else { "ROLLBACK TO cmd; RELEASE cmd" };
-    conn.execute_batch(end).map_err(sql_error)
+/// Runs one job in a savepoint. A job that fails is undone whole: its rows by the
+/// savepoint, its deferred counter changes by restoring the batch's from before it.
+fn run_in_savepoint(db: &mut SqliteConn<'_>, job: &mut dyn Work) -> Result<(), SqlError> {
+    db.control("SAVEPOINT cmd")?;
+    let before = db.deferred.clone();
+    if job.run(db) {
+        return db.control("RELEASE cmd");
+    }
+    db.deferred = before;
+    db.control("ROLLBACK TO cmd")?;
+    db.control("RELEASE cmd")
 }
 
 #[cfg(test)]
@@ -277,8 +365,8 @@ mod tests {
     /// A job that inserts `n`, then ends as `end` says.
     fn job(n: i64, end: &'static str) -> (Box<dyn Work>, Answer) {
         let (done, answer) = oneshot::channel();
-        let work = move |conn: &Connection| {
-            conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(|e| e.to_string())?;
+        let work = move |db: &mut SqliteConn<'_>| {
+            db.connection().execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(|e| e.to_string())?;
             match end {
                 "ok" => Ok(()),
                 "panic" => panic!("job {n} panics on purpose"),
@@ -286,6 +374,44 @@ mod tests {
             }
         };
         (Box::new(TypedWork { work: Some(work), result: None, done }), answer)
+    }
+
+    /// A job's deferred counter changes live and die with its savepoint, even when it
+    /// wrote the batch's earlier changes out (a read flushes them) before failing.
+    #[test]
+    fn a_failing_command_takes_only_its_own_deferred_counters_with_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE ledger_accounts (id INTEGER PRIMARY KEY, debits_posted INTEGER NOT NULL DEFAULT 0, \
+             credits_posted INTEGER NOT NULL DEFAULT 0, debits_pending INTEGER NOT NULL DEFAULT 0, \
+             credits_pending INTEGER NOT NULL DEFAULT 0); INSERT INTO ledger_accounts (id) VALUES (1);",
+        )
+        .unwrap();
+        let deferring = |amount: i64, flush_then_fail: bool| {
+            let (done, answer) = oneshot::channel::<Result<Result<(), String>, SqlError>>();
+            let work = move |db: &mut SqliteConn<'_>| {
+                db.deferred_counters().add(1, kosh_core::ledger::Side::Debit, false, amount);
+                if flush_then_fail {
+                    run_ready(ledger::flush_deferred(db)).map_err(|e| e.to_string())?;
+                    return Err("refused after writing the batch's counters".to_owned());
+                }
+                Ok(())
+            };
+            (Box::new(TypedWork { work: Some(work), result: None, done }) as Box<dyn Work>, answer)
+        };
+        let (mut batch, answers): (Vec<_>, Vec<_>) =
+            [(5, false), (7, true), (11, false)].map(|(a, f)| deferring(a, f)).into_iter().unzip();
+        let mut db = SqliteConn::writer(&conn);
+        let outcome = commit_batch(&mut db, &mut batch);
+        assert!(outcome.is_ok());
+        for job in batch {
+            job.finish(outcome.clone());
+        }
+        let debits: i64 = conn.query_row("SELECT debits_posted FROM ledger_accounts WHERE id = 1", [], |r| r.get(0)).unwrap();
+        assert_eq!(debits, 5 + 11, "the failed job's 7 is undone, the others' changes are written once");
+        assert!(db.deferred_counters().is_empty(), "nothing is carried into the next batch");
+        let refused = answers.into_iter().nth(1).unwrap().try_recv().expect("answered");
+        assert!(matches!(refused, Ok(Err(_))), "{refused:?}");
     }
 
     /// One batch, four commands: the refused and the panicking one are undone alone;
@@ -297,7 +423,7 @@ mod tests {
         let (jobs, mut answers): (Vec<_>, Vec<_>) =
             [(1, "ok"), (2, "refuse"), (3, "panic"), (4, "ok")].into_iter().map(|(n, end)| job(n, end)).unzip();
         let mut batch = jobs;
-        let outcome = commit_batch(&conn, &mut batch);
+        let outcome = commit_batch(&mut SqliteConn::writer(&conn), &mut batch);
         assert!(outcome.is_ok());
         for job in batch {
             job.finish(outcome.clone());

@@ -540,3 +540,53 @@ async fn watch_wallet(store: Arc<Store>, partner_id: i64, done: Arc<AtomicBool>)
     }
     samples
 }
+
+/// The platform's accounts are written once per batch (SQLite) or at commit
+/// (PostgreSQL), not entry by entry. 200 concurrent ₹10 entries against ₹1,000, each
+/// crediting fee revenue before the wallet's limit is checked (the revenue account is
+/// older, so its leg comes first): the 100 refused leave no trace on fee revenue, the
+/// 100 accepted are all there, whatever batches they shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refused_entries_leave_no_deferred_platform_change() {
+    const TASKS: usize = 200;
+    const DEBIT_PAISE: i64 = 1_000;
+    for backend in BACKENDS {
+        let (store, _clock) = store(backend).await;
+        let (older, p) = (partner(&store, 1).await, partner(&store, 2).await);
+        credit(&store, older, 10).await;
+        let fee = |partner_id, amount, pending| {
+            let legs = vec![
+                leg(partner_id, AccountKind::PartnerWallet, Side::Debit, amount),
+                leg(partner_id, AccountKind::FeeRevenue, Side::Credit, amount),
+            ];
+            entry(partner_id, legs, pending)
+        };
+        store.execute(fee(older, 10, false)).await.unwrap();
+        credit(&store, p, 100_000).await;
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let (store, cmd) = (store.clone(), fee(p, DEBIT_PAISE, i % 2 == 0));
+                tokio::spawn(async move { store.execute(cmd).await })
+            })
+            .collect();
+        let (mut posted, mut pending, mut refused) = (0, 0, 0);
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(outcome) if recorded(outcome.clone()).1 => posted += 1,
+                Ok(_) => pending += 1,
+                Err(CommandError::Rejected(Rejection::InsufficientFunds { .. })) => refused += 1,
+                Err(e) => panic!("{backend:?}: {e}"),
+            }
+        }
+        assert_eq!((posted + pending, refused), (100, 100), "{backend:?}");
+        let revenue = store.balance(PLATFORM, &AccountKind::FeeRevenue).await.unwrap();
+        let expected = (10 + posted * DEBIT_PAISE, pending * DEBIT_PAISE);
+        assert_eq!((revenue.credits_posted, revenue.credits_pending), expected, "{backend:?}");
+        let stats = store.stats();
+        if backend == kosh_testkit::Backend::Sqlite {
+            let (batches, commands) = (StoreStats::get(&stats.batches), StoreStats::get(&stats.batched_commands));
+            assert!(commands > batches, "{backend:?}: some batch held several commands ({commands} in {batches})");
+        }
+        assert_ledger_sound(&store, &format!("{backend:?}")).await;
+    }
+}

@@ -4,11 +4,21 @@
 //! so a wallet cannot go negative whatever the interleaving: on SQLite the single writer
 //! serialises commands, on PostgreSQL the row lock taken by the UPDATE does, and the
 //! condition is re-checked on the latest row version.
+//!
+//! Accounts without a limit — the platform's funding, revenue, tax and clearing accounts,
+//! which nearly every entry touches — are not written entry by entry: their changes are
+//! summed in [`DeferredCounters`] and written by [`flush_deferred`] when the work ends
+//! (before a PostgreSQL transaction commits; once per group-commit batch on SQLite), or
+//! earlier, the moment a command reads their counters. Nothing can be refused for them,
+//! so holding their changes back changes no outcome; it saves the hottest rows a write
+//! per entry, and on PostgreSQL holds their row locks only from the flush to the commit.
 
 use crate::error::{CmdResult, Rejection};
-use crate::sql::{Conn, Row, SqlError};
-use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Side};
+use crate::sql::{Conn, Row, SqlError, Val};
+use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Limit, Side, MAX_LEGS};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// Gets the id of an account, creating it on first use.
 pub async fn account(db: &mut impl Conn, owner_id: i64, kind: &AccountKind, now_ms: i64) -> Result<i64, SqlError> {
@@ -41,6 +51,9 @@ fn balance_from(r: &Row, first: usize) -> Result<Balance, SqlError> {
 }
 
 pub async fn balance(db: &mut impl Conn, account_id: i64) -> Result<Balance, SqlError> {
+    if db.deferred_counters().0.contains_key(&account_id) {
+        flush_deferred(db).await?;
+    }
     let row = db
         .query_one(
             "SELECT debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts WHERE id = $1",
@@ -52,6 +65,9 @@ pub async fn balance(db: &mut impl Conn, account_id: i64) -> Result<Balance, Sql
 
 /// The balance of an account by owner and kind; zero if it was never used.
 pub async fn balance_of(db: &mut impl Conn, owner_id: i64, kind: &AccountKind) -> Result<Balance, SqlError> {
+    if kind.limit() == Limit::None {
+        flush_deferred(db).await?;
+    }
     let row = db
         .query_opt(
             "SELECT debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts \
@@ -111,16 +127,14 @@ pub async fn record(
         )
         .await?
         .int(0)?;
-    for (seq, leg) in entry.legs().iter().enumerate() {
-        db.exec(
-            "INSERT INTO ledger_legs (entry_id, seq, account_id, side, amount) VALUES ($1, $2, $3, $4, $5)",
-            &[entry_id.into(), (seq as i64).into(), leg.account_id.into(), leg.side.as_str().into(), leg.amount.get().into()],
-        )
-        .await?;
-    }
-    let mut updates = per_account(entry);
-    shared_accounts_last(db, entry_id, &mut updates, |u| u.0).await?;
-    for (account_id, side, amount) in updates {
+    insert_legs(db, entry_id, entry).await?;
+    let limited = limited_accounts(db, entry_id).await?;
+    for (account_id, side, amount) in per_account(entry) {
+        if !limited.contains(&account_id) {
+            let pending = state == EntryState::Pending;
+            db.deferred_counters().add(account_id, side, pending, amount);
+            continue;
+        }
         let sql = match (side, state) {
             (Side::Debit, EntryState::Posted) => ADD_DEBIT_POSTED,
             (Side::Debit, _) => ADD_DEBIT_PENDING,
@@ -135,28 +149,92 @@ pub async fn record(
     Ok(entry_id)
 }
 
-/// Reorders updates so accounts without a limit — the platform's shared accounts
-/// (funding, fee revenue, clearing), which nearly every entry touches — come last. On
-/// PostgreSQL an UPDATE holds its row lock until commit, so a shared account updated
-/// first would serialise every concurrent entry for the whole transaction. The order
-/// stays total ((shared, account id)), so concurrent entries still cannot deadlock.
-async fn shared_accounts_last<T>(
-    db: &mut impl Conn,
-    entry_id: i64,
-    updates: &mut [T],
-    account_of: impl Fn(&T) -> i64,
-) -> Result<(), SqlError> {
-    let shared: Vec<i64> = db
-        .query(
-            "SELECT DISTINCT a.id FROM ledger_legs l JOIN ledger_accounts a ON a.id = l.account_id \
-             WHERE l.entry_id = $1 AND a.limit_kind = 0",
-            &[entry_id.into()],
+/// Writes an entry's legs in one statement.
+async fn insert_legs(db: &mut impl Conn, entry_id: i64, entry: &Entry) -> Result<(), SqlError> {
+    let legs = entry.legs();
+    let mut params = Vec::with_capacity(1 + 3 * legs.len());
+    params.push(entry_id.into());
+    for leg in legs {
+        params.extend::<[Val<'_>; 3]>([leg.account_id.into(), leg.side.as_str().into(), leg.amount.get().into()]);
+    }
+    db.exec(insert_legs_sql(legs.len()), &params).await?;
+    Ok(())
+}
+
+/// `INSERT INTO ledger_legs` of `n` rows (`$1` the entry, then account, side and amount
+/// per leg), for every `n` an entry may have, built once.
+fn insert_legs_sql(n: usize) -> &'static str {
+    static SQL: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=MAX_LEGS)
+            .map(|n| {
+                let rows: Vec<String> =
+                    (0..n).map(|i| format!("($1, {i}, ${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i)).collect();
+                let sql = format!("INSERT INTO ledger_legs (entry_id, seq, account_id, side, amount) VALUES {}", rows.join(", "));
+                &*Box::leak(sql.into_boxed_str())
+            })
+            .collect()
+    });
+    all[n.clamp(1, MAX_LEGS) - 1]
+}
+
+/// The accounts of an entry that have a limit (their changes are written at once).
+async fn limited_accounts(db: &mut impl Conn, entry_id: i64) -> Result<Vec<i64>, SqlError> {
+    db.query(
+        "SELECT DISTINCT a.id FROM ledger_legs l JOIN ledger_accounts a ON a.id = l.account_id \
+         WHERE l.entry_id = $1 AND a.limit_kind <> 0",
+        &[entry_id.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| r.int(0))
+    .collect()
+}
+
+/// Counter changes of accounts without a limit, summed per account until
+/// [`flush_deferred`] writes them. Ordered by account id, so concurrent PostgreSQL
+/// transactions lock these rows in one order and cannot deadlock on them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeferredCounters(BTreeMap<i64, Balance>);
+
+impl DeferredCounters {
+    /// Adds `amount` to one counter of `account_id`; `pending` for a pending entry.
+    pub fn add(&mut self, account_id: i64, side: Side, pending: bool, amount: i64) {
+        let c = self.0.entry(account_id).or_default();
+        let counter = match (side, pending) {
+            (Side::Debit, false) => &mut c.debits_posted,
+            (Side::Credit, false) => &mut c.credits_posted,
+            (Side::Debit, true) => &mut c.debits_pending,
+            (Side::Credit, true) => &mut c.credits_pending,
+        };
+        *counter += amount;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Writes every deferred counter change, one statement per account.
+pub async fn flush_deferred(db: &mut impl Conn) -> Result<(), SqlError> {
+    if db.deferred_counters().is_empty() {
+        return Ok(());
+    }
+    let deferred = std::mem::take(db.deferred_counters());
+    for (account_id, d) in deferred.0 {
+        db.exec(
+            "UPDATE ledger_accounts SET debits_posted = debits_posted + $2, credits_posted = credits_posted + $3, \
+             debits_pending = debits_pending + $4, credits_pending = credits_pending + $5 WHERE id = $1",
+            &[
+                account_id.into(),
+                d.debits_posted.into(),
+                d.credits_posted.into(),
+                d.debits_pending.into(),
+                d.credits_pending.into(),
+            ],
         )
-        .await?
-        .iter()
-        .map(|r| r.int(0))
-        .collect::<Result<_, _>>()?;
-    updates.sort_by_key(|u| (shared.contains(&account_of(u)), account_of(u)));
+        .await?;
+    }
     Ok(())
 }
 
@@ -188,15 +266,24 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
     if changed == 0 {
         return Err(Rejection::EntryNotPending.into());
     }
-    let rows =
-        db.query("SELECT account_id, side, amount FROM ledger_legs WHERE entry_id = $1 ORDER BY seq", &[entry_id.into()]).await?;
-    let mut legs = Vec::with_capacity(rows.len());
+    let rows = db
+        .query(
+            "SELECT l.account_id, l.side, l.amount, a.limit_kind FROM ledger_legs l \
+             JOIN ledger_accounts a ON a.id = l.account_id WHERE l.entry_id = $1 ORDER BY l.account_id, l.seq",
+            &[entry_id.into()],
+        )
+        .await?;
     for row in &rows {
+        let (account_id, amount) = (row.int(0)?, row.int(2)?);
         let side = Side::parse(&row.text(1)?).ok_or_else(|| SqlError::Decode("invalid leg side".into()))?;
-        legs.push((row.int(0)?, side, row.int(2)?));
-    }
-    shared_accounts_last(db, entry_id, &mut legs, |leg| leg.0).await?;
-    for (account_id, side, amount) in legs {
+        if row.int(3)? == Limit::None as i64 {
+            let d = db.deferred_counters();
+            d.add(account_id, side, true, -amount);
+            if to == EntryState::Posted {
+                d.add(account_id, side, false, amount);
+            }
+            continue;
+        }
         let sql = match (side, to) {
             (Side::Debit, EntryState::Posted) => POST_DEBIT,
             (Side::Credit, EntryState::Posted) => POST_CREDIT,
@@ -220,6 +307,7 @@ pub struct AccountBalance {
 
 /// The balances of every account an entry touches, by account id.
 pub async fn entry_balances(db: &mut impl Conn, entry_id: i64) -> Result<Vec<AccountBalance>, SqlError> {
+    flush_deferred(db).await?;
     let rows = db
         .query(
             "SELECT id, owner_id, code, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts \
@@ -269,6 +357,7 @@ pub async fn entry(db: &mut impl Conn, entry_id: i64) -> Result<Option<EntryReco
 
 /// Ledger-wide totals, for invariant checks: every counter summed over all accounts.
 pub async fn totals(db: &mut impl Conn) -> Result<Balance, SqlError> {
+    flush_deferred(db).await?;
     let row = db
         .query_one(
             "SELECT CAST(COALESCE(SUM(debits_posted), 0) AS BIGINT), CAST(COALESCE(SUM(credits_posted), 0) AS BIGINT), \
@@ -282,6 +371,7 @@ pub async fn totals(db: &mut impl Conn) -> Result<Balance, SqlError> {
 
 /// Accounts whose counters break their limit (there must never be any).
 pub async fn limit_violations(db: &mut impl Conn) -> Result<i64, SqlError> {
+    flush_deferred(db).await?;
     db.query_one(
         "SELECT COUNT(*) FROM ledger_accounts WHERE (limit_kind = 1 AND debits_posted + debits_pending > credits_posted) \
          OR (limit_kind = 2 AND credits_posted + credits_pending > debits_posted)",
