@@ -227,7 +227,7 @@ pub async fn apply_idempotent(db: &mut impl Conn, guard: &Guard, cmd: &Command, 
         idempotency::Claim::New => {
             let outcome = apply(db, cmd, now_ms).await?;
             let json = serde_json::to_string(&outcome).expect("outcomes serialise");
-            idempotency::complete(db, key.partner_id, &key.scope, &key.key, &json).await?;
+            idempotency::complete(db, key.partner_id, &key.scope, &key.key, &guard.fingerprint, &json, now_ms).await?;
             Ok(Executed { outcome, replayed: false })
         }
     }

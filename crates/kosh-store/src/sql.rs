@@ -122,6 +122,11 @@ pub trait Conn {
     /// ends (see [`crate::ops::ledger::DeferredCounters`]).
     fn deferred_counters(&mut self) -> &mut crate::ops::ledger::DeferredCounters;
 
+    /// Accounts already seen, where a connection keeps them (the SQLite writer's).
+    fn account_cache(&mut self) -> Option<&mut crate::ops::ledger::AccountCache> {
+        None
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     fn exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<u64, SqlError>>;
 

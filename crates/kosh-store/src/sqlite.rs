@@ -6,7 +6,7 @@
 //! answered only after its batch is durable (group commit). Reads use a small pool of
 //! separate connections, which WAL lets run beside the writer.
 
-use crate::ops::ledger::{self, DeferredCounters};
+use crate::ops::ledger::{self, AccountCache, DeferredCounters};
 use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
 use crate::stats::StoreStats;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -89,17 +89,24 @@ pub struct SqliteConn<'c> {
     /// the program's text, and finding one costs no hashing of SQL (rusqlite's cache,
     /// used by short-lived read connections, hashes the whole text on every use).
     prepared: Option<HashMap<(usize, usize), Prepared<'c>>>,
+    /// The writer's, kept for its whole life.
+    accounts: Option<AccountCache>,
 }
 
 impl<'c> SqliteConn<'c> {
     /// A connection for one unit of work (a read).
     pub fn new(conn: &'c Connection) -> Self {
-        SqliteConn { conn, deferred: DeferredCounters::default(), prepared: None }
+        SqliteConn { conn, deferred: DeferredCounters::default(), prepared: None, accounts: None }
     }
 
     /// The writer's long-lived connection.
     fn writer(conn: &'c Connection) -> Self {
-        SqliteConn { conn, deferred: DeferredCounters::default(), prepared: Some(HashMap::new()) }
+        SqliteConn {
+            conn,
+            deferred: DeferredCounters::default(),
+            prepared: Some(HashMap::new()),
+            accounts: Some(AccountCache::default()),
+        }
     }
 
     pub fn connection(&self) -> &'c Connection {
@@ -160,6 +167,13 @@ impl<'c> SqliteConn<'c> {
         })
     }
 
+    /// Forgets the accounts the writer has seen: some may have been rolled back.
+    fn forget_accounts(&mut self) {
+        if let Some(cache) = &mut self.accounts {
+            cache.clear();
+        }
+    }
+
     /// Runs one of the writer's transaction-control statements (prepared once).
     fn control(&mut self, sql: &'static str) -> Result<(), SqlError> {
         self.run_exec(sql, &[]).map(drop)
@@ -173,6 +187,10 @@ impl Conn for SqliteConn<'_> {
 
     fn deferred_counters(&mut self) -> &mut DeferredCounters {
         &mut self.deferred
+    }
+
+    fn account_cache(&mut self) -> Option<&mut AccountCache> {
+        self.accounts.as_mut()
     }
 
     fn exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<u64, SqlError>> {
@@ -336,6 +354,7 @@ fn commit_batch(db: &mut SqliteConn<'_>, batch: &mut [Box<dyn Work>]) -> Result<
     let outcome = outcome.and_then(|()| db.control("COMMIT"));
     if outcome.is_err() {
         db.deferred = DeferredCounters::default();
+        db.forget_accounts();
         if !db.conn.is_autocommit() {
             let _ = db.control("ROLLBACK");
         }
@@ -344,7 +363,8 @@ fn commit_batch(db: &mut SqliteConn<'_>, batch: &mut [Box<dyn Work>]) -> Result<
 }
 
 /// Runs one job in a savepoint. A job that fails is undone whole: its rows by the
-/// savepoint, its deferred counter changes by restoring the batch's from before it.
+/// savepoint, its deferred counter changes by restoring the batch's from before it, and
+/// any account it created by the writer forgetting the accounts it knows.
 fn run_in_savepoint(db: &mut SqliteConn<'_>, job: &mut dyn Work) -> Result<(), SqlError> {
     db.control("SAVEPOINT cmd")?;
     let before = db.deferred.clone();
@@ -352,6 +372,7 @@ fn run_in_savepoint(db: &mut SqliteConn<'_>, job: &mut dyn Work) -> Result<(), S
         return db.control("RELEASE cmd");
     }
     db.deferred = before;
+    db.forget_accounts();
     db.control("ROLLBACK TO cmd")?;
     db.control("RELEASE cmd")
 }

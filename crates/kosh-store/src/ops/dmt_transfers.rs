@@ -110,6 +110,10 @@ pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static
         (PLATFORM, AccountKind::TdsPayable),
     ];
     let codes = kinds.each_ref().map(|(_, kind)| kind.code());
+    let cached = db.account_cache().map(|c| std::array::from_fn::<_, 5, _>(|i| c.id(kinds[i].0, &codes[i])));
+    if let Some([Some(wallet), Some(clearing), Some(revenue), Some(gst), Some(tds)]) = cached {
+        return Ok([wallet, clearing, revenue, gst, tds]);
+    }
     let rows = db
         .query(
             "SELECT owner_id, code, id FROM ledger_accounts WHERE (owner_id = $1 AND code = $2)              OR (owner_id = $3 AND code IN ($4, $5, $6, $7))",
@@ -131,6 +135,9 @@ pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static
             Some(row) => row.int(2)?,
             None => ledger::account(db, *owner, kind, now_ms).await?,
         };
+        if let Some(cache) = db.account_cache() {
+            cache.remember(*owner, &codes[i], ids[i], kind.limit());
+        }
     }
     Ok(ids)
 }

@@ -2,7 +2,7 @@
 //! guards, and completed with the work's outcome. A replay answers the stored outcome;
 //! a reuse with a different request is a conflict.
 
-use crate::sql::{Conn, SqlError};
+use crate::sql::{Conn, Dialect, SqlError};
 
 pub enum Claim {
     /// First use of the key: do the work, then [`complete`].
@@ -13,6 +13,12 @@ pub enum Claim {
     Conflict,
 }
 
+/// Claims `key` for a new command, or finds what it was used for.
+///
+/// On PostgreSQL the claim is a row inserted first: a concurrent transaction claiming the
+/// same key waits on it, then finds it (a replay) once this one commits. SQLite's single
+/// writer runs one command at a time, so a look-up is enough and the record is written
+/// whole by [`complete`], saving an update of every idempotent command's row.
 pub async fn claim(
     db: &mut impl Conn,
     partner_id: i64,
@@ -21,22 +27,25 @@ pub async fn claim(
     fingerprint: &str,
     now_ms: i64,
 ) -> Result<Claim, SqlError> {
-    let inserted = db
-        .exec(
-            "INSERT INTO idempotency (partner_id, scope, idem_key, fingerprint, created_at_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (partner_id, scope, idem_key) DO NOTHING",
-            &[partner_id.into(), scope.into(), key.into(), fingerprint.into(), now_ms.into()],
-        )
-        .await?;
-    if inserted == 1 {
-        return Ok(Claim::New);
+    if db.dialect() == Dialect::Postgres {
+        let inserted = db
+            .exec(
+                "INSERT INTO idempotency (partner_id, scope, idem_key, fingerprint, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (partner_id, scope, idem_key) DO NOTHING",
+                &[partner_id.into(), scope.into(), key.into(), fingerprint.into(), now_ms.into()],
+            )
+            .await?;
+        if inserted == 1 {
+            return Ok(Claim::New);
+        }
     }
     let row = db
-        .query_one(
+        .query_opt(
             "SELECT fingerprint, outcome FROM idempotency WHERE partner_id = $1 AND scope = $2 AND idem_key = $3",
             &[partner_id.into(), scope.into(), key.into()],
         )
         .await?;
+    let Some(row) = row else { return Ok(Claim::New) };
     if row.text(0)? != fingerprint {
         return Ok(Claim::Conflict);
     }
@@ -45,12 +54,28 @@ pub async fn claim(
     Ok(Claim::Replay(outcome))
 }
 
-pub async fn complete(db: &mut impl Conn, partner_id: i64, scope: &str, key: &str, outcome_json: &str) -> Result<(), SqlError> {
-    db.exec(
-        "UPDATE idempotency SET outcome = $4 WHERE partner_id = $1 AND scope = $2 AND idem_key = $3",
-        &[partner_id.into(), scope.into(), key.into(), outcome_json.into()],
-    )
-    .await?;
+/// Records the outcome of the command that [`claim`]ed `key`, in its transaction.
+pub async fn complete(
+    db: &mut impl Conn,
+    partner_id: i64,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    outcome_json: &str,
+    now_ms: i64,
+) -> Result<(), SqlError> {
+    let sql = match db.dialect() {
+        Dialect::Postgres => {
+            "UPDATE idempotency SET outcome = $5 WHERE partner_id = $1 AND scope = $2 AND idem_key = $3 AND fingerprint = $4"
+        }
+        Dialect::Sqlite => {
+            "INSERT INTO idempotency (partner_id, scope, idem_key, fingerprint, outcome, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        }
+    };
+    let params = [partner_id.into(), scope.into(), key.into(), fingerprint.into(), outcome_json.into(), now_ms.into()];
+    let used = if db.dialect() == Dialect::Postgres { &params[..5] } else { &params[..] };
+    db.exec(sql, used).await?;
     Ok(())
 }
 

@@ -17,27 +17,38 @@ use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError, Val};
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Limit, Side, MAX_LEGS};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 /// Gets the id of an account, creating it on first use.
 pub async fn account(db: &mut impl Conn, owner_id: i64, kind: &AccountKind, now_ms: i64) -> Result<i64, SqlError> {
     let code = kind.code();
+    if let Some(id) = db.account_cache().and_then(|cache| cache.id(owner_id, &code)) {
+        return Ok(id);
+    }
+    let id = find_or_create(db, owner_id, kind, &code, now_ms).await?;
+    if let Some(cache) = db.account_cache() {
+        cache.remember(owner_id, &code, id, kind.limit());
+    }
+    Ok(id)
+}
+
+async fn find_or_create(db: &mut impl Conn, owner_id: i64, kind: &AccountKind, code: &str, now_ms: i64) -> Result<i64, SqlError> {
     const SELECT: &str = "SELECT id FROM ledger_accounts WHERE owner_id = $1 AND code = $2";
-    if let Some(row) = db.query_opt(SELECT, &[owner_id.into(), (&code).into()]).await? {
+    if let Some(row) = db.query_opt(SELECT, &[owner_id.into(), code.into()]).await? {
         return row.int(0);
     }
     let inserted = db
         .query_opt(
             "INSERT INTO ledger_accounts (owner_id, code, limit_kind, created_at_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (owner_id, code) DO NOTHING RETURNING id",
-            &[owner_id.into(), (&code).into(), (kind.limit() as i64).into(), now_ms.into()],
+            &[owner_id.into(), code.into(), (kind.limit() as i64).into(), now_ms.into()],
         )
         .await?;
     match inserted {
         Some(row) => row.int(0),
         // A concurrent transaction created it first; ON CONFLICT waited for its commit.
-        None => db.query_one(SELECT, &[owner_id.into(), (&code).into()]).await?.int(0),
+        None => db.query_one(SELECT, &[owner_id.into(), code.into()]).await?.int(0),
     }
 }
 
@@ -128,7 +139,7 @@ pub async fn record(
         .await?
         .int(0)?;
     insert_legs(db, entry_id, entry).await?;
-    let limited = limited_accounts(db, entry_id).await?;
+    let limited = limited_accounts(db, entry_id, entry).await?;
     for (account_id, side, amount) in per_account(entry) {
         if !limited.contains(&account_id) {
             let pending = state == EntryState::Pending;
@@ -179,16 +190,27 @@ fn insert_legs_sql(n: usize) -> &'static str {
 }
 
 /// The accounts of an entry that have a limit (their changes are written at once).
-async fn limited_accounts(db: &mut impl Conn, entry_id: i64) -> Result<Vec<i64>, SqlError> {
-    db.query(
-        "SELECT DISTINCT a.id FROM ledger_legs l JOIN ledger_accounts a ON a.id = l.account_id \
-         WHERE l.entry_id = $1 AND a.limit_kind <> 0",
-        &[entry_id.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| r.int(0))
-    .collect()
+async fn limited_accounts(db: &mut impl Conn, entry_id: i64, entry: &Entry) -> Result<Vec<i64>, SqlError> {
+    let cached =
+        db.account_cache().and_then(|c| entry.legs().iter().map(|l| Some((l.account_id, c.limit(l.account_id)?))).collect());
+    let limits: Vec<(i64, i64)> = match cached {
+        Some(limits) => limits,
+        None => {
+            let rows = db
+                .query(
+                    "SELECT id, limit_kind FROM ledger_accounts \
+                     WHERE id IN (SELECT account_id FROM ledger_legs WHERE entry_id = $1)",
+                    &[entry_id.into()],
+                )
+                .await?;
+            let limits = rows.iter().map(|r| Ok((r.int(0)?, r.int(1)?))).collect::<Result<Vec<_>, SqlError>>()?;
+            if let Some(cache) = db.account_cache() {
+                limits.iter().for_each(|&(id, limit)| cache.remember_limit(id, limit));
+            }
+            limits
+        }
+    };
+    Ok(limits.into_iter().filter(|&(_, limit)| limit != Limit::None as i64).map(|(id, _)| id).collect())
 }
 
 /// Counter changes of accounts without a limit, summed per account until
@@ -212,6 +234,47 @@ impl DeferredCounters {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Most accounts an [`AccountCache`] holds before it starts again.
+const MAX_CACHED_ACCOUNTS: usize = 100_000;
+
+/// What the SQLite writer has learned about accounts: ids by owner and code, limits by
+/// id. Neither ever changes once an account exists, so it is kept across commands, which
+/// then find their accounts without asking the database. What was learned in a command
+/// or batch that is rolled back may name an account that no longer exists, so the
+/// writer forgets everything then ([`AccountCache::clear`]).
+#[derive(Debug, Default)]
+pub struct AccountCache {
+    ids: HashMap<i64, HashMap<String, i64>>,
+    limits: HashMap<i64, i64>,
+}
+
+impl AccountCache {
+    pub fn id(&self, owner_id: i64, code: &str) -> Option<i64> {
+        self.ids.get(&owner_id)?.get(code).copied()
+    }
+
+    pub fn limit(&self, account_id: i64) -> Option<i64> {
+        self.limits.get(&account_id).copied()
+    }
+
+    pub fn remember(&mut self, owner_id: i64, code: &str, account_id: i64, limit: Limit) {
+        self.remember_limit(account_id, limit as i64);
+        self.ids.entry(owner_id).or_default().insert(code.to_owned(), account_id);
+    }
+
+    pub fn remember_limit(&mut self, account_id: i64, limit_kind: i64) {
+        if self.limits.len() >= MAX_CACHED_ACCOUNTS {
+            self.clear();
+        }
+        self.limits.insert(account_id, limit_kind);
+    }
+
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.limits.clear();
     }
 }
 
