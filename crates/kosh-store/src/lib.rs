@@ -245,6 +245,21 @@ impl Store {
         read!(self, db => ops::services::get(db, partner_id, user_code, service_code))
     }
 
+    /// An agent's standing for one service in one read: the service row, if any, and
+    /// whether the agent exists (answered `true` without asking when the row exists).
+    pub async fn agent_standing(
+        &self,
+        partner_id: i64,
+        user_code: i64,
+        service_code: u16,
+    ) -> Result<(Option<AgentService>, bool), SqlError> {
+        read!(self, db => async {
+            let service = ops::services::get(db, partner_id, user_code, service_code).await?;
+            let exists = service.is_some() || ops::agents::get(db, partner_id, user_code).await?.is_some();
+            Ok((service, exists))
+        })
+    }
+
     /// The balance of an account; zero when it was never used.
     pub async fn balance(&self, owner_id: i64, kind: &AccountKind) -> Result<Balance, SqlError> {
         read!(self, db => ops::ledger::balance_of(db, owner_id, kind))

@@ -103,12 +103,11 @@ pub async fn user_code_only(
 /// `Ok` when `user_code` may use DMT: the platform needs no activation for DMT, so an
 /// onboarded agent may, unless the partner deactivated service 10 for it (346).
 pub async fn require_dmt_agent(app: &AppState, partner_id: i64, user_code: i64) -> Result<(), EkoReply> {
-    let standing = app.store.agent_service(partner_id, user_code, DMT_SERVICE_CODE).await.map_err(store_error)?;
-    if standing.as_ref().is_some_and(|s| s.is_active_at(app.now_ms())) {
-        return Ok(());
-    }
-    if standing.is_none() && app.store.agent(partner_id, user_code).await.map_err(store_error)?.is_some() {
-        return Ok(());
+    let (standing, exists) = app.store.agent_standing(partner_id, user_code, DMT_SERVICE_CODE).await.map_err(store_error)?;
+    match standing {
+        Some(service) if service.is_active_at(app.now_ms()) => return Ok(()),
+        None if exists => return Ok(()),
+        _ => {}
     }
     require_active_service(app, partner_id, user_code, DMT_SERVICE_CODE).await
 }
