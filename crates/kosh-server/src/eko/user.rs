@@ -144,11 +144,11 @@ pub async fn deactivate(State(app): State<AppState>, Extension(auth): Extension<
 /// pending review ends), or 463 when the agent does not exist.
 pub async fn require_active_service(app: &AppState, partner_id: i64, user_code: i64, service_code: u16) -> Result<(), EkoReply> {
     let now_ms = app.now_ms();
-    let standing = app.store.agent_service(partner_id, user_code, service_code).await.map_err(store_error)?;
+    let (standing, exists) = app.store.agent_standing(partner_id, user_code, service_code).await.map_err(store_error)?;
     if standing.as_ref().is_some_and(|s| s.is_active_at(now_ms)) {
         return Ok(());
     }
-    if standing.is_none() && app.store.agent(partner_id, user_code).await.map_err(store_error)?.is_none() {
+    if !exists {
         return Err(user_not_found(user_code));
     }
     let name = services::service(service_code).map_or("this service", |s| s.name);

@@ -64,18 +64,19 @@ pub async fn complete(
     outcome_json: &str,
     now_ms: i64,
 ) -> Result<(), SqlError> {
-    let sql = match db.dialect() {
-        Dialect::Postgres => {
-            "UPDATE idempotency SET outcome = $5 WHERE partner_id = $1 AND scope = $2 AND idem_key = $3 AND fingerprint = $4"
-        }
-        Dialect::Sqlite => {
-            "INSERT INTO idempotency (partner_id, scope, idem_key, fingerprint, outcome, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
-        }
-    };
     let params = [partner_id.into(), scope.into(), key.into(), fingerprint.into(), outcome_json.into(), now_ms.into()];
-    let used = if db.dialect() == Dialect::Postgres { &params[..5] } else { &params[..] };
-    db.exec(sql, used).await?;
+    match db.dialect() {
+        Dialect::Postgres => db.exec(
+            "UPDATE idempotency SET outcome = $5 WHERE partner_id = $1 AND scope = $2 AND idem_key = $3 AND fingerprint = $4",
+            &params[..5],
+        ),
+        Dialect::Sqlite => db.exec(
+            "INSERT INTO idempotency (partner_id, scope, idem_key, fingerprint, outcome, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &params,
+        ),
+    }
+    .await?;
     Ok(())
 }
 
