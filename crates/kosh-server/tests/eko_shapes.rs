@@ -307,9 +307,16 @@ const DMT: &[Step] = &[
         rsid: Some(0),
     }),
     Step::Check(Sample {
-        source: "docs: DMT-Levin §1.1 Get Sender Profile API (existing sender)",
+        source: "docs: DMT-Levin §1.1 Get Sender Profile API (existing sender); Customer Management §1 Response Structure",
         call: call("GET", "/ekoapi/v1/customers/mobile_number:{customer}", &[("user_code", "{user_code}")]),
         data: &[
+            // Customer Management §1 names these without a sample (types not stated).
+            ("available_limit", Any),
+            ("used_limit", Any),
+            ("state", Any),
+            ("total_limit", Any),
+            ("wallet_available_limit", Any),
+            ("bc_available_limit", Any),
             ("customer_profile", Obj),
             ("customer_profile.total_monthly_limit", Str),
             ("customer_profile.kyc_state", Num),
