@@ -319,7 +319,7 @@ async fn banks_are_listed_and_found(backend: Backend) {
     );
     assert_eq!(
         (&idfb["data"]["available_channels"], &idfb["data"]["isverificationavailable"], &idfb["data"]["ifsc_status"]),
-        (&json!(0), &json!(1), &json!(1))
+        (&json!(0), &json!("1"), &json!(1))
     );
     let by_ifsc = get(&eko, "/banks", &[("ifsc", "SRCB0000123")]).await;
     assert_eq!((&by_ifsc["data"]["code"], &by_ifsc["data"]["available_channels"]), (&json!("SRCB"), &json!(1)));

@@ -54,6 +54,7 @@ pub mod rt {
     pub const DMT_TRANSACTION: i64 = 325;
     pub const ENROLLED_VERIFICATION_PENDING: i64 = 327;
     pub const RECIPIENT_REMOVED: i64 = 1342;
+    pub const IFSC_FOUND: i64 = 414;
     pub const BANK_FOUND: i64 = 466;
     pub const BANK_INVALID: i64 = 467;
     pub const INQUIRY: i64 = 1472;
@@ -131,11 +132,11 @@ fn rupees(paise: i64) -> String {
     Paise::new(paise).unwrap_or(Paise::ZERO).to_rupees_string()
 }
 
-/// A customer's profile, with this month's limits.
-pub fn customer_json(c: &Customer, now_ms: i64) -> Value {
+/// Kosh's own view of a customer, with this month's limits.
+fn customer_fields(c: &Customer, now_ms: i64) -> serde_json::Map<String, Value> {
     let total = c.state.monthly_limit_paise();
     let available = dmt::available_limit_paise(c.state, c.used_month, c.used_paise, now_ms);
-    json!({
+    let fields = json!({
         "customer_id_type": "mobile_number",
         "id": c.mobile,
         "customer_id": c.mobile,
@@ -143,7 +144,8 @@ pub fn customer_json(c: &Customer, now_ms: i64) -> Value {
         "name": c.name,
         "state": c.state.code().to_string(),
         "state_desc": c.state.desc(),
-        "kyc_state": c.state.code().to_string(),
+        // A number, as in the platform's sender profiles (string `state` beside it).
+        "kyc_state": c.state.code(),
         "total_limit": rupees_number(total),
         "used_limit": rupees_number(total - available),
         "available_limit": rupees_number(available),
@@ -154,11 +156,114 @@ pub fn customer_json(c: &Customer, now_ms: i64) -> Value {
         "pipes": { PIPE.to_string(): { "pipe": PIPE, "is_registered": 1 } },
         "balance": "0.0",
         "currency": "INR",
-    })
+    });
+    let Value::Object(fields) = fields else { unreachable!("a JSON object literal") };
+    fields
 }
 
-/// A transfer as the transaction and inquiry answers show it.
-pub fn transfer_json(t: &Transfer, balance_paise: i64) -> Value {
+/// The customer's remaining monthly limit, in paise.
+pub fn available_limit_paise(c: &Customer, now_ms: i64) -> i64 {
+    dmt::available_limit_paise(c.state, c.used_month, c.used_paise, now_ms)
+}
+
+/// The platform's `customer_profile` (its sender profiles and verify-OTP answers), with
+/// Kosh's own fields beside it. Kosh keeps no KYC documents or e-mail: those fields are
+/// empty, as the platform shows them for a customer without them.
+pub fn customer_profile_json(c: &Customer, now_ms: i64) -> Value {
+    let total = c.state.monthly_limit_paise();
+    let available = available_limit_paise(c, now_ms);
+    let mut profile = customer_fields(c, now_ms);
+    let vendor = json!({
+        "total_monthly_limit": java(total),
+        "next_allowed_limit": java(available),
+        "kyc_id": "",
+        "kyc_validity": "",
+        "kyc_remark": "",
+        "kyc_type": "",
+        "ekyc_enabled": 0,
+        "digital_ekyc": 0,
+        "email": "",
+        "chart": [{ "data_type_id": 10, "label": "",
+                    "data": { "unavailable": 0, "used": rupees_number(total - available), "remaining": rupees_number(available) } }],
+    });
+    let Value::Object(vendor) = vendor else { unreachable!("a JSON object literal") };
+    profile.extend(vendor);
+    Value::Object(profile)
+}
+
+/// A customer as `GET /customers/mobile_number:{m}` answers it: Kosh's fields, the
+/// platform's sender-profile fields (DMT "Get Sender Profile" sample) and its
+/// `customer_profile`.
+pub fn customer_json(c: &Customer, now_ms: i64) -> Value {
+    let mut data = customer_fields(c, now_ms);
+    let vendor = json!({
+        "customer_profile": customer_profile_json(c, now_ms),
+        "sender_name": c.name,
+        "next_allowed_limit": rupees_number(available_limit_paise(c, now_ms)),
+        "is_registered": 1,
+        "ekyc_enabled": "",
+        "wallet_token": "",
+        "wallet_id": "",
+        "id_proof_type_id": "",
+        "id_proof": "",
+        "otpOptionalSum": "",
+        "otpNotRequiredSum": "",
+        "otpOptionalSumNeft": "",
+        "otpNotRequiredSumNeft": "",
+    });
+    let Value::Object(vendor) = vendor else { unreachable!("a JSON object literal") };
+    data.extend(vendor);
+    Value::Object(data)
+}
+
+/// What a transfer's answer tells beside the transfer itself: who was debited and what
+/// the customer may still send.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferContext<'a> {
+    /// The partner whose e-value was debited (its initiator_id).
+    pub initiator_id: &'a str,
+    /// The customer's remaining monthly limit, in paise.
+    pub remaining_limit_paise: i64,
+}
+
+/// A transfer as the transaction and inquiry answers show it: Kosh's fields and every
+/// field of the platform's DMT transaction sample (v1 = v3, catalogue §3.2). Fields for
+/// products Kosh does not have (insurance, wallets, PAN thresholds) carry the values the
+/// platform shows when they do not apply.
+pub fn transfer_json(t: &Transfer, balance_paise: i64, context: TransferContext<'_>) -> Value {
+    let mut data = transfer_fields(t, balance_paise);
+    let vendor = json!({
+        "debit_user_id": context.initiator_id,
+        "utility_acc_no": t.customer_mobile,
+        "remaining_limit_before_pan_required": rupees_number(context.remaining_limit_paise),
+        // The platform's value for a customer who needs no PAN (Kosh never asks for one).
+        "pan_required": 2,
+        "payment_mode": t.channel.payment_mode(),
+        "payment_mode_desc": "",
+        "beneficiary_account_type": Value::Null,
+        "is_otp_required": "0",
+        "ekyc_enabled": "0",
+        "kyc_state": "",
+        "txn_wallet": "0",
+        "total_sent": "",
+        "next_allowed_limit": "",
+        "insurance_acquired": "",
+        "insurance_amount": "",
+        "aadhar": "",
+        "pinNo": "",
+        "gst_benefit": "0",
+        "last_used_okekey": "0",
+        "npr": "",
+        "paymentid": "",
+        "mdr": "",
+    });
+    let Value::Object(vendor) = vendor else { unreachable!("a JSON object literal") };
+    let Value::Object(fields) = &mut data else { unreachable!("a JSON object literal") };
+    fields.extend(vendor);
+    data
+}
+
+fn transfer_fields(t: &Transfer, balance_paise: i64) -> Value {
     let c = &t.charges;
     let bank = kosh_core::banks::find(&t.bank_code).map_or(t.bank_code.as_str(), |b| b.name);
     json!({
@@ -196,6 +301,13 @@ pub fn transfer_json(t: &Transfer, balance_paise: i64) -> Value {
     })
 }
 
+/// The context of `t`'s answer, read from the store: the customer's remaining limit.
+pub async fn transfer_context<'a>(app: &AppState, initiator_id: &'a str, t: &Transfer) -> Result<TransferContext<'a>, EkoReply> {
+    let customer = app.store.dmt_customer(t.partner_id, &t.customer_mobile).await.map_err(store_error)?;
+    let remaining_limit_paise = customer.map_or(0, |c| available_limit_paise(&c, app.now_ms()));
+    Ok(TransferContext { initiator_id, remaining_limit_paise })
+}
+
 /// `response_status_id` for a transaction in `status`.
 pub fn transaction_rsid(status: TxStatus) -> i64 {
     match status {
@@ -209,9 +321,9 @@ pub fn transaction_rsid(status: TxStatus) -> i64 {
 }
 
 /// The answer to `POST /transactions`: the transfer as it stands.
-pub fn transfer_reply(view: &TransferView) -> EkoReply {
+pub fn transfer_reply(view: &TransferView, context: TransferContext<'_>) -> EkoReply {
     let t = &view.transfer;
-    let data = transfer_json(t, view.balance_paise);
+    let data = transfer_json(t, view.balance_paise, context);
     let mut reply = match t.tx_status {
         TxStatus::Fail if t.reason.starts_with(crate::rail_worker::BANK_DOWN_PREFIX) => {
             EkoReply::failure(code::BANK_DOWN, code::BANK_DOWN, "Bank is down; please try again later")

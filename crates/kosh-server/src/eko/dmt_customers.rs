@@ -6,7 +6,7 @@
 //! | | not enrolled | 463 | 308 |
 //! | `PUT /customers/mobile_number:{m}` | enrolled (state 1), OTP sent, `otp_ref_id` | 0 | 327 |
 //! | | already enrolled and verified | 17 | 17 |
-//! | `PUT /customers/verification/otp:{otp}` | verified (state 2) | 0 | 2132 |
+//! | `PUT /customers/verification/otp:{otp}` | verified (state 2; rsid 0) | 0 | 2132 |
 //! | | wrong / expired / used OTP | 302 / 303 / 55 | 302 / 303 / 1323 |
 //! | `POST /customers/mobile_number:{m}/otp` | OTP sent again | 0 (rsid 0) | 2133 |
 //! | | already verified | 0 (rsid -1) | 2132 |
@@ -14,8 +14,10 @@
 //! | any | unknown user_code / DMT deactivated for it | 463 / 346 | -1 |
 
 use super::auth::Authenticated;
-use super::dmt::{customer_json, customer_path, otp_refusal, otp_request, require_dmt_agent, rt, sandbox_otp_hint};
-use super::envelope::{rsid, status, EkoReply, EkoResult};
+use super::dmt::{
+    customer_json, customer_path, customer_profile_json, otp_refusal, otp_request, require_dmt_agent, rt, sandbox_otp_hint,
+};
+use super::envelope::{status, EkoReply, EkoResult};
 use super::params::EkoParams;
 use super::user::store_error;
 use super::{check_initiator, colon_id};
@@ -112,12 +114,11 @@ fn otp_sent(app: &AppState, customer: &Customer, otp: OtpIssue, enrolment: bool)
     };
     let mut data = customer_json(customer, app.now_ms());
     data["otp_ref_id"] = json!(otp_ref_id.to_string());
+    data["user_code"] = json!(customer.user_code.to_string());
     let reply = if enrolment {
         EkoReply::ok(rt::ENROLLED_VERIFICATION_PENDING, "Customer enrolled; OTP sent for verification", data)
     } else {
-        let mut reply = EkoReply::ok(rt::OTP_SENT, "OTP sent", data);
-        reply.response_status_id = rsid::OK_TRANSACTIONAL;
-        reply
+        EkoReply::ok_transaction(rt::OTP_SENT, "OTP sent", data)
     };
     Ok(reply.with_hint(verify_hint(app, &customer.mobile)))
 }
@@ -146,8 +147,9 @@ pub async fn verify(
     let again = format!("request a new OTP with POST /customers/mobile_number:{}/otp", mobile.as_str());
     match super::dmt::execute(&app, cmd).await? {
         DmtOutcome::CustomerVerified(customer) => {
-            let profile = customer_json(&customer, app.now_ms());
-            Ok(EkoReply::ok(rt::CUSTOMER_VERIFIED, "Customer verified successfully", json!({ "customer_profile": profile })))
+            let profile = customer_profile_json(&customer, app.now_ms());
+            let data = json!({ "customer_profile": profile });
+            Ok(EkoReply::ok_transaction(rt::CUSTOMER_VERIFIED, "Customer verified successfully", data))
         }
         DmtOutcome::OtpRefused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
         other => Err(store_error(format!("unexpected outcome {other:?}"))),
@@ -174,7 +176,7 @@ pub async fn resend_otp(
         DmtOutcome::CustomerExists(customer) => Ok(EkoReply::ok(
             rt::CUSTOMER_VERIFIED,
             "Customer already verified",
-            json!({ "customer_profile": customer_json(&customer, app.now_ms()) }),
+            json!({ "customer_profile": customer_profile_json(&customer, app.now_ms()) }),
         )),
         other => Err(store_error(format!("unexpected outcome {other:?}"))),
     }

@@ -2,7 +2,7 @@
 //!
 //! | endpoint | outcome | status | response_type_id |
 //! |---|---|---|---|
-//! | `PUT …/recipients/acc_ifsc:{account}_{ifsc}` or `…/acc_bankcode:{account}_{bank_code}` | added, `recipient_id` | 0 | 43 |
+//! | `PUT …/recipients/acc_ifsc:{account}_{ifsc}` or `…/acc_bankcode:{account}_{bank_code}` | added, `recipient_id` (rsid 0) | 0 | 43 |
 //! | | the customer already has this account | 342 | 342 |
 //! | | the customer has the maximum (20) | 39 | 39 |
 //! | | IFSC malformed / bank unknown / IFSC needed for this bank | 41 / 48 / 44 | same |
@@ -16,7 +16,7 @@
 //! (All paths start `/customers/mobile_number:{m}`.) Account numbers are shown masked.
 
 use super::auth::Authenticated;
-use super::dmt::{code, customer_path, parse_id, refusal, require_dmt_agent, rt};
+use super::dmt::{available_limit_paise, code, customer_path, parse_id, refusal, require_dmt_agent, rt, rupees_number, PIPE};
 use super::dmt_customers::required_user_code;
 use super::envelope::{EkoReply, EkoResult};
 use super::params::EkoParams;
@@ -30,15 +30,17 @@ use kosh_core::dmt::MAX_RECIPIENTS_PER_CUSTOMER;
 use kosh_core::validate::{self, Mobile, PersonName};
 use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, DmtRejection};
 use kosh_store::commands::{Command, Outcome};
+use kosh_store::ops::dmt_customers::Customer;
 use kosh_store::ops::dmt_recipients::{NewRecipient, Recipient};
 use serde_json::{json, Value};
 
 /// The only `recipient_type` the platform documents (a bank account).
 const RECIPIENT_TYPE: i64 = 3;
 
-/// A recipient as the platform lists it.
+/// A recipient as the platform lists it (the fields of its recipient-list sample).
 pub fn recipient_json(r: &Recipient) -> Value {
     let bank = banks::find(&r.bank_code);
+    let channels = bank.map_or(0, |b| b.channels as i64);
     json!({
         "recipient_id": r.recipient_id,
         "beneficiary_id": r.recipient_id,
@@ -47,17 +49,22 @@ pub fn recipient_json(r: &Recipient) -> Value {
         "recipient_mobile": r.recipient_mobile,
         "recipient_type": r.recipient_type,
         "account": AccountNumber::masked(&r.account),
+        "account_type": "Bank Account",
         "ifsc": r.ifsc,
         "bank": bank.map_or(r.bank_code.as_str(), |b| b.name),
         "bank_code": r.bank_code,
-        "channel": bank.map_or(0, |b| b.channels as i64),
-        "available_channel": bank.map_or(0, |b| b.channels as i64),
-        "allowed_channel": bank.map_or(0, |b| b.channels as i64),
+        "channel": channels,
+        "channel_absolute": channels,
+        "available_channel": channels,
+        "allowed_channel": channels,
         "ifsc_status": bank.map_or(2, |b| b.ifsc_status as i64),
         "is_verified": 0,
         "is_imps_scheduled": 0,
-        "is_otp_required": 0,
+        "imps_inactive_reason": "",
+        "is_otp_required": "0",
         "is_self_account": "0",
+        "is_rblbc_recipient": 0,
+        "pipes": { PIPE.to_string(): { "pipe": PIPE, "status": 1 } },
     })
 }
 
@@ -71,10 +78,13 @@ pub async fn list(
     let mobile = customer_path(&segment)?;
     let partner_id = auth.partner.id;
     gate(&app, &auth, &params).await?;
-    require_customer(&app, partner_id, &mobile).await?;
+    let customer = require_customer(&app, partner_id, &mobile).await?;
     let list: Vec<Value> =
         app.store.dmt_recipients(partner_id, mobile.as_str()).await.map_err(store_error)?.iter().map(recipient_json).collect();
-    let data = json!({ "customer_id": mobile.as_str(), "recipient_list": list });
+    let remaining = available_limit_paise(&customer, app.now_ms());
+    // pan_required 2 is the platform's value for a customer who needs no PAN (Kosh never asks for one).
+    let data = json!({ "customer_id": mobile.as_str(), "recipient_list": list, "pan_required": 2,
+                       "remaining_limit_before_pan_required": rupees_number(remaining), "is_insured": "" });
     Ok(if list.is_empty() {
         EkoReply::ok(rt::NO_RECIPIENTS, "No recipients found", data)
             .with_hint("add one with PUT /customers/mobile_number:{m}/recipients/acc_ifsc:{account}_{ifsc}")
@@ -89,9 +99,9 @@ async fn gate(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Resul
     require_dmt_agent(app, auth.partner.id, user_code).await
 }
 
-async fn require_customer(app: &AppState, partner_id: i64, mobile: &Mobile) -> Result<(), EkoReply> {
+async fn require_customer(app: &AppState, partner_id: i64, mobile: &Mobile) -> Result<Customer, EkoReply> {
     match app.store.dmt_customer(partner_id, mobile.as_str()).await.map_err(store_error)? {
-        Some(_) => Ok(()),
+        Some(customer) => Ok(customer),
         None => Err(refusal(kosh_store::error::Rejection::Dmt(DmtRejection::CustomerNotFound).into())),
     }
 }
@@ -181,7 +191,8 @@ pub async fn add(
         Ok(Outcome::Dmt(DmtOutcome::RecipientAdded(r))) => {
             let mut data = recipient_json(&r);
             data["customer_id"] = json!(mobile.as_str());
-            Ok(EkoReply::ok(rt::RECIPIENT_ADDED, "Recipient added successfully", data))
+            data["initiator_id"] = json!(auth.partner.initiator_id);
+            Ok(EkoReply::ok_transaction(rt::RECIPIENT_ADDED, "Recipient added successfully", data))
         }
         Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(refusal(e)),

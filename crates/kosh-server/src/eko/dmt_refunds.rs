@@ -9,7 +9,7 @@
 //! | | the transfer is not in refund pending (e.g. it succeeded) | 1 | -1 |
 //! | | already refunded | 1 | -1 |
 //! | | unknown tid | 168 | 168 |
-//! | `POST /transactions/{tid}/refund/otp` (user_code*) | a fresh OTP sent | 0 | 2133 |
+//! | `POST /transactions/{tid}/refund/otp` (user_code*) | a fresh OTP sent (rsid 0) | 0 | 2133 |
 
 use super::auth::Authenticated;
 use super::dmt::{
@@ -96,8 +96,8 @@ pub async fn resend_otp(
         DmtOutcome::RefundOtp(OtpIssue::Issued { otp_ref_id }) => {
             let transfer = app.store.dmt_transfer(auth.partner.id, tid).await.map_err(store_error)?;
             let mobile = transfer.map(|t| t.customer_mobile).unwrap_or_default();
-            let reply =
-                EkoReply::ok(rt::OTP_SENT, "OTP sent", json!({ "otp_ref_id": otp_ref_id.to_string(), "tid": tid.to_string() }));
+            let data = json!({ "otp_ref_id": otp_ref_id.to_string(), "tid": tid.to_string() });
+            let reply = EkoReply::ok_transaction(rt::OTP_SENT, "OTP sent", data);
             Ok(match sandbox_otp_hint(&app, &mobile, &refund_otp_purpose(tid)) {
                 Some(hint) => reply.with_hint(hint),
                 None => reply,

@@ -28,7 +28,8 @@
 use super::auth::Authenticated;
 use super::check_initiator;
 use super::dmt::{
-    code, parse_id, refusal, require_dmt_agent, rt, sandbox_otp_hint, transaction_rsid, transfer_json, transfer_reply,
+    code, parse_id, refusal, require_dmt_agent, rt, sandbox_otp_hint, transaction_rsid, transfer_context, transfer_json,
+    transfer_reply,
 };
 use super::envelope::{EkoReply, EkoResult};
 use super::params::{Checker, EkoParams};
@@ -74,10 +75,13 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
         // The same request again: answer the transfer as it stands now.
         let current = app.store.dmt_transfer(auth.partner.id, recorded.tid).await.map_err(store_error)?;
         let current = current.ok_or_else(|| store_error("a replayed transfer is missing"))?;
-        return Ok(transfer_reply(&with_balance(&app, current).await?));
+        let view = with_balance(&app, current).await?;
+        let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
+        return Ok(transfer_reply(&view, context));
     }
     let view = rail_worker::submit(&app, &recorded).await;
-    Ok(transfer_reply(&view))
+    let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
+    Ok(transfer_reply(&view, context))
 }
 
 async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView, EkoReply> {
@@ -193,8 +197,9 @@ pub async fn inquiry(
         with_balance(&app, transfer).await?
     };
     let t = &view.transfer;
-    let mut reply =
-        EkoReply::ok(rt::INQUIRY, format!("Transaction status: {}", t.tx_status.desc()), transfer_json(t, view.balance_paise));
+    let context = transfer_context(&app, &auth.partner.initiator_id, t).await?;
+    let data = transfer_json(t, view.balance_paise, context);
+    let mut reply = EkoReply::ok(rt::INQUIRY, format!("Transaction status: {}", t.tx_status.desc()), data);
     reply.response_status_id = transaction_rsid(t.tx_status);
     if t.tx_status == TxStatus::RefundPending {
         let read =

@@ -6,12 +6,15 @@
 //! | outcome | status | response_type_id | message |
 //! |---|---|---|---|
 //! | OTP sent | 0 | 1600 | "OTP sent successfully"; data.otp_ref_id, data.reference_tid |
-//! | OTP verified | 0 | 1604 | "OTP verified successfully" |
+//! | OTP verified | 0 | 1604 | "OTP verified successfully"; data.otp_ref_id, data.reference_tid |
 //! | wrong / expired / used / exhausted OTP | 302 / 303 / 1 / 1 | 302 / 303 / 1323 / 1324 | as `PUT /user/verify` |
 //! | e-KYC complete (or already) | 0 | 1605 | "e-KYC successful" |
 //! | Fino e-KYC submitted | 0 | 1606 (Kosh's choice) | "e-KYC request accepted; pending verification" |
 //! | daily authentication done | 0 | 1713 | "Daily authentication successful" |
 //! | Aadhaar differs from the e-KYC | 1 | 1714 | "Aadhaar number does not match the agent's e-KYC" |
+//!
+//! Every success carries `response_status_id` 0, as the platform's samples of these
+//! answers (1600, 1604) do: they are writes.
 
 use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service};
 use crate::eko::auth::Authenticated;
@@ -83,7 +86,7 @@ pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension
         AepsOutcome::EkycOtp(EkycOtpIssue::Issued { otp_ref_id, reference_tid }) => {
             let data = json!({ "user_code": user_code.to_string(), "otp_ref_id": otp_ref_id.to_string(),
                                "reference_tid": reference_tid.to_string(), "customer_id": mobile.as_str() });
-            let reply = EkoReply::ok(1600, "OTP sent successfully", data);
+            let reply = EkoReply::ok_transaction(1600, "OTP sent successfully", data);
             Ok(if app.config.sandbox {
                 reply.with_hint(format!(
                     "sandbox: read the OTP with GET /sandbox/otp?mobile={}&purpose={EKYC_OTP}",
@@ -119,12 +122,7 @@ pub async fn verify_otp(State(app): State<AppState>, Extension(auth): Extension<
     };
     let again = "request a new OTP with POST /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp";
     Err(match check {
-        OtpCheck::Accepted => {
-            let next = "next: the biometric step, PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric";
-            return Ok(
-                EkoReply::ok(1604, "OTP verified successfully", json!({ "user_code": user_code.to_string() })).with_hint(next)
-            );
-        }
+        OtpCheck::Accepted => return verified(&app, auth.partner.id, user_code, otp_ref_id).await,
         OtpCheck::Wrong { attempts_left } => EkoReply::failure(status::WRONG_OTP, status::WRONG_OTP, "Wrong OTP")
             .with_hint(format!("{attempts_left} attempt(s) left for this OTP")),
         OtpCheck::Expired => EkoReply::failure(status::OTP_EXPIRED, status::OTP_EXPIRED, "OTP expired").with_hint(again),
@@ -133,6 +131,18 @@ pub async fn verify_otp(State(app): State<AppState>, Extension(auth): Extension<
         OtpCheck::NotFound => EkoReply::failure(status::FAILED, 1325, "No OTP was requested")
             .with_hint("send the otp_ref_id that the e-KYC OTP request answered, or leave it out to check the latest OTP"),
     })
+}
+
+/// The answer to a verified e-KYC OTP: the `otp_ref_id` and `reference_tid` of the
+/// step, for the biometric call that follows.
+async fn verified(app: &AppState, partner_id: i64, user_code: i64, otp_ref_id: Option<i64>) -> EkoResult {
+    let agent = app.store.aeps_agent(partner_id, user_code).await.map_err(store_error)?;
+    let agent = agent.ok_or_else(|| store_error("a verified e-KYC agent is missing"))?;
+    let id = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
+    let data = json!({ "user_code": user_code.to_string(), "otp_ref_id": id(otp_ref_id.or(agent.otp_ref_id)),
+                       "reference_tid": id(agent.reference_tid) });
+    let next = "next: the biometric step, PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric";
+    Ok(EkoReply::ok_transaction(1604, "OTP verified successfully", data).with_hint(next))
 }
 
 fn parse_id(text: &str) -> Result<i64, &'static str> {
@@ -199,7 +209,7 @@ async fn biometric(
         fino_review_ms,
     };
     match run(app, cmd, user_code).await? {
-        AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok(
+        AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok_transaction(
             1606,
             "e-KYC request accepted; pending verification",
             json!({ "user_code": user_code.to_string(), "ekyc_status": "PENDING", "reference_tid": reference_tid.to_string(),
@@ -219,7 +229,7 @@ fn ekyc_done(user_code: i64, reference_tid: Option<i64>) -> EkoReply {
     if let Some(r) = reference_tid.filter(|r| *r > 0) {
         data["reference_tid"] = Value::String(r.to_string());
     }
-    EkoReply::ok(1605, "e-KYC successful", data)
+    EkoReply::ok_transaction(1605, "e-KYC successful", data)
         .with_hint("next: daily authentication, PUT /ekoapi/v3/user/collection/aeps-fingpay/kyc/biometric/daily")
 }
 
@@ -255,5 +265,5 @@ pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code:
     let valid_until_ms = (ist_day + 1) * 86_400_000 - civil::IST_OFFSET_MS;
     let data = json!({ "user_code": user_code.to_string(), "reference_tid": reference_tid.to_string(),
                        "valid_until": civil::iso_utc(valid_until_ms) });
-    Ok(EkoReply::ok(1713, "Daily authentication successful", data))
+    Ok(EkoReply::ok_transaction(1713, "Daily authentication successful", data))
 }
