@@ -26,6 +26,7 @@ on_both_backends!(
     declines_and_bank_down_debit_nothing,
     the_same_client_ref_id_makes_one_transfer,
     a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart,
+    a_replay_after_a_pricing_change_answers_the_original_transfer,
 );
 
 /// The seed's DMT flow, steps 1–7: onboard agent → customer lookup → create → verify →
@@ -385,5 +386,54 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
     let events = status_events(&restarted, partner_id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((&events[0]["old_tx_status"], &events[0]["tx_status"]), (&json!(2), &json!(0)));
+    restarted.stop().await;
+}
+
+/// The idempotency fingerprint covers what the partner sent, not the server's settings:
+/// after a restart with another pricing table and another recovery delay, the same
+/// request answers the original transfer (same tid, no second debit), while the
+/// client_ref_id with another amount is still a duplicate.
+async fn a_replay_after_a_pricing_change_answers_the_original_transfer(backend: Backend) {
+    let mut config = None;
+    let app = eko_support::start(backend, |c| config = Some(c.clone())).await;
+    let eko = sandbox(&app, "/ekoapi/v1");
+    let partner_id = sandbox_partner(&app).await;
+    let mobile = "9123400009";
+    verified_customer(&app, &eko, AGENT, mobile).await;
+    let rid = recipient(&eko, AGENT, mobile, "2200001234", "HDFC0000001").await;
+    let before = available(&app, partner_id).await;
+    let first = transfer(&eko, mobile, &rid, "1000", "REPRICED-1", "2").await;
+    assert_eq!((&first["status"], &first["data"]["tx_status"]), (&json!(0), &json!("0")), "{first}");
+    let after_first = available(&app, partner_id).await;
+    assert_eq!(after_first, before - Pricing::default().charges(100_000).debit_paise());
+    app.stop().await;
+
+    let mut config = config.expect("config");
+    let repriced = Pricing { fee_bp: 200, fee_min_paise: 2_500, ..Pricing::default() };
+    config.dmt_pricing = repriced.clone();
+    config.rail_recovery_secs = 600;
+    let restarted = kosh_server::App::start(config, std::sync::Arc::new(kosh_core::clock::SystemClock)).await.expect("restart");
+    let eko = sandbox(&restarted, "/ekoapi/v1");
+    let again = transfer(&eko, mobile, &rid, "1000", "REPRICED-1", "2").await;
+    assert_eq!(
+        (&again["status"], &again["data"]["tid"], &again["data"]["tx_status"]),
+        (&json!(0), &first["data"]["tid"], &json!("0")),
+        "{backend:?}: the original answer: {again}"
+    );
+    assert_eq!(again["data"]["fee"], first["data"]["fee"], "{again}");
+    assert_eq!(available(&restarted, partner_id).await, after_first, "{backend:?}: no second debit");
+
+    let changed = transfer(&eko, mobile, &rid, "1001", "REPRICED-1", "2").await;
+    assert_eq!((&changed["status"], &changed["message"]), (&json!(1), &json!("Duplicate client_ref_id")), "{changed}");
+    let fresh = transfer(&eko, mobile, &rid, "1000", "REPRICED-2", "2").await;
+    assert_eq!(fresh["data"]["tx_status"], "0", "{fresh}");
+    let new_debit = repriced.charges(100_000).debit_paise();
+    assert_ne!(new_debit, Pricing::default().charges(100_000).debit_paise());
+    assert_eq!(
+        available(&restarted, partner_id).await,
+        after_first - new_debit,
+        "{backend:?}: a new transfer pays the new table"
+    );
+    assert_eq!(restarted.state.store.dmt_transfers(partner_id, 0).await.expect("list").len(), 2);
     restarted.stop().await;
 }

@@ -126,6 +126,34 @@ pub struct NewTransfer {
     pub recovery_ms: i64,
 }
 
+impl NewTransfer {
+    /// The fields the partner sent (see [`super::Command::fingerprint_fields`]): not
+    /// `pricing` nor `recovery_ms`, which are this server's settings. Destructured in
+    /// full so that a new field must be sorted into one or the other.
+    pub fn fingerprint_fields(&self) -> Value {
+        let NewTransfer {
+            partner_id,
+            user_code,
+            client_ref_id,
+            customer_mobile,
+            recipient_id,
+            amount_paise,
+            channel,
+            pricing: _,
+            recovery_ms: _,
+        } = self;
+        json!({
+            "partner_id": partner_id,
+            "user_code": user_code,
+            "client_ref_id": client_ref_id,
+            "customer_mobile": customer_mobile,
+            "recipient_id": recipient_id,
+            "amount_paise": amount_paise,
+            "channel": channel,
+        })
+    }
+}
+
 /// What a rail said about a transfer, in the store's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RailReport {
