@@ -68,8 +68,12 @@ pub struct Order {
 pub enum RailStatus {
     /// Money reached the beneficiary; `utr` is the bank's reference (Eko's `bank_ref_num`).
     Settled { utr: String },
-    /// The bank refused or reversed the payment; no money moved.
-    Failed { reason: String },
+    /// The bank refused or reversed the payment; no money moved. `accepted`: the bank had
+    /// taken the order before it failed (returned, reversed after a hold), as opposed to
+    /// declining it when it was handed over. It is part of the order's story, so every
+    /// caller hears the same: a failure asked about late (by a worker after a crash) still
+    /// says the order was accepted, and is handled as the same late failure.
+    Failed { reason: String, accepted: bool },
     /// Accepted and awaiting settlement (a NEFT batch, a slow bank): ask again at `check_at_ms`.
     Processing { check_at_ms: i64 },
     /// The bank has not said what happened (a timeout): inquiry is required, from `check_at_ms`.

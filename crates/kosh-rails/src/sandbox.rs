@@ -80,7 +80,7 @@ impl SandboxRail {
         let since = order.submitted_at_ms;
         let status = match scenario {
             Scenario::BankDown => return Err(RailError::Unavailable(format!("{} is down; try again later", bank_of(order)))),
-            Scenario::Decline => failed("Transaction declined by the beneficiary bank"),
+            Scenario::Decline => declined("Transaction declined by the beneficiary bank"),
             Scenario::HoldThenSettle => {
                 wait_until(RailStatus::Hold { check_at_ms: since + s.hold_ms }, now_ms, || self.settle(order))
             }
@@ -113,8 +113,14 @@ fn wait_until(waiting: RailStatus, now_ms: i64, then: impl FnOnce() -> RailStatu
     }
 }
 
+/// Refused when handed over: the bank never took the order.
+fn declined(reason: &str) -> RailStatus {
+    RailStatus::Failed { reason: reason.to_owned(), accepted: false }
+}
+
+/// Taken by the bank, then failed: the same whether asked before or after the failure.
 fn failed(reason: &str) -> RailStatus {
-    RailStatus::Failed { reason: reason.to_owned() }
+    RailStatus::Failed { reason: reason.to_owned(), accepted: true }
 }
 
 fn bank_of(order: &Order) -> String {
@@ -229,6 +235,32 @@ mod tests {
         let down = order(Channel::Imps, "9000005555");
         assert!(matches!(submit(&rail, &down, T0).await, Err(RailError::Unavailable(m)) if m.contains("SBIN")));
         assert!(matches!(status(&rail, &down, T0).await, Err(RailError::UnknownOrder(_))));
+    }
+
+    /// A failure says the same to every caller, whenever it asks: a late failure first
+    /// asked about long after it happened (a worker finishing the transfer of a node that
+    /// died) still says the bank had accepted the order; a decline never does.
+    #[tokio::test]
+    async fn a_failure_says_whether_the_bank_had_accepted_the_order() {
+        let rail = SandboxRail::default();
+        let accepted = |answer: Result<RailStatus, RailError>| match answer.expect("answered") {
+            RailStatus::Failed { accepted, .. } => Some(accepted),
+            _ => None,
+        };
+        let much_later = T0 + 3_600_000;
+        for channel in [Channel::Imps, Channel::Neft] {
+            let late = order(channel, "9000004444");
+            let late_end = T0 + rail.settings.late_failure_ms;
+            assert_eq!(accepted(submit(&rail, &late, T0).await), None, "{channel:?}: in processing at first");
+            assert_eq!(accepted(status(&rail, &late, late_end).await), Some(true), "{channel:?}");
+            assert_eq!(accepted(status(&rail, &late, much_later).await), Some(true), "{channel:?}");
+            assert_eq!(accepted(submit(&rail, &late, much_later).await), Some(true), "{channel:?}: submitted late");
+            let held = order(channel, "9000003333");
+            assert_eq!(accepted(status(&rail, &held, much_later).await), Some(true), "{channel:?}");
+            let declined = order(channel, "9000001111");
+            assert_eq!(accepted(submit(&rail, &declined, T0).await), Some(false), "{channel:?}");
+            assert_eq!(accepted(status(&rail, &declined, much_later).await), Some(false), "{channel:?}");
+        }
     }
 
     #[test]

@@ -108,6 +108,10 @@ pub struct Config {
     /// How long a transfer request may take to report the rail's first answer before the
     /// rail worker finishes the transfer itself (a crashed or stalled node), in seconds.
     pub rail_recovery_secs: u64,
+    /// How long a transfer claimed by a rail worker stays reserved for it, in seconds:
+    /// longer than a round takes (up to 64 rail calls), or two workers ask about the same
+    /// transfer (harmless, as every change is conditional, but wasted).
+    pub rail_lease_secs: u64,
     /// The DMT pricing table (fee, GST, commission, TDS).
     pub dmt_pricing: kosh_core::pricing::Pricing,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
@@ -169,6 +173,7 @@ impl Default for Config {
             rail_late_failure_secs: 30,
             rail_worker_tick_ms: 250,
             rail_recovery_secs: 30,
+            rail_lease_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
@@ -329,6 +334,9 @@ impl Config {
         }
         if !(1..=3_600).contains(&self.rail_recovery_secs) {
             return bad("rail_recovery_secs must be between 1 and 3600");
+        }
+        if !(1..=3_600).contains(&self.rail_lease_secs) {
+            return bad("rail_lease_secs must be between 1 and 3600");
         }
         Ok(())
     }

@@ -30,8 +30,6 @@ use tokio::task::JoinHandle;
 
 /// Most transfers one worker round handles.
 pub const CLAIM_LIMIT: i64 = 64;
-/// How long a claimed transfer is reserved for the worker that claimed it.
-pub const LEASE_MS: i64 = 30_000;
 /// The `reason` of a transfer refused because the bank was down starts with this.
 pub const BANK_DOWN_PREFIX: &str = "Bank down: ";
 /// Why nothing can be sent outside sandbox mode.
@@ -57,7 +55,7 @@ pub fn order_of(t: &Transfer) -> Order {
 fn report_of(answer: Result<RailStatus, RailError>, retry_at_ms: i64) -> RailReport {
     match answer {
         Ok(RailStatus::Settled { utr }) => RailReport::Settled { utr },
-        Ok(RailStatus::Failed { reason }) => RailReport::Failed { reason },
+        Ok(RailStatus::Failed { reason, accepted }) => RailReport::Failed { reason, accepted },
         Ok(RailStatus::Processing { check_at_ms }) => RailReport::Waiting { check_at_ms, hold: false },
         Ok(RailStatus::Hold { check_at_ms }) => RailReport::Waiting { check_at_ms, hold: true },
         Err(RailError::Unavailable(why)) => RailReport::Unavailable { reason: format!("{BANK_DOWN_PREFIX}{why}"), retry_at_ms },
@@ -134,7 +132,8 @@ pub async fn run_once(app: &AppState) -> Result<usize, String> {
     if !app.store.dmt_any_due(app.now_ms()).await.map_err(|e| e.to_string())? {
         return Ok(0);
     }
-    let claim = DmtCommand::ClaimDueTransfers { lease_ms: LEASE_MS, limit: CLAIM_LIMIT };
+    let lease_ms = i64::try_from(app.config.rail_lease_secs).unwrap_or(3_600).saturating_mul(1000);
+    let claim = DmtCommand::ClaimDueTransfers { lease_ms, limit: CLAIM_LIMIT };
     let due = match app.store.execute(Command::Dmt(claim)).await {
         Ok(Outcome::Dmt(DmtOutcome::DueTransfers(due))) => due,
         Ok(other) => return Err(format!("unexpected outcome {other:?}")),

@@ -26,6 +26,8 @@ on_both_backends!(
     declines_and_bank_down_debit_nothing,
     the_same_client_ref_id_makes_one_transfer,
     a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart,
+    a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_declined,
+    a_replay_after_a_pricing_change_answers_the_original_transfer,
 );
 
 /// The seed's DMT flow, steps 1–7: onboard agent → customer lookup → create → verify →
@@ -386,4 +388,138 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((&events[0]["old_tx_status"], &events[0]["tx_status"]), (&json!(2), &json!(0)));
     restarted.stop().await;
+}
+
+/// A node records transfers to a late-failing account (`…4444`) and dies before asking
+/// the rail; the worker after a restart asks only once the failure has happened. The
+/// transfers follow the path of an uninterrupted one: refund pending (3), the debit kept
+/// until the customer's OTP refunds it, not a decline (1) voided at once. IMPS and NEFT.
+async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_declined(backend: Backend) {
+    let clock = kosh_core::clock::ManualClock::new(kosh_core::clock::Clock::now_ms(&kosh_core::clock::SystemClock));
+    let mut config = None;
+    let app = eko_support::start_with_clock(backend, clock.clone(), |c| {
+        c.timestamp_tolerance_secs = 86_400;
+        c.rail_worker_tick_ms = 0; // the test runs the worker's rounds itself
+        c.rail_late_failure_secs = 30;
+        c.rail_recovery_secs = 30;
+        config = Some(c.clone());
+    })
+    .await;
+    let eko = sandbox(&app, "/ekoapi/v1");
+    let partner_id = sandbox_partner(&app).await;
+    let mobile = "9123400008";
+    verified_customer(&app, &eko, AGENT, mobile).await;
+    let rid: i64 = recipient(&eko, AGENT, mobile, "5500004444", "ICIC0000456").await.parse().expect("id");
+    let before = available(&app, partner_id).await;
+    let mut tids = Vec::new();
+    for (channel, reference) in
+        [(kosh_core::dmt::DmtChannel::Imps, "CRASH-LATE-IMPS"), (kosh_core::dmt::DmtChannel::Neft, "CRASH-LATE-NEFT")]
+    {
+        let recorded = NewTransfer {
+            partner_id,
+            user_code: 20_810_200,
+            client_ref_id: reference.into(),
+            customer_mobile: mobile.into(),
+            recipient_id: rid,
+            amount_paise: 60_000,
+            channel,
+            pricing: Pricing::default(),
+            recovery_ms: 30_000,
+        };
+        app.state.store.execute(Command::Dmt(DmtCommand::InitiateTransfer(recorded))).await.expect("recorded");
+        tids.push(tid_of(&get(&eko, &format!("/transactions/client_ref_id:{reference}"), &[]).await));
+    }
+    app.stop().await; // the node dies before asking the rail
+
+    // Past the recovery delay and the late failure: the worker's first answer is the failure.
+    clock.advance_ms(90_000);
+    let restarted = kosh_server::App::start(config.expect("config"), clock.clone()).await.expect("restart");
+    let claimed = kosh_server::rail_worker::run_once(&restarted.state).await.expect("a worker round");
+    assert_eq!(claimed, 2, "{backend:?}");
+    let debits = 2 * Pricing::default().charges(60_000).debit_paise();
+    for tid in &tids {
+        let t = restarted.state.store.dmt_transfer(partner_id, *tid).await.expect("read").expect("the transfer");
+        assert_eq!(t.tx_status, TxStatus::RefundPending, "{backend:?} {:?}: a late failure, not a decline", t.channel);
+        assert!(t.reason.contains("returned"), "{}", t.reason);
+    }
+    assert_eq!(available(&restarted, partner_id).await, before - debits, "still reserved until the refunds");
+    let moves: Vec<(i64, i64)> = status_events(&restarted, partner_id)
+        .await
+        .iter()
+        .map(|e| (e["old_tx_status"].as_i64().unwrap(), e["tx_status"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(moves, vec![(2, 3), (2, 3)], "{backend:?}");
+
+    let eko = sandbox(&restarted, "/ekoapi/v1");
+    for tid in &tids {
+        let otp = sandbox_otp(&restarted, mobile, &format!("dmt_refund:{tid}")).await;
+        let form = [("user_code", AGENT), ("otp", otp.as_str()), ("state", "1")];
+        let refunded = call(&eko, Method::POST, &format!("/transactions/{tid}/refund"), &form).await;
+        assert_eq!((&refunded["status"], &refunded["data"]["tx_status"]), (&json!(0), &json!("4")), "{refunded}");
+    }
+    assert_eq!(available(&restarted, partner_id).await, before, "{backend:?}: both refunded with the customer's OTP");
+    restarted.stop().await;
+}
+
+/// The idempotency fingerprint covers what the partner sent, not the server's settings:
+/// after a restart with another pricing table and another recovery delay, the same
+/// request answers the original transfer (same tid, no second debit), while the
+/// client_ref_id with another amount is still a duplicate.
+async fn a_replay_after_a_pricing_change_answers_the_original_transfer(backend: Backend) {
+    let mut config = None;
+    let app = eko_support::start(backend, |c| config = Some(c.clone())).await;
+    let eko = sandbox(&app, "/ekoapi/v1");
+    let partner_id = sandbox_partner(&app).await;
+    let mobile = "9123400009";
+    verified_customer(&app, &eko, AGENT, mobile).await;
+    let rid = recipient(&eko, AGENT, mobile, "2200001234", "HDFC0000001").await;
+    let before = available(&app, partner_id).await;
+    let first = transfer(&eko, mobile, &rid, "1000", "REPRICED-1", "2").await;
+    assert_eq!((&first["status"], &first["data"]["tx_status"]), (&json!(0), &json!("0")), "{first}");
+    let after_first = available(&app, partner_id).await;
+    assert_eq!(after_first, before - Pricing::default().charges(100_000).debit_paise());
+    app.stop().await;
+
+    let mut config = config.expect("config");
+    let repriced = Pricing { fee_bp: 200, fee_min_paise: 2_500, ..Pricing::default() };
+    config.dmt_pricing = repriced.clone();
+    config.rail_recovery_secs = 600;
+    let restarted = kosh_server::App::start(config, std::sync::Arc::new(kosh_core::clock::SystemClock)).await.expect("restart");
+    let eko = sandbox(&restarted, "/ekoapi/v1");
+    let again = transfer(&eko, mobile, &rid, "1000", "REPRICED-1", "2").await;
+    assert_eq!(
+        (&again["status"], &again["data"]["tid"], &again["data"]["tx_status"]),
+        (&json!(0), &first["data"]["tid"], &json!("0")),
+        "{backend:?}: the original answer: {again}"
+    );
+    assert_eq!(again["data"]["fee"], first["data"]["fee"], "{again}");
+    assert_eq!(available(&restarted, partner_id).await, after_first, "{backend:?}: no second debit");
+
+    let changed = transfer(&eko, mobile, &rid, "1001", "REPRICED-1", "2").await;
+    assert_eq!((&changed["status"], &changed["message"]), (&json!(1), &json!("Duplicate client_ref_id")), "{changed}");
+    let fresh = transfer(&eko, mobile, &rid, "1000", "REPRICED-2", "2").await;
+    assert_eq!(fresh["data"]["tx_status"], "0", "{fresh}");
+    let new_debit = repriced.charges(100_000).debit_paise();
+    assert_ne!(new_debit, Pricing::default().charges(100_000).debit_paise());
+    assert_eq!(
+        available(&restarted, partner_id).await,
+        after_first - new_debit,
+        "{backend:?}: a new transfer pays the new table"
+    );
+    assert_eq!(restarted.state.store.dmt_transfers(partner_id, 0).await.expect("list").len(), 2);
+    restarted.stop().await;
+}
+
+/// The rail worker's lease is a setting, within bounds.
+#[test]
+fn the_rail_lease_is_configurable_within_bounds() {
+    use kosh_server::config::Config;
+    assert_eq!(Config::default().rail_lease_secs, 30);
+    for ok in [1, 30, 3_600] {
+        assert!(Config { rail_lease_secs: ok, ..Config::default() }.validate().is_ok(), "{ok}");
+    }
+    for bad in [0, 3_601] {
+        let err = Config { rail_lease_secs: bad, ..Config::default() }.validate().unwrap_err().to_string();
+        assert!(err.contains("rail_lease_secs must be between 1 and 3600"), "{bad}: {err}");
+    }
 }

@@ -170,8 +170,29 @@ pub struct Guard {
 
 impl Guard {
     pub fn new(key: IdemKey, cmd: &Command) -> Guard {
-        let canonical = serde_json::to_string(cmd).expect("commands serialise");
+        let canonical = match cmd.fingerprint_fields() {
+            Some(fields) => serde_json::to_string(&fields),
+            None => serde_json::to_string(cmd),
+        };
+        let canonical = canonical.expect("commands serialise");
         Guard { key, fingerprint: kosh_core::secret::hash_secret("kosh-idempotency", &canonical) }
+    }
+}
+
+impl Command {
+    /// What an idempotency fingerprint covers, for a command that carries more than its
+    /// caller's request: only what the partner sent, never this server's settings
+    /// (pricing, recovery and awaited delays) nor what the server learnt elsewhere, so an
+    /// honest retry after a settings change, or on a node configured otherwise, still
+    /// finds its first answer. Each kind is tagged, so two kinds never share a
+    /// fingerprint. `None`: the command is its caller's request, covered whole.
+    pub fn fingerprint_fields(&self) -> Option<serde_json::Value> {
+        Some(match self {
+            Command::Dmt(dmt::DmtCommand::InitiateTransfer(t)) => json!({ "dmt_transfer": t.fingerprint_fields() }),
+            Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
+            Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
+            _ => return None,
+        })
     }
 }
 

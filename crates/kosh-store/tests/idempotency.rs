@@ -89,3 +89,79 @@ async fn a_refused_command_leaves_its_key_free() {
         assert_eq!(store.balance(p, &AccountKind::PartnerWallet).await.unwrap().available_credit(), 200, "{backend:?}");
     }
 }
+
+/// Every kind of command run under a partner's key is fingerprinted by what the partner
+/// sent: the server's settings (DMT pricing and recovery delay, the AePS awaited delay)
+/// and what it learnt elsewhere (a token's Fetch Details answer) leave the fingerprint
+/// alone, while any field the partner sent changes it.
+#[test]
+fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
+    use kosh_core::aeps::TxType;
+    use kosh_core::dmt::DmtChannel;
+    use kosh_core::pricing::Pricing;
+    use kosh_store::commands::aeps::{AepsCommand, NewTransaction};
+    use kosh_store::commands::dmt::{DmtCommand, NewTransfer};
+    use kosh_store::commands::tokens::TokenCmd;
+    use kosh_store::commands::{Command, Guard};
+    use kosh_store::ops::aeps::AadhaarRef;
+    use kosh_store::ops::tokens::Payment;
+
+    let print = |cmd: Command| Guard::new(key(1, "ref-1"), &cmd).fingerprint;
+    let transfer = NewTransfer {
+        partner_id: 1,
+        user_code: 20_810_200,
+        client_ref_id: "ref-1".into(),
+        customer_mobile: "9000000001".into(),
+        recipient_id: 7,
+        amount_paise: 10_000,
+        channel: DmtChannel::Imps,
+        pricing: Pricing::default(),
+        recovery_ms: 30_000,
+    };
+    let dmt = |t: &NewTransfer| print(Command::Dmt(DmtCommand::InitiateTransfer(t.clone())));
+    let repriced =
+        NewTransfer { pricing: Pricing { fee_bp: 250, ..Pricing::default() }, recovery_ms: 600_000, ..transfer.clone() };
+    assert_eq!(dmt(&transfer), dmt(&repriced), "pricing and recovery are the server's");
+    for changed in [
+        NewTransfer { amount_paise: 10_001, ..transfer.clone() },
+        NewTransfer { channel: DmtChannel::Neft, ..transfer.clone() },
+        NewTransfer { recipient_id: 8, ..transfer.clone() },
+        NewTransfer { customer_mobile: "9000000002".into(), ..transfer.clone() },
+        NewTransfer { user_code: 20_810_201, ..transfer.clone() },
+    ] {
+        assert_ne!(dmt(&transfer), dmt(&changed), "{changed:?}");
+    }
+
+    let withdrawal = NewTransaction {
+        partner_id: 1,
+        client_ref_id: "ref-1".into(),
+        channel: "api".into(),
+        user_code: 20_810_200,
+        tx_type: TxType::CashWithdrawal,
+        amount_paise: 70_000,
+        customer_mobile: "9000000001".into(),
+        bank_code: "SBIN".into(),
+        aadhaar: AadhaarRef { masked: "XXXX XXXX 1234".into(), hash: "ab".repeat(32) },
+        awaited_ms: 60_000,
+    };
+    let aeps = |t: &NewTransaction| print(Command::Aeps(AepsCommand::Transact(t.clone())));
+    assert_eq!(aeps(&withdrawal), aeps(&NewTransaction { awaited_ms: 5_000, ..withdrawal.clone() }), "awaited is the server's");
+    assert_ne!(aeps(&withdrawal), aeps(&NewTransaction { amount_paise: 70_100, ..withdrawal.clone() }));
+    let other_aadhaar = AadhaarRef { masked: "XXXX XXXX 1234".into(), hash: "cd".repeat(32) };
+    assert_ne!(aeps(&withdrawal), aeps(&NewTransaction { aadhaar: other_aadhaar, ..withdrawal.clone() }));
+    assert_ne!(aeps(&withdrawal), dmt(&transfer), "kinds never share a fingerprint");
+
+    let payment = Payment {
+        payer_partner_id: 1,
+        user_code: 20_810_200,
+        pay_client_ref_id: "ref-1".into(),
+        amount_paise: 150_000,
+        customer_name: "Asha".into(),
+        customer_mobile: "9000000001".into(),
+    };
+    let pay = |token: &str, p: &Payment| print(Command::Token(TokenCmd::Pay { token: token.into(), payment: p.clone() }));
+    let details_changed = Payment { amount_paise: 150_100, customer_name: "Asha V".into(), ..payment.clone() };
+    assert_eq!(pay("100000000000001", &payment), pay("100000000000001", &details_changed), "the issuer's details");
+    assert_ne!(pay("100000000000001", &payment), pay("100000000000002", &payment), "another token");
+    assert_ne!(pay("100000000000001", &payment), pay("100000000000001", &Payment { user_code: 20_810_201, ..payment.clone() }));
+}

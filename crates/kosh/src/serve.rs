@@ -167,6 +167,9 @@ pub struct ServeArgs {
     /// Seconds before the rail worker finishes a transfer whose request never reported the rail's answer [default: 30].
     #[arg(long, env = "KOSH_RAIL_RECOVERY_SECS")]
     pub rail_recovery_secs: Option<u64>,
+    /// Seconds a transfer claimed by a rail worker stays reserved for it [default: 30].
+    #[arg(long, env = "KOSH_RAIL_LEASE_SECS")]
+    pub rail_lease_secs: Option<u64>,
     /// Days recorded callback attempts are kept; older ones are deleted [default: 30].
     #[arg(long, env = "KOSH_CALLBACKS_ATTEMPTS_RETENTION_DAYS")]
     pub callbacks_attempts_retention_days: Option<u64>,
@@ -222,6 +225,7 @@ impl ServeArgs {
             rail_late_failure_secs,
             rail_worker_tick_ms,
             rail_recovery_secs,
+            rail_lease_secs,
             callbacks_attempts_retention_days
         );
         if let Some(token) = &self.admin_token {

@@ -103,7 +103,9 @@ async fn decide_payout(app: &AppState, p: &Payment, now: i64) -> Option<Change> 
     let order = rail_order(&p.id_payment, &p.method_json, m, amount, p.created_at_ms);
     Some(match rail.status(&order, now).await {
         Ok(RailStatus::Settled { utr }) => Change::Succeed { utr: Some(utr) },
-        Ok(RailStatus::Failed { reason }) => Change::Fail { code: failure::PAYMENT_PROCESS_ERROR.into(), message: Some(reason) },
+        Ok(RailStatus::Failed { reason, .. }) => {
+            Change::Fail { code: failure::PAYMENT_PROCESS_ERROR.into(), message: Some(reason) }
+        }
         Ok(RailStatus::Processing { check_at_ms } | RailStatus::Hold { check_at_ms }) => {
             Change::Recheck { check_at_ms: check_at_ms.max(now + 1) }
         }

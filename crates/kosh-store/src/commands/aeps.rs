@@ -53,6 +53,37 @@ pub struct NewTransaction {
     pub awaited_ms: i64,
 }
 
+impl NewTransaction {
+    /// The fields the partner sent (see [`super::Command::fingerprint_fields`]): not
+    /// `awaited_ms`, a setting of this server. The Aadhaar number is covered by its keyed
+    /// hash (the fingerprint must not make the number searchable).
+    pub fn fingerprint_fields(&self) -> serde_json::Value {
+        let NewTransaction {
+            partner_id,
+            client_ref_id,
+            channel,
+            user_code,
+            tx_type,
+            amount_paise,
+            customer_mobile,
+            bank_code,
+            aadhaar,
+            awaited_ms: _,
+        } = self;
+        json!({
+            "partner_id": partner_id,
+            "client_ref_id": client_ref_id,
+            "channel": channel,
+            "user_code": user_code,
+            "tx_type": tx_type,
+            "amount_paise": amount_paise,
+            "customer_mobile": customer_mobile,
+            "bank_code": bank_code,
+            "aadhaar": aadhaar.hash,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsCommand {
     /// Fingpay e-KYC step 1: sends the OTP.

@@ -9,7 +9,8 @@
 //! 2. The server asks the rail (outside any transaction), then
 //!    [`DmtCommand::ApplyRailReport`] applies the answer: settled → posted (0); refused
 //!    at once → voided (1); waiting → 2 or hold 5 with a time to ask again; failed after
-//!    initiation → refund pending (3) with an OTP sent to the customer.
+//!    the bank accepted it → refund pending (3) with an OTP sent to the customer, even
+//!    when that failure is the first answer heard (see `next_status`).
 //! 3. [`DmtCommand::Refund`] takes that OTP: voided, e-value back (4).
 //!
 //! If the server dies between 1 and 2, the transfer's `check_at_ms` (set in 1) comes due
@@ -126,15 +127,45 @@ pub struct NewTransfer {
     pub recovery_ms: i64,
 }
 
+impl NewTransfer {
+    /// The fields the partner sent (see [`super::Command::fingerprint_fields`]): not
+    /// `pricing` nor `recovery_ms`, which are this server's settings. Destructured in
+    /// full so that a new field must be sorted into one or the other.
+    pub fn fingerprint_fields(&self) -> Value {
+        let NewTransfer {
+            partner_id,
+            user_code,
+            client_ref_id,
+            customer_mobile,
+            recipient_id,
+            amount_paise,
+            channel,
+            pricing: _,
+            recovery_ms: _,
+        } = self;
+        json!({
+            "partner_id": partner_id,
+            "user_code": user_code,
+            "client_ref_id": client_ref_id,
+            "customer_mobile": customer_mobile,
+            "recipient_id": recipient_id,
+            "amount_paise": amount_paise,
+            "channel": channel,
+        })
+    }
+}
+
 /// What a rail said about a transfer, in the store's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RailReport {
     Settled {
         utr: String,
     },
-    /// Refused or returned by the bank: no money reached the beneficiary.
+    /// Refused or returned by the bank: no money reached the beneficiary. `accepted`:
+    /// the bank had taken the transfer first (see `kosh_rails::RailStatus::Failed`).
     Failed {
         reason: String,
+        accepted: bool,
     },
     /// Not final: ask again at `check_at_ms`; `hold` when the bank did not answer.
     Waiting {
@@ -452,10 +483,16 @@ async fn transfer(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<Tr
 }
 
 /// The status a report moves a transfer to, or `None` when it changes nothing.
+///
+/// A failure is a decline (voided at once) only when the bank never took the transfer
+/// and nobody was told it was under way; a failure of a transfer the bank had accepted
+/// is a refund pending even when it is the first answer heard (a worker finishing the
+/// transfer of a node that died asks only after the failure), so the outcome does not
+/// depend on who asked the rail, or when.
 fn next_status(t: &Transfer, report: &RailReport) -> Option<TxStatus> {
     let to = match report {
         RailReport::Settled { .. } => TxStatus::Success,
-        RailReport::Failed { .. } | RailReport::Unavailable { .. } if !t.answered => TxStatus::Fail,
+        RailReport::Failed { accepted: false, .. } | RailReport::Unavailable { .. } if !t.answered => TxStatus::Fail,
         RailReport::Failed { .. } => TxStatus::RefundPending,
         RailReport::Unavailable { .. } => t.tx_status,
         RailReport::Waiting { hold: true, .. } => TxStatus::Hold,
@@ -481,7 +518,7 @@ async fn apply_report(
     let mut after = Transfer { tx_status: to, answered: true, updated_at_ms: now_ms, check_at_ms: None, ..before.clone() };
     match report {
         RailReport::Settled { utr } => after.bank_ref_num = utr.clone(),
-        RailReport::Failed { reason } => after.reason = reason.clone(),
+        RailReport::Failed { reason, .. } => after.reason = reason.clone(),
         RailReport::Unavailable { reason, retry_at_ms } => {
             after.reason = reason.clone();
             if to != TxStatus::Fail {
@@ -648,7 +685,8 @@ mod tests {
 
     #[test]
     fn reports_move_transfers_along_the_state_machine() {
-        let failed = RailReport::Failed { reason: "declined".into() };
+        let failed = RailReport::Failed { reason: "declined".into(), accepted: false };
+        let returned = RailReport::Failed { reason: "returned".into(), accepted: true };
         let down = RailReport::Unavailable { reason: "down".into(), retry_at_ms: 5 };
         let wait = RailReport::Waiting { check_at_ms: 5, hold: false };
         let hold = RailReport::Waiting { check_at_ms: 5, hold: true };
@@ -657,6 +695,10 @@ mod tests {
         assert_eq!(next_status(&transfer(TxStatus::Initiated, false), &down), Some(TxStatus::Fail));
         assert_eq!(next_status(&transfer(TxStatus::Initiated, true), &failed), Some(TxStatus::RefundPending));
         assert_eq!(next_status(&transfer(TxStatus::Hold, true), &failed), Some(TxStatus::RefundPending));
+        // Heard first after the failure (the request died): the same refund pending.
+        assert_eq!(next_status(&transfer(TxStatus::Initiated, false), &returned), Some(TxStatus::RefundPending));
+        assert_eq!(next_status(&transfer(TxStatus::Initiated, true), &returned), Some(TxStatus::RefundPending));
+        assert_eq!(next_status(&transfer(TxStatus::Hold, true), &returned), Some(TxStatus::RefundPending));
         assert_eq!(next_status(&transfer(TxStatus::Hold, true), &down), Some(TxStatus::Hold));
         assert_eq!(next_status(&transfer(TxStatus::Hold, true), &wait), Some(TxStatus::Hold));
         assert_eq!(next_status(&transfer(TxStatus::Initiated, true), &hold), Some(TxStatus::Hold));

@@ -26,6 +26,25 @@ pub enum TokenCmd {
     Pay { token: String, payment: Payment },
 }
 
+impl TokenCmd {
+    /// The fields the partner sent, where the command carries more (see
+    /// [`super::Command::fingerprint_fields`]): a payment's amount, name and mobile come
+    /// from the issuer's Fetch Details answer, not from the paying partner, so a retry is
+    /// the same payment even when that answer changed meanwhile. A new token is exactly
+    /// what its issuer sent: `None`, covered whole.
+    pub fn fingerprint_fields(&self) -> Option<Value> {
+        let TokenCmd::Pay { token, payment } = self else { return None };
+        let Payment { payer_partner_id, user_code, pay_client_ref_id, amount_paise: _, customer_name: _, customer_mobile: _ } =
+            payment;
+        Some(json!({
+            "token": token,
+            "payer_partner_id": payer_partner_id,
+            "user_code": user_code,
+            "pay_client_ref_id": pay_client_ref_id,
+        }))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenOutcome {
     Created(Token),
