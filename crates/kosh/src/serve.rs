@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// request_hash checking on financial endpoints: off, warn or enforce [default: enforce].
     #[arg(long, env = "KOSH_REQUEST_HASH")]
     pub request_hash: Option<HashStrictness>,
+    /// A verified request_hash authorises one request only [default: true, false in sandbox mode].
+    #[arg(long, env = "KOSH_REPLAY_PROTECTION")]
+    pub replay_protection: Option<bool>,
     /// Largest request body in bytes [default: 65536].
     #[arg(long, env = "KOSH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -224,6 +227,9 @@ impl ServeArgs {
             rail_recovery_secs,
             callbacks_attempts_retention_days
         );
+        if let Some(on) = self.replay_protection {
+            c.replay_protection = Some(on);
+        }
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }
