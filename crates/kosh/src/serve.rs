@@ -264,3 +264,31 @@ async fn shutdown_signal() {
         _ = term.recv() => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ServeArgs;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn config(args: &[&str]) -> kosh_server::config::Config {
+        let argv = std::iter::once("kosh").chain(args.iter().copied());
+        Cli::try_parse_from(argv).expect("flags parse").serve.config().expect("a valid configuration")
+    }
+
+    #[test]
+    fn replay_protection_is_off_in_sandbox_mode_unless_turned_on() {
+        assert!(!config(&[]).replay_protection_on(), "sandbox mode's default");
+        assert!(config(&["--replay-protection", "true"]).replay_protection_on());
+        let (aadhaar_key, token_pepper) = ("k".repeat(32), "p".repeat(32));
+        let production = ["--sandbox", "false", "--aeps-aadhaar-pepper", &aadhaar_key, "--echelon-token-pepper", &token_pepper];
+        assert!(config(&production).replay_protection_on(), "on by default outside sandbox mode");
+        let off = [&production[..], &["--replay-protection", "false"]].concat();
+        assert!(!config(&off).replay_protection_on());
+    }
+}
