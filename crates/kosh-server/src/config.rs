@@ -44,6 +44,10 @@ pub struct Config {
     pub timestamp_tolerance_secs: u64,
     /// `request_hash` checking on financial endpoints.
     pub request_hash: HashStrictness,
+    /// Replay protection: a verified `request_hash` authorises one request per partner
+    /// (its idempotent retries included) while its timestamp is within the tolerance.
+    /// Unset: on outside sandbox mode, off in sandbox mode (see [`Config::replay_protection_on`]).
+    pub replay_protection: Option<bool>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How long activating a service that needs document review stays pending, in seconds.
@@ -141,6 +145,7 @@ impl Default for Config {
             sandbox: true,
             timestamp_tolerance_secs: 300,
             request_hash: HashStrictness::Enforce,
+            replay_protection: None,
             max_body_bytes: 64 * 1024,
             service_review_secs: 10,
             sandbox_wallet_rupees: 1_000_000,
@@ -352,6 +357,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether a verified `request_hash` is single-use. Off by default in sandbox mode,
+    /// where the vendor's examples and test scripts send one set of headers for several
+    /// requests; on by default everywhere else, since the vendor's signature covers only
+    /// the timestamp and captured headers would sign any request for the whole tolerance.
+    pub fn replay_protection_on(&self) -> bool {
+        self.replay_protection.unwrap_or(!self.sandbox)
     }
 
     /// The sandbox rail's timings.

@@ -105,6 +105,8 @@ pub struct App {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     echelon_worker: tokio::task::JoinHandle<()>,
+    /// Prunes stale request_hash uses.
+    request_hash_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<rail_worker::Worker>,
@@ -151,8 +153,9 @@ impl App {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
         let rail_worker = rail_worker::spawn(state.clone());
+        let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, callbacks, rail_worker })
+        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })
     }
 
     pub fn url(&self) -> String {
@@ -165,6 +168,7 @@ impl App {
     pub async fn stop(mut self) {
         // The worker's moves are atomic commands: stopping it between two loses nothing.
         self.echelon_worker.abort();
+        self.request_hash_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

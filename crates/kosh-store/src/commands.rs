@@ -18,7 +18,7 @@ use crate::error::{CmdResult, CommandError, Rejection};
 use crate::ops::agents::{self, NewAgent, Onboarded};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
 use crate::ops::partners::{self, NewPartner, Partner};
-use crate::ops::{idempotency, ledger, outbox, services};
+use crate::ops::{idempotency, ledger, outbox, request_hashes, services};
 use crate::sql::Conn;
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, PLATFORM};
 use kosh_core::money::Paise;
@@ -98,6 +98,12 @@ pub enum Command {
     Token(tokens::TokenCmd),
     /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
     Dmt(dmt::DmtCommand),
+    /// Deletes at most `limit` recorded request_hash uses that expired by
+    /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
+    PruneRequestHashes {
+        expired_by_ms: i64,
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +145,8 @@ pub enum Outcome {
     /// Boxed: a token is much larger than every other outcome.
     Token(Box<tokens::TokenOutcome>),
     Dmt(dmt::DmtOutcome),
+    /// How many expired request_hash uses were deleted.
+    RequestHashesPruned(u64),
 }
 
 /// The purpose of the OTP that verifies an agent's mobile number.
@@ -166,6 +174,9 @@ pub struct Executed {
 pub struct Guard {
     pub key: IdemKey,
     pub fingerprint: String,
+    /// The request_hash the request was accepted under, when it is single-use (replay
+    /// protection): recorded with the command, bound to `key`.
+    pub request_hash: Option<RequestHashUse>,
 }
 
 impl Guard {
@@ -175,8 +186,23 @@ impl Guard {
             None => serde_json::to_string(cmd),
         };
         let canonical = canonical.expect("commands serialise");
-        Guard { key, fingerprint: kosh_core::secret::hash_secret("kosh-idempotency", &canonical) }
+        Guard { key, fingerprint: kosh_core::secret::hash_secret("kosh-idempotency", &canonical), request_hash: None }
     }
+
+    /// This guard, also consuming `request_hash` (see [`RequestHashUse`]).
+    pub fn with_request_hash(self, request_hash: Option<RequestHashUse>) -> Guard {
+        Guard { request_hash, ..self }
+    }
+}
+
+/// A verified `request_hash` that may authorise one request only: the command it comes
+/// with records it in its own transaction, so a refused command leaves it unused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHashUse {
+    pub hash: String,
+    /// When the hash's timestamp leaves the tolerance (from then on it is refused as
+    /// stale anyway, and its record may be pruned).
+    pub expires_at_ms: i64,
 }
 
 impl Command {
@@ -242,15 +268,29 @@ pub async fn apply_idempotent(db: &mut impl Conn, guard: &Guard, cmd: &Command, 
     match idempotency::claim(db, key.partner_id, &key.scope, &key.key, &guard.fingerprint, now_ms).await? {
         idempotency::Claim::Conflict => Err(Rejection::IdempotencyConflict.into()),
         idempotency::Claim::Replay(json) => {
+            consume_request_hash(db, guard, now_ms).await?;
             let outcome = serde_json::from_str(&json).map_err(|e| crate::sql::SqlError::Decode(e.to_string()))?;
             Ok(Executed { outcome, replayed: true })
         }
         idempotency::Claim::New => {
+            consume_request_hash(db, guard, now_ms).await?;
             let outcome = apply(db, cmd, now_ms).await?;
             let json = serde_json::to_string(&outcome).expect("outcomes serialise");
             idempotency::complete(db, key.partner_id, &key.scope, &key.key, &guard.fingerprint, &json, now_ms).await?;
             Ok(Executed { outcome, replayed: false })
         }
+    }
+}
+
+/// Records the guard's single-use request_hash for its key. A retry of the same request
+/// (a replay of the same key) may carry the same hash or a fresh one; a hash already
+/// used by another request is refused, and the command with it.
+async fn consume_request_hash(db: &mut impl Conn, guard: &Guard, now_ms: i64) -> CmdResult<()> {
+    let Some(used) = &guard.request_hash else { return Ok(()) };
+    let key = &guard.key;
+    match request_hashes::record(db, key.partner_id, &used.hash, &key.scope, &key.key, used.expires_at_ms, now_ms).await? {
+        request_hashes::Recorded::Fresh | request_hashes::Recorded::SameRequest => Ok(()),
+        request_hashes::Recorded::UsedBefore { used_at_ms } => Err(Rejection::RequestHashUsed { used_at_ms }.into()),
     }
 }
 
@@ -293,6 +333,9 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
+        Command::PruneRequestHashes { expired_by_ms, limit } => {
+            Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
+        }
     }
 }
 

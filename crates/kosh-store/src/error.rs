@@ -22,6 +22,9 @@ pub enum Rejection {
     InsufficientFunds { available_paise: i64 },
     #[error("the idempotency key was used before with a different request")]
     IdempotencyConflict,
+    /// Replay protection: the request_hash authorised another request already.
+    #[error("the request_hash was already used by another request (at {used_at_ms} ms)")]
+    RequestHashUsed { used_at_ms: i64 },
     #[error("no OTP was requested")]
     OtpNotFound,
     #[error("wrong OTP; {attempts_left} attempts left")]

@@ -20,7 +20,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod stats;
 
-use commands::{Command, Executed, Guard, IdemKey, Outcome};
+use commands::{Command, Executed, Guard, IdemKey, Outcome, RequestHashUse};
 use error::{CmdResult, CommandError};
 use kosh_core::clock::SharedClock;
 use kosh_core::ledger::{AccountKind, Balance};
@@ -146,17 +146,29 @@ impl Store {
 
     /// Runs a command as one atomic unit.
     pub async fn execute(&self, cmd: Command) -> CmdResult<Outcome> {
-        Ok(self.run(None, cmd).await?.outcome)
+        Ok(self.run(None, None, cmd).await?.outcome)
     }
 
     /// Runs a command guarded by an idempotency key, in the same atomic unit: the same
     /// command again answers the first outcome; a different one under the key is refused.
     pub async fn execute_idempotent(&self, key: IdemKey, cmd: Command) -> CmdResult<Executed> {
-        self.run(Some(key), cmd).await
+        self.run(Some(key), None, cmd).await
     }
 
-    async fn run(&self, key: Option<IdemKey>, cmd: Command) -> CmdResult<Executed> {
-        let guard = key.map(|key| Guard::new(key, &cmd));
+    /// [`Store::execute_idempotent`], also recording `request_hash` (when given) as used
+    /// by this request, in the same atomic unit: another request under it is refused
+    /// ([`error::Rejection::RequestHashUsed`]); a retry of this one is answered as usual.
+    pub async fn execute_idempotent_with_hash(
+        &self,
+        key: IdemKey,
+        request_hash: Option<RequestHashUse>,
+        cmd: Command,
+    ) -> CmdResult<Executed> {
+        self.run(Some(key), request_hash, cmd).await
+    }
+
+    async fn run(&self, key: Option<IdemKey>, request_hash: Option<RequestHashUse>, cmd: Command) -> CmdResult<Executed> {
+        let guard = key.map(|key| Guard::new(key, &cmd).with_request_hash(request_hash));
         let executed = match &self.backend {
             Backend::Sqlite(s) => {
                 let clock = self.clock.clone();
@@ -319,6 +331,15 @@ impl Store {
     /// Whether an idempotency key was used (a command under it committed).
     pub async fn idempotency_key_used(&self, key: &IdemKey) -> Result<bool, SqlError> {
         read!(self, db => ops::idempotency::is_used(db, key.partner_id, &key.scope, &key.key))
+    }
+
+    /// The recorded use of a request_hash by the partner (replay protection), if any.
+    pub async fn request_hash_use(
+        &self,
+        partner_id: i64,
+        hash: &str,
+    ) -> Result<Option<ops::request_hashes::HashUseRecord>, SqlError> {
+        read!(self, db => ops::request_hashes::used(db, partner_id, hash))
     }
 
     pub async fn token_by_number(&self, token: &str) -> Result<Option<ops::tokens::Token>, SqlError> {

@@ -50,6 +50,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_echelon.sql"),
         postgres: include_str!("../migrations/postgres/0006_echelon.sql"),
     },
+    Migration {
+        version: 7,
+        name: "request_hashes",
+        sqlite: include_str!("../migrations/sqlite/0007_request_hashes.sql"),
+        postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// request_hash checking on financial endpoints: off, warn or enforce [default: enforce].
     #[arg(long, env = "KOSH_REQUEST_HASH")]
     pub request_hash: Option<HashStrictness>,
+    /// A verified request_hash authorises one request only [default: true, false in sandbox mode].
+    #[arg(long, env = "KOSH_REPLAY_PROTECTION")]
+    pub replay_protection: Option<bool>,
     /// Largest request body in bytes [default: 65536].
     #[arg(long, env = "KOSH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -228,6 +231,9 @@ impl ServeArgs {
             rail_lease_secs,
             callbacks_attempts_retention_days
         );
+        if let Some(on) = self.replay_protection {
+            c.replay_protection = Some(on);
+        }
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }
@@ -260,5 +266,33 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeArgs;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn config(args: &[&str]) -> kosh_server::config::Config {
+        let argv = std::iter::once("kosh").chain(args.iter().copied());
+        Cli::try_parse_from(argv).expect("flags parse").serve.config().expect("a valid configuration")
+    }
+
+    #[test]
+    fn replay_protection_is_off_in_sandbox_mode_unless_turned_on() {
+        assert!(!config(&[]).replay_protection_on(), "sandbox mode's default");
+        assert!(config(&["--replay-protection", "true"]).replay_protection_on());
+        let (aadhaar_key, token_pepper) = ("k".repeat(32), "p".repeat(32));
+        let production = ["--sandbox", "false", "--aeps-aadhaar-pepper", &aadhaar_key, "--echelon-token-pepper", &token_pepper];
+        assert!(config(&production).replay_protection_on(), "on by default outside sandbox mode");
+        let off = [&production[..], &["--replay-protection", "false"]].concat();
+        assert!(!config(&off).replay_protection_on());
     }
 }

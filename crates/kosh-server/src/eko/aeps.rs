@@ -142,6 +142,7 @@ pub fn refusal(e: CommandError, user_code: i64) -> EkoReply {
     match rejection {
         Rejection::AgentNotFound => EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found")
             .with_hint(format!("no user (agent) {user_code} was onboarded by you")),
+        Rejection::RequestHashUsed { used_at_ms } => crate::eko::auth::request_hash_reused(*used_at_ms),
         Rejection::IdempotencyConflict | Rejection::Aeps(AepsRefusal::ClientRefIdUsed) => {
             fail(-1, "Duplicate client_ref_id").with_hint("client_ref_id was already used for a different transaction; send a new one for each transaction (a retry of the same request answers the first result)")
         }

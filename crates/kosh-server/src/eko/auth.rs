@@ -2,6 +2,12 @@
 //! partner; `secret-key` must be the HMAC of `secret-key-timestamp` under the partner's
 //! access key; the timestamp must be within the configured tolerance. Refusals explain
 //! which check failed and why, and never reveal the expected value.
+//!
+//! Financial requests also carry a `request_hash`. Since `secret-key` covers only the
+//! timestamp, captured headers would sign any request for the whole tolerance: under
+//! `replay_protection` a verified hash is single-use ([`accept_request_hash`]), recorded
+//! by the command it authorises. Reused `secret-key`s alone are not refused: the
+//! vendor's SDKs and examples reuse them on non-financial calls.
 
 use super::envelope::EkoReply;
 use crate::config::HashStrictness;
@@ -11,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kosh_core::signing;
+use kosh_store::commands::RequestHashUse;
 use kosh_store::ops::partners::Partner;
 use std::sync::Arc;
 
@@ -116,15 +123,64 @@ pub fn verify_request_hash(
     fields: &[&str],
     order_description: &str,
 ) -> Result<(), EkoReply> {
+    verified_request_hash(strictness, auth, headers, fields, order_description).map(drop)
+}
+
+/// Verifies a `request_hash` like [`verify_request_hash`] and, under replay protection,
+/// answers it as a single use for the command it authorises to record
+/// ([`RequestHashUse`]): the headers can then authorise that request (and its retries)
+/// only. A hash that did not verify (warn mode) or was not checked (off) is not recorded:
+/// it protects nothing, and a partner sending the same wrong hash every time in warn
+/// mode must not be refused for it.
+pub fn accept_request_hash(
+    app: &AppState,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    fields: &[&str],
+    order_description: &str,
+) -> Result<Option<RequestHashUse>, EkoReply> {
+    let verified = verified_request_hash(app.config.request_hash, auth, headers, fields, order_description)?;
+    let Some(hash) = verified.filter(|_| app.config.replay_protection_on()) else { return Ok(None) };
+    // The timestamp was checked by `check`: an integer within the tolerance.
+    let timestamp_ms: i64 = auth.timestamp.parse().map_err(|_| forbidden("secret-key-timestamp must be an integer"))?;
+    Ok(Some(RequestHashUse { hash, expires_at_ms: stale_from_ms(timestamp_ms, app.config.timestamp_tolerance_secs) }))
+}
+
+/// The first instant at which `timestamp_ms` is refused as stale.
+fn stale_from_ms(timestamp_ms: i64, tolerance_secs: u64) -> i64 {
+    let tolerance_ms = i64::try_from(tolerance_secs).unwrap_or(i64::MAX / 1000) * 1000;
+    timestamp_ms.saturating_add(tolerance_ms).saturating_add(1)
+}
+
+/// The refusal of a request_hash that authorised another request already.
+pub fn request_hash_reused(used_at_ms: i64) -> EkoReply {
+    forbidden(format!(
+        "Authentication for request-hash failed: this request_hash was already used at {}; compute a fresh timestamp per request",
+        kosh_core::civil::iso_utc(used_at_ms)
+    ))
+    .with_hint(
+        "a request_hash (with its secret-key-timestamp) authorises one request: a retry of that same request, with the same \
+         client_ref_id and fields, answers its result; any other request needs a new timestamp, secret-key and request_hash",
+    )
+}
+
+/// The verified hash (`None` when not checked, or mismatched in warn mode).
+fn verified_request_hash(
+    strictness: HashStrictness,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    fields: &[&str],
+    order_description: &str,
+) -> Result<Option<String>, EkoReply> {
     if strictness == HashStrictness::Off {
-        return Ok(());
+        return Ok(None);
     }
     let outcome = match header(headers, "request_hash") {
         None => Err(forbidden("Authentication for request-hash failed: request_hash header is missing")),
         Some(provided) => {
             let expected = signing::request_hash(&auth.partner.access_key, &auth.timestamp, fields);
             if signing::constant_time_eq(provided, &expected) {
-                Ok(())
+                Ok(expected)
             } else {
                 Err(forbidden("Authentication for request-hash failed: request_hash does not match")
                     .with_hint(format!("request_hash = base64(HMAC-SHA256(key = base64(access_key), message = {order_description})), concatenated without separators, values exactly as sent")))
@@ -132,11 +188,12 @@ pub fn verify_request_hash(
         }
     };
     match (outcome, strictness) {
+        (Ok(hash), _) => Ok(Some(hash)),
         (Err(reply), HashStrictness::Warn) => {
             tracing::warn!(partner = auth.partner.id, message = %reply.message, "request_hash check failed (warn mode: proceeding)");
-            Ok(())
+            Ok(None)
         }
-        (result, _) => result,
+        (Err(reply), _) => Err(reply),
     }
 }
 

@@ -4,7 +4,9 @@
 //!
 //! - [`callbacks`]: delivers outbox events to partners, with [`policy`] retries, over
 //!   the HTTP client in [`outbound`].
+//! - [`request_hashes`]: forgets request_hash uses whose timestamps have gone stale.
 
 pub mod callbacks;
 pub mod outbound;
 pub mod policy;
+pub mod request_hashes;

@@ -13,5 +13,6 @@ pub mod ledger;
 pub mod otp;
 pub mod outbox;
 pub mod partners;
+pub mod request_hashes;
 pub mod services;
 pub mod tokens;

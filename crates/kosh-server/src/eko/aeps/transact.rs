@@ -20,7 +20,7 @@
 
 use super::ekyc::pid_param;
 use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service, require_bank_connector};
-use crate::eko::auth::{verify_request_hash, Authenticated};
+use crate::eko::auth::{accept_request_hash, Authenticated};
 use crate::eko::envelope::{rsid, status, EkoReply, EkoResult};
 use crate::eko::params::EkoParams;
 use crate::eko::user::store_error;
@@ -46,7 +46,8 @@ pub const IDEM_SCOPE: &str = "eko";
 
 /// `POST /ekoapi/v2/aeps`: service_type*, user_code*, customer_id*, bank_code*,
 /// amount*, client_ref_id*, aadhar*, piddata*, latlong*; `request_hash` = timestamp +
-/// aadhar (12 digits) + amount (as sent) + user_code.
+/// aadhar (12 digits) + amount (as sent) + user_code. Under `replay_protection` the
+/// request_hash is recorded with the transaction: it authorises this one request.
 pub async fn transact(
     State(app): State<AppState>,
     Extension(auth): Extension<Authenticated>,
@@ -85,7 +86,7 @@ pub async fn transact(
     let raw = |name| params.get(name).unwrap_or_default().trim();
     let fields = [aadhaar.digits(), raw("amount"), raw("user_code")];
     let order = "secret-key-timestamp + aadhar (the 12 digits, unencrypted) + amount (as sent) + user_code";
-    verify_request_hash(app.config.request_hash, &auth, &headers, &fields, order)?;
+    let request_hash = accept_request_hash(&app, &auth, &headers, &fields, order)?;
     require_bank_connector(&app)?;
     require_aeps_service(&app, &auth, user_code).await?;
     let new = NewTransaction {
@@ -101,7 +102,7 @@ pub async fn transact(
         awaited_ms: awaited_ms(&app),
     };
     let key = IdemKey { partner_id: auth.partner.id, scope: IDEM_SCOPE.into(), key: client_ref_id.as_str().into() };
-    let executed = app.store.execute_idempotent(key, Command::Aeps(AepsCommand::Transact(new))).await;
+    let executed = app.store.execute_idempotent_with_hash(key, request_hash, Command::Aeps(AepsCommand::Transact(new))).await;
     let executed = executed.map_err(|e| refusal(e, user_code))?;
     let Outcome::Aeps(AepsOutcome::Transacted { tx, wallet }) = executed.outcome else {
         return Err(store_error("unexpected outcome"));
