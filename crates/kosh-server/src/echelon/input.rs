@@ -318,3 +318,53 @@ pub fn check_customer_header(headers: &HeaderMap) -> ApiResult<()> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// The request schemas' `accountName` definitions, from the vendor's spec.
+    fn account_name_fields() -> Vec<(&'static str, Value)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/echelon-openapi.yaml");
+        let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(path).expect("read the spec")).expect("YAML");
+        [
+            "AccountPayinRequestIMPS",
+            "AccountPayinRequestNetBanking",
+            "AccountPayinRequestP2AV2",
+            "AccountPayoutRequestBankTransfer",
+            "AccountPayoutRequestWalletTransfer",
+        ]
+        .into_iter()
+        .map(|name| (name, spec["components"]["schemas"][name]["properties"]["accountName"].clone()))
+        .collect()
+    }
+
+    /// Issue 11 item 4: the spec's account-name pattern, compiled by `regex` (real Unicode
+    /// general categories), agrees with Kosh's check for every character: first, after
+    /// a letter and after punctuation (a letter after it is always fine). A unit test
+    /// rather than in `tests/echelon_payments.rs`, so that its few seconds of CPU do not
+    /// slow the HTTP tests running beside it.
+    #[test]
+    fn account_names_match_the_spec_pattern_for_every_character() {
+        let fields = account_name_fields();
+        let pattern = fields[0].1["pattern"].as_str().expect("a pattern").to_owned();
+        for (name, field) in &fields {
+            assert_eq!(field["pattern"], pattern.as_str(), "{name}: one pattern everywhere");
+            assert_eq!((field["minLength"].as_u64(), field["maxLength"].as_u64()), (Some(1), Some(64)), "{name}");
+        }
+        let re = regex::Regex::new(&pattern).expect("the spec's pattern compiles");
+        let mut checked = 0;
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            for name in [c.to_string(), format!("a{c}"), format!(" {c}")] {
+                assert_eq!(
+                    kosh_core::echelon::is_account_name(&name),
+                    re.is_match(&name),
+                    "{name:?} (U+{:04X}) against the spec's {pattern}",
+                    c as u32
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 3_000_000);
+    }
+}
