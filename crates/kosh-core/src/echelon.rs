@@ -480,20 +480,30 @@ pub fn is_entity_id(text: &str) -> bool {
     !text.is_empty() && text.len() <= 250 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Whether `text` matches the spec's account-name pattern (letters with their marks,
-/// spaces and `,;:_'"!%=@#&-.?$()+*|`; no digits), 1 to 64 characters.
-pub fn is_account_name(text: &str) -> bool {
-    const PUNCT: &str = ", ;:_'\"!%=@#&-.?$()+*|";
-    let count = text.chars().count();
-    (1..=64).contains(&count) && text.chars().all(|c| c.is_alphabetic() || is_mark(c) || PUNCT.contains(c))
-}
+/// The punctuation the spec's account-name pattern allows besides letters and marks.
+pub const ACCOUNT_NAME_PUNCTUATION: &str = ", ;:_'\"!%=@#&-.?$()+*|";
 
-/// Combining marks of the common Indic and Latin blocks (enough for names; a name with
-/// a mark outside them is refused, never mangled).
-fn is_mark(c: char) -> bool {
-    matches!(c as u32, 0x0300..=0x036F | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0951..=0x0957 | 0x0962..=0x0963
-        | 0x0981..=0x0983 | 0x09BC..=0x09D7 | 0x0A01..=0x0A51 | 0x0A81..=0x0AE3 | 0x0B01..=0x0B57 | 0x0B82..=0x0BD7
-        | 0x0C00..=0x0C56 | 0x0C81..=0x0CD6 | 0x0D00..=0x0D57)
+/// Whether `text` is an account name as the spec's pattern
+/// `^(\p{L}\p{M}*?|[, ;:_'"!%=@#&\-\.\?\$\(\)\+\*\|])*$` and its 1–64 characters have
+/// it: letters (Unicode general category L), each followed by any combining marks (M),
+/// and [`ACCOUNT_NAME_PUNCTUATION`]. So no digits of any script, and no mark that does
+/// not follow a letter (at the start, after a space or punctuation).
+pub fn is_account_name(text: &str) -> bool {
+    let count = text.chars().count();
+    let mut after_letter = false;
+    (1..=64).contains(&count)
+        && text.chars().all(|c| match unicode_general_category::get_general_category(c).abbreviation().as_bytes()[0] {
+            b'L' => {
+                after_letter = true;
+                true
+            }
+            // A mark continues the letter before it (and that letter's earlier marks).
+            b'M' => after_letter,
+            _ => {
+                after_letter = false;
+                ACCOUNT_NAME_PUNCTUATION.contains(c)
+            }
+        })
 }
 
 /// Whether `text` is a UPI VPA (`handle@provider`) as the spec's pattern has it.
@@ -596,6 +606,52 @@ mod tests {
         assert_eq!(payin_outcome(PayinScenario::AwaitExpiry, t0, wait.expire_at_ms, delay, t0 + expiry - 1), None);
         assert!(payin_outcome(PayinScenario::AwaitExpiry, t0, wait.expire_at_ms, delay, t0 + expiry).is_some());
         assert_eq!(plan_payin(PayinScenario::Refuse, t0, expiry, delay).status, Status::Refused);
+    }
+
+    /// The spec's account-name pattern by general category: marks of any script after a
+    /// letter (Thai tone marks, Arabic harakat, Hebrew points, combining Latin marks
+    /// beyond U+036F), never a mark without its letter, never a digit or letter number.
+    #[test]
+    fn account_names_follow_the_spec_pattern_by_general_category() {
+        let accepted = [
+            "Asha Devi",
+            "आशा देवी",
+            "สมศักดิ์ ใจดี", // Thai tone marks (U+0E48, U+0E4C: Mn)
+            "นิ่ม",
+            "ਮਨਪ੍ਰੀਤ ਸਿੰਘ",                // Gurmukhi
+            "مُحَمَّد",                      // Arabic harakat
+            "שָׂרָה",                       // Hebrew points
+            "Zoe\u{0308} O'Brien-Smith", // a combining diaeresis
+            "Nguye\u{0302}\u{0303}n",    // two marks on one letter
+            "A\u{1AB0}\u{1DC4}\u{20D7}", // extended, supplement, for-symbols marks
+            "ǅ ʰ ª",                     // titlecase, modifier and other letters
+        ];
+        for name in accepted {
+            assert!(is_account_name(name), "{name:?} matches the spec's pattern");
+        }
+        let refused = [
+            "M/S.",
+            "Asha 2",
+            "आशा ३",            // a Devanagari digit (Nd)
+            "Louis Ⅻ",          // a letter number (Nl), alphabetic in Rust's sense
+            "\u{0301}Asha",     // a mark before any letter
+            "Asha \u{0301}",    // a mark after a space
+            "Asha,\u{0E48}",    // a mark after punctuation
+            "\u{093F}",         // a vowel sign alone (Mc, alphabetic in Rust's sense)
+            "Asha\u{00A0}Devi", // a no-break space is not the space the pattern allows
+            "Asha\u{200D}",     // a joiner (Cf)
+            "Asha\n",
+            "Asha~",
+            "",
+        ];
+        for name in refused {
+            assert!(!is_account_name(name), "{name:?} breaks the spec's pattern");
+        }
+        assert!(is_account_name(&"a".repeat(64)));
+        assert!(!is_account_name(&"a".repeat(65)));
+        // Length counts characters, marks included, as JSON Schema's maxLength does.
+        assert!(is_account_name(&"a\u{0301}".repeat(32)));
+        assert!(!is_account_name(&format!("{}a", "a\u{0301}".repeat(32))));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod config;
 pub mod echelon;
 pub mod eko;
 pub mod gateway;
+pub mod json_strict;
 pub mod metrics;
 pub mod rail_worker;
 pub mod sandbox;

@@ -27,6 +27,7 @@ on_both_backends!(
     api_version_is_required,
     a_rotated_secret_retires_the_tokens_it_signed,
     unknown_paths_and_methods_answer_in_the_spec_shape,
+    a_token_without_operations_grants_nothing,
 );
 
 #[test]
@@ -369,5 +370,41 @@ async fn unknown_paths_and_methods_answer_in_the_spec_shape(backend: Backend) {
     assert_eq!(other.status().as_u16(), 404);
     let other: Value = other.json().await.unwrap();
     assert_eq!((other["status"].as_i64(), other["message"].as_str()), (Some(404), Some("no such path: /no-such-thing")));
+    e.app.stop().await;
+}
+
+/// Item 4 of issue 11: `operations` is optional in the spec's `AuthTokenRequest`, so a
+/// request without it (or with `null`) gets a token. That token names no endpoint and so
+/// opens none: every call is 403 and nothing is stored. An empty list is still 400
+/// (`minItems: 1`).
+async fn a_token_without_operations_grants_nothing(backend: Backend) {
+    let e = start(backend).await;
+    let admin = e.admin_token().await;
+    for body in [
+        json!({ "merchantCode": MERCHANT_CODE, "secret": SECRET }),
+        json!({ "merchantCode": MERCHANT_CODE, "secret": SECRET, "operations": null, "validitySecs": 120 }),
+    ] {
+        let (status, answer) = e.call("POST", "/auth-tokens", None, Some(body.clone())).await;
+        assert_eq!(status, 200, "{body}: {answer}");
+        let token = answer["token"].as_str().unwrap().to_owned();
+        let (_, payload) = claims(&token);
+        assert_eq!(payload["operations"], json!([]), "{payload}");
+        assert_eq!(payload["sub"], MERCHANT_CODE);
+        for path in ["/balances", "/currencies", "/merchant-info", "/payins/NOOP-1"] {
+            let (status, answer) = e.get(path, &token).await;
+            assert_eq!(status, 403, "{path}: {answer}");
+            assert!(answer["description"].as_str().unwrap().contains("grants no operations"), "{answer}");
+        }
+        let (status, _) = e.post("/payins/NOOP-1", &token, payin_body(100, json!({ "paymentMethodCode": "UPIQR" }))).await;
+        assert_eq!(status, 403);
+        let (status, _) = e.post("/payouts/NOOP-2", &token, echelon_support::payout_body(100)).await;
+        assert_eq!(status, 403);
+        assert_eq!(e.get("/payins/NOOP-1", &admin).await.0, 410, "nothing stored");
+        assert_eq!(e.get("/payouts/NOOP-2", &admin).await.0, 410, "nothing stored");
+    }
+    let empty = json!({ "merchantCode": MERCHANT_CODE, "secret": SECRET, "operations": [] });
+    let (status, answer) = e.call("POST", "/auth-tokens", None, Some(empty)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["description"].as_str().unwrap().contains("at least one operation"), "{answer}");
     e.app.stop().await;
 }

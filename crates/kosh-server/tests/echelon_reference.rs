@@ -9,7 +9,11 @@ use kosh_server::config::Config;
 use serde_json::json;
 use std::sync::Arc;
 
-on_both_backends!(balances_and_code_lists_answer_in_the_spec_shapes, the_throttle_allows_ten_a_second);
+on_both_backends!(
+    balances_and_code_lists_answer_in_the_spec_shapes,
+    the_throttle_allows_ten_a_second,
+    throttled_answers_say_when_to_retry,
+);
 
 async fn balances_and_code_lists_answer_in_the_spec_shapes(backend: Backend) {
     let e = start(backend).await;
@@ -114,4 +118,46 @@ async fn the_throttle_holds_across_two_nodes_on_one_postgresql() {
     for node in [a, b] {
         Arc::try_unwrap(node).ok().expect("no task holds the server").app.stop().await;
     }
+}
+
+/// Item 4 of issue 11: a 429 carries `Retry-After`, the whole seconds until the
+/// merchant's window frees (windows are seconds of the injected clock, so from anywhere
+/// inside one that is 1), and a request after that long is answered. Token requests are
+/// throttled the same way.
+async fn throttled_answers_say_when_to_retry(backend: Backend) {
+    let e = start_with(backend, |c| c.echelon_requests_per_sec = 2).await;
+    // 250 ms into a window; the token request is its first hit.
+    e.clock.advance_ms(1000 - echelon_support::T0_MS % 1000 + 250);
+    let token = e.admin_token().await;
+    assert_eq!(e.get("/currencies", &token).await.0, 200);
+    for (what, req) in [
+        ("a token's call", e.http.get(e.url("/currencies")).header("Authorization", format!("Bearer {token}"))),
+        (
+            "a token request",
+            e.http.post(e.url("/auth-tokens")).json(&json!({
+                "merchantCode": "KOSH-SANDBOX", "secret": "kosh-sandbox-merchant-secret-0123456789", "operations": ["GET /currencies"]
+            })),
+        ),
+    ] {
+        let response = req.header("X-API-Version", "2").send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 429, "{what}");
+        let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(retry_after.as_deref(), Some("1"), "{what}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["description"].as_str().unwrap().contains("retry in 1 s"), "{what}: {body}");
+    }
+    // 999 ms into the window: still a whole second to wait (never 0).
+    e.clock.advance_ms(749);
+    let response = e
+        .http
+        .get(e.url("/currencies"))
+        .header("X-API-Version", "2")
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((response.status().as_u16(), response.headers()["retry-after"].to_str().unwrap()), (429, "1"));
+    e.clock.advance_ms(1);
+    assert_eq!(e.get("/currencies", &token).await.0, 200, "answered once Retry-After has passed");
+    e.app.stop().await;
 }

@@ -6,7 +6,8 @@
 //!    malformed, forged, expired or `alg: none` token, or one of an unknown or inactive
 //!    merchant, or of the sandbox merchant on a server outside sandbox mode, is 401.
 //! 3. The throttle: `echelon_requests_per_sec` per merchant, counted in the database so
-//!    that every node sharing it enforces one limit; above it, 429.
+//!    that every node sharing it enforces one limit; above it, 429 with `Retry-After`
+//!    (the whole seconds until the window frees).
 //! 4. The token's operations must match the whole `METHOD /path` (percent-decoded): 403.
 
 use super::error::{ApiError, ApiResult};
@@ -67,8 +68,14 @@ async fn authorize(app: &AppState, token: ApiResult<String>, method: &str, raw_p
     let token = token?;
     let (merchant, claims) = verify_token(app, &token).await?;
     throttle(app, &merchant).await?;
-    let grants = app.echelon.grants(&token, &claims.operations)?;
     let path = decoded_path(raw_path)?;
+    if claims.operations.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "the token grants no operations (it was issued without any), so not \"{method} {path}\" either; \
+             issue a token whose operations include it"
+        )));
+    }
+    let grants = app.echelon.grants(&token, &claims.operations)?;
     if !grants.allows(method, &path) {
         return Err(ApiError::forbidden(format!(
             "the token does not grant \"{method} {path}\"; issue a token whose operations include it"
@@ -111,9 +118,10 @@ async fn verify_token(app: &AppState, token: &str) -> ApiResult<(Arc<Merchant>, 
 /// every node). A node that has seen the window full answers 429 without asking again:
 /// a window's count only grows.
 pub async fn throttle(app: &AppState, merchant: &Merchant) -> ApiResult<()> {
-    let window_s = app.now_ms().div_euclid(1000);
+    let now_ms = app.now_ms();
+    let window_s = now_ms.div_euclid(1000);
     if app.echelon.known_full(merchant.id, window_s) {
-        return Err(too_many(app));
+        return Err(too_many(app, now_ms));
     }
     let cmd = Command::Echelon(EchelonCommand::ThrottleHit { merchant_id: merchant.id, window_s });
     let hits = match app.store.execute(cmd).await.map_err(ApiError::store)? {
@@ -122,16 +130,21 @@ pub async fn throttle(app: &AppState, merchant: &Merchant) -> ApiResult<()> {
     };
     if hits > i64::from(app.config.echelon_requests_per_sec) {
         app.echelon.mark_full(merchant.id, window_s);
-        return Err(too_many(app));
+        return Err(too_many(app, now_ms));
     }
     Ok(())
 }
 
-fn too_many(app: &AppState) -> ApiError {
-    ApiError::too_many(format!(
-        "too many requests: at most {} per second per merchant; retry in the next second",
-        app.config.echelon_requests_per_sec
-    ))
+/// 429 for the window of `now_ms`, with the whole seconds until it ends (at least 1).
+fn too_many(app: &AppState, now_ms: i64) -> ApiError {
+    let retry_after_secs = (1000 - now_ms.rem_euclid(1000) + 999) / 1000;
+    ApiError::too_many(
+        format!(
+            "too many requests: at most {} per second per merchant; retry in {retry_after_secs} s",
+            app.config.echelon_requests_per_sec
+        ),
+        retry_after_secs as u64,
+    )
 }
 
 /// The request path with percent-escapes decoded, so that an escaped path cannot slip

@@ -1,7 +1,8 @@
 //! Errors exactly as the spec shapes them: `BasicError {description}` for 400, 401, 403,
 //! 404, 409, 410, 429 and 500, and for 406 an array of `{code, description, attrCode}`.
+//! A 429 also says when to retry (`Retry-After`, in seconds).
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -19,6 +20,8 @@ pub struct Problem {
 pub enum ApiError {
     Basic(StatusCode, String),
     NotAcceptable(Vec<Problem>),
+    /// 429: the description and the whole seconds until a retry can succeed.
+    Throttled(String, u64),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -48,8 +51,8 @@ impl ApiError {
         ApiError::Basic(StatusCode::GONE, description.into())
     }
 
-    pub fn too_many(description: impl Into<String>) -> ApiError {
-        ApiError::Basic(StatusCode::TOO_MANY_REQUESTS, description.into())
+    pub fn too_many(description: impl Into<String>, retry_after_secs: u64) -> ApiError {
+        ApiError::Throttled(description.into(), retry_after_secs)
     }
 
     /// One 406 problem.
@@ -67,6 +70,7 @@ impl ApiError {
         match self {
             ApiError::Basic(status, _) => *status,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -75,6 +79,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::Basic(status, description) => (status, Json(json!({ "description": description }))).into_response(),
+            ApiError::Throttled(description, retry_after_secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                Json(json!({ "description": description })),
+            )
+                .into_response(),
             ApiError::NotAcceptable(problems) => {
                 let items: Vec<Value> = problems
                     .into_iter()

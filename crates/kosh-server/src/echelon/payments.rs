@@ -6,7 +6,7 @@
 //! is 409 with nothing changed, and a request refused with 400 or 406 stores nothing.
 
 use super::error::{ApiError, ApiResult};
-use super::input::{self, Fields, Requested};
+use super::input::{self, shortened, Fields, Requested, MAX_TEXT_CHARS};
 use super::{base_url, Caller};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -47,7 +47,7 @@ pub async fn create_payin(
 ) -> ApiResult<Created> {
     input::entity_id("idPayin", &id)?;
     input::check_customer_header(&headers)?;
-    let body = input::object(body)?;
+    let body = input::object(&headers, body)?;
     let f = body.fields();
     let requested = input::requested(&f.req_obj("paymentRequested")?, "SEGMENT_CODE_INVALID")?;
     let (method, method_json) = payin_method(&f.req_obj("paymentMethod")?)?;
@@ -93,7 +93,7 @@ pub async fn create_payout(
 ) -> ApiResult<Created> {
     input::entity_id("idPayout", &id)?;
     input::check_customer_header(&headers)?;
-    let body = input::object(body)?;
+    let body = input::object(&headers, body)?;
     let f = body.fields();
     let requested = input::requested(&f.req_obj("paymentRequested")?, "PAYMENT_CHANNEL_NO_SEGMENT_FOUND")?;
     let (method, method_json) = payout_method(&f.req_obj("paymentMethod")?)?;
@@ -212,7 +212,7 @@ fn check_limit(method: &Method, amount: Paise) -> ApiResult<()> {
 }
 
 fn method_of(direction: Direction, f: &Fields) -> ApiResult<&'static Method> {
-    let code = f.req_str("paymentMethodCode", 50)?;
+    let code = f.req_str("paymentMethodCode", MAX_TEXT_CHARS)?;
     let attr = Some("paymentMethod.paymentMethodCode");
     match lookup_method(direction, code) {
         MethodLookup::Offered(m) => Ok(m),
@@ -224,15 +224,21 @@ fn method_of(direction: Direction, f: &Fields) -> ApiResult<&'static Method> {
                 attr,
             ))
         }
-        MethodLookup::Unknown => {
-            Err(ApiError::rule("PAYMENT_METHOD_CODE_INVALID", format!("{code:?} is not a payment method code"), attr))
-        }
+        MethodLookup::Unknown => Err(ApiError::rule(
+            "PAYMENT_METHOD_CODE_INVALID",
+            format!("{:?} is not a payment method code", shortened(code)),
+            attr,
+        )),
     }
 }
 
 /// `paymentOperatorCode`: shape (400), then known (406 NOT_FOUND) and usable with the
-/// method (406 INVALID).
+/// method (406 INVALID). Methods that take no operator (`UPIID`, `IMPS`) have no such
+/// field in the spec's schema, so there it is an unknown field and ignored.
 fn operator(f: &Fields, method: &Method) -> ApiResult<Option<String>> {
+    if method.operators.is_empty() {
+        return Ok(None);
+    }
     let ok = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     let Some(code) = f.opt_shaped("paymentOperatorCode", 30, ok, "letters, digits, '_' or '-'")? else {
         if method.operator_required {
@@ -255,28 +261,51 @@ fn operator(f: &Fields, method: &Method) -> ApiResult<Option<String>> {
     Ok(Some(code.to_owned()))
 }
 
-fn email(f: &Fields, out: &mut Map<String, Value>) -> ApiResult<()> {
-    if let Some(e) = f.opt_str("emailAddress", 254)? {
-        let valid = e.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
-        if !valid || e.contains(char::is_whitespace) {
-            return Err(ApiError::rule(
-                "EMAIL_INVALID",
-                format!("{e:?} is not an e-mail address"),
-                Some("paymentMethod.emailAddress"),
-            ));
-        }
-        out.insert("emailAddress".into(), e.into());
+/// `emailAddress` (a string "in RFC 5322 format", no length or pattern in the schema). A
+/// malformed one is 406 `EMAIL_INVALID` on payins; the payout answer has no such code,
+/// so there it is the 400 of a value the spec's description does not allow.
+fn email(f: &Fields, direction: Direction, out: &mut Map<String, Value>) -> ApiResult<()> {
+    let Some(e) = f.opt_text("emailAddress", MAX_TEXT_CHARS)? else { return Ok(()) };
+    if !is_email(e) {
+        let why = format!("{:?} is not an e-mail address (RFC 5322, at most 254 characters)", shortened(e));
+        return Err(match direction {
+            Direction::Payin => ApiError::rule("EMAIL_INVALID", why, Some(&f.path("emailAddress"))),
+            Direction::Payout => ApiError::bad_request(format!("{}: {why}", f.path("emailAddress"))),
+        });
     }
+    out.insert("emailAddress".into(), e.into());
     Ok(())
 }
 
-fn account_name<'a>(f: &Fields<'a>, required: bool) -> ApiResult<Option<&'a str>> {
-    let shape = "1 to 64 letters, spaces or ,;:_'\"!%=@#&-.?$()+*| (no digits)";
+fn is_email(e: &str) -> bool {
+    let shaped = e.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
+    shaped && e.len() <= 254 && !e.contains(char::is_whitespace)
+}
+
+/// `accountName`: the spec's pattern, 1 to 64 characters; `required_because` says why
+/// a missing one is refused.
+fn account_name<'a>(f: &Fields<'a>, required_because: Option<&str>) -> ApiResult<Option<&'a str>> {
+    let shape = "1 to 64 letters (each with its combining marks), spaces or ,;:_'\"!%=@#&-.?$()+*| (no digits)";
     let name = f.opt_shaped("accountName", 64, echelon::is_account_name, shape)?;
-    if required && name.is_none() {
-        return Err(ApiError::bad_request(format!("{} is required", f.path("accountName"))));
+    match (name, required_because) {
+        (None, Some(why)) => Err(ApiError::bad_request(format!("{} is required {why}", f.path("accountName")))),
+        _ => Ok(name),
     }
-    Ok(name)
+}
+
+/// A payer's `accountNumber` (no length in the schema; "must contain only numbers").
+fn payer_account_number<'a>(f: &Fields<'a>) -> ApiResult<Option<&'a str>> {
+    match f.opt_text("accountNumber", MAX_TEXT_CHARS)? {
+        Some(n) if !n.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(ApiError::bad_request(format!("{} must contain only digits", f.path("accountNumber"))))
+        }
+        Some("") => Ok(None),
+        other => Ok(other),
+    }
+}
+
+fn phone<'a>(f: &Fields<'a>) -> ApiResult<Option<&'a str>> {
+    f.opt_shaped("phoneNumber", 16, echelon::is_phone, "7 to 16 digits with an optional leading +, like +919876543210")
 }
 
 /// Reads a payin's `paymentMethod` into its method and the object Kosh keeps.
@@ -287,7 +316,7 @@ fn payin_method(f: &Fields) -> ApiResult<(&'static Method, Value)> {
     if let Some(op) = operator(f, method)? {
         out.insert("paymentOperatorCode".into(), op.into());
     }
-    email(f, &mut out)?;
+    email(f, Direction::Payin, &mut out)?;
     match method.code {
         "UPIID" => {
             let vpa = f.req_str("upiId", 100)?;
@@ -301,27 +330,36 @@ fn payin_method(f: &Fields) -> ApiResult<(&'static Method, Value)> {
                 "IMPS" => Some(f.req_obj("account")?),
                 _ => f.opt_obj("account")?,
             };
-            let name_required = method.code != "NETBANKING";
+            // The spec: IMPS always names the payer; P2A_V2 does "if currency is INR".
+            let name_required = match method.code {
+                "IMPS" => Some("for IMPS"),
+                "P2A_V2" => Some("for INR P2A_V2 payins"),
+                _ => None,
+            };
             let mut kept = Map::new();
             match &account {
                 Some(a) => {
                     if let Some(name) = account_name(a, name_required)? {
                         kept.insert("accountName".into(), name.into());
                     }
-                    if let Some(number) = a.opt_str("accountNumber", 64)? {
+                    if let Some(number) = payer_account_number(a)? {
                         kept.insert("accountNumber".into(), number.into());
                     }
                 }
-                None if name_required => {
-                    return Err(ApiError::bad_request(format!("{} is required for INR", f.path("account.accountName"))))
+                None => {
+                    if let Some(why) = name_required {
+                        return Err(ApiError::bad_request(format!("{} is required {why}", f.path("account.accountName"))));
+                    }
                 }
-                None => {}
             }
             if !kept.is_empty() {
                 out.insert("account".into(), Value::Object(kept));
             }
-            if let Some(phone) = f.opt_shaped("phoneNumber", 16, echelon::is_phone, "a phone number like +919876543210")? {
-                out.insert("phoneNumber".into(), phone.into());
+            // Only NETBANKING's schema has a phone number.
+            if method.code == "NETBANKING" {
+                if let Some(phone) = phone(f)? {
+                    out.insert("phoneNumber".into(), phone.into());
+                }
             }
         }
         _ => {}
@@ -338,44 +376,68 @@ fn payout_method(f: &Fields) -> ApiResult<(&'static Method, Value)> {
         out.insert("paymentOperatorCode".into(), op.into());
     }
     let a = f.req_obj("account")?;
-    let mut account = Map::new();
-    account.insert("accountName".into(), account_name(&a, true)?.unwrap_or_default().into());
-    let number = a.req_str("accountNumber", 100)?;
-    if method.code == "BANK_TRANSFER" {
-        if !(6..=18).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::bad_request(format!("{} must be 6 to 18 digits for INR", a.path("accountNumber"))));
-        }
-        let Some(ifsc) = a.opt_str("bankCode", 11)? else {
-            return Err(ApiError::rule(
-                "BANK_CODE_REQUIRED",
-                "INR bank transfers need bankCode: the beneficiary's IFSC",
-                Some("paymentMethod.account.bankCode"),
-            ));
-        };
-        if !echelon::is_ifsc(ifsc) {
-            return Err(ApiError::bad_request(format!("{} must be an IFSC like SBIN0001234", a.path("bankCode"))));
-        }
-        account.insert("bankCode".into(), ifsc.into());
-        for name in ["accountType", "bankName", "bankBranch", "bankCity", "bankProvince"] {
-            if let Some(v) = a.opt_str(name, 100)? {
-                account.insert(name.into(), v.into());
-            }
-        }
-        email(f, &mut out)?;
+    let account = if method.code == "BANK_TRANSFER" {
+        email(f, Direction::Payout, &mut out)?;
+        bank_account(&a)?
     } else {
-        if !echelon::is_vpa(number) {
-            return Err(ApiError::bad_request(format!("{} must be a UPI id like name@bank", a.path("accountNumber"))));
-        }
-        if let Some(phone) = f.opt_shaped("phoneNumber", 16, echelon::is_phone, "a phone number like +919876543210")? {
+        if let Some(phone) = phone(f)? {
             out.insert("phoneNumber".into(), phone.into());
         }
-    }
-    account.insert("accountNumber".into(), number.into());
-    if let Some(remark) = f.opt_str("remark", 255)? {
+        wallet_account(&a)?
+    };
+    if let Some(remark) = f.opt_text("remark", MAX_TEXT_CHARS)? {
         out.insert("remark".into(), remark.into());
     }
     out.insert("account".into(), Value::Object(account));
     Ok((method, Value::Object(out)))
+}
+
+/// A `BANK_TRANSFER` account (`AccountPayoutRequestBankTransfer`) for INR.
+fn bank_account(a: &Fields) -> ApiResult<Map<String, Value>> {
+    let mut account = Map::new();
+    account.insert("accountName".into(), account_name(a, Some("for a bank transfer"))?.unwrap_or_default().into());
+    // The schema takes any string; an Indian bank account number is 6 to 18 digits.
+    let number = a.req_text("accountNumber", MAX_TEXT_CHARS)?;
+    if !(6..=18).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(format!("{} must be 6 to 18 digits for INR", a.path("accountNumber"))));
+    }
+    account.insert("accountNumber".into(), number.into());
+    let Some(ifsc) = a.opt_str("bankCode", MAX_TEXT_CHARS)? else {
+        return Err(ApiError::rule(
+            "BANK_CODE_REQUIRED",
+            "INR bank transfers need bankCode: the beneficiary's IFSC",
+            Some("paymentMethod.account.bankCode"),
+        ));
+    };
+    if !echelon::is_ifsc(ifsc) {
+        return Err(ApiError::bad_request(format!("{} must be an IFSC like SBIN0001234 for INR", a.path("bankCode"))));
+    }
+    account.insert("bankCode".into(), ifsc.into());
+    // accountType has no minLength in the schema; the bank's names have minLength 1.
+    if let Some(v) = a.opt_text("accountType", MAX_TEXT_CHARS)? {
+        account.insert("accountType".into(), v.into());
+    }
+    for name in ["bankName", "bankBranch", "bankCity", "bankProvince"] {
+        if let Some(v) = a.opt_str(name, MAX_TEXT_CHARS)? {
+            account.insert(name.into(), v.into());
+        }
+    }
+    Ok(account)
+}
+
+/// A `WALLET_TRANSFER` account (`AccountPayoutRequestWalletTransfer`) for INR: the UPI
+/// VPA to pay, and the holder's name, which the spec requires "if currency is INR".
+fn wallet_account(a: &Fields) -> ApiResult<Map<String, Value>> {
+    let mut account = Map::new();
+    let name = account_name(a, Some("for INR wallet transfers (AccountPayoutRequestWalletTransfer)"))?;
+    account.insert("accountName".into(), name.unwrap_or_default().into());
+    // Optional in the schema, but a payout needs somewhere to go.
+    let number = a.req_str("accountNumber", 100)?;
+    if !echelon::is_vpa(number) {
+        return Err(ApiError::bad_request(format!("{} must be a UPI id like name@bank", a.path("accountNumber"))));
+    }
+    account.insert("accountNumber".into(), number.into());
+    Ok(account)
 }
 
 /// The rail order of a payout (rebuilt from the stored payment by the worker).
@@ -469,10 +531,11 @@ pub async fn set_external_reference(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<StatusCode> {
     input::entity_id("idPayin", &id)?;
-    let body = input::object(body)?;
+    let body = input::object(&headers, body)?;
     let reference = body.fields().req_str("reference", 512)?.to_owned();
     let payin = find(&app, &caller, Direction::Payin, &id).await?;
     if !EXTERNAL_REFERENCE_METHODS.contains(&payin.method_code.as_str()) {
@@ -500,7 +563,7 @@ pub async fn payout_options(headers: HeaderMap, body: Result<Bytes, BytesRejecti
 
 fn options(direction: Direction, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
     input::check_customer_header(headers)?;
-    let body = input::object(body)?;
+    let body = input::object(headers, body)?;
     let requested = input::requested(&body.fields(), "PAYMENT_CHANNEL_NO_SEGMENT_FOUND")?;
     let data: Vec<Value> = METHODS
         .iter()

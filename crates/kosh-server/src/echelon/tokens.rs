@@ -2,6 +2,11 @@
 //! (a named action on one payment id). Both take the merchant's code and secret in the
 //! body and answer `{"token": <HS256 JWT>}` with `sub`, `operations`, `exp`, `iat`,
 //! `jti` and, when asked, the `money` restriction.
+//!
+//! `operations` is optional in the spec's `AuthTokenRequest`. A token issued without it
+//! carries `"operations": []` and grants nothing: every call it is shown to is 403. It
+//! proves the secret was known and nothing more; a token never opens an endpoint it
+//! does not name, so leaving the list out cannot widen one.
 
 use super::error::{ApiError, ApiResult};
 use super::input::{self, Fields};
@@ -9,6 +14,7 @@ use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::Json;
 use kosh_core::echelon::jwt::{self, Claims, TokenMoney};
 use kosh_core::echelon::merchant::secret_matches;
@@ -39,27 +45,50 @@ pub fn action_operations(action: &str, id: &str) -> Option<Vec<String>> {
     Some(ops)
 }
 
-pub async fn auth_tokens(State(app): State<AppState>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
-    let body = input::object(body)?;
+pub async fn auth_tokens(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let body = input::object(&headers, body)?;
     let f = body.fields();
     let common = common(&f)?;
-    let list = f.opt_array("operations")?.ok_or_else(|| ApiError::bad_request("operations is required"))?;
+    let operations = operations(&f)?;
+    issue(&app, common, operations).await
+}
+
+/// `operations`: absent is no operations; present, 1 to `MAX_OPERATIONS` strings.
+fn operations(f: &Fields) -> ApiResult<Vec<String>> {
+    let Some(list) = f.opt_array("operations")? else { return Ok(Vec::new()) };
+    if list.is_empty() {
+        return Err(ApiError::bad_request(
+            "operations must list at least one operation; leave it out for a token that grants none",
+        ));
+    }
     let mut operations = Vec::with_capacity(list.len().min(64));
     for (i, op) in list.iter().enumerate() {
         if i >= kosh_core::echelon::operations::MAX_OPERATIONS {
             break; // Grants::compile refuses the list by its length.
         }
-        operations
-            .push(op.as_str().ok_or_else(|| ApiError::bad_request(format!("operations[{i}] must be a string")))?.to_owned());
+        let text = op.as_str().ok_or_else(|| ApiError::bad_request(format!("operations[{i}] must be a string")))?;
+        operations.push(text.to_owned());
     }
     if list.len() > operations.len() {
         operations.push(String::new());
     }
-    issue(&app, common, operations).await
+    Grants::compile(&operations).map_err(|e| match e {
+        OperationError::Schema(m) => ApiError::bad_request(m),
+        OperationError::Invalid(m) => ApiError::rule("OPERATION_INVALID", m, Some("operations")),
+    })?;
+    Ok(operations)
 }
 
-pub async fn auth_tokens_by_action(State(app): State<AppState>, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
-    let body = input::object(body)?;
+pub async fn auth_tokens_by_action(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let body = input::object(&headers, body)?;
     let f = body.fields();
     let common = common(&f)?;
     let action = f.req_str("action", 50)?;
@@ -80,7 +109,7 @@ struct Common {
 }
 
 fn common(f: &Fields) -> ApiResult<Common> {
-    let merchant_code = f.req_str("merchantCode", 100)?.to_owned();
+    let merchant_code = f.req_str("merchantCode", input::MAX_TEXT_CHARS)?.to_owned();
     let secret = f.req_str("secret", 1000)?.to_owned();
     let validity_secs = f.opt_int("validitySecs")?.unwrap_or(DEFAULT_VALIDITY_SECS);
     if !VALIDITY_SECS.contains(&validity_secs) {
@@ -103,13 +132,14 @@ fn common(f: &Fields) -> ApiResult<Common> {
     Ok(Common { merchant_code, secret, validity_secs, money })
 }
 
+/// Issues a token for `operations` (checked by the caller; empty grants nothing).
 async fn issue(app: &AppState, c: Common, operations: Vec<String>) -> ApiResult<Json<Value>> {
-    Grants::compile(&operations).map_err(|e| match e {
-        OperationError::Schema(m) => ApiError::bad_request(m),
-        OperationError::Invalid(m) => ApiError::rule("OPERATION_INVALID", m, Some("operations")),
-    })?;
     let merchant = app.echelon.merchant(&app.store, &c.merchant_code).await.map_err(ApiError::store)?.ok_or_else(|| {
-        ApiError::rule("MERCHANT_NOT_FOUND", format!("no merchant {:?}", c.merchant_code), Some("merchantCode"))
+        ApiError::rule(
+            "MERCHANT_NOT_FOUND",
+            format!("no merchant {:?}", input::shortened(&c.merchant_code)),
+            Some("merchantCode"),
+        )
     })?;
     super::check_mode(app, &merchant)?;
     super::auth::throttle(app, &merchant).await?;
