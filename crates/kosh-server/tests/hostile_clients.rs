@@ -11,6 +11,8 @@ mod eko_support;
 use eko_support::Backend;
 use kosh_server::config::Config;
 use kosh_server::App;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -118,6 +120,7 @@ async fn a_body_sent_slowly_is_refused_with_408_by_the_body_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_connection_cap_new_connections_wait_until_one_closes() {
+    let logs = captured_warnings();
     let app = start(|c| c.http_max_connections = 2).await;
     let mut held = [connect(&app).await, connect(&app).await];
     // Both slots are taken once each connection has been served a request.
@@ -132,6 +135,7 @@ async fn at_the_connection_cap_new_connections_wait_until_one_closes() {
     let mut early = Vec::new();
     assert!(!closed_within(&mut waiting, Duration::from_millis(500), &mut early).await);
     assert!(early.is_empty(), "a third connection is not served while two are open");
+    wait_for_log(&logs, "connection cap reached: 2 connections are open").await;
     drop(held);
     let answer = wait_until_closed(&mut waiting).await;
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "served once a slot freed");
@@ -197,4 +201,61 @@ async fn junk_methods_and_paths_cannot_crowd_real_routes_out_of_metrics() {
     assert!(text.contains(junk), "missing {junk} in\n{text}");
     assert!(text.contains(r#"kosh_http_requests_total{method="other",route="/healthz",status="405"} 1"#), "{text}");
     app.stop().await;
+}
+
+#[test]
+fn http_limits_are_validated() {
+    let bad = [
+        Config { http_header_timeout_secs: 0, ..Config::default() },
+        Config { http_body_timeout_secs: 3_601, ..Config::default() },
+        Config { http_idle_timeout_secs: 0, ..Config::default() },
+        Config { http_max_connections: 0, ..Config::default() },
+        Config { http_listen_backlog: 0, ..Config::default() },
+        Config { http_listen_backlog: 65_536, ..Config::default() },
+    ];
+    for config in bad {
+        assert!(config.validate().is_err(), "{config:?}");
+    }
+    assert!(Config::default().validate().is_ok());
+}
+
+/// Warnings logged through `tracing` in this test binary (the servers run in it).
+fn captured_warnings() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init()
+            .expect("the only log subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn wait_for_log(logs: &Mutex<Vec<u8>>, text: &str) {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < DEADLINE {
+        if String::from_utf8_lossy(&logs.lock().expect("log buffer")).contains(text) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing logged {text:?} within {DEADLINE:?}");
 }
