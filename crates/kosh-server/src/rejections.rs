@@ -22,7 +22,7 @@ use serde_json::json;
 /// Longest request target (path and query) served, in bytes; longer answers 414.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest header block served (names and values), in bytes; larger answers 431.
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Most headers one request may carry; more answers 431.
 pub const MAX_HEADERS: usize = 100;
 /// How much of a framework refusal's text is kept as the message.
