@@ -125,6 +125,17 @@ pub struct Config {
     /// a copy of the database alone cannot be searched for an Aadhaar number. Required
     /// outside sandbox mode; sandbox mode without it uses [`SANDBOX_AADHAAR_PEPPER`].
     pub aeps_aadhaar_pepper: Option<String>,
+    /// HTTP: seconds a request head may take to arrive once its first byte has (slow clients).
+    pub http_header_timeout_secs: u64,
+    /// HTTP: seconds a request body may take to arrive once its head has; then 408.
+    pub http_body_timeout_secs: u64,
+    /// HTTP: seconds an idle keep-alive connection stays open waiting for its next request.
+    pub http_idle_timeout_secs: u64,
+    /// HTTP: most connections open at once (lowered to fit the open-files limit); further
+    /// connections wait in the listen queue until one closes.
+    pub http_max_connections: usize,
+    /// HTTP: the listen queue of connections not yet accepted.
+    pub http_listen_backlog: u32,
 }
 
 /// The Aadhaar hash key of a sandbox-mode server configured without
@@ -182,6 +193,11 @@ impl Default for Config {
             dmt_pricing: kosh_core::pricing::Pricing::default(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
+            http_header_timeout_secs: 10,
+            http_body_timeout_secs: 30,
+            http_idle_timeout_secs: 60,
+            http_max_connections: 4096,
+            http_listen_backlog: 1024,
         }
     }
 }
@@ -259,6 +275,7 @@ impl Config {
         }
         self.validate_callbacks()?;
         self.validate_rails()?;
+        self.validate_http()?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
     }
 
@@ -342,6 +359,21 @@ impl Config {
         }
         if !(1..=3_600).contains(&self.rail_lease_secs) {
             return bad("rail_lease_secs must be between 1 and 3600");
+        }
+        Ok(())
+    }
+
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.into()));
+        let timeouts = [self.http_header_timeout_secs, self.http_body_timeout_secs, self.http_idle_timeout_secs];
+        if timeouts.iter().any(|t| !(1..=3_600).contains(t)) {
+            return bad("http_header_timeout_secs, http_body_timeout_secs and http_idle_timeout_secs must be between 1 and 3600");
+        }
+        if !(1..=1_000_000).contains(&self.http_max_connections) {
+            return bad("http_max_connections must be between 1 and 1000000");
+        }
+        if !(1..=65_535).contains(&self.http_listen_backlog) {
+            return bad("http_listen_backlog must be between 1 and 65535");
         }
         Ok(())
     }

@@ -9,18 +9,24 @@
 //! - [`echelon`]: the Echelon dialect (scoped JWTs, payins, payouts, balances) at the
 //!   spec's root paths, and its payment worker.
 //! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
+//! - [`connections`]: the accept loop: listen backlog, connection cap, header, body and
+//!   idle timeouts.
+//! - [`rejections`]: every error answer, the framework's own included, in the dialect
+//!   of its path.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
 //! - [`rail_worker`]: asks the rail about transfers whose time has come (NEFT batches,
 //!   holds, late failures, transfers a crashed request left unanswered).
 
 pub mod admin;
 pub mod config;
+pub mod connections;
 pub mod echelon;
 pub mod eko;
 pub mod gateway;
 pub mod json_strict;
 pub mod metrics;
 pub mod rail_worker;
+pub mod rejections;
 pub mod sandbox;
 pub mod state;
 pub mod workers;
@@ -77,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(rejections::dialect_errors))
         .with_state(state)
 }
 
@@ -104,7 +111,7 @@ pub struct App {
     pub addr: SocketAddr,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<()>,
     echelon_worker: tokio::task::JoinHandle<()>,
     /// Prunes stale request_hash uses.
     request_hash_worker: tokio::task::JoinHandle<()>,
@@ -123,8 +130,7 @@ impl App {
 
     pub async fn start_with_store(config: Config, store: Arc<Store>) -> Result<App, StartError> {
         config.validate()?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
+        let listener = connections::listen(config.listen, config.http_listen_backlog)
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let echelon = Arc::new(echelon::EchelonState::new(&config));
@@ -142,13 +148,10 @@ impl App {
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let app = router(state.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.await;
-                })
-                .await
-        });
+        let limits = connections::Limits::from_config(&state.config);
+        let task = tokio::spawn(connections::serve(listener, app, limits, async move {
+            let _ = stop.await;
+        }));
         let echelon_worker = echelon::worker::spawn(state.clone());
         let callbacks = state.config.callbacks_enabled.then(|| {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())

@@ -3,6 +3,7 @@
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kosh_store::stats::{StoreStats, BATCH_BUCKETS};
@@ -13,8 +14,14 @@ use std::time::Instant;
 
 /// Upper bounds of the latency histogram, in seconds.
 const LATENCY_BUCKETS_S: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
-/// Most distinct (method, route, status) series kept; unknown paths share one route label.
+/// Most distinct (method, route, status) series kept. Unmatched paths share one route
+/// label and non-standard methods one method label, so clients cannot reach it by
+/// inventing paths or methods; the cap guards against a bug elsewhere.
 const MAX_SERIES: usize = 2_000;
+/// The route label of every request no route matched.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// The method label of every request whose method is not a standard one.
+pub const OTHER_METHOD: &str = "other";
 
 #[derive(Default)]
 struct Histogram {
@@ -103,11 +110,28 @@ fn render_store(out: &mut String, s: &StoreStats) {
 /// explode the series count), status and latency.
 pub async fn track(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let method = method_label(req.method()).to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, |m| m.as_str()).to_owned();
     let response = next.run(req).await;
     app.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
+}
+
+/// The method's own name when it is one of HTTP's standard methods, else [`OTHER_METHOD`]:
+/// a method name is whatever token the client sends, so it must not become a label.
+fn method_label(method: &Method) -> &'static str {
+    static STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    STANDARD.iter().find(|m| *m == method).map_or(OTHER_METHOD, |m| m.as_str())
 }
 
 pub async fn render(State(app): State<AppState>) -> impl IntoResponse {

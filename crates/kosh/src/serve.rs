@@ -180,6 +180,21 @@ pub struct ServeArgs {
     /// never stored in the database). Required outside sandbox mode.
     #[arg(long, env = "KOSH_AEPS_AADHAAR_PEPPER", hide_env_values = true)]
     pub aeps_aadhaar_pepper: Option<String>,
+    /// Seconds a request head may take once its first byte arrived [default: 10].
+    #[arg(long, env = "KOSH_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<u64>,
+    /// Seconds a request body may take once its head arrived; then 408 [default: 30].
+    #[arg(long, env = "KOSH_HTTP_BODY_TIMEOUT_SECS")]
+    pub http_body_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection waits for its next request [default: 60].
+    #[arg(long, env = "KOSH_HTTP_IDLE_TIMEOUT_SECS")]
+    pub http_idle_timeout_secs: Option<u64>,
+    /// Most open connections, lowered to fit the open-files limit [default: 4096].
+    #[arg(long, env = "KOSH_HTTP_MAX_CONNECTIONS")]
+    pub http_max_connections: Option<usize>,
+    /// Listen queue length [default: 1024].
+    #[arg(long, env = "KOSH_HTTP_LISTEN_BACKLOG")]
+    pub http_listen_backlog: Option<u32>,
 }
 
 impl ServeArgs {
@@ -234,6 +249,13 @@ impl ServeArgs {
         if let Some(on) = self.replay_protection {
             c.replay_protection = Some(on);
         }
+        apply!(
+            http_header_timeout_secs,
+            http_body_timeout_secs,
+            http_idle_timeout_secs,
+            http_max_connections,
+            http_listen_backlog
+        );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }

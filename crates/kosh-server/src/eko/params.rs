@@ -1,13 +1,15 @@
 //! Request parameters, wherever the partner put them: the query string, and a body that
 //! is form-urlencoded or JSON (clients in the wild disagree, so every write endpoint
-//! accepts both). Values arrive as text; JSON numbers keep their literal text and JSON
-//! objects (like `residence_address`) become their JSON text.
+//! accepts both). Values arrive as text; JSON numbers keep their exact source text and
+//! the few composite parameters (like `residence_address`) their JSON text. Booleans,
+//! objects or arrays in scalar parameters, and keys given twice are refused.
 
 use super::envelope::{EkoReply, MISSING};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
-use serde_json::Value;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// Most parameters one request may carry.
@@ -66,19 +68,123 @@ impl EkoParams {
     }
 
     fn add_json(&mut self, bytes: &[u8]) -> Result<(), EkoReply> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| bad_request(format!("the body is not valid JSON: {e}")))?;
-        let Value::Object(object) = value else { return Err(bad_request("the JSON body must be an object".into())) };
-        for (name, value) in object {
-            let text = match value {
-                Value::Null => continue,
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                composite => composite.to_string(),
-            };
-            self.insert(name, text)?;
+        let Members(members) = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => bad_request("the JSON body must be an object".into()),
+            _ => bad_request(json_error(&e)),
+        })?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, raw) in members {
+            if !seen.insert(name.clone()) {
+                return Err(EkoReply::invalid(vec![(truncate(&name), "was given twice in the JSON body".into())]));
+            }
+            if let Some(text) = json_text(&name, &raw)? {
+                self.insert(name, text)?;
+            }
         }
         Ok(())
+    }
+}
+
+/// Parameters whose wire format is a JSON object or array (kept as its JSON text);
+/// every other parameter is a scalar.
+const COMPOSITE: [&str; 5] = ["residence_address", "total", "display_items", "custom_params", "custom_headers"];
+
+/// A member's value as parameter text: a string's content, a number's exact source text
+/// (`1e-400` stays `1e-400`), a composite parameter's JSON text; `None` for null.
+/// Booleans, and objects or arrays where a scalar belongs, are refused: taking their
+/// JSON text would store `["A1","B2"]` as a `client_ref_id`.
+fn json_text(name: &str, raw: &RawValue) -> Result<Option<String>, EkoReply> {
+    let text = raw.get();
+    let refuse = |what: &str| Err(EkoReply::invalid(vec![(truncate(name), format!("must be a string, not {what}"))]));
+    match text.as_bytes().first() {
+        Some(b'n') => Ok(None),
+        Some(b'"') => serde_json::from_str::<String>(text).map(Some).map_err(|e| bad_request(json_error(&e))),
+        Some(b't' | b'f') => refuse("a boolean"),
+        Some(b'{' | b'[') if COMPOSITE.contains(&name) => {
+            serde_json::from_str::<UniqueKeys>(text).map_err(|e| bad_request(json_error(&e)))?;
+            Ok(Some(text.to_owned()))
+        }
+        Some(b'{') => refuse("a JSON object"),
+        Some(b'[') => refuse("a JSON array"),
+        _ => Ok(Some(text.to_owned())),
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> String {
+    format!("the body is not valid JSON: {e}")
+}
+
+/// A JSON object's members in source order, duplicates included, each value as its
+/// exact source text.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the JSON body to be an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    members.push((name, map.next_value::<Box<RawValue>>()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// Any JSON value, refused when an object in it names a key twice.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("the key {key:?} is given twice")));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
     }
 }
 
