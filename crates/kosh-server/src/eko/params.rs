@@ -8,7 +8,7 @@ use super::envelope::{EkoReply, MISSING};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
@@ -101,7 +101,7 @@ fn json_text(name: &str, raw: &RawValue) -> Result<Option<String>, EkoReply> {
         Some(b'"') => serde_json::from_str::<String>(text).map(Some).map_err(|e| bad_request(json_error(&e))),
         Some(b't' | b'f') => refuse("a boolean"),
         Some(b'{' | b'[') if COMPOSITE.contains(&name) => {
-            serde_json::from_str::<UniqueKeys>(text).map_err(|e| bad_request(json_error(&e)))?;
+            crate::json_strict::from_str(text).map_err(|e| bad_request(format!("the body is not valid JSON: {e}")))?;
             Ok(Some(text.to_owned()))
         }
         Some(b'{') => refuse("a JSON object"),
@@ -135,56 +135,6 @@ impl<'de> Deserialize<'de> for Members {
             }
         }
         deserializer.deserialize_map(Visit)
-    }
-}
-
-/// Any JSON value, refused when an object in it names a key twice.
-struct UniqueKeys;
-
-impl<'de> Deserialize<'de> for UniqueKeys {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueKeysVisitor)
-    }
-}
-
-struct UniqueKeysVisitor;
-
-impl<'de> Visitor<'de> for UniqueKeysVisitor {
-    type Value = UniqueKeys;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
-        let mut seen = std::collections::BTreeSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(serde::de::Error::custom(format!("the key {key:?} is given twice")));
-            }
-            map.next_value::<UniqueKeys>()?;
-        }
-        Ok(UniqueKeys)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
-        while seq.next_element::<UniqueKeys>()?.is_some() {}
-        Ok(UniqueKeys)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
-    }
-    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
     }
 }
 
