@@ -331,7 +331,7 @@ async fn every_issued_pan_holder_type_onboards_and_the_docs_example_only_in_sand
     let partner = NewPartner {
         name: "production".into(),
         developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone(),
+        access_key: credentials.access_key.clone().into(),
         initiator_id: credentials.initiator_id.clone(),
         is_sandbox: false,
     };
@@ -510,7 +510,7 @@ async fn the_sandbox_otp_reader_shows_only_the_partners_own_otps(backend: Backen
     let partner = NewPartner {
         name: "other".into(),
         developer_key: other.developer_key.clone(),
-        access_key: other.access_key.clone(),
+        access_key: other.access_key.clone().into(),
         initiator_id: other.initiator_id.clone(),
         is_sandbox: false,
     };

@@ -471,7 +471,7 @@ async fn outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture(backend:
     let partner = NewPartner {
         name: "production".into(),
         developer_key: env.creds.developer_key.clone(),
-        access_key: env.creds.access_key.clone(),
+        access_key: env.creds.access_key.clone().into(),
         initiator_id: env.creds.initiator_id.clone(),
         is_sandbox: false,
     };
