@@ -172,6 +172,37 @@ fn the_configuration_never_shows_tokens_peppers_or_the_database_password() {
 }
 
 #[test]
+fn otp_codes_in_commands_never_show() {
+    use kosh_store::commands::aeps::AepsCommand;
+    use kosh_store::commands::dmt::DmtCommand;
+    use kosh_store::ops::otp::OtpRequest;
+    const CODE: &str = "864209";
+    let request = OtpRequest {
+        purpose: "user_mobile".into(),
+        subject: "9876500001".into(),
+        code: CODE.into(),
+        ttl_ms: 1,
+        max_attempts: 3,
+        sandbox_visible: true,
+    };
+    let check = Command::CheckOtp {
+        partner_id: 1,
+        purpose: "user_mobile".into(),
+        subject: "9876500001".into(),
+        code: CODE.into(),
+        otp_ref_id: None,
+    };
+    let verify = DmtCommand::VerifyCustomer { partner_id: 1, mobile: "9876500001".into(), code: CODE.into(), otp_ref_id: None };
+    let refund = DmtCommand::Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None };
+    let ekyc =
+        AepsCommand::VerifyEkycOtp { partner_id: 1, user_code: 2, code: CODE.into(), otp_ref_id: None, reference_tid: None };
+    let issue = Command::IssueOtp { partner_id: 1, request };
+    for text in [format!("{issue:?}"), format!("{check:?}"), format!("{verify:?}"), format!("{refund:?}"), format!("{ekyc:?}")] {
+        assert_hidden("an OTP command", &text, &[CODE]);
+    }
+}
+
+#[test]
 fn a_secret_prints_as_redacted_both_ways() {
     let secret = Secret::from(ACCESS_KEY);
     assert_eq!((format!("{secret:?}"), format!("{secret}")), (REDACTED.to_owned(), REDACTED.to_owned()));

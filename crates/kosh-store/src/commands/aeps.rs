@@ -67,7 +67,7 @@ pub enum AepsCommand {
     VerifyEkycOtp {
         partner_id: i64,
         user_code: i64,
-        code: String,
+        code: kosh_core::secret::Secret,
         otp_ref_id: Option<i64>,
         reference_tid: Option<i64>,
     },
@@ -194,7 +194,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
             request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
         }
         AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
-            verify_ekyc_otp(db, *partner_id, *user_code, code, *otp_ref_id, *reference_tid, now_ms).await?
+            verify_ekyc_otp(db, *partner_id, *user_code, code.expose(), *otp_ref_id, *reference_tid, now_ms).await?
         }
         AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms } => {
             let step = BiometricStep { provider, fino_without_otp: *fino_without_otp, fino_review_ms: *fino_review_ms };
