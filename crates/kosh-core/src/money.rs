@@ -1,7 +1,7 @@
 //! Money as integer paise. Rupee strings ("2000", "2000.0", "100.00") are parsed and
 //! formatted only at the edges; arithmetic inside Kosh never sees a float.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
 /// The largest amount Kosh accepts anywhere: ₹100 crore (1,000,000,000.00 rupees).
@@ -10,9 +10,32 @@ use std::fmt;
 pub const MAX_PAISE: i64 = 100_000_000_000;
 
 /// An amount of Indian rupees in paise (1/100 rupee). Always non-negative.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Serialised as the bare number of paise; deserialising goes through the same rule
+/// as [`Paise::new`], so a stored command or a config file cannot carry a negative or
+/// oversized amount past it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Paise(i64);
+
+impl TryFrom<i64> for Paise {
+    type Error = MoneyError;
+
+    fn try_from(paise: i64) -> Result<Paise, MoneyError> {
+        match Paise::new(paise) {
+            Some(p) => Ok(p),
+            None if paise < 0 => Err(MoneyError::Negative),
+            None => Err(MoneyError::TooLarge),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Paise {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Paise, D::Error> {
+        let paise = i64::deserialize(deserializer)?;
+        Paise::try_from(paise).map_err(|e| serde::de::Error::custom(format_args!("{e} ({paise} paise)")))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -156,6 +179,22 @@ mod tests {
         assert_eq!(Paise::new(30).unwrap().to_java_double_string(), "0.3");
         assert_eq!(Paise::new(33_997_626).unwrap().to_java_double_string(), "339976.26");
         assert_eq!(Paise::new(5).unwrap().to_rupees_string(), "0.05");
+    }
+
+    #[test]
+    fn deserialising_follows_the_construction_rule() {
+        let p: Paise = serde_json::from_str("12345").unwrap();
+        assert_eq!(p, Paise::new(12_345).unwrap());
+        assert_eq!(serde_json::to_string(&p).unwrap(), "12345", "serialised as the bare number");
+        let max = Paise::new(MAX_PAISE).unwrap();
+        assert_eq!(serde_json::from_str::<Paise>(&serde_json::to_string(&max).unwrap()).unwrap(), max);
+        assert_eq!(serde_json::from_str::<Paise>("0").unwrap(), Paise::ZERO);
+        let negative = serde_json::from_str::<Paise>("-1").unwrap_err().to_string();
+        assert!(negative.contains("must not be negative"), "{negative}");
+        let too_large = serde_json::from_str::<Paise>(&(MAX_PAISE + 1).to_string()).unwrap_err().to_string();
+        assert!(too_large.contains("larger than the maximum"), "{too_large}");
+        assert!(serde_json::from_str::<Paise>("1.5").is_err(), "paise are whole numbers");
+        assert_eq!(Paise::try_from(-5), Err(MoneyError::Negative));
     }
 
     #[test]

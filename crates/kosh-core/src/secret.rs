@@ -1,9 +1,90 @@
-//! Random credentials and one-time passwords, and the one-way hashes Kosh stores
-//! instead of them.
+//! Random credentials and one-time passwords, the one-way hashes Kosh stores instead
+//! of them, and [`Secret`], the type every secret Kosh must keep in clear is held in.
 
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// A secret Kosh must hold in clear (an access key, a Basic password, a header value,
+/// a pepper, a token): `Debug` and `Display` print `<redacted>`, so a `{:?}` of a
+/// record, a config or an error never shows it; equality is constant-time. The text
+/// is reached only through [`Secret::expose`], which makes each use visible in review.
+///
+/// It serialises as the bare text: stored commands and config files must carry it.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+/// What a secret prints as.
+pub const REDACTED: &str = "<redacted>";
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    /// The secret text, for the one place that needs it (a signature, a header, a
+    /// database parameter).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Secret {
+        Secret(text)
+    }
+}
+
+/// For command-line flags and environment variables (clap parses through `FromStr`).
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret::from(text))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Secret {
+        Secret(text.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl ConstantTimeEq for Secret {
+    fn ct_eq(&self, other: &Secret) -> subtle::Choice {
+        self.0.as_bytes().ct_eq(other.0.as_bytes())
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for Secret {}
+
+/// Whether two texts are equal, in time independent of their contents (a differing
+/// length answers at once: lengths of signatures and hashes are public).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
 
 /// A 32-character lowercase hex developer key, the shape Eko issues.
 pub fn new_developer_key() -> String {
@@ -64,6 +145,24 @@ mod tests {
             assert_eq!(otp.len(), 6);
             assert!(otp.bytes().all(|b| b.is_ascii_digit()));
         }
+    }
+
+    #[test]
+    fn secrets_never_print_and_compare_exactly() {
+        let s = Secret::new("hunter2-access-key");
+        assert_eq!(format!("{s:?}"), REDACTED);
+        assert_eq!(format!("{s}"), REDACTED);
+        assert_eq!(format!("{:?}", Some(vec![("x", s.clone())])), format!("Some([(\"x\", {REDACTED})])"));
+        assert_eq!(s.expose(), "hunter2-access-key");
+        assert_eq!(s, Secret::from("hunter2-access-key"));
+        assert_ne!(s, Secret::from("hunter2-access-kez"));
+        assert_ne!(s, Secret::from("hunter2"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2-access-key\"");
+        assert_eq!(serde_json::from_str::<Secret>("\"k\"").unwrap(), Secret::from("k"));
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
+        assert!(!constant_time_eq("", "a"));
     }
 
     #[test]

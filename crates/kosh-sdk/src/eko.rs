@@ -2,12 +2,23 @@ use kosh_core::clock::{Clock, SystemClock};
 use kosh_core::signing;
 use serde_json::Value;
 
-/// A partner's Eko credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A partner's Eko credentials. `Debug` leaves the access key out, so logging a
+/// client or a configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub developer_key: String,
     pub access_key: String,
     pub initiator_id: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("developer_key", &self.developer_key)
+            .field("access_key", &format_args!("{}", kosh_core::secret::REDACTED))
+            .field("initiator_id", &self.initiator_id)
+            .finish()
+    }
 }
 
 /// The headers that authenticate one request.
@@ -131,5 +142,15 @@ mod tests {
         assert_eq!(headers.secret_key_timestamp, "1700000000000");
         let hash = Credentials::sandbox().request_hash(1_700_000_000_000, &["151627591", "50", "20810200"]);
         assert_eq!(hash, "TO65c2+vieXFx4+yDLN50NoAHe1fnfyWfIAB2NJkiNc=");
+    }
+
+    #[test]
+    fn debug_never_shows_the_access_key() {
+        let credentials = Credentials::sandbox();
+        let client = Client::new("http://127.0.0.1:1/ekoapi/v1", credentials.clone());
+        for text in [format!("{credentials:?}"), format!("{:?}", client.credentials())] {
+            assert!(!text.contains(&credentials.access_key), "{text}");
+            assert!(text.contains("<redacted>") && text.contains(&credentials.developer_key), "{text}");
+        }
     }
 }

@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use kosh_core::ledger::{AccountKind, Balance};
 use kosh_core::money::Paise;
+use kosh_core::secret::Secret;
 use kosh_core::signing::constant_time_eq;
 use kosh_store::commands::{Command, Executed, IdemKey, Outcome, MAX_REFERENCE_LEN};
 use kosh_store::error::{CommandError, Rejection};
@@ -90,7 +91,7 @@ impl IntoResponse for AdminError {
 }
 
 async fn require_token(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(expected) = app.config.admin_token.as_deref() else {
+    let Some(expected) = app.config.admin_token.as_ref().map(Secret::expose) else {
         return AdminError::new(StatusCode::NOT_FOUND, "not_found", "the admin API is off").into_response();
     };
     let provided = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);

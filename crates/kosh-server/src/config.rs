@@ -1,6 +1,7 @@
 //! Configuration: defaults, then an optional TOML file, then environment variables and
 //! flags (the binary maps `KOSH_*` variables and `--flags` onto [`Overrides`]).
 
+use kosh_core::secret::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,8 +37,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory of the embedded SQLite database (`kosh.db`), used without `database_url`.
     pub data_dir: PathBuf,
-    /// `postgres://…` to run on PostgreSQL instead of the embedded store.
-    pub database_url: Option<String>,
+    /// `postgres://…` to run on PostgreSQL instead of the embedded store (a secret: it
+    /// usually carries the database password).
+    pub database_url: Option<Secret>,
     /// Sandbox mode: the public sandbox partner exists, OTPs are readable, magic values apply.
     pub sandbox: bool,
     /// How far `secret-key-timestamp` may be from the server's clock, in seconds.
@@ -57,7 +59,7 @@ pub struct Config {
     /// How long OTPs stay valid, in seconds.
     pub otp_ttl_secs: u64,
     /// Bearer token for the operator API under `/admin`; without it the admin API is off.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_grace_secs: u64,
     /// How long a Fino biometric e-KYC stays under review before it completes, in seconds.
@@ -74,7 +76,7 @@ pub struct Config {
     /// Echelon, sandbox mode: seconds after acceptance at which the simulated customer acts.
     pub echelon_sandbox_delay_secs: u64,
     /// Echelon: server-side pepper tokens are signed with (see README); never stored in the database.
-    pub echelon_token_pepper: Option<String>,
+    pub echelon_token_pepper: Option<Secret>,
     /// Echelon: how often the payment worker looks for due payins and payouts, in milliseconds.
     pub echelon_worker_tick_ms: u64,
     /// Whether this node runs the callback worker (delivers outbox events).
@@ -124,7 +126,7 @@ pub struct Config {
     /// stored, ≥ 32 characters, the same on every node. Never stored in the database, so
     /// a copy of the database alone cannot be searched for an Aadhaar number. Required
     /// outside sandbox mode; sandbox mode without it uses [`SANDBOX_AADHAAR_PEPPER`].
-    pub aeps_aadhaar_pepper: Option<String>,
+    pub aeps_aadhaar_pepper: Option<Secret>,
     /// HTTP: seconds a request head may take to arrive once its first byte has (slow clients).
     pub http_header_timeout_secs: u64,
     /// HTTP: seconds a request body may take to arrive once its head has; then 408.
@@ -251,7 +253,7 @@ impl Config {
         if !(0..=1_000_000_000).contains(&self.sandbox_wallet_rupees) {
             return bad("sandbox_wallet_rupees must be between 0 and 1000000000");
         }
-        if matches!(&self.admin_token, Some(t) if t.len() < 16) {
+        if matches!(&self.admin_token, Some(t) if t.expose().len() < 16) {
             return bad("admin_token must be at least 16 characters");
         }
         if self.aeps_fino_ekyc_secs > 3 * 86_400 {
@@ -263,10 +265,11 @@ impl Config {
         if !(1..=120).contains(&self.gateway_callback_timeout_secs) {
             return bad("gateway_callback_timeout_secs must be between 1 and 120");
         }
-        if matches!(&self.aeps_aadhaar_pepper, Some(p) if p.chars().count() < MIN_AADHAAR_PEPPER_CHARS) {
+        if matches!(&self.aeps_aadhaar_pepper, Some(p) if p.expose().chars().count() < MIN_AADHAAR_PEPPER_CHARS) {
             return bad("aeps_aadhaar_pepper must be at least 32 characters");
         }
-        if matches!(&self.database_url, Some(u) if !u.starts_with("postgres://") && !u.starts_with("postgresql://")) {
+        if matches!(&self.database_url, Some(u) if !u.expose().starts_with("postgres://") && !u.expose().starts_with("postgresql://"))
+        {
             return bad("database_url must start with postgres:// or postgresql://");
         }
         self.validate_echelon(serving)?;
@@ -290,7 +293,7 @@ impl Config {
         if self.echelon_sandbox_delay_secs > 3_600 {
             return bad("echelon_sandbox_delay_secs must be at most 3600");
         }
-        if matches!(&self.echelon_token_pepper, Some(p) if p.len() < 32) {
+        if matches!(&self.echelon_token_pepper, Some(p) if p.expose().len() < 32) {
             return bad("echelon_token_pepper must be at least 32 characters");
         }
         // The default pepper is documented, so without one anybody who can read the
@@ -413,7 +416,7 @@ impl Config {
     /// default; `None` outside sandbox mode without one (the server does not start so).
     pub fn aadhaar_pepper(&self) -> Option<&str> {
         match &self.aeps_aadhaar_pepper {
-            Some(p) => Some(p),
+            Some(p) => Some(p.expose()),
             None if self.sandbox => Some(SANDBOX_AADHAAR_PEPPER),
             None => None,
         }
@@ -422,7 +425,7 @@ impl Config {
     /// Where the data lives under this configuration.
     pub fn location(&self) -> kosh_store::Location {
         match &self.database_url {
-            Some(url) => kosh_store::Location::Postgres(url.clone()),
+            Some(url) => kosh_store::Location::Postgres(url.expose().to_owned()),
             None => kosh_store::Location::Sqlite(self.data_dir.join("kosh.db")),
         }
     }

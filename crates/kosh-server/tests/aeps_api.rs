@@ -380,7 +380,7 @@ async fn assert_no_clear_aadhaar(app: &App, numbers: &[&Aadhaar]) {
             assert!(!contains(pepper.as_bytes()), "the Aadhaar hash key is not in the database");
         }
         Some(url) => {
-            let dump = kosh_testkit::pg_dump(url);
+            let dump = kosh_testkit::pg_dump(url.expose());
             for number in numbers {
                 for form in clear_forms(number) {
                     assert!(!dump.contains(&form), "an Aadhaar number is stored in clear");

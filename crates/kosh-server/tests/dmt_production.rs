@@ -31,7 +31,7 @@ async fn transfers_are_refused_without_a_bank_rail(backend: Backend) {
     let partner = NewPartner {
         name: "production partner".into(),
         developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone(),
+        access_key: credentials.access_key.clone().into(),
         initiator_id: credentials.initiator_id.clone(),
         is_sandbox: false,
     };

@@ -51,7 +51,7 @@ async fn new_partner(app: &App, n: u32, wallet_paise: i64) -> Partner {
     let new = NewPartner {
         name: format!("prop-{n}"),
         developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone(),
+        access_key: credentials.access_key.clone().into(),
         initiator_id: credentials.initiator_id.clone(),
         is_sandbox: false,
     };

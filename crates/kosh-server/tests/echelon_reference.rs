@@ -100,7 +100,7 @@ async fn the_throttle_holds_across_two_nodes_on_one_postgresql() {
     let url = kosh_testkit::fresh_database().await;
     let config = || {
         let mut c = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
-        c.database_url = Some(url.clone());
+        c.database_url = Some(url.clone().into());
         c.echelon_requests_per_sec = 10;
         c
     };

@@ -19,6 +19,8 @@ on_both_backends!(
     every_invalid_onboarding_field_is_listed_at_once,
     each_onboarding_field_is_checked,
     json_bodies_and_the_vendors_curl_form_both_work,
+    the_docs_example_pan_onboards_in_sandbox,
+    every_issued_pan_holder_type_onboards_and_the_docs_example_only_in_sandbox,
     activation_and_deactivation_explain_their_errors,
     require_active_service_answers_agent_not_allowed,
     otp_failures_explain_themselves,
@@ -272,6 +274,81 @@ async fn json_bodies_and_the_vendors_curl_form_both_work(backend: Backend) {
     app.stop().await;
 }
 
+/// The documentation's onboarding fields with its example PAN `ABCDE1234F`, whose 4th
+/// character (D) is no holder type: a sandbox takes it, as form and as JSON.
+async fn the_docs_example_pan_onboards_in_sandbox(backend: Backend) {
+    let app = eko_support::start(backend, |_| {}).await;
+    let eko = sandbox(&app, "/ekoapi/v1");
+    let address =
+        r#"{"line": "Eko India","city":"Gurgaon","state":"Haryana","pincode":"122002","district":"Gurgaon","area":"Sector 12"}"#;
+    let form = [
+        ("pan_number", "ABCDE1234F"),
+        ("mobile", "9123354235"),
+        ("first_name", "Flipkart"),
+        ("last_name", "Singh"),
+        ("email", "a@gmail.com"),
+        ("residence_address", address),
+        ("dob", "1992-05-10"),
+        ("shop_name", "Akash"),
+    ];
+    let body = put(&eko, "/user/onboard", &form).await;
+    assert_eq!(
+        (&body["status"], &body["response_status_id"], &body["response_type_id"], &body["message"]),
+        (&json!(0), &json!(-1), &json!(1290), &json!("User onboarding successfull")),
+        "{body}"
+    );
+    let user_code = body["data"]["user_code"].as_str().expect("user_code").to_owned();
+
+    let json_body = json!({
+        "initiator_id": "9962981729", "pan_number": "abcde1234f", "mobile": "9123354235", "first_name": "Flipkart",
+        "last_name": "Singh", "email": "a@gmail.com", "dob": "1992-05-10", "shop_name": "Akash",
+        "residence_address": serde_json::from_str::<Value>(address).expect("address JSON"),
+    });
+    let again = eko.send_json(reqwest::Method::PUT, "/user/onboard", &json_body, None).await.expect("answer");
+    assert_eq!((answer_rt(&again.body), &again.body["data"]["user_code"]), (1307, &json!(user_code)), "{}", again.body);
+    app.stop().await;
+}
+
+fn answer_rt(body: &Value) -> i64 {
+    body["response_type_id"].as_i64().unwrap_or_default()
+}
+
+/// Every holder type the Income Tax Department issues (E, limited liability
+/// partnership, among them) onboards in either mode; outside sandbox mode the
+/// documentation's example PAN is what it is, an invalid holder type.
+async fn every_issued_pan_holder_type_onboards_and_the_docs_example_only_in_sandbox(backend: Backend) {
+    let app = eko_support::start(backend, |c| {
+        c.sandbox = false;
+        c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
+        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
+    })
+    .await;
+    let credentials = Credentials {
+        developer_key: kosh_core::secret::new_developer_key(),
+        access_key: kosh_core::secret::new_access_key(),
+        initiator_id: "9000000002".into(),
+    };
+    let partner = NewPartner {
+        name: "production".into(),
+        developer_key: credentials.developer_key.clone(),
+        access_key: credentials.access_key.clone().into(),
+        initiator_id: credentials.initiator_id.clone(),
+        is_sandbox: false,
+    };
+    app.state.store.execute(Command::CreatePartner(partner)).await.expect("create partner");
+    let eko = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
+
+    let docs = put(&eko, "/user/onboard", &pairs(&agent_form("ABCDE1234F", "9876500100"))).await;
+    assert_eq!(docs["invalid_params"]["pan_number"], "has an invalid holder type (4th character)", "{docs}");
+    for (i, holder) in "ABCEFGHJKLPT".chars().enumerate() {
+        let pan = format!("AAA{holder}K1234Q");
+        let mobile = format!("98765001{:02}", i + 1);
+        let body = put(&eko, "/user/onboard", &pairs(&agent_form(&pan, &mobile))).await;
+        assert_eq!(answer_rt(&body), 1290, "{pan}: {body}");
+    }
+    app.stop().await;
+}
+
 async fn activation_and_deactivation_explain_their_errors(backend: Backend) {
     let app = eko_support::start(backend, |_| {}).await;
     let eko = sandbox(&app, "/ekoapi/v1");
@@ -433,7 +510,7 @@ async fn the_sandbox_otp_reader_shows_only_the_partners_own_otps(backend: Backen
     let partner = NewPartner {
         name: "other".into(),
         developer_key: other.developer_key.clone(),
-        access_key: other.access_key.clone(),
+        access_key: other.access_key.clone().into(),
         initiator_id: other.initiator_id.clone(),
         is_sandbox: false,
     };

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 on_both_backends!(
     opening_the_page_checks_the_partner_and_the_agent,
+    the_partners_custom_callback_headers_reach_the_page,
     confirmations_are_bound_to_their_transaction,
     the_partners_own_client_ref_id_replaces_koshs,
     bad_input_readiness_and_expiry_are_explained,
@@ -171,6 +172,19 @@ fn aadhaar(first_eleven: &str) -> Aadhaar {
 
 fn debit_hook(detail: &Value) -> Value {
     json!({ "action": "debit-hook", "detail": detail })
+}
+
+/// `callback_url_custom_headers` are held as a secret (never in a `{:?}`), but the page
+/// must still get their real values: its script sends them to the partner's callback.
+async fn the_partners_custom_callback_headers_reach_the_page(backend: Backend) {
+    let env = Env::start(backend).await;
+    let mut form = env.form("20810200");
+    form.push(("callback_url_custom_headers", r#"{"X-Partner-Auth":"pa-7d1e0c"}"#.into()));
+    let (status, _, html) = env.open_page(&form).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(r#""custom_headers":{"X-Partner-Auth":"pa-7d1e0c"}"#), "{html}");
+    assert!(!html.contains("redacted"), "{html}");
+    env.app.stop().await;
 }
 
 async fn opening_the_page_checks_the_partner_and_the_agent(backend: Backend) {
@@ -471,7 +485,7 @@ async fn outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture(backend:
     let partner = NewPartner {
         name: "production".into(),
         developer_key: env.creds.developer_key.clone(),
-        access_key: env.creds.access_key.clone(),
+        access_key: env.creds.access_key.clone().into(),
         initiator_id: env.creds.initiator_id.clone(),
         is_sandbox: false,
     };

@@ -13,7 +13,7 @@ async fn config_for(backend: Backend) -> Config {
     let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
     match backend {
         Backend::Sqlite => config.data_dir = kosh_testkit::scratch_dir(),
-        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await),
+        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await.into()),
     }
     config
 }
@@ -137,7 +137,7 @@ fn config_limits_are_validated() {
         Config { echelon_token_pepper: Some("short".into()), ..Config::default() },
         Config { callbacks_attempts_retention_days: 0, ..Config::default() },
         Config { callbacks_attempts_retention_days: 3_651, ..Config::default() },
-        Config { aeps_aadhaar_pepper: Some("x".repeat(31)), ..Config::default() },
+        Config { aeps_aadhaar_pepper: Some("x".repeat(31).into()), ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");
@@ -153,8 +153,11 @@ fn a_pepper_is_required_outside_sandbox_mode() {
     let err = production.validate().unwrap_err().to_string();
     assert!(err.contains("echelon_token_pepper is required when sandbox = false"), "{err}");
     assert!(production.validate_for_admin().is_ok(), "admin commands do not sign tokens");
-    let with_pepper =
-        Config { echelon_token_pepper: Some("p".repeat(32)), aeps_aadhaar_pepper: Some("k".repeat(32)), ..production.clone() };
+    let with_pepper = Config {
+        echelon_token_pepper: Some("p".repeat(32).into()),
+        aeps_aadhaar_pepper: Some("k".repeat(32).into()),
+        ..production.clone()
+    };
     assert!(with_pepper.validate().is_ok());
     assert!(Config::default().validate().is_ok(), "sandbox mode keeps the documented default");
     assert!(Config { database_url: Some("mysql://x".into()), ..production }.validate_for_admin().is_err(), "other checks stay");
@@ -165,7 +168,7 @@ fn the_aadhaar_hash_key_comes_from_configuration_and_is_required_outside_sandbox
     let sandbox = Config::default();
     assert_eq!(sandbox.aadhaar_pepper(), Some(kosh_server::config::SANDBOX_AADHAAR_PEPPER), "sandbox: the public default");
     assert!(sandbox.validate().is_ok());
-    let production = Config { sandbox: false, echelon_token_pepper: Some("p".repeat(32)), ..Config::default() };
+    let production = Config { sandbox: false, echelon_token_pepper: Some("p".repeat(32).into()), ..Config::default() };
     assert_eq!(production.aadhaar_pepper(), None);
     assert!(production.validate_for_admin().is_ok(), "admin commands do not need the key");
     let err = production.validate().unwrap_err().to_string();
@@ -174,10 +177,10 @@ fn the_aadhaar_hash_key_comes_from_configuration_and_is_required_outside_sandbox
         "{err}"
     );
     let key = "k".repeat(32);
-    let configured = Config { aeps_aadhaar_pepper: Some(key.clone()), ..production };
+    let configured = Config { aeps_aadhaar_pepper: Some(key.clone().into()), ..production };
     assert!(configured.validate().is_ok());
     assert_eq!(configured.aadhaar_pepper(), Some(key.as_str()));
-    let short = Config { aeps_aadhaar_pepper: Some("k".repeat(31)), ..Config::default() };
+    let short = Config { aeps_aadhaar_pepper: Some("k".repeat(31).into()), ..Config::default() };
     assert!(short.validate().unwrap_err().to_string().contains("at least 32 characters"));
 }
 

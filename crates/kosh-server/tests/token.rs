@@ -56,7 +56,7 @@ async fn world(backend: Backend) -> World {
     let new = NewPartner {
         name: "issuer".into(),
         developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone(),
+        access_key: credentials.access_key.clone().into(),
         initiator_id: credentials.initiator_id.clone(),
         is_sandbox: false,
     };

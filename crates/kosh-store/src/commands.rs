@@ -64,7 +64,7 @@ pub enum Command {
         partner_id: i64,
         purpose: String,
         subject: String,
-        code: String,
+        code: kosh_core::secret::Secret,
         otp_ref_id: Option<i64>,
     },
     /// Creates the public sandbox partner, its agent and a funded wallet, once.
@@ -312,7 +312,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         }
         Command::IssueOtp { partner_id, request } => Ok(Outcome::OtpIssued(otp::issue(db, *partner_id, request, now_ms).await?)),
         Command::CheckOtp { partner_id, purpose, subject, code, otp_ref_id } => {
-            let check = otp::check(db, *partner_id, purpose, subject, code, *otp_ref_id, now_ms).await?;
+            let check = otp::check(db, *partner_id, purpose, subject, code.expose(), *otp_ref_id, now_ms).await?;
             if check == OtpCheck::Accepted && purpose == USER_MOBILE_OTP {
                 db.exec(
                     "INSERT INTO verified_mobiles (partner_id, mobile, verified_at_ms) VALUES ($1, $2, $3) \

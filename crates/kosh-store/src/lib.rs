@@ -37,8 +37,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives. Its `Debug` is [`Location::describe`]: a PostgreSQL URL's
+/// password never prints.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Location {
     /// A SQLite database file (its directory is created if missing).
     Sqlite(PathBuf),
@@ -52,6 +53,12 @@ impl Location {
             Location::Sqlite(path) => format!("sqlite:{}", path.display()),
             Location::Postgres(url) => format!("postgres:{}", redact_url(url)),
         }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
     }
 }
 
@@ -303,7 +310,7 @@ impl Store {
         read!(self, db => ops::callbacks::endpoints(db, partner_id))
     }
 
-    pub async fn callback_signing_secret(&self, partner_id: i64) -> Result<Option<String>, SqlError> {
+    pub async fn callback_signing_secret(&self, partner_id: i64) -> Result<Option<kosh_core::secret::Secret>, SqlError> {
         read!(self, db => ops::callbacks::signing_secret(db, partner_id))
     }
 

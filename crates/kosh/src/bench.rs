@@ -22,6 +22,7 @@
 use crate::wallet::rupees;
 use clap::{Args, ValueEnum};
 use kosh_core::clock::{Clock, SystemClock};
+use kosh_core::secret::Secret;
 use kosh_sdk::eko::Credentials;
 use kosh_server::sandbox;
 use std::collections::BTreeMap;
@@ -83,7 +84,7 @@ pub struct BenchArgs {
     developer_key: String,
     /// services, dmt-imps: the access key to sign with [default: the public sandbox partner's].
     #[arg(long, default_value = sandbox::ACCESS_KEY, hide_default_value = true)]
-    access_key: String,
+    access_key: Secret,
     /// services, dmt-imps: the initiator_id to send [default: the public sandbox partner's].
     #[arg(long, default_value = sandbox::INITIATOR_ID, hide_default_value = true)]
     initiator_id: String,
@@ -92,7 +93,7 @@ pub struct BenchArgs {
     user_code: i64,
     /// wallet: the operator token the server runs with (its --admin-token).
     #[arg(long, env = "KOSH_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: Option<String>,
+    admin_token: Option<Secret>,
     /// wallet: the partner (id or name) whose wallet is credited.
     #[arg(long, default_value = sandbox::PARTNER_NAME)]
     partner: String,
@@ -101,7 +102,7 @@ pub struct BenchArgs {
     merchant_code: String,
     /// payout, payout-detail: the merchant secret [default: the sandbox merchant's].
     #[arg(long, env = "KOSH_MERCHANT_SECRET", default_value = kosh_server::echelon::sandbox::SECRET, hide_default_value = true, hide_env_values = true)]
-    merchant_secret: String,
+    merchant_secret: Secret,
     /// callbacks: how many callbacks to deliver (1 to 1000000).
     #[arg(long, default_value_t = 5_000)]
     events: u64,
@@ -110,7 +111,7 @@ pub struct BenchArgs {
     receiver_delay_ms: u64,
     /// callbacks: run on this PostgreSQL database instead of a scratch SQLite one.
     #[arg(long)]
-    database_url: Option<String>,
+    database_url: Option<Secret>,
 }
 
 /// Makes every payout id of a run unique (with the run's random prefix).
@@ -153,7 +154,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             events: args.events,
             concurrency: args.connections,
             receiver_delay_ms: args.receiver_delay_ms,
-            database_url: args.database_url.clone(),
+            database_url: args.database_url.as_ref().map(|url| url.expose().to_owned()),
             max_secs: args.duration_secs,
         };
         return crate::bench_callbacks::run(plan).await;
@@ -228,7 +229,7 @@ fn check_limits(args: &BenchArgs) -> Result<(), String> {
 async fn target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result<Target, String> {
     let credentials = Credentials {
         developer_key: args.developer_key.trim().to_owned(),
-        access_key: args.access_key.trim().to_owned(),
+        access_key: args.access_key.expose().trim().to_owned(),
         initiator_id: args.initiator_id.trim().to_owned(),
     };
     match args.scenario {
@@ -242,8 +243,11 @@ async fn target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result
             Ok(Target::Dmt(crate::bench_dmt::prepare(base, credentials, args.user_code, args.connections).await?))
         }
         Scenario::Wallet => {
-            let token =
-                args.admin_token.as_deref().ok_or("the wallet scenario needs --admin-token (the server's --admin-token)")?;
+            let token = args
+                .admin_token
+                .as_ref()
+                .map(Secret::expose)
+                .ok_or("the wallet scenario needs --admin-token (the server's --admin-token)")?;
             Ok(Target::Wallet {
                 url: format!("{base}/admin/v1/partners/{}/wallet/credit", args.partner.trim()),
                 authorization: format!("Bearer {token}"),

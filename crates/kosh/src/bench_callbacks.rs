@@ -32,7 +32,7 @@ pub async fn run(plan: Plan) -> Result<(), String> {
     let mut config = Config { listen: "127.0.0.1:0".parse().expect("address"), ..Config::default() };
     let scratch = std::env::temp_dir().join(format!("kosh-bench-callbacks-{}", std::process::id()));
     match &plan.database_url {
-        Some(url) => config.database_url = Some(url.clone()),
+        Some(url) => config.database_url = Some(url.as_str().into()),
         None => config.data_dir = scratch.clone(),
     }
     let result = measure(plan, config, receiver, delivered).await;

@@ -100,7 +100,7 @@ async fn create(args: CreateArgs) -> Result<(), String> {
         let new = NewPartner {
             name: name.clone(),
             developer_key: new_developer_key(),
-            access_key: new_access_key(),
+            access_key: new_access_key().into(),
             initiator_id: initiator_id.clone(),
             is_sandbox: false,
         };
@@ -114,7 +114,7 @@ async fn create(args: CreateArgs) -> Result<(), String> {
     };
     println!("created partner {} {:?}", partner.id, partner.name);
     println!("developer_key: {}", partner.developer_key);
-    println!("access_key: {}", partner.access_key);
+    println!("access_key: {}", partner.access_key.expose());
     println!("initiator_id: {}", partner.initiator_id);
     eprintln!("note: the access_key is shown this once only (`kosh partner list` never prints it); store it securely now");
     Ok(())

@@ -7,6 +7,7 @@
 use crate::partner;
 use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
+use kosh_core::secret::Secret;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::callbacks::{Endpoint, ENDPOINT_KINDS};
@@ -57,7 +58,7 @@ struct SetArgs {
     basic_user: Option<String>,
     /// Basic-auth password (env KOSH_CALLBACK_BASIC_PASSWORD keeps it out of the shell history).
     #[arg(long, env = "KOSH_CALLBACK_BASIC_PASSWORD", hide_env_values = true)]
-    basic_password: Option<String>,
+    basic_password: Option<Secret>,
     /// An extra header, `Name: value` (repeatable, at most 8).
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
@@ -96,9 +97,9 @@ pub async fn run(args: CallbacksArgs) -> Result<(), String> {
     }
 }
 
-fn parse_header(text: &str) -> Result<(String, String), String> {
+fn parse_header(text: &str) -> Result<(String, Secret), String> {
     let (name, value) = text.split_once(':').ok_or_else(|| format!("--header {text:?} must look like 'Name: value'"))?;
-    Ok((name.trim().to_owned(), value.trim().to_owned()))
+    Ok((name.trim().to_owned(), value.trim().into()))
 }
 
 async fn execute(store: &Store, cmd: CallbackCmd) -> Result<CallbackOutcome, String> {
@@ -160,7 +161,7 @@ async fn signing(args: SigningArgs) -> Result<(), String> {
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
     let secret = args.on.then(|| format!("whsec_{}", kosh_core::secret::new_token(40)));
-    execute(&store, CallbackCmd::SetSigning { partner_id: partner.id, secret: secret.clone() }).await?;
+    execute(&store, CallbackCmd::SetSigning { partner_id: partner.id, secret: secret.as_deref().map(Secret::from) }).await?;
     match secret {
         Some(secret) => {
             println!("signing_secret: {secret}");

@@ -2,6 +2,7 @@
 
 use clap::Args;
 use kosh_core::clock::SystemClock;
+use kosh_core::secret::Secret;
 use kosh_server::config::{Config, HashStrictness};
 use kosh_server::App;
 use kosh_store::Store;
@@ -19,8 +20,8 @@ pub struct StoreArgs {
     #[arg(long, env = "KOSH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Run on PostgreSQL instead: postgres://user:password@host:port/database.
-    #[arg(long, env = "KOSH_DATABASE_URL")]
-    pub database_url: Option<String>,
+    #[arg(long, env = "KOSH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
 }
 
 impl StoreArgs {
@@ -88,7 +89,7 @@ pub struct ServeArgs {
     pub sandbox_wallet_rupees: Option<i64>,
     /// Bearer token for the operator API under /admin (off without it).
     #[arg(long, env = "KOSH_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Seconds shutdown waits for in-flight requests [default: 30].
     #[arg(long, env = "KOSH_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -112,7 +113,7 @@ pub struct ServeArgs {
     pub echelon_sandbox_delay_secs: Option<u64>,
     /// Echelon: the server-side pepper of token signing keys (≥ 32 characters).
     #[arg(long, env = "KOSH_ECHELON_TOKEN_PEPPER", hide_env_values = true)]
-    pub echelon_token_pepper: Option<String>,
+    pub echelon_token_pepper: Option<Secret>,
     /// Echelon: the payment worker's tick in milliseconds [default: 200].
     #[arg(long, env = "KOSH_ECHELON_WORKER_TICK_MS")]
     pub echelon_worker_tick_ms: Option<u64>,
@@ -179,7 +180,7 @@ pub struct ServeArgs {
     /// AePS: the key of Aadhaar-number hashes (≥ 32 characters, the same on every node,
     /// never stored in the database). Required outside sandbox mode.
     #[arg(long, env = "KOSH_AEPS_AADHAAR_PEPPER", hide_env_values = true)]
-    pub aeps_aadhaar_pepper: Option<String>,
+    pub aeps_aadhaar_pepper: Option<Secret>,
     /// Seconds a request head may take once its first byte arrived [default: 10].
     #[arg(long, env = "KOSH_HTTP_HEADER_TIMEOUT_SECS")]
     pub http_header_timeout_secs: Option<u64>,

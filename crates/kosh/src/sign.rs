@@ -6,6 +6,7 @@
 
 use clap::Args;
 use kosh_core::clock::{Clock, SystemClock};
+use kosh_core::secret::Secret;
 use kosh_core::signing::{request_hash, secret_key};
 
 /// Digits in a millisecond timestamp from 2001 to 2286; 10 digits means seconds.
@@ -15,7 +16,7 @@ const MILLISECOND_DIGITS: usize = 13;
 pub struct SignArgs {
     /// The partner's access key: the HMAC secret, never sent itself.
     #[arg(long, env = "KOSH_ACCESS_KEY", hide_env_values = true)]
-    access_key: String,
+    access_key: Secret,
     /// secret-key-timestamp, in milliseconds since the Unix epoch [default: now]. The
     /// server accepts timestamps within its tolerance (300 s by default).
     #[arg(long, value_name = "MS", allow_hyphen_values = true)]
@@ -37,11 +38,11 @@ pub fn run(args: SignArgs) -> Result<(), String> {
     if let Some(key) = &args.developer_key {
         println!("developer_key: {}", key.trim());
     }
-    println!("secret-key: {}", secret_key(&args.access_key, &timestamp));
+    println!("secret-key: {}", secret_key(args.access_key.expose(), &timestamp));
     println!("secret-key-timestamp: {timestamp}");
     if let Some(fields) = &args.hash_fields {
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-        println!("request_hash: {}", request_hash(&args.access_key, &timestamp, &fields));
+        println!("request_hash: {}", request_hash(args.access_key.expose(), &timestamp, &fields));
     }
     Ok(())
 }

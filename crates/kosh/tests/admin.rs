@@ -16,13 +16,13 @@ const OPENING_RUPEES: i64 = 1000;
 async fn start(backend: Backend, admin_token: Option<&str>) -> App {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        admin_token: admin_token.map(str::to_owned),
+        admin_token: admin_token.map(Into::into),
         sandbox_wallet_rupees: OPENING_RUPEES,
         ..Config::default()
     };
     match backend {
         Backend::Sqlite => config.data_dir = kosh_testkit::scratch_dir(),
-        Backend::Postgres => config.database_url = Some(common::fresh_database().await),
+        Backend::Postgres => config.database_url = Some(common::fresh_database().await.into()),
     }
     App::start(config, Arc::new(SystemClock)).await.expect("start kosh")
 }

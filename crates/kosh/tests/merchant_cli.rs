@@ -60,7 +60,7 @@ async fn scenario(store_flags: Vec<String>, location: Location) {
     let m = store.echelon_merchant("ACME-1").await.unwrap().expect("stored");
     assert!(secret_matches(&m.secret_salt, &m.secret_verifier, &rotated));
     assert!(!secret_matches(&m.secret_salt, &m.secret_verifier, &secret));
-    assert!(![&m.secret_salt, &m.secret_verifier, &m.token_key].iter().any(|v| v.contains(&rotated)));
+    assert!(![m.secret_salt.as_str(), m.secret_verifier.as_str(), m.token_key.expose()].iter().any(|v| v.contains(&rotated)));
     if let Location::Sqlite(path) = &location {
         for file in [path.clone(), path.with_extension("db-wal")] {
             if let Ok(bytes) = std::fs::read(&file) {

@@ -46,14 +46,14 @@ pub struct StoredSecret {
     pub salt: String,
     pub verifier: String,
     /// Hex of the token key.
-    pub token_key: String,
+    pub token_key: crate::secret::Secret,
 }
 
 impl StoredSecret {
     /// Derives what is stored for `secret` with a fresh salt.
     pub fn derive(secret: &str) -> StoredSecret {
         let salt = crate::secret::new_token(16);
-        StoredSecret { verifier: verifier(&salt, secret), token_key: token_key(secret), salt }
+        StoredSecret { verifier: verifier(&salt, secret), token_key: token_key(secret).into(), salt }
     }
 }
 
@@ -86,9 +86,9 @@ mod tests {
         let stored = StoredSecret::derive(&secret);
         assert!(secret_matches(&stored.salt, &stored.verifier, &secret));
         assert!(!secret_matches(&stored.salt, &stored.verifier, "wrong"));
-        assert!(!stored.verifier.contains(&secret) && !stored.token_key.contains(&secret));
+        assert!(!stored.verifier.contains(&secret) && !stored.token_key.expose().contains(&secret));
         assert_ne!(StoredSecret::derive(&secret).verifier, stored.verifier, "salted");
         assert_eq!(StoredSecret::derive(&secret).token_key, stored.token_key, "the token key depends on the secret only");
-        assert_ne!(signing_key("a", &stored.token_key), signing_key("b", &stored.token_key));
+        assert_ne!(signing_key("a", stored.token_key.expose()), signing_key("b", stored.token_key.expose()));
     }
 }

@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kosh_core::civil::iso_utc;
+use kosh_core::secret::Secret;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::callbacks::{AttemptRecord, CallbackEvent, Endpoint, EventFilter, TOKEN_ACK, TX_STATUS};
@@ -150,9 +151,9 @@ async fn endpoints(State(app): State<AppState>, Path(partner): Path<String>) -> 
 struct EndpointRequest {
     url: String,
     basic_user: Option<String>,
-    basic_password: Option<String>,
+    basic_password: Option<Secret>,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, Secret>,
 }
 
 async fn set_endpoint(

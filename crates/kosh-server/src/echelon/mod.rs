@@ -33,6 +33,7 @@ use error::{ApiError, ApiResult};
 use kosh_core::echelon::jwt::TokenMoney;
 use kosh_core::echelon::merchant::{signing_key, DEFAULT_PEPPER};
 use kosh_core::echelon::operations::{Grants, OperationError};
+use kosh_core::secret::Secret;
 use kosh_rails::Rail;
 use kosh_store::ops::echelon::Merchant;
 use kosh_store::sql::SqlError;
@@ -56,7 +57,7 @@ const MAX_CACHED: usize = 10_000;
 /// What the Echelon dialect keeps per node: caches only, never state another node
 /// would need, and the payout rail.
 pub struct EchelonState {
-    pepper: String,
+    pepper: Secret,
     /// Merchants by code, with the (injected) time they were read.
     merchants: Mutex<HashMap<String, (Arc<Merchant>, i64)>>,
     /// Compiled operations by token signature (unique per token).
@@ -75,7 +76,7 @@ impl EchelonState {
             if config.sandbox { Some(Arc::new(sandbox::SandboxPayoutRail::default())) } else { None };
         EchelonState {
             // Config::validate requires a pepper outside sandbox mode.
-            pepper: config.echelon_token_pepper.clone().unwrap_or_else(|| DEFAULT_PEPPER.to_owned()),
+            pepper: config.echelon_token_pepper.clone().unwrap_or_else(|| DEFAULT_PEPPER.into()),
             merchants: Mutex::new(HashMap::new()),
             grants: Mutex::new(HashMap::new()),
             full_windows: Mutex::new(HashMap::new()),
@@ -84,7 +85,7 @@ impl EchelonState {
     }
 
     pub fn signing_key(&self, merchant: &Merchant) -> [u8; 32] {
-        signing_key(&self.pepper, &merchant.token_key)
+        signing_key(self.pepper.expose(), merchant.token_key.expose())
     }
 
     /// A merchant by code, cached for [`MERCHANT_TTL_MS`] of the store's clock.

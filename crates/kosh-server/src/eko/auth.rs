@@ -78,8 +78,8 @@ pub(crate) async fn check(app: &AppState, headers: &HeaderMap) -> Result<Authent
         forbidden("Authentication failed: secret-key header is missing")
             .with_hint("secret-key = base64(HMAC-SHA256(key = base64(access_key), message = secret-key-timestamp))")
     })?;
-    if !signing::constant_time_eq(secret_key, &signing::secret_key(&partner.access_key, timestamp)) {
-        let mistake = signing::diagnose_secret_key(secret_key, &partner.access_key, &partner.developer_key, timestamp);
+    if !signing::constant_time_eq(secret_key, &signing::secret_key(partner.access_key.expose(), timestamp)) {
+        let mistake = signing::diagnose_secret_key(secret_key, partner.access_key.expose(), &partner.developer_key, timestamp);
         return Err(forbidden(format!("Authentication failed: {}", mistake.explain()))
             .with_hint("`kosh sign --access-key … --timestamp …` prints the headers for a given timestamp"));
     }
@@ -178,7 +178,7 @@ fn verified_request_hash(
     let outcome = match header(headers, "request_hash") {
         None => Err(forbidden("Authentication for request-hash failed: request_hash header is missing")),
         Some(provided) => {
-            let expected = signing::request_hash(&auth.partner.access_key, &auth.timestamp, fields);
+            let expected = signing::request_hash(auth.partner.access_key.expose(), &auth.timestamp, fields);
             if signing::constant_time_eq(provided, &expected) {
                 Ok(expected)
             } else {

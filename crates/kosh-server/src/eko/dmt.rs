@@ -74,7 +74,7 @@ pub fn otp_request(app: &AppState, purpose: &str, subject: &str) -> OtpRequest {
     OtpRequest {
         purpose: purpose.into(),
         subject: subject.into(),
-        code: kosh_core::secret::new_otp(user_otp::OTP_DIGITS),
+        code: kosh_core::secret::new_otp(user_otp::OTP_DIGITS).into(),
         ttl_ms: i64::try_from(app.config.otp_ttl_secs).unwrap_or(86_400) * 1000,
         max_attempts: user_otp::MAX_ATTEMPTS,
         sandbox_visible: app.config.sandbox,

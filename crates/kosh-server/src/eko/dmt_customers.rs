@@ -143,7 +143,8 @@ pub async fn verify(
         unreachable!("the checker fails when a required field is bad")
     };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
-    let cmd = DmtCommand::VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code, otp_ref_id };
+    let cmd =
+        DmtCommand::VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
     let again = format!("request a new OTP with POST /customers/mobile_number:{}/otp", mobile.as_str());
     match super::dmt::execute(&app, cmd).await? {
         DmtOutcome::CustomerVerified(customer) => {

@@ -55,7 +55,9 @@ pub async fn refund(
     let (Some(user_code), Some(code)) = (user_code, otp) else { unreachable!("the checker fails when a required field is bad") };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
     let again = format!("send a new refund OTP to the customer with POST /transactions/{tid}/refund/otp");
-    match super::dmt::execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code, otp_ref_id }).await? {
+    match super::dmt::execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code: code.into(), otp_ref_id })
+        .await?
+    {
         DmtOutcome::Refunded(view) => {
             let t = &view.transfer;
             let c = &t.charges;

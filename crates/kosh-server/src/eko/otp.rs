@@ -54,7 +54,7 @@ pub async fn request(State(app): State<AppState>, Extension(auth): Extension<Aut
     let request = OtpRequest {
         purpose: USER_MOBILE_OTP.into(),
         subject: mobile.as_str().into(),
-        code: kosh_core::secret::new_otp(OTP_DIGITS),
+        code: kosh_core::secret::new_otp(OTP_DIGITS).into(),
         ttl_ms,
         max_attempts: MAX_ATTEMPTS,
         sandbox_visible: app.config.sandbox,
@@ -94,8 +94,13 @@ pub async fn verify(State(app): State<AppState>, Extension(auth): Extension<Auth
     if app.store.is_mobile_verified(partner_id, mobile.as_str()).await.map_err(store_error)? {
         return Ok(already_verified(&mobile));
     }
-    let cmd =
-        Command::CheckOtp { partner_id, purpose: USER_MOBILE_OTP.into(), subject: mobile.as_str().into(), code, otp_ref_id };
+    let cmd = Command::CheckOtp {
+        partner_id,
+        purpose: USER_MOBILE_OTP.into(),
+        subject: mobile.as_str().into(),
+        code: code.into(),
+        otp_ref_id,
+    };
     let check = match app.store.execute(cmd).await.map_err(store_error)? {
         Outcome::OtpChecked(check) => check,
         other => return Err(store_error(format!("unexpected outcome {other:?}"))),

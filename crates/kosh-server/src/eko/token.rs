@@ -27,6 +27,7 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil::{self, Date, IST_OFFSET_MS};
 use kosh_core::money::Paise;
+use kosh_core::secret::Secret;
 use kosh_core::validate::{self, ClientRefId, Email, Mobile, Text};
 use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, IdemKey, Outcome};
@@ -219,7 +220,7 @@ async fn details(app: &AppState, token: &Token) -> Result<(i64, String, String),
         get: true,
         url: &url,
         body: None,
-        basic: endpoint.basic_user.as_deref().zip(endpoint.basic_password.as_deref()),
+        basic: endpoint.basic_user.as_deref().zip(endpoint.basic_password.as_ref().map(Secret::expose)),
         headers: &endpoint.headers,
         extra: Vec::new(),
     };

@@ -187,8 +187,8 @@ fn verify_confirmation(
             tolerance_ms / 1000
         )));
     }
-    if !signing::constant_time_eq(&secret_key, &signing::secret_key(&partner.access_key, &timestamp)) {
-        let mistake = signing::diagnose_secret_key(&secret_key, &partner.access_key, &partner.developer_key, &timestamp);
+    if !signing::constant_time_eq(&secret_key, &signing::secret_key(partner.access_key.expose(), &timestamp)) {
+        let mistake = signing::diagnose_secret_key(&secret_key, partner.access_key.expose(), &partner.developer_key, &timestamp);
         return Err(secret_key_failed(mistake.explain()));
     }
     if ts < intent.created_at_ms - CONFIRMATION_SKEW_MS {
@@ -198,7 +198,7 @@ fn verify_confirmation(
     }
     let data = hook_data(intent, session.user_code);
     let fields: Vec<&str> = REQUEST_HASH_PARAMS.iter().filter_map(|p| data.get(*p).and_then(Value::as_str)).collect();
-    let expected = signing::request_hash(&partner.access_key, &timestamp, &fields);
+    let expected = signing::request_hash(partner.access_key.expose(), &timestamp, &fields);
     // Always enforced, whatever the `request_hash` setting (which is about API request
     // headers): the confirmation's request_hash is the only thing that binds it to this
     // transaction, so without it a confirmation for one transaction would pay for another.

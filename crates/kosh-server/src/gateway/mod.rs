@@ -142,7 +142,7 @@ async fn open_session(app: &AppState, params: &EkoParams) -> Result<(GatewaySess
         user_code,
         callback_url,
         custom_params: Value::Object(custom_params).to_string(),
-        custom_headers: Value::Object(custom_headers).to_string(),
+        custom_headers: Value::Object(custom_headers).to_string().into(),
         partner_name: partner_name.unwrap_or_else(|| auth.partner.name.clone()),
         logo_url,
         language: language.to_owned(),

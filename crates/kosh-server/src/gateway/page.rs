@@ -59,7 +59,7 @@ pub fn gateway_page(app: &AppState, session: &GatewaySession, token: &str) -> Re
         "api": "/v2/aeps/api",
         "callback_url": session.callback_url,
         "custom_params": serde_json::from_str::<Value>(&session.custom_params).unwrap_or_else(|_| json!({})),
-        "custom_headers": serde_json::from_str::<Value>(&session.custom_headers).unwrap_or_else(|_| json!({})),
+        "custom_headers": serde_json::from_str::<Value>(session.custom_headers.expose()).unwrap_or_else(|_| json!({})),
         "partner_name": session.partner_name,
         "timeout_ms": app.config.gateway_callback_timeout_secs * 1000,
         "request_hash_params": REQUEST_HASH_PARAMS,

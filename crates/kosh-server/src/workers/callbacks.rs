@@ -9,6 +9,7 @@
 use super::outbound::{Answer, Failure, Outbound, Request};
 use super::policy::Policies;
 use crate::config::Config;
+use kosh_core::secret::Secret;
 use kosh_core::webhook;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
 use kosh_store::commands::{Command, Outcome};
@@ -295,9 +296,9 @@ async fn drain(ctx: &Arc<Ctx>, limits: &Limits, mut flight: InFlight) {
 struct Target {
     url: String,
     body: Vec<u8>,
-    basic: Option<(String, String)>,
-    headers: Vec<(String, String)>,
-    secret: Option<String>,
+    basic: Option<(String, Secret)>,
+    headers: Vec<(String, Secret)>,
+    secret: Option<Secret>,
 }
 
 /// Why an event cannot be attempted.
@@ -378,13 +379,13 @@ async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -
     let mut extra = vec![(webhook::EVENT_ID_HEADER, c.id.to_string()), ("x-kosh-attempt", (c.attempts + 1).to_string())];
     if let Some(secret) = &target.secret {
         extra.push((webhook::TIMESTAMP_HEADER, started_at_ms.to_string()));
-        extra.push((webhook::SIGNATURE_HEADER, webhook::signature(secret, started_at_ms, &target.body)));
+        extra.push((webhook::SIGNATURE_HEADER, webhook::signature(secret.expose(), started_at_ms, &target.body)));
     }
     let request = Request {
         get: false,
         url: &target.url,
         body: Some(&target.body),
-        basic: target.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+        basic: target.basic.as_ref().map(|(u, p)| (u.as_str(), p.expose())),
         headers: &target.headers,
         extra,
     };

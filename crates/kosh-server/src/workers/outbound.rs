@@ -4,6 +4,7 @@
 //! rustls for `https://` (an invalid certificate is a failed attempt that says so).
 
 use crate::config::Config;
+use kosh_core::secret::Secret;
 use std::time::Duration;
 
 /// Most bytes of an answer read; a longer answer is a failure (Kosh stops reading).
@@ -17,7 +18,7 @@ pub struct Request<'a> {
     pub url: &'a str,
     pub body: Option<&'a [u8]>,
     pub basic: Option<(&'a str, &'a str)>,
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(String, Secret)],
     pub extra: Vec<(&'static str, String)>,
 }
 
@@ -79,7 +80,7 @@ impl Outbound {
             builder = builder.basic_auth(user, Some(password));
         }
         for (name, value) in req.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            builder = builder.header(name.as_str(), value.expose());
         }
         for (name, value) in req.extra {
             builder = builder.header(name, value);

@@ -52,7 +52,7 @@ pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
     config.echelon_worker_tick_ms = 20;
     match backend {
         Backend::Sqlite => config.data_dir = kosh_testkit::scratch_dir(),
-        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await),
+        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await.into()),
     }
     configure(&mut config);
     start_config(config).await
@@ -173,7 +173,7 @@ pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
     let partner = kosh_store::ops::partners::NewPartner {
         name: format!("partner-{code}"),
         developer_key: kosh_core::secret::new_developer_key(),
-        access_key: kosh_core::secret::new_access_key(),
+        access_key: kosh_core::secret::new_access_key().into(),
         initiator_id: format!(
             "8{:09}",
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000

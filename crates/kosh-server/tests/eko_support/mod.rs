@@ -44,7 +44,7 @@ pub async fn start_with_clock(backend: Backend, clock: SharedClock, configure: i
     let mut config = Config { listen: "127.0.0.1:0".parse().expect("address"), ..Config::default() };
     match backend {
         Backend::Sqlite => config.data_dir = kosh_testkit::scratch_dir(),
-        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await),
+        Backend::Postgres => config.database_url = Some(kosh_testkit::fresh_database().await.into()),
     }
     configure(&mut config);
     App::start(config, clock).await.expect("start the server")

@@ -15,6 +15,7 @@ use crate::ops::{agents, ledger, outbox};
 use crate::sql::Conn;
 use kosh_core::aeps::{self, sandbox, Ekyc, NotReady, TxStatus, TxType, MAX_TX_PER_AADHAAR_PER_DAY};
 use kosh_core::ledger::{AccountKind, Balance, Side};
+use kosh_core::secret::constant_time_eq;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -97,7 +98,7 @@ pub enum AepsCommand {
     VerifyEkycOtp {
         partner_id: i64,
         user_code: i64,
-        code: String,
+        code: kosh_core::secret::Secret,
         otp_ref_id: Option<i64>,
         reference_tid: Option<i64>,
     },
@@ -224,7 +225,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
             request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
         }
         AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
-            verify_ekyc_otp(db, *partner_id, *user_code, code, *otp_ref_id, *reference_tid, now_ms).await?
+            verify_ekyc_otp(db, *partner_id, *user_code, code.expose(), *otp_ref_id, *reference_tid, now_ms).await?
         }
         AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms } => {
             let step = BiometricStep { provider, fino_without_otp: *fino_without_otp, fino_review_ms: *fino_review_ms };
@@ -373,7 +374,9 @@ async fn ekyc_biometric(
         Provider::Fingpay if state != Ekyc::OtpVerified => {
             return Err(refuse(AepsRefusal::EkycStep { expected: "a verified e-KYC OTP", found: state.code() }))
         }
-        Provider::Fingpay if agent.aadhaar.hash != aadhaar.hash => return Err(refuse(AepsRefusal::AadhaarMismatch)),
+        Provider::Fingpay if !constant_time_eq(&agent.aadhaar.hash, &aadhaar.hash) => {
+            return Err(refuse(AepsRefusal::AadhaarMismatch))
+        }
         Provider::Fingpay => Ekyc::Complete,
         Provider::Fino if fino_review_ms <= 0 => Ekyc::Complete,
         Provider::Fino => Ekyc::FinoPending { ready_at_ms: now_ms + fino_review_ms },
@@ -400,7 +403,7 @@ async fn daily_authenticate(
         Ekyc::Complete => agent.ekyc = Ekyc::Complete,
         other => return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(other)))),
     }
-    if agent.aadhaar.hash != aadhaar.hash {
+    if !constant_time_eq(&agent.aadhaar.hash, &aadhaar.hash) {
         return Err(refuse(AepsRefusal::AadhaarMismatch));
     }
     let reference_tid = agents::next_counter(db, "aeps_tid").await?;
@@ -643,7 +646,9 @@ async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> Cmd
 /// The transaction an intent already made with this very confirmation, if it did.
 async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Option<AepsOutcome>> {
     let current = store::intent(db, c.session_id, c.intent_id).await?;
-    let Some(done) = current.filter(|i| i.state == "done" && i.confirmation_hash.as_deref() == Some(c.hash)) else {
+    let Some(done) =
+        current.filter(|i| i.state == "done" && i.confirmation_hash.as_deref().is_some_and(|h| constant_time_eq(h, c.hash)))
+    else {
         return Ok(None);
     };
     let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;

@@ -22,7 +22,7 @@ pub enum CallbackCmd {
     /// Turns signed callbacks on (a secret) or off (`None`) for the partner.
     SetSigning {
         partner_id: i64,
-        secret: Option<String>,
+        secret: Option<kosh_core::secret::Secret>,
     },
     Claim(ClaimRequest),
     Release {
@@ -79,7 +79,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &CallbackCmd, now_ms: i64) -> CmdRes
         }
         CallbackCmd::SetSigning { partner_id, secret } => {
             require_partner(db, *partner_id).await?;
-            ops::set_signing(db, *partner_id, secret.as_deref(), now_ms).await?;
+            ops::set_signing(db, *partner_id, secret.as_ref().map(|s| s.expose()), now_ms).await?;
             Ok(CallbackOutcome::SigningSet)
         }
         CallbackCmd::Claim(req) => Ok(CallbackOutcome::Claimed(ops::claim(db, req, now_ms).await?)),

@@ -32,6 +32,7 @@ use kosh_core::dmt::{self, CustomerState, DmtChannel, TxStatus};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
+use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -66,7 +67,7 @@ pub enum DmtCommand {
     VerifyCustomer {
         partner_id: i64,
         mobile: String,
-        code: String,
+        code: Secret,
         otp_ref_id: Option<i64>,
     },
     AddRecipient {
@@ -106,7 +107,7 @@ pub enum DmtCommand {
     Refund {
         partner_id: i64,
         tid: i64,
-        code: String,
+        code: Secret,
         otp_ref_id: Option<i64>,
     },
 }
@@ -277,7 +278,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
             send_customer_otp(db, *partner_id, mobile, otp, now_ms).await?
         }
         DmtCommand::VerifyCustomer { partner_id, mobile, code, otp_ref_id } => {
-            verify(db, *partner_id, mobile, code, *otp_ref_id, now_ms).await?
+            verify(db, *partner_id, mobile, code.expose(), *otp_ref_id, now_ms).await?
         }
         DmtCommand::AddRecipient { partner_id, mobile, recipient, max_recipients } => {
             add_recipient(db, *partner_id, mobile, recipient, *max_recipients, now_ms).await?
@@ -294,7 +295,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
         }
         DmtCommand::SendRefundOtp { partner_id, tid, otp } => send_refund_otp(db, *partner_id, *tid, otp, now_ms).await?,
         DmtCommand::Refund { partner_id, tid, code, otp_ref_id } => {
-            refund(db, *partner_id, *tid, code, *otp_ref_id, now_ms).await?
+            refund(db, *partner_id, *tid, code.expose(), *otp_ref_id, now_ms).await?
         }
     };
     Ok(Outcome::Dmt(outcome))

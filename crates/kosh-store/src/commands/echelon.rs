@@ -28,7 +28,7 @@ pub enum EchelonCommand {
         merchant_code: String,
         salt: String,
         verifier: String,
-        token_key: String,
+        token_key: kosh_core::secret::Secret,
     },
     /// Creates the documented sandbox merchant for the partner with `developer_key`,
     /// once; `merchant.partner_id` is ignored.
@@ -96,7 +96,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &EchelonCommand, now_ms: i64)
     let outcome = match cmd {
         EchelonCommand::CreateMerchant(m) => create_merchant(db, m, now_ms).await?,
         EchelonCommand::RotateSecret { merchant_code, salt, verifier, token_key } => {
-            match ops::rotate_secret(db, merchant_code, salt, verifier, token_key, now_ms).await? {
+            match ops::rotate_secret(db, merchant_code, salt, verifier, token_key.expose(), now_ms).await? {
                 true => EchelonOutcome::SecretRotated,
                 false => EchelonOutcome::MerchantNotFound,
             }

@@ -309,8 +309,8 @@ pub struct GatewaySession {
     pub callback_url: String,
     /// JSON object: `callback_url_custom_params`.
     pub custom_params: String,
-    /// JSON object: `callback_url_custom_headers`.
-    pub custom_headers: String,
+    /// JSON object: `callback_url_custom_headers` (their values may be credentials).
+    pub custom_headers: kosh_core::secret::Secret,
     pub partner_name: String,
     pub logo_url: String,
     pub language: String,
@@ -328,7 +328,7 @@ pub struct NewGatewaySession {
     pub user_code: i64,
     pub callback_url: String,
     pub custom_params: String,
-    pub custom_headers: String,
+    pub custom_headers: kosh_core::secret::Secret,
     pub partner_name: String,
     pub logo_url: String,
     pub language: String,
@@ -346,7 +346,7 @@ pub async fn insert_session(db: &mut impl Conn, s: &NewGatewaySession, now_ms: i
             s.user_code.into(),
             (&s.callback_url).into(),
             (&s.custom_params).into(),
-            (&s.custom_headers).into(),
+            s.custom_headers.expose().into(),
             (&s.partner_name).into(),
             (&s.logo_url).into(),
             (&s.language).into(),
@@ -375,7 +375,7 @@ fn session_from_row(r: &Row) -> Result<GatewaySession, SqlError> {
         user_code: r.int(2)?,
         callback_url: r.text(3)?,
         custom_params: r.text(4)?,
-        custom_headers: r.text(5)?,
+        custom_headers: r.text(5)?.into(),
         partner_name: r.text(6)?,
         logo_url: r.text(7)?,
         language: r.text(8)?,

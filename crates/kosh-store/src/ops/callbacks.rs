@@ -10,6 +10,7 @@
 
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Dialect, Row, SqlError};
+use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// An Eko transaction-status callback (DMT, payout, QR, CMS): the payload is the body.
@@ -80,9 +81,9 @@ pub struct Endpoint {
     pub kind: String,
     pub url: String,
     pub basic_user: Option<String>,
-    pub basic_password: Option<String>,
-    /// Extra headers sent with every request, in order.
-    pub headers: Vec<(String, String)>,
+    pub basic_password: Option<Secret>,
+    /// Extra headers sent with every request, in order (values may be credentials).
+    pub headers: Vec<(String, Secret)>,
 }
 
 impl Endpoint {
@@ -95,6 +96,7 @@ impl Endpoint {
         match (&self.basic_user, &self.basic_password) {
             (None, None) => {}
             (Some(user), Some(password)) => {
+                let password = password.expose();
                 if user.is_empty() || user.len() > MAX_CREDENTIAL_LEN || user.contains(':') || has_control(user) {
                     return Err(format!("the Basic user must be 1 to {MAX_CREDENTIAL_LEN} characters, without ':'"));
                 }
@@ -108,6 +110,7 @@ impl Endpoint {
             return Err(format!("at most {MAX_HEADERS} extra headers"));
         }
         for (name, value) in &self.headers {
+            let value = value.expose();
             let token = |b: u8| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b);
             if name.is_empty() || name.len() > MAX_HEADER_NAME_LEN || !name.bytes().all(token) {
                 return Err(format!("header name {name:?} must be 1 to {MAX_HEADER_NAME_LEN} token characters"));
@@ -144,8 +147,9 @@ pub fn validate_url(url: &str) -> Result<(), String> {
 }
 
 fn endpoint_from_row(r: &Row) -> Result<Endpoint, SqlError> {
-    let headers: Vec<(String, String)> = serde_json::from_str(&r.text(4)?).map_err(|e| SqlError::Decode(e.to_string()))?;
-    Ok(Endpoint { kind: r.text(0)?, url: r.text(1)?, basic_user: r.opt_text(2)?, basic_password: r.opt_text(3)?, headers })
+    let headers: Vec<(String, Secret)> = serde_json::from_str(&r.text(4)?).map_err(|e| SqlError::Decode(e.to_string()))?;
+    let basic_password = r.opt_text(3)?.map(Secret::from);
+    Ok(Endpoint { kind: r.text(0)?, url: r.text(1)?, basic_user: r.opt_text(2)?, basic_password, headers })
 }
 
 pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
@@ -161,7 +165,7 @@ pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now
             (&e.kind).into(),
             (&e.url).into(),
             e.basic_user.as_ref().into(),
-            e.basic_password.as_ref().into(),
+            e.basic_password.as_ref().map(Secret::expose).into(),
             (&headers).into(),
             now_ms.into(),
         ],
@@ -220,10 +224,10 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
     Ok(())
 }
 
-pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<String>, SqlError> {
+pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<Secret>, SqlError> {
     db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
         .await?
-        .map(|r| r.text(0))
+        .map(|r| r.text(0).map(Secret::from))
         .transpose()
 }
 

@@ -3,6 +3,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::echelon::{Direction, Status};
+use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// A merchant: a partner's Echelon identity. Holds only one-way values of its secret.
@@ -15,7 +16,7 @@ pub struct Merchant {
     pub secret_salt: String,
     pub secret_verifier: String,
     /// Hex of the key tokens are signed with (after the server's pepper).
-    pub token_key: String,
+    pub token_key: Secret,
     pub active: bool,
     pub is_sandbox: bool,
     pub created_at_ms: i64,
@@ -41,7 +42,7 @@ pub struct NewMerchant {
     pub name: String,
     pub secret_salt: String,
     pub secret_verifier: String,
-    pub token_key: String,
+    pub token_key: Secret,
     pub is_sandbox: bool,
 }
 
@@ -63,7 +64,7 @@ fn merchant_from(r: &Row) -> Result<Merchant, SqlError> {
         name: r.text(3)?,
         secret_salt: r.text(4)?,
         secret_verifier: r.text(5)?,
-        token_key: r.text(6)?,
+        token_key: r.text(6)?.into(),
         active: r.int(7)? != 0,
         is_sandbox: r.int(8)? != 0,
         created_at_ms: r.int(9)?,
@@ -83,7 +84,7 @@ pub async fn insert_merchant(db: &mut impl Conn, m: &NewMerchant, now_ms: i64) -
                 (&m.name).into(),
                 (&m.secret_salt).into(),
                 (&m.secret_verifier).into(),
-                (&m.token_key).into(),
+                m.token_key.expose().into(),
                 i64::from(m.is_sandbox).into(),
                 now_ms.into(),
             ],

@@ -1,5 +1,6 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// A partner (fintech) of the platform, with its Eko credentials.
@@ -8,7 +9,7 @@ pub struct Partner {
     pub id: i64,
     pub name: String,
     pub developer_key: String,
-    pub access_key: String,
+    pub access_key: Secret,
     /// The partner's registered mobile: every Eko request names it.
     pub initiator_id: String,
     pub is_sandbox: bool,
@@ -19,7 +20,7 @@ pub struct Partner {
 pub struct NewPartner {
     pub name: String,
     pub developer_key: String,
-    pub access_key: String,
+    pub access_key: Secret,
     pub initiator_id: String,
     pub is_sandbox: bool,
 }
@@ -29,7 +30,7 @@ fn from_row(r: &Row) -> Result<Partner, SqlError> {
         id: r.int(0)?,
         name: r.text(1)?,
         developer_key: r.text(2)?,
-        access_key: r.text(3)?,
+        access_key: r.text(3)?.into(),
         initiator_id: r.text(4)?,
         is_sandbox: r.int(5)? != 0,
         created_at_ms: r.int(6)?,
@@ -63,7 +64,7 @@ pub async fn insert(db: &mut impl Conn, p: &NewPartner, now_ms: i64) -> CmdResul
             &[
                 (&p.name).into(),
                 (&p.developer_key).into(),
-                (&p.access_key).into(),
+                p.access_key.expose().into(),
                 (&p.initiator_id).into(),
                 i64::from(p.is_sandbox).into(),
                 now_ms.into(),

@@ -26,7 +26,7 @@ pub async fn partner(store: &Store, n: u32) -> i64 {
     let p = NewPartner {
         name: format!("partner-{n}"),
         developer_key: format!("dk-{n}"),
-        access_key: format!("ak-{n}"),
+        access_key: format!("ak-{n}").into(),
         initiator_id: format!("90{n:08}"),
         is_sandbox: false,
     };

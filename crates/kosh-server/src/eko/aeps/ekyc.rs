@@ -75,7 +75,7 @@ pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension
     let otp = OtpRequest {
         purpose: EKYC_OTP.into(),
         subject: mobile.as_str().into(),
-        code: kosh_core::secret::new_otp(6),
+        code: kosh_core::secret::new_otp(6).into(),
         ttl_ms: i64::try_from(app.config.otp_ttl_secs).unwrap_or(86_400) * 1000,
         max_attempts: MAX_OTP_ATTEMPTS,
         sandbox_visible: app.config.sandbox,
@@ -116,7 +116,7 @@ pub async fn verify_otp(State(app): State<AppState>, Extension(auth): Extension<
     c.finish()?;
     let (Some(user_code), Some(code)) = (user_code, code) else { unreachable!("checked") };
     require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await?;
-    let cmd = AepsCommand::VerifyEkycOtp { partner_id: auth.partner.id, user_code, code, otp_ref_id, reference_tid };
+    let cmd = AepsCommand::VerifyEkycOtp { partner_id: auth.partner.id, user_code, code: code.into(), otp_ref_id, reference_tid };
     let AepsOutcome::EkycOtpChecked(check) = run(&app, cmd, user_code).await? else {
         return Err(store_error("unexpected outcome"));
     };
