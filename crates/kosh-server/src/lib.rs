@@ -104,7 +104,8 @@ pub struct App {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    echelon_worker: tokio::task::JoinHandle<()>,
+    /// The Echelon payment worker, unless `echelon_worker_tick_ms` is 0.
+    echelon_worker: Option<tokio::task::JoinHandle<()>>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<rail_worker::Worker>,
@@ -164,7 +165,9 @@ impl App {
     /// the outbox), and returns.
     pub async fn stop(mut self) {
         // The worker's moves are atomic commands: stopping it between two loses nothing.
-        self.echelon_worker.abort();
+        if let Some(worker) = &self.echelon_worker {
+            worker.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
