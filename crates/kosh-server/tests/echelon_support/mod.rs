@@ -191,10 +191,11 @@ pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
         name: format!("partner-{code}"),
         developer_key: kosh_core::secret::new_developer_key(),
         access_key: kosh_core::secret::new_access_key(),
-        initiator_id: format!(
-            "8{:09}",
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000
-        ),
+        // Distinct for every merchant this process adds (a wall-clock reading could repeat).
+        initiator_id: {
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+            format!("8{:09}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        },
         is_sandbox: false,
     };
     let Outcome::PartnerCreated(p) = store.execute(Command::CreatePartner(partner)).await.unwrap() else { panic!() };
