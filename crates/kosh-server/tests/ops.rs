@@ -170,10 +170,13 @@ fn config_limits_are_validated() {
         Config { callbacks_attempts_retention_days: 0, ..Config::default() },
         Config { callbacks_attempts_retention_days: 3_651, ..Config::default() },
         Config { aeps_aadhaar_pepper: Some("x".repeat(31)), ..Config::default() },
+        Config { echelon_worker_tick_ms: 5, ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
+    let no_payment_worker = Config { echelon_worker_tick_ms: 0, ..Config::default() };
+    assert!(no_payment_worker.validate().is_ok(), "0 turns the node's Echelon payment worker off");
 }
 
 /// Outside sandbox mode the documented default pepper would let anyone who reads the
