@@ -77,7 +77,8 @@ pub struct Config {
     pub echelon_sandbox_delay_secs: u64,
     /// Echelon: server-side pepper tokens are signed with (see README); never stored in the database.
     pub echelon_token_pepper: Option<Secret>,
-    /// Echelon: how often the payment worker looks for due payins and payouts, in milliseconds.
+    /// Echelon: how often the payment worker looks for due payins and payouts, in
+    /// milliseconds; 0: no payment worker on this node.
     pub echelon_worker_tick_ms: u64,
     /// Whether this node runs the callback worker (delivers outbox events).
     pub callbacks_enabled: bool,
@@ -302,8 +303,8 @@ impl Config {
             return bad("echelon_token_pepper is required when sandbox = false: set a secret of at least 32 characters \
                  (KOSH_ECHELON_TOKEN_PEPPER or --echelon-token-pepper), the same on every node");
         }
-        if !(10..=60_000).contains(&self.echelon_worker_tick_ms) {
-            return bad("echelon_worker_tick_ms must be between 10 and 60000");
+        if self.echelon_worker_tick_ms != 0 && !(10..=60_000).contains(&self.echelon_worker_tick_ms) {
+            return bad("echelon_worker_tick_ms must be between 10 and 60000 (0 turns this node's payment worker off)");
         }
         Ok(())
     }

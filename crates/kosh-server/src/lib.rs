@@ -112,7 +112,8 @@ pub struct App {
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
-    echelon_worker: tokio::task::JoinHandle<()>,
+    /// The Echelon payment worker, unless `echelon_worker_tick_ms` is 0.
+    echelon_worker: Option<tokio::task::JoinHandle<()>>,
     /// Prunes stale request_hash uses.
     request_hash_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
@@ -171,7 +172,9 @@ impl App {
     /// the outbox), and returns.
     pub async fn stop(mut self) {
         // The worker's moves are atomic commands: stopping it between two loses nothing.
-        self.echelon_worker.abort();
+        if let Some(worker) = &self.echelon_worker {
+            worker.abort();
+        }
         self.request_hash_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -28,15 +28,35 @@ on_both_backends!(
     the_worker_prunes_attempts_past_their_retention,
 );
 
+/// Attempts get generous timeouts: a local receiver that answers must never count as
+/// a timeout because the machine is busy.
 async fn start(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32) -> App {
+    start_timing_out_after(backend, clock, jitter_pct, 30_000).await
+}
+
+async fn start_timing_out_after(backend: Backend, clock: &Arc<ManualClock>, jitter_pct: u32, timeout_ms: u64) -> App {
     start_with_clock(backend, clock.clone(), |c| {
         c.callbacks_tick_ms = 5;
         c.callbacks_jitter_pct = jitter_pct;
-        c.callbacks_timeout_ms = 1_000;
-        c.callbacks_connect_timeout_ms = 500;
+        c.callbacks_timeout_ms = timeout_ms;
+        c.callbacks_connect_timeout_ms = 10_000;
         c.admin_token = Some(ADMIN_TOKEN.into());
     })
     .await
+}
+
+/// Waits (bounded) until `/metrics` shows every one of `lines`, and answers the text: a
+/// worker counts an outcome just after recording it, so the store shows it first.
+async fn metrics_showing(app: &App, lines: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
+        if lines.iter().all(|l| metrics.contains(l)) {
+            return metrics;
+        }
+        assert!(std::time::Instant::now() < deadline, "/metrics never showed {lines:?}:\n{metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// Moves the manual clock to each retry of `id` as it falls due, until `stop` says so;
@@ -108,9 +128,14 @@ async fn a_receiver_failing_for_two_days_gets_hourly_attempts_then_exactly_one_s
     let ids: Vec<String> = receiver.received().iter().map(|r| r.header("x-kosh-event-id").unwrap().to_owned()).collect();
     assert_eq!(ids.iter().filter(|i| **i == id.to_string()).count(), 49, "the delivered event was not re-sent");
     assert_eq!(event(store, id).await.attempts, 49);
-    let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"retry\"} 48"), "{metrics}");
-    assert!(metrics.contains("kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"delivered\"} 2"), "{metrics}");
+    metrics_showing(
+        &app,
+        &[
+            "kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"retry\"} 48",
+            "kosh_callback_outcomes_total{kind=\"token.ack\",outcome=\"delivered\"} 2",
+        ],
+    )
+    .await;
     app.stop().await;
 }
 
@@ -155,7 +180,9 @@ async fn a_receiver_that_never_answers_200_is_given_up_at_three_days_and_replay_
 
 async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking_the_worker(backend: Backend) {
     let clock = ManualClock::new(T0);
-    let app = start(backend, &clock, 10).await;
+    // Long enough for every answering receiver on a busy machine; the slow-loris one never
+    // finishes its answer (it would take 100 s), so it always times out.
+    let app = start_timing_out_after(backend, &clock, 10, 5_000).await;
     let store = &app.state.store;
     let partner = partner_id(store, "sandbox").await;
     let huge = "x".repeat(1024 * 1024);
@@ -171,6 +198,7 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
     .await;
     let (slow_url, _slow) = slow_loris().await;
     let (tls_url, tls_handshakes, _tls) = self_signed_tls_receiver().await;
+    let closed = closed_port();
     set_endpoint(store, partner, "token_ack", &format!("{}/not-json", receiver.url), None).await;
     let echelon = |url: String| json!({"url": url, "body": {"idEntity": "ORDER-1"}});
     let cases = [
@@ -180,13 +208,13 @@ async fn bad_receivers_are_recorded_failures_retried_per_policy_without_blocking
             "HTTP 302: redirect to https://example.invalid/elsewhere",
         ),
         (enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("{}/huge", receiver.url))).await, "larger than 65536 bytes"),
-        (enqueue(store, partner, ECHELON_CALLBACK, echelon(slow_url)).await, "did not arrive within 1000 ms"),
+        (enqueue(store, partner, ECHELON_CALLBACK, echelon(slow_url)).await, "did not arrive within 5000 ms"),
         (
             enqueue(store, partner, ECHELON_CALLBACK, echelon(receiver.url.replace("http://", "https://"))).await,
             "TLS handshake failed",
         ),
         (
-            enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed_port()))).await,
+            enqueue(store, partner, ECHELON_CALLBACK, echelon(format!("http://127.0.0.1:{}/cb", closed.port))).await,
             "cannot connect",
         ),
         (
@@ -268,9 +296,10 @@ async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
     let clock = ManualClock::new(T0);
     let app = start_with_clock(backend, clock.clone(), |c| {
         c.callbacks_tick_ms = 5;
-        // Longer than the slow receiver ever holds a request: no attempt times out, so
-        // only the per-partner bound limits what is in flight.
-        c.callbacks_timeout_ms = 60_000;
+        // Longer than the slow receiver ever holds a request (and than any wait of the
+        // test): no attempt times out, so only the per-partner bound limits what is in
+        // flight, however slow the machine.
+        c.callbacks_timeout_ms = 300_000;
         c.callbacks_concurrency = 8;
         c.callbacks_per_partner_concurrency = PER_PARTNER;
     })
@@ -289,7 +318,7 @@ async fn a_slow_partner_does_not_starve_the_others(backend: Backend) {
     else {
         panic!()
     };
-    let slow_receiver = HoldingReceiver::start(std::time::Duration::from_secs(50)).await;
+    let slow_receiver = HoldingReceiver::start(std::time::Duration::from_secs(290)).await;
     set_endpoint(store, slow, "tx_status", &slow_receiver.url, None).await;
     let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
     set_endpoint(store, quick.id, "tx_status", &format!("{}/status", receiver.url), None).await;
@@ -491,7 +520,7 @@ async fn the_worker_prunes_attempts_past_their_retention(backend: Backend) {
     clock.set_ms(T0 + 31 * DAY);
     let newest = deliver(11).await;
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + WAIT;
     for id in &old {
         while !store.callback_attempts(*id).await.unwrap().is_empty() {
             assert!(std::time::Instant::now() < deadline, "the attempts of event {id} (31 days old) were never pruned");
@@ -503,7 +532,6 @@ async fn the_worker_prunes_attempts_past_their_retention(backend: Backend) {
     }
     let first = event(store, old[0]).await;
     assert_eq!((first.state.as_str(), first.attempts), ("delivered", 1), "the event itself is kept");
-    let metrics = reqwest::get(format!("{}/metrics", app.url())).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("kosh_callback_attempts_pruned_total 3"), "{metrics}");
+    metrics_showing(&app, &["kosh_callback_attempts_pruned_total 3"]).await;
     app.stop().await;
 }

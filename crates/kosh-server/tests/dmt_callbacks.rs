@@ -8,7 +8,7 @@ mod eko_support;
 mod callback_support;
 mod dmt_support;
 
-use callback_support::{reply, set_endpoint, Receiver};
+use callback_support::{reply, set_endpoint, wait_for, Receiver, WAIT};
 use dmt_support::{recipient, sandbox_partner, tid_of, transfer, verified_customer, AGENT};
 use eko_support::{sandbox, Backend};
 use kosh_core::clock::SharedClock;
@@ -21,9 +21,9 @@ on_both_backends!(a_settled_neft_transfer_reaches_the_status_callback_url_until_
 
 const RETRY_SECS: u64 = 600;
 
-/// Waits (at most 20 s of real time) until the receiver has `n` requests.
+/// Waits (at most [`WAIT`] of real time) until the receiver has `n` requests.
 async fn wait_for_requests(receiver: &Receiver, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + WAIT;
     while receiver.count() < n {
         assert!(Instant::now() < deadline, "the receiver got {} requests, not {n}", receiver.count());
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -61,8 +61,15 @@ async fn a_settled_neft_transfer_reaches_the_status_callback_url_until_it_answer
 
     clock.advance_ms(61_000); // past the 60 s batch boundary: the rail worker settles it
     wait_for_requests(&receiver, 1).await;
+    // The clock moves only once the attempt is recorded: moved while the attempt is in
+    // flight, it would also run out the attempt's lease, and the event could be sent again.
+    let store = &app.state.store;
+    let event = store.recent_outbox(partner_id, 1000).await.unwrap().into_iter().find(|e| e.kind == "eko.tx_status");
+    let id = event.expect("the status event").id;
+    wait_for(store, id, "pending after one failed attempt", |e| e.state == "pending" && e.attempts == 1).await;
     clock.advance_ms(RETRY_SECS as i64 * 1000);
     wait_for_requests(&receiver, 2).await;
+    wait_for(store, id, "delivered", |e| e.state == "delivered").await;
 
     let got = receiver.received();
     let body = got[0].json();
@@ -76,9 +83,9 @@ async fn a_settled_neft_transfer_reaches_the_status_callback_url_until_it_answer
     assert_eq!((got[0].status, got[1].status), (500, 200));
     assert!(got[1].at_ms - got[0].at_ms >= RETRY_SECS as i64 * 1000, "the retry waited its interval");
 
-    // Delivered: a day later nothing more has been sent.
+    // Delivered: a day later nothing is due, so nothing more is sent.
     clock.advance_ms(86_400_000);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!store.callbacks_due().await.unwrap(), "nothing is due after the HTTP 200");
     assert_eq!(receiver.count(), 2, "nothing after the HTTP 200");
     app.stop().await;
 }

@@ -8,7 +8,7 @@
 mod echelon_support;
 mod callback_support;
 
-use callback_support::{reply, wait_for, Receiver};
+use callback_support::{reply, wait_for, Receiver, WAIT};
 use echelon_support::{payin_body, payout_body, start_with, Backend, Echelon};
 use kosh_core::clock::SharedClock;
 use kosh_core::echelon::Direction;
@@ -28,9 +28,9 @@ on_both_backends!(
 const INTERVAL_MS: i64 = 120_000;
 const JITTER_PCT: i64 = 10;
 
-/// Waits (at most 20 s of real time) until the receiver has `n` requests.
+/// Waits (at most [`WAIT`] of real time) until the receiver has `n` requests.
 async fn wait_for_requests(receiver: &Receiver, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + WAIT;
     while receiver.count() < n {
         assert!(Instant::now() < deadline, "the receiver got {} requests, not {n}", receiver.count());
         tokio::time::sleep(Duration::from_millis(10)).await;

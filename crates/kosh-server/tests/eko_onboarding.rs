@@ -11,7 +11,6 @@ use kosh_server::eko::user::require_active_service;
 use kosh_store::commands::Command;
 use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 on_both_backends!(
     onboarding_services_and_mobile_verification_end_to_end,
@@ -32,7 +31,14 @@ on_both_backends!(
 );
 
 async fn onboarding_services_and_mobile_verification_end_to_end(backend: Backend) {
-    let app = eko_support::start(backend, |c| c.service_review_secs = 1).await;
+    // The review period runs on the injected clock: on the wall clock, a busy machine
+    // could take longer than the review between activating and answering.
+    let clock = ManualClock::new(SystemClock.now_ms());
+    let app = eko_support::start_with_clock(backend, clock.clone(), |c| {
+        c.timestamp_tolerance_secs = 86_400; // the manual clock runs behind the signing clock
+        c.service_review_secs = 1;
+    })
+    .await;
     let eko = sandbox(&app, "/ekoapi/v1");
 
     let form = agent_form("ABCPV1234K", "9876500001");
@@ -70,20 +76,17 @@ async fn onboarding_services_and_mobile_verification_end_to_end(backend: Backend
     assert_eq!((&aeps["data"]["status"], &aeps["data"]["status_desc"]), (&json!(2), &json!("PENDING")));
     assert_eq!(aeps["data"]["verification_status"], 3, "documents await review");
 
-    // The review takes service_review_secs (1 s); poll, bounded, until it completes.
-    let mut activated = None;
-    for _ in 0..100 {
-        let enquiry = get(&eko, &enquiry_path, &[]).await;
-        let entry = service_entry(&enquiry, "43").expect("43 is listed");
-        if entry["status"] == 1 {
-            activated = Some(enquiry);
-            break;
-        }
-        assert_eq!(entry["status"], 2, "pending until activated: {entry}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let enquiry = activated.expect("service 43 activates after the review delay");
-    let aeps = service_entry(&enquiry, "43").expect("43");
+    // The review takes service_review_secs (1 s): pending until then, activated after.
+    let enquiry = get(&eko, &enquiry_path, &[]).await;
+    let entry = service_entry(&enquiry, "43").expect("43 is listed");
+    assert_eq!(entry["status"], 2, "pending until activated: {entry}");
+    clock.advance_ms(999);
+    let entry = service_entry(&get(&eko, &enquiry_path, &[]).await, "43").expect("43 is listed");
+    assert_eq!(entry["status"], 2, "pending until activated: {entry}");
+    clock.advance_ms(1);
+    let enquiry = get(&eko, &enquiry_path, &[]).await;
+    let aeps = service_entry(&enquiry, "43").expect("service 43 activates after the review delay");
+    assert_eq!(aeps["status"], 1, "{aeps}");
     assert_eq!((&aeps["status_desc"], &aeps["verification_status"]), (&json!("ACTIVATED"), &json!(1)));
     assert_eq!(service_entry(&enquiry, "45").expect("45")["status"], 1);
 

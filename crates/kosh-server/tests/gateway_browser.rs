@@ -23,7 +23,7 @@ use std::time::Duration;
 
 /// One browser at a time: the machine has two cores.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = browser::WAIT;
 /// The result region's state once the page is done: anything but empty and "working".
 const FINAL_STATE: &str =
     "const r = document.getElementById('result'); const s = r && r.dataset.state; return s && s !== 'working' ? s : ''";
@@ -208,10 +208,12 @@ async fn a_wrong_request_hash_is_refused_and_nothing_moves() {
 /// is not JSON, or no answer within `gateway_callback_timeout_secs`, is "Transaction
 /// verification timeout"; JSON of another shape is "Connection to callback server
 /// failed. Please try again (Status = 200 OK)". Each transaction is refused, nothing moves.
+/// The timeout is long enough for the answering callbacks on a busy machine; the slow one
+/// never answers within a test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_answers_that_are_not_confirmations_show_the_faqs_words() {
     let _one = ONE_BROWSER.lock().await;
-    let app = eko_support::start(Backend::Sqlite, |c| c.gateway_callback_timeout_secs = 1).await;
+    let app = eko_support::start(Backend::Sqlite, |c| c.gateway_callback_timeout_secs = 10).await;
     ready_agent(&app.url(), true).await;
     let mode = Arc::new(AtomicU8::new(Misbehaviour::NotJson as u8));
     let (partner, _server) = start_partner(&app.url(), Callback::Misbehaving(mode.clone())).await;

@@ -76,19 +76,51 @@ async fn shutdown_lets_in_flight_requests_finish() {
         stream.write_all(head.as_bytes()).unwrap();
         stream.write_all(&body.as_bytes()[..5]).unwrap();
         stream.flush().unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The request is in flight once the server has read every byte sent so far.
+        let client = stream.local_addr().unwrap();
+        wait_until("the server read the request's head", || unread_by_server(addr, client) == Some(0)).await;
         let stopping = tokio::spawn(app.stop());
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Shutdown has begun once the listener is closed; it must then wait for the request.
+        wait_until("the server stopped accepting connections", || std::net::TcpStream::connect(addr).is_err()).await;
         assert!(!stopping.is_finished(), "{backend:?}: shutdown must wait for the in-flight request");
         stream.write_all(&body.as_bytes()[5..]).unwrap();
         let mut response = String::new();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
         stream.read_to_string(&mut response).unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{backend:?}: {response}");
         assert!(response.contains("\"service_status_list\""), "{response}");
-        tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("shutdown finishes").unwrap();
+        tokio::time::timeout(WAIT, stopping).await.expect("shutdown finishes").unwrap();
         assert!(std::net::TcpStream::connect(addr).is_err(), "no new connections after shutdown");
     }
+}
+
+/// How long a test waits for a stated condition before it fails: generous, since it only
+/// bounds a failure and a busy machine may be slow.
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out after {WAIT:?} waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The bytes `client` sent that the server at `server` has not read yet, from the
+/// kernel's table of TCP sockets (`rx_queue` of the server's end, `/proc/net/tcp`);
+/// `None` while the server's end is not in the table.
+fn unread_by_server(server: std::net::SocketAddr, client: std::net::SocketAddr) -> Option<u64> {
+    let hex = |a: std::net::SocketAddr| match a.ip() {
+        std::net::IpAddr::V4(ip) => format!("{:08X}:{:04X}", u32::from_le_bytes(ip.octets()), a.port()),
+        std::net::IpAddr::V6(_) => unreachable!("the tests listen on 127.0.0.1"),
+    };
+    let (local, remote) = (hex(server), hex(client));
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let queues = (fields.get(1) == Some(&local.as_str()) && fields.get(2) == Some(&remote.as_str())).then(|| fields[4])?;
+        u64::from_str_radix(queues.split(':').nth(1)?, 16).ok()
+    })
 }
 
 trait NowForTest {
@@ -138,10 +170,13 @@ fn config_limits_are_validated() {
         Config { callbacks_attempts_retention_days: 0, ..Config::default() },
         Config { callbacks_attempts_retention_days: 3_651, ..Config::default() },
         Config { aeps_aadhaar_pepper: Some("x".repeat(31).into()), ..Config::default() },
+        Config { echelon_worker_tick_ms: 5, ..Config::default() },
     ];
     for bad in cases {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
+    let no_payment_worker = Config { echelon_worker_tick_ms: 0, ..Config::default() };
+    assert!(no_payment_worker.validate().is_ok(), "0 turns the node's Echelon payment worker off");
 }
 
 /// Outside sandbox mode the documented default pepper would let anyone who reads the

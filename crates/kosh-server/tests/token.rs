@@ -203,7 +203,8 @@ async fn token_payment_stops_when_the_issuer_says_no_or_it_expired(backend: Back
     assert!(refused["message"].as_str().unwrap().contains("HTTP 401"), "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("Basic credentials"), "{refused}");
 
-    let unreachable = format!("http://127.0.0.1:{}/fetch", closed_port());
+    let closed = closed_port();
+    let unreachable = format!("http://127.0.0.1:{}/fetch", closed.port);
     set_endpoint(store, w.issuer_id, "token_fetch", &unreachable, Some(BASIC)).await;
     let refused = w.pay(&wrong_basic, "PAY-DOWN").await;
     assert!(refused["message"].as_str().unwrap().contains("cannot connect"), "{refused}");

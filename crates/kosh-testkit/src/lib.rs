@@ -90,11 +90,15 @@ pub async fn fresh_database() -> String {
     with_database(&base, &name)
 }
 
-/// Connects, waiting out a server that is still starting up (bounded to 30 s).
+/// How long the kit waits for PostgreSQL to come up before the test fails: generous,
+/// since it only bounds a failure and a busy machine may be slow to start a cluster.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Connects, waiting out a server that is still starting up (bounded by [`WAIT`]).
 async fn connect_with_retry(
     url: &str,
 ) -> (tokio_postgres::Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + WAIT;
     loop {
         match tokio_postgres::connect(url, tokio_postgres::NoTls).await {
             Ok(pair) => return pair,
@@ -247,9 +251,9 @@ fn free_port() -> u16 {
 
 fn wait_for_socket(socket_dir: &Path, port: u16) {
     let socket = socket_dir.join(format!(".s.PGSQL.{port}"));
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + WAIT;
     while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-        assert!(Instant::now() < deadline, "PostgreSQL did not accept connections within 30 s");
+        assert!(Instant::now() < deadline, "PostgreSQL did not accept connections within {WAIT:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }

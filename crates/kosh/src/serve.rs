@@ -114,7 +114,7 @@ pub struct ServeArgs {
     /// Echelon: the server-side pepper of token signing keys (≥ 32 characters).
     #[arg(long, env = "KOSH_ECHELON_TOKEN_PEPPER", hide_env_values = true)]
     pub echelon_token_pepper: Option<Secret>,
-    /// Echelon: the payment worker's tick in milliseconds [default: 200].
+    /// Echelon: the payment worker's tick in milliseconds, 0 for none on this node [default: 200].
     #[arg(long, env = "KOSH_ECHELON_WORKER_TICK_MS")]
     pub echelon_worker_tick_ms: Option<u64>,
     /// Run the callback worker on this node [default: true].

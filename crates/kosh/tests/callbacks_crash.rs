@@ -84,20 +84,30 @@ async fn receiver(hang: Arc<AtomicBool>, seen: Seen) -> String {
 struct Server(Child);
 
 impl Server {
+    /// Attempts time out after 5 s: long enough that a receiver which answers is never
+    /// cut off on a busy machine (that would send an acknowledged event again), short
+    /// enough that the attempts the killed server leased (lease: twice the attempt's
+    /// timeouts plus 5 s) come back well within the test's waits.
     fn start(store: &[String]) -> Server {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--callbacks-timeout-ms", "1000"];
-        args.extend(["--callbacks-connect-timeout-ms", "200", "--callbacks-tick-ms", "20"]);
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--callbacks-timeout-ms", "5000"];
+        args.extend(["--callbacks-connect-timeout-ms", "2000", "--callbacks-tick-ms", "20"]);
         args.extend(["--callbacks-tx-status-interval-secs", "1", "--callbacks-jitter-pct", "0"]);
         args.extend(store.iter().map(String::as_str));
         let mut child = command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start kosh serve");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        loop {
-            let line = lines.next().expect("kosh serve printed its address").expect("read stderr");
-            if line.starts_with("kosh listening on ") {
-                break;
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if line.starts_with("kosh listening on ") {
+                    let _ = tx.send(());
+                    break;
+                }
             }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
+            // Keep draining stderr so the server never blocks on a full pipe.
+            lines.for_each(drop);
+        });
+        rx.recv_timeout(WAIT).expect("kosh serve printed its address within the wait");
         Server(child)
     }
 
@@ -109,7 +119,14 @@ impl Server {
     fn sigterm(mut self) {
         let pid = i32::try_from(self.0.id()).unwrap();
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-        let status = self.0.wait().expect("wait for kosh serve");
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(status) = self.0.try_wait().expect("wait for kosh serve") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "kosh serve did not exit within {WAIT:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
         assert!(status.success(), "{status:?}");
     }
 }
@@ -128,8 +145,12 @@ async fn store_flags(backend: Backend) -> Vec<String> {
     }
 }
 
+/// How long a test waits for a stated condition before it fails: generous, since it only
+/// bounds a failure and a busy machine may be slow.
+const WAIT: Duration = Duration::from_secs(60);
+
 async fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + WAIT;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -272,10 +293,10 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
 
 #[test]
 fn bench_callbacks_delivers_every_event_and_reports_throughput() {
-    let out =
-        command(&["bench", "--scenario", "callbacks", "--events", "200", "--connections", "16", "--receiver-delay-ms", "5"])
-            .output()
-            .expect("run kosh bench");
+    // The 200 deliveries end the run, not the default 10 s duration, which a busy machine
+    // may exceed; the duration only bounds a failure.
+    let args = ["bench", "--scenario", "callbacks", "--events", "200", "--connections", "16", "--receiver-delay-ms", "5"];
+    let out = command(&[&args[..], &["--duration-secs", "600"]].concat()).output().expect("run kosh bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("callbacks    200 delivered"), "{stdout}");

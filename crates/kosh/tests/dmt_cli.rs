@@ -2,7 +2,7 @@
 
 mod common;
 
-use kosh_core::clock::SystemClock;
+use kosh_core::clock::{Clock, ManualClock, SystemClock};
 use kosh_core::dmt::DmtChannel;
 use kosh_core::pricing::Pricing;
 use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, NewTransfer};
@@ -13,7 +13,6 @@ use kosh_store::ops::otp::OtpRequest;
 use kosh_store::{Location, Store};
 use kosh_testkit::{scratch_dir, Backend, BACKENDS};
 use std::process::Command;
-use std::sync::Arc;
 
 const KOSH: &str = env!("CARGO_BIN_EXE_kosh");
 const MOBILE: &str = "9111100001";
@@ -27,7 +26,9 @@ async fn execute(store: &Store, cmd: DmtCommand) -> DmtOutcome {
 
 /// A sandbox partner with one recorded transfer (not yet sent to the rail).
 async fn store_with_a_transfer(location: Location) -> i64 {
-    let store = Store::open(location, Arc::new(SystemClock)).await.expect("open");
+    // A clock that stands still: the customer's OTP (60 s) cannot expire between issuing
+    // and verifying it, however slow the machine.
+    let store = Store::open(location, ManualClock::new(SystemClock.now_ms())).await.expect("open");
     store.migrate().await.expect("migrate");
     store.execute(kosh_server::sandbox::seed_command(1_000)).await.expect("seed");
     let partner_id = store.find_partner("sandbox").await.expect("read").expect("sandbox").id;

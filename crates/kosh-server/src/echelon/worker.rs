@@ -20,9 +20,14 @@ pub const BATCH: i64 = 200;
 /// Throttle windows are kept this long, in seconds.
 const THROTTLE_KEEP_SECS: i64 = 60;
 
-pub fn spawn(app: AppState) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let tick = Duration::from_millis(app.config.echelon_worker_tick_ms);
+/// Starts the worker, unless `echelon_worker_tick_ms` is 0 (another node moves the
+/// payments on, or a caller drives [`run_once`] itself).
+pub fn spawn(app: AppState) -> Option<JoinHandle<()>> {
+    let tick = Duration::from_millis(app.config.echelon_worker_tick_ms);
+    if tick.is_zero() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
         let mut last_prune_s: Option<i64> = None;
         loop {
             tokio::time::sleep(tick).await;
@@ -38,7 +43,7 @@ pub fn spawn(app: AppState) -> JoinHandle<()> {
                 }
             }
         }
-    })
+    }))
 }
 
 /// One pass: moves every due payment on; answers how many changed.

@@ -20,8 +20,58 @@ pub struct Browser {
     profile: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+/// How long a wait for the browser may take before the test fails: generous, since it
+/// only bounds a failure and a busy machine may be slow.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Reads chromedriver's stdout until it names the port it took (it was started on port
+/// 0, so no other process can have taken the port first); keeps draining stdout after.
+async fn driver_port(stdout: std::process::ChildStdout) -> Result<u16, String> {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<u16, Vec<String>>>();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap_or_else(|e| format!("(unreadable: {e})"));
+            let port = line.strip_prefix("ChromeDriver was started successfully on port ").map(|p| p.trim_end_matches('.'));
+            if let Some(port) = port.and_then(|p| p.parse::<u16>().ok()) {
+                let _ = tx.send(Ok(port));
+                lines.for_each(drop);
+                return;
+            }
+            seen.push(line);
+        }
+        let _ = tx.send(Err(seen));
+    });
+    match tokio::time::timeout(WAIT, rx).await {
+        Ok(Ok(Ok(port))) => Ok(port),
+        Ok(Ok(Err(seen))) => Err(format!("chromedriver exited before naming its port; it printed: {seen:?}")),
+        Ok(Err(_)) => Err("chromedriver's reader ended without an answer".into()),
+        Err(_) => panic!("chromedriver named no port within {WAIT:?}"),
+    }
+}
+
+/// Starts chromedriver on a port of its choosing; answers it and its port. A driver that
+/// exits at once is started again (at most three times), since another process may
+/// hold the port it picked on one of its two addresses (IPv4, IPv6).
+async fn start_driver() -> (Child, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let mut command = Command::new(CHROMEDRIVER);
+        command.arg("--port=0").stdout(Stdio::piped()).stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut driver = command.spawn().expect("start chromedriver");
+        match driver_port(driver.stdout.take().expect("piped stdout")).await {
+            Ok(port) => return (driver, port),
+            Err(why) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                failures.push(why);
+            }
+        }
+    }
+    panic!("chromedriver did not start: {failures:?}");
 }
 
 impl Browser {
@@ -33,11 +83,7 @@ impl Browser {
                 "{binary} is missing: install the Debian packages chromium and chromium-driver (scripts/test does)"
             );
         }
-        let port = free_port();
-        let mut command = Command::new(CHROMEDRIVER);
-        command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let driver = command.spawn().expect("start chromedriver");
+        let (driver, port) = start_driver().await;
         let profile = kosh_testkit::scratch_dir();
         let mut browser = Browser { driver, http: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}"), profile };
         browser.wait_until_ready().await;
@@ -46,7 +92,7 @@ impl Browser {
     }
 
     async fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + WAIT;
         loop {
             let ready = self.http.get(format!("{}/status", self.base)).send().await;
             if let Ok(r) = ready {
@@ -54,7 +100,7 @@ impl Browser {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready within 20 s");
+            assert!(Instant::now() < deadline, "chromedriver did not become ready within {WAIT:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -74,7 +120,7 @@ impl Browser {
             &format!("--user-data-dir={}", self.profile.display()),
         ];
         let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "pageLoadStrategy": "normal",
-            "timeouts": { "pageLoad": 20_000, "script": 20_000, "implicit": 0 },
+            "timeouts": { "pageLoad": 60_000, "script": 60_000, "implicit": 0 },
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args } } } });
         let answer = self.raw(reqwest::Method::POST, "/session", Some(caps)).await;
         let id = answer["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {answer}")).to_owned();
@@ -82,7 +128,8 @@ impl Browser {
     }
 
     async fn raw(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
+        // Longer than the session's page-load and script timeouts, so chromedriver answers first.
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).timeout(2 * WAIT);
         if let Some(body) = body {
             req = req.json(&body);
         }

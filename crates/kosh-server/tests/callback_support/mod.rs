@@ -144,9 +144,9 @@ pub async fn event(store: &Store, id: i64) -> CallbackEvent {
     store.callback_event(id).await.unwrap().expect("event exists")
 }
 
-/// Waits (at most 20 s of real time) until `done` holds for the event; returns it.
+/// Waits (at most [`WAIT`] of real time) until `done` holds for the event; returns it.
 pub async fn wait_for(store: &Store, id: i64, what: &str, done: impl Fn(&CallbackEvent) -> bool) -> CallbackEvent {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + WAIT;
     loop {
         let e = event(store, id).await;
         if done(&e) {
@@ -157,10 +157,23 @@ pub async fn wait_for(store: &Store, id: i64, what: &str, done: impl Fn(&Callbac
     }
 }
 
-/// Binds and closes a port: nothing listens there afterwards.
-pub fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// How long a test waits for a stated condition before it fails: generous, since it only
+/// bounds a failure and a busy machine may be slow.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// A port on 127.0.0.1 where connections are refused for as long as this value lives: it
+/// is bound (so no other socket can take it, as one could a port merely closed) but
+/// never listens.
+pub struct ClosedPort {
+    pub port: u16,
+    _socket: tokio::net::TcpSocket,
+}
+
+pub fn closed_port() -> ClosedPort {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind a port");
+    let port = socket.local_addr().expect("its address").port();
+    ClosedPort { port, _socket: socket }
 }
 
 /// A server that answers `200` with a promised 1000-byte body, then sends one byte
@@ -274,9 +287,9 @@ impl Drop for HoldingReceiver {
     }
 }
 
-/// Waits (at most 20 s of real time) until `done` holds.
+/// Waits (at most [`WAIT`] of real time) until `done` holds.
 pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + WAIT;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -149,16 +149,21 @@ pub async fn available(app: &App, partner_id: i64) -> i64 {
     app.state.store.balance(partner_id, &AccountKind::PartnerWallet).await.expect("balance").available_credit()
 }
 
-/// Waits (bounded) until transfer `tid` satisfies `done`, and returns it.
+/// How long a test waits for a stated condition before it fails: generous, since it only
+/// bounds a failure and a busy machine may be slow.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Waits (bounded by [`WAIT`]) until transfer `tid` satisfies `done`, and returns it.
 pub async fn wait_for(app: &App, partner_id: i64, tid: i64, done: impl Fn(&Transfer) -> bool) -> Transfer {
-    for _ in 0..1_000 {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
         let t = app.state.store.dmt_transfer(partner_id, tid).await.expect("read").expect("the transfer exists");
         if done(&t) {
             return t;
         }
+        assert!(std::time::Instant::now() < deadline, "transfer {tid} did not reach the expected state within {WAIT:?}: {t:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("transfer {tid} did not reach the expected state within 10 s");
 }
 
 pub fn tid_of(body: &Value) -> i64 {

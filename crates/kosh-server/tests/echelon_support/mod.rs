@@ -11,7 +11,11 @@ use kosh_server::App;
 pub use kosh_testkit::Backend;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for a stated condition before it fails: generous, since it only
+/// bounds a failure and a busy machine may be slow.
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// Generates, for each scenario `async fn name(backend: Backend)`, one test per backend.
 macro_rules! on_both_backends {
@@ -44,6 +48,12 @@ pub struct Echelon {
 /// their own) and a 5 s sandbox delay.
 pub async fn start(backend: Backend) -> Echelon {
     start_with(backend, |_| {}).await
+}
+
+/// As [`start`], without the payment worker: nothing moves on until the test calls
+/// [`Echelon::work`], so what a test sees between two passes cannot race the worker.
+pub async fn start_without_worker(backend: Backend) -> Echelon {
+    start_with(backend, |c| c.echelon_worker_tick_ms = 0).await
 }
 
 pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Echelon {
@@ -144,17 +154,24 @@ impl Echelon {
         1
     }
 
-    /// Waits (bounded) until the payment at `path` is no longer PROCESSING.
+    /// Waits (bounded by [`WAIT`]) until the payment at `path` is no longer PROCESSING.
     pub async fn settled(&self, path: &str, token: &str) -> Value {
-        for _ in 0..250 {
+        let deadline = Instant::now() + WAIT;
+        loop {
             let (status, body) = self.get(path, token).await;
             assert_eq!(status, 200, "{body}");
             if body["process"]["status"] != "PROCESSING" {
                 return body;
             }
+            assert!(Instant::now() < deadline, "{path} stayed PROCESSING for {WAIT:?}: {body}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("{path} stayed PROCESSING");
+    }
+
+    /// One pass of the payment worker, for a server started without it
+    /// ([`start_without_worker`]): the test decides when payments move on.
+    pub async fn work(&self) -> usize {
+        kosh_server::echelon::worker::run_once(&self.app.state).await.expect("a worker pass")
     }
 
     /// The `echelon.callback` outbox payloads of the sandbox partner, oldest first.
@@ -174,10 +191,11 @@ pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
         name: format!("partner-{code}"),
         developer_key: kosh_core::secret::new_developer_key(),
         access_key: kosh_core::secret::new_access_key().into(),
-        initiator_id: format!(
-            "8{:09}",
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() % 1_000_000_000
-        ),
+        // Distinct for every merchant this process adds (a wall-clock reading could repeat).
+        initiator_id: {
+            static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+            format!("8{:09}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        },
         is_sandbox: false,
     };
     let Outcome::PartnerCreated(p) = store.execute(Command::CreatePartner(partner)).await.unwrap() else { panic!() };

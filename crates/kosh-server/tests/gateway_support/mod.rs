@@ -126,12 +126,13 @@ pub enum Misbehaviour {
     NotJson,
     /// HTTP 200 with JSON that is not a debit-hook answer.
     WrongShape,
-    /// Answers only after [`SLOW_ANSWER`]: longer than the test's callback timeout.
+    /// Answers only after [`SLOW_ANSWER`]: longer than the test's callback timeout and
+    /// than any wait of a test, so the page's timeout always fires first.
     Slow,
 }
 
 /// How long a [`Misbehaviour::Slow`] callback takes to answer.
-pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_secs(5);
+pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_secs(600);
 
 #[derive(Clone)]
 struct Partner {
