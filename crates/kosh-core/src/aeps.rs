@@ -406,6 +406,33 @@ pub fn simulated_pid(nonce: u64) -> String {
     )
 }
 
+/// Why an AePS command was refused; nothing it did remains.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AepsRefusal {
+    #[error("the agent is not ready for AePS: {0:?}")]
+    NotReady(NotReady),
+    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
+    EkycStep { expected: &'static str, found: &'static str },
+    #[error("reference_tid does not match the e-KYC OTP request")]
+    ReferenceMismatch,
+    #[error("the Aadhaar number does not match the agent's e-KYC")]
+    AadhaarMismatch,
+    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
+    DailyLimit,
+    #[error("client_ref_id was already used for another transaction")]
+    ClientRefIdUsed,
+    #[error("transaction not found")]
+    TransactionNotFound,
+    #[error("the gateway session does not exist or has expired")]
+    SessionExpired,
+    #[error("the gateway session has reached its limit of transactions")]
+    TooManyIntents,
+    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
+    IntentClosed { state: String },
+    #[error("this confirmation was already used for transaction {client_ref_id}")]
+    ConfirmationUsed { client_ref_id: String },
+}
+
 /// The sandbox bank: deterministic answers chosen by documented magic values.
 pub mod sandbox {
     use super::TxType;

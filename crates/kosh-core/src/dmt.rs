@@ -221,6 +221,37 @@ pub fn available_limit_paise(state: CustomerState, used_month: i64, used_paise: 
     (state.monthly_limit_paise() - used).max(0)
 }
 
+/// Why a DMT command was refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DmtRejection {
+    #[error("customer not found")]
+    CustomerNotFound,
+    #[error("the customer's mobile number is not verified yet")]
+    CustomerNotVerified,
+    #[error("recipient not found")]
+    RecipientNotFound,
+    #[error("the recipient belongs to another customer")]
+    RecipientOfAnotherCustomer,
+    #[error("the recipient already exists (recipient_id {recipient_id})")]
+    RecipientExists { recipient_id: i64 },
+    #[error("the customer already has the maximum of {max} recipients")]
+    TooManyRecipients { max: i64 },
+    #[error("the amount is outside the per-transfer bounds: {0}")]
+    AmountOutOfBounds(&'static str),
+    #[error("the customer's monthly limit allows {available_paise} paise more")]
+    MonthlyLimit { available_paise: i64 },
+    #[error("{bank} does not accept {channel:?} transfers")]
+    ChannelNotAvailable { channel: DmtChannel, bank: String },
+    #[error("the recipient's bank is not known")]
+    BankNotFound,
+    #[error("transaction not found")]
+    TransferNotFound,
+    #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
+    NotRefundable { tx_status: TxStatus },
+    #[error("the transaction was already refunded (refund_tid {refund_tid})")]
+    AlreadyRefunded { refund_tid: i64 },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,7 @@ pub enum Rejection {
     #[error("invalid ledger entry: {0}")]
     InvalidEntry(String),
     #[error(transparent)]
-    Aeps(#[from] crate::commands::aeps::AepsRefusal),
+    Aeps(#[from] kosh_core::aeps::AepsRefusal),
     #[error("invalid callback configuration: {0}")]
     InvalidCallbackConfig(String),
     #[error("callback event not found")]
@@ -58,7 +58,7 @@ pub enum Rejection {
     #[error("invalid token: {0}")]
     InvalidToken(String),
     #[error(transparent)]
-    Dmt(#[from] crate::commands::dmt::DmtRejection),
+    Dmt(#[from] kosh_core::dmt::DmtRejection),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -6,8 +6,7 @@
 //! (serialization failure 40001, deadlock 40P01, or a unique violation) is retried
 //! whole. No advisory locks anywhere, so Postgres-compatible distributed SQL works too.
 
-use crate::ops::ledger::DeferredCounters;
-use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
+use crate::sql::{Cell, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
 use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;

@@ -3,6 +3,8 @@
 //! share (`$n` parameters in order of first use, `RETURNING`, `ON CONFLICT`); where the
 //! engines differ, an operation asks [`Conn::dialect`] and uses each engine's own SQL.
 
+use kosh_core::ledger::{Balance, Limit, Side};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,11 +121,11 @@ pub trait Conn {
     fn dialect(&self) -> Dialect;
 
     /// Counter changes of the ledger's unlimited accounts, held back until the work
-    /// ends (see [`crate::ops::ledger::DeferredCounters`]).
-    fn deferred_counters(&mut self) -> &mut crate::ops::ledger::DeferredCounters;
+    /// ends (see [`DeferredCounters`]).
+    fn deferred_counters(&mut self) -> &mut DeferredCounters;
 
     /// Accounts already seen, where a connection keeps them (the SQLite writer's).
-    fn account_cache(&mut self) -> Option<&mut crate::ops::ledger::AccountCache> {
+    fn account_cache(&mut self) -> Option<&mut AccountCache> {
         None
     }
 
@@ -145,5 +147,80 @@ pub trait Conn {
 
     fn query_one(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Row, SqlError>> {
         async move { self.query_opt(sql, params).await?.ok_or_else(|| SqlError::Decode("expected one row, got none".into())) }
+    }
+}
+
+/// Counter changes of accounts without a limit, summed per account until
+/// [`crate::ops::ledger::flush_deferred`] writes them. Ordered by account id, so concurrent PostgreSQL
+/// transactions lock these rows in one order and cannot deadlock on them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeferredCounters(BTreeMap<i64, Balance>);
+
+impl DeferredCounters {
+    /// Adds `amount` to one counter of `account_id`; `pending` for a pending entry.
+    pub fn add(&mut self, account_id: i64, side: Side, pending: bool, amount: i64) {
+        let c = self.0.entry(account_id).or_default();
+        let counter = match (side, pending) {
+            (Side::Debit, false) => &mut c.debits_posted,
+            (Side::Credit, false) => &mut c.credits_posted,
+            (Side::Debit, true) => &mut c.debits_pending,
+            (Side::Credit, true) => &mut c.credits_pending,
+        };
+        *counter += amount;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether changes of `account_id` are held back (its stored counters are stale).
+    pub fn holds(&self, account_id: i64) -> bool {
+        self.0.contains_key(&account_id)
+    }
+
+    /// The summed changes, one per account in ascending account id (the lock order).
+    pub fn into_changes(self) -> impl Iterator<Item = (i64, Balance)> {
+        self.0.into_iter()
+    }
+}
+
+/// Most accounts an [`AccountCache`] holds before it starts again.
+const MAX_CACHED_ACCOUNTS: usize = 100_000;
+
+/// What the SQLite writer has learned about accounts: ids by owner and code, limits by
+/// id. Neither ever changes once an account exists, so it is kept across commands, which
+/// then find their accounts without asking the database. What was learned in a command
+/// or batch that is rolled back may name an account that no longer exists, so the
+/// writer forgets everything then ([`AccountCache::clear`]).
+#[derive(Debug, Default)]
+pub struct AccountCache {
+    ids: HashMap<i64, HashMap<String, i64>>,
+    limits: HashMap<i64, i64>,
+}
+
+impl AccountCache {
+    pub fn id(&self, owner_id: i64, code: &str) -> Option<i64> {
+        self.ids.get(&owner_id)?.get(code).copied()
+    }
+
+    pub fn limit(&self, account_id: i64) -> Option<i64> {
+        self.limits.get(&account_id).copied()
+    }
+
+    pub fn remember(&mut self, owner_id: i64, code: &str, account_id: i64, limit: Limit) {
+        self.remember_limit(account_id, limit as i64);
+        self.ids.entry(owner_id).or_default().insert(code.to_owned(), account_id);
+    }
+
+    pub fn remember_limit(&mut self, account_id: i64, limit_kind: i64) {
+        if self.limits.len() >= MAX_CACHED_ACCOUNTS {
+            self.clear();
+        }
+        self.limits.insert(account_id, limit_kind);
+    }
+
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.limits.clear();
     }
 }

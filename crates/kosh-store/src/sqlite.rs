@@ -6,8 +6,8 @@
 //! answered only after its batch is durable (group commit). Reads use a small pool of
 //! separate connections, which WAL lets run beside the writer.
 
-use crate::ops::ledger::{self, AccountCache, DeferredCounters};
-use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
+use crate::ops::ledger;
+use crate::sql::{AccountCache, Cell, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
 use crate::stats::StoreStats;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement};

@@ -188,32 +188,8 @@ pub enum AepsOutcome {
     IntentRefused(GatewayIntent),
 }
 
-/// Why an AePS command was refused; nothing it did remains.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AepsRefusal {
-    #[error("the agent is not ready for AePS: {0:?}")]
-    NotReady(NotReady),
-    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
-    EkycStep { expected: &'static str, found: &'static str },
-    #[error("reference_tid does not match the e-KYC OTP request")]
-    ReferenceMismatch,
-    #[error("the Aadhaar number does not match the agent's e-KYC")]
-    AadhaarMismatch,
-    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
-    DailyLimit,
-    #[error("client_ref_id was already used for another transaction")]
-    ClientRefIdUsed,
-    #[error("transaction not found")]
-    TransactionNotFound,
-    #[error("the gateway session does not exist or has expired")]
-    SessionExpired,
-    #[error("the gateway session has reached its limit of transactions")]
-    TooManyIntents,
-    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
-    IntentClosed { state: String },
-    #[error("this confirmation was already used for transaction {client_ref_id}")]
-    ConfirmationUsed { client_ref_id: String },
-}
+/// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
+pub use kosh_core::aeps::AepsRefusal;
 
 fn refuse(r: AepsRefusal) -> crate::error::CommandError {
     Rejection::Aeps(r).into()
