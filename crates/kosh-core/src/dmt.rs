@@ -35,13 +35,18 @@ pub enum CustomerState {
     OtpPending = 1,
     /// Mobile verified; no KYC (or KYC rejected).
     VerifiedNonKyc = 2,
+    /// KYC documents submitted; awaiting review.
     KycPending = 3,
+    /// Full KYC done: the highest monthly limit.
     FullKyc = 4,
+    /// A change of the customer's name awaits review.
     NameChangePending = 5,
+    /// Partial (minimum) KYC done.
     PartialKyc = 8,
 }
 
 impl CustomerState {
+    /// The state for a stored `state` code; `None` for an unknown one.
     pub fn from_code(code: i64) -> Option<CustomerState> {
         Some(match code {
             1 => Self::OtpPending,
@@ -54,10 +59,12 @@ impl CustomerState {
         })
     }
 
+    /// The numeric `state` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
 
+    /// `state_desc` as the platform spells it.
     pub fn desc(self) -> &'static str {
         match self {
             Self::OtpPending => "OTP Verification Pending",
@@ -86,17 +93,22 @@ impl CustomerState {
 /// `tx_status` of a financial transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxStatus {
+    /// The bank credited the recipient.
     Success = 0,
+    /// The transfer failed; the wallet's reservation is released.
     Fail = 1,
     /// Response awaited / initiated (NEFT waits here for its batch).
     Initiated = 2,
+    /// A refund was asked for and awaits its OTP.
     RefundPending = 3,
+    /// The money went back to the customer; the transfer no longer counts against the limit.
     Refunded = 4,
     /// The bank did not answer: inquiry required.
     Hold = 5,
 }
 
 impl TxStatus {
+    /// The status for a stored `tx_status` code; `None` for an unknown one.
     pub fn from_code(code: i64) -> Option<TxStatus> {
         Some(match code {
             0 => Self::Success,
@@ -109,6 +121,7 @@ impl TxStatus {
         })
     }
 
+    /// The numeric `tx_status` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
@@ -156,11 +169,14 @@ impl TxStatus {
 /// The transfer channel a partner asks for (`channel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DmtChannel {
+    /// NEFT: batched; the transfer waits in `Initiated` for its batch.
     Neft = 1,
+    /// IMPS: immediate.
     Imps = 2,
 }
 
 impl DmtChannel {
+    /// The channel for a `channel` code; `None` for anything but 1 and 2.
     pub fn from_code(code: i64) -> Option<DmtChannel> {
         match code {
             1 => Some(Self::Neft),
@@ -174,6 +190,7 @@ impl DmtChannel {
         text.trim().parse::<i64>().ok().and_then(Self::from_code).ok_or("must be 1 (NEFT) or 2 (IMPS)")
     }
 
+    /// The numeric `channel` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
@@ -225,31 +242,64 @@ pub fn available_limit_paise(state: CustomerState, used_month: i64, used_paise: 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DmtRejection {
     #[error("customer not found")]
+    /// No customer with this mobile number for this partner.
     CustomerNotFound,
     #[error("the customer's mobile number is not verified yet")]
+    /// The customer has not verified the mobile number with the OTP yet.
     CustomerNotVerified,
     #[error("recipient not found")]
+    /// No such recipient.
     RecipientNotFound,
     #[error("the recipient belongs to another customer")]
+    /// The recipient is registered to another customer than the one named.
     RecipientOfAnotherCustomer,
     #[error("the recipient already exists (recipient_id {recipient_id})")]
-    RecipientExists { recipient_id: i64 },
+    /// The customer already has this account as a recipient.
+    RecipientExists {
+        /// The existing recipient's id, so the partner can use it.
+        recipient_id: i64,
+    },
     #[error("the customer already has the maximum of {max} recipients")]
-    TooManyRecipients { max: i64 },
+    /// The customer has as many recipients as allowed.
+    TooManyRecipients {
+        /// The most recipients a customer may have.
+        max: i64,
+    },
     #[error("the amount is outside the per-transfer bounds: {0}")]
+    /// The amount is below the least or above the most one transfer may move; says which.
     AmountOutOfBounds(&'static str),
     #[error("the customer's monthly limit allows {available_paise} paise more")]
-    MonthlyLimit { available_paise: i64 },
+    /// The transfer would pass the customer's monthly limit.
+    MonthlyLimit {
+        /// What the customer may still send this month, in paise.
+        available_paise: i64,
+    },
     #[error("{bank} does not accept {channel:?} transfers")]
-    ChannelNotAvailable { channel: DmtChannel, bank: String },
+    /// The recipient's bank does not accept the channel asked for.
+    ChannelNotAvailable {
+        /// The channel asked for.
+        channel: DmtChannel,
+        /// The bank's name.
+        bank: String,
+    },
     #[error("the recipient's bank is not known")]
+    /// The recipient's bank is not one of the seeded banks.
     BankNotFound,
     #[error("transaction not found")]
+    /// No such transfer for this partner.
     TransferNotFound,
     #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
-    NotRefundable { tx_status: TxStatus },
+    /// Only a failed transfer may be refunded.
+    NotRefundable {
+        /// The transfer's status now.
+        tx_status: TxStatus,
+    },
     #[error("the transaction was already refunded (refund_tid {refund_tid})")]
-    AlreadyRefunded { refund_tid: i64 },
+    /// The transfer was refunded before.
+    AlreadyRefunded {
+        /// The refund's transaction id.
+        refund_tid: i64,
+    },
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// Carries the signing time (ms since the epoch), part of what is signed.
 pub const TIMESTAMP_HEADER: &str = "x-kosh-timestamp";
+/// Carries [`signature`] of the timestamp and body.
 pub const SIGNATURE_HEADER: &str = "x-kosh-signature";
 /// The outbox event id: the same on every retry of one event.
 pub const EVENT_ID_HEADER: &str = "x-kosh-event-id";
@@ -39,16 +41,28 @@ pub fn signature(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     #[error("the X-Kosh-Timestamp header is missing")]
+    /// No timestamp header.
     MissingTimestamp,
     #[error("the X-Kosh-Timestamp header is not milliseconds since the epoch")]
+    /// The timestamp header is not an integer.
     BadTimestamp,
     #[error("the callback was signed {age_ms} ms ago, beyond the tolerance (a replay, or a clock problem)")]
-    Stale { age_ms: i64 },
+    /// Signed too long ago: a replay, or a slow clock.
+    Stale {
+        /// How long ago it was signed, in ms.
+        age_ms: i64,
+    },
     #[error("the callback is signed {ahead_ms} ms in the future, beyond the tolerance (check the clocks)")]
-    Future { ahead_ms: i64 },
+    /// Signed in the future: a fast clock.
+    Future {
+        /// How far ahead the timestamp is, in ms.
+        ahead_ms: i64,
+    },
     #[error("the X-Kosh-Signature header is missing")]
+    /// No signature header.
     MissingSignature,
     #[error("the signature does not match the body (forged, altered, or signed with another secret)")]
+    /// The signature does not match: forged, altered, or another secret.
     Mismatch,
 }
 

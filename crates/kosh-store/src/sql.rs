@@ -159,14 +159,7 @@ pub struct DeferredCounters(BTreeMap<i64, Balance>);
 impl DeferredCounters {
     /// Adds `amount` to one counter of `account_id`; `pending` for a pending entry.
     pub fn add(&mut self, account_id: i64, side: Side, pending: bool, amount: i64) {
-        let c = self.0.entry(account_id).or_default();
-        let counter = match (side, pending) {
-            (Side::Debit, false) => &mut c.debits_posted,
-            (Side::Credit, false) => &mut c.credits_posted,
-            (Side::Debit, true) => &mut c.debits_pending,
-            (Side::Credit, true) => &mut c.credits_pending,
-        };
-        *counter += amount;
+        self.0.entry(account_id).or_default().add(side, pending, amount);
     }
 
     pub fn is_empty(&self) -> bool {

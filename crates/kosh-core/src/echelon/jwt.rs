@@ -19,7 +19,9 @@ const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenMoney {
+    /// The amount in major units as sent (a JSON number, compared exactly, never via f64).
     pub amount: serde_json::Number,
+    /// ISO 4217 currency code (`INR`).
     pub currency_code: String,
 }
 
@@ -37,6 +39,7 @@ pub struct Claims {
     /// A unique id (UUID v4).
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When present, the token may create only a payment of exactly this amount and currency.
     pub money: Option<TokenMoney>,
 }
 
@@ -45,20 +48,28 @@ pub struct Claims {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     #[error("the token is longer than {MAX_TOKEN_LEN} bytes")]
+    /// Longer than any token Kosh issues: refused before parsing.
     TooLong,
     #[error("the token is not a JWT (three base64url parts separated by dots)")]
+    /// Not three base64url parts.
     Malformed,
     #[error("the token's header is not valid: {0}")]
+    /// The header is not a JSON object with `alg` and `typ` `JWT` (or it has `crit`).
     BadHeader(String),
     #[error("the token's algorithm must be HS256, not {0}")]
+    /// Any algorithm but HS256 (including `none`).
     Algorithm(String),
     #[error("the token's claims are not valid: {0}")]
+    /// The claims are not the JSON Kosh issues.
     BadClaims(String),
     #[error("the token's signature does not verify")]
+    /// The HMAC does not verify with the merchant's token key.
     Signature,
     #[error("the token expired")]
+    /// `exp` has passed.
     Expired,
     #[error("the token was issued in the future")]
+    /// `iat` is in the future beyond the allowed skew.
     NotYetValid,
 }
 
