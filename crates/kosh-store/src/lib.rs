@@ -1,15 +1,99 @@
 //! # kosh-store: one domain-level store, two backends
 //!
-//! A guided tour:
-//! - [`Store`] is the whole interface the server sees: [`Store::execute`] runs a
-//!   [`commands::Command`] atomically (optionally guarded by an idempotency key), and
-//!   read methods answer queries. It does not expose SQL.
-//! - [`commands`] turns a command into domain operations; [`ops`] holds those
-//!   operations, each written once against [`sql::Conn`].
-//! - [`sqlite`] is the embedded backend: a single writer thread with group commit.
-//! - [`postgres`] is the scale-out backend: pooled transactions, retried when they lose
-//!   a race, coordinated only through rows.
-//! - [`migrate`] applies the embedded schema migrations of either backend.
+//! [`Store`] is the whole interface the server sees. It takes domain commands and
+//! answers domain outcomes; it never exposes SQL, and the server never knows which
+//! backend it talks to. The same operations run on the embedded SQLite backend and on
+//! PostgreSQL, and every storage test runs on both.
+//!
+//! ## The path of a write
+//!
+//! Follow a DMT transfer (`DmtCommand::InitiateTransfer`) from the handler to the disk:
+//!
+//! 1. **Entry.** The server builds a [`commands::Command`] and calls
+//!    [`Store::execute`], or [`Store::execute_idempotent`] /
+//!    [`Store::execute_idempotent_with_hash`] with the partner's
+//!    [`commands::IdemKey`] (its `client_ref_id` in a scope). All three go through one
+//!    private `Store::run`.
+//! 2. **Guard.** Before touching the database, `Store::run` wraps the key in a
+//!    [`commands::Guard`]: [`commands::Guard::new`] fingerprints the command (a keyed
+//!    hash of [`commands::Command::fingerprint_fields`], or of the whole command), so a
+//!    retry with the same key is recognised and a different request under the same key
+//!    is refused. This is done on the caller's task, not on the SQLite writer thread.
+//! 3. **One transaction.**
+//!    - *SQLite* ([`sqlite`]): [`sqlite::SqliteStore::write`] queues the work for the
+//!      single writer thread. The writer takes up to [`sqlite::MAX_BATCH`] queued
+//!      commands, runs each inside its own `SAVEPOINT` in one transaction (a refused
+//!      command rolls back only its own rows and its deferred counters), commits with
+//!      one fsync for the whole batch, and only then answers every caller: group
+//!      commit.
+//!    - *PostgreSQL* ([`postgres`]): each command gets its own READ COMMITTED
+//!      transaction from the pool ([`postgres::PgStore::client`], bounded by
+//!      [`postgres::PgStore::write_slot`]). An attempt that loses a race
+//!      (serialization failure 40001, deadlock 40P01, unique violation: see
+//!      [`sql::SqlError::is_retryable`]) is rolled back and run again whole, up to
+//!      [`postgres::MAX_RETRIES`] times.
+//!
+//!    Either way the command sees one [`sql::Conn`], the small SQL surface both
+//!    backends implement.
+//! 4. **Idempotency.** Inside that transaction, [`commands::apply_request`] calls
+//!    [`commands::apply_idempotent`] when there is a guard:
+//!    [`ops::idempotency::claim`] inserts the key's record or finds it. A replay
+//!    answers the stored outcome without running anything; a conflicting fingerprint is
+//!    [`error::Rejection::IdempotencyConflict`]. A single-use Eko `request_hash` is
+//!    recorded in the same transaction ([`ops::request_hashes::record`]), so a refused
+//!    command leaves it unused.
+//! 5. **The command.** [`commands::apply`] dispatches on the command: the shared ones
+//!    (partners, agents, services, OTPs, wallet credits) are in `commands.rs`; each
+//!    product has its module: [`commands::dmt`], [`commands::aeps`],
+//!    [`commands::tokens`], [`commands::callbacks`], and the private
+//!    `commands::echelon` and `commands::ledger_entries`. A command checks the
+//!    product's rules (in `kosh-core`, e.g. [`kosh_core::dmt`]) and refuses with an
+//!    [`error::Rejection`], which leaves the store unchanged.
+//! 6. **Operations.** A command changes rows only through [`ops`], one module per table
+//!    family ([`ops::dmt_transfers`], [`ops::dmt_customers`], [`ops::agents`],
+//!    [`ops::otp`], …), each written once against [`sql::Conn`].
+//! 7. **Money, in the same transaction.** A command that moves money builds a balanced
+//!    [`kosh_core::ledger::Entry`] and records it with [`ops::ledger::record`] (pending
+//!    or posted; [`ops::ledger::resolve`] posts or voids a pending one later). A wallet
+//!    is changed by a conditional `UPDATE` that cannot take it below its limit, so an
+//!    overdraft is [`error::Rejection::InsufficientFunds`] whatever the interleaving.
+//!    The platform's unlimited accounts are summed in [`sql::DeferredCounters`] and
+//!    written by [`ops::ledger::flush_deferred`] before the commit (once per batch on
+//!    SQLite).
+//! 8. **Side effects, in the same transaction.** What others must hear about is an
+//!    outbox row ([`ops::outbox::append`]); the server's callback worker delivers it
+//!    later ([`ops::callbacks`]), so a callback is sent if and only if the change
+//!    committed. Then the idempotency record is completed with the outcome
+//!    ([`ops::idempotency::complete`]).
+//! 9. **The answer.** The transaction commits and the caller gets an
+//!    [`commands::Executed`]: the [`commands::Outcome`] and whether it was a replay.
+//!    Errors are a [`error::CommandError`]: a rejection, or a storage failure
+//!    ([`sql::SqlError`]).
+//!
+//! ## Reads
+//!
+//! Read methods on [`Store`] (`partner`, `agent`, `balance`, `dmt_*`, `echelon_*`, …)
+//! run one [`ops`] function through the private `read!` macro: on SQLite on a pooled
+//! read connection beside the writer (WAL mode, [`sqlite::SqliteStore::read`]), on
+//! PostgreSQL on a pooled client. They never block the writer. The DMT and Echelon
+//! read methods live in the private `dmt_reads.rs` and `echelon_reads.rs`.
+//!
+//! ## Migrations
+//!
+//! [`Store::migrate`] applies [`migrate::MIGRATIONS`], embedded in the binary, one SQL
+//! file per backend and version (`migrations/sqlite/NNNN_*.sql`,
+//! `migrations/postgres/NNNN_*.sql`). Each is recorded in `schema_migrations` in the
+//! transaction that applies it, so concurrent nodes cannot apply one twice.
+//!
+//! ## Where each backend's SQL lives
+//!
+//! Almost all SQL is in [`ops`], in the subset both engines share (`$n` parameters,
+//! `RETURNING`, `ON CONFLICT`). Where they differ, an operation asks
+//! [`sql::Conn::dialect`] and carries both texts side by side (e.g. the next DMT `tid`
+//! in [`ops::dmt_transfers`], the callback claim in [`ops::callbacks`]). The backends
+//! themselves ([`sqlite`], [`postgres`]) hold only connection handling: pragmas,
+//! parameter binding, transactions, savepoints. [`stats`] counts what the store did for
+//! `/metrics`.
 
 pub mod commands;
 pub mod error;
