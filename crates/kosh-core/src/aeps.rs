@@ -435,46 +435,46 @@ pub fn simulated_pid(nonce: u64) -> String {
 /// Why an AePS command was refused; nothing it did remains.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AepsRefusal {
-    #[error("the agent is not ready for AePS: {0:?}")]
     /// The agent has not finished e-KYC or not authenticated today.
+    #[error("the agent is not ready for AePS: {0:?}")]
     NotReady(NotReady),
-    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
     /// The e-KYC step came out of order.
+    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
     EkycStep {
         /// The state the step needs.
         expected: &'static str,
         /// The state the agent's e-KYC is in ([`Ekyc::code`]).
         found: &'static str,
     },
-    #[error("reference_tid does not match the e-KYC OTP request")]
     /// The e-KYC OTP verification names another request than the one that sent the OTP.
+    #[error("reference_tid does not match the e-KYC OTP request")]
     ReferenceMismatch,
-    #[error("the Aadhaar number does not match the agent's e-KYC")]
     /// The Aadhaar number differs from the one the agent's e-KYC used.
+    #[error("the Aadhaar number does not match the agent's e-KYC")]
     AadhaarMismatch,
-    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
     /// The Aadhaar number reached [`MAX_TX_PER_AADHAAR_PER_DAY`] for this IST day.
+    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
     DailyLimit,
-    #[error("client_ref_id was already used for another transaction")]
     /// The partner's `client_ref_id` already names another transaction.
+    #[error("client_ref_id was already used for another transaction")]
     ClientRefIdUsed,
-    #[error("transaction not found")]
     /// No such transaction (or intent) for this partner.
+    #[error("transaction not found")]
     TransactionNotFound,
-    #[error("the gateway session does not exist or has expired")]
     /// The gateway session is unknown or past its expiry.
+    #[error("the gateway session does not exist or has expired")]
     SessionExpired,
-    #[error("the gateway session has reached its limit of transactions")]
     /// The gateway session already created as many transactions as it allows.
+    #[error("the gateway session has reached its limit of transactions")]
     TooManyIntents,
-    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
     /// The gateway transaction was already confirmed, failed or expired.
+    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
     IntentClosed {
         /// The intent's current state, as stored.
         state: String,
     },
-    #[error("this confirmation was already used for transaction {client_ref_id}")]
     /// The confirmation already created another transaction.
+    #[error("this confirmation was already used for transaction {client_ref_id}")]
     ConfirmationUsed {
         /// That transaction's `client_ref_id`.
         client_ref_id: String,

@@ -241,61 +241,61 @@ pub fn available_limit_paise(state: CustomerState, used_month: i64, used_paise: 
 /// Why a DMT command was refused; nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DmtRejection {
-    #[error("customer not found")]
     /// No customer with this mobile number for this partner.
+    #[error("customer not found")]
     CustomerNotFound,
-    #[error("the customer's mobile number is not verified yet")]
     /// The customer has not verified the mobile number with the OTP yet.
+    #[error("the customer's mobile number is not verified yet")]
     CustomerNotVerified,
-    #[error("recipient not found")]
     /// No such recipient.
+    #[error("recipient not found")]
     RecipientNotFound,
-    #[error("the recipient belongs to another customer")]
     /// The recipient is registered to another customer than the one named.
+    #[error("the recipient belongs to another customer")]
     RecipientOfAnotherCustomer,
-    #[error("the recipient already exists (recipient_id {recipient_id})")]
     /// The customer already has this account as a recipient.
+    #[error("the recipient already exists (recipient_id {recipient_id})")]
     RecipientExists {
         /// The existing recipient's id, so the partner can use it.
         recipient_id: i64,
     },
-    #[error("the customer already has the maximum of {max} recipients")]
     /// The customer has as many recipients as allowed.
+    #[error("the customer already has the maximum of {max} recipients")]
     TooManyRecipients {
         /// The most recipients a customer may have.
         max: i64,
     },
-    #[error("the amount is outside the per-transfer bounds: {0}")]
     /// The amount is below the least or above the most one transfer may move; says which.
+    #[error("the amount is outside the per-transfer bounds: {0}")]
     AmountOutOfBounds(&'static str),
-    #[error("the customer's monthly limit allows {available_paise} paise more")]
     /// The transfer would pass the customer's monthly limit.
+    #[error("the customer's monthly limit allows {available_paise} paise more")]
     MonthlyLimit {
         /// What the customer may still send this month, in paise.
         available_paise: i64,
     },
-    #[error("{bank} does not accept {channel:?} transfers")]
     /// The recipient's bank does not accept the channel asked for.
+    #[error("{bank} does not accept {channel:?} transfers")]
     ChannelNotAvailable {
         /// The channel asked for.
         channel: DmtChannel,
         /// The bank's name.
         bank: String,
     },
-    #[error("the recipient's bank is not known")]
     /// The recipient's bank is not one of the seeded banks.
+    #[error("the recipient's bank is not known")]
     BankNotFound,
-    #[error("transaction not found")]
     /// No such transfer for this partner.
+    #[error("transaction not found")]
     TransferNotFound,
-    #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
     /// Only a failed transfer may be refunded.
+    #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
     NotRefundable {
         /// The transfer's status now.
         tx_status: TxStatus,
     },
-    #[error("the transaction was already refunded (refund_tid {refund_tid})")]
     /// The transfer was refunded before.
+    #[error("the transaction was already refunded (refund_tid {refund_tid})")]
     AlreadyRefunded {
         /// The refund's transaction id.
         refund_tid: i64,

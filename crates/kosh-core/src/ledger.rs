@@ -144,25 +144,25 @@ pub struct Leg {
 /// Why legs do not make a valid entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
-    #[error("an entry needs at least one debit and one credit")]
     /// Only debits or only credits.
+    #[error("an entry needs at least one debit and one credit")]
     OneSided,
-    #[error("an entry has at most {MAX_LEGS} legs")]
     /// More than [`MAX_LEGS`] legs.
+    #[error("an entry has at most {MAX_LEGS} legs")]
     TooManyLegs,
-    #[error("every leg must move a positive amount")]
     /// A leg of zero paise.
+    #[error("every leg must move a positive amount")]
     ZeroLeg,
-    #[error("debits ({debits} paise) do not equal credits ({credits} paise)")]
     /// The sides differ.
+    #[error("debits ({debits} paise) do not equal credits ({credits} paise)")]
     Unbalanced {
         /// Sum of the debit legs, in paise.
         debits: i64,
         /// Sum of the credit legs, in paise.
         credits: i64,
     },
-    #[error("the entry moves more than the largest amount Kosh accepts")]
     /// A side sums past [`crate::money::MAX_PAISE`].
+    #[error("the entry moves more than the largest amount Kosh accepts")]
     TooLarge,
 }
 

@@ -40,20 +40,20 @@ impl<'de> Deserialize<'de> for Paise {
 /// Why a rupee amount was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("amount is empty")]
     /// No amount was given.
+    #[error("amount is empty")]
     Empty,
-    #[error("amount must be a plain decimal number like 100 or 100.50")]
     /// Not a decimal number.
+    #[error("amount must be a plain decimal number like 100 or 100.50")]
     NotANumber,
-    #[error("amount must not be negative")]
     /// Below zero.
+    #[error("amount must not be negative")]
     Negative,
-    #[error("amount has more than 2 decimal places")]
     /// More than two decimal places (smaller than a paisa).
+    #[error("amount has more than 2 decimal places")]
     TooManyDecimals,
-    #[error("amount is larger than the maximum of 1000000000.00")]
     /// More than [`MAX_PAISE`].
+    #[error("amount is larger than the maximum of 1000000000.00")]
     TooLarge,
 }
 

@@ -40,29 +40,29 @@ pub fn signature(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
 /// Why a callback's signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("the X-Kosh-Timestamp header is missing")]
     /// No timestamp header.
+    #[error("the X-Kosh-Timestamp header is missing")]
     MissingTimestamp,
-    #[error("the X-Kosh-Timestamp header is not milliseconds since the epoch")]
     /// The timestamp header is not an integer.
+    #[error("the X-Kosh-Timestamp header is not milliseconds since the epoch")]
     BadTimestamp,
-    #[error("the callback was signed {age_ms} ms ago, beyond the tolerance (a replay, or a clock problem)")]
     /// Signed too long ago: a replay, or a slow clock.
+    #[error("the callback was signed {age_ms} ms ago, beyond the tolerance (a replay, or a clock problem)")]
     Stale {
         /// How long ago it was signed, in ms.
         age_ms: i64,
     },
-    #[error("the callback is signed {ahead_ms} ms in the future, beyond the tolerance (check the clocks)")]
     /// Signed in the future: a fast clock.
+    #[error("the callback is signed {ahead_ms} ms in the future, beyond the tolerance (check the clocks)")]
     Future {
         /// How far ahead the timestamp is, in ms.
         ahead_ms: i64,
     },
-    #[error("the X-Kosh-Signature header is missing")]
     /// No signature header.
+    #[error("the X-Kosh-Signature header is missing")]
     MissingSignature,
-    #[error("the signature does not match the body (forged, altered, or signed with another secret)")]
     /// The signature does not match: forged, altered, or another secret.
+    #[error("the signature does not match the body (forged, altered, or signed with another secret)")]
     Mismatch,
 }
 

@@ -95,6 +95,8 @@
 //! parameter binding, transactions, savepoints. [`stats`] counts what the store did for
 //! `/metrics`.
 
+#![warn(missing_docs)]
+
 pub mod commands;
 pub mod error;
 pub mod migrate;
@@ -132,6 +134,7 @@ pub enum Location {
 }
 
 impl Location {
+    /// A description for logs and `Debug`: the backend and path, or the URL without its password.
     pub fn describe(&self) -> String {
         match self {
             Location::Sqlite(path) => format!("sqlite:{}", path.display()),
@@ -165,6 +168,7 @@ enum Backend {
     Postgres(PgStore),
 }
 
+/// The domain-level store: commands in, outcomes out, on either backend (see the crate docs).
 pub struct Store {
     backend: Backend,
     location: Location,
@@ -210,18 +214,22 @@ impl Store {
         Ok(Store { backend, location, clock, stats })
     }
 
+    /// Where the data lives.
     pub fn location(&self) -> &Location {
         &self.location
     }
 
+    /// What the store has done, for `/metrics`.
     pub fn stats(&self) -> &StoreStats {
         &self.stats
     }
 
+    /// Now, by the store's clock (ms since the epoch): the time every command is stamped with.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
+    /// The store's clock, shared with the server's workers.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }
@@ -314,10 +322,12 @@ impl Store {
         }
     }
 
+    /// The partner whose developer key this is.
     pub async fn partner_by_developer_key(&self, key: &str) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_developer_key(db, key))
     }
 
+    /// The partner with this id.
     pub async fn partner(&self, id: i64) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_id(db, id))
     }
@@ -327,18 +337,22 @@ impl Store {
         read!(self, db => ops::partners::by_id_or_name(db, id_or_name))
     }
 
+    /// Every partner (for the admin console).
     pub async fn partners(&self) -> Result<Vec<Partner>, SqlError> {
         read!(self, db => ops::partners::list(db))
     }
 
+    /// The partner's agent with this `user_code`.
     pub async fn agent(&self, partner_id: i64, user_code: i64) -> Result<Option<Agent>, SqlError> {
         read!(self, db => ops::agents::get(db, partner_id, user_code))
     }
 
+    /// The agent's standing for every service it asked for.
     pub async fn agent_services(&self, partner_id: i64, user_code: i64) -> Result<Vec<AgentService>, SqlError> {
         read!(self, db => ops::services::list(db, partner_id, user_code))
     }
 
+    /// The agent's standing for one service; `None` if it never asked for it.
     pub async fn agent_service(
         &self,
         partner_id: i64,
@@ -368,6 +382,7 @@ impl Store {
         read!(self, db => ops::ledger::balance_of(db, owner_id, kind))
     }
 
+    /// Whether the partner verified this mobile number with an OTP (agent onboarding).
     pub async fn is_mobile_verified(&self, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
         read!(self, db => ops::otp::is_mobile_verified(db, partner_id, mobile))
     }
@@ -382,18 +397,22 @@ impl Store {
         read!(self, db => ops::otp::sandbox_latest(db, partner_id, purpose, subject))
     }
 
+    /// The partner's latest outbox events, newest first, at most `limit`.
     pub async fn recent_outbox(&self, partner_id: i64, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
         read!(self, db => ops::outbox::recent(db, partner_id, limit))
     }
 
+    /// The partner's callback endpoint for event `kind`.
     pub async fn callback_endpoint(&self, partner_id: i64, kind: &str) -> Result<Option<ops::callbacks::Endpoint>, SqlError> {
         read!(self, db => ops::callbacks::endpoint(db, partner_id, kind))
     }
 
+    /// Every callback endpoint of the partner.
     pub async fn callback_endpoints(&self, partner_id: i64) -> Result<Vec<ops::callbacks::Endpoint>, SqlError> {
         read!(self, db => ops::callbacks::endpoints(db, partner_id))
     }
 
+    /// The partner's callback signing secret, when callbacks are signed.
     pub async fn callback_signing_secret(&self, partner_id: i64) -> Result<Option<kosh_core::secret::Secret>, SqlError> {
         read!(self, db => ops::callbacks::signing_secret(db, partner_id))
     }
@@ -404,10 +423,12 @@ impl Store {
         read!(self, db => ops::callbacks::any_due(db, now_ms))
     }
 
+    /// The outbox event with this id, with its delivery state.
     pub async fn callback_event(&self, id: i64) -> Result<Option<ops::callbacks::CallbackEvent>, SqlError> {
         read!(self, db => ops::callbacks::event(db, id))
     }
 
+    /// Outbox events of the partner, newest first (the delivery log).
     pub async fn callback_events(
         &self,
         filter: &ops::callbacks::EventFilter,
@@ -415,6 +436,7 @@ impl Store {
         read!(self, db => ops::callbacks::events(db, filter))
     }
 
+    /// Every delivery attempt of outbox event `outbox_id`, oldest first.
     pub async fn callback_attempts(&self, outbox_id: i64) -> Result<Vec<ops::callbacks::AttemptRecord>, SqlError> {
         read!(self, db => ops::callbacks::attempts(db, outbox_id))
     }
@@ -433,10 +455,12 @@ impl Store {
         read!(self, db => ops::request_hashes::used(db, partner_id, hash))
     }
 
+    /// The token with this number.
     pub async fn token_by_number(&self, token: &str) -> Result<Option<ops::tokens::Token>, SqlError> {
         read!(self, db => ops::tokens::by_number(db, token))
     }
 
+    /// The partner's token with this `client_ref_id`.
     pub async fn token_by_client_ref_id(
         &self,
         partner_id: i64,
@@ -445,28 +469,34 @@ impl Store {
         read!(self, db => ops::tokens::by_client_ref_id(db, partner_id, client_ref_id))
     }
 
+    /// Every counter summed over all accounts (posted debits must equal posted credits).
     pub async fn ledger_totals(&self) -> Result<Balance, SqlError> {
         read!(self, db => ops::ledger::totals(db))
     }
 
+    /// How many accounts break their limit (there must never be any).
     pub async fn ledger_limit_violations(&self) -> Result<i64, SqlError> {
         read!(self, db => ops::ledger::limit_violations(db))
     }
 
+    /// The ledger entry with its legs.
     pub async fn ledger_entry(&self, entry_id: i64) -> Result<Option<ops::ledger::EntryRecord>, SqlError> {
         read!(self, db => ops::ledger::entry(db, entry_id))
     }
 
     // AePS reads.
 
+    /// The agent's AePS record (e-KYC, daily authentication).
     pub async fn aeps_agent(&self, partner_id: i64, user_code: i64) -> Result<Option<ops::aeps::AepsAgent>, SqlError> {
         read!(self, db => ops::aeps::agent(db, partner_id, user_code))
     }
 
+    /// The partner's AePS transaction `tid`.
     pub async fn aeps_transaction(&self, partner_id: i64, tid: i64) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
         read!(self, db => ops::aeps::tx_by_tid(db, partner_id, tid))
     }
 
+    /// The partner's AePS transaction with this `client_ref_id`.
     pub async fn aeps_transaction_by_ref(
         &self,
         partner_id: i64,
@@ -480,10 +510,12 @@ impl Store {
         read!(self, db => ops::aeps::aadhaar_day_count(db, aadhaar_hash, ist_day))
     }
 
+    /// The gateway session whose token hashes to `token_hash`.
     pub async fn aeps_gateway_session(&self, token_hash: &str) -> Result<Option<ops::aeps::GatewaySession>, SqlError> {
         read!(self, db => ops::aeps::session_by_token_hash(db, token_hash))
     }
 
+    /// The intent `intent_id` of gateway session `session_id`.
     pub async fn aeps_gateway_intent(
         &self,
         session_id: i64,

@@ -7,17 +7,23 @@ use kosh_core::ledger::{Balance, Limit, Side};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
+/// Which engine a [`Conn`] talks to, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite (the embedded backend).
     Sqlite,
+    /// PostgreSQL (the scale-out backend).
     Postgres,
 }
 
 /// A parameter value.
 #[derive(Debug, Clone, Copy)]
 pub enum Val<'a> {
+    /// SQL `NULL`.
     Null,
+    /// An integer (`INTEGER` / `BIGINT`): ids, amounts in paise, timestamps in ms.
     Int(i64),
+    /// Text.
     Text(&'a str),
 }
 
@@ -48,8 +54,11 @@ impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
 /// A result cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
+    /// SQL `NULL`.
     Null,
+    /// An integer.
     Int(i64),
+    /// Text.
     Text(String),
 }
 
@@ -62,6 +71,7 @@ impl Row {
         self.0.get(i).ok_or_else(|| SqlError::Decode(format!("no column {i}")))
     }
 
+    /// Column `i` as an integer; an error if it is NULL or text.
     pub fn int(&self, i: usize) -> Result<i64, SqlError> {
         match self.cell(i)? {
             Cell::Int(v) => Ok(*v),
@@ -69,6 +79,7 @@ impl Row {
         }
     }
 
+    /// Column `i` as an integer, or `None` for NULL.
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, SqlError> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
@@ -76,6 +87,7 @@ impl Row {
         }
     }
 
+    /// Column `i` as text; an error if it is NULL or an integer.
     pub fn text(&self, i: usize) -> Result<String, SqlError> {
         match self.cell(i)? {
             Cell::Text(v) => Ok(v.clone()),
@@ -83,6 +95,7 @@ impl Row {
         }
     }
 
+    /// Column `i` as text, or `None` for NULL.
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, SqlError> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
@@ -91,6 +104,7 @@ impl Row {
     }
 }
 
+/// A storage failure, normalised across both engines.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SqlError {
     /// A unique key was violated: on PostgreSQL a concurrent transaction won a race
@@ -103,8 +117,10 @@ pub enum SqlError {
     /// The database was busy past the timeout.
     #[error("database busy: {0}")]
     Busy(String),
+    /// A row did not have the shape the operation expected (a bug, or a schema mismatch).
     #[error("cannot decode row: {0}")]
     Decode(String),
+    /// Any other database error (connection lost, disk full, …).
     #[error("database error: {0}")]
     Other(String),
 }
@@ -118,6 +134,7 @@ impl SqlError {
 
 /// One open transaction (or read session) on either backend.
 pub trait Conn {
+    /// Which engine this is.
     fn dialect(&self) -> Dialect;
 
     /// Counter changes of the ledger's unlimited accounts, held back until the work
@@ -135,6 +152,7 @@ pub trait Conn {
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Vec<Row>, SqlError>>;
 
+    /// Runs a query expected to answer at most one row.
     fn query_opt(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Option<Row>, SqlError>> {
         async move {
             let mut rows = self.query(sql, params).await?;
@@ -145,6 +163,7 @@ pub trait Conn {
         }
     }
 
+    /// Runs a query expected to answer exactly one row.
     fn query_one(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Row, SqlError>> {
         async move { self.query_opt(sql, params).await?.ok_or_else(|| SqlError::Decode("expected one row, got none".into())) }
     }
@@ -162,6 +181,7 @@ impl DeferredCounters {
         self.0.entry(account_id).or_default().add(side, pending, amount);
     }
 
+    /// Whether no change is held back.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -192,19 +212,23 @@ pub struct AccountCache {
 }
 
 impl AccountCache {
+    /// The id of the account `code` of `owner_id`, if seen.
     pub fn id(&self, owner_id: i64, code: &str) -> Option<i64> {
         self.ids.get(&owner_id)?.get(code).copied()
     }
 
+    /// The `limit_kind` of account `account_id`, if seen.
     pub fn limit(&self, account_id: i64) -> Option<i64> {
         self.limits.get(&account_id).copied()
     }
 
+    /// Remembers a found or created account and its limit.
     pub fn remember(&mut self, owner_id: i64, code: &str, account_id: i64, limit: Limit) {
         self.remember_limit(account_id, limit as i64);
         self.ids.entry(owner_id).or_default().insert(code.to_owned(), account_id);
     }
 
+    /// Remembers an account's `limit_kind`; starts again past the size bound.
     pub fn remember_limit(&mut self, account_id: i64, limit_kind: i64) {
         if self.limits.len() >= MAX_CACHED_ACCOUNTS {
             self.clear();
@@ -212,6 +236,7 @@ impl AccountCache {
         self.limits.insert(account_id, limit_kind);
     }
 
+    /// Forgets everything (after a rollback).
     pub fn clear(&mut self) {
         self.ids.clear();
         self.limits.clear();

@@ -109,6 +109,7 @@ impl<'c> SqliteConn<'c> {
         }
     }
 
+    /// The underlying rusqlite connection.
     pub fn connection(&self) -> &'c Connection {
         self.conn
     }
@@ -263,6 +264,7 @@ where
     }
 }
 
+/// The SQLite backend: the writer thread's queue and a pool of read connections.
 pub struct SqliteStore {
     path: PathBuf,
     jobs: mpsc::Sender<Box<dyn Work>>,

@@ -38,8 +38,8 @@ pub struct Claims {
     pub iat: i64,
     /// A unique id (UUID v4).
     pub jti: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// When present, the token may create only a payment of exactly this amount and currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money: Option<TokenMoney>,
 }
 
@@ -47,29 +47,29 @@ pub struct Claims {
 /// revealing anything secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
-    #[error("the token is longer than {MAX_TOKEN_LEN} bytes")]
     /// Longer than any token Kosh issues: refused before parsing.
+    #[error("the token is longer than {MAX_TOKEN_LEN} bytes")]
     TooLong,
-    #[error("the token is not a JWT (three base64url parts separated by dots)")]
     /// Not three base64url parts.
+    #[error("the token is not a JWT (three base64url parts separated by dots)")]
     Malformed,
-    #[error("the token's header is not valid: {0}")]
     /// The header is not a JSON object with `alg` and `typ` `JWT` (or it has `crit`).
+    #[error("the token's header is not valid: {0}")]
     BadHeader(String),
-    #[error("the token's algorithm must be HS256, not {0}")]
     /// Any algorithm but HS256 (including `none`).
+    #[error("the token's algorithm must be HS256, not {0}")]
     Algorithm(String),
-    #[error("the token's claims are not valid: {0}")]
     /// The claims are not the JSON Kosh issues.
+    #[error("the token's claims are not valid: {0}")]
     BadClaims(String),
-    #[error("the token's signature does not verify")]
     /// The HMAC does not verify with the merchant's token key.
+    #[error("the token's signature does not verify")]
     Signature,
-    #[error("the token expired")]
     /// `exp` has passed.
+    #[error("the token expired")]
     Expired,
-    #[error("the token was issued in the future")]
     /// `iat` is in the future beyond the allowed skew.
+    #[error("the token was issued in the future")]
     NotYetValid,
 }
 

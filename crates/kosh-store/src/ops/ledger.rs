@@ -60,6 +60,7 @@ fn balance_from(r: &Row, first: usize) -> Result<Balance, SqlError> {
     })
 }
 
+/// An account's counters, after writing any held back for it.
 pub async fn balance(db: &mut impl Conn, account_id: i64) -> Result<Balance, SqlError> {
     if db.deferred_counters().holds(account_id) {
         flush_deferred(db).await?;
@@ -295,10 +296,13 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
 /// An account's counters, named, as a command reports them after changing them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountBalance {
+    /// The account (`ledger_accounts.id`).
     pub account_id: i64,
+    /// Its namespace: the partner for wallets, `PLATFORM` for the platform's accounts.
     pub owner_id: i64,
     /// The account's code within its owner's namespace (`wallet`, `clearing:imps`, …).
     pub code: String,
+    /// Its four counters, in paise.
     pub balance: Balance,
 }
 
@@ -322,15 +326,23 @@ pub async fn entry_balances(db: &mut impl Conn, entry_id: i64) -> Result<Vec<Acc
 /// An entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryRecord {
+    /// The entry (`ledger_entries.id`).
     pub id: i64,
+    /// The partner the entry belongs to.
     pub partner_id: i64,
+    /// The flow it belongs to (`dmt_transfer`, …).
     pub kind: String,
+    /// `pending`, `posted` or `voided`.
     pub state: String,
+    /// The flow's own id for it (a tid, an order id).
     pub reference: String,
+    /// What it moves (its debits, which equal its credits), in paise.
     pub amount_paise: i64,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
+/// The entry with this id.
 pub async fn entry(db: &mut impl Conn, entry_id: i64) -> Result<Option<EntryRecord>, SqlError> {
     let row = db
         .query_opt(
