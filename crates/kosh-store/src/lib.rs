@@ -533,4 +533,17 @@ mod tests {
         assert_eq!(super::redact_url("postgres://postgres@localhost/kosh"), "postgres://postgres@localhost/kosh");
         assert_eq!(super::redact_url("postgres://localhost/kosh"), "postgres://localhost/kosh");
     }
+    /// `error` and `sql` are the store's bottom layer: their code names nothing from
+    /// `commands` or `ops`, so no import cycle can run through them (doc links may).
+    #[test]
+    fn error_and_sql_import_nothing_from_above() {
+        for (file, source) in [("error.rs", include_str!("error.rs")), ("sql.rs", include_str!("sql.rs"))] {
+            let code = source.lines().enumerate().filter(|(_, line)| !line.trim_start().starts_with("//"));
+            for (n, line) in code {
+                for above in ["crate::commands", "crate::ops", "super::", "commands::", "ops::"] {
+                    assert!(!line.contains(above), "{file}:{}: {line:?} names {above}", n + 1);
+                }
+            }
+        }
+    }
 }
