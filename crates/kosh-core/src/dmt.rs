@@ -99,7 +99,8 @@ pub enum TxStatus {
     Fail = 1,
     /// Response awaited / initiated (NEFT waits here for its batch).
     Initiated = 2,
-    /// A refund was asked for and awaits its OTP.
+    /// The transfer failed after the bank took it: the money goes back to the customer
+    /// once they consent with the refund OTP.
     RefundPending = 3,
     /// The money went back to the customer; the transfer no longer counts against the limit.
     Refunded = 4,
@@ -288,7 +289,7 @@ pub enum DmtRejection {
     /// No such transfer for this partner.
     #[error("transaction not found")]
     TransferNotFound,
-    /// Only a failed transfer may be refunded.
+    /// Only a transfer in refund pending may be refunded.
     #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
     NotRefundable {
         /// The transfer's status now.

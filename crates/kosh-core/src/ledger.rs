@@ -86,7 +86,7 @@ pub enum AccountKind {
     GstPayable,
     /// TDS withheld from commissions, owed to the tax authority.
     TdsPayable,
-    /// Commission owed to partners, before it is paid into their wallets.
+    /// Commission the platform owes partners.
     CommissionPayable,
     /// Money in flight on a rail (IMPS, NEFT, UPI…).
     RailClearing {

@@ -42,7 +42,7 @@ pub fn service(code: u16) -> Option<&'static ServiceInfo> {
 /// `status` in the service enquiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceStatus {
-    /// Switched off for the agent (or never asked for).
+    /// Switched off for the agent.
     Deactivated = 0,
     /// The agent may use the service.
     Activated = 1,

@@ -61,7 +61,7 @@ pub enum Command {
         service_code: u16,
         /// How long the document review takes before the service activates by itself, in ms (0 for services without review).
         review_ms: i64,
-        /// The activation request's extra fields (documents, addresses), kept as JSON for the review.
+        /// The activation request's extra fields, stored as JSON text with the activation.
         details_json: String,
     },
     /// Switches a service off for an agent.

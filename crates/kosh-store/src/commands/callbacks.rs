@@ -34,7 +34,7 @@ pub enum CallbackCmd {
     },
     /// Leases due events to a delivery worker.
     Claim(ClaimRequest),
-    /// Gives leased events back undelivered (a worker shutting down).
+    /// Gives leased events back undelivered, due at once for another claim.
     Release {
         /// The outbox ids to release.
         ids: Vec<i64>,
@@ -43,7 +43,7 @@ pub enum CallbackCmd {
     },
     /// Records one delivery attempt and the event's next state.
     Finish(Finish),
-    /// Queues a delivered or dead event again.
+    /// Queues a failed or unconfigured event for delivery again (a new retry cycle).
     Replay {
         /// The outbox id of the event.
         id: i64,

@@ -224,7 +224,7 @@ pub enum RailReport {
     },
     /// The rail could not be reached or the bank is down: nothing was submitted.
     Unavailable {
-        /// Why, for the logs.
+        /// Why, kept as the transfer's `reason`.
         reason: String,
         /// When to try again (ms since the epoch).
         retry_at_ms: i64,

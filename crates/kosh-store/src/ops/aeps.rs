@@ -227,7 +227,8 @@ pub struct TxInsert<'a> {
     pub aadhaar_hash: &'a str,
     /// The IST day (days since 1970-01-01) counted against the Aadhaar's daily limit.
     pub ist_day: i64,
-    /// For an awaited transaction: the verdict inquiry will find, as stored JSON.
+    /// For an awaited transaction, what inquiry will find: `approved`, or the bank's reason
+    /// for declining.
     pub awaited_verdict: Option<&'a str>,
 }
 
@@ -374,7 +375,7 @@ pub struct NewGatewaySession {
     pub user_code: i64,
     /// The partner's `callback_url`: where the page announces transactions and results.
     pub callback_url: String,
-    /// JSON object: `callback_url_custom_params`, echoed to the callback.
+    /// JSON object: `callback_url_custom_params`.
     pub custom_params: String,
     /// JSON object: `callback_url_custom_headers` (their values may be credentials).
     pub custom_headers: kosh_core::secret::Secret,
@@ -466,7 +467,7 @@ pub async fn count_intent(db: &mut impl Conn, session_id: i64, max: i64) -> Resu
 /// for the partner's confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatewayIntent {
-    /// The intent's id within its session.
+    /// Kosh's id for the intent (unique; reads name it with its session).
     pub id: i64,
     /// The partner the row belongs to (`partners.id`); every read is scoped by it.
     pub partner_id: i64,
