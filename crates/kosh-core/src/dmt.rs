@@ -99,8 +99,8 @@ pub enum TxStatus {
     Fail = 1,
     /// Response awaited / initiated (NEFT waits here for its batch).
     Initiated = 2,
-    /// The transfer failed after the bank took it: the money goes back to the customer
-    /// once they consent with the refund OTP.
+    /// The transfer failed after the bank took it (or after the partner was told it was
+    /// under way): the money goes back to the customer once they consent with the refund OTP.
     RefundPending = 3,
     /// The money went back to the customer; the transfer no longer counts against the limit.
     Refunded = 4,
