@@ -18,18 +18,24 @@ pub const TDS_BASIS_POINTS: i64 = 200;
 
 /// The AePS service codes.
 pub const SERVICE_FINGPAY: u16 = 43;
+/// Aadhaar Pay: the customer pays a merchant from their bank account by fingerprint.
 pub const SERVICE_AADHAAR_PAY: u16 = 51;
+/// AePS through Fino, whose e-KYC is biometric and reviewed by the bank.
 pub const SERVICE_FINO: u16 = 52;
 
 /// What a customer asks for at the agent's counter (`service_type` / `data.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxType {
+    /// Cash withdrawal: the only type that moves money (it needs an `amount`).
     CashWithdrawal = 2,
+    /// Balance enquiry: the bank reports the account balance; nothing moves.
     BalanceEnquiry = 3,
+    /// Mini statement: the last few movements of the account; nothing moves.
     MiniStatement = 4,
 }
 
 impl TxType {
+    /// Reads `service_type` as sent (`"2"`, `"3"` or `"4"`); the error is the reason shown to the partner.
     pub fn parse(text: &str) -> Result<TxType, &'static str> {
         match text.trim() {
             "2" => Ok(Self::CashWithdrawal),
@@ -39,10 +45,12 @@ impl TxType {
         }
     }
 
+    /// The numeric code on the wire (`2`, `3`, `4`).
     pub fn code(self) -> i64 {
         self as i64
     }
 
+    /// The human label the platform answers with (`Cash Withdrawal`, …).
     pub fn label(self) -> &'static str {
         match self {
             Self::CashWithdrawal => "Cash Withdrawal",
@@ -60,8 +68,11 @@ impl TxType {
 /// A bank reachable over AePS: its short code (`bank_code`), its IIN and name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Bank {
+    /// Short code, the first four letters of the bank's IFSC (`SBIN`).
     pub code: &'static str,
+    /// NPCI's six-digit Issuer Identification Number, which AePS routes on.
     pub iin: &'static str,
+    /// The bank's name as the platform shows it.
     pub name: &'static str,
 }
 
@@ -103,7 +114,9 @@ pub fn check_withdrawal(amount: Paise) -> Result<(), String> {
 /// Commission and TDS on one transaction, and what the partner's e-value gains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pricing {
+    /// What the partner earns on the transaction, in paise, before TDS.
     pub commission_paise: i64,
+    /// Withheld from the commission for the tax authority, in paise ([`TDS_BASIS_POINTS`]).
     pub tds_paise: i64,
 }
 
@@ -136,13 +149,16 @@ pub fn pricing(tx_type: TxType, amount_paise: i64) -> Pricing {
 /// `tx_status` of an AePS transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxStatus {
+    /// The bank approved the transaction.
     Success = 0,
+    /// The bank declined it; no money moved.
     Failed = 1,
     /// The bank has not answered yet: ask transaction inquiry.
     Awaited = 2,
 }
 
 impl TxStatus {
+    /// The status for a stored code; `None` for a code Kosh never writes.
     pub fn from_code(code: i64) -> Option<TxStatus> {
         match code {
             0 => Some(Self::Success),
@@ -152,10 +168,12 @@ impl TxStatus {
         }
     }
 
+    /// The numeric `tx_status` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
 
+    /// `txstatus_desc` as the platform spells it.
     pub fn desc(self) -> &'static str {
         match self {
             Self::Success => "Success",
@@ -168,7 +186,9 @@ impl TxStatus {
 /// What a partner must do with a `tx_status` it received (seed 001's table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxStatusMeaning {
+    /// `tx_status` 0: the transaction succeeded.
     Successful,
+    /// `tx_status` 1: the transaction failed; no money moved.
     Failed,
     /// "Do the transaction inquiry".
     InquiryRequired,
@@ -189,6 +209,7 @@ pub fn meaning_of(tx_status: &str) -> TxStatusMeaning {
 /// An agent's one-time e-KYC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Ekyc {
+    /// No e-KYC step was taken yet.
     NotStarted,
     /// Fingpay step 1 done: the OTP was sent.
     OtpSent,
@@ -196,12 +217,15 @@ pub enum Ekyc {
     OtpVerified,
     /// Fino: biometric e-KYC submitted; complete once the bank's review ends.
     FinoPending {
+        /// When the bank's review ends (ms since the epoch); from then on the e-KYC reads as complete.
         ready_at_ms: i64,
     },
+    /// e-KYC is done: the agent may authenticate daily and transact.
     Complete,
 }
 
 impl Ekyc {
+    /// The stored code of the state (`not_started`, `otp_sent`, …).
     pub fn code(self) -> &'static str {
         match self {
             Self::NotStarted => "not_started",
@@ -245,6 +269,7 @@ pub enum NotReady {
 /// An agent's AePS standing, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentStanding {
+    /// Where the agent's one-time e-KYC stands.
     pub ekyc: Ekyc,
     /// The IST day (days since 1970-01-01) of the last daily authentication.
     pub daily_auth_day: Option<i64>,
@@ -274,6 +299,7 @@ impl AgentStanding {
 pub struct PidSummary {
     /// `DeviceInfo@dpId`: the RD-service provider.
     pub device_provider: String,
+    /// How many fingers the PID block captured (`Resp@fCount`, 1 to 10).
     pub finger_count: u32,
 }
 
@@ -406,6 +432,55 @@ pub fn simulated_pid(nonce: u64) -> String {
     )
 }
 
+/// Why an AePS command was refused; nothing it did remains.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AepsRefusal {
+    /// The agent has not finished e-KYC or not authenticated today.
+    #[error("the agent is not ready for AePS: {0:?}")]
+    NotReady(NotReady),
+    /// The e-KYC step came out of order.
+    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
+    EkycStep {
+        /// The state the step needs.
+        expected: &'static str,
+        /// The state the agent's e-KYC is in ([`Ekyc::code`]).
+        found: &'static str,
+    },
+    /// The e-KYC OTP verification names another request than the one that sent the OTP.
+    #[error("reference_tid does not match the e-KYC OTP request")]
+    ReferenceMismatch,
+    /// The Aadhaar number differs from the one the agent's e-KYC used.
+    #[error("the Aadhaar number does not match the agent's e-KYC")]
+    AadhaarMismatch,
+    /// The Aadhaar number reached [`MAX_TX_PER_AADHAAR_PER_DAY`] for this IST day.
+    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
+    DailyLimit,
+    /// The partner's `client_ref_id` already names another transaction.
+    #[error("client_ref_id was already used for another transaction")]
+    ClientRefIdUsed,
+    /// No such transaction (or intent) for this partner.
+    #[error("transaction not found")]
+    TransactionNotFound,
+    /// The gateway session is unknown or past its expiry.
+    #[error("the gateway session does not exist or has expired")]
+    SessionExpired,
+    /// The gateway session already created as many transactions as it allows.
+    #[error("the gateway session has reached its limit of transactions")]
+    TooManyIntents,
+    /// The gateway transaction was already confirmed, failed or expired.
+    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
+    IntentClosed {
+        /// The intent's current state, as stored.
+        state: String,
+    },
+    /// The confirmation already created another transaction.
+    #[error("this confirmation was already used for transaction {client_ref_id}")]
+    ConfirmationUsed {
+        /// That transaction's `client_ref_id`.
+        client_ref_id: String,
+    },
+}
+
 /// The sandbox bank: deterministic answers chosen by documented magic values.
 pub mod sandbox {
     use super::TxType;
@@ -423,14 +498,21 @@ pub mod sandbox {
     /// The bank's final word on a transaction.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub enum Verdict {
+        /// The bank approved the transaction.
         Approved,
-        Declined { reason: String },
+        /// The bank declined.
+        Declined {
+            /// The bank's reason, as the partner will see it.
+            reason: String,
+        },
     }
 
     /// The bank's answer now, and for an awaited one what inquiry will find later.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub enum Answer {
+        /// The bank answers at once with this verdict.
         Now(Verdict),
+        /// The bank does not answer at once (`tx_status` 2); inquiry later finds this verdict.
         Awaited(Verdict),
     }
 
@@ -462,7 +544,9 @@ pub mod sandbox {
         pub date: String,
         /// `Cr` or `Dr`.
         pub txn_type: String,
+        /// The movement's amount, in paise (always positive; `txn_type` gives its direction).
         pub amount_paise: i64,
+        /// The bank's description of the movement (`ATM WDL`, `NEFT SALARY`, …).
         pub narration: String,
     }
 

@@ -14,12 +14,16 @@ use serde::Serialize;
 /// `available_channels`: which transfer channels a bank accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Channels {
+    /// The bank accepts both IMPS and NEFT.
     All = 0,
+    /// The bank accepts only NEFT (IMPS transfers are refused).
     NeftOnly = 1,
+    /// The bank accepts only IMPS (NEFT transfers are refused).
     ImpsOnly = 2,
 }
 
 impl Channels {
+    /// Whether a transfer on `channel` may go to this bank.
     pub fn allows(self, channel: DmtChannel) -> bool {
         match self {
             Channels::All => true,
@@ -38,16 +42,20 @@ pub enum IfscStatus {
     Required = 2,
 }
 
+/// One of the seeded banks a DMT recipient may bank with (`seeds/`, `GET /banks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Bank {
     /// Kosh's numeric id for the bank (`bank_id`).
     pub id: i64,
     /// The short code, which is the IFSC's first four letters (`bank_code`, `code`).
     pub code: &'static str,
+    /// The bank's name as lists and answers show it.
     pub name: &'static str,
+    /// Which transfer channels the bank accepts; a transfer on another is refused.
     pub channels: Channels,
     /// Whether account name verification (penny drop) is available.
     pub verification: bool,
+    /// Whether adding a recipient at this bank needs the branch IFSC.
     pub ifsc_status: IfscStatus,
 }
 
@@ -120,6 +128,7 @@ pub fn by_ifsc(ifsc: &Ifsc) -> Option<&'static Bank> {
 pub struct Ifsc(String);
 
 impl Ifsc {
+    /// Parses an IFSC (trimmed, upper-cased); the error is the reason shown to the partner.
     pub fn parse(text: &str) -> Result<Ifsc, &'static str> {
         let t = text.trim().to_ascii_uppercase();
         let b = t.as_bytes();
@@ -133,6 +142,7 @@ impl Ifsc {
         Ok(Ifsc(t))
     }
 
+    /// The IFSC, upper case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -144,11 +154,14 @@ pub const ACCOUNT_DIGITS: std::ops::RangeInclusive<usize> = 9..=18;
 /// Why an account number was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountError {
+    /// Something other than digits (or nothing at all).
     NotDigits,
+    /// Fewer than 9 or more than 18 digits.
     Length,
 }
 
 impl AccountError {
+    /// The reason shown to the partner.
     pub fn message(self) -> &'static str {
         match self {
             AccountError::NotDigits => "must contain only digits",
@@ -162,6 +175,7 @@ impl AccountError {
 pub struct AccountNumber(String);
 
 impl AccountNumber {
+    /// Parses an account number (trimmed).
     pub fn parse(text: &str) -> Result<AccountNumber, AccountError> {
         let t = text.trim();
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
@@ -173,6 +187,7 @@ impl AccountNumber {
         Ok(AccountNumber(t.to_owned()))
     }
 
+    /// The digits, as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -6,10 +6,14 @@
 pub const IST_OFFSET_MS: i64 = (5 * 60 + 30) * 60 * 1000;
 const MS_PER_DAY: i64 = 86_400_000;
 
+/// A calendar date in the proleptic Gregorian calendar (no time zone of its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date {
+    /// The year, e.g. 2026.
     pub year: i32,
+    /// The month, 1 to 12.
     pub month: u8,
+    /// The day of the month, 1 to 31 (at most [`days_in_month`]).
     pub day: u8,
 }
 
@@ -41,6 +45,7 @@ impl Date {
         era * 146_097 + doe - 719_468
     }
 
+    /// The date `days` days after 1970-01-01 (negative before it).
     pub fn from_days(days: i64) -> Date {
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
@@ -63,15 +68,18 @@ impl Date {
         years
     }
 
+    /// `YYYY-MM-DD`.
     pub fn to_iso(self) -> String {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 }
 
+/// Whether `year` has a 29 February.
 pub fn is_leap_year(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
+/// How many days `month` (1 to 12) of `year` has.
 pub fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,

@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Where every timestamp comes from; tests inject a [`ManualClock`] so nothing depends on the machine's speed.
 pub trait Clock: Send + Sync + 'static {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
 }
 
+/// The clock as the server, store and workers share it.
 pub type SharedClock = Arc<dyn Clock>;
 
 /// Wall-clock time.
@@ -30,15 +32,18 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `start_ms` (ms since the epoch).
     pub fn new(start_ms: i64) -> Arc<ManualClock> {
         Arc::new(ManualClock { now_ms: AtomicI64::new(start_ms) })
     }
 
+    /// Moves the clock forward by `delta_ms`; panics on a negative step.
     pub fn advance_ms(&self, delta_ms: i64) {
         assert!(delta_ms >= 0, "time never runs backwards");
         self.now_ms.fetch_add(delta_ms, Ordering::SeqCst);
     }
 
+    /// Sets the clock to `now_ms`, forward or back.
     pub fn set_ms(&self, now_ms: i64) {
         self.now_ms.store(now_ms, Ordering::SeqCst);
     }

@@ -35,13 +35,18 @@ pub enum CustomerState {
     OtpPending = 1,
     /// Mobile verified; no KYC (or KYC rejected).
     VerifiedNonKyc = 2,
+    /// KYC documents submitted; awaiting review.
     KycPending = 3,
+    /// Full KYC done: the highest monthly limit.
     FullKyc = 4,
+    /// A change of the customer's name awaits review.
     NameChangePending = 5,
+    /// Partial (minimum) KYC done.
     PartialKyc = 8,
 }
 
 impl CustomerState {
+    /// The state for a stored `state` code; `None` for an unknown one.
     pub fn from_code(code: i64) -> Option<CustomerState> {
         Some(match code {
             1 => Self::OtpPending,
@@ -54,10 +59,12 @@ impl CustomerState {
         })
     }
 
+    /// The numeric `state` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
 
+    /// `state_desc` as the platform spells it.
     pub fn desc(self) -> &'static str {
         match self {
             Self::OtpPending => "OTP Verification Pending",
@@ -86,17 +93,23 @@ impl CustomerState {
 /// `tx_status` of a financial transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxStatus {
+    /// The bank credited the recipient.
     Success = 0,
+    /// The transfer failed; the wallet's reservation is released.
     Fail = 1,
     /// Response awaited / initiated (NEFT waits here for its batch).
     Initiated = 2,
+    /// The transfer failed after the bank took it (or after the partner was told it was
+    /// under way): the money goes back to the customer once they consent with the refund OTP.
     RefundPending = 3,
+    /// The money went back to the customer; the transfer no longer counts against the limit.
     Refunded = 4,
     /// The bank did not answer: inquiry required.
     Hold = 5,
 }
 
 impl TxStatus {
+    /// The status for a stored `tx_status` code; `None` for an unknown one.
     pub fn from_code(code: i64) -> Option<TxStatus> {
         Some(match code {
             0 => Self::Success,
@@ -109,6 +122,7 @@ impl TxStatus {
         })
     }
 
+    /// The numeric `tx_status` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
@@ -156,11 +170,14 @@ impl TxStatus {
 /// The transfer channel a partner asks for (`channel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DmtChannel {
+    /// NEFT: batched; the transfer waits in `Initiated` for its batch.
     Neft = 1,
+    /// IMPS: immediate.
     Imps = 2,
 }
 
 impl DmtChannel {
+    /// The channel for a `channel` code; `None` for anything but 1 and 2.
     pub fn from_code(code: i64) -> Option<DmtChannel> {
         match code {
             1 => Some(Self::Neft),
@@ -174,6 +191,7 @@ impl DmtChannel {
         text.trim().parse::<i64>().ok().and_then(Self::from_code).ok_or("must be 1 (NEFT) or 2 (IMPS)")
     }
 
+    /// The numeric `channel` on the wire.
     pub fn code(self) -> i64 {
         self as i64
     }
@@ -219,6 +237,70 @@ pub fn check_amount(amount_paise: i64) -> Result<(), &'static str> {
 pub fn available_limit_paise(state: CustomerState, used_month: i64, used_paise: i64, now_ms: i64) -> i64 {
     let used = if used_month == month_key(now_ms) { used_paise } else { 0 };
     (state.monthly_limit_paise() - used).max(0)
+}
+
+/// Why a DMT command was refused; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DmtRejection {
+    /// No customer with this mobile number for this partner.
+    #[error("customer not found")]
+    CustomerNotFound,
+    /// The customer has not verified the mobile number with the OTP yet.
+    #[error("the customer's mobile number is not verified yet")]
+    CustomerNotVerified,
+    /// No such recipient.
+    #[error("recipient not found")]
+    RecipientNotFound,
+    /// The recipient is registered to another customer than the one named.
+    #[error("the recipient belongs to another customer")]
+    RecipientOfAnotherCustomer,
+    /// The customer already has this account as a recipient.
+    #[error("the recipient already exists (recipient_id {recipient_id})")]
+    RecipientExists {
+        /// The existing recipient's id, so the partner can use it.
+        recipient_id: i64,
+    },
+    /// The customer has as many recipients as allowed.
+    #[error("the customer already has the maximum of {max} recipients")]
+    TooManyRecipients {
+        /// The most recipients a customer may have.
+        max: i64,
+    },
+    /// The amount is below the least or above the most one transfer may move; says which.
+    #[error("the amount is outside the per-transfer bounds: {0}")]
+    AmountOutOfBounds(&'static str),
+    /// The transfer would pass the customer's monthly limit.
+    #[error("the customer's monthly limit allows {available_paise} paise more")]
+    MonthlyLimit {
+        /// What the customer may still send this month, in paise.
+        available_paise: i64,
+    },
+    /// The recipient's bank does not accept the channel asked for.
+    #[error("{bank} does not accept {channel:?} transfers")]
+    ChannelNotAvailable {
+        /// The channel asked for.
+        channel: DmtChannel,
+        /// The bank's name.
+        bank: String,
+    },
+    /// The recipient's bank is not one of the seeded banks.
+    #[error("the recipient's bank is not known")]
+    BankNotFound,
+    /// No such transfer for this partner.
+    #[error("transaction not found")]
+    TransferNotFound,
+    /// Only a transfer in refund pending may be refunded.
+    #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
+    NotRefundable {
+        /// The transfer's status now.
+        tx_status: TxStatus,
+    },
+    /// The transfer was refunded before.
+    #[error("the transaction was already refunded (refund_tid {refund_tid})")]
+    AlreadyRefunded {
+        /// The refund's transaction id.
+        refund_tid: i64,
+    },
 }
 
 #[cfg(test)]

@@ -123,11 +123,14 @@ pub fn amount_json(paise: i64) -> serde_json::Value {
 /// A payment's direction from the merchant's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Direction {
+    /// Money comes in to the merchant (a customer pays).
     Payin,
+    /// Money goes out from the merchant (to a beneficiary).
     Payout,
 }
 
 impl Direction {
+    /// The stored spelling (`payin`, `payout`).
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Payin => "payin",
@@ -135,6 +138,7 @@ impl Direction {
         }
     }
 
+    /// The direction for its stored spelling.
     pub fn parse(text: &str) -> Option<Direction> {
         match text {
             "payin" => Some(Direction::Payin),
@@ -156,13 +160,18 @@ impl Direction {
 /// EXPIRED: expiry is `FAILED` with `ENTITY_EXPIRED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
+    /// Accepted and not final yet.
     Processing,
+    /// Final: the money moved.
     Success,
+    /// Final: it did not move (see the failure reason code).
     Failed,
+    /// Final: refused before anything was attempted.
     Refused,
 }
 
 impl Status {
+    /// `PaymentStatus` as the spec spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Processing => "PROCESSING",
@@ -172,10 +181,12 @@ impl Status {
         }
     }
 
+    /// The status for its spelling; `None` for anything the spec does not define.
     pub fn parse(text: &str) -> Option<Status> {
         [Status::Processing, Status::Success, Status::Failed, Status::Refused].into_iter().find(|s| s.as_str() == text)
     }
 
+    /// Whether the payment can no longer change.
     pub fn is_final(self) -> bool {
         self != Status::Processing
     }
@@ -183,16 +194,22 @@ impl Status {
 
 /// Failure reason codes Kosh sets (a subset of the spec's `FailureReasonCode`).
 pub mod failure {
+    /// The payment expired before it completed.
     pub const ENTITY_EXPIRED: &str = "ENTITY_EXPIRED";
+    /// The customer paid a different amount than the payment asked for.
     pub const DIFFERENT_AMOUNT_CONFIRMED: &str = "DIFFERENT_AMOUNT_CONFIRMED";
+    /// The amount is outside the method's limits.
     pub const PAYMENT_CHANNEL_AMOUNT_LIMITS: &str = "PAYMENT_CHANNEL_AMOUNT_LIMITS";
+    /// The payment could not be processed (the catch-all).
     pub const PAYMENT_PROCESS_ERROR: &str = "PAYMENT_PROCESS_ERROR";
 }
 
 /// A payment method Kosh offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Method {
+    /// `paymentMethod` as the spec spells it (`UPIQR`, `IMPS`, …).
     pub code: &'static str,
+    /// Whether the method takes money in or pays it out.
     pub direction: Direction,
     /// The ledger clearing account's rail (`upi`, `imps`).
     pub rail: &'static str,
@@ -307,10 +324,12 @@ pub const OPERATORS: &[(&str, &str)] = &[
 /// Customer segments a payment may name.
 pub const SEGMENTS: &[&str] = &["DEFAULT", "VIP"];
 
+/// The method Kosh offers for `direction` and `code`.
 pub fn method(direction: Direction, code: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.direction == direction && m.code == code)
 }
 
+/// The display name of an operator code.
 pub fn operator_name(code: &str) -> Option<&'static str> {
     OPERATORS.iter().find(|(c, _)| *c == code).map(|(_, name)| *name)
 }
@@ -319,11 +338,15 @@ pub fn operator_name(code: &str) -> Option<&'static str> {
 /// offered by Kosh, or not a method code at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MethodLookup {
+    /// Kosh offers it.
     Offered(&'static Method),
+    /// The spec defines the method, but Kosh does not offer it.
     NotOffered,
+    /// Not a method code of the spec at all.
     Unknown,
 }
 
+/// Classifies `code` for `direction`, so a request is refused with the right reason.
 pub fn lookup_method(direction: Direction, code: &str) -> MethodLookup {
     if let Some(m) = method(direction, code) {
         return MethodLookup::Offered(m);
@@ -371,6 +394,7 @@ pub enum PayinScenario {
 }
 
 impl PayinScenario {
+    /// The scenario the sandbox plays for a payin of `amount` (by whole rupees).
     pub fn for_amount(amount: Paise) -> PayinScenario {
         match amount.get() / 100 {
             ..=10 => PayinScenario::Refuse,
@@ -381,6 +405,7 @@ impl PayinScenario {
         }
     }
 
+    /// The stored spelling of the scenario.
     pub fn as_str(self) -> &'static str {
         match self {
             PayinScenario::Refuse => "refuse",
@@ -391,6 +416,7 @@ impl PayinScenario {
         }
     }
 
+    /// The scenario for its stored spelling.
     pub fn parse(text: &str) -> Option<PayinScenario> {
         [Self::Refuse, Self::ExpireSoon, Self::WrongAmount, Self::AwaitExpiry, Self::Succeed]
             .into_iter()
@@ -401,8 +427,11 @@ impl PayinScenario {
 /// When a new payin expires and when the worker first looks at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayinPlan {
+    /// The status the payin starts in.
     pub status: Status,
+    /// The failure reason code when the payin is final at creation; else `None`.
     pub failure: Option<&'static str>,
+    /// When the payin expires if nothing finished it (ms since the epoch).
     pub expire_at_ms: i64,
     /// `None` when the payin is final at creation.
     pub check_at_ms: Option<i64>,

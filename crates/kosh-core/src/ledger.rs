@@ -17,13 +17,17 @@ pub const MAX_LEGS: usize = 16;
 /// The account namespace for platform-owned accounts (no partner owns them).
 pub const PLATFORM: i64 = 0;
 
+/// Which side of an account a leg moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Side {
+    /// Increases an asset, decreases a liability (debits a wallet: the partner spends).
     Debit,
+    /// Increases a liability, decreases an asset (credits a wallet: the partner receives).
     Credit,
 }
 
 impl Side {
+    /// The stored code (`D`, `C`).
     pub fn as_str(self) -> &'static str {
         match self {
             Side::Debit => "D",
@@ -31,6 +35,7 @@ impl Side {
         }
     }
 
+    /// The side for its stored code.
     pub fn parse(text: &str) -> Option<Side> {
         match text {
             "D" => Some(Side::Debit),
@@ -43,6 +48,7 @@ impl Side {
 /// A constraint an account's balance must always satisfy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Limit {
+    /// No limit: platform accounts (funding, revenue, tax, clearing) may go either way.
     None = 0,
     /// Debits (posted + pending) ≤ posted credits: a liability that cannot go negative.
     DebitsMustNotExceedCredits = 1,
@@ -51,6 +57,7 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// The limit for its stored `limit_kind`.
     pub fn from_code(code: i64) -> Option<Limit> {
         match code {
             0 => Some(Limit::None),
@@ -68,18 +75,25 @@ pub enum AccountKind {
     PartnerWallet,
     /// An agent's own e-value (AePS credits it), owned by the agent's partner.
     AgentWallet {
+        /// The agent whose e-value this is.
         user_code: i64,
     },
     /// Where operator-loaded e-value comes from (money received into the bank).
     Funding,
+    /// The platform's share of fees, net of GST and commission.
     FeeRevenue,
+    /// GST collected in fees, owed to the tax authority.
     GstPayable,
+    /// TDS withheld from commissions, owed to the tax authority.
     TdsPayable,
+    /// Commission the platform owes partners.
     CommissionPayable,
     /// Money in flight on a rail (IMPS, NEFT, UPI…).
     RailClearing {
+        /// The rail's short name (`imps`, `neft`, `upi`).
         rail: &'static str,
     },
+    /// Money whose destination is not known yet (reconciliation).
     Suspense,
 }
 
@@ -92,6 +106,7 @@ impl AccountKind {
         }
     }
 
+    /// The account's key within its owner's namespace (`wallet`, `clearing:imps`, …).
     pub fn code(&self) -> String {
         match self {
             Self::PartnerWallet => "wallet".into(),
@@ -106,6 +121,7 @@ impl AccountKind {
         }
     }
 
+    /// The limit the account is created with: wallets may not go negative; the rest have none.
     pub fn limit(&self) -> Limit {
         match self {
             Self::PartnerWallet | Self::AgentWallet { .. } => Limit::DebitsMustNotExceedCredits,
@@ -117,21 +133,35 @@ impl AccountKind {
 /// One side of an entry against one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Leg {
+    /// The account (`ledger_accounts.id`) the leg moves.
     pub account_id: i64,
+    /// Whether it debits or credits the account.
     pub side: Side,
+    /// How much, always positive ([`Entry::new`] refuses a zero leg).
     pub amount: Paise,
 }
 
+/// Why legs do not make a valid entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
+    /// Only debits or only credits.
     #[error("an entry needs at least one debit and one credit")]
     OneSided,
+    /// More than [`MAX_LEGS`] legs.
     #[error("an entry has at most {MAX_LEGS} legs")]
     TooManyLegs,
+    /// A leg of zero paise.
     #[error("every leg must move a positive amount")]
     ZeroLeg,
+    /// The sides differ.
     #[error("debits ({debits} paise) do not equal credits ({credits} paise)")]
-    Unbalanced { debits: i64, credits: i64 },
+    Unbalanced {
+        /// Sum of the debit legs, in paise.
+        debits: i64,
+        /// Sum of the credit legs, in paise.
+        credits: i64,
+    },
+    /// A side sums past [`crate::money::MAX_PAISE`].
     #[error("the entry moves more than the largest amount Kosh accepts")]
     TooLarge,
 }
@@ -144,6 +174,7 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A balanced entry of `legs`, sorted by account; refused unless debits equal credits.
     pub fn new(mut legs: Vec<Leg>) -> Result<Entry, EntryError> {
         if legs.len() > MAX_LEGS {
             return Err(EntryError::TooManyLegs);
@@ -175,10 +206,12 @@ impl Entry {
         ])
     }
 
+    /// The legs, sorted by (account, side).
     pub fn legs(&self) -> &[Leg] {
         &self.legs
     }
 
+    /// The amount the entry moves: its debits (which equal its credits).
     pub fn total(&self) -> Paise {
         let debits = self.legs.iter().filter(|l| l.side == Side::Debit).map(|l| l.amount.get()).sum();
         Paise::new(debits).expect("legs are bounded amounts")
@@ -188,12 +221,16 @@ impl Entry {
 /// An entry's lifecycle: pending → posted | voided, or posted at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum EntryState {
+    /// Recorded as a reservation, in the pending counters.
     Pending,
+    /// Final: in the posted counters.
     Posted,
+    /// Cancelled: the reservation was removed and nothing moved.
     Voided,
 }
 
 impl EntryState {
+    /// The stored state (`pending`, `posted`, `voided`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -202,6 +239,7 @@ impl EntryState {
         }
     }
 
+    /// The state for its stored spelling.
     pub fn parse(text: &str) -> Option<EntryState> {
         match text {
             "pending" => Some(Self::Pending),
@@ -215,13 +253,41 @@ impl EntryState {
 /// An account's four counters, in paise.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
+    /// Sum of posted debits, in paise.
     pub debits_posted: i64,
+    /// Sum of posted credits, in paise.
     pub credits_posted: i64,
+    /// Sum of debits of pending entries (reservations), in paise; counted against a wallet's limit.
     pub debits_pending: i64,
+    /// Sum of credits of pending entries, in paise; not spendable until posted.
     pub credits_pending: i64,
 }
 
 impl Balance {
+    /// Counts one leg of an entry being recorded, as the store's `UPDATE` does: a
+    /// pending entry's leg in the pending counter of its side (a reservation), a posted
+    /// one in the posted counter. Check [`Balance::satisfies`] afterwards; the store
+    /// refuses the whole entry when an account's limit no longer holds.
+    pub fn add(&mut self, side: Side, pending: bool, amount: i64) {
+        let counter = match (side, pending) {
+            (Side::Debit, false) => &mut self.debits_posted,
+            (Side::Credit, false) => &mut self.credits_posted,
+            (Side::Debit, true) => &mut self.debits_pending,
+            (Side::Credit, true) => &mut self.credits_pending,
+        };
+        *counter += amount;
+    }
+
+    /// Resolves one leg of a pending entry: posting moves `amount` from the pending to
+    /// the posted counter of its side, voiding only removes it. Neither can break a
+    /// limit, since the pending amount was already counted against it.
+    pub fn resolve(&mut self, side: Side, post: bool, amount: i64) {
+        self.add(side, true, -amount);
+        if post {
+            self.add(side, false, amount);
+        }
+    }
+
     /// For a credit-normal account (a wallet): what can still be spent.
     pub fn available_credit(&self) -> i64 {
         self.credits_posted - self.debits_posted - self.debits_pending
@@ -232,6 +298,7 @@ impl Balance {
         self.credits_posted - self.debits_posted
     }
 
+    /// Whether the counters keep `limit` (the condition the store's `UPDATE` checks).
     pub fn satisfies(&self, limit: Limit) -> bool {
         match limit {
             Limit::None => true,
@@ -291,6 +358,19 @@ mod tests {
         let over = Balance { debits_pending: 61, ..b };
         assert!(!over.satisfies(Limit::DebitsMustNotExceedCredits));
         assert!(over.satisfies(Limit::None));
+    }
+
+    #[test]
+    fn resolving_moves_or_removes_the_reservation() {
+        let mut b = Balance { credits_posted: 100, ..Default::default() };
+        b.add(Side::Debit, true, 60);
+        assert_eq!((b.debits_pending, b.available_credit()), (60, 40));
+        let mut voided = b;
+        voided.resolve(Side::Debit, false, 60);
+        assert_eq!(voided, Balance { credits_posted: 100, ..Default::default() });
+        b.resolve(Side::Debit, true, 60);
+        assert_eq!(b, Balance { credits_posted: 100, debits_posted: 60, ..Default::default() });
+        assert_eq!((b.available_credit(), b.posted_credit()), (40, 40));
     }
 
     #[test]

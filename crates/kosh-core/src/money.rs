@@ -37,21 +37,28 @@ impl<'de> Deserialize<'de> for Paise {
     }
 }
 
+/// Why a rupee amount was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
+    /// No amount was given.
     #[error("amount is empty")]
     Empty,
+    /// Not a decimal number.
     #[error("amount must be a plain decimal number like 100 or 100.50")]
     NotANumber,
+    /// Below zero.
     #[error("amount must not be negative")]
     Negative,
+    /// More than two decimal places (smaller than a paisa).
     #[error("amount has more than 2 decimal places")]
     TooManyDecimals,
+    /// More than [`MAX_PAISE`].
     #[error("amount is larger than the maximum of 1000000000.00")]
     TooLarge,
 }
 
 impl Paise {
+    /// Nothing.
     pub const ZERO: Paise = Paise(0);
 
     /// Builds an amount from paise; `None` when negative or above [`MAX_PAISE`].
@@ -59,22 +66,27 @@ impl Paise {
         (0..=MAX_PAISE).contains(&paise).then_some(Paise(paise))
     }
 
+    /// Whole rupees as paise; `None` past [`MAX_PAISE`].
     pub fn from_rupees(rupees: i64) -> Option<Paise> {
         rupees.checked_mul(100).and_then(Paise::new)
     }
 
+    /// The amount in paise.
     pub fn get(self) -> i64 {
         self.0
     }
 
+    /// Whether the amount is nothing.
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }
 
+    /// The sum; `None` past [`MAX_PAISE`].
     pub fn checked_add(self, other: Paise) -> Option<Paise> {
         self.0.checked_add(other.0).and_then(Paise::new)
     }
 
+    /// The difference; `None` below zero.
     pub fn checked_sub(self, other: Paise) -> Option<Paise> {
         self.0.checked_sub(other.0).and_then(Paise::new)
     }

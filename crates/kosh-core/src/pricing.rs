@@ -27,7 +27,9 @@ const BP: i64 = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Slab {
+    /// The slab covers amounts up to this many paise, inclusive (and above the previous slab's).
     pub up_to_paise: i64,
+    /// The flat fee for amounts in the slab, in paise, GST included.
     pub fee_paise: i64,
 }
 
@@ -68,9 +70,11 @@ impl Default for Pricing {
 /// What one transfer costs and pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charges {
+    /// The amount the recipient gets, in paise.
     pub amount_paise: i64,
     /// Paid by the customer, GST included.
     pub fee_paise: i64,
+    /// GST contained in the fee, in paise (owed to the tax authority).
     pub gst_paise: i64,
     /// Earned by the partner.
     pub commission_paise: i64,

@@ -22,6 +22,7 @@ pub struct Secret(String);
 pub const REDACTED: &str = "<redacted>";
 
 impl Secret {
+    /// Wraps `text`; from here on it prints as [`REDACTED`].
     pub fn new(text: impl Into<String>) -> Secret {
         Secret(text.into())
     }

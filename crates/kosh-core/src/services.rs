@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 /// One service an agent can be activated for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ServiceInfo {
+    /// The service code partners use (`service_code`).
     pub code: u16,
+    /// The service's name as the enquiry shows it.
     pub name: &'static str,
     /// Whether activation waits for the operations team's document review (the real
     /// platform takes 1–3 business days); others activate at once.
@@ -32,6 +34,7 @@ pub const SERVICES: &[ServiceInfo] = &[
     ServiceInfo { code: 59, name: "UPI Static QR", needs_review: false },
 ];
 
+/// The catalogue entry for `code`; `None` for a code Kosh does not know.
 pub fn service(code: u16) -> Option<&'static ServiceInfo> {
     SERVICES.iter().find(|s| s.code == code)
 }
@@ -39,12 +42,16 @@ pub fn service(code: u16) -> Option<&'static ServiceInfo> {
 /// `status` in the service enquiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceStatus {
+    /// Switched off for the agent.
     Deactivated = 0,
+    /// The agent may use the service.
     Activated = 1,
+    /// Asked for; awaiting the operations team's review.
     Pending = 2,
 }
 
 impl ServiceStatus {
+    /// The status for its stored code.
     pub fn from_code(code: i64) -> Option<ServiceStatus> {
         match code {
             0 => Some(Self::Deactivated),
@@ -54,6 +61,7 @@ impl ServiceStatus {
         }
     }
 
+    /// `status_desc` as the platform spells it.
     pub fn desc(self) -> &'static str {
         match self {
             Self::Deactivated => "DEACTIVATED",
@@ -66,13 +74,18 @@ impl ServiceStatus {
 /// `verification_status`: what the operations team did with the documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VerificationStatus {
+    /// The service needs no documents.
     NotApplicable = 0,
+    /// The documents were accepted.
     Verified = 1,
+    /// The documents were rejected; the service stays off.
     Rejected = 2,
+    /// The documents await review.
     Pending = 3,
 }
 
 impl VerificationStatus {
+    /// The verification status for its stored code.
     pub fn from_code(code: i64) -> Option<VerificationStatus> {
         match code {
             0 => Some(Self::NotApplicable),
@@ -87,14 +100,20 @@ impl VerificationStatus {
 /// An agent's standing for one service, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentService {
+    /// Which service (a code of [`SERVICES`]).
     pub service_code: u16,
+    /// Whether the agent may use it (as stored; see [`AgentService::at`]).
     pub status: ServiceStatus,
+    /// Where the document review stands.
     pub verification: VerificationStatus,
     /// When a pending review completes by itself (the sandbox's stand-in for the
     /// operations team). `None` when nothing is pending.
     pub review_done_at_ms: Option<i64>,
+    /// What the operations team said (or why the request was refused); empty when nothing was said.
     pub comments: String,
+    /// When the agent first asked for the service (ms since the epoch).
     pub created_at_ms: i64,
+    /// When the status last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
@@ -114,6 +133,7 @@ impl AgentService {
         }
     }
 
+    /// Whether the agent may use the service at `now_ms`.
     pub fn is_active_at(&self, now_ms: i64) -> bool {
         self.at(now_ms).status == ServiceStatus::Activated
     }

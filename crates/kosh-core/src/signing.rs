@@ -62,6 +62,7 @@ pub enum SecretKeyMistake {
 }
 
 impl SecretKeyMistake {
+    /// What to tell the partner, in one sentence.
     pub fn explain(self) -> &'static str {
         match self {
             Self::NotBase64Sha256 => "secret-key is not a base64-encoded HMAC-SHA256 (expected 44 characters of base64)",

@@ -18,6 +18,7 @@ fn all_digits(s: &str) -> bool {
 pub struct Mobile(String);
 
 impl Mobile {
+    /// Parses a mobile number (trimmed; no `+91` prefix); the error is the reason shown to the partner.
     pub fn parse(text: &str) -> Parsed<Mobile> {
         let t = text.trim();
         if t.len() != 10 || !all_digits(t) {
@@ -29,6 +30,7 @@ impl Mobile {
         Ok(Mobile(t.to_owned()))
     }
 
+    /// The ten digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -60,6 +62,7 @@ impl Pan {
         Pan::parse(&t)
     }
 
+    /// A PAN: five letters, four digits, a letter; the fourth letter names the holder type.
     pub fn parse(text: &str) -> Parsed<Pan> {
         let t = text.trim().to_ascii_uppercase();
         let b = t.as_bytes();
@@ -76,6 +79,7 @@ impl Pan {
         Ok(Pan(t))
     }
 
+    /// The PAN, upper case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -86,6 +90,7 @@ impl Pan {
 pub struct Email(String);
 
 impl Email {
+    /// Parses an e-mail address (trimmed, at most 254 bytes, one `@`, a dotted domain).
     pub fn parse(text: &str) -> Parsed<Email> {
         let t = text.trim();
         if t.len() > 254 {
@@ -104,6 +109,7 @@ impl Email {
         Ok(Email(t.to_owned()))
     }
 
+    /// The address as given, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -114,6 +120,7 @@ impl Email {
 pub struct PersonName(String);
 
 impl PersonName {
+    /// Parses a name part (trimmed).
     pub fn parse(text: &str) -> Parsed<PersonName> {
         let t = text.trim();
         if t.is_empty() || t.chars().count() > 50 {
@@ -125,6 +132,7 @@ impl PersonName {
         Ok(PersonName(t.to_owned()))
     }
 
+    /// The name, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -135,6 +143,7 @@ impl PersonName {
 pub struct Text(String);
 
 impl Text {
+    /// Parses non-empty text (trimmed) of at most `max_chars` (and [`MAX_TEXT_LEN`]) characters.
     pub fn parse(text: &str, max_chars: usize) -> Parsed<Text> {
         let t = text.trim();
         if t.is_empty() {
@@ -149,6 +158,7 @@ impl Text {
         Ok(Text(t.to_owned()))
     }
 
+    /// The text, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -172,8 +182,10 @@ pub fn parse_adult_dob(text: &str, today_ms: i64) -> Parsed<Date> {
 pub struct ClientRefId(String);
 
 impl ClientRefId {
+    /// Most characters a `client_ref_id` may have.
     pub const MAX_LEN: usize = 20;
 
+    /// Parses a reference (trimmed): 1 to [`ClientRefId::MAX_LEN`] printable ASCII characters.
     pub fn parse(text: &str) -> Parsed<ClientRefId> {
         let t = text.trim();
         if t.is_empty() || t.len() > Self::MAX_LEN {
@@ -185,6 +197,7 @@ impl ClientRefId {
         Ok(ClientRefId(t.to_owned()))
     }
 
+    /// The reference, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -213,17 +226,24 @@ pub fn parse_latlong(text: &str) -> Parsed<(f64, f64)> {
 /// A residence address, sent as a JSON object (often as a JSON string inside a form).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
+    /// House, street and locality.
     pub line: String,
+    /// City or town.
     pub city: String,
+    /// State or union territory.
     pub state: String,
+    /// Six-digit PIN code.
     pub pincode: String,
+    /// District, when given.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub district: String,
+    /// Area or village, when given.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub area: String,
 }
 
 impl Address {
+    /// Parses the JSON object (or a JSON string holding it); the error is the reason shown to the partner.
     pub fn parse(text: &str) -> Parsed<Address> {
         let addr: Address =
             serde_json::from_str(text.trim()).map_err(|_| "must be a JSON object with line, city, state and pincode")?;

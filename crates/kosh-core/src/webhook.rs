@@ -11,7 +11,9 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// Carries the signing time (ms since the epoch), part of what is signed.
 pub const TIMESTAMP_HEADER: &str = "x-kosh-timestamp";
+/// Carries [`signature`] of the timestamp and body.
 pub const SIGNATURE_HEADER: &str = "x-kosh-signature";
 /// The outbox event id: the same on every retry of one event.
 pub const EVENT_ID_HEADER: &str = "x-kosh-event-id";
@@ -38,16 +40,28 @@ pub fn signature(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
 /// Why a callback's signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// No timestamp header.
     #[error("the X-Kosh-Timestamp header is missing")]
     MissingTimestamp,
+    /// The timestamp header is not an integer.
     #[error("the X-Kosh-Timestamp header is not milliseconds since the epoch")]
     BadTimestamp,
+    /// Signed too long ago: a replay, or a slow clock.
     #[error("the callback was signed {age_ms} ms ago, beyond the tolerance (a replay, or a clock problem)")]
-    Stale { age_ms: i64 },
+    Stale {
+        /// How long ago it was signed, in ms.
+        age_ms: i64,
+    },
+    /// Signed in the future: a fast clock.
     #[error("the callback is signed {ahead_ms} ms in the future, beyond the tolerance (check the clocks)")]
-    Future { ahead_ms: i64 },
+    Future {
+        /// How far ahead the timestamp is, in ms.
+        ahead_ms: i64,
+    },
+    /// No signature header.
     #[error("the X-Kosh-Signature header is missing")]
     MissingSignature,
+    /// The signature does not match: forged, altered, or another secret.
     #[error("the signature does not match the body (forged, altered, or signed with another secret)")]
     Mismatch,
 }

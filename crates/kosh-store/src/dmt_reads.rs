@@ -9,6 +9,7 @@ use crate::sqlite::{run_ready, SqliteConn};
 use crate::{Backend, Store};
 
 impl Store {
+    /// The partner's DMT customer with this mobile number.
     pub async fn dmt_customer(&self, partner_id: i64, mobile: &str) -> Result<Option<Customer>, SqlError> {
         read!(self, db => dmt_customers::get(db, partner_id, mobile))
     }
@@ -23,10 +24,12 @@ impl Store {
         read!(self, db => dmt_recipients::get(db, partner_id, recipient_id))
     }
 
+    /// The partner's transfer `tid`.
     pub async fn dmt_transfer(&self, partner_id: i64, tid: i64) -> Result<Option<Transfer>, SqlError> {
         read!(self, db => dmt_transfers::get(db, partner_id, tid))
     }
 
+    /// The partner's transfer with this `client_ref_id`.
     pub async fn dmt_transfer_by_client_ref(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<Transfer>, SqlError> {
         read!(self, db => dmt_transfers::by_client_ref(db, partner_id, client_ref_id))
     }

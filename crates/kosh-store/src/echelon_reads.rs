@@ -8,14 +8,17 @@ use crate::{Backend, Store};
 use kosh_core::echelon::Direction;
 
 impl Store {
+    /// The merchant with this merchant code.
     pub async fn echelon_merchant(&self, merchant_code: &str) -> Result<Option<Merchant>, SqlError> {
         read!(self, db => echelon::merchant_by_code(db, merchant_code))
     }
 
+    /// The merchant with this id.
     pub async fn echelon_merchant_by_id(&self, id: i64) -> Result<Option<Merchant>, SqlError> {
         read!(self, db => echelon::merchant_by_id(db, id))
     }
 
+    /// Every merchant (for the admin console).
     pub async fn echelon_merchants(&self) -> Result<Vec<Merchant>, SqlError> {
         read!(self, db => echelon::merchants(db))
     }

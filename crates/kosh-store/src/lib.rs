@@ -1,15 +1,101 @@
 //! # kosh-store: one domain-level store, two backends
 //!
-//! A guided tour:
-//! - [`Store`] is the whole interface the server sees: [`Store::execute`] runs a
-//!   [`commands::Command`] atomically (optionally guarded by an idempotency key), and
-//!   read methods answer queries. It does not expose SQL.
-//! - [`commands`] turns a command into domain operations; [`ops`] holds those
-//!   operations, each written once against [`sql::Conn`].
-//! - [`sqlite`] is the embedded backend: a single writer thread with group commit.
-//! - [`postgres`] is the scale-out backend: pooled transactions, retried when they lose
-//!   a race, coordinated only through rows.
-//! - [`migrate`] applies the embedded schema migrations of either backend.
+//! [`Store`] is the whole interface the server sees. It takes domain commands and
+//! answers domain outcomes; it never exposes SQL, and the server never knows which
+//! backend it talks to. The same operations run on the embedded SQLite backend and on
+//! PostgreSQL, and every storage test runs on both.
+//!
+//! ## The path of a write
+//!
+//! Follow a DMT transfer (`DmtCommand::InitiateTransfer`) from the handler to the disk:
+//!
+//! 1. **Entry.** The server builds a [`commands::Command`] and calls
+//!    [`Store::execute`], or [`Store::execute_idempotent`] /
+//!    [`Store::execute_idempotent_with_hash`] with the partner's
+//!    [`commands::IdemKey`] (its `client_ref_id` in a scope). All three go through one
+//!    private `Store::run`.
+//! 2. **Guard.** Before touching the database, `Store::run` wraps the key in a
+//!    [`commands::Guard`]: [`commands::Guard::new`] fingerprints the command (a keyed
+//!    hash of [`commands::Command::fingerprint_fields`], or of the whole command), so a
+//!    retry with the same key is recognised and a different request under the same key
+//!    is refused. This is done on the caller's task, not on the SQLite writer thread.
+//! 3. **One transaction.**
+//!    - *SQLite* ([`sqlite`]): [`sqlite::SqliteStore::write`] queues the work for the
+//!      single writer thread. The writer takes up to [`sqlite::MAX_BATCH`] queued
+//!      commands, runs each inside its own `SAVEPOINT` in one transaction (a refused
+//!      command rolls back only its own rows and its deferred counters), commits with
+//!      one fsync for the whole batch, and only then answers every caller: group
+//!      commit.
+//!    - *PostgreSQL* ([`postgres`]): each command gets its own READ COMMITTED
+//!      transaction from the pool ([`postgres::PgStore::client`], bounded by
+//!      [`postgres::PgStore::write_slot`]). An attempt that loses a race
+//!      (serialization failure 40001, deadlock 40P01, unique violation: see
+//!      [`sql::SqlError::is_retryable`]) is rolled back and run again whole, up to
+//!      [`postgres::MAX_RETRIES`] times.
+//!
+//!    Either way the command sees one [`sql::Conn`], the small SQL surface both
+//!    backends implement.
+//! 4. **Idempotency.** Inside that transaction, [`commands::apply_request`] calls
+//!    [`commands::apply_idempotent`] when there is a guard:
+//!    [`ops::idempotency::claim`] inserts the key's record or finds it. A replay
+//!    answers the stored outcome without running anything; a conflicting fingerprint is
+//!    [`error::Rejection::IdempotencyConflict`]. A single-use Eko `request_hash` is
+//!    recorded in the same transaction ([`ops::request_hashes::record`]), so a refused
+//!    command leaves it unused.
+//! 5. **The command.** [`commands::apply`] dispatches on the command: the shared ones
+//!    (partners, agents, services, OTPs, wallet credits) are in `commands.rs`; each
+//!    product has its module: [`commands::dmt`], [`commands::aeps`],
+//!    [`commands::tokens`], [`commands::callbacks`], and the private
+//!    `commands::echelon` and `commands::ledger_entries`. A command checks the
+//!    product's rules (in `kosh-core`, e.g. [`kosh_core::dmt`]) and refuses with an
+//!    [`error::Rejection`], which leaves the store unchanged.
+//! 6. **Operations.** A command changes rows only through [`ops`], one module per table
+//!    family ([`ops::dmt_transfers`], [`ops::dmt_customers`], [`ops::agents`],
+//!    [`ops::otp`], …), each written once against [`sql::Conn`].
+//! 7. **Money, in the same transaction.** A command that moves money builds a balanced
+//!    [`kosh_core::ledger::Entry`] and records it with [`ops::ledger::record`] (pending
+//!    or posted; [`ops::ledger::resolve`] posts or voids a pending one later). A wallet
+//!    is changed by a conditional `UPDATE` that cannot take it below its limit, so an
+//!    overdraft is [`error::Rejection::InsufficientFunds`] whatever the interleaving.
+//!    The platform's unlimited accounts are summed in [`sql::DeferredCounters`] and
+//!    written by [`ops::ledger::flush_deferred`] before the commit (once per batch on
+//!    SQLite).
+//! 8. **Side effects, in the same transaction.** What others must hear about is an
+//!    outbox row ([`ops::outbox::append`]); the server's callback worker delivers it
+//!    later ([`ops::callbacks`]), so a callback is sent if and only if the change
+//!    committed. Then the idempotency record is completed with the outcome
+//!    ([`ops::idempotency::complete`]).
+//! 9. **The answer.** The transaction commits and the caller gets an
+//!    [`commands::Executed`]: the [`commands::Outcome`] and whether it was a replay.
+//!    Errors are a [`error::CommandError`]: a rejection, or a storage failure
+//!    ([`sql::SqlError`]).
+//!
+//! ## Reads
+//!
+//! Read methods on [`Store`] (`partner`, `agent`, `balance`, `dmt_*`, `echelon_*`, …)
+//! run one [`ops`] function through the private `read!` macro: on SQLite on a pooled
+//! read connection beside the writer (WAL mode, [`sqlite::SqliteStore::read`]), on
+//! PostgreSQL on a pooled client. They never block the writer. The DMT and Echelon
+//! read methods live in the private `dmt_reads.rs` and `echelon_reads.rs`.
+//!
+//! ## Migrations
+//!
+//! [`Store::migrate`] applies [`migrate::MIGRATIONS`], embedded in the binary, one SQL
+//! file per backend and version (`migrations/sqlite/NNNN_*.sql`,
+//! `migrations/postgres/NNNN_*.sql`). Each is recorded in `schema_migrations` in the
+//! transaction that applies it, so concurrent nodes cannot apply one twice.
+//!
+//! ## Where each backend's SQL lives
+//!
+//! Almost all SQL is in [`ops`], in the subset both engines share (`$n` parameters,
+//! `RETURNING`, `ON CONFLICT`). Where they differ, an operation asks
+//! [`sql::Conn::dialect`] and carries both texts side by side (e.g. the next DMT `tid`
+//! in [`ops::dmt_transfers`], the callback claim in [`ops::callbacks`]). The backends
+//! themselves ([`sqlite`], [`postgres`]) hold only connection handling: pragmas,
+//! parameter binding, transactions, savepoints. [`stats`] counts what the store did for
+//! `/metrics`.
+
+#![warn(missing_docs)]
 
 pub mod commands;
 pub mod error;
@@ -48,6 +134,7 @@ pub enum Location {
 }
 
 impl Location {
+    /// A description for logs and `Debug`: the backend and path, or the URL without its password.
     pub fn describe(&self) -> String {
         match self {
             Location::Sqlite(path) => format!("sqlite:{}", path.display()),
@@ -81,6 +168,7 @@ enum Backend {
     Postgres(PgStore),
 }
 
+/// The domain-level store: commands in, outcomes out, on either backend (see the crate docs).
 pub struct Store {
     backend: Backend,
     location: Location,
@@ -126,18 +214,22 @@ impl Store {
         Ok(Store { backend, location, clock, stats })
     }
 
+    /// Where the data lives.
     pub fn location(&self) -> &Location {
         &self.location
     }
 
+    /// What the store has done, for `/metrics`.
     pub fn stats(&self) -> &StoreStats {
         &self.stats
     }
 
+    /// Now, by the store's clock (ms since the epoch): the time every command is stamped with.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
 
+    /// The store's clock, shared with the server's workers.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }
@@ -230,10 +322,12 @@ impl Store {
         }
     }
 
+    /// The partner whose developer key this is.
     pub async fn partner_by_developer_key(&self, key: &str) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_developer_key(db, key))
     }
 
+    /// The partner with this id.
     pub async fn partner(&self, id: i64) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_id(db, id))
     }
@@ -243,18 +337,22 @@ impl Store {
         read!(self, db => ops::partners::by_id_or_name(db, id_or_name))
     }
 
+    /// Every partner (for the admin console).
     pub async fn partners(&self) -> Result<Vec<Partner>, SqlError> {
         read!(self, db => ops::partners::list(db))
     }
 
+    /// The partner's agent with this `user_code`.
     pub async fn agent(&self, partner_id: i64, user_code: i64) -> Result<Option<Agent>, SqlError> {
         read!(self, db => ops::agents::get(db, partner_id, user_code))
     }
 
+    /// The agent's standing for every service it asked for.
     pub async fn agent_services(&self, partner_id: i64, user_code: i64) -> Result<Vec<AgentService>, SqlError> {
         read!(self, db => ops::services::list(db, partner_id, user_code))
     }
 
+    /// The agent's standing for one service; `None` if it never asked for it.
     pub async fn agent_service(
         &self,
         partner_id: i64,
@@ -284,6 +382,7 @@ impl Store {
         read!(self, db => ops::ledger::balance_of(db, owner_id, kind))
     }
 
+    /// Whether the partner verified this mobile number with an OTP (agent onboarding).
     pub async fn is_mobile_verified(&self, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
         read!(self, db => ops::otp::is_mobile_verified(db, partner_id, mobile))
     }
@@ -298,18 +397,22 @@ impl Store {
         read!(self, db => ops::otp::sandbox_latest(db, partner_id, purpose, subject))
     }
 
+    /// The partner's latest outbox events, newest first, at most `limit`.
     pub async fn recent_outbox(&self, partner_id: i64, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
         read!(self, db => ops::outbox::recent(db, partner_id, limit))
     }
 
+    /// The partner's callback endpoint for event `kind`.
     pub async fn callback_endpoint(&self, partner_id: i64, kind: &str) -> Result<Option<ops::callbacks::Endpoint>, SqlError> {
         read!(self, db => ops::callbacks::endpoint(db, partner_id, kind))
     }
 
+    /// Every callback endpoint of the partner.
     pub async fn callback_endpoints(&self, partner_id: i64) -> Result<Vec<ops::callbacks::Endpoint>, SqlError> {
         read!(self, db => ops::callbacks::endpoints(db, partner_id))
     }
 
+    /// The partner's callback signing secret, when callbacks are signed.
     pub async fn callback_signing_secret(&self, partner_id: i64) -> Result<Option<kosh_core::secret::Secret>, SqlError> {
         read!(self, db => ops::callbacks::signing_secret(db, partner_id))
     }
@@ -320,10 +423,12 @@ impl Store {
         read!(self, db => ops::callbacks::any_due(db, now_ms))
     }
 
+    /// The outbox event with this id, with its delivery state.
     pub async fn callback_event(&self, id: i64) -> Result<Option<ops::callbacks::CallbackEvent>, SqlError> {
         read!(self, db => ops::callbacks::event(db, id))
     }
 
+    /// Outbox events of the partner, newest first (the delivery log).
     pub async fn callback_events(
         &self,
         filter: &ops::callbacks::EventFilter,
@@ -331,6 +436,7 @@ impl Store {
         read!(self, db => ops::callbacks::events(db, filter))
     }
 
+    /// Every delivery attempt of outbox event `outbox_id`, oldest first.
     pub async fn callback_attempts(&self, outbox_id: i64) -> Result<Vec<ops::callbacks::AttemptRecord>, SqlError> {
         read!(self, db => ops::callbacks::attempts(db, outbox_id))
     }
@@ -349,10 +455,12 @@ impl Store {
         read!(self, db => ops::request_hashes::used(db, partner_id, hash))
     }
 
+    /// The token with this number.
     pub async fn token_by_number(&self, token: &str) -> Result<Option<ops::tokens::Token>, SqlError> {
         read!(self, db => ops::tokens::by_number(db, token))
     }
 
+    /// The partner's token with this `client_ref_id`.
     pub async fn token_by_client_ref_id(
         &self,
         partner_id: i64,
@@ -361,28 +469,34 @@ impl Store {
         read!(self, db => ops::tokens::by_client_ref_id(db, partner_id, client_ref_id))
     }
 
+    /// Every counter summed over all accounts (posted debits must equal posted credits).
     pub async fn ledger_totals(&self) -> Result<Balance, SqlError> {
         read!(self, db => ops::ledger::totals(db))
     }
 
+    /// How many accounts break their limit (there must never be any).
     pub async fn ledger_limit_violations(&self) -> Result<i64, SqlError> {
         read!(self, db => ops::ledger::limit_violations(db))
     }
 
+    /// The ledger entry with its legs.
     pub async fn ledger_entry(&self, entry_id: i64) -> Result<Option<ops::ledger::EntryRecord>, SqlError> {
         read!(self, db => ops::ledger::entry(db, entry_id))
     }
 
     // AePS reads.
 
+    /// The agent's AePS record (e-KYC, daily authentication).
     pub async fn aeps_agent(&self, partner_id: i64, user_code: i64) -> Result<Option<ops::aeps::AepsAgent>, SqlError> {
         read!(self, db => ops::aeps::agent(db, partner_id, user_code))
     }
 
+    /// The partner's AePS transaction `tid`.
     pub async fn aeps_transaction(&self, partner_id: i64, tid: i64) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
         read!(self, db => ops::aeps::tx_by_tid(db, partner_id, tid))
     }
 
+    /// The partner's AePS transaction with this `client_ref_id`.
     pub async fn aeps_transaction_by_ref(
         &self,
         partner_id: i64,
@@ -396,10 +510,12 @@ impl Store {
         read!(self, db => ops::aeps::aadhaar_day_count(db, aadhaar_hash, ist_day))
     }
 
+    /// The gateway session whose token hashes to `token_hash`.
     pub async fn aeps_gateway_session(&self, token_hash: &str) -> Result<Option<ops::aeps::GatewaySession>, SqlError> {
         read!(self, db => ops::aeps::session_by_token_hash(db, token_hash))
     }
 
+    /// The intent `intent_id` of gateway session `session_id`.
     pub async fn aeps_gateway_intent(
         &self,
         session_id: i64,
@@ -416,5 +532,18 @@ mod tests {
         assert_eq!(super::redact_url("postgres://kosh:secret@db:5432/kosh"), "postgres://kosh:***@db:5432/kosh");
         assert_eq!(super::redact_url("postgres://postgres@localhost/kosh"), "postgres://postgres@localhost/kosh");
         assert_eq!(super::redact_url("postgres://localhost/kosh"), "postgres://localhost/kosh");
+    }
+    /// `error` and `sql` are the store's bottom layer: their code names nothing from
+    /// `commands` or `ops`, so no import cycle can run through them (doc links may).
+    #[test]
+    fn error_and_sql_import_nothing_from_above() {
+        for (file, source) in [("error.rs", include_str!("error.rs")), ("sql.rs", include_str!("sql.rs"))] {
+            let code = source.lines().enumerate().filter(|(_, line)| !line.trim_start().starts_with("//"));
+            for (n, line) in code {
+                for above in ["crate::commands", "crate::ops", "super::", "commands::", "ops::"] {
+                    assert!(!line.contains(above), "{file}:{}: {line:?} names {above}", n + 1);
+                }
+            }
+        }
     }
 }

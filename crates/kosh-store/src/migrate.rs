@@ -6,13 +6,17 @@ use crate::postgres::{sql_error as pg_error, PgStore};
 use crate::sql::SqlError;
 use std::path::Path;
 
+/// One schema migration, in both backends' SQL.
 pub struct Migration {
+    /// Its number: migrations run in ascending order, each once.
     pub version: i64,
+    /// A short name, recorded with the version.
     pub name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
 }
 
+/// Every migration, in order. Append only: a released migration never changes.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,

@@ -6,8 +6,7 @@
 //! (serialization failure 40001, deadlock 40P01, or a unique violation) is retried
 //! whole. No advisory locks anywhere, so Postgres-compatible distributed SQL works too.
 
-use crate::ops::ledger::DeferredCounters;
-use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
+use crate::sql::{Cell, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
 use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
@@ -76,6 +75,7 @@ pub struct PgConn<'a, G: GenericClient> {
 }
 
 impl<'a, G: GenericClient> PgConn<'a, G> {
+    /// A connection over `client`: a pooled client, or a transaction.
     pub fn new(client: &'a G) -> Self {
         PgConn { client, deferred: DeferredCounters::default() }
     }
@@ -106,6 +106,7 @@ impl<G: GenericClient> Conn for PgConn<'_, G> {
     }
 }
 
+/// The PostgreSQL backend: a connection pool and the admission of write transactions.
 pub struct PgStore {
     pool: Pool,
     /// Admits write transactions: see [`max_concurrent_writes`].
@@ -123,6 +124,7 @@ pub fn max_concurrent_writes() -> usize {
 }
 
 impl PgStore {
+    /// A pool for `url`; connections open lazily, on first use.
     pub fn connect(url: &str) -> Result<PgStore, SqlError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e: tokio_postgres::Error| SqlError::Other(format!("invalid database URL: {e}")))?;
@@ -139,6 +141,7 @@ impl PgStore {
         self.writers.acquire().await.expect("the semaphore is never closed")
     }
 
+    /// A pooled connection (for a read or a transaction).
     pub async fn client(&self) -> Result<deadpool_postgres::Client, SqlError> {
         self.pool.get().await.map_err(|e| SqlError::Other(format!("cannot get a database connection: {e}")))
     }

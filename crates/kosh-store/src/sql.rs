@@ -3,19 +3,27 @@
 //! share (`$n` parameters in order of first use, `RETURNING`, `ON CONFLICT`); where the
 //! engines differ, an operation asks [`Conn::dialect`] and uses each engine's own SQL.
 
+use kosh_core::ledger::{Balance, Limit, Side};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
+/// Which engine a [`Conn`] talks to, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite (the embedded backend).
     Sqlite,
+    /// PostgreSQL (the scale-out backend).
     Postgres,
 }
 
 /// A parameter value.
 #[derive(Debug, Clone, Copy)]
 pub enum Val<'a> {
+    /// SQL `NULL`.
     Null,
+    /// An integer (`INTEGER` / `BIGINT`): ids, amounts in paise, timestamps in ms.
     Int(i64),
+    /// Text.
     Text(&'a str),
 }
 
@@ -46,8 +54,11 @@ impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
 /// A result cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
+    /// SQL `NULL`.
     Null,
+    /// An integer.
     Int(i64),
+    /// Text.
     Text(String),
 }
 
@@ -60,6 +71,7 @@ impl Row {
         self.0.get(i).ok_or_else(|| SqlError::Decode(format!("no column {i}")))
     }
 
+    /// Column `i` as an integer; an error if it is NULL or text.
     pub fn int(&self, i: usize) -> Result<i64, SqlError> {
         match self.cell(i)? {
             Cell::Int(v) => Ok(*v),
@@ -67,6 +79,7 @@ impl Row {
         }
     }
 
+    /// Column `i` as an integer, or `None` for NULL.
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, SqlError> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
@@ -74,6 +87,7 @@ impl Row {
         }
     }
 
+    /// Column `i` as text; an error if it is NULL or an integer.
     pub fn text(&self, i: usize) -> Result<String, SqlError> {
         match self.cell(i)? {
             Cell::Text(v) => Ok(v.clone()),
@@ -81,6 +95,7 @@ impl Row {
         }
     }
 
+    /// Column `i` as text, or `None` for NULL.
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, SqlError> {
         match self.cell(i)? {
             Cell::Null => Ok(None),
@@ -89,6 +104,7 @@ impl Row {
     }
 }
 
+/// A storage failure, normalised across both engines.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SqlError {
     /// A unique key was violated: on PostgreSQL a concurrent transaction won a race
@@ -101,8 +117,10 @@ pub enum SqlError {
     /// The database was busy past the timeout.
     #[error("database busy: {0}")]
     Busy(String),
+    /// A row did not have the shape the operation expected (a bug, or a schema mismatch).
     #[error("cannot decode row: {0}")]
     Decode(String),
+    /// Any other database error (connection lost, disk full, …).
     #[error("database error: {0}")]
     Other(String),
 }
@@ -116,14 +134,15 @@ impl SqlError {
 
 /// One open transaction (or read session) on either backend.
 pub trait Conn {
+    /// Which engine this is.
     fn dialect(&self) -> Dialect;
 
     /// Counter changes of the ledger's unlimited accounts, held back until the work
-    /// ends (see [`crate::ops::ledger::DeferredCounters`]).
-    fn deferred_counters(&mut self) -> &mut crate::ops::ledger::DeferredCounters;
+    /// ends (see [`DeferredCounters`]).
+    fn deferred_counters(&mut self) -> &mut DeferredCounters;
 
     /// Accounts already seen, where a connection keeps them (the SQLite writer's).
-    fn account_cache(&mut self) -> Option<&mut crate::ops::ledger::AccountCache> {
+    fn account_cache(&mut self) -> Option<&mut AccountCache> {
         None
     }
 
@@ -133,6 +152,7 @@ pub trait Conn {
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Vec<Row>, SqlError>>;
 
+    /// Runs a query expected to answer at most one row.
     fn query_opt(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Option<Row>, SqlError>> {
         async move {
             let mut rows = self.query(sql, params).await?;
@@ -143,7 +163,82 @@ pub trait Conn {
         }
     }
 
+    /// Runs a query expected to answer exactly one row.
     fn query_one(&mut self, sql: &'static str, params: &[Val<'_>]) -> impl Future<Output = Result<Row, SqlError>> {
         async move { self.query_opt(sql, params).await?.ok_or_else(|| SqlError::Decode("expected one row, got none".into())) }
+    }
+}
+
+/// Counter changes of accounts without a limit, summed per account until
+/// [`crate::ops::ledger::flush_deferred`] writes them. Ordered by account id, so concurrent PostgreSQL
+/// transactions lock these rows in one order and cannot deadlock on them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeferredCounters(BTreeMap<i64, Balance>);
+
+impl DeferredCounters {
+    /// Adds `amount` to one counter of `account_id`; `pending` for a pending entry.
+    pub fn add(&mut self, account_id: i64, side: Side, pending: bool, amount: i64) {
+        self.0.entry(account_id).or_default().add(side, pending, amount);
+    }
+
+    /// Whether no change is held back.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether changes of `account_id` are held back (its stored counters are stale).
+    pub fn holds(&self, account_id: i64) -> bool {
+        self.0.contains_key(&account_id)
+    }
+
+    /// The summed changes, one per account in ascending account id (the lock order).
+    pub fn into_changes(self) -> impl Iterator<Item = (i64, Balance)> {
+        self.0.into_iter()
+    }
+}
+
+/// Most accounts an [`AccountCache`] holds before it starts again.
+const MAX_CACHED_ACCOUNTS: usize = 100_000;
+
+/// What the SQLite writer has learned about accounts: ids by owner and code, limits by
+/// id. Neither ever changes once an account exists, so it is kept across commands, which
+/// then find their accounts without asking the database. What was learned in a command
+/// or batch that is rolled back may name an account that no longer exists, so the
+/// writer forgets everything then ([`AccountCache::clear`]).
+#[derive(Debug, Default)]
+pub struct AccountCache {
+    ids: HashMap<i64, HashMap<String, i64>>,
+    limits: HashMap<i64, i64>,
+}
+
+impl AccountCache {
+    /// The id of the account `code` of `owner_id`, if seen.
+    pub fn id(&self, owner_id: i64, code: &str) -> Option<i64> {
+        self.ids.get(&owner_id)?.get(code).copied()
+    }
+
+    /// The `limit_kind` of account `account_id`, if seen.
+    pub fn limit(&self, account_id: i64) -> Option<i64> {
+        self.limits.get(&account_id).copied()
+    }
+
+    /// Remembers a found or created account and its limit.
+    pub fn remember(&mut self, owner_id: i64, code: &str, account_id: i64, limit: Limit) {
+        self.remember_limit(account_id, limit as i64);
+        self.ids.entry(owner_id).or_default().insert(code.to_owned(), account_id);
+    }
+
+    /// Remembers an account's `limit_kind`; starts again past the size bound.
+    pub fn remember_limit(&mut self, account_id: i64, limit_kind: i64) {
+        if self.limits.len() >= MAX_CACHED_ACCOUNTS {
+            self.clear();
+        }
+        self.limits.insert(account_id, limit_kind);
+    }
+
+    /// Forgets everything (after a rollback).
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.limits.clear();
     }
 }

@@ -6,8 +6,8 @@
 //! answered only after its batch is durable (group commit). Reads use a small pool of
 //! separate connections, which WAL lets run beside the writer.
 
-use crate::ops::ledger::{self, AccountCache, DeferredCounters};
-use crate::sql::{Cell, Conn, Dialect, Row, SqlError, Val};
+use crate::ops::ledger;
+use crate::sql::{AccountCache, Cell, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
 use crate::stats::StoreStats;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement};
@@ -109,6 +109,7 @@ impl<'c> SqliteConn<'c> {
         }
     }
 
+    /// The underlying rusqlite connection.
     pub fn connection(&self) -> &'c Connection {
         self.conn
     }
@@ -263,6 +264,7 @@ where
     }
 }
 
+/// The SQLite backend: the writer thread's queue and a pool of read connections.
 pub struct SqliteStore {
     path: PathBuf,
     jobs: mpsc::Sender<Box<dyn Work>>,

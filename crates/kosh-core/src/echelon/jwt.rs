@@ -19,7 +19,9 @@ const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenMoney {
+    /// The amount in major units as sent (a JSON number, compared exactly, never via f64).
     pub amount: serde_json::Number,
+    /// ISO 4217 currency code (`INR`).
     pub currency_code: String,
 }
 
@@ -36,6 +38,7 @@ pub struct Claims {
     pub iat: i64,
     /// A unique id (UUID v4).
     pub jti: String,
+    /// When present, the token may create only a payment of exactly this amount and currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub money: Option<TokenMoney>,
 }
@@ -44,20 +47,28 @@ pub struct Claims {
 /// revealing anything secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
+    /// Longer than any token Kosh issues: refused before parsing.
     #[error("the token is longer than {MAX_TOKEN_LEN} bytes")]
     TooLong,
+    /// Not three base64url parts.
     #[error("the token is not a JWT (three base64url parts separated by dots)")]
     Malformed,
+    /// The header is not a JSON object with `alg` and `typ` `JWT` (or it has `crit`).
     #[error("the token's header is not valid: {0}")]
     BadHeader(String),
+    /// Any algorithm but HS256 (including `none`).
     #[error("the token's algorithm must be HS256, not {0}")]
     Algorithm(String),
+    /// The claims are not the JSON Kosh issues.
     #[error("the token's claims are not valid: {0}")]
     BadClaims(String),
+    /// The HMAC does not verify with the merchant's token key.
     #[error("the token's signature does not verify")]
     Signature,
+    /// `exp` has passed.
     #[error("the token expired")]
     Expired,
+    /// `iat` is in the future beyond the allowed skew.
     #[error("the token was issued in the future")]
     NotYetValid,
 }

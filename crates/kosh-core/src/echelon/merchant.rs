@@ -43,7 +43,9 @@ pub fn new_secret() -> String {
 /// What is stored for a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSecret {
+    /// Random alphanumeric salt, fresh for every secret.
     pub salt: String,
+    /// The keyed hash of the secret with the salt ([`verifier`]); the secret itself is never stored.
     pub verifier: String,
     /// Hex of the token key.
     pub token_key: crate::secret::Secret,
@@ -57,6 +59,7 @@ impl StoredSecret {
     }
 }
 
+/// The verifier stored for `secret` under `salt`.
 pub fn verifier(salt: &str, secret: &str) -> String {
     crate::secret::hash_secret(&format!("kosh-echelon-merchant:{salt}"), secret)
 }
@@ -66,6 +69,7 @@ pub fn secret_matches(salt: &str, stored_verifier: &str, secret: &str) -> bool {
     crate::signing::constant_time_eq(&verifier(salt, secret), stored_verifier)
 }
 
+/// The key tokens of the merchant are signed with, derived from its secret (hex).
 pub fn token_key(secret: &str) -> String {
     hex(&hmac(secret.as_bytes(), b"kosh/echelon/token-key/v1"))
 }

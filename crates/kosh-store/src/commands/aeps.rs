@@ -22,13 +22,17 @@ use serde_json::json;
 /// The purpose of the OTP of a Fingpay e-KYC.
 pub const EKYC_OTP: &str = "aeps_ekyc";
 
+/// The AePS bank partner an agent's e-KYC goes through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Provider {
+    /// Fingpay: e-KYC by OTP, then a biometric step.
     Fingpay,
+    /// Fino: one biometric e-KYC, reviewed by the bank.
     Fino,
 }
 
 impl Provider {
+    /// The stored spelling (`fingpay`, `fino`).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Fingpay => "fingpay",
@@ -40,15 +44,23 @@ impl Provider {
 /// A transaction to run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTransaction {
+    /// The partner running the transaction.
     pub partner_id: i64,
+    /// The partner's unique reference for it; a second transaction with it is refused.
     pub client_ref_id: String,
     /// `api` or `gateway`.
     pub channel: String,
+    /// The agent at whose counter the customer stands.
     pub user_code: i64,
+    /// Withdrawal, balance enquiry or mini statement.
     pub tx_type: TxType,
+    /// The withdrawal amount, in paise (0 for enquiries).
     pub amount_paise: i64,
+    /// The customer's mobile number (`customer_id`); the sandbox bank picks its answer by it.
     pub customer_mobile: String,
+    /// The customer's bank, by short code or IIN.
     pub bank_code: String,
+    /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
     pub aadhaar: AadhaarRef,
     /// How long an awaited transaction stays unanswered before inquiry finds its answer.
     pub awaited_ms: i64,
@@ -85,21 +97,31 @@ impl NewTransaction {
     }
 }
 
+/// An AePS command: agent e-KYC and daily authentication, transactions, the hosted gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsCommand {
     /// Fingpay e-KYC step 1: sends the OTP.
     RequestEkycOtp {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The agent (`user_code`, unique within the partner) the command is about.
         user_code: i64,
+        /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
         aadhaar: AadhaarRef,
+        /// The e-KYC OTP to send to the agent's mobile.
         otp: OtpRequest,
     },
     /// Fingpay e-KYC step 2: checks the OTP (a wrong one counts an attempt).
     VerifyEkycOtp {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The agent (`user_code`, unique within the partner) the command is about.
         user_code: i64,
+        /// The code the user typed; compared in constant time with the stored hash.
         code: kosh_core::secret::Secret,
+        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
         otp_ref_id: Option<i64>,
+        /// The `reference_tid` step 1 answered, when the partner sends it back; another one is refused.
         reference_tid: Option<i64>,
     },
     /// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
@@ -107,113 +129,134 @@ pub enum AepsCommand {
     /// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
     /// e-KYC is that one biometric call.
     EkycBiometric {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The agent (`user_code`, unique within the partner) the command is about.
         user_code: i64,
+        /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
         aadhaar: AadhaarRef,
+        /// Whose e-KYC this step is.
         provider: Provider,
+        /// The agent has service 52 (Fino): a biometric step with no Fingpay OTP step in progress is Fino's e-KYC.
         fino_without_otp: bool,
+        /// How long Fino's review takes before e-KYC completes, in ms.
         fino_review_ms: i64,
     },
     /// The agent's authentication for the current IST calendar day.
     DailyAuthenticate {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The agent (`user_code`, unique within the partner) the command is about.
         user_code: i64,
+        /// The Aadhaar number the agent authenticates with; it must be the e-KYC's.
         aadhaar: AadhaarRef,
     },
+    /// Runs a transaction at an agent's counter.
     Transact(NewTransaction),
     /// Settles an awaited transaction once the bank's answer is due (inquiry).
     ResolveAwaited {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The awaited transaction.
         tid: i64,
     },
+    /// Opens a hosted-gateway session for an agent.
     OpenGatewaySession(NewGatewaySession),
     /// The gateway page announces a transaction; the partner must confirm it.
     CreateIntent {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The transaction the page announces.
         intent: NewIntent,
+        /// Most intents one session may create.
         max_per_session: i64,
     },
     /// Runs an intent's transaction with the partner's verified confirmation (its
     /// `request_hash`, usable once), under the partner's own client_ref_id if it gave one.
     ConfirmIntent {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The gateway session the intent belongs to.
         session_id: i64,
+        /// The intent to confirm.
         intent_id: i64,
+        /// The partner's verified confirmation `request_hash`; it may confirm one intent only.
         confirmation_hash: String,
+        /// The partner's own `client_ref_id`, if it gave one (else Kosh makes one).
         client_ref_id: Option<String>,
+        /// How long an awaited transaction stays unanswered, in ms.
         awaited_ms: i64,
     },
     /// The partner refused an intent (`allow: false`), or the page gave it up.
     RefuseIntent {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The gateway session the intent belongs to.
         session_id: i64,
+        /// The intent refused.
         intent_id: i64,
+        /// Why, as the page will show it.
         message: String,
     },
 }
 
+/// What step 1 of a Fingpay e-KYC did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EkycOtpIssue {
+    /// The OTP went out.
     Issued {
+        /// The issued OTP's id, to send back with the code.
         otp_ref_id: i64,
+        /// Kosh's reference for this e-KYC attempt, to send back in step 2.
         reference_tid: i64,
     },
+    /// Too many OTPs for this subject recently: none was sent.
     RateLimited,
     /// e-KYC is already complete: no OTP is needed.
     AlreadyComplete,
 }
 
+/// What an [`AepsCommand`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsOutcome {
+    /// What step 1 of a Fingpay e-KYC did.
     EkycOtp(EkycOtpIssue),
+    /// Whether step 2's OTP was accepted.
     EkycOtpChecked(OtpCheck),
     /// The e-KYC state after the biometric step.
     Ekyc {
+        /// The agent's e-KYC now (complete, or Fino pending review).
         ekyc: Ekyc,
+        /// Kosh's reference for the biometric step.
         reference_tid: i64,
     },
+    /// The agent authenticated for today.
     DailyAuthenticated {
+        /// Kosh's reference for the authentication.
         reference_tid: i64,
+        /// The IST calendar day (days since 1970-01-01) it is valid for.
         ist_day: i64,
     },
     /// A transaction and the partner's e-value wallet after it.
     Transacted {
+        /// The transaction as recorded.
         tx: AepsTransaction,
+        /// The partner's e-value wallet after it (a withdrawal credits the amount and commission, less TDS).
         wallet: Balance,
     },
+    /// A gateway session was opened.
     GatewaySessionOpened {
+        /// The session's id.
         session_id: i64,
     },
+    /// The intent, awaiting the partner's confirmation.
     IntentCreated(GatewayIntent),
+    /// The intent, refused and closed.
     IntentRefused(GatewayIntent),
 }
 
-/// Why an AePS command was refused; nothing it did remains.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AepsRefusal {
-    #[error("the agent is not ready for AePS: {0:?}")]
-    NotReady(NotReady),
-    #[error("this e-KYC step needs {expected}, but the agent's e-KYC is {found}")]
-    EkycStep { expected: &'static str, found: &'static str },
-    #[error("reference_tid does not match the e-KYC OTP request")]
-    ReferenceMismatch,
-    #[error("the Aadhaar number does not match the agent's e-KYC")]
-    AadhaarMismatch,
-    #[error("the Aadhaar number already had {MAX_TX_PER_AADHAAR_PER_DAY} transactions today")]
-    DailyLimit,
-    #[error("client_ref_id was already used for another transaction")]
-    ClientRefIdUsed,
-    #[error("transaction not found")]
-    TransactionNotFound,
-    #[error("the gateway session does not exist or has expired")]
-    SessionExpired,
-    #[error("the gateway session has reached its limit of transactions")]
-    TooManyIntents,
-    #[error("the gateway transaction is not awaiting confirmation (it is {state})")]
-    IntentClosed { state: String },
-    #[error("this confirmation was already used for transaction {client_ref_id}")]
-    ConfirmationUsed { client_ref_id: String },
-}
+/// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
+pub use kosh_core::aeps::AepsRefusal;
 
 fn refuse(r: AepsRefusal) -> crate::error::CommandError {
     Rejection::Aeps(r).into()

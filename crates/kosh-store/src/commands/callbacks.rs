@@ -8,64 +8,93 @@ use crate::ops::{outbox, partners, tokens};
 use crate::sql::Conn;
 use serde::{Deserialize, Serialize};
 
+/// A command of the callback engine (endpoints, signing, delivery claims and results).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallbackCmd {
     /// Creates or replaces the partner's endpoint for `endpoint.kind`.
     SetEndpoint {
+        /// The partner whose endpoint this is.
         partner_id: i64,
+        /// The endpoint: its kind, URL and settings.
         endpoint: Endpoint,
     },
+    /// Removes the partner's endpoint of `kind`.
     UnsetEndpoint {
+        /// The partner whose endpoint this is.
         partner_id: i64,
+        /// The event kind whose endpoint is removed.
         kind: String,
     },
     /// Turns signed callbacks on (a secret) or off (`None`) for the partner.
     SetSigning {
+        /// The partner whose callbacks are (or stop being) signed.
         partner_id: i64,
+        /// The signing secret; `None` turns signing off.
         secret: Option<kosh_core::secret::Secret>,
     },
+    /// Leases due events to a delivery worker.
     Claim(ClaimRequest),
+    /// Gives leased events back undelivered, due at once for another claim.
     Release {
+        /// The outbox ids to release.
         ids: Vec<i64>,
+        /// The lease they were claimed under; a lease lost meanwhile releases nothing.
         lease_token: String,
     },
+    /// Records one delivery attempt and the event's next state.
     Finish(Finish),
+    /// Queues a failed or unconfigured event for delivery again (a new retry cycle).
     Replay {
+        /// The outbox id of the event.
         id: i64,
     },
     /// Deletes attempt records that started before `before_ms`, at most `limit`
     /// (retention of the delivery log).
     PruneAttempts {
+        /// Attempts that started before this instant (ms since the epoch) are deleted.
         before_ms: i64,
+        /// At most this many per command.
         limit: i64,
     },
     /// Queues a deliverable event by hand (an operator's test callback, a benchmark):
     /// the same outbox row a producer writes.
     Enqueue {
+        /// The partner the event is for.
         partner_id: i64,
+        /// The event kind (`eko.tx_status`, …), which picks the endpoint.
         kind: String,
+        /// The body to deliver, as JSON text.
         payload_json: String,
     },
 }
 
+/// What a [`CallbackCmd`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallbackOutcome {
+    /// The endpoint was stored.
     EndpointSet,
     /// Whether there was an endpoint to remove.
     EndpointUnset(bool),
+    /// The signing secret was stored or removed.
     SigningSet,
+    /// The events leased, with what their delivery needs.
     Claimed(Vec<Claimed>),
+    /// How many events were released.
     Released(u64),
     /// `applied` false: the lease was lost, nothing was recorded.
     Finished {
+        /// False when the lease was lost: nothing was recorded.
         applied: bool,
     },
+    /// The event, queued again.
     Replayed(CallbackEvent),
+    /// The new outbox id.
     Enqueued(i64),
     /// How many attempt records were deleted.
     Pruned(u64),
 }
 
+/// Runs a callback command inside the caller's transaction.
 pub async fn apply(db: &mut impl Conn, cmd: &CallbackCmd, now_ms: i64) -> CmdResult<CallbackOutcome> {
     match cmd {
         CallbackCmd::SetEndpoint { partner_id, endpoint } => {

@@ -48,66 +48,101 @@ pub fn refund_otp_purpose(tid: i64) -> String {
     format!("dmt_refund:{tid}")
 }
 
+/// A money-transfer command: customers, recipients, transfers, rail reports, refunds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DmtCommand {
     /// Enrols a customer (state 1) and sends the verification OTP; for an enrolled but
     /// unverified customer, sends a fresh OTP. A verified customer is left as it is.
     EnrollCustomer {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The customer's details as sent.
         customer: NewCustomer,
+        /// The verification OTP to send to the customer's mobile.
         otp: OtpRequest,
     },
     /// Sends a fresh verification OTP to an unverified customer.
     SendCustomerOtp {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The customer's mobile number.
         mobile: String,
+        /// The verification OTP to send.
         otp: OtpRequest,
     },
     /// Checks the verification OTP; accepted → state 2 (verified, non-KYC).
     VerifyCustomer {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The customer's mobile number.
         mobile: String,
+        /// The code the user typed; compared in constant time with the stored hash.
         code: Secret,
+        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
         otp_ref_id: Option<i64>,
     },
+    /// Adds a recipient (beneficiary account) to a verified customer.
     AddRecipient {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The customer's mobile number.
         mobile: String,
+        /// The recipient's account and bank.
         recipient: NewRecipient,
+        /// Most recipients one customer may have (a setting).
         max_recipients: i64,
     },
+    /// Removes one of a customer's recipients.
     RemoveRecipient {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The customer's mobile number.
         mobile: String,
+        /// The recipient to remove; it must be this customer's.
         recipient_id: i64,
     },
+    /// Records a transfer and reserves its debit; the rail is asked afterwards.
     InitiateTransfer(NewTransfer),
     /// Applies what the rail said about transfer `tid`. `notify`: the partner has had its
     /// initial answer, so a change is announced through the outbox. `refund_otp` is sent
     /// to the customer if the transfer fails after initiation.
     ApplyRailReport {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The transfer.
         tid: i64,
+        /// What the rail said.
         report: RailReport,
+        /// The partner has had its first answer: a change is announced through the outbox.
         notify: bool,
+        /// The refund OTP sent to the customer if the transfer fails after initiation.
         refund_otp: OtpRequest,
     },
     /// Leases up to `limit` transfers whose time to ask the rail has come.
     ClaimDueTransfers {
+        /// How long a claimed transfer is leased to this worker, in ms.
         lease_ms: i64,
+        /// Most transfers per claim.
         limit: i64,
     },
     /// Sends a fresh refund OTP for a transfer in refund pending.
     SendRefundOtp {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The transfer in refund pending.
         tid: i64,
+        /// The refund OTP to send.
         otp: OtpRequest,
     },
     /// Refunds a transfer in refund pending, with the customer's OTP as consent.
     Refund {
+        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
         partner_id: i64,
+        /// The transfer in refund pending.
         tid: i64,
+        /// The customer's refund OTP, as typed.
         code: Secret,
+        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
         otp_ref_id: Option<i64>,
     },
 }
@@ -115,13 +150,21 @@ pub enum DmtCommand {
 /// A transfer request, checked for shape by the dialect adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTransfer {
+    /// The partner sending the money; its wallet pays.
     pub partner_id: i64,
+    /// The agent at whose counter the customer stands.
     pub user_code: i64,
+    /// The partner's unique reference for the transfer.
     pub client_ref_id: String,
+    /// The sending customer's mobile number (must be verified).
     pub customer_mobile: String,
+    /// The recipient to pay; it must be this customer's.
     pub recipient_id: i64,
+    /// What the recipient gets, in paise, within the per-transfer bounds.
     pub amount_paise: i64,
+    /// IMPS or NEFT; the recipient's bank must accept it.
     pub channel: DmtChannel,
+    /// This server's pricing table, which the fee, GST, commission and TDS come from.
     pub pricing: Pricing,
     /// How long the request may take to report the rail's first answer before the rail
     /// worker takes over (a crashed or stalled request).
@@ -159,23 +202,31 @@ impl NewTransfer {
 /// What a rail said about a transfer, in the store's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RailReport {
+    /// The bank credited the beneficiary.
     Settled {
+        /// The bank's reference (UTR), shown to the partner as `bank_ref_num`.
         utr: String,
     },
     /// Refused or returned by the bank: no money reached the beneficiary. `accepted`:
     /// the bank had taken the transfer first (see `kosh_rails::RailStatus::Failed`).
     Failed {
+        /// The bank's reason, as the partner will see it.
         reason: String,
+        /// True when the bank had accepted the transfer before it failed.
         accepted: bool,
     },
     /// Not final: ask again at `check_at_ms`; `hold` when the bank did not answer.
     Waiting {
+        /// When to ask the rail again (ms since the epoch).
         check_at_ms: i64,
+        /// True when the bank did not answer (`tx_status` 5, hold).
         hold: bool,
     },
     /// The rail could not be reached or the bank is down: nothing was submitted.
     Unavailable {
+        /// Why, kept as the transfer's `reason`.
         reason: String,
+        /// When to try again (ms since the epoch).
         retry_at_ms: i64,
     },
 }
@@ -183,36 +234,51 @@ pub enum RailReport {
 /// A transfer, and the partner's available e-value after the command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferView {
+    /// The transfer after the command.
     pub transfer: Transfer,
+    /// The partner's available e-value after the command, in paise.
     pub balance_paise: i64,
 }
 
+/// What a [`DmtCommand`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DmtOutcome {
     /// Enrolled now, or still unverified: `otp` says whether an OTP went out.
     CustomerEnrolled {
+        /// The customer as stored.
         customer: Customer,
+        /// Whether a verification OTP went out.
         otp: OtpIssue,
     },
     /// Already verified: nothing changed, no OTP sent.
     CustomerExists(Customer),
+    /// Whether a fresh verification OTP went out.
     CustomerOtp(OtpIssue),
+    /// The customer, now verified.
     CustomerVerified(Customer),
     /// The OTP was not accepted (the attempt counts).
     OtpRefused(OtpCheck),
+    /// The recipient, with its new `recipient_id`.
     RecipientAdded(Recipient),
+    /// The recipient was removed.
     RecipientRemoved {
+        /// Its id.
         recipient_id: i64,
     },
     /// Recorded, its debit reserved; the rail has not been asked yet.
     TransferRecorded(Transfer),
     /// `changed` is false when the transfer had already moved on (another writer).
     TransferUpdated {
+        /// The transfer after the report, and the wallet.
         view: TransferView,
+        /// False when the transfer had already moved on (another writer).
         changed: bool,
     },
+    /// The transfers leased to the caller.
     DueTransfers(Vec<Transfer>),
+    /// Whether a fresh refund OTP went out.
     RefundOtp(OtpIssue),
+    /// The refunded transfer, and the wallet credited back.
     Refunded(TransferView),
 }
 
@@ -222,10 +288,12 @@ impl DmtOutcome {
         matches!(self, Self::TransferUpdated { view, changed: true } if view.transfer.tx_status == TxStatus::Success).into()
     }
 
+    /// Ledger entries recorded pending (for metrics).
     pub fn entries_pending(&self) -> u64 {
         matches!(self, Self::TransferRecorded(_)).into()
     }
 
+    /// Ledger entries voided (for metrics).
     pub fn entries_voided(&self) -> u64 {
         let voided = |v: &TransferView| matches!(v.transfer.tx_status, TxStatus::Fail | TxStatus::Refunded);
         match self {
@@ -236,36 +304,8 @@ impl DmtOutcome {
     }
 }
 
-/// Why a DMT command was refused; nothing was changed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DmtRejection {
-    #[error("customer not found")]
-    CustomerNotFound,
-    #[error("the customer's mobile number is not verified yet")]
-    CustomerNotVerified,
-    #[error("recipient not found")]
-    RecipientNotFound,
-    #[error("the recipient belongs to another customer")]
-    RecipientOfAnotherCustomer,
-    #[error("the recipient already exists (recipient_id {recipient_id})")]
-    RecipientExists { recipient_id: i64 },
-    #[error("the customer already has the maximum of {max} recipients")]
-    TooManyRecipients { max: i64 },
-    #[error("the amount is outside the per-transfer bounds: {0}")]
-    AmountOutOfBounds(&'static str),
-    #[error("the customer's monthly limit allows {available_paise} paise more")]
-    MonthlyLimit { available_paise: i64 },
-    #[error("{bank} does not accept {channel:?} transfers")]
-    ChannelNotAvailable { channel: DmtChannel, bank: String },
-    #[error("the recipient's bank is not known")]
-    BankNotFound,
-    #[error("transaction not found")]
-    TransferNotFound,
-    #[error("the transaction is {} and cannot be refunded", .tx_status.desc())]
-    NotRefundable { tx_status: TxStatus },
-    #[error("the transaction was already refunded (refund_tid {refund_tid})")]
-    AlreadyRefunded { refund_tid: i64 },
-}
+/// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
+pub use kosh_core::dmt::DmtRejection;
 
 fn refuse(r: DmtRejection) -> crate::error::CommandError {
     Rejection::Dmt(r).into()

@@ -20,42 +20,61 @@ use serde_json::json;
 /// The outbox kind of an Echelon status-change callback.
 pub const CALLBACK_KIND: &str = "echelon.callback";
 
+/// A command of the Echelon dialect: merchants, payments, the request throttle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EchelonCommand {
+    /// Creates a merchant (refused as [`EchelonOutcome::MerchantCodeTaken`] if its code is used).
     CreateMerchant(NewMerchant),
     /// Replaces a merchant's stored secret values (a new secret was issued).
     RotateSecret {
+        /// The merchant whose secret changes.
         merchant_code: String,
+        /// The new secret's fresh salt.
         salt: String,
+        /// The new secret's verifier (keyed hash with the salt).
         verifier: String,
+        /// The new token-signing key derived from the secret.
         token_key: kosh_core::secret::Secret,
     },
     /// Creates the documented sandbox merchant for the partner with `developer_key`,
     /// once; `merchant.partner_id` is ignored.
     SeedSandboxMerchant {
+        /// The sandbox partner's developer key, which finds the partner.
         developer_key: String,
+        /// The documented sandbox merchant.
         merchant: NewMerchant,
     },
     /// Creates a payin, or a payout with its amount and fee reserved (a pending entry).
     CreatePayment(Box<NewPayment>),
+    /// Stores the merchant's external reference on a payment.
     SetExternalReference {
+        /// The merchant (`echelon_merchants.id`).
         merchant_id: i64,
+        /// The merchant's order id of the payment.
         order_id: String,
+        /// The reference to store.
         reference: String,
     },
     /// Moves a processing payment on, if it is still as it was read
     /// (`expect_check_at_ms`), so that two workers never apply one outcome twice.
     Advance {
+        /// The payment (`echelon_payments.id`).
         payment_id: i64,
+        /// The `check_at_ms` the caller read; a payment changed since is left alone.
         expect_check_at_ms: i64,
+        /// What happened.
         change: Change,
     },
     /// Counts one request of a merchant in the window `window_s` (seconds).
     ThrottleHit {
+        /// The merchant (`echelon_merchants.id`).
         merchant_id: i64,
+        /// The one-second window counted: the request's second since the epoch.
         window_s: i64,
     },
+    /// Deletes throttle counts of windows before `before_window_s`.
     PruneThrottle {
+        /// Windows (seconds since the epoch) before this one are deleted.
         before_window_s: i64,
     },
 }
@@ -64,31 +83,55 @@ pub enum EchelonCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
     /// Nothing yet; look again at `check_at_ms`.
-    Recheck { check_at_ms: i64 },
+    Recheck {
+        /// When to look again (ms since the epoch).
+        check_at_ms: i64,
+    },
     /// The money moved; `utr` is the bank's reference, when there is one.
-    Succeed { utr: Option<String> },
+    Succeed {
+        /// The bank's reference, when there is one.
+        utr: Option<String>,
+    },
     /// It failed: `code` is a `FailureReasonCode`.
-    Fail { code: String, message: Option<String> },
+    Fail {
+        /// A `FailureReasonCode` ([`kosh_core::echelon::failure`]).
+        code: String,
+        /// A human-readable detail, when there is one.
+        message: Option<String>,
+    },
 }
 
+/// What an [`EchelonCommand`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EchelonOutcome {
+    /// The merchant, as created.
     MerchantCreated(Box<Merchant>),
+    /// Another merchant has this code: nothing changed.
     MerchantCodeTaken,
+    /// No merchant with this code (or id).
     MerchantNotFound,
+    /// The merchant's secret was replaced.
     SecretRotated,
+    /// The sandbox merchant exists.
     SandboxMerchant {
+        /// False when it existed already.
         created: bool,
     },
+    /// The payment, as created.
     PaymentCreated(Box<Payment>),
     /// The merchant order id was used before: nothing changed.
     Duplicate,
+    /// No such payment for the merchant.
     PaymentNotFound,
+    /// The external reference was stored.
     ReferenceSet,
+    /// The payment after the change.
     Advanced(Box<Payment>),
     /// Someone else moved the payment on first: nothing changed.
     Stale,
+    /// The merchant's request count in the window after this one.
     ThrottleHits(i64),
+    /// How many throttle rows were deleted.
     Pruned(u64),
 }
 

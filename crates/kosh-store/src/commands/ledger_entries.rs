@@ -20,19 +20,29 @@ pub const MAX_KIND_LEN: usize = 32;
 /// An account, as data: the serialisable mirror of [`AccountKind`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AccountSpec {
+    /// The partner's e-value wallet.
     PartnerWallet,
+    /// An agent's e-value wallet.
     AgentWallet {
+        /// The agent (`user_code`).
         user_code: i64,
     },
+    /// The platform's funding account.
     Funding,
+    /// The platform's fee revenue.
     FeeRevenue,
+    /// GST owed.
     GstPayable,
+    /// TDS owed.
     TdsPayable,
+    /// Commission owed to partners.
     CommissionPayable,
     /// `rail` is one of [`RAILS`].
     RailClearing {
+        /// The rail's short name.
         rail: String,
     },
+    /// The platform's suspense account.
     Suspense,
 }
 
@@ -81,8 +91,11 @@ pub struct LegSpec {
     /// platform's accounts. Stated rather than derived, so a leg on the wrong owner is
     /// refused instead of silently moved.
     pub owner_id: i64,
+    /// Which account, within the owner's namespace.
     pub account: AccountSpec,
+    /// Debit or credit.
     pub side: Side,
+    /// How much, in paise (positive).
     pub amount_paise: i64,
 }
 

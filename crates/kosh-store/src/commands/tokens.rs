@@ -20,10 +20,23 @@ use serde_json::{json, Value};
 /// The counter token payment tids come from.
 const TID_COUNTER: &str = "token_tid";
 
+/// A command of token cash collection: issuing a token and paying it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenCmd {
-    Create { partner_id: i64, token: NewToken },
-    Pay { token: String, payment: Payment },
+    /// Issues a token for a partner.
+    Create {
+        /// The issuing partner.
+        partner_id: i64,
+        /// The token's details.
+        token: NewToken,
+    },
+    /// Pays a token from another partner's wallet.
+    Pay {
+        /// The token number.
+        token: String,
+        /// Who pays, and what the issuer's Fetch Details said.
+        payment: Payment,
+    },
 }
 
 impl TokenCmd {
@@ -45,16 +58,21 @@ impl TokenCmd {
     }
 }
 
+/// What a [`TokenCmd`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenOutcome {
+    /// The token, as issued.
     Created(Token),
     /// `payer_wallet`: the paying partner's wallet after the payment.
     Paid {
+        /// The token, now paid.
         token: Token,
+        /// The paying partner's wallet after the payment.
         payer_wallet: Balance,
     },
 }
 
+/// Runs a token command inside the caller's transaction.
 pub async fn apply(db: &mut impl Conn, cmd: &TokenCmd, now_ms: i64) -> CmdResult<TokenOutcome> {
     match cmd {
         TokenCmd::Create { partner_id, token } => {

@@ -18,23 +18,34 @@ pub struct AadhaarRef {
 /// An agent's AePS record: e-KYC progress and daily authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AepsAgent {
+    /// The partner the row belongs to (`partners.id`); every read is scoped by it.
     pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner).
     pub user_code: i64,
+    /// Where the agent's one-time e-KYC stands.
     pub ekyc: Ekyc,
     /// `fingpay` or `fino`.
     pub provider: String,
+    /// The agent's Aadhaar number (masked and keyed-hashed) that e-KYC used; later steps must use the same one.
     pub aadhaar: AadhaarRef,
     /// Where the Fingpay e-KYC OTP was sent.
     pub otp_mobile: Option<String>,
+    /// The Fingpay e-KYC OTP in progress, if any.
     pub otp_ref_id: Option<i64>,
+    /// Kosh's reference of the e-KYC attempt in progress, which step 2 must name.
     pub reference_tid: Option<i64>,
+    /// The IST day (days since 1970-01-01) of the last daily authentication.
     pub daily_auth_day: Option<i64>,
+    /// When that authentication happened (ms since the epoch).
     pub daily_auth_at_ms: Option<i64>,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
+    /// When the row last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
 impl AepsAgent {
+    /// The agent's readiness as `kosh-core` judges it.
     pub fn standing(&self) -> AgentStanding {
         AgentStanding { ekyc: self.ekyc, daily_auth_day: self.daily_auth_day }
     }
@@ -59,6 +70,7 @@ fn agent_from_row(r: &Row) -> Result<AepsAgent, SqlError> {
     })
 }
 
+/// The partner's agent's AePS record.
 pub async fn agent(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Option<AepsAgent>, SqlError> {
     let row = db
         .query_opt(
@@ -110,29 +122,44 @@ pub async fn put_agent(db: &mut impl Conn, a: &AepsAgent) -> Result<(), SqlError
 /// An AePS transaction as stored (without the Aadhaar hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AepsTransaction {
+    /// Kosh's transaction id (unique across partners).
     pub tid: i64,
+    /// The partner the row belongs to (`partners.id`); every read is scoped by it.
     pub partner_id: i64,
+    /// The partner's unique reference for it (unique per partner).
     pub client_ref_id: String,
     /// `api` or `gateway`.
     pub channel: String,
+    /// The agent (`user_code`, unique within the partner).
     pub user_code: i64,
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
+    /// The withdrawal amount, in paise (0 for enquiries).
     pub amount_paise: i64,
+    /// What the partner earns on it, in paise, before TDS.
     pub commission_paise: i64,
+    /// TDS withheld from the commission, in paise.
     pub tds_paise: i64,
+    /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
+    /// The bank's short code (the first four letters of its IFSC).
     pub bank_code: String,
+    /// The customer's Aadhaar number, masked (`XXXX XXXX 1234`).
     pub aadhaar_masked: String,
     /// 0 success, 1 failed, 2 awaited.
     pub tx_status: i64,
+    /// The bank's reason when the transaction failed; empty otherwise.
     pub reason: String,
     /// For an awaited transaction: when inquiry finds the bank's answer.
     pub resolve_at_ms: Option<i64>,
     /// The customer's bank balance after the transaction, as the (sandbox) bank says.
     pub customer_balance_paise: Option<i64>,
+    /// The entry crediting the partner's wallet with the amount and commission, less TDS
+    /// (pending while the bank's answer is awaited); `None` when nothing is due.
     pub entry_id: Option<i64>,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
+    /// When the row last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
@@ -172,11 +199,13 @@ fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
     })
 }
 
+/// The partner's transaction `tid`.
 pub async fn tx_by_tid(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<AepsTransaction>, SqlError> {
     let row = db.query_opt(select_tx!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(tx_from_row).transpose()
 }
 
+/// The partner's transaction with this `client_ref_id`.
 pub async fn tx_by_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<AepsTransaction>, SqlError> {
     let row =
         db.query_opt(select_tx!("partner_id = $1 AND client_ref_id = $2"), &[partner_id.into(), client_ref_id.into()]).await?;
@@ -192,12 +221,18 @@ pub async fn tx_private(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result
 
 /// A transaction to insert, with what only the store keeps.
 pub struct TxInsert<'a> {
+    /// The transaction row.
     pub tx: &'a AepsTransaction,
+    /// The keyed hash of the customer's Aadhaar number, for the per-day limit (never shown).
     pub aadhaar_hash: &'a str,
+    /// The IST day (days since 1970-01-01) counted against the Aadhaar's daily limit.
     pub ist_day: i64,
+    /// For an awaited transaction, what inquiry will find: `approved`, or the bank's reason
+    /// for declining.
     pub awaited_verdict: Option<&'a str>,
 }
 
+/// Inserts a transaction with its private fields.
 pub async fn insert_tx(db: &mut impl Conn, ins: &TxInsert<'_>) -> Result<(), SqlError> {
     let t = ins.tx;
     db.exec(
@@ -303,38 +338,58 @@ pub async fn withdrawn_paise(db: &mut impl Conn, aadhaar_hash: &str) -> Result<i
 /// A hosted gateway page's session, opened by a partner's form POST.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatewaySession {
+    /// The session id.
     pub id: i64,
+    /// The partner the row belongs to (`partners.id`); every read is scoped by it.
     pub partner_id: i64,
+    /// The agent the session is for.
     pub user_code: i64,
+    /// The partner's `callback_url`: where the page announces transactions and results.
     pub callback_url: String,
     /// JSON object: `callback_url_custom_params`.
     pub custom_params: String,
     /// JSON object: `callback_url_custom_headers` (their values may be credentials).
     pub custom_headers: kosh_core::secret::Secret,
+    /// The partner's name, shown on the page.
     pub partner_name: String,
+    /// The partner's logo, shown on the page.
     pub logo_url: String,
+    /// The page's language: two lowercase letters (`en` when not given).
     pub language: String,
     /// Intents created in this session so far.
     pub intents: i64,
+    /// When the session stops accepting transactions (ms since the epoch).
     pub expires_at_ms: i64,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
 /// A session to open; the token is stored only hashed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewGatewaySession {
+    /// The partner opening the session.
     pub partner_id: i64,
+    /// The keyed hash of the session token the page carries; the token itself is never stored.
     pub token_hash: String,
+    /// The agent the session is for.
     pub user_code: i64,
+    /// The partner's `callback_url`: where the page announces transactions and results.
     pub callback_url: String,
+    /// JSON object: `callback_url_custom_params`.
     pub custom_params: String,
+    /// JSON object: `callback_url_custom_headers` (their values may be credentials).
     pub custom_headers: kosh_core::secret::Secret,
+    /// The partner's name, shown on the page.
     pub partner_name: String,
+    /// The partner's logo, shown on the page.
     pub logo_url: String,
+    /// The page's language: two lowercase letters (`en` when not given).
     pub language: String,
+    /// When the session expires (ms since the epoch).
     pub expires_at_ms: i64,
 }
 
+/// Inserts a session; answers its id.
 pub async fn insert_session(db: &mut impl Conn, s: &NewGatewaySession, now_ms: i64) -> Result<i64, SqlError> {
     db.query_one(
         "INSERT INTO aeps_gateway_sessions (partner_id, token_hash, user_code, callback_url, custom_params, custom_headers, \
@@ -385,11 +440,13 @@ fn session_from_row(r: &Row) -> Result<GatewaySession, SqlError> {
     })
 }
 
+/// The session whose token hashes to `token_hash`.
 pub async fn session_by_token_hash(db: &mut impl Conn, token_hash: &str) -> Result<Option<GatewaySession>, SqlError> {
     let row = db.query_opt(select_session!("token_hash = $1"), &[token_hash.into()]).await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
+/// The session with this id.
 pub async fn session(db: &mut impl Conn, id: i64) -> Result<Option<GatewaySession>, SqlError> {
     let row = db.query_opt(select_session!("id = $1"), &[id.into()]).await?;
     row.as_ref().map(session_from_row).transpose()
@@ -410,23 +467,35 @@ pub async fn count_intent(db: &mut impl Conn, session_id: i64, max: i64) -> Resu
 /// for the partner's confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatewayIntent {
+    /// Kosh's id for the intent (unique; reads name it with its session).
     pub id: i64,
+    /// The partner the row belongs to (`partners.id`); every read is scoped by it.
     pub partner_id: i64,
+    /// The gateway session it belongs to.
     pub session_id: i64,
     /// Kosh's client_ref_id, announced in the debit-hook.
     pub client_ref_id: String,
     /// `awaiting`, `refused` or `done`.
     pub state: String,
+    /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
+    /// The amount, in paise.
     pub amount_paise: i64,
+    /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
+    /// The bank's short code (the first four letters of its IFSC).
     pub bank_code: String,
+    /// The customer's Aadhaar number, masked and keyed-hashed (never in clear).
     pub aadhaar: AadhaarRef,
     /// The `request_hash` of the confirmation that completed it.
     pub confirmation_hash: Option<String>,
+    /// The transaction it ran as, once confirmed.
     pub tid: Option<i64>,
+    /// Why it was refused, when it was; empty otherwise.
     pub message: String,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
+    /// When the row last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
@@ -461,6 +530,7 @@ fn intent_from_row(r: &Row) -> Result<GatewayIntent, SqlError> {
     })
 }
 
+/// The intent `intent_id` of session `session_id`.
 pub async fn intent(db: &mut impl Conn, session_id: i64, intent_id: i64) -> Result<Option<GatewayIntent>, SqlError> {
     let row = db.query_opt(select_intent!("session_id = $1 AND id = $2"), &[session_id.into(), intent_id.into()]).await?;
     row.as_ref().map(intent_from_row).transpose()
@@ -476,11 +546,17 @@ pub async fn intent_by_confirmation(db: &mut impl Conn, partner_id: i64, hash: &
 /// Fields of an intent to insert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewIntent {
+    /// The gateway session it belongs to.
     pub session_id: i64,
+    /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
+    /// The withdrawal amount, in paise (0 for enquiries).
     pub amount_paise: i64,
+    /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
+    /// The bank's short code (the first four letters of its IFSC).
     pub bank_code: String,
+    /// The customer's Aadhaar number, masked and keyed-hashed (never in clear).
     pub aadhaar: AadhaarRef,
 }
 

@@ -5,32 +5,52 @@ use serde::{Deserialize, Serialize};
 /// An agent (retailer, merchant) onboarded by a partner; Eko calls it a "user".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
+    /// Kosh's id for the agent, unique within the partner; every agent request names it.
     pub user_code: i64,
+    /// The partner that onboarded the agent.
     pub partner_id: i64,
+    /// The agent's PAN, upper case (unique per partner).
     pub pan: String,
+    /// The agent's mobile number (unique per partner).
     pub mobile: String,
+    /// The agent's first name.
     pub first_name: String,
+    /// The agent's middle name; empty when none.
     pub middle_name: String,
+    /// The agent's last name.
     pub last_name: String,
+    /// The agent's e-mail address.
     pub email: String,
+    /// The agent's date of birth, `YYYY-MM-DD`.
     pub dob: String,
+    /// The agent's shop, as shown to customers.
     pub shop_name: String,
     /// The residence address as a JSON object.
     pub residence_address: String,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
 /// The fields of an onboarding request, already validated by the dialect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAgent {
+    /// The agent's PAN, upper case.
     pub pan: String,
+    /// The agent's mobile number; another agent of the partner may not have it.
     pub mobile: String,
+    /// The agent's first name.
     pub first_name: String,
+    /// The agent's middle name; empty when none.
     pub middle_name: String,
+    /// The agent's last name.
     pub last_name: String,
+    /// The agent's e-mail address.
     pub email: String,
+    /// The agent's date of birth, `YYYY-MM-DD` (an adult).
     pub dob: String,
+    /// The agent's shop name.
     pub shop_name: String,
+    /// The residence address as a JSON object.
     pub residence_address: String,
 }
 
@@ -70,7 +90,9 @@ pub async fn get(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<
 /// Result of onboarding: the agent, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Onboarded {
+    /// The agent as stored.
     pub agent: Agent,
+    /// False when the partner had an agent with this PAN: onboarding the same person again answers that agent.
     pub created: bool,
 }
 

@@ -26,9 +26,13 @@ pub const DELIVERABLE_KINDS: [&str; 3] = [TX_STATUS, ECHELON_CALLBACK, TOKEN_ACK
 pub const ENDPOINT_KINDS: [&str; 3] = ["tx_status", "token_fetch", "token_ack"];
 /// Most extra headers on one endpoint.
 pub const MAX_HEADERS: usize = 8;
+/// Longest extra header name.
 pub const MAX_HEADER_NAME_LEN: usize = 64;
+/// Longest extra header value.
 pub const MAX_HEADER_VALUE_LEN: usize = 512;
+/// Longest endpoint URL, in bytes.
 pub const MAX_URL_LEN: usize = 1000;
+/// Longest Basic user name or password.
 pub const MAX_CREDENTIAL_LEN: usize = 128;
 /// Headers Kosh sets itself, which an extra header must not replace.
 const RESERVED_HEADERS: [&str; 6] =
@@ -37,6 +41,7 @@ const RESERVED_HEADERS: [&str; 6] =
 pub const MAX_STORED_BODY_LEN: usize = 16 * 1024;
 /// Most events one claim takes, and most rows one list answers.
 pub const MAX_CLAIM: i64 = 1_000;
+/// Most rows one list answers.
 pub const MAX_LIST: i64 = 500;
 
 /// The endpoint kind whose URL an outbox kind is delivered to (`None`: the payload
@@ -49,6 +54,7 @@ pub fn endpoint_kind(event_kind: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether events of `kind` are delivered to partners (others are internal).
 pub fn is_deliverable(kind: &str) -> bool {
     DELIVERABLE_KINDS.contains(&kind)
 }
@@ -78,9 +84,13 @@ pub fn check_payload(kind: &str, payload_json: &str) -> Result<serde_json::Value
 /// A partner's endpoint for one kind of callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// Which callbacks it receives (one of [`ENDPOINT_KINDS`]).
     pub kind: String,
+    /// Where they are sent (an `http(s)` URL of at most [`MAX_URL_LEN`] bytes).
     pub url: String,
+    /// The HTTP Basic user name, when the endpoint wants one.
     pub basic_user: Option<String>,
+    /// The HTTP Basic password, with `basic_user`.
     pub basic_password: Option<Secret>,
     /// Extra headers sent with every request, in order (values may be credentials).
     pub headers: Vec<(String, Secret)>,
@@ -152,6 +162,7 @@ fn endpoint_from_row(r: &Row) -> Result<Endpoint, SqlError> {
     Ok(Endpoint { kind: r.text(0)?, url: r.text(1)?, basic_user: r.opt_text(2)?, basic_password, headers })
 }
 
+/// Creates or replaces the partner's endpoint of `e.kind`.
 pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
     e.validate().map_err(Rejection::InvalidCallbackConfig)?;
     let headers = serde_json::to_string(&e.headers).expect("headers serialise");
@@ -180,6 +191,7 @@ pub async fn delete_endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) ->
         > 0)
 }
 
+/// The partner's endpoint of `kind`.
 pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<Option<Endpoint>, SqlError> {
     db.query_opt(
         "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 AND kind = $2",
@@ -191,6 +203,7 @@ pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result
     .transpose()
 }
 
+/// Every endpoint of the partner.
 pub async fn endpoints(db: &mut impl Conn, partner_id: i64) -> Result<Vec<Endpoint>, SqlError> {
     let rows = db
         .query(
@@ -224,6 +237,7 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
     Ok(())
 }
 
+/// The partner's signing secret, when callbacks are signed.
 pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<Secret>, SqlError> {
     db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
         .await?
@@ -234,8 +248,11 @@ pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Optio
 /// An event a worker claimed: it holds the lease until `lease_until_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claimed {
+    /// The outbox id of the event.
     pub id: i64,
+    /// The partner the event is for.
     pub partner_id: i64,
+    /// The event kind, which picks the endpoint.
     pub kind: String,
     /// The payload exactly as the producer wrote it.
     pub payload: String,
@@ -250,7 +267,9 @@ pub struct Claimed {
 /// What bounds one claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimRequest {
+    /// The lease ends then (ms since the epoch); after it another worker may claim the event.
     pub lease_until_ms: i64,
+    /// The claiming worker's token; only it may finish or release the events.
     pub lease_token: String,
     /// Most events in all.
     pub limit: i64,
@@ -363,21 +382,32 @@ pub async fn release(db: &mut impl Conn, ids: &[i64], lease_token: &str, now_ms:
 /// One delivery attempt, as it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// When the request started (ms since the epoch).
     pub started_at_ms: i64,
+    /// Where it was sent.
     pub url: String,
+    /// The body sent, at most [`MAX_STORED_BODY_LEN`] bytes of it.
     pub request_body: String,
+    /// The HTTP status, when a response came.
     pub response_status: Option<i64>,
+    /// The start of the response body, for the operator.
     pub response_excerpt: Option<String>,
+    /// How long the request took, in ms.
     pub latency_ms: i64,
+    /// Why it failed (connection, timeout, status), when it did.
     pub error: Option<String>,
+    /// Whether the receiver accepted it (no error).
     pub succeeded: bool,
 }
 
 /// What happens to an event after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Next {
+    /// The receiver accepted it: done.
     Delivered,
+    /// Try again then (ms since the epoch).
     RetryAt(i64),
+    /// Attempts are exhausted: the event failed (an operator may replay it).
     GiveUp,
     /// No attempt was made: the partner has no URL for this kind.
     Unconfigured,
@@ -386,9 +416,13 @@ pub enum Next {
 /// The end of one claim of an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finish {
+    /// The outbox id of the event.
     pub id: i64,
+    /// The lease the event was claimed under; a lost lease records nothing.
     pub lease_token: String,
+    /// The attempt made, if one was.
     pub attempt: Option<Attempt>,
+    /// What happens to the event now.
     pub next: Next,
     /// Why the event is not delivered (yet), for the operator.
     pub error: Option<String>,
@@ -396,9 +430,12 @@ pub struct Finish {
     pub token_ack: Option<TokenAck>,
 }
 
+/// A delivered Token acknowledgement, which marks the token acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenAck {
+    /// The token acknowledged.
     pub token: String,
+    /// The issuing partner's own transaction reference from its answer, if it gave one.
     pub partner_tid: Option<String>,
 }
 
@@ -510,23 +547,35 @@ pub async fn replay(db: &mut impl Conn, id: i64, now_ms: i64) -> CmdResult<Callb
 /// An outbox event with its delivery state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackEvent {
+    /// The outbox id.
     pub id: i64,
+    /// The partner the event is for.
     pub partner_id: i64,
+    /// The event kind (`eko.tx_status`, `echelon.callback`, …).
     pub kind: String,
+    /// The payload exactly as the producer wrote it (JSON text).
     pub payload: String,
     /// `pending`, `delivering`, `delivered`, `failed`, `unconfigured`; internal events
     /// keep the state they were written with.
     pub state: String,
+    /// Delivery attempts so far, over the event's life.
     pub attempts: i64,
+    /// When it is next due for delivery (ms since the epoch).
     pub due_at_ms: i64,
+    /// When the producer wrote it (ms since the epoch).
     pub created_at_ms: i64,
+    /// When the current retry cycle began (creation, or the last replay).
     pub cycle_started_at_ms: Option<i64>,
+    /// When the last attempt started.
     pub last_attempt_at_ms: Option<i64>,
+    /// When it was delivered, if it was.
     pub delivered_at_ms: Option<i64>,
+    /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
 }
 
 impl CallbackEvent {
+    /// Whether the event is delivered to partners (not internal).
     pub fn deliverable(&self) -> bool {
         is_deliverable(&self.kind)
     }
@@ -549,6 +598,7 @@ fn event_from_row(r: &Row) -> Result<CallbackEvent, SqlError> {
     })
 }
 
+/// The event with this outbox id.
 pub async fn event(db: &mut impl Conn, id: i64) -> Result<Option<CallbackEvent>, SqlError> {
     db.query_opt(
         "SELECT id, partner_id, kind, payload, state, attempts, due_at_ms, created_at_ms, \
@@ -564,16 +614,21 @@ pub async fn event(db: &mut impl Conn, id: i64) -> Result<Option<CallbackEvent>,
 /// Which events a listing shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventFilter {
+    /// Only this partner's events.
     pub partner_id: Option<i64>,
+    /// Only events in this state.
     pub state: Option<String>,
+    /// Only events of this kind.
     pub kind: Option<String>,
     /// Internal events too (by default only deliverable ones).
     pub include_internal: bool,
     /// Only events with a smaller id (paging, newest first).
     pub before_id: Option<i64>,
+    /// Most events answered (clamped to 1..=[`MAX_LIST`]).
     pub limit: i64,
 }
 
+/// Events matching the filter, newest first.
 pub async fn events(db: &mut impl Conn, f: &EventFilter) -> Result<Vec<CallbackEvent>, SqlError> {
     let rows = db
         .query(
@@ -599,7 +654,9 @@ pub async fn events(db: &mut impl Conn, f: &EventFilter) -> Result<Vec<CallbackE
 /// A recorded attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptRecord {
+    /// The attempt's number, from 1, over the event's life.
     pub attempt_no: i64,
+    /// What happened.
     pub attempt: Attempt,
 }
 

@@ -7,33 +7,47 @@ use crate::sql::{Conn, Row, SqlError};
 use kosh_core::dmt::CustomerState;
 use serde::{Deserialize, Serialize};
 
+/// A DMT customer (a sender), enrolled by an agent, identified by mobile within the partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
+    /// The partner the customer was enrolled with; customers of different partners are distinct.
     pub partner_id: i64,
+    /// The customer's mobile number, their identity within the partner.
     pub mobile: String,
+    /// The customer's name as enrolled.
     pub name: String,
     /// `YYYY-MM-DD`.
     pub dob: String,
     /// The residence address as JSON text.
     pub residence_address: String,
+    /// Verification and KYC state, which sets the monthly limit.
     pub state: CustomerState,
     /// The agent who enrolled the customer.
     pub user_code: i64,
     /// The month (`yyyymm`, IST) that `used_paise` counts.
     pub used_month: i64,
+    /// What the customer sent in `used_month`, in paise (failed and refunded transfers give it back).
     pub used_paise: i64,
+    /// How many recipients the customer has (at most the command's `max_recipients`).
     pub recipient_count: i64,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
+    /// When the row last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
 /// What enrolling a customer needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewCustomer {
+    /// The customer's mobile number.
     pub mobile: String,
+    /// The customer's name.
     pub name: String,
+    /// Date of birth, `YYYY-MM-DD`.
     pub dob: String,
+    /// The residence address as JSON text.
     pub residence_address: String,
+    /// The agent enrolling the customer.
     pub user_code: i64,
 }
 
@@ -65,6 +79,7 @@ fn from_row(r: &Row) -> Result<Customer, SqlError> {
     })
 }
 
+/// The partner's customer with this mobile number.
 pub async fn get(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Option<Customer>, SqlError> {
     let row = db.query_opt(select_customer!("partner_id = $1 AND mobile = $2"), &[partner_id.into(), mobile.into()]).await?;
     row.as_ref().map(from_row).transpose()
@@ -169,6 +184,7 @@ pub async fn add_recipient_slot(
     Ok(changed == 1)
 }
 
+/// Gives back one recipient slot of the customer.
 pub async fn free_recipient_slot(db: &mut impl Conn, partner_id: i64, mobile: &str, now_ms: i64) -> Result<(), SqlError> {
     db.exec(
         "UPDATE dmt_customers SET recipient_count = recipient_count - 1, updated_at_ms = $3 \

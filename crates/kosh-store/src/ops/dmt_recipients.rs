@@ -7,31 +7,49 @@ use serde::{Deserialize, Serialize};
 /// Most recipients a list answer carries (the per-customer maximum is lower).
 pub const MAX_LIST: i64 = 100;
 
+/// A customer's recipient: a bank account money can be sent to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
+    /// Kosh's id for the recipient, unique across partners.
     pub recipient_id: i64,
+    /// The partner the recipient's customer belongs to.
     pub partner_id: i64,
+    /// The customer the recipient belongs to.
     pub customer_mobile: String,
     /// `acc_ifsc` or `acc_bankcode`: how it was added.
     pub id_type: String,
+    /// The account number (9 to 18 digits).
     pub account: String,
+    /// The branch IFSC (or the bank's universal one).
     pub ifsc: String,
+    /// The bank's short code.
     pub bank_code: String,
+    /// The account holder's name as the customer gave it.
     pub recipient_name: String,
+    /// The recipient's mobile number; empty when not given.
     pub recipient_mobile: String,
+    /// The platform's `recipient_type` code, echoed back.
     pub recipient_type: i64,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
 /// What adding a recipient needs (the customer is named by the command).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRecipient {
+    /// `acc_ifsc` or `acc_bankcode`: how it is added.
     pub id_type: String,
+    /// The account number (9 to 18 digits).
     pub account: String,
+    /// The branch IFSC, or the bank's universal one for `acc_bankcode`.
     pub ifsc: String,
+    /// The bank's short code.
     pub bank_code: String,
+    /// The account holder's name.
     pub recipient_name: String,
+    /// The recipient's mobile number; empty when not given.
     pub recipient_mobile: String,
+    /// The platform's `recipient_type` code.
     pub recipient_type: i64,
 }
 
@@ -74,6 +92,7 @@ pub async fn find_same_account(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Inserts a recipient; answers it with its new id.
 pub async fn insert(
     db: &mut impl Conn,
     partner_id: i64,

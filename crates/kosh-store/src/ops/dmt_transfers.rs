@@ -16,23 +16,38 @@ pub const MAX_CLAIM: i64 = 256;
 /// Most transfers a listing returns.
 pub const MAX_LIST: i64 = 1_000;
 
+/// A DMT transfer as stored: who sent what to whom, its charges and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
+    /// Kosh's transaction id (unique across partners), shown as `tid`.
     pub tid: i64,
+    /// The partner that sent the money; its wallet paid.
     pub partner_id: i64,
+    /// The partner's unique reference for the transfer.
     pub client_ref_id: String,
+    /// The agent at whose counter it was sent.
     pub user_code: i64,
+    /// The sending customer's mobile number.
     pub customer_mobile: String,
+    /// The sending customer's name, at the time of the transfer.
     pub sender_name: String,
+    /// The recipient paid.
     pub recipient_id: i64,
+    /// The recipient's name, at the time of the transfer.
     pub recipient_name: String,
+    /// The recipient's account number.
     pub account: String,
+    /// The recipient's IFSC.
     pub ifsc: String,
+    /// The recipient's bank.
     pub bank_code: String,
+    /// IMPS or NEFT.
     pub channel: DmtChannel,
+    /// Amount, fee, GST, commission and TDS, fixed when the transfer was recorded.
     pub charges: Charges,
     /// The pending ledger entry reserving the wallet debit.
     pub entry_id: i64,
+    /// Where the transfer stands (`kosh_core::dmt::TxStatus` and its state machine).
     pub tx_status: TxStatus,
     /// Whether the rail's first answer has been applied (the partner's initial answer).
     pub answered: bool,
@@ -44,8 +59,11 @@ pub struct Transfer {
     pub limit_month: i64,
     /// When the rail should next be asked; `None` when nothing is awaited.
     pub check_at_ms: Option<i64>,
+    /// The refund's transaction id, once refunded.
     pub refund_tid: Option<i64>,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
+    /// When the row last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
@@ -154,6 +172,7 @@ pub async fn next_tid(db: &mut impl Conn) -> Result<i64, SqlError> {
     row.int(0)
 }
 
+/// Inserts a transfer.
 pub async fn insert(db: &mut impl Conn, t: &Transfer) -> Result<(), SqlError> {
     let c = &t.charges;
     db.exec(
@@ -197,11 +216,13 @@ pub async fn insert(db: &mut impl Conn, t: &Transfer) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// The partner's transfer `tid`.
 pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<Transfer>, SqlError> {
     let row = db.query_opt(select_transfer!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
 
+/// The partner's transfer with this `client_ref_id`.
 pub async fn by_client_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<Transfer>, SqlError> {
     let sql = select_transfer!("partner_id = $1 AND client_ref_id = $2");
     let row = db.query_opt(sql, &[partner_id.into(), client_ref_id.into()]).await?;

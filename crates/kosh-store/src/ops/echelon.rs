@@ -9,16 +9,25 @@ use serde::{Deserialize, Serialize};
 /// A merchant: a partner's Echelon identity. Holds only one-way values of its secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merchant {
+    /// Kosh's id for the merchant.
     pub id: i64,
+    /// The partner whose wallet the merchant's payments use.
     pub partner_id: i64,
+    /// The merchant's code, its login (unique).
     pub merchant_code: String,
+    /// The merchant's display name.
     pub name: String,
+    /// The salt of the secret's verifier.
     pub secret_salt: String,
+    /// The keyed hash of the merchant's secret with the salt; the secret itself is never stored.
     pub secret_verifier: String,
     /// Hex of the key tokens are signed with (after the server's pepper).
     pub token_key: Secret,
+    /// Whether the merchant may authenticate.
     pub active: bool,
+    /// The documented sandbox merchant (seeded, public credentials).
     pub is_sandbox: bool,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
@@ -35,14 +44,22 @@ impl std::fmt::Debug for Merchant {
     }
 }
 
+/// A merchant to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMerchant {
+    /// The partner whose wallet the merchant's payments use.
     pub partner_id: i64,
+    /// The merchant's code, its login (unique).
     pub merchant_code: String,
+    /// The merchant's display name.
     pub name: String,
+    /// The salt of the secret's verifier.
     pub secret_salt: String,
+    /// The keyed hash of the secret with the salt.
     pub secret_verifier: String,
+    /// The key tokens are signed with, derived from the secret.
     pub token_key: Secret,
+    /// The documented sandbox merchant.
     pub is_sandbox: bool,
 }
 
@@ -105,14 +122,17 @@ pub async fn insert_merchant(db: &mut impl Conn, m: &NewMerchant, now_ms: i64) -
     }))
 }
 
+/// The merchant with this code.
 pub async fn merchant_by_code(db: &mut impl Conn, code: &str) -> Result<Option<Merchant>, SqlError> {
     db.query_opt(select_merchant!("WHERE merchant_code = $1"), &[code.into()]).await?.as_ref().map(merchant_from).transpose()
 }
 
+/// The merchant with this id.
 pub async fn merchant_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Merchant>, SqlError> {
     db.query_opt(select_merchant!("WHERE id = $1"), &[id.into()]).await?.as_ref().map(merchant_from).transpose()
 }
 
+/// Every merchant.
 pub async fn merchants(db: &mut impl Conn) -> Result<Vec<Merchant>, SqlError> {
     db.query(select_merchant!("ORDER BY id"), &[]).await?.iter().map(merchant_from).collect()
 }
@@ -139,42 +159,70 @@ pub async fn rotate_secret(
 /// A payin or payout as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
+    /// Kosh's id for the payment (its `reference` is derived from it).
     pub id: i64,
+    /// The merchant that created it.
     pub merchant_id: i64,
+    /// Payin or payout.
     pub direction: Direction,
     /// The merchant order id (`idPayin` / `idPayout`).
     pub order_id: String,
     /// Kosh's own id (`idPayment`).
     pub id_payment: String,
+    /// The merchant's partner, whose wallet the payment moves.
     pub partner_id: i64,
+    /// The amount asked for, in paise.
     pub amount_paise: i64,
+    /// Kosh's fee, in paise: added to a payout's debit, taken from a payin's credit.
     pub fee_paise: i64,
+    /// ISO 4217 code (`INR`).
     pub currency: String,
+    /// The customer segment named (`DEFAULT`, `VIP`), if any.
     pub segment_code: Option<String>,
+    /// `exchangedToCurrency`, if the merchant asked for one (echoed only).
     pub exchanged_to: Option<String>,
+    /// The payment method's code (`UPIQR`, `IMPS`, …).
     pub method_code: String,
+    /// The ledger clearing account's rail (`upi`, `imps`).
     pub rail: String,
+    /// The operator the method goes through, if any.
     pub operator_code: Option<String>,
     /// The accepted `paymentMethod` object, as JSON text.
     pub method_json: String,
+    /// Where status callbacks go, if the merchant gave one.
     pub callback_url: Option<String>,
+    /// Where the customer returns after paying, if given.
     pub return_url: Option<String>,
+    /// The customer's IP address, if the merchant sent it.
     pub customer_ip: Option<String>,
     /// Payins: the sandbox outcome their amount chose (`PayinScenario`); payouts: the
     /// name of the rail that took the order (`Rail::name`), the one the worker asks.
     pub scenario: String,
+    /// Where the payment stands.
     pub status: Status,
+    /// The `FailureReasonCode` of a failed payment.
     pub failure_code: Option<String>,
+    /// A detail of the failure, if any.
     pub failure_message: Option<String>,
+    /// When it failed (ms since the epoch).
     pub failed_at_ms: Option<i64>,
+    /// When it succeeded (ms since the epoch).
     pub processed_at_ms: Option<i64>,
+    /// The merchant's own reference, set later.
     pub external_reference: Option<String>,
+    /// The bank's reference of a successful payment, when there is one.
     pub utr: Option<String>,
+    /// The ledger entry that moves its money, once there is one.
     pub entry_id: Option<i64>,
+    /// Created by a sandbox server: no real money moves.
     pub is_test: bool,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
+    /// When it expires if nothing finishes it.
     pub expire_at_ms: Option<i64>,
+    /// When the worker next looks at it; `None` once final.
     pub check_at_ms: Option<i64>,
+    /// When the row last changed (ms since the epoch).
     pub updated_at_ms: i64,
 }
 
@@ -192,30 +240,52 @@ impl Payment {
 /// A payment to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPayment {
+    /// The merchant creating it.
     pub merchant_id: i64,
+    /// The merchant's partner, whose wallet the payment moves.
     pub partner_id: i64,
+    /// Payin or payout.
     pub direction: Direction,
+    /// The merchant order id (`idPayin` / `idPayout`), unique per merchant.
     pub order_id: String,
+    /// Kosh's own id (`idPayment`).
     pub id_payment: String,
+    /// The amount asked for, in paise.
     pub amount_paise: i64,
+    /// Kosh's fee, in paise.
     pub fee_paise: i64,
+    /// ISO 4217 code (`INR`).
     pub currency: String,
+    /// The customer segment named, if any.
     pub segment_code: Option<String>,
+    /// `exchangedToCurrency`, if asked for (echoed only).
     pub exchanged_to: Option<String>,
+    /// The payment method's code.
     pub method_code: String,
+    /// The ledger clearing account's rail.
     pub rail: String,
+    /// The operator the method goes through, if any.
     pub operator_code: Option<String>,
+    /// The accepted `paymentMethod` object, as JSON text.
     pub method_json: String,
+    /// Where status callbacks go, if given.
     pub callback_url: Option<String>,
+    /// Where the customer returns, if given.
     pub return_url: Option<String>,
+    /// The customer's IP address, if sent.
     pub customer_ip: Option<String>,
     /// Payins: the sandbox outcome their amount chose (`PayinScenario`); payouts: the
     /// name of the rail that took the order (`Rail::name`), the one the worker asks.
     pub scenario: String,
+    /// The status it starts in.
     pub status: Status,
+    /// The failure code when it is final at creation.
     pub failure_code: Option<String>,
+    /// Created by a sandbox server.
     pub is_test: bool,
+    /// When it expires if nothing finishes it.
     pub expire_at_ms: Option<i64>,
+    /// When the worker first looks at it; `None` when final at creation.
     pub check_at_ms: Option<i64>,
 }
 
@@ -317,15 +387,18 @@ pub async fn insert_payment(db: &mut impl Conn, p: &NewPayment, now_ms: i64) -> 
     row.map(|r| r.int(0)).transpose()
 }
 
+/// Ties a payment to its ledger entry.
 pub async fn set_entry(db: &mut impl Conn, payment_id: i64, entry_id: i64) -> Result<(), SqlError> {
     db.exec("UPDATE echelon_payments SET entry_id = $2 WHERE id = $1", &[payment_id.into(), entry_id.into()]).await?;
     Ok(())
 }
 
+/// The payment with this id.
 pub async fn payment_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Payment>, SqlError> {
     db.query_opt(select_payment!("WHERE id = $1"), &[id.into()]).await?.as_ref().map(payment_from).transpose()
 }
 
+/// The merchant's payment with this order id and direction.
 pub async fn payment(
     db: &mut impl Conn,
     merchant_id: i64,
@@ -342,6 +415,7 @@ pub async fn payment(
     .transpose()
 }
 
+/// The payment with this `idPayment`.
 pub async fn payment_by_id_payment(db: &mut impl Conn, id_payment: &str) -> Result<Option<Payment>, SqlError> {
     db.query_opt(select_payment!("WHERE id_payment = $1"), &[id_payment.into()]).await?.as_ref().map(payment_from).transpose()
 }
@@ -408,6 +482,7 @@ pub async fn recheck(
     Ok(changed == 1)
 }
 
+/// Stores a merchant's external reference on its payment; false if there is none.
 pub async fn set_external_reference(
     db: &mut impl Conn,
     merchant_id: i64,

@@ -4,6 +4,7 @@
 
 use crate::sql::{Conn, Dialect, SqlError};
 
+/// What claiming a key found.
 pub enum Claim {
     /// First use of the key: do the work, then [`complete`].
     New,

@@ -7,7 +7,7 @@
 //!
 //! Accounts without a limit — the platform's funding, revenue, tax and clearing accounts,
 //! which nearly every entry touches — are not written entry by entry: their changes are
-//! summed in [`DeferredCounters`] and written by [`flush_deferred`] when the work ends
+//! summed in [`DeferredCounters`](crate::sql::DeferredCounters) and written by [`flush_deferred`] when the work ends
 //! (before a PostgreSQL transaction commits; once per group-commit batch on SQLite), or
 //! earlier, the moment a command reads their counters. Nothing can be refused for them,
 //! so holding their changes back changes no outcome; it saves the hottest rows a write
@@ -17,7 +17,6 @@ use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError, Val};
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Limit, Side, MAX_LEGS};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 /// Gets the id of an account, creating it on first use.
@@ -61,8 +60,9 @@ fn balance_from(r: &Row, first: usize) -> Result<Balance, SqlError> {
     })
 }
 
+/// An account's counters, after writing any held back for it.
 pub async fn balance(db: &mut impl Conn, account_id: i64) -> Result<Balance, SqlError> {
-    if db.deferred_counters().0.contains_key(&account_id) {
+    if db.deferred_counters().holds(account_id) {
         flush_deferred(db).await?;
     }
     let row = db
@@ -213,78 +213,13 @@ async fn limited_accounts(db: &mut impl Conn, entry_id: i64, entry: &Entry) -> R
     Ok(limits.into_iter().filter(|&(_, limit)| limit != Limit::None as i64).map(|(id, _)| id).collect())
 }
 
-/// Counter changes of accounts without a limit, summed per account until
-/// [`flush_deferred`] writes them. Ordered by account id, so concurrent PostgreSQL
-/// transactions lock these rows in one order and cannot deadlock on them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeferredCounters(BTreeMap<i64, Balance>);
-
-impl DeferredCounters {
-    /// Adds `amount` to one counter of `account_id`; `pending` for a pending entry.
-    pub fn add(&mut self, account_id: i64, side: Side, pending: bool, amount: i64) {
-        let c = self.0.entry(account_id).or_default();
-        let counter = match (side, pending) {
-            (Side::Debit, false) => &mut c.debits_posted,
-            (Side::Credit, false) => &mut c.credits_posted,
-            (Side::Debit, true) => &mut c.debits_pending,
-            (Side::Credit, true) => &mut c.credits_pending,
-        };
-        *counter += amount;
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Most accounts an [`AccountCache`] holds before it starts again.
-const MAX_CACHED_ACCOUNTS: usize = 100_000;
-
-/// What the SQLite writer has learned about accounts: ids by owner and code, limits by
-/// id. Neither ever changes once an account exists, so it is kept across commands, which
-/// then find their accounts without asking the database. What was learned in a command
-/// or batch that is rolled back may name an account that no longer exists, so the
-/// writer forgets everything then ([`AccountCache::clear`]).
-#[derive(Debug, Default)]
-pub struct AccountCache {
-    ids: HashMap<i64, HashMap<String, i64>>,
-    limits: HashMap<i64, i64>,
-}
-
-impl AccountCache {
-    pub fn id(&self, owner_id: i64, code: &str) -> Option<i64> {
-        self.ids.get(&owner_id)?.get(code).copied()
-    }
-
-    pub fn limit(&self, account_id: i64) -> Option<i64> {
-        self.limits.get(&account_id).copied()
-    }
-
-    pub fn remember(&mut self, owner_id: i64, code: &str, account_id: i64, limit: Limit) {
-        self.remember_limit(account_id, limit as i64);
-        self.ids.entry(owner_id).or_default().insert(code.to_owned(), account_id);
-    }
-
-    pub fn remember_limit(&mut self, account_id: i64, limit_kind: i64) {
-        if self.limits.len() >= MAX_CACHED_ACCOUNTS {
-            self.clear();
-        }
-        self.limits.insert(account_id, limit_kind);
-    }
-
-    pub fn clear(&mut self) {
-        self.ids.clear();
-        self.limits.clear();
-    }
-}
-
 /// Writes every deferred counter change, one statement per account.
 pub async fn flush_deferred(db: &mut impl Conn) -> Result<(), SqlError> {
     if db.deferred_counters().is_empty() {
         return Ok(());
     }
     let deferred = std::mem::take(db.deferred_counters());
-    for (account_id, d) in deferred.0 {
+    for (account_id, d) in deferred.into_changes() {
         db.exec(
             "UPDATE ledger_accounts SET debits_posted = debits_posted + $2, credits_posted = credits_posted + $3, \
              debits_pending = debits_pending + $4, credits_pending = credits_pending + $5 WHERE id = $1",
@@ -361,10 +296,13 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
 /// An account's counters, named, as a command reports them after changing them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountBalance {
+    /// The account (`ledger_accounts.id`).
     pub account_id: i64,
+    /// Its namespace: the partner for wallets, `PLATFORM` for the platform's accounts.
     pub owner_id: i64,
     /// The account's code within its owner's namespace (`wallet`, `clearing:imps`, …).
     pub code: String,
+    /// Its four counters, in paise.
     pub balance: Balance,
 }
 
@@ -388,15 +326,23 @@ pub async fn entry_balances(db: &mut impl Conn, entry_id: i64) -> Result<Vec<Acc
 /// An entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryRecord {
+    /// The entry (`ledger_entries.id`).
     pub id: i64,
+    /// The partner the entry belongs to.
     pub partner_id: i64,
+    /// The flow it belongs to (`dmt_transfer`, …).
     pub kind: String,
+    /// `pending`, `posted` or `voided`.
     pub state: String,
+    /// The flow's own id for it (a tid, an order id).
     pub reference: String,
+    /// What it moves (its debits, which equal its credits), in paise.
     pub amount_paise: i64,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
+/// The entry with this id.
 pub async fn entry(db: &mut impl Conn, entry_id: i64) -> Result<Option<EntryRecord>, SqlError> {
     let row = db
         .query_opt(

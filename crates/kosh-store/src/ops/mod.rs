@@ -2,6 +2,7 @@
 //! caller's transaction: a command composes several and commits them as one.
 
 pub mod aeps;
+/// Agents (users): onboarding, lookup, counters.
 pub mod agents;
 pub mod callbacks;
 pub mod dmt_customers;
@@ -12,7 +13,9 @@ pub mod idempotency;
 pub mod ledger;
 pub mod otp;
 pub mod outbox;
+/// Partners and their credentials.
 pub mod partners;
 pub mod request_hashes;
+/// Agents' service activations.
 pub mod services;
 pub mod tokens;

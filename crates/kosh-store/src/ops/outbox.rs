@@ -4,18 +4,28 @@
 use crate::sql::{Conn, SqlError};
 use serde::{Deserialize, Serialize};
 
+/// An outbox row as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEvent {
+    /// The outbox id, increasing: the order events were written.
     pub id: i64,
+    /// The partner the event is for.
     pub partner_id: i64,
+    /// What happened (`eko.tx_status`, …): picks the endpoint and the body's shape.
     pub kind: String,
+    /// What the receiver needs, as JSON.
     pub payload: serde_json::Value,
+    /// Delivery state (`pending`, `delivered`, …).
     pub state: String,
+    /// Delivery attempts so far.
     pub attempts: i64,
+    /// When it is next due (ms since the epoch).
     pub due_at_ms: i64,
+    /// When it was written, in the transaction of the change it describes.
     pub created_at_ms: i64,
 }
 
+/// Writes an event in the caller's transaction; answers its id.
 pub async fn append(
     db: &mut impl Conn,
     partner_id: i64,

@@ -6,22 +6,34 @@ use serde::{Deserialize, Serialize};
 /// A partner (fintech) of the platform, with its Eko credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partner {
+    /// Kosh's id for the partner: the namespace of everything it owns.
     pub id: i64,
+    /// The partner's name (unique).
     pub name: String,
+    /// The `developer_key` header that identifies the partner (unique).
     pub developer_key: String,
+    /// The key its `secret-key` and `request_hash` are signed with.
     pub access_key: Secret,
     /// The partner's registered mobile: every Eko request names it.
     pub initiator_id: String,
+    /// The public sandbox partner, with documented credentials.
     pub is_sandbox: bool,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
+/// A partner to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPartner {
+    /// The partner's name (unique).
     pub name: String,
+    /// The `developer_key` it will send (unique).
     pub developer_key: String,
+    /// The key its signatures use.
     pub access_key: Secret,
+    /// The partner's registered mobile (unique).
     pub initiator_id: String,
+    /// The public sandbox partner.
     pub is_sandbox: bool,
 }
 
@@ -46,6 +58,7 @@ macro_rules! select_partner {
     };
 }
 
+/// Creates a partner; refused if its name, developer key or initiator id is taken.
 pub async fn insert(db: &mut impl Conn, p: &NewPartner, now_ms: i64) -> CmdResult<Partner> {
     let taken = [
         ("name", select_partner!("name = $1"), &p.name),
@@ -82,14 +95,17 @@ pub async fn insert(db: &mut impl Conn, p: &NewPartner, now_ms: i64) -> CmdResul
     })
 }
 
+/// The partner with this developer key.
 pub async fn by_developer_key(db: &mut impl Conn, key: &str) -> Result<Option<Partner>, SqlError> {
     db.query_opt(select_partner!("developer_key = $1"), &[key.into()]).await?.as_ref().map(from_row).transpose()
 }
 
+/// The partner with this id.
 pub async fn by_id(db: &mut impl Conn, id: i64) -> Result<Option<Partner>, SqlError> {
     db.query_opt(select_partner!("id = $1"), &[id.into()]).await?.as_ref().map(from_row).transpose()
 }
 
+/// The partner with this name.
 pub async fn by_name(db: &mut impl Conn, name: &str) -> Result<Option<Partner>, SqlError> {
     db.query_opt(select_partner!("name = $1"), &[name.into()]).await?.as_ref().map(from_row).transpose()
 }
@@ -102,6 +118,7 @@ pub async fn by_id_or_name(db: &mut impl Conn, text: &str) -> Result<Option<Part
     }
 }
 
+/// Every partner, by id.
 pub async fn list(db: &mut impl Conn) -> Result<Vec<Partner>, SqlError> {
     db.query(select_partner!("1 = 1 ORDER BY id"), &[]).await?.iter().map(from_row).collect()
 }

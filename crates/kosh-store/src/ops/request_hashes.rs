@@ -24,7 +24,10 @@ pub enum Recorded {
     /// Already recorded for this same request (its idempotent retry).
     SameRequest,
     /// Used by another request, at `used_at_ms`.
-    UsedBefore { used_at_ms: i64 },
+    UsedBefore {
+        /// When the other request used it (ms since the epoch).
+        used_at_ms: i64,
+    },
 }
 
 /// Records `hash` as used by the request under (`scope`, `key`), unless it is recorded.
@@ -64,9 +67,13 @@ pub async fn record(
 /// A recorded use of a request_hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashUseRecord {
+    /// The idempotency scope of the request that used it.
     pub scope: String,
+    /// That request's idempotency key.
     pub idem_key: String,
+    /// When it was used (ms since the epoch).
     pub used_at_ms: i64,
+    /// When its timestamp leaves the tolerance; the record may be pruned after.
     pub expires_at_ms: i64,
 }
 

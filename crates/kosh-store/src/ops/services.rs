@@ -14,6 +14,7 @@ fn from_row(r: &Row) -> Result<AgentService, SqlError> {
     })
 }
 
+/// The agent's standing for one service.
 pub async fn get(
     db: &mut impl Conn,
     partner_id: i64,
@@ -30,6 +31,7 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The agent's standing for every service it asked for.
 pub async fn list(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Vec<AgentService>, SqlError> {
     let rows = db
         .query(

@@ -14,16 +14,23 @@ const MAX_NUMBER_TRIES: u32 = 8;
 /// A token as the issuing partner asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewToken {
+    /// The issuer's unique reference for the token.
     pub client_ref_id: String,
+    /// The issuer's product code for what is paid for.
     pub product_code: String,
     /// The customer's mobile number.
     pub customer_id: String,
+    /// The customer's name.
     pub customer_name: String,
+    /// The customer's e-mail address; empty when not given.
     pub email: String,
+    /// What the token collects, in paise.
     pub amount_paise: i64,
+    /// A short description shown to the paying agent.
     pub label: String,
     /// `display_items` as the partner sent them (JSON array text).
     pub display_items: String,
+    /// When the token can no longer be paid.
     pub expires_at_ms: i64,
 }
 
@@ -31,36 +38,62 @@ pub struct NewToken {
 /// the token itself when the issuer exposes none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
+    /// The partner whose agent collected the cash; its wallet pays.
     pub payer_partner_id: i64,
+    /// The paying partner's agent.
     pub user_code: i64,
+    /// The paying partner's unique reference for the payment.
     pub pay_client_ref_id: String,
+    /// The amount paid, in paise (from the issuer's answer).
     pub amount_paise: i64,
+    /// The customer's name (from the issuer's answer).
     pub customer_name: String,
+    /// The customer's mobile number (from the issuer's answer).
     pub customer_mobile: String,
 }
 
+/// A token as stored: what it collects, and its payment once paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
+    /// Kosh's id for the token.
     pub id: i64,
+    /// The issuing partner, whose wallet is credited.
     pub partner_id: i64,
+    /// The issuer's unique reference.
     pub client_ref_id: String,
+    /// The token number the customer brings to an agent (15 digits, unique).
     pub token: String,
+    /// The issuer's product code.
     pub product_code: String,
+    /// The customer's mobile number.
     pub customer_id: String,
+    /// The customer's name.
     pub customer_name: String,
+    /// The customer's e-mail address; empty when not given.
     pub email: String,
+    /// What the token collects, in paise.
     pub amount_paise: i64,
+    /// A short description shown to the paying agent.
     pub label: String,
+    /// `display_items` as the issuer sent them (JSON array text).
     pub display_items: String,
+    /// When the token can no longer be paid.
     pub expires_at_ms: i64,
     /// As stored: `generated`, `paid` or `acknowledged` (see [`Token::state_at`]).
     pub state: String,
+    /// The payment's transaction id, once paid.
     pub tid: Option<String>,
+    /// Who paid and what, once paid.
     pub payment: Option<Payment>,
+    /// The ledger entry of the payment, once paid.
     pub entry_id: Option<i64>,
+    /// When it was paid.
     pub paid_at_ms: Option<i64>,
+    /// The issuer's own reference from its acknowledgement.
     pub partner_tid: Option<String>,
+    /// When the issuer acknowledged the payment.
     pub acknowledged_at_ms: Option<i64>,
+    /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
 
@@ -123,10 +156,12 @@ macro_rules! select_token {
     };
 }
 
+/// The token with this number.
 pub async fn by_number(db: &mut impl Conn, token: &str) -> Result<Option<Token>, SqlError> {
     db.query_opt(select_token!("token = $1"), &[token.into()]).await?.as_ref().map(from_row).transpose()
 }
 
+/// The partner's token with this `client_ref_id`.
 pub async fn by_client_ref_id(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<Token>, SqlError> {
     db.query_opt(select_token!("partner_id = $1 AND client_ref_id = $2"), &[partner_id.into(), client_ref_id.into()])
         .await?
@@ -144,6 +179,7 @@ fn draw_number() -> String {
     number
 }
 
+/// Issues a token with a fresh unique number.
 pub async fn insert(db: &mut impl Conn, partner_id: i64, t: &NewToken, now_ms: i64) -> CmdResult<Token> {
     if by_client_ref_id(db, partner_id, &t.client_ref_id).await?.is_some() {
         return Err(Rejection::IdempotencyConflict.into());
