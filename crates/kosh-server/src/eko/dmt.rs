@@ -1,9 +1,14 @@
 //! What the money-transfer (DMT) endpoints share: the agent gate, the platform's status
 //! codes for DMT refusals, OTP requests, and the JSON shapes of customers and transfers.
 //!
-//! The endpoints, one module each: [`super::dmt_customers`], [`super::dmt_recipients`],
-//! [`super::dmt_banks`], [`super::dmt_transfers`] (initiate, inquiry) and
-//! [`super::dmt_refunds`].
+//! The endpoints, one module each: [`customers`], [`recipients`], [`banks`],
+//! [`transfers`] (initiate, inquiry) and [`refunds`].
+
+pub mod banks;
+pub mod customers;
+pub mod recipients;
+pub mod refunds;
+pub mod transfers;
 
 use super::envelope::{rsid, status, EkoReply};
 use super::user::{require_active_service, store_error};

@@ -25,15 +25,15 @@
 //! inquiry by `client_ref_id` finds it the instant it exists, and a request that dies
 //! before hearing from the rail leaves a transfer the rail worker finishes.
 
-use super::auth::Authenticated;
-use super::check_initiator;
-use super::dmt::{
+use super::{
     code, parse_id, refusal, require_dmt_agent, rt, sandbox_otp_hint, transaction_rsid, transfer_context, transfer_json,
     transfer_reply,
 };
-use super::envelope::{EkoReply, EkoResult};
-use super::params::{Checker, EkoParams};
-use super::user::store_error;
+use crate::eko::auth::Authenticated;
+use crate::eko::check_initiator;
+use crate::eko::envelope::{EkoReply, EkoResult};
+use crate::eko::params::{Checker, EkoParams};
+use crate::eko::user::store_error;
 use crate::rail_worker;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -58,12 +58,8 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
     let request = transfer_request(&app, &auth, &params)?;
     require_dmt_agent(&app, auth.partner.id, request.user_code).await?;
     if app.rail.is_none() {
-        return Err(EkoReply::failure(
-            super::dmt::code::BANK_DOWN,
-            super::dmt::code::BANK_DOWN,
-            "Bank is down; please try again later",
-        )
-        .with_hint(rail_worker::NO_RAIL));
+        return Err(EkoReply::failure(super::code::BANK_DOWN, super::code::BANK_DOWN, "Bank is down; please try again later")
+            .with_hint(rail_worker::NO_RAIL));
     }
     let key = IdemKey { partner_id: auth.partner.id, scope: IDEMPOTENCY_SCOPE.into(), key: request.client_ref_id.clone() };
     let executed =
@@ -91,7 +87,7 @@ async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView
 
 /// Checks every field of a transfer request and builds the command.
 fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Result<NewTransfer, EkoReply> {
-    let mut c = super::checker(params, auth)?;
+    let mut c = crate::eko::checker(params, auth)?;
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     let customer = c.required(params, "customer_id", Mobile::parse);
     let recipient_id = c.required(params, "recipient_id", parse_id);
@@ -104,7 +100,7 @@ fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) ->
     location(&mut c, params);
     let channel_text = params.get("channel");
     if channel_text.is_none() {
-        c.fail("channel", super::envelope::MISSING);
+        c.fail("channel", crate::eko::envelope::MISSING);
     }
     c.finish()?;
     let channel = DmtChannel::parse(channel_text.unwrap_or_default()).map_err(|m| {
