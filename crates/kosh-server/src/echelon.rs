@@ -8,8 +8,10 @@
 //! - [`reference`]: balances, currencies, segments, methods, operators, options,
 //!   merchant info.
 //! - [`qr`]: the QR images payins point customers at, served by Kosh.
-//! - [`worker`]: moves processing payins and payouts on (sandbox outcomes, the rail,
-//!   expiry) and prunes old throttle windows.
+//! - its payment worker lives with the others:
+//!   [`workers::echelon_payments`](crate::workers::echelon_payments) moves processing
+//!   payins and payouts on (sandbox outcomes, the rail, expiry) and prunes old throttle
+//!   windows.
 //! - [`sandbox`]: the documented sandbox merchant and the sandbox payout rail.
 //! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
@@ -22,7 +24,6 @@ pub mod reference;
 pub mod sandbox;
 pub mod targets;
 pub mod tokens;
-pub mod worker;
 
 use crate::config::Config;
 use crate::state::AppState;

@@ -14,7 +14,7 @@
 //! - [`rejections`]: every error answer, the framework's own included, in the dialect
 //!   of its path.
 //! - [`sandbox`]: the public sandbox credentials that exist out of the box.
-//! - [`rail_worker`]: asks the rail about transfers whose time has come (NEFT batches,
+//! - [`workers::rail`]: asks the rail about transfers whose time has come (NEFT batches,
 //!   holds, late failures, transfers a crashed request left unanswered).
 
 pub mod admin;
@@ -25,7 +25,6 @@ pub mod eko;
 pub mod gateway;
 pub mod json_strict;
 pub mod metrics;
-pub mod rail_worker;
 pub mod rejections;
 pub mod sandbox;
 pub mod state;
@@ -118,7 +117,7 @@ pub struct App {
     request_hash_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
-    rail_worker: Option<rail_worker::Worker>,
+    rail_worker: Option<workers::rail::Worker>,
 }
 
 impl App {
@@ -153,11 +152,11 @@ impl App {
         let task = tokio::spawn(connections::serve(listener, app, limits, async move {
             let _ = stop.await;
         }));
-        let echelon_worker = echelon::worker::spawn(state.clone());
+        let echelon_worker = workers::echelon_payments::spawn(state.clone());
         let callbacks = state.config.callbacks_enabled.then(|| {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
-        let rail_worker = rail_worker::spawn(state.clone());
+        let rail_worker = workers::rail::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
         Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })

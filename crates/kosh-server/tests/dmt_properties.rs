@@ -118,7 +118,7 @@ async fn random_sequences_keep_the_ledger_consistent(backend: Backend) {
                 }
                 5 | 6 => {
                     clock.advance_ms(rng.random_range(0..90_000));
-                    kosh_server::rail_worker::run_once(&app.state).await.expect("a rail round");
+                    kosh_server::workers::rail::run_once(&app.state).await.expect("a rail round");
                 }
                 7 => inquire_any(&app, p, &mut rng).await,
                 _ => refund_any(&app, p, &mut rng).await,

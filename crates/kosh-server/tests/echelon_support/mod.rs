@@ -171,7 +171,7 @@ impl Echelon {
     /// One pass of the payment worker, for a server started without it
     /// ([`start_without_worker`]): the test decides when payments move on.
     pub async fn work(&self) -> usize {
-        kosh_server::echelon::worker::run_once(&self.app.state).await.expect("a worker pass")
+        kosh_server::workers::echelon_payments::run_once(&self.app.state).await.expect("a worker pass")
     }
 
     /// The `echelon.callback` outbox payloads of the sandbox partner, oldest first.

@@ -34,8 +34,8 @@ use crate::eko::check_initiator;
 use crate::eko::envelope::{EkoReply, EkoResult};
 use crate::eko::params::{Checker, EkoParams};
 use crate::eko::user::store_error;
-use crate::rail_worker;
 use crate::state::AppState;
+use crate::workers::rail;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::dmt::{self, DmtChannel, TxStatus};
@@ -59,7 +59,7 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
     require_dmt_agent(&app, auth.partner.id, request.user_code).await?;
     if app.rail.is_none() {
         return Err(EkoReply::failure(super::code::BANK_DOWN, super::code::BANK_DOWN, "Bank is down; please try again later")
-            .with_hint(rail_worker::NO_RAIL));
+            .with_hint(rail::NO_RAIL));
     }
     let key = IdemKey { partner_id: auth.partner.id, scope: IDEMPOTENCY_SCOPE.into(), key: request.client_ref_id.clone() };
     let executed =
@@ -75,7 +75,7 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
         let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
         return Ok(transfer_reply(&view, context));
     }
-    let view = rail_worker::submit(&app, &recorded).await;
+    let view = rail::submit(&app, &recorded).await;
     let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
     Ok(transfer_reply(&view, context))
 }
@@ -182,7 +182,7 @@ pub async fn inquiry(
     let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
     let due = transfer.tx_status.awaits_bank() && transfer.check_at_ms.is_some_and(|at| at <= app.now_ms());
     let view = if due {
-        match rail_worker::check(&app, &transfer).await {
+        match rail::check(&app, &transfer).await {
             Ok(view) => view,
             Err(e) => {
                 tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
