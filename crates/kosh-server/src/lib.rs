@@ -63,7 +63,7 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
     store.migrate().await.map_err(|e| StartError::Store(e.to_string()))?;
     if config.sandbox {
         store.execute(sandbox::seed_command(config.sandbox_wallet_rupees)).await.map_err(|e| StartError::Store(e.to_string()))?;
-        store.execute(echelon::sandbox::seed_command()).await.map_err(|e| StartError::Store(e.to_string()))?;
+        store.execute(sandbox::echelon::seed_command()).await.map_err(|e| StartError::Store(e.to_string()))?;
     }
     Ok(store)
 }
@@ -142,7 +142,7 @@ impl App {
             metrics: Arc::new(metrics::Metrics::default()),
             rail: config
                 .sandbox
-                .then(|| Arc::new(kosh_rails::sandbox::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
+                .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
             config: Arc::new(config),
         };

@@ -12,7 +12,7 @@ use callback_support::{reply, wait_for, Receiver, WAIT};
 use echelon_support::{payin_body, payout_body, start_with, Backend, Echelon};
 use kosh_core::clock::SharedClock;
 use kosh_core::echelon::Direction;
-use kosh_server::echelon::sandbox::MERCHANT_CODE;
+use kosh_server::sandbox::echelon::MERCHANT_CODE;
 use kosh_store::ops::callbacks::CallbackEvent;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,7 +6,7 @@
 
 use kosh_core::clock::{ManualClock, SharedClock};
 use kosh_server::config::Config;
-use kosh_server::echelon::sandbox::{MERCHANT_CODE, SECRET};
+use kosh_server::sandbox::echelon::{MERCHANT_CODE, SECRET};
 use kosh_server::App;
 pub use kosh_testkit::Backend;
 use serde_json::{json, Value};
