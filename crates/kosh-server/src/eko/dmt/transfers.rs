@@ -45,9 +45,8 @@ use kosh_core::validate::{self, ClientRefId, Mobile, Text};
 use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome, NewTransfer, TransferView};
 use kosh_store::commands::{Command, IdemKey, Outcome};
 use kosh_store::ops::dmt_transfers::Transfer;
+use kosh_store::scopes;
 
-/// The idempotency scope of Eko `client_ref_id`s.
-pub const IDEMPOTENCY_SCOPE: &str = "eko";
 /// Longest `timestamp` and `merchant_document_id` accepted, in characters.
 const MAX_FIELD_CHARS: usize = 64;
 
@@ -61,7 +60,7 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
         return Err(EkoReply::failure(super::code::BANK_DOWN, super::code::BANK_DOWN, "Bank is down; please try again later")
             .with_hint(rail::NO_RAIL));
     }
-    let key = IdemKey { partner_id: auth.partner.id, scope: IDEMPOTENCY_SCOPE.into(), key: request.client_ref_id.clone() };
+    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
     let executed =
         app.store.execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request))).await.map_err(refusal)?;
     let Outcome::Dmt(DmtOutcome::TransferRecorded(recorded)) = executed.outcome else {
