@@ -2,8 +2,8 @@
 //! authentication, transactions, limits, statuses, inquiry and bad input. Time comes
 //! from a manual clock, and every request is signed at the clock's time.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, signed_at, Backend};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};

@@ -2,8 +2,8 @@
 //! sandbox rail must never stand in for a bank. A transfer is refused before anything is
 //! recorded or reserved.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::transfer_form;

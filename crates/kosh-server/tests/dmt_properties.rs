@@ -9,8 +9,8 @@
 //! - many concurrent transfers against a wallet that affords only some: exactly those
 //!   succeed.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::{available, call, recipient, stored_otp, verified_customer};

@@ -1,8 +1,8 @@
 //! Echelon auth tokens, token scoping attacks and versioning, on both backends. Every
 //! answer is checked against the vendor's spec by the support client.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -4,8 +4,8 @@
 //! Schedules are checked on the injected clock and the event's recorded state, never by
 //! sleeping and hoping nothing happens.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 mod callback_support;
 
 use callback_support::{reply, wait_for, Receiver, WAIT};

@@ -3,8 +3,8 @@
 //! behind (the sandbox partner and merchant seeded as `kosh serve` seeds them), so the
 //! refusals are the server's, not the data's. Every answer is checked against the spec.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 
 use echelon_support::{add_merchant, payin_body, payout_body, start_with, Backend, Echelon};
 use kosh_core::clock::SystemClock;

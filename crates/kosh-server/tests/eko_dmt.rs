@@ -2,8 +2,8 @@
 //! the seed's whole flow, NEFT batches with their status callback events, holds,
 //! failures and refunds, idempotency, crash recovery.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::{

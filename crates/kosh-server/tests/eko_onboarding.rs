@@ -1,8 +1,8 @@
 //! Agent onboarding, services, mobile OTPs and the wallet balance, through the real
 //! server on both backends, signed with kosh-sdk.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, get, invalid_names, onboard, pairs, put, sandbox, service_entry, Backend};
 use kosh_core::clock::{Clock, ManualClock, SystemClock};

@@ -5,8 +5,8 @@
 //! is refused as stale. (DMT transfers carry no `request_hash` in the vendor's API or in
 //! Kosh, so there is nothing of theirs to replay-protect.)
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{signed_at, Backend};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};

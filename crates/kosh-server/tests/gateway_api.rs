@@ -3,8 +3,8 @@
 //! replayed and stale confirmations, refusals, the partner's own client_ref_id, expiry.
 //! Time comes from a manual clock; everything is signed at the clock's time.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, signed_at, Backend};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};

@@ -3,8 +3,8 @@
 //! API first and acknowledges to its Acknowledgement API afterwards (a test server on
 //! 127.0.0.1 with Basic auth).
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod callback_support;
 
 use callback_support::*;

@@ -17,24 +17,6 @@ use std::time::{Duration, Instant};
 /// bounds a failure and a busy machine may be slow.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// Generates, for each scenario `async fn name(backend: Backend)`, one test per backend.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::echelon_support::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::echelon_support::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
 /// The clock tests start at (2027-01-15), moved by hand.
 pub const T0_MS: i64 = 1_800_000_000_000;
 

@@ -10,25 +10,6 @@ pub use kosh_testkit::Backend;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Generates, for each scenario `async fn name(backend: Backend)`, one test per backend:
-/// `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::eko_support::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::eko_support::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
 /// An Aadhaar hash key for servers started outside sandbox mode (which need one).
 pub const TEST_AADHAAR_PEPPER: &str = "test-aadhaar-pepper-0123456789abcdef";
 
