@@ -5,7 +5,7 @@
 mod eko_support;
 use kosh_testkit::on_both_backends;
 
-use eko_support::{agent_form, signed_at, Backend};
+use eko_support::{agent_form, signed_at, Backend, CUSTOMER, FINGPAY, LATLONG, T0_MS};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
@@ -30,12 +30,7 @@ on_both_backends!(
     client_ref_ids_are_shared_with_token_payments,
 );
 
-/// 2023-11-14 22:13:20Z: 03:43 on the 15th in India.
-const T0_MS: i64 = 1_700_000_000_000;
 const DAY_MS: i64 = 86_400_000;
-const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
-const LATLONG: &str = "28.4595,77.0266";
-const CUSTOMER: &str = "9812345678";
 
 struct Env {
     app: App,

@@ -6,7 +6,7 @@
 mod eko_support;
 use kosh_testkit::on_both_backends;
 
-use eko_support::{agent_form, signed_at, Backend};
+use eko_support::{agent_form, signed_at, Backend, FINGPAY, T0_MS};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
@@ -28,8 +28,6 @@ on_both_backends!(
     outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture,
 );
 
-const T0_MS: i64 = 1_700_000_000_000;
-const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
 const CALLBACK: &str = "http://127.0.0.1:9/eko_aeps_callback";
 
 struct Env {

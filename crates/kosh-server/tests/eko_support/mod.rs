@@ -15,6 +15,15 @@ use std::sync::Arc;
 /// An Aadhaar hash key for servers started outside sandbox mode (which need one).
 pub const TEST_AADHAAR_PEPPER: &str = "test-aadhaar-pepper-0123456789abcdef";
 
+/// 2023-11-14 22:13:20Z (03:43 on the 15th in India): where the AePS tests' clocks start.
+pub const T0_MS: i64 = 1_700_000_000_000;
+/// Where the AePS (Fingpay) onboarding and KYC routes live.
+pub const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
+/// The agent's location AePS requests carry.
+pub const LATLONG: &str = "28.4595,77.0266";
+/// The customer (mobile) AePS tests transact for.
+pub const CUSTOMER: &str = "9812345678";
+
 /// The prefixes every Eko route is served under.
 pub const PREFIXES: [&str; 4] = ["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"];
 
