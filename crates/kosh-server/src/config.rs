@@ -1,5 +1,5 @@
 //! Configuration: defaults, then an optional TOML file, then environment variables and
-//! flags (the binary maps `KOSH_*` variables and `--flags` onto [`Overrides`]).
+//! flags (`kosh serve` maps `KOSH_*` variables and `--flags` onto [`Config`] fields).
 
 use kosh_core::secret::Secret;
 use serde::Deserialize;

@@ -5,7 +5,7 @@
 //! - [`tokens`]: `POST /auth-tokens` and `POST /auth-tokens-by-action`.
 //! - [`payments`]: payins and payouts (create, detail, accounts, external reference,
 //!   available options) and their wire shapes.
-//! - [`reference`]: balances, currencies, segments, methods, operators, options,
+//! - [`reference`](mod@reference): balances, currencies, segments, methods, operators, options,
 //!   merchant info.
 //! - [`qr`]: the QR images payins point customers at, served by Kosh.
 //! - its payment worker lives with the others:
