@@ -25,14 +25,11 @@ pub enum Backend {
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
-/// Generates, for each scenario `async fn name(backend: Backend)` in scope, one test per
-/// backend: `sqlite::name` and `postgres::name`, each on a two-thread tokio runtime (the
-/// calling crate depends on `tokio` with its `macros` feature).
-///
-/// ```ignore
-/// async fn a_scenario(backend: kosh_testkit::Backend) { /* … */ }
-/// kosh_testkit::on_both_backends!(a_scenario);
-/// ```
+/// Generates, for each scenario `async fn name(backend: Backend)` at the root of a test
+/// crate, one test per backend: `sqlite::name` and `postgres::name`, each on a two-thread
+/// tokio runtime (the calling crate depends on `tokio` with its `macros` feature). A test
+/// file lists its scenarios once, `on_both_backends!(first_scenario, second_scenario);`,
+/// and writes each scenario as a plain async function of the backend.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
