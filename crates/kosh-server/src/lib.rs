@@ -29,10 +29,12 @@
 //!
 //!    Unmatched paths fall back to each dialect's own "not found".
 //! 5. **Authentication and parameters.** The Eko routes run
-//!    [`eko::auth::authenticate`] (developer key, secret-key, `request_hash`), which
+//!    [`eko::auth::authenticate`] (developer key, secret-key and its timestamp), which
 //!    leaves an [`eko::auth::Authenticated`] partner for the handler; the handler reads
 //!    form or JSON bodies as [`eko::params::EkoParams`] and checks them with a
-//!    [`eko::params::Checker`], which lists every bad field at once. Echelon routes run
+//!    [`eko::params::Checker`], which lists every bad field at once; handlers whose
+//!    requests carry a `request_hash` check it over the parsed fields with
+//!    [`eko::auth::accept_request_hash`]. Echelon routes run
 //!    [`echelon::auth::require_version`] and [`echelon::auth::require_token`] (leaving
 //!    an [`echelon::Caller`]) and parse bodies with `echelon::input`.
 //! 6. **Store command.** The handler builds one [`kosh_store::commands::Command`] and
