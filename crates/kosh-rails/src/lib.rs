@@ -3,8 +3,9 @@
 //! A guided tour:
 //! - [`Rail`] is the connector trait: [`Rail::submit`] hands an [`Order`] to a bank
 //!   network, [`Rail::status`] asks where it stands. Both answer a [`RailStatus`].
-//! - [`sandbox::SandboxRail`] is the built-in connector: a deterministic simulator whose
-//!   outcomes are chosen by documented magic values (see [`sandbox::Scenario`]).
+//! - [`sandbox::rail::SandboxRail`] is the built-in connector: a deterministic simulator
+//!   whose outcomes are chosen by documented magic values (see
+//!   [`sandbox::rail::Scenario`]); [`sandbox`] holds every simulator of sandbox mode.
 //!
 //! The rail keeps no state of its own that Kosh depends on: the store keeps every order
 //! and its last known status, and a worker asks [`Rail::status`] when an order's

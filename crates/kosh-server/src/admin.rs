@@ -35,8 +35,6 @@ use kosh_store::ops::partners::Partner;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-/// The idempotency scope of admin wallet credits, apart from every API dialect's keys.
-pub const CREDIT_SCOPE: &str = "admin_wallet_credit";
 /// Longest `Idempotency-Key`, in bytes.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
 /// The ledger reference of a credit whose request names none.
@@ -178,7 +176,7 @@ async fn wallet_credit(
     let cmd = Command::CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
     let executed = match key {
         Some(key) => {
-            let key = IdemKey { partner_id: partner.id, scope: CREDIT_SCOPE.into(), key };
+            let key = IdemKey { partner_id: partner.id, scope: kosh_store::scopes::ADMIN_WALLET_CREDIT.into(), key };
             app.store.execute_idempotent(key, cmd).await
         }
         None => app.store.execute(cmd).await.map(|outcome| Executed { outcome, replayed: false }),

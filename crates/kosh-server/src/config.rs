@@ -1,5 +1,5 @@
 //! Configuration: defaults, then an optional TOML file, then environment variables and
-//! flags (the binary maps `KOSH_*` variables and `--flags` onto [`Overrides`]).
+//! flags (`kosh serve` maps `KOSH_*` variables and `--flags` onto [`Config`] fields).
 
 use kosh_core::secret::Secret;
 use serde::Deserialize;
@@ -404,9 +404,9 @@ impl Config {
     }
 
     /// The sandbox rail's timings.
-    pub fn sandbox_rail(&self) -> kosh_rails::sandbox::SandboxSettings {
+    pub fn sandbox_rail(&self) -> kosh_rails::sandbox::rail::SandboxSettings {
         let ms = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX / 1000) * 1000;
-        kosh_rails::sandbox::SandboxSettings {
+        kosh_rails::sandbox::rail::SandboxSettings {
             neft_batch_ms: ms(self.neft_batch_secs),
             hold_ms: ms(self.rail_hold_secs),
             late_failure_ms: ms(self.rail_late_failure_secs),

@@ -1,21 +1,71 @@
 //! # kosh-server: the HTTP server
 //!
-//! A guided tour:
-//! - [`config`]: every setting, with defaults, from a TOML file, env and flags.
-//! - [`App::start`] opens the store, applies migrations, seeds the sandbox, and serves
-//!   until told to stop, finishing in-flight requests first.
-//! - [`eko`]: the Eko dialect (auth, envelope, params, one module per API family).
-//! - [`gateway`]: the hosted AePS gateway page (`/v2/aeps`) and its partner callback protocol.
-//! - [`echelon`]: the Echelon dialect (scoped JWTs, payins, payouts, balances) at the
-//!   spec's root paths, and its payment worker.
-//! - [`metrics`]: Prometheus metrics; `/healthz` answers when the store does.
-//! - [`connections`]: the accept loop: listen backlog, connection cap, header, body and
-//!   idle timeouts.
-//! - [`rejections`]: every error answer, the framework's own included, in the dialect
-//!   of its path.
-//! - [`sandbox`]: the public sandbox credentials that exist out of the box.
-//! - [`rail_worker`]: asks the rail about transfers whose time has come (NEFT batches,
-//!   holds, late failures, transfers a crashed request left unanswered).
+//! A guided tour, in the order a request meets the code. Take `POST
+//! /ekoapi/v2/transactions` (a DMT transfer) as the running example.
+//!
+//! 1. **Start.** [`App::start`] validates the [`config`], opens the store with
+//!    [`open_store`] (migrated, and in sandbox mode seeded by [`sandbox`] and
+//!    [`sandbox::echelon`]), builds the shared [`state::AppState`] (store, partner cache,
+//!    outbound HTTP client, metrics, the rail) and starts the [`workers`].
+//! 2. **Connections.** [`connections::listen`] binds with the configured backlog;
+//!    [`connections::serve`] accepts, caps connections and applies the header, body and
+//!    idle timeouts, then hands each request to the [`router`].
+//! 3. **Rejections and metrics.** The outermost layer, [`rejections::dialect_errors`],
+//!    rewrites every error answer (the framework's own included: bad JSON, body too
+//!    large, unknown path) into the dialect of its path; inside it the body limit and
+//!    [`metrics::track`] (Prometheus, rendered at `/metrics`; `/healthz` answers when the
+//!    store does).
+//! 4. **Router.** [`router`] merges one router per dialect, each an adapter from a wire
+//!    format to store commands:
+//!    - [`eko`] ([`eko::router`]): the Eko API under `/ekoapi/v1`, `/ekoapi/v2`,
+//!      `/ekoicici/…` and v3; one module per family ([`eko::user`], [`eko::onboard`],
+//!      [`eko::otp`], [`eko::balance`], [`eko::dmt`] with [`eko::dmt::transfers`] and its
+//!      siblings, [`eko::aeps`], [`eko::token`]);
+//!    - [`echelon`] ([`echelon::router`]): scoped JWTs, payins, payouts and balances at
+//!      the spec's root paths;
+//!    - [`gateway`]: the hosted AePS gateway page (`/v2/aeps`) and its partner callback
+//!      protocol;
+//!    - [`admin`]: the operator's API under `/admin/v1` (only with an `admin_token`).
+//!
+//!    Unmatched paths fall back to each dialect's own "not found".
+//! 5. **Authentication and parameters.** The Eko routes run
+//!    [`eko::auth::authenticate`] (developer key, secret-key and its timestamp), which
+//!    leaves an [`eko::auth::Authenticated`] partner for the handler; the handler reads
+//!    form or JSON bodies as [`eko::params::EkoParams`] and checks them with a
+//!    [`eko::params::Checker`], which lists every bad field at once; handlers whose
+//!    requests carry a `request_hash` check it over the parsed fields with
+//!    [`eko::auth::accept_request_hash`]. Echelon routes run
+//!    [`echelon::auth::require_version`] and [`echelon::auth::require_token`] (leaving
+//!    an [`echelon::Caller`]) and parse bodies with `echelon::input`.
+//! 6. **Store command.** The handler builds one [`kosh_store::commands::Command`] and
+//!    runs it with [`kosh_store::Store::execute`], or
+//!    [`kosh_store::Store::execute_idempotent`] under an
+//!    [`IdemKey`](kosh_store::commands::IdemKey) in one of the
+//!    [`kosh_store::scopes`] (the transfer: [`eko::dmt::transfers::initiate`] records
+//!    `InitiateTransfer` under the partner's `client_ref_id`). The command runs in one
+//!    transaction: it validates, posts or reserves money with
+//!    [`kosh_store::ops::ledger::record`], changes state, and appends the events that
+//!    describe the change with [`kosh_store::ops::outbox::append`]; either all of it
+//!    commits or none does.
+//! 7. **Rail.** A transfer that was recorded goes to the bank:
+//!    [`workers::rail::submit`] asks the rail (in sandbox mode
+//!    [`kosh_rails::sandbox::rail::SandboxRail`]) and applies its answer as another
+//!    command.
+//! 8. **Envelope.** The handler answers an [`eko::envelope::EkoReply`] (`status`,
+//!    `response_status_id`, `response_type_id`, `message`, `data`, `invalid_params`);
+//!    an Echelon handler answers JSON or an [`echelon::error::ApiError`] in the spec's
+//!    error shape.
+//! 9. **Workers**, after the answer, on short real-time ticks against the injected
+//!    clock, coordinating through rows in the store:
+//!    [`workers::callbacks`] delivers outbox events to partners (with
+//!    [`workers::policy`] retries, over [`workers::outbound`]); [`workers::rail`] asks
+//!    the rail about transfers whose time has come (NEFT batches, holds, late
+//!    failures, transfers a crashed request left unanswered);
+//!    [`workers::echelon_payments`] moves payins and payouts on; and
+//!    [`workers::request_hashes`] forgets stale `request_hash` uses.
+//!
+//! [`App::stop`] stops accepting, lets in-flight requests finish within the grace
+//! period, and stops the workers.
 
 pub mod admin;
 pub mod config;
@@ -25,7 +75,6 @@ pub mod eko;
 pub mod gateway;
 pub mod json_strict;
 pub mod metrics;
-pub mod rail_worker;
 pub mod rejections;
 pub mod sandbox;
 pub mod state;
@@ -64,7 +113,7 @@ pub async fn open_store(config: &Config, clock: SharedClock) -> Result<Store, St
     store.migrate().await.map_err(|e| StartError::Store(e.to_string()))?;
     if config.sandbox {
         store.execute(sandbox::seed_command(config.sandbox_wallet_rupees)).await.map_err(|e| StartError::Store(e.to_string()))?;
-        store.execute(echelon::sandbox::seed_command()).await.map_err(|e| StartError::Store(e.to_string()))?;
+        store.execute(sandbox::echelon::seed_command()).await.map_err(|e| StartError::Store(e.to_string()))?;
     }
     Ok(store)
 }
@@ -118,7 +167,7 @@ pub struct App {
     request_hash_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
-    rail_worker: Option<rail_worker::Worker>,
+    rail_worker: Option<workers::rail::Worker>,
 }
 
 impl App {
@@ -143,7 +192,7 @@ impl App {
             metrics: Arc::new(metrics::Metrics::default()),
             rail: config
                 .sandbox
-                .then(|| Arc::new(kosh_rails::sandbox::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
+                .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
             config: Arc::new(config),
         };
@@ -153,11 +202,11 @@ impl App {
         let task = tokio::spawn(connections::serve(listener, app, limits, async move {
             let _ = stop.await;
         }));
-        let echelon_worker = echelon::worker::spawn(state.clone());
+        let echelon_worker = workers::echelon_payments::spawn(state.clone());
         let callbacks = state.config.callbacks_enabled.then(|| {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
-        let rail_worker = rail_worker::spawn(state.clone());
+        let rail_worker = workers::rail::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
         Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })

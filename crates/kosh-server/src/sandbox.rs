@@ -1,5 +1,13 @@
 //! Sandbox mode: the public sandbox partner from the vendor's documentation exists out of
 //! the box, so the vendor's own examples and SDKs work unchanged against a fresh Kosh.
+//!
+//! This module and [`echelon`] (the sandbox merchant) hold what sandbox mode *seeds*.
+//! The simulated banks it talks to are connectors and live in
+//! [`kosh_rails::sandbox`] (the DMT rail, the Echelon payout rail); the AePS sandbox bank
+//! is `kosh_core::aeps::sandbox`, consulted by the store command that records a
+//! transaction. The sandbox's OTP reader is an Eko route, in [`crate::eko::otp`].
+
+pub mod echelon;
 
 use kosh_store::commands::Command;
 use kosh_store::ops::agents::NewAgent;

@@ -2,10 +2,10 @@
 //! authentication, transactions, limits, statuses, inquiry and bad input. Time comes
 //! from a manual clock, and every request is signed at the clock's time.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
-use eko_support::{agent_form, signed_at, Backend};
+use eko_support::{agent_form, signed_at, Backend, CUSTOMER, FINGPAY, LATLONG, T0_MS};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
@@ -16,8 +16,7 @@ use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 on_both_backends!(
     fingpay_ekyc_steps_daily_authentication_and_a_withdrawal,
@@ -31,12 +30,7 @@ on_both_backends!(
     client_ref_ids_are_shared_with_token_payments,
 );
 
-/// 2023-11-14 22:13:20Z: 03:43 on the 15th in India.
-const T0_MS: i64 = 1_700_000_000_000;
 const DAY_MS: i64 = 86_400_000;
-const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
-const LATLONG: &str = "28.4595,77.0266";
-const CUSTOMER: &str = "9812345678";
 
 struct Env {
     app: App,
@@ -319,32 +313,7 @@ async fn fingpay_ekyc_steps_daily_authentication_and_a_withdrawal(backend: Backe
 /// every crate (the servers run in this process), from the first [`Env::start`] on:
 /// what `kosh serve` would write to stderr at `KOSH_LOG=trace`.
 fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-            .with_writer(move || LogSink(sink.clone()))
-            .try_init()
-            .expect("the only log subscriber of this test binary");
-        logs
-    })
-    .clone()
-}
-
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    eko_support::captured_logs(tracing_subscriber::filter::LevelFilter::TRACE)
 }
 
 /// The forms a clear Aadhaar number could take in text: 12 digits, or 4-4-4 spaced.

@@ -1,8 +1,8 @@
 //! The callback engine end to end: a real server with a manual clock, real receivers on
 //! 127.0.0.1, on both backends. Schedules that span days run in milliseconds.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod callback_support;
 
 use callback_support::*;

@@ -3,8 +3,8 @@
 //! platform's body; a receiver that fails is retried after the configured interval until
 //! it answers HTTP 200, and every attempt is recorded.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod callback_support;
 mod dmt_support;
 

@@ -2,43 +2,26 @@
 //! sandbox rail must never stand in for a bank. A transfer is refused before anything is
 //! recorded or reserved.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::transfer_form;
 use eko_support::{onboard, Backend};
 use kosh_core::ledger::AccountKind;
 use kosh_sdk::eko::{Client, Credentials};
-use kosh_store::commands::{Command, Outcome};
-use kosh_store::ops::partners::NewPartner;
 use serde_json::json;
 
 on_both_backends!(transfers_are_refused_without_a_bank_rail);
 
 async fn transfers_are_refused_without_a_bank_rail(backend: Backend) {
-    let app = eko_support::start(backend, |c| {
-        c.sandbox = false;
-        c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
-        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
-    })
-    .await;
+    let app = eko_support::start(backend, eko_support::production).await;
     let credentials = Credentials {
         developer_key: "prod0000000000000000000000000001".into(),
         access_key: "0b6c3f6e-0000-4000-8000-000000000001".into(),
         initiator_id: "9000000001".into(),
     };
-    let partner = NewPartner {
-        name: "production partner".into(),
-        developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone().into(),
-        initiator_id: credentials.initiator_id.clone(),
-        is_sandbox: false,
-    };
-    let Outcome::PartnerCreated(partner) = app.state.store.execute(Command::CreatePartner(partner)).await.expect("partner")
-    else {
-        panic!("a partner is created")
-    };
+    let partner = eko_support::create_partner(&app, "production partner", &credentials).await;
     let eko = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
     let user_code = onboard(&eko, "ABCPK1234F", "9000000002").await;
 

@@ -9,8 +9,8 @@
 //! - many concurrent transfers against a wallet that affords only some: exactly those
 //!   succeed.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::{available, call, recipient, stored_otp, verified_customer};
@@ -20,8 +20,7 @@ use kosh_core::ledger::AccountKind;
 use kosh_core::pricing::Pricing;
 use kosh_sdk::eko::{Client, Credentials};
 use kosh_server::App;
-use kosh_store::commands::{Command, Outcome};
-use kosh_store::ops::partners::NewPartner;
+use kosh_store::commands::Command;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
@@ -48,14 +47,7 @@ async fn new_partner(app: &App, n: u32, wallet_paise: i64) -> Partner {
         access_key: format!("access-prop-{n}-0123456789abcdef"),
         initiator_id: format!("98000000{n:02}"),
     };
-    let new = NewPartner {
-        name: format!("prop-{n}"),
-        developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone().into(),
-        initiator_id: credentials.initiator_id.clone(),
-        is_sandbox: false,
-    };
-    let Ok(Outcome::PartnerCreated(p)) = app.state.store.execute(Command::CreatePartner(new)).await else { panic!("partner") };
+    let p = eko_support::create_partner(app, &format!("prop-{n}"), &credentials).await;
     let credit = Command::CreditWallet { partner_id: p.id, amount_paise: wallet_paise, reference: "test".into() };
     app.state.store.execute(credit).await.expect("credit");
     let client = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
@@ -118,7 +110,7 @@ async fn random_sequences_keep_the_ledger_consistent(backend: Backend) {
                 }
                 5 | 6 => {
                     clock.advance_ms(rng.random_range(0..90_000));
-                    kosh_server::rail_worker::run_once(&app.state).await.expect("a rail round");
+                    kosh_server::workers::rail::run_once(&app.state).await.expect("a rail round");
                 }
                 7 => inquire_any(&app, p, &mut rng).await,
                 _ => refund_any(&app, p, &mut rng).await,

@@ -1,16 +1,16 @@
 //! Echelon auth tokens, token scoping attacks and versioning, on both backends. Every
 //! answer is checked against the vendor's spec by the support client.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use echelon_support::{add_merchant, payin_body, spec, start, Backend};
 use hmac::{Hmac, Mac};
 use kosh_core::echelon::merchant::StoredSecret;
-use kosh_server::echelon::sandbox::{MERCHANT_CODE, SECRET};
 use kosh_server::echelon::MERCHANT_TTL_MS;
+use kosh_server::sandbox::echelon::{MERCHANT_CODE, SECRET};
 use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
 use serde_json::{json, Value};
 use sha2::Sha256;

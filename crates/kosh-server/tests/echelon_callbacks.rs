@@ -4,15 +4,15 @@
 //! Schedules are checked on the injected clock and the event's recorded state, never by
 //! sleeping and hoping nothing happens.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 mod callback_support;
 
 use callback_support::{reply, wait_for, Receiver, WAIT};
 use echelon_support::{payin_body, payout_body, start_with, Backend, Echelon};
 use kosh_core::clock::SharedClock;
 use kosh_core::echelon::Direction;
-use kosh_server::echelon::sandbox::MERCHANT_CODE;
+use kosh_server::sandbox::echelon::MERCHANT_CODE;
 use kosh_store::ops::callbacks::CallbackEvent;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};

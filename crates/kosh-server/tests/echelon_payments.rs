@@ -2,8 +2,8 @@
 //! outcomes, the ledger, the `echelon.callback` outbox rows, 409 races, bad input.
 //! Every answer is checked against the vendor's spec by the support client.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 
 use echelon_support::{payin_body, payout_body, spec, start, start_without_worker, Backend, Echelon};
 use kosh_core::ledger::AccountKind;

@@ -3,15 +3,15 @@
 //! behind (the sandbox partner and merchant seeded as `kosh serve` seeds them), so the
 //! refusals are the server's, not the data's. Every answer is checked against the spec.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 
 use echelon_support::{add_merchant, payin_body, payout_body, start_with, Backend, Echelon};
 use kosh_core::clock::SystemClock;
 use kosh_core::echelon::jwt::{self, Claims};
 use kosh_core::ledger::AccountKind;
 use kosh_server::config::Config;
-use kosh_server::echelon::sandbox::{MERCHANT_CODE, SECRET};
+use kosh_server::sandbox::echelon::{MERCHANT_CODE, SECRET};
 use kosh_server::{App, StartError};
 use serde_json::json;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ async fn production(backend: Backend) -> Echelon {
     .await;
     let store = &e.app.state.store;
     store.execute(kosh_server::sandbox::seed_command(1_000_000)).await.expect("seed the sandbox partner");
-    store.execute(kosh_server::echelon::sandbox::seed_command()).await.expect("seed the sandbox merchant");
+    store.execute(kosh_server::sandbox::echelon::seed_command()).await.expect("seed the sandbox merchant");
     let merchant = store.echelon_merchant(MERCHANT_CODE).await.unwrap().expect("the sandbox merchant is in the database");
     assert!(merchant.is_sandbox && merchant.active);
     add_merchant(&e, MERCHANT, MERCHANT_SECRET).await;

@@ -1,8 +1,8 @@
 //! Echelon balances, code lists and the throttle, on both backends; the throttle also
 //! across two nodes sharing one PostgreSQL. Every answer is checked against the spec.
 
-#[macro_use]
 mod echelon_support;
+use kosh_testkit::on_both_backends;
 
 use echelon_support::{start, start_config, start_with, Backend, Echelon};
 use kosh_server::config::Config;

@@ -2,8 +2,8 @@
 //! the seed's whole flow, NEFT batches with their status callback events, holds,
 //! failures and refunds, idempotency, crash recovery.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::{
@@ -434,7 +434,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
     // Past the recovery delay and the late failure: the worker's first answer is the failure.
     clock.advance_ms(90_000);
     let restarted = kosh_server::App::start(config.expect("config"), clock.clone()).await.expect("restart");
-    let claimed = kosh_server::rail_worker::run_once(&restarted.state).await.expect("a worker round");
+    let claimed = kosh_server::workers::rail::run_once(&restarted.state).await.expect("a worker round");
     assert_eq!(claimed, 2, "{backend:?}");
     let debits = 2 * Pricing::default().charges(60_000).debit_paise();
     for tid in &tids {

@@ -2,8 +2,8 @@
 //! the platform's code and a clear message, and changes nothing (wallet, ledger,
 //! transfers, outbox, customer state and limits are compared before and after).
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::{

@@ -2,8 +2,8 @@
 //! prefixes, authentication refusals that explain themselves without revealing the
 //! expected secret-key, and malformed requests (415, 400, 413, 405, 404).
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, get, pairs, put, sandbox, send, signed, signed_at, Backend, PREFIXES};
 use kosh_core::clock::{Clock, SystemClock};

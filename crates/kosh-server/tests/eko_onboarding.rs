@@ -1,15 +1,13 @@
 //! Agent onboarding, services, mobile OTPs and the wallet balance, through the real
 //! server on both backends, signed with kosh-sdk.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, get, invalid_names, onboard, pairs, put, sandbox, service_entry, Backend};
 use kosh_core::clock::{Clock, ManualClock, SystemClock};
 use kosh_sdk::eko::{Client, Credentials};
 use kosh_server::eko::user::require_active_service;
-use kosh_store::commands::Command;
-use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -320,25 +318,13 @@ fn answer_rt(body: &Value) -> i64 {
 /// partnership, among them) onboards in either mode; outside sandbox mode the
 /// documentation's example PAN is what it is, an invalid holder type.
 async fn every_issued_pan_holder_type_onboards_and_the_docs_example_only_in_sandbox(backend: Backend) {
-    let app = eko_support::start(backend, |c| {
-        c.sandbox = false;
-        c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
-        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
-    })
-    .await;
+    let app = eko_support::start(backend, eko_support::production).await;
     let credentials = Credentials {
         developer_key: kosh_core::secret::new_developer_key(),
         access_key: kosh_core::secret::new_access_key(),
         initiator_id: "9000000002".into(),
     };
-    let partner = NewPartner {
-        name: "production".into(),
-        developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone().into(),
-        initiator_id: credentials.initiator_id.clone(),
-        is_sandbox: false,
-    };
-    app.state.store.execute(Command::CreatePartner(partner)).await.expect("create partner");
+    eko_support::create_partner(&app, "production", &credentials).await;
     let eko = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
 
     let docs = put(&eko, "/user/onboard", &pairs(&agent_form("ABCDE1234F", "9876500100"))).await;
@@ -510,14 +496,7 @@ async fn the_sandbox_otp_reader_shows_only_the_partners_own_otps(backend: Backen
         access_key: kosh_core::secret::new_access_key(),
         initiator_id: "9000000001".into(),
     };
-    let partner = NewPartner {
-        name: "other".into(),
-        developer_key: other.developer_key.clone(),
-        access_key: other.access_key.clone().into(),
-        initiator_id: other.initiator_id.clone(),
-        is_sandbox: false,
-    };
-    app.state.store.execute(Command::CreatePartner(partner)).await.expect("create partner");
+    eko_support::create_partner(&app, "other", &other).await;
     let mobile = "9876500070";
     put(&sandbox(&app, "/ekoapi/v1"), "/user/request/otp", &[("mobile", mobile)]).await;
     let own = get(&eko_support::root(&app), "/sandbox/otp", &[("mobile", mobile)]).await;
@@ -546,12 +525,7 @@ async fn the_sandbox_otp_reader_shows_only_the_partners_own_otps(backend: Backen
 }
 
 async fn the_sandbox_otp_reader_does_not_exist_outside_sandbox_mode(backend: Backend) {
-    let app = eko_support::start(backend, |c| {
-        c.sandbox = false;
-        c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
-        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
-    })
-    .await;
+    let app = eko_support::start(backend, eko_support::production).await;
     let (http, body) = eko_support::send(eko_support::signed(
         reqwest::Client::new().get(format!("{}/sandbox/otp?mobile=9876500080", app.url())),
     ))

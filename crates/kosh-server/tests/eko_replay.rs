@@ -5,10 +5,10 @@
 //! is refused as stale. (DMT transfers carry no `request_hash` in the vendor's API or in
 //! Kosh, so there is nothing of theirs to replay-protect.)
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
-use eko_support::{signed_at, Backend};
+use eko_support::{signed_at, Backend, CUSTOMER, FINGPAY, LATLONG, T0_MS};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
@@ -26,11 +26,6 @@ on_both_backends!(
     unverified_hashes_and_reused_secret_keys_are_not_refused,
 );
 
-/// 2023-11-14 22:13:20Z.
-const T0_MS: i64 = 1_700_000_000_000;
-const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
-const LATLONG: &str = "28.4595,77.0266";
-const CUSTOMER: &str = "9812345678";
 const USER_CODE: &str = "20810200";
 /// How long a test waits for a worker to reach a stated condition.
 const DEADLINE: Duration = Duration::from_secs(60);

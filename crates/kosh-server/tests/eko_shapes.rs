@@ -28,8 +28,8 @@
 //!   only; README "Token cash collection": the response_type_ids are Kosh's choice)
 //! - `GET /sandbox/otp` (Kosh's own, not an Eko endpoint)
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
 use eko_support::{signed_at, Backend};
 use kosh_core::aadhaar::with_check_digit;

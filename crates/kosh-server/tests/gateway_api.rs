@@ -3,10 +3,10 @@
 //! replayed and stale confirmations, refusals, the partner's own client_ref_id, expiry.
 //! Time comes from a manual clock; everything is signed at the clock's time.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 
-use eko_support::{agent_form, signed_at, Backend};
+use eko_support::{agent_form, signed_at, Backend, FINGPAY, T0_MS};
 use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
@@ -14,8 +14,6 @@ use kosh_core::ledger::AccountKind;
 use kosh_sdk::aeps_callback::{AepsCallback, CallbackConfig, Decision};
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
-use kosh_store::commands::Command;
-use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -30,8 +28,6 @@ on_both_backends!(
     outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture,
 );
 
-const T0_MS: i64 = 1_700_000_000_000;
-const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
 const CALLBACK: &str = "http://127.0.0.1:9/eko_aeps_callback";
 
 struct Env {
@@ -471,25 +467,13 @@ async fn confirmations_are_verified_strictly_whatever_the_request_hash_setting(b
 /// fingerprint capture: transactions are refused, by the API and by the page, before
 /// anything is stored.
 async fn outside_sandbox_mode_there_is_no_bank_and_no_simulated_capture(backend: Backend) {
-    let mut env = Env::start_with(backend, |c| {
-        c.sandbox = false;
-        c.aeps_aadhaar_pepper = Some(eko_support::TEST_AADHAAR_PEPPER.into());
-        c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
-    })
-    .await;
+    let mut env = Env::start_with(backend, eko_support::production).await;
     env.creds = Credentials {
         developer_key: kosh_core::secret::new_developer_key(),
         access_key: kosh_core::secret::new_access_key(),
         initiator_id: "9000000001".into(),
     };
-    let partner = NewPartner {
-        name: "production".into(),
-        developer_key: env.creds.developer_key.clone(),
-        access_key: env.creds.access_key.clone().into(),
-        initiator_id: env.creds.initiator_id.clone(),
-        is_sandbox: false,
-    };
-    env.app.state.store.execute(Command::CreatePartner(partner)).await.expect("create partner");
+    eko_support::create_partner(&env.app, "production", &env.creds).await;
     let form: serde_json::Map<String, Value> =
         agent_form("ABCPG6666F", "9876566666").into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
     let onboarded = env.api(reqwest::Method::PUT, "/ekoapi/v1/user/onboard", Value::Object(form)).await;

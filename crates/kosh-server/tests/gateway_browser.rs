@@ -6,7 +6,6 @@
 
 mod browser;
 #[allow(unused_macros)]
-#[macro_use]
 mod eko_support;
 mod gateway_support;
 

@@ -11,8 +11,7 @@ mod eko_support;
 use eko_support::Backend;
 use kosh_server::config::Config;
 use kosh_server::App;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -221,32 +220,7 @@ fn http_limits_are_validated() {
 
 /// Warnings logged through `tracing` in this test binary (the servers run in it).
 fn captured_warnings() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
-            .with_writer(move || LogSink(sink.clone()))
-            .try_init()
-            .expect("the only log subscriber of this test binary");
-        logs
-    })
-    .clone()
-}
-
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    eko_support::captured_logs(tracing_subscriber::filter::LevelFilter::WARN)
 }
 
 async fn wait_for_log(logs: &Mutex<Vec<u8>>, text: &str) {

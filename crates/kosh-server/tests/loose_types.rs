@@ -3,8 +3,8 @@
 //! `invalid_params`), numbers keep their exact source text, and a key given twice is
 //! refused. Every refusal leaves the store as it was.
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod dmt_support;
 
 use dmt_support::{available, recipient, sandbox_partner, verified_customer, AGENT};

@@ -3,8 +3,8 @@
 //! API first and acknowledges to its Acknowledgement API afterwards (a test server on
 //! 127.0.0.1 with Basic auth).
 
-#[macro_use]
 mod eko_support;
+use kosh_testkit::on_both_backends;
 mod callback_support;
 
 use callback_support::*;
@@ -14,8 +14,6 @@ use kosh_core::clock::{Clock, ManualClock, SystemClock};
 use kosh_core::ledger::AccountKind;
 use kosh_sdk::eko::{Client, Credentials};
 use kosh_server::App;
-use kosh_store::commands::{Command, Outcome};
-use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -53,14 +51,7 @@ async fn world(backend: Backend) -> World {
         access_key: "issuer-access-key".into(),
         initiator_id: "9811122233".into(),
     };
-    let new = NewPartner {
-        name: "issuer".into(),
-        developer_key: credentials.developer_key.clone(),
-        access_key: credentials.access_key.clone().into(),
-        initiator_id: credentials.initiator_id.clone(),
-        is_sandbox: false,
-    };
-    let Outcome::PartnerCreated(issuer) = app.state.store.execute(Command::CreatePartner(new)).await.unwrap() else { panic!() };
+    let issuer = eko_support::create_partner(&app, "issuer", &credentials).await;
     let partner_server = Receiver::start(
         clock.clone(),
         Arc::new(|r| {

@@ -102,6 +102,7 @@ pub mod error;
 pub mod migrate;
 pub mod ops;
 pub mod postgres;
+pub mod scopes;
 pub mod sql;
 pub mod sqlite;
 pub mod stats;

@@ -10,7 +10,7 @@ use kosh_store::error::Rejection;
 use kosh_testkit::BACKENDS;
 
 fn key(partner_id: i64, key: &str) -> IdemKey {
-    IdemKey { partner_id, scope: "eko".into(), key: key.into() }
+    IdemKey { partner_id, scope: kosh_store::scopes::EKO_CLIENT_REF.into(), key: key.into() }
 }
 
 /// 50 tasks send the same command under the same key at once: it runs once, and the
@@ -64,7 +64,7 @@ async fn a_key_reused_for_another_command_conflicts() {
         // Another partner's key space, and another scope, are separate.
         let other_partner = store.execute_idempotent(key(q, "k"), debit_to_rail(q, 1_001)).await.unwrap();
         assert!(!other_partner.replayed, "{backend:?}");
-        let other_scope = IdemKey { scope: "echelon".into(), ..key(p, "k") };
+        let other_scope = IdemKey { scope: kosh_store::scopes::EKO_TOKEN.into(), ..key(p, "k") };
         assert!(!store.execute_idempotent(other_scope, debit_to_rail(p, 1_001)).await.unwrap().replayed, "{backend:?}");
     }
 }

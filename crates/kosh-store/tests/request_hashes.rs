@@ -18,7 +18,7 @@ use std::sync::Arc;
 const TOLERANCE_MS: i64 = 300_000;
 
 fn key(partner_id: i64, key: &str) -> IdemKey {
-    IdemKey { partner_id, scope: "eko".into(), key: key.into() }
+    IdemKey { partner_id, scope: kosh_store::scopes::EKO_CLIENT_REF.into(), key: key.into() }
 }
 
 fn once(hash: &str) -> Option<RequestHashUse> {

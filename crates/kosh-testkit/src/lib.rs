@@ -25,6 +25,29 @@ pub enum Backend {
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
+/// Generates, for each scenario `async fn name(backend: Backend)` at the root of a test
+/// crate, one test per backend: `sqlite::name` and `postgres::name`, each on a two-thread
+/// tokio runtime (the calling crate depends on `tokio` with its `macros` feature). A test
+/// file lists its scenarios once, `on_both_backends!(first_scenario, second_scenario);`,
+/// and writes each scenario as a plain async function of the backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
 /// A fresh, empty location on `backend`: a new SQLite file or a new PostgreSQL database.
 pub async fn fresh_location(backend: Backend) -> Location {
     match backend {

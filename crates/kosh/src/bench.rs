@@ -98,10 +98,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = sandbox::PARTNER_NAME)]
     partner: String,
     /// payout, payout-detail: the Echelon merchantCode [default: the sandbox merchant's].
-    #[arg(long, default_value = kosh_server::echelon::sandbox::MERCHANT_CODE)]
+    #[arg(long, default_value = kosh_server::sandbox::echelon::MERCHANT_CODE)]
     merchant_code: String,
     /// payout, payout-detail: the merchant secret [default: the sandbox merchant's].
-    #[arg(long, env = "KOSH_MERCHANT_SECRET", default_value = kosh_server::echelon::sandbox::SECRET, hide_default_value = true, hide_env_values = true)]
+    #[arg(long, env = "KOSH_MERCHANT_SECRET", default_value = kosh_server::sandbox::echelon::SECRET, hide_default_value = true, hide_env_values = true)]
     merchant_secret: Secret,
     /// callbacks: how many callbacks to deliver (1 to 1000000).
     #[arg(long, default_value_t = 5_000)]

@@ -1,9 +1,14 @@
 //! What the money-transfer (DMT) endpoints share: the agent gate, the platform's status
 //! codes for DMT refusals, OTP requests, and the JSON shapes of customers and transfers.
 //!
-//! The endpoints, one module each: [`super::dmt_customers`], [`super::dmt_recipients`],
-//! [`super::dmt_banks`], [`super::dmt_transfers`] (initiate, inquiry) and
-//! [`super::dmt_refunds`].
+//! The endpoints, one module each: [`customers`], [`recipients`], [`banks`],
+//! [`transfers`] (initiate, inquiry) and [`refunds`].
+
+pub mod banks;
+pub mod customers;
+pub mod recipients;
+pub mod refunds;
+pub mod transfers;
 
 use super::envelope::{rsid, status, EkoReply};
 use super::user::{require_active_service, store_error};
@@ -325,7 +330,7 @@ pub fn transfer_reply(view: &TransferView, context: TransferContext<'_>) -> EkoR
     let t = &view.transfer;
     let data = transfer_json(t, view.balance_paise, context);
     let mut reply = match t.tx_status {
-        TxStatus::Fail if t.reason.starts_with(crate::rail_worker::BANK_DOWN_PREFIX) => {
+        TxStatus::Fail if t.reason.starts_with(crate::workers::rail::BANK_DOWN_PREFIX) => {
             EkoReply::failure(code::BANK_DOWN, code::BANK_DOWN, "Bank is down; please try again later")
                 .with_hint(format!("{}; nothing was debited", t.reason))
         }

@@ -33,10 +33,9 @@ use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, IdemKey, Outcome};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::tokens::{NewToken, Payment, Token};
+use kosh_store::scopes;
 use serde_json::{json, Value};
 
-/// The idempotency scope of token generation (a partner's `client_ref_id`s).
-pub const TOKEN_SCOPE: &str = "eko_token";
 const RT_GENERATED: i64 = 2201;
 const RT_PAID: i64 = 2202;
 const RT_INQUIRY: i64 = 2203;
@@ -169,7 +168,7 @@ fn token_json(t: &Token, now_ms: i64) -> Value {
 /// `POST /customer/payment/token`: issues a token for a customer to pay in cash.
 pub async fn generate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     let token = parse_new(&params, &auth, app.now_ms())?;
-    let key = IdemKey { partner_id: auth.partner.id, scope: TOKEN_SCOPE.into(), key: token.client_ref_id.clone() };
+    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_TOKEN.into(), key: token.client_ref_id.clone() };
     let cmd = Command::Token(TokenCmd::Create { partner_id: auth.partner.id, token });
     let executed = app.store.execute_idempotent(key, cmd).await.map_err(|e| match e.rejection() {
         Some(Rejection::IdempotencyConflict) => EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id")
@@ -287,7 +286,7 @@ pub async fn pay(
     if request.made(&token) {
         return replayed(&app, &token).await;
     }
-    let key = IdemKey { partner_id: auth.partner.id, scope: CLIENT_REF_SCOPE.into(), key: reference.as_str().into() };
+    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: reference.as_str().into() };
     // Settled before asking the issuer anything: a duplicate of this request that
     // committed meanwhile, or another request's reference.
     if app.store.idempotency_key_used(&key).await.map_err(store_error)? {
@@ -325,9 +324,6 @@ pub async fn pay(
         Err(e) => Err(pay_error(e, &token)),
     }
 }
-
-/// The idempotency scope of Eko `client_ref_id`s (shared with AePS).
-const CLIENT_REF_SCOPE: &str = super::aeps::transact::IDEM_SCOPE;
 
 /// What identifies one payment request: who pays, by which agent, under which reference.
 struct PayRequest<'a> {

@@ -6,7 +6,7 @@
 
 use kosh_core::clock::{ManualClock, SharedClock};
 use kosh_server::config::Config;
-use kosh_server::echelon::sandbox::{MERCHANT_CODE, SECRET};
+use kosh_server::sandbox::echelon::{MERCHANT_CODE, SECRET};
 use kosh_server::App;
 pub use kosh_testkit::Backend;
 use serde_json::{json, Value};
@@ -16,24 +16,6 @@ use std::time::{Duration, Instant};
 /// How long a test waits for a stated condition before it fails: generous, since it only
 /// bounds a failure and a busy machine may be slow.
 pub const WAIT: Duration = Duration::from_secs(60);
-
-/// Generates, for each scenario `async fn name(backend: Backend)`, one test per backend.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::echelon_support::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::echelon_support::Backend::Postgres).await
-            })*
-        }
-    };
-}
 
 /// The clock tests start at (2027-01-15), moved by hand.
 pub const T0_MS: i64 = 1_800_000_000_000;
@@ -171,7 +153,7 @@ impl Echelon {
     /// One pass of the payment worker, for a server started without it
     /// ([`start_without_worker`]): the test decides when payments move on.
     pub async fn work(&self) -> usize {
-        kosh_server::echelon::worker::run_once(&self.app.state).await.expect("a worker pass")
+        kosh_server::workers::echelon_payments::run_once(&self.app.state).await.expect("a worker pass")
     }
 
     /// The `echelon.callback` outbox payloads of the sandbox partner, oldest first.

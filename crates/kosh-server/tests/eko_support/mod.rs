@@ -6,31 +6,23 @@ use kosh_core::clock::{Clock, SharedClock, SystemClock};
 use kosh_sdk::eko::{Client, Credentials};
 use kosh_server::config::Config;
 use kosh_server::App;
+use kosh_store::commands::{Command, Outcome};
+use kosh_store::ops::partners::{NewPartner, Partner};
 pub use kosh_testkit::Backend;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Generates, for each scenario `async fn name(backend: Backend)`, one test per backend:
-/// `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::eko_support::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::eko_support::Backend::Postgres).await
-            })*
-        }
-    };
-}
-
 /// An Aadhaar hash key for servers started outside sandbox mode (which need one).
 pub const TEST_AADHAAR_PEPPER: &str = "test-aadhaar-pepper-0123456789abcdef";
+
+/// 2023-11-14 22:13:20Z (03:43 on the 15th in India): where the AePS tests' clocks start.
+pub const T0_MS: i64 = 1_700_000_000_000;
+/// Where the AePS (Fingpay) onboarding and KYC routes live.
+pub const FINGPAY: &str = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
+/// The agent's location AePS requests carry.
+pub const LATLONG: &str = "28.4595,77.0266";
+/// The customer (mobile) AePS tests transact for.
+pub const CUSTOMER: &str = "9812345678";
 
 /// The prefixes every Eko route is served under.
 pub const PREFIXES: [&str; 4] = ["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"];
@@ -48,6 +40,28 @@ pub async fn start_with_clock(backend: Backend, clock: SharedClock, configure: i
     }
     configure(&mut config);
     App::start(config, clock).await.expect("start the server")
+}
+
+/// Configures a server outside sandbox mode, with the secrets it then requires.
+pub fn production(c: &mut Config) {
+    c.sandbox = false;
+    c.echelon_token_pepper = Some("a-test-pepper-of-at-least-32-characters".into());
+    c.aeps_aadhaar_pepper = Some(TEST_AADHAAR_PEPPER.into());
+}
+
+/// Creates a partner (not a sandbox one) named `name` with `credentials`.
+pub async fn create_partner(app: &App, name: &str, credentials: &Credentials) -> Partner {
+    let new = NewPartner {
+        name: name.into(),
+        developer_key: credentials.developer_key.clone(),
+        access_key: credentials.access_key.clone().into(),
+        initiator_id: credentials.initiator_id.clone(),
+        is_sandbox: false,
+    };
+    match app.state.store.execute(Command::CreatePartner(new)).await {
+        Ok(Outcome::PartnerCreated(p)) => p,
+        other => panic!("creating partner {name}: {other:?}"),
+    }
 }
 
 /// A client for the public sandbox partner under `prefix`.
@@ -133,4 +147,36 @@ pub fn invalid_names(body: &Value) -> Vec<String> {
     let mut names: Vec<String> = body["invalid_params"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
     names.sort();
     names
+}
+
+/// Everything logged through `tracing` at `level` and above in this test binary, from
+/// every crate (the servers run in this process), from the first call on. The first call
+/// installs the binary's only subscriber, so a binary asks for one level.
+pub fn captured_logs(level: tracing_subscriber::filter::LevelFilter) -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(level)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init()
+            .expect("the only log subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -36,13 +36,11 @@ use kosh_core::validate::{self, ClientRefId, Mobile};
 use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, NewTransaction};
 use kosh_store::commands::{Command, IdemKey, Outcome};
 use kosh_store::ops::aeps::AepsTransaction;
+use kosh_store::scopes;
 use serde_json::{json, Value};
 
 /// `status` of a transaction the bank declined (the catalogue's 55, "Transaction declined").
 const DECLINED: i64 = 55;
-
-/// The idempotency scope of Eko `client_ref_id`s.
-pub const IDEM_SCOPE: &str = "eko";
 
 /// `POST /ekoapi/v2/aeps`: service_type*, user_code*, customer_id*, bank_code*,
 /// amount*, client_ref_id*, aadhar*, piddata*, latlong*; `request_hash` = timestamp +
@@ -101,7 +99,7 @@ pub async fn transact(
         aadhaar: aadhaar_ref(&app, &aadhaar)?,
         awaited_ms: awaited_ms(&app),
     };
-    let key = IdemKey { partner_id: auth.partner.id, scope: IDEM_SCOPE.into(), key: client_ref_id.as_str().into() };
+    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: client_ref_id.as_str().into() };
     let executed = app.store.execute_idempotent_with_hash(key, request_hash, Command::Aeps(AepsCommand::Transact(new))).await;
     let executed = executed.map_err(|e| refusal(e, user_code))?;
     let Outcome::Aeps(AepsOutcome::Transacted { tx, wallet }) = executed.outcome else {

@@ -1,37 +1,8 @@
-//! Sandbox mode's Echelon pieces:
-//! - the sandbox merchant: in sandbox mode it exists out of the box, on the public
-//!   sandbox partner (so payins and payouts move the same wallet the Eko sandbox uses),
-//!   with the documented code and secret below; outside sandbox mode it is refused
-//!   even where an earlier sandbox run left it in the database;
-//! - [`SandboxPayoutRail`]: the payout rail of sandbox mode, driven by magic amounts.
+//! The payout rail of Echelon's sandbox mode: the sandbox simulator, driven by magic
+//! amounts.
 
-use kosh_core::echelon::merchant::StoredSecret;
-use kosh_rails::sandbox::{SandboxRail, Scenario};
-use kosh_rails::{Order, Rail, RailError, RailFuture};
-use kosh_store::commands::{Command, EchelonCommand};
-use kosh_store::ops::echelon::NewMerchant;
-
-pub const MERCHANT_CODE: &str = "KOSH-SANDBOX";
-pub const SECRET: &str = "kosh-sandbox-merchant-secret-0123456789";
-pub const NAME: &str = "Kosh Sandbox Merchant";
-
-/// Creates the sandbox merchant once; nothing when it exists (or the sandbox partner
-/// does not).
-pub fn seed_command() -> Command {
-    let stored = StoredSecret::derive(SECRET);
-    Command::Echelon(EchelonCommand::SeedSandboxMerchant {
-        developer_key: crate::sandbox::DEVELOPER_KEY.into(),
-        merchant: NewMerchant {
-            partner_id: 0,
-            merchant_code: MERCHANT_CODE.into(),
-            name: NAME.into(),
-            secret_salt: stored.salt,
-            secret_verifier: stored.verifier,
-            token_key: stored.token_key,
-            is_sandbox: true,
-        },
-    })
-}
+use super::rail::{SandboxRail, Scenario};
+use crate::{Order, Rail, RailError, RailFuture};
 
 /// The sandbox payout magic amounts (whole rupees) and what the simulated bank does.
 pub const PAYOUT_MAGIC_AMOUNTS: &[(i64, Scenario)] = &[
@@ -84,8 +55,8 @@ impl Rail for SandboxPayoutRail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Channel, RailStatus};
     use kosh_core::money::Paise;
-    use kosh_rails::{Channel, RailStatus};
 
     fn order(rupees: i64, account: &str) -> Order {
         Order {

@@ -13,14 +13,14 @@
 //! | any | too many OTPs for the mobile this hour | 1 | 1318 |
 //! | any | unknown user_code / DMT deactivated for it | 463 / 346 | -1 |
 
-use super::auth::Authenticated;
-use super::dmt::{
+use super::{
     customer_json, customer_path, customer_profile_json, otp_refusal, otp_request, require_dmt_agent, rt, sandbox_otp_hint,
 };
-use super::envelope::{status, EkoReply, EkoResult};
-use super::params::EkoParams;
-use super::user::store_error;
-use super::{check_initiator, colon_id};
+use crate::eko::auth::Authenticated;
+use crate::eko::envelope::{status, EkoReply, EkoResult};
+use crate::eko::params::EkoParams;
+use crate::eko::user::store_error;
+use crate::eko::{check_initiator, colon_id};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
@@ -53,7 +53,7 @@ pub async fn get_customer(
 
 /// `user_code` from the query string, required.
 pub fn required_user_code(params: &EkoParams) -> Result<i64, EkoReply> {
-    let mut c = super::params::Checker::default();
+    let mut c = crate::eko::params::Checker::default();
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     c.finish()?;
     Ok(user_code.expect("the checker fails when a required field is bad"))
@@ -72,7 +72,7 @@ pub async fn create(
     params: EkoParams,
 ) -> EkoResult {
     let mobile = customer_path(&segment)?;
-    let mut c = super::checker(&params, &auth)?;
+    let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
     let name = c.required(&params, "name", PersonName::parse);
     let now_ms = app.now_ms();
@@ -92,7 +92,7 @@ pub async fn create(
     };
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
     let cmd = DmtCommand::EnrollCustomer { partner_id: auth.partner.id, customer, otp };
-    match super::dmt::execute(&app, cmd).await? {
+    match super::execute(&app, cmd).await? {
         DmtOutcome::CustomerEnrolled { customer, otp } => otp_sent(&app, &customer, otp, true),
         DmtOutcome::CustomerExists(customer) => Err(EkoReply::failure(17, 17, "Customer already exists")
             .with_hint("the customer is enrolled and verified; add recipients and send money")
@@ -132,12 +132,12 @@ pub async fn verify(
     params: EkoParams,
 ) -> EkoResult {
     let code = colon_id(&segment, "otp")?;
-    let code = super::dmt::parse_otp(code).map_err(|m| EkoReply::invalid(vec![("otp".into(), m.into())]))?;
-    let mut c = super::checker(&params, &auth)?;
+    let code = super::parse_otp(code).map_err(|m| EkoReply::invalid(vec![("otp".into(), m.into())]))?;
+    let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
     c.required(&params, "id_type", |t| if t.trim() == "mobile_number" { Ok(()) } else { Err("must be mobile_number") });
     let mobile = c.required(&params, "id", Mobile::parse);
-    let otp_ref_id = c.optional(&params, "otp_ref_id", super::dmt::parse_otp_ref_id);
+    let otp_ref_id = c.optional(&params, "otp_ref_id", super::parse_otp_ref_id);
     c.finish()?;
     let (Some(user_code), Some(mobile)) = (user_code, mobile) else {
         unreachable!("the checker fails when a required field is bad")
@@ -146,7 +146,7 @@ pub async fn verify(
     let cmd =
         DmtCommand::VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
     let again = format!("request a new OTP with POST /customers/mobile_number:{}/otp", mobile.as_str());
-    match super::dmt::execute(&app, cmd).await? {
+    match super::execute(&app, cmd).await? {
         DmtOutcome::CustomerVerified(customer) => {
             let profile = customer_profile_json(&customer, app.now_ms());
             let data = json!({ "customer_profile": profile });
@@ -165,10 +165,10 @@ pub async fn resend_otp(
     params: EkoParams,
 ) -> EkoResult {
     let mobile = customer_path(&segment)?;
-    super::dmt::user_code_only(&app, &auth, &params).await?;
+    super::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
     let cmd = DmtCommand::SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.as_str().into(), otp };
-    match super::dmt::execute(&app, cmd).await? {
+    match super::execute(&app, cmd).await? {
         DmtOutcome::CustomerOtp(issued) => {
             let customer = app.store.dmt_customer(auth.partner.id, mobile.as_str()).await.map_err(store_error)?;
             let customer = customer.ok_or_else(|| store_error("the customer vanished"))?;

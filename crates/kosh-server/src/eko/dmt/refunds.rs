@@ -11,13 +11,11 @@
 //! | | unknown tid | 168 | 168 |
 //! | `POST /transactions/{tid}/refund/otp` (user_code*) | a fresh OTP sent (rsid 0) | 0 | 2133 |
 
-use super::auth::Authenticated;
-use super::dmt::{
-    code, otp_refusal, otp_request, parse_id, parse_otp, parse_otp_ref_id, require_dmt_agent, rt, sandbox_otp_hint,
-};
-use super::envelope::{status, EkoReply, EkoResult};
-use super::params::EkoParams;
-use super::user::store_error;
+use super::{code, otp_refusal, otp_request, parse_id, parse_otp, parse_otp_ref_id, require_dmt_agent, rt, sandbox_otp_hint};
+use crate::eko::auth::Authenticated;
+use crate::eko::envelope::{status, EkoReply, EkoResult};
+use crate::eko::params::EkoParams;
+use crate::eko::user::store_error;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
@@ -46,7 +44,7 @@ pub async fn refund(
     params: EkoParams,
 ) -> EkoResult {
     let tid = tid_path(&segment)?;
-    let mut c = super::checker(&params, &auth)?;
+    let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
     let otp = c.required(&params, "otp", parse_otp);
     let otp_ref_id = c.optional(&params, "otp_ref_id", parse_otp_ref_id);
@@ -55,9 +53,7 @@ pub async fn refund(
     let (Some(user_code), Some(code)) = (user_code, otp) else { unreachable!("the checker fails when a required field is bad") };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
     let again = format!("send a new refund OTP to the customer with POST /transactions/{tid}/refund/otp");
-    match super::dmt::execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code: code.into(), otp_ref_id })
-        .await?
-    {
+    match super::execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code: code.into(), otp_ref_id }).await? {
         DmtOutcome::Refunded(view) => {
             let t = &view.transfer;
             let c = &t.charges;
@@ -92,9 +88,9 @@ pub async fn resend_otp(
     params: EkoParams,
 ) -> EkoResult {
     let tid = tid_path(&segment)?;
-    super::dmt::user_code_only(&app, &auth, &params).await?;
+    super::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, "", "");
-    match super::dmt::execute(&app, DmtCommand::SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
+    match super::execute(&app, DmtCommand::SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
         DmtOutcome::RefundOtp(OtpIssue::Issued { otp_ref_id }) => {
             let transfer = app.store.dmt_transfer(auth.partner.id, tid).await.map_err(store_error)?;
             let mobile = transfer.map(|t| t.customer_mobile).unwrap_or_default();

@@ -15,13 +15,13 @@
 //!
 //! (All paths start `/customers/mobile_number:{m}`.) Account numbers are shown masked.
 
-use super::auth::Authenticated;
-use super::dmt::{available_limit_paise, code, customer_path, parse_id, refusal, require_dmt_agent, rt, rupees_number, PIPE};
-use super::dmt_customers::required_user_code;
-use super::envelope::{EkoReply, EkoResult};
-use super::params::EkoParams;
-use super::user::store_error;
-use super::{check_initiator, colon_id};
+use super::customers::required_user_code;
+use super::{available_limit_paise, code, customer_path, parse_id, refusal, require_dmt_agent, rt, rupees_number, PIPE};
+use crate::eko::auth::Authenticated;
+use crate::eko::envelope::{EkoReply, EkoResult};
+use crate::eko::params::EkoParams;
+use crate::eko::user::store_error;
+use crate::eko::{check_initiator, colon_id};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
@@ -161,7 +161,7 @@ pub async fn add(
     params: EkoParams,
 ) -> EkoResult {
     let mobile = customer_path(&customer)?;
-    let mut c = super::checker(&params, &auth)?;
+    let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
     let name = c.required(&params, "recipient_name", PersonName::parse);
     let recipient_mobile = c.required(&params, "recipient_mobile", Mobile::parse);

@@ -5,12 +5,15 @@
 //! - [`tokens`]: `POST /auth-tokens` and `POST /auth-tokens-by-action`.
 //! - [`payments`]: payins and payouts (create, detail, accounts, external reference,
 //!   available options) and their wire shapes.
-//! - [`reference`]: balances, currencies, segments, methods, operators, options,
+//! - [`reference`](mod@reference): balances, currencies, segments, methods, operators, options,
 //!   merchant info.
 //! - [`qr`]: the QR images payins point customers at, served by Kosh.
-//! - [`worker`]: moves processing payins and payouts on (sandbox outcomes, the rail,
-//!   expiry) and prunes old throttle windows.
-//! - [`sandbox`]: the documented sandbox merchant and the sandbox payout rail.
+//! - its payment worker lives with the others:
+//!   [`workers::echelon_payments`](crate::workers::echelon_payments) moves processing
+//!   payins and payouts on (sandbox outcomes, the rail, expiry) and prunes old throttle
+//!   windows.
+//! - the documented sandbox merchant is seeded by [`crate::sandbox::echelon`]; the
+//!   sandbox payout rail is [`SandboxPayoutRail`].
 //! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
 pub mod auth;
@@ -19,10 +22,8 @@ pub mod input;
 pub mod payments;
 pub mod qr;
 pub mod reference;
-pub mod sandbox;
 pub mod targets;
 pub mod tokens;
-pub mod worker;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -34,6 +35,7 @@ use kosh_core::echelon::jwt::TokenMoney;
 use kosh_core::echelon::merchant::{signing_key, DEFAULT_PEPPER};
 use kosh_core::echelon::operations::{Grants, OperationError};
 use kosh_core::secret::Secret;
+use kosh_rails::sandbox::echelon_payout::SandboxPayoutRail;
 use kosh_rails::Rail;
 use kosh_store::ops::echelon::Merchant;
 use kosh_store::sql::SqlError;
@@ -65,15 +67,14 @@ pub struct EchelonState {
     /// Merchants whose throttle window is known to be full: merchant id → window.
     full_windows: Mutex<HashMap<i64, i64>>,
     /// The rail payouts go out on: in sandbox mode the simulator driven by magic
-    /// amounts ([`sandbox::SandboxPayoutRail`]); outside it none until a real
+    /// amounts ([`SandboxPayoutRail`]); outside it none until a real
     /// connector is configured, so payouts are refused rather than simulated.
     pub rail: Option<Arc<dyn Rail>>,
 }
 
 impl EchelonState {
     pub fn new(config: &Config) -> EchelonState {
-        let rail: Option<Arc<dyn Rail>> =
-            if config.sandbox { Some(Arc::new(sandbox::SandboxPayoutRail::default())) } else { None };
+        let rail: Option<Arc<dyn Rail>> = if config.sandbox { Some(Arc::new(SandboxPayoutRail::default())) } else { None };
         EchelonState {
             // Config::validate requires a pepper outside sandbox mode.
             pepper: config.echelon_token_pepper.clone().unwrap_or_else(|| DEFAULT_PEPPER.into()),

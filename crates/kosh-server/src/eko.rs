@@ -8,8 +8,9 @@
 //! One module per API family: [`user`] (service catalogue, activation, enquiry),
 //! [`onboard`] (agent onboarding), [`otp`] (mobile OTPs, and the sandbox's OTP reader),
 //! [`balance`] (the partner's e-value wallet), and money transfer: [`dmt`] (what the
-//! DMT endpoints share), [`dmt_customers`], [`dmt_recipients`], [`dmt_banks`],
-//! [`dmt_transfers`] (initiate, inquiry), [`dmt_refunds`].
+//! DMT endpoints share, and one module per endpoint group under it: [`dmt::customers`],
+//! [`dmt::recipients`], [`dmt::banks`], [`dmt::transfers`] (initiate, inquiry),
+//! [`dmt::refunds`]).
 
 // Handlers return `Result<EkoReply, EkoReply>`: the error *is* the answer, built once
 // per request, so boxing it to shrink the `Result` would buy nothing.
@@ -19,11 +20,6 @@ pub mod aeps;
 pub mod auth;
 pub mod balance;
 pub mod dmt;
-pub mod dmt_banks;
-pub mod dmt_customers;
-pub mod dmt_recipients;
-pub mod dmt_refunds;
-pub mod dmt_transfers;
 pub mod envelope;
 pub mod onboard;
 pub mod otp;
@@ -62,19 +58,19 @@ fn routes() -> Router<AppState> {
 /// Money transfer: customers, recipients, banks, transactions, refunds.
 fn dmt_routes() -> Router<AppState> {
     Router::new()
-        .route("/customers/{customer_id}", get(dmt_customers::get_customer).put(dmt_customers::create))
-        .route("/customers/{customer_id}/otp", post(dmt_customers::resend_otp))
-        .route("/customers/verification/{otp}", put(dmt_customers::verify))
-        .route("/customers/{customer_id}/recipients", get(dmt_recipients::list))
+        .route("/customers/{customer_id}", get(dmt::customers::get_customer).put(dmt::customers::create))
+        .route("/customers/{customer_id}/otp", post(dmt::customers::resend_otp))
+        .route("/customers/verification/{otp}", put(dmt::customers::verify))
+        .route("/customers/{customer_id}/recipients", get(dmt::recipients::list))
         .route(
             "/customers/{customer_id}/recipients/{recipient}",
-            get(dmt_recipients::get).put(dmt_recipients::add).delete(dmt_recipients::remove),
+            get(dmt::recipients::get).put(dmt::recipients::add).delete(dmt::recipients::remove),
         )
-        .route("/banks", get(dmt_banks::banks))
-        .route("/transactions", post(dmt_transfers::initiate))
-        .route("/transactions/{tid}", get(dmt_transfers::inquiry))
-        .route("/transactions/{tid}/refund", post(dmt_refunds::refund))
-        .route("/transactions/{tid}/refund/otp", post(dmt_refunds::resend_otp))
+        .route("/banks", get(dmt::banks::banks))
+        .route("/transactions", post(dmt::transfers::initiate))
+        .route("/transactions/{tid}", get(dmt::transfers::inquiry))
+        .route("/transactions/{tid}/refund", post(dmt::refunds::refund))
+        .route("/transactions/{tid}/refund/otp", post(dmt::refunds::resend_otp))
 }
 
 /// The v3 routes, relative to a v3 prefix.

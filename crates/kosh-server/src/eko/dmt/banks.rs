@@ -8,11 +8,11 @@
 //! | an unknown code / IFSC prefix | not found | 48 | 467 |
 //! | a malformed IFSC | invalid | 41 | 41 |
 
-use super::auth::Authenticated;
-use super::check_initiator;
-use super::dmt::{code, rt};
-use super::envelope::{EkoReply, EkoResult};
-use super::params::EkoParams;
+use super::{code, rt};
+use crate::eko::auth::Authenticated;
+use crate::eko::check_initiator;
+use crate::eko::envelope::{EkoReply, EkoResult};
+use crate::eko::params::EkoParams;
 use axum::Extension;
 use kosh_core::banks::{self, Bank, Ifsc, BANKS};
 use serde_json::{json, Value};

@@ -25,17 +25,17 @@
 //! inquiry by `client_ref_id` finds it the instant it exists, and a request that dies
 //! before hearing from the rail leaves a transfer the rail worker finishes.
 
-use super::auth::Authenticated;
-use super::check_initiator;
-use super::dmt::{
+use super::{
     code, parse_id, refusal, require_dmt_agent, rt, sandbox_otp_hint, transaction_rsid, transfer_context, transfer_json,
     transfer_reply,
 };
-use super::envelope::{EkoReply, EkoResult};
-use super::params::{Checker, EkoParams};
-use super::user::store_error;
-use crate::rail_worker;
+use crate::eko::auth::Authenticated;
+use crate::eko::check_initiator;
+use crate::eko::envelope::{EkoReply, EkoResult};
+use crate::eko::params::{Checker, EkoParams};
+use crate::eko::user::store_error;
 use crate::state::AppState;
+use crate::workers::rail;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::dmt::{self, DmtChannel, TxStatus};
@@ -45,9 +45,8 @@ use kosh_core::validate::{self, ClientRefId, Mobile, Text};
 use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome, NewTransfer, TransferView};
 use kosh_store::commands::{Command, IdemKey, Outcome};
 use kosh_store::ops::dmt_transfers::Transfer;
+use kosh_store::scopes;
 
-/// The idempotency scope of Eko `client_ref_id`s.
-pub const IDEMPOTENCY_SCOPE: &str = "eko";
 /// Longest `timestamp` and `merchant_document_id` accepted, in characters.
 const MAX_FIELD_CHARS: usize = 64;
 
@@ -58,14 +57,10 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
     let request = transfer_request(&app, &auth, &params)?;
     require_dmt_agent(&app, auth.partner.id, request.user_code).await?;
     if app.rail.is_none() {
-        return Err(EkoReply::failure(
-            super::dmt::code::BANK_DOWN,
-            super::dmt::code::BANK_DOWN,
-            "Bank is down; please try again later",
-        )
-        .with_hint(rail_worker::NO_RAIL));
+        return Err(EkoReply::failure(super::code::BANK_DOWN, super::code::BANK_DOWN, "Bank is down; please try again later")
+            .with_hint(rail::NO_RAIL));
     }
-    let key = IdemKey { partner_id: auth.partner.id, scope: IDEMPOTENCY_SCOPE.into(), key: request.client_ref_id.clone() };
+    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
     let executed =
         app.store.execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request))).await.map_err(refusal)?;
     let Outcome::Dmt(DmtOutcome::TransferRecorded(recorded)) = executed.outcome else {
@@ -79,7 +74,7 @@ pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Au
         let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
         return Ok(transfer_reply(&view, context));
     }
-    let view = rail_worker::submit(&app, &recorded).await;
+    let view = rail::submit(&app, &recorded).await;
     let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
     Ok(transfer_reply(&view, context))
 }
@@ -91,7 +86,7 @@ async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView
 
 /// Checks every field of a transfer request and builds the command.
 fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Result<NewTransfer, EkoReply> {
-    let mut c = super::checker(params, auth)?;
+    let mut c = crate::eko::checker(params, auth)?;
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     let customer = c.required(params, "customer_id", Mobile::parse);
     let recipient_id = c.required(params, "recipient_id", parse_id);
@@ -104,7 +99,7 @@ fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) ->
     location(&mut c, params);
     let channel_text = params.get("channel");
     if channel_text.is_none() {
-        c.fail("channel", super::envelope::MISSING);
+        c.fail("channel", crate::eko::envelope::MISSING);
     }
     c.finish()?;
     let channel = DmtChannel::parse(channel_text.unwrap_or_default()).map_err(|m| {
@@ -186,7 +181,7 @@ pub async fn inquiry(
     let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
     let due = transfer.tx_status.awaits_bank() && transfer.check_at_ms.is_some_and(|at| at <= app.now_ms());
     let view = if due {
-        match rail_worker::check(&app, &transfer).await {
+        match rail::check(&app, &transfer).await {
             Ok(view) => view,
             Err(e) => {
                 tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");

@@ -5,7 +5,7 @@
 //! database apply each outcome exactly once. It also drops throttle windows older than
 //! a minute.
 
-use super::payments::rail_order;
+use crate::echelon::payments::rail_order;
 use crate::state::AppState;
 use kosh_core::echelon::{failure, method, payin_outcome, Direction, PayinScenario, Status};
 use kosh_core::money::Paise;

@@ -4,9 +4,15 @@
 //!
 //! - [`callbacks`]: delivers outbox events to partners, with [`policy`] retries, over
 //!   the HTTP client in [`outbound`].
+//! - [`rail`]: asks the rail about DMT transfers whose time has come (NEFT batches,
+//!   holds, late failures, transfers a crashed request left unanswered).
+//! - [`echelon_payments`]: moves Echelon payins and payouts on (sandbox outcomes, the
+//!   rail, expiry) and prunes old throttle windows.
 //! - [`request_hashes`]: forgets request_hash uses whose timestamps have gone stale.
 
 pub mod callbacks;
+pub mod echelon_payments;
 pub mod outbound;
 pub mod policy;
+pub mod rail;
 pub mod request_hashes;
