@@ -218,7 +218,8 @@ pub const USER_MOBILE_OTP: &str = "user_mobile";
 pub struct IdemKey {
     /// The partner the key belongs to: keys of different partners never collide.
     pub partner_id: i64,
-    /// Separates key spaces, e.g. `eko` client_ref_ids from `echelon` order ids.
+    /// Separates key spaces: one of [`crate::scopes`] (e.g. Eko `client_ref_id`s from Token
+    /// numbers).
     pub scope: String,
     /// The partner's key itself (a `client_ref_id`, an order id, an `Idempotency-Key` header).
     pub key: String,
