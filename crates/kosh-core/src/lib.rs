@@ -20,6 +20,8 @@
 //! - [`echelon`]: the Echelon dialect's pure parts (JWTs, operation patterns, money
 //!   precision, statuses, catalogue, sandbox payin outcomes).
 //! - [`webhook`]: the signature on Kosh's signed callbacks, and its verification.
+//! - [`events`]: the typed events the outbox stores; each dialect renders its callback
+//!   bodies from them.
 //! - [`dmt`]: money transfer: customer states, `tx_status` and its state machine, limits.
 //! - [`pricing`]: the configurable fee, GST, commission and TDS table.
 //! - [`banks`]: the seeded banks, their channels, IFSC and account-number validation.
@@ -31,6 +33,7 @@ pub mod civil;
 pub mod clock;
 pub mod dmt;
 pub mod echelon;
+pub mod events;
 pub mod ledger;
 pub mod money;
 pub mod pricing;

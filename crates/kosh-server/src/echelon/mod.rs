@@ -14,6 +14,7 @@
 //! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
 pub mod auth;
+pub mod callbacks;
 pub mod error;
 pub mod input;
 pub mod payments;

@@ -18,6 +18,7 @@
 pub mod aeps;
 pub mod auth;
 pub mod balance;
+pub mod callbacks;
 pub mod dmt;
 pub mod dmt_banks;
 pub mod dmt_customers;
