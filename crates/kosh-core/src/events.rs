@@ -8,12 +8,14 @@
 //! The `kind` tag names an event and its version. Changing an event's fields makes a
 //! new kind (`….v2`); a kind stays readable as long as stored events of it may exist.
 
+use crate::aeps;
 use crate::dmt::{DmtChannel, TxStatus};
 use crate::echelon::{Direction, Status};
 use crate::money::Paise;
 use serde::{Deserialize, Serialize};
 
-/// An event a partner is told about.
+/// An event the outbox stores: a partner is told about most; an AePS transaction's
+/// change is internal (recorded, never delivered).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Event {
@@ -23,11 +25,14 @@ pub enum Event {
     TokenPaid(TokenPaid),
     #[serde(rename = "echelon.payment_status_changed.v1")]
     PaymentStatusChanged(PaymentStatusChanged),
+    #[serde(rename = "aeps.transaction_changed.v1")]
+    AepsTransactionChanged(AepsTransactionChanged),
 }
 
 impl Event {
     /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
-    pub const KINDS: [&'static str; 3] = ["dmt.transfer_status_changed.v1", "token.paid.v1", "echelon.payment_status_changed.v1"];
+    pub const KINDS: [&'static str; 4] =
+        ["dmt.transfer_status_changed.v1", "token.paid.v1", "echelon.payment_status_changed.v1", "aeps.transaction_changed.v1"];
 
     /// This event's `kind` tag.
     pub fn kind(&self) -> &'static str {
@@ -35,6 +40,7 @@ impl Event {
             Event::TransferStatusChanged(_) => Event::KINDS[0],
             Event::TokenPaid(_) => Event::KINDS[1],
             Event::PaymentStatusChanged(_) => Event::KINDS[2],
+            Event::AepsTransactionChanged(_) => Event::KINDS[3],
         }
     }
 
@@ -119,6 +125,30 @@ pub struct PaymentStatusChanged {
     pub fee: Paise,
     /// Where the merchant asked to be told, given with the payment.
     pub notify_url: String,
+}
+
+/// An AePS transaction was recorded, or settled after the bank's late answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AepsTransactionChanged {
+    /// Kosh's transaction id.
+    pub tid: i64,
+    /// The partner's own reference for the transaction.
+    pub partner_reference: String,
+    /// How it came in: `api` or `gateway`.
+    pub channel: String,
+    /// The agent at whose counter it happened.
+    pub user_code: i64,
+    pub tx_type: aeps::TxType,
+    pub amount: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    pub status: aeps::TxStatus,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// The customer's Aadhaar number, masked.
+    pub aadhaar_masked: String,
 }
 
 #[cfg(test)]

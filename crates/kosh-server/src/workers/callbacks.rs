@@ -368,6 +368,7 @@ pub fn render(kind: &str, payload: &str) -> Result<Delivery, String> {
             let (url, body) = echelon_callbacks::payment_status(&e);
             delivery(Some(url.to_owned()), body, None)
         }
+        Some(e @ Event::AepsTransactionChanged(_)) => Err(format!("{} events are internal, never delivered", e.kind())),
         None if kind == ECHELON_CALLBACK => {
             let (url, body) = stored_echelon(payload)?;
             delivery(Some(url), body, None)

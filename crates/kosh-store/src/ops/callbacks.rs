@@ -24,6 +24,8 @@ pub const TX_STATUS: &str = "eko.tx_status";
 pub const ECHELON_CALLBACK: &str = "echelon.callback";
 /// A Token acknowledgement.
 pub const TOKEN_ACK: &str = "token.ack";
+/// An AePS transaction's change: internal, never delivered.
+pub const AEPS_TRANSACTION: &str = "aeps.transaction";
 /// The outbox kinds the callback worker delivers; every other kind is internal.
 pub const DELIVERABLE_KINDS: [&str; 3] = [TX_STATUS, ECHELON_CALLBACK, TOKEN_ACK];
 
@@ -60,6 +62,7 @@ pub fn outbox_kind(event: &Event) -> &'static str {
         Event::TransferStatusChanged(_) => TX_STATUS,
         Event::TokenPaid(_) => TOKEN_ACK,
         Event::PaymentStatusChanged(_) => ECHELON_CALLBACK,
+        Event::AepsTransactionChanged(_) => AEPS_TRANSACTION,
     }
 }
 
