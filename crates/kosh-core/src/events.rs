@@ -175,6 +175,25 @@ mod tests {
     }
 
     #[test]
+    fn an_echelon_event_names_no_wire_field() {
+        let event = Event::PaymentStatusChanged(PaymentStatusChanged {
+            direction: Direction::Payin,
+            order_id: "PI-1".into(),
+            payment_ref: "P1".into(),
+            old_status: None,
+            status: Status::Refused,
+            amount: Paise::new(100).unwrap(),
+            fee: Paise::ZERO,
+            notify_url: "http://127.0.0.1:9/cb".into(),
+        });
+        let stored = serde_json::to_value(&event).unwrap();
+        for wire in ["idEntity", "idPayin", "idPayment", "callbackUrl", "url", "body"] {
+            assert!(stored.get(wire).is_none(), "{wire} in {stored}");
+        }
+        assert_eq!(Event::from_payload(&stored), Ok(Some(event)));
+    }
+
+    #[test]
     fn an_untagged_payload_is_no_event_and_a_tagged_one_must_parse() {
         assert_eq!(Event::from_payload(&serde_json::json!({"tx_status": 0, "kind": "other"})), Ok(None));
         let broken = serde_json::json!({"kind": "token.paid.v1", "token": "1"});
