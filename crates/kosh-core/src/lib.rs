@@ -106,6 +106,8 @@
 //! - [`webhook`]: the signature on Kosh's signed callbacks, and its verification.
 //! - [`echelon`]: the Echelon dialect's pure parts (JWTs, operation patterns, money
 //!   precision, statuses, catalogue, sandbox payin outcomes).
+//! - [`events`]: the typed events the outbox stores; each dialect renders its callback
+//!   bodies from them.
 //! - [`secret`]: random credentials, OTPs and their hashes, redacted in `Debug`.
 //! - [`clock`]: the injectable clock every timestamp comes from.
 //! - [`civil`]: calendar arithmetic (UTC and IST) without a date crate.
@@ -119,6 +121,7 @@ pub mod civil;
 pub mod clock;
 pub mod dmt;
 pub mod echelon;
+pub mod events;
 pub mod ledger;
 pub mod money;
 pub mod pricing;

@@ -17,6 +17,7 @@
 //! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
 pub mod auth;
+pub mod callbacks;
 pub mod error;
 pub mod input;
 pub mod payments;

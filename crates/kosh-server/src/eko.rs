@@ -19,6 +19,7 @@
 pub mod aeps;
 pub mod auth;
 pub mod balance;
+pub mod callbacks;
 pub mod dmt;
 pub mod envelope;
 pub mod onboard;

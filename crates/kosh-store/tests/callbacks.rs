@@ -1,14 +1,19 @@
 //! The callback engine's storage on both backends: claims take only due deliverable
 //! events under a lease, at most so many per partner; a lost lease cannot record;
-//! concurrent claimers never share an event; replay re-queues only what gave up.
+//! concurrent claimers never share an event; replay re-queues only what gave up;
+//! producers store typed events, never a dialect's wire format.
 
 mod common;
 
 use common::{partner, store};
+use kosh_core::events::{Event, TokenPaid};
+use kosh_core::money::Paise;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
+use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::callbacks::{Attempt, ClaimRequest, Claimed, EventFilter, Finish, Next, TOKEN_ACK, TX_STATUS};
+use kosh_store::ops::tokens::{NewToken, Payment};
 use kosh_store::Store;
 use kosh_testkit::BACKENDS;
 use serde_json::json;
@@ -240,5 +245,105 @@ async fn old_attempts_are_pruned_oldest_first_in_bounded_batches() {
         let event = store.callback_event(old).await.unwrap().unwrap();
         assert_eq!((event.state.as_str(), event.attempts), ("delivered", 26), "{backend:?}: the event itself is kept");
         assert_eq!(prune(&store, i64::MAX, 1_000_000).await, 2, "{backend:?}: a limit is clamped, not refused");
+    }
+}
+
+/// Field names of the dialects' callback bodies: the store writes typed events, and
+/// the bodies are rendered from them at delivery, outside the store.
+const WIRE_FIELD_NAMES: [&str; 14] = [
+    "tx_status",
+    "txstatus_desc",
+    "old_tx_status",
+    "old_tx_status_desc",
+    "client_ref_id",
+    "bank_ref_num",
+    "payment_mode",
+    "channel_desc",
+    "beneficiary_account_type",
+    "customer_id",
+    "timestamp",
+    "idEntity",
+    "url",
+    "body",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_producer_stores_a_typed_event_without_wire_field_names() {
+    for backend in BACKENDS {
+        let (store, _clock) = store(backend).await;
+        let issuer = partner(&store, 1).await;
+        let payer = partner(&store, 2).await;
+        common::credit(&store, payer, 1_000_000).await;
+        let user_code = common::agent(&store, payer, "ABCDE1234F", "9876500001").await;
+        let token = NewToken {
+            client_ref_id: "CR-TYPED".into(),
+            product_code: String::new(),
+            customer_id: "9400000000".into(),
+            customer_name: "Ram".into(),
+            email: String::new(),
+            amount_paise: 150_050,
+            label: String::new(),
+            display_items: "[]".into(),
+            expires_at_ms: store.now_ms() + 60_000,
+        };
+        let create = Command::Token(TokenCmd::Create { partner_id: issuer, token });
+        let Outcome::Token(created) = store.execute(create).await.unwrap() else { panic!("{backend:?}") };
+        let TokenOutcome::Created(token) = *created else { panic!("{backend:?}") };
+        let payment = Payment {
+            payer_partner_id: payer,
+            user_code,
+            pay_client_ref_id: "PAY-TYPED".into(),
+            amount_paise: 150_050,
+            customer_name: "Ram Kumar".into(),
+            customer_mobile: "9400000000".into(),
+        };
+        let Outcome::Token(paid) =
+            store.execute(Command::Token(TokenCmd::Pay { token: token.token.clone(), payment })).await.unwrap()
+        else {
+            panic!("{backend:?}")
+        };
+        let TokenOutcome::Paid { token: paid, .. } = *paid else { panic!("{backend:?}") };
+
+        let ack = store.recent_outbox(issuer, 10).await.unwrap().into_iter().find(|e| e.kind == TOKEN_ACK).expect("queued");
+        let expected = Event::TokenPaid(TokenPaid {
+            token: token.token.clone(),
+            partner_reference: "CR-TYPED".into(),
+            customer: "9400000000".into(),
+            customer_name: "Ram Kumar".into(),
+            amount: Paise::new(150_050).unwrap(),
+            tid: paid.tid.clone().expect("a paid token has a tid"),
+        });
+        assert_eq!(Event::from_payload(&ack.payload), Ok(Some(expected)), "{backend:?}: {}", ack.payload);
+        for wire in WIRE_FIELD_NAMES {
+            assert!(ack.payload.get(wire).is_none(), "{backend:?}: {wire} in {}", ack.payload);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_typed_event_queued_by_hand_must_parse_and_match_its_kind() {
+    for backend in BACKENDS {
+        let (store, _clock) = store(backend).await;
+        let p = partner(&store, 1).await;
+        let paid = json!({"kind": "token.paid.v1", "token": "1", "partner_reference": "R", "customer": "9400000000",
+                          "customer_name": "A", "amount": 100, "tid": "7"});
+        let enqueue = |kind: &str, payload: &serde_json::Value| CallbackCmd::Enqueue {
+            partner_id: p,
+            kind: kind.into(),
+            payload_json: payload.to_string(),
+        };
+        let queued = store.execute(Command::Callbacks(enqueue(TOKEN_ACK, &paid))).await;
+        assert!(matches!(queued, Ok(Outcome::Callbacks(CallbackOutcome::Enqueued(_)))), "{backend:?}: {queued:?}");
+        for (kind, payload, message) in [
+            (TX_STATUS, paid.clone(), "is queued as token.ack"),
+            (TOKEN_ACK, json!({"kind": "token.paid.v1", "token": "1"}), "malformed"),
+        ] {
+            match store.execute(Command::Callbacks(enqueue(kind, &payload))).await {
+                Err(CommandError::Rejected(Rejection::InvalidCallbackConfig(why))) => {
+                    assert!(why.contains(message), "{backend:?}: {why}")
+                }
+                other => panic!("{backend:?}: {payload} as {kind}: {other:?}"),
+            }
+        }
     }
 }

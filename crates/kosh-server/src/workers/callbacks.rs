@@ -9,6 +9,9 @@
 use super::outbound::{Answer, Failure, Outbound, Request};
 use super::policy::Policies;
 use crate::config::Config;
+use crate::echelon::callbacks as echelon_callbacks;
+use crate::eko::callbacks as eko_callbacks;
+use kosh_core::events::Event;
 use kosh_core::secret::Secret;
 use kosh_core::webhook;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
@@ -292,13 +295,25 @@ async fn drain(ctx: &Arc<Ctx>, limits: &Limits, mut flight: InFlight) {
     tracing::info!("callback worker stopped");
 }
 
+/// The content type of every callback body today.
+pub const JSON: &str = "application/json";
+
+/// A callback body as a dialect renders it from an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+}
+
 /// Where and how one event is sent.
 struct Target {
     url: String,
-    body: Vec<u8>,
+    body: Rendered,
     basic: Option<(String, Secret)>,
     headers: Vec<(String, Secret)>,
     secret: Option<Secret>,
+    /// For a Token acknowledgement: the token it acknowledges.
+    token: Option<String>,
 }
 
 /// Why an event cannot be attempted.
@@ -313,14 +328,10 @@ enum NoTarget {
 async fn target(store: &Store, c: &Claimed) -> Result<Target, NoTarget> {
     let store_err = |e: kosh_store::sql::SqlError| NoTarget::Store(e.to_string());
     let secret = store.callback_signing_secret(c.partner_id).await.map_err(store_err)?;
-    if c.kind == ECHELON_CALLBACK {
-        let payload: Value = serde_json::from_str(&c.payload).map_err(|e| NoTarget::Malformed(e.to_string()))?;
-        let url = payload["url"].as_str().filter(|u| ops::validate_url(u).is_ok());
-        let (Some(url), Some(body)) = (url, payload.get("body").filter(|b| b.is_object())) else {
-            return Err(NoTarget::Malformed("an echelon.callback payload must be {\"url\": \"http…\", \"body\": {…}}".into()));
-        };
-        let body = serde_json::to_vec(body).expect("JSON values serialise");
-        return Ok(Target { url: url.to_owned(), body, basic: None, headers: Vec::new(), secret });
+    let Delivery { url, body, token } = render(&c.kind, &c.payload).map_err(NoTarget::Malformed)?;
+    if let Some(url) = url {
+        ops::validate_url(&url).map_err(NoTarget::Malformed)?;
+        return Ok(Target { url, body, basic: None, headers: Vec::new(), secret, token });
     }
     let kind = ops::endpoint_kind(&c.kind).ok_or_else(|| NoTarget::Malformed(format!("{} is not delivered", c.kind)))?;
     let Some(endpoint) = store.callback_endpoint(c.partner_id, kind).await.map_err(store_err)? else {
@@ -331,7 +342,59 @@ async fn target(store: &Store, c: &Claimed) -> Result<Target, NoTarget> {
         )));
     };
     let basic = endpoint.basic_user.zip(endpoint.basic_password);
-    Ok(Target { url: endpoint.url, body: c.payload.clone().into_bytes(), basic, headers: endpoint.headers, secret })
+    Ok(Target { url: endpoint.url, body, basic, headers: endpoint.headers, secret, token })
+}
+
+/// What an outbox event is delivered as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Where it goes when the event itself says (Echelon's `callbackUrl`); `None`: to
+    /// the partner's endpoint of the event's kind.
+    pub url: Option<String>,
+    pub body: Rendered,
+    /// For a Token acknowledgement: the token it acknowledges.
+    pub token: Option<String>,
+}
+
+/// Renders a stored outbox payload of `kind` as it is delivered: a typed event by the
+/// dialect it belongs to; an untyped payload (rows from before typed events, events
+/// queued by hand) as it is stored. Pure, so every retry sends the same bytes.
+pub fn render(kind: &str, payload: &str) -> Result<Delivery, String> {
+    let delivery = |url, body, token| Ok(Delivery { url, body, token });
+    match typed_event(kind, payload)? {
+        Some(Event::TransferStatusChanged(e)) => delivery(None, eko_callbacks::transfer_status(&e), None),
+        Some(Event::TokenPaid(e)) => delivery(None, eko_callbacks::token_ack(&e), Some(e.token)),
+        Some(Event::PaymentStatusChanged(e)) => {
+            let (url, body) = echelon_callbacks::payment_status(&e);
+            delivery(Some(url.to_owned()), body, None)
+        }
+        Some(e @ Event::AepsTransactionChanged(_)) => Err(format!("{} events are internal, never delivered", e.kind())),
+        None if kind == ECHELON_CALLBACK => {
+            let (url, body) = stored_echelon(payload)?;
+            delivery(Some(url), body, None)
+        }
+        None => delivery(None, Rendered { body: payload.as_bytes().to_vec(), content_type: JSON }, stored_token(payload)),
+    }
+}
+
+/// The payload's typed event, or `None` for an untyped payload.
+fn typed_event(kind: &str, payload: &str) -> Result<Option<Event>, String> {
+    let Ok(payload) = serde_json::from_str::<Value>(payload) else { return Ok(None) };
+    let event = Event::from_payload(&payload)?;
+    match &event {
+        Some(e) if ops::outbox_kind(e) != kind => Err(format!("a {} event cannot be delivered as {kind}", e.kind())),
+        _ => Ok(event),
+    }
+}
+
+/// An untyped Echelon payload: `{"url": …, "body": {…}}`.
+fn stored_echelon(payload: &str) -> Result<(String, Rendered), String> {
+    let malformed = || "an echelon.callback payload must be {\"url\": \"http…\", \"body\": {…}}".to_owned();
+    let payload: Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+    let url = payload["url"].as_str().filter(|u| ops::validate_url(u).is_ok()).ok_or_else(malformed)?;
+    let body = payload.get("body").filter(|b| b.is_object()).ok_or_else(malformed)?;
+    let body = Rendered { body: serde_json::to_vec(body).expect("JSON values serialise"), content_type: JSON };
+    Ok((url.to_owned(), body))
 }
 
 /// Delivers one claimed event and records the outcome; answers the event id.
@@ -376,15 +439,20 @@ struct Verdict {
 
 async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -> Finish {
     let started_at_ms = ctx.store.now_ms();
-    let mut extra = vec![(webhook::EVENT_ID_HEADER, c.id.to_string()), ("x-kosh-attempt", (c.attempts + 1).to_string())];
+    let body = &target.body.body;
+    let mut extra = vec![
+        ("content-type", target.body.content_type.to_owned()),
+        (webhook::EVENT_ID_HEADER, c.id.to_string()),
+        ("x-kosh-attempt", (c.attempts + 1).to_string()),
+    ];
     if let Some(secret) = &target.secret {
         extra.push((webhook::TIMESTAMP_HEADER, started_at_ms.to_string()));
-        extra.push((webhook::SIGNATURE_HEADER, webhook::signature(secret.expose(), started_at_ms, &target.body)));
+        extra.push((webhook::SIGNATURE_HEADER, webhook::signature(secret.expose(), started_at_ms, body)));
     }
     let request = Request {
         get: false,
         url: &target.url,
-        body: Some(&target.body),
+        body: Some(body),
         basic: target.basic.as_ref().map(|(u, p)| (u.as_str(), p.expose())),
         headers: &target.headers,
         extra,
@@ -397,7 +465,7 @@ async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -
     let attempt = Attempt {
         started_at_ms,
         url: target.url.clone(),
-        request_body: String::from_utf8_lossy(&target.body).into_owned(),
+        request_body: String::from_utf8_lossy(body).into_owned(),
         response_status: verdict.status.map(i64::from),
         response_excerpt: verdict.excerpt,
         latency_ms,
@@ -406,8 +474,9 @@ async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -
     };
     let (next, error) =
         if succeeded { (Next::Delivered, None) } else { schedule(ctx, c, started_at_ms, verdict.error.unwrap_or_default()) };
-    let token_ack = (succeeded && c.kind == TOKEN_ACK).then(|| token_ack(&c.payload, verdict.partner_tid));
-    Finish { id: c.id, lease_token, attempt: Some(attempt), next, error, token_ack: token_ack.flatten() }
+    let token_ack = target.token.clone().filter(|_| succeeded && c.kind == TOKEN_ACK);
+    let token_ack = token_ack.map(|token| TokenAck { token, partner_tid: verdict.partner_tid });
+    Finish { id: c.id, lease_token, attempt: Some(attempt), next, error, token_ack }
 }
 
 /// After a failed attempt: the next attempt per the kind's policy, or giving up.
@@ -422,9 +491,10 @@ fn schedule(ctx: &Ctx, c: &Claimed, attempted_at_ms: i64, reason: String) -> (Ne
     }
 }
 
-fn token_ack(payload: &str, partner_tid: Option<String>) -> Option<TokenAck> {
+/// The token an untyped acknowledgement payload names.
+fn stored_token(payload: &str) -> Option<String> {
     let payload: Value = serde_json::from_str(payload).ok()?;
-    Some(TokenAck { token: payload["token"].as_str()?.to_owned(), partner_tid })
+    Some(payload["token"].as_str()?.to_owned())
 }
 
 /// Success is HTTP 200 exactly (the seeds' and the Echelon spec's rule), with the
@@ -468,5 +538,48 @@ fn partner_tid(body: &serde_json::Map<String, Value>) -> Option<String> {
         Value::String(s) if !s.is_empty() => Some(ops::truncate(s, 64).to_owned()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kosh_core::events::TokenPaid;
+    use kosh_core::money::Paise;
+    use kosh_store::ops::callbacks::TX_STATUS;
+
+    fn paid() -> Event {
+        Event::TokenPaid(TokenPaid {
+            token: "123456789012345".into(),
+            partner_reference: "T-1".into(),
+            customer: "9400000000".into(),
+            customer_name: "Asha".into(),
+            amount: Paise::new(150_000).unwrap(),
+            tid: "42".into(),
+        })
+    }
+
+    #[test]
+    fn a_typed_event_is_rendered_by_its_dialect() {
+        let stored = serde_json::to_string(&paid()).unwrap();
+        let delivery = render(TOKEN_ACK, &stored).unwrap();
+        let Event::TokenPaid(e) = paid() else { unreachable!() };
+        assert_eq!(delivery, Delivery { url: None, body: eko_callbacks::token_ack(&e), token: Some(e.token) });
+        let wrong = render(TX_STATUS, &stored).unwrap_err();
+        assert!(wrong.contains("cannot be delivered as eko.tx_status"), "{wrong}");
+    }
+
+    #[test]
+    fn an_untyped_payload_is_delivered_as_stored() {
+        // A row written before typed events: the body itself, byte for byte.
+        let old = r#"{"tx_status":0, "txstatus_desc":"Success","tid":7}"#;
+        let delivery = render(TX_STATUS, old).unwrap();
+        assert_eq!((delivery.url, delivery.body.body, delivery.token), (None, old.as_bytes().to_vec(), None));
+        let ack = render(TOKEN_ACK, r#"{"token":"111","tid":"9"}"#).unwrap();
+        assert_eq!(ack.token.as_deref(), Some("111"));
+        let echelon = render(ECHELON_CALLBACK, r#"{"url":"http://127.0.0.1:9/cb","body":{"idEntity":"X"}}"#).unwrap();
+        assert_eq!(echelon.url.as_deref(), Some("http://127.0.0.1:9/cb"));
+        assert_eq!(echelon.body, Rendered { body: br#"{"idEntity":"X"}"#.to_vec(), content_type: JSON });
+        assert!(render(ECHELON_CALLBACK, r#"{"body":{}}"#).unwrap_err().contains("must be {\"url\""));
     }
 }

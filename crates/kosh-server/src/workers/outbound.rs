@@ -19,6 +19,7 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
     pub basic: Option<(&'a str, &'a str)>,
     pub headers: &'a [(String, Secret)],
+    /// Headers Kosh sets itself (event id, signature, the body's `content-type`).
     pub extra: Vec<(&'static str, String)>,
 }
 
@@ -74,7 +75,11 @@ impl Outbound {
         let mut builder = if req.get { self.client.get(req.url) } else { self.client.post(req.url) };
         builder = builder.header("accept", "application/json");
         if let Some(body) = req.body {
-            builder = builder.header("content-type", "application/json").body(body.to_vec());
+            // A caller that knows its body's type names it among the extra headers.
+            if !req.extra.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+                builder = builder.header("content-type", "application/json");
+            }
+            builder = builder.body(body.to_vec());
         }
         if let Some((user, password)) = req.basic {
             builder = builder.basic_auth(user, Some(password));

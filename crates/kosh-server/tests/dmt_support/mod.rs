@@ -170,7 +170,8 @@ pub fn tid_of(body: &Value) -> i64 {
     body["data"]["tid"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("a tid: {body}"))
 }
 
-/// The `eko.tx_status` events of a partner, oldest first.
+/// The `eko.tx_status` callback bodies of a partner's events (as the callback engine
+/// renders them), oldest first.
 pub async fn status_events(app: &App, partner_id: i64) -> Vec<Value> {
     let mut events: Vec<Value> = app
         .state
@@ -180,8 +181,14 @@ pub async fn status_events(app: &App, partner_id: i64) -> Vec<Value> {
         .expect("outbox")
         .into_iter()
         .filter(|e| e.kind == "eko.tx_status")
-        .map(|e| e.payload)
+        .map(|e| rendered_body(&e.kind, &e.payload))
         .collect();
     events.reverse();
     events
+}
+
+/// The body the callback engine sends for a stored outbox payload.
+pub fn rendered_body(kind: &str, payload: &Value) -> Value {
+    let delivery = kosh_server::workers::callbacks::render(kind, &payload.to_string()).expect("a deliverable payload");
+    serde_json::from_slice(&delivery.body.body).expect("a JSON body")
 }

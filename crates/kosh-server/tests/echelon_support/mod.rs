@@ -156,10 +156,11 @@ impl Echelon {
         kosh_server::workers::echelon_payments::run_once(&self.app.state).await.expect("a worker pass")
     }
 
-    /// The `echelon.callback` outbox payloads of the sandbox partner, oldest first.
+    /// The `echelon.callback` events of the sandbox partner as the callback engine
+    /// renders them, `{"url": …, "body": {…}}`, oldest first.
     pub async fn callbacks(&self) -> Vec<Value> {
         let events = self.app.state.store.recent_outbox(self.sandbox_partner_id(), 1000).await.expect("outbox");
-        events.into_iter().rev().filter(|e| e.kind == "echelon.callback").map(|e| e.payload).collect()
+        events.into_iter().rev().filter(|e| e.kind == "echelon.callback").map(|e| rendered(&e.kind, &e.payload)).collect()
     }
 }
 
@@ -474,4 +475,11 @@ pub fn self_test() {
     assert!(!e.is_empty(), "pattern");
     assert_eq!(s.template("/payins/!availablePaymentOptions").as_deref(), Some("/payins/!availablePaymentOptions"));
     assert_eq!(s.template("/payins/TST-1/accounts").as_deref(), Some("/payins/{idPayin}/accounts"));
+}
+
+/// A stored `echelon.callback` payload as delivered: where it goes and its body.
+fn rendered(kind: &str, payload: &Value) -> Value {
+    let delivery = kosh_server::workers::callbacks::render(kind, &payload.to_string()).expect("a deliverable payload");
+    let body: Value = serde_json::from_slice(&delivery.body.body).expect("a JSON body");
+    serde_json::json!({ "url": delivery.url, "body": body })
 }

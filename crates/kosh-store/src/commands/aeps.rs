@@ -12,9 +12,11 @@ use crate::error::{CmdResult, Rejection};
 use crate::ops::aeps::{self as store, AadhaarRef, AepsAgent, AepsTransaction, GatewayIntent, NewGatewaySession, NewIntent};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
 use crate::ops::{agents, ledger, outbox};
-use crate::sql::Conn;
+use crate::sql::{Conn, SqlError};
 use kosh_core::aeps::{self, sandbox, Ekyc, NotReady, TxStatus, TxType, MAX_TX_PER_AADHAAR_PER_DAY};
+use kosh_core::events::{AepsTransactionChanged, Event};
 use kosh_core::ledger::{AccountKind, Balance, Side};
+use kosh_core::money::Paise;
 use kosh_core::secret::constant_time_eq;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -563,12 +565,27 @@ async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, 
 }
 
 async fn tx_event(db: &mut impl Conn, tx: &AepsTransaction, now_ms: i64) -> CmdResult<()> {
-    let event = json!({ "tid": tx.tid, "client_ref_id": tx.client_ref_id, "channel": tx.channel, "user_code": tx.user_code,
-                        "type": tx.tx_type, "amount_paise": tx.amount_paise, "commission_paise": tx.commission_paise,
-                        "tds_paise": tx.tds_paise, "tx_status": tx.tx_status, "reason": tx.reason,
-                        "aadhaar": tx.aadhaar_masked });
-    outbox::append(db, tx.partner_id, "aeps.transaction", &event, now_ms).await?;
+    outbox::append_event(db, tx.partner_id, &changed_event(tx)?, now_ms).await?;
     Ok(())
+}
+
+/// The transaction's change as the outbox stores it (an internal event).
+fn changed_event(tx: &AepsTransaction) -> Result<Event, SqlError> {
+    let bad = |what: &str| SqlError::Decode(format!("AePS transaction {}: {what}", tx.tid));
+    let paise = |amount: i64| Paise::try_from(amount).map_err(|e| bad(&format!("{amount} paise: {e}")));
+    Ok(Event::AepsTransactionChanged(AepsTransactionChanged {
+        tid: tx.tid,
+        partner_reference: tx.client_ref_id.clone(),
+        channel: tx.channel.clone(),
+        user_code: tx.user_code,
+        tx_type: TxType::parse(&tx.tx_type.to_string()).map_err(|_| bad(&format!("type {}", tx.tx_type)))?,
+        amount: paise(tx.amount_paise)?,
+        commission: paise(tx.commission_paise)?,
+        tds: paise(tx.tds_paise)?,
+        status: TxStatus::from_code(tx.tx_status).ok_or_else(|| bad(&format!("status {}", tx.tx_status)))?,
+        reason: tx.reason.clone(),
+        aadhaar_masked: tx.aadhaar_masked.clone(),
+    }))
 }
 
 async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: i64) -> CmdResult<AepsOutcome> {
@@ -706,5 +723,42 @@ async fn closed_meanwhile(db: &mut impl Conn, session_id: i64, intent_id: i64) -
         Ok(Some(i)) => refuse(AepsRefusal::IntentClosed { state: i.state }),
         Ok(None) => refuse(AepsRefusal::TransactionNotFound),
         Err(e) => e.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_transaction_event_is_typed_and_carries_no_wire_field_names() {
+        let tx = AepsTransaction {
+            tid: 9,
+            partner_id: 1,
+            client_ref_id: "A-1".into(),
+            channel: "api".into(),
+            user_code: 20_810_200,
+            tx_type: 2,
+            amount_paise: 100_000,
+            commission_paise: 500,
+            tds_paise: 10,
+            customer_mobile: "9000000001".into(),
+            bank_code: "SBIN".into(),
+            aadhaar_masked: "XXXXXXXX1234".into(),
+            tx_status: 2,
+            reason: String::new(),
+            resolve_at_ms: Some(5),
+            customer_balance_paise: None,
+            entry_id: Some(3),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        let Event::AepsTransactionChanged(e) = changed_event(&tx).unwrap() else { panic!("an AePS transaction's change") };
+        assert_eq!((e.tx_type, e.status, e.amount.get()), (TxType::CashWithdrawal, TxStatus::Awaited, 100_000));
+        let stored = serde_json::to_value(Event::AepsTransactionChanged(e)).unwrap();
+        for wire in ["tx_status", "client_ref_id", "type", "aadhaar", "amount_paise"] {
+            assert!(stored.get(wire).is_none(), "{wire} in {stored}");
+        }
+        assert!(changed_event(&AepsTransaction { tx_status: 7, ..tx }).is_err(), "an unknown status is not an event");
     }
 }

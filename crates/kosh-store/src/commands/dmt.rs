@@ -27,8 +27,8 @@ use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
 use crate::ops::{agents, ledger, outbox};
 use crate::sql::Conn;
 use kosh_core::banks;
-use kosh_core::civil;
 use kosh_core::dmt::{self, CustomerState, DmtChannel, TxStatus};
+use kosh_core::events::{Event, TransferStatusChanged};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
@@ -38,8 +38,6 @@ use serde_json::{json, Value};
 
 /// The OTP purpose that verifies a DMT customer's mobile number.
 pub const CUSTOMER_OTP: &str = "dmt_customer";
-/// The outbox event kind of a transfer's status change.
-pub const TX_STATUS_EVENT: &str = "eko.tx_status";
 /// The ledger entry kind of a transfer.
 pub const ENTRY_KIND: &str = "dmt_transfer";
 
@@ -584,7 +582,7 @@ async fn apply_report(
         _ => {}
     }
     if notify && to != before.tx_status {
-        outbox::append(db, partner_id, TX_STATUS_EVENT, &status_event(&after, before.tx_status, now_ms), now_ms).await?;
+        outbox::append_event(db, partner_id, &status_event(&after, before.tx_status, now_ms)?, now_ms).await?;
     }
     let balance_paise = wallet_balance(db, partner_id).await?;
     Ok(DmtOutcome::TransferUpdated { view: TransferView { transfer: after, balance_paise }, changed: true })
@@ -647,54 +645,66 @@ async fn refund(
         return Err(crate::sql::SqlError::Other(format!("transfer {tid} changed during its refund")).into());
     }
     void_and_release(db, &after, now_ms).await?;
-    outbox::append(db, partner_id, TX_STATUS_EVENT, &status_event(&after, TxStatus::RefundPending, now_ms), now_ms).await?;
+    outbox::append_event(db, partner_id, &status_event(&after, TxStatus::RefundPending, now_ms)?, now_ms).await?;
     let balance_paise = wallet_balance(db, partner_id).await?;
     Ok(DmtOutcome::Refunded(TransferView { transfer: after, balance_paise }))
 }
 
-/// An amount as a JSON number of rupees (`120.0`), as the platform's callbacks carry
-/// them. Exact for every paise amount: the shortest decimal that reads back as the same
-/// double is the two-decimal amount.
-fn rupees(paise: i64) -> Value {
-    json!(paise as f64 / 100.0)
+/// The status change as the outbox stores it; the Eko dialect renders the callback
+/// body (catalogue §4.1) from it at delivery.
+pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> CmdResult<Event> {
+    let c = &t.charges;
+    Ok(Event::TransferStatusChanged(TransferStatusChanged {
+        tid: t.tid,
+        partner_reference: t.client_ref_id.clone(),
+        user_code: t.user_code,
+        old_status: old,
+        status: t.tx_status,
+        channel: t.channel,
+        amount: paise(c.amount_paise)?,
+        fee: paise(c.fee_paise)?,
+        gst: paise(c.gst_paise)?,
+        commission: paise(c.commission_paise)?,
+        tds: paise(c.tds_paise)?,
+        utr: t.bank_ref_num.clone(),
+        recipient_id: t.recipient_id,
+        recipient_name: t.recipient_name.clone(),
+        account: t.account.clone(),
+        ifsc: t.ifsc.clone(),
+        sender_name: t.sender_name.clone(),
+        sender_mobile: t.customer_mobile.clone(),
+        refund_tid: t.refund_tid,
+        reason: t.reason.clone(),
+        at_ms: now_ms,
+    }))
 }
 
-/// The status callback's body (catalogue §4.1), exactly as the partner receives it.
-pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> Value {
-    let c = &t.charges;
-    json!({
-        "tx_status": t.tx_status.code(),
-        "txstatus_desc": t.tx_status.desc(),
-        "old_tx_status": old.code(),
-        "old_tx_status_desc": old.desc(),
-        "tid": t.tid,
-        "client_ref_id": t.client_ref_id,
-        "amount": rupees(c.amount_paise),
-        "fee": rupees(c.fee_paise),
-        "gst": rupees(c.gst_paise),
-        "tds": rupees(c.tds_paise),
-        "commission": rupees(c.commission_paise),
-        "payment_mode": t.channel.payment_mode(),
-        "channel": t.channel.code().to_string(),
-        "channel_desc": t.channel.desc(),
-        "beneficiary_account_type": Value::Null,
-        "bank_ref_num": t.bank_ref_num,
-        "ifsc": t.ifsc,
-        "account": t.account,
-        "recipient_id": t.recipient_id,
-        "recipient_name": t.recipient_name,
-        "sender_name": t.sender_name,
-        "customer_id": t.customer_mobile,
-        "user_code": t.user_code.to_string(),
-        "refund_tid": t.refund_tid,
-        "reason": t.reason,
-        "timestamp": civil::ist_datetime(now_ms),
-    })
+fn paise(amount: i64) -> Result<Paise, crate::sql::SqlError> {
+    Paise::try_from(amount).map_err(|e| crate::sql::SqlError::Decode(format!("a stored charge of {amount} paise: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Field names of the dialects' callback bodies, which no stored event may carry (the
+    /// bodies are rendered from events at delivery, outside the store).
+    const WIRE_FIELD_NAMES: [&str; 14] = [
+        "tx_status",
+        "txstatus_desc",
+        "old_tx_status",
+        "old_tx_status_desc",
+        "client_ref_id",
+        "bank_ref_num",
+        "payment_mode",
+        "channel_desc",
+        "beneficiary_account_type",
+        "customer_id",
+        "timestamp",
+        "idEntity",
+        "url",
+        "body",
+    ];
 
     fn transfer(status: TxStatus, answered: bool) -> Transfer {
         Transfer {
@@ -750,16 +760,18 @@ mod tests {
     }
 
     #[test]
-    fn the_callback_body_has_the_platforms_fields() {
+    fn the_status_event_is_typed_and_carries_no_wire_field_names() {
         let mut t = transfer(TxStatus::Success, true);
         t.bank_ref_num = "123456789012".into();
-        let body = status_event(&t, TxStatus::Initiated, 1_700_000_000_000);
-        assert_eq!(body["tx_status"], 0);
-        assert_eq!(body["old_tx_status_desc"], "Initiated");
-        assert_eq!(body["amount"], json!(120.0));
-        assert_eq!(body["fee"], json!(10.0));
-        assert_eq!(body["gst"].to_string(), "1.53");
-        assert_eq!(body["payment_mode"], "5");
-        assert_eq!(body["timestamp"], "2023-11-15 03:43:20");
+        let Event::TransferStatusChanged(e) = status_event(&t, TxStatus::Initiated, 1_700_000_000_000).unwrap() else {
+            panic!("a transfer's status change")
+        };
+        assert_eq!((e.old_status, e.status, e.utr.as_str()), (TxStatus::Initiated, TxStatus::Success, "123456789012"));
+        assert_eq!((e.amount.get(), e.fee.get(), e.gst.get()), (12_000, 1_000, 153));
+        let stored = serde_json::to_value(Event::TransferStatusChanged(e)).unwrap();
+        assert_eq!(stored["kind"], "dmt.transfer_status_changed.v1");
+        for wire in WIRE_FIELD_NAMES {
+            assert!(stored.get(wire).is_none(), "{wire} in {stored}");
+        }
     }
 }

@@ -2,9 +2,8 @@
 //! ledger entry and its callback event (the outbox) commit together or not at all.
 //!
 //! The callback producer contract: in the command that changes a payin's or payout's
-//! status, when it has a `callbackUrl`, an outbox event of kind [`CALLBACK_KIND`] with
-//! payload `{"url": callbackUrl, "body": {"idEntity": orderId}}`; the callback engine
-//! delivers it.
+//! status, when it has a `callbackUrl`, a typed `PaymentStatusChanged` event on the
+//! outbox kind [`CALLBACK_KIND`]; the callback engine renders and delivers it.
 
 use super::Outcome;
 use crate::error::{CmdResult, Rejection};
@@ -12,13 +11,13 @@ use crate::ops::echelon::{self as ops, Merchant, NewMerchant, NewPayment, Paymen
 use crate::ops::{ledger, outbox, partners};
 use crate::sql::Conn;
 use kosh_core::echelon::{Direction, Status};
+use kosh_core::events::{Event, PaymentStatusChanged};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// The outbox kind of an Echelon status-change callback.
-pub const CALLBACK_KIND: &str = "echelon.callback";
+pub const CALLBACK_KIND: &str = crate::ops::callbacks::ECHELON_CALLBACK;
 
 /// A command of the Echelon dialect: merchants, payments, the request throttle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,7 +209,7 @@ async fn create_payment(db: &mut impl Conn, p: &NewPayment, now_ms: i64) -> CmdR
     }
     let payment = ops::payment_by_id(db, payment_id).await?.ok_or(Rejection::EntryNotFound)?;
     if payment.status.is_final() {
-        callback(db, &payment, now_ms).await?;
+        callback(db, None, &payment, now_ms).await?;
     }
     Ok(EchelonOutcome::PaymentCreated(Box::new(payment)))
 }
@@ -245,7 +244,7 @@ async fn advance(
     }
     let after = ops::payment_by_id(db, payment_id).await?.ok_or(Rejection::EntryNotFound)?;
     if after.status != before.status {
-        callback(db, &after, now_ms).await?;
+        callback(db, Some(before.status), &after, now_ms).await?;
     }
     Ok(EchelonOutcome::Advanced(Box::new(after)))
 }
@@ -270,11 +269,25 @@ async fn resolve_payout(db: &mut impl Conn, p: &Payment, to: EntryState, now_ms:
     ledger::resolve(db, entry_id, to, now_ms).await
 }
 
-/// The anemic callback, when the payment has a callback URL.
-async fn callback(db: &mut impl Conn, p: &Payment, now_ms: i64) -> CmdResult<()> {
+/// The status change, when the payment has a callback URL; the Echelon dialect renders
+/// the (anemic) callback body from it at delivery.
+async fn callback(db: &mut impl Conn, old_status: Option<Status>, p: &Payment, now_ms: i64) -> CmdResult<()> {
     if let Some(url) = &p.callback_url {
-        let event = json!({ "url": url, "body": { "idEntity": p.order_id } });
-        outbox::append(db, p.partner_id, CALLBACK_KIND, &event, now_ms).await?;
+        let paise = |amount: i64| {
+            Paise::try_from(amount)
+                .map_err(|e| crate::sql::SqlError::Decode(format!("payment {}: {amount} paise: {e}", p.id_payment)))
+        };
+        let event = Event::PaymentStatusChanged(PaymentStatusChanged {
+            direction: p.direction,
+            order_id: p.order_id.clone(),
+            payment_ref: p.id_payment.clone(),
+            old_status,
+            status: p.status,
+            amount: paise(p.amount_paise)?,
+            fee: paise(p.fee_paise)?,
+            notify_url: url.clone(),
+        });
+        outbox::append_event(db, p.partner_id, &event, now_ms).await?;
     }
     Ok(())
 }

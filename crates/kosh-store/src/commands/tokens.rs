@@ -7,11 +7,11 @@
 //! event that acknowledges the payment to the issuer.
 
 use crate::error::{CmdResult, CommandError, Rejection};
-use crate::ops::callbacks::TOKEN_ACK;
 use crate::ops::ledger;
 use crate::ops::tokens::{self as ops, NewToken, Payment, Token};
 use crate::ops::{agents, outbox, partners};
 use crate::sql::Conn;
+use kosh_core::events::{Event, TokenPaid};
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
@@ -112,15 +112,7 @@ async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdR
         refuse_unpayable(&now, now_ms)?;
         return Err(Rejection::TokenExpired.into());
     }
-    let ack = json!({
-        "client_ref_id": token.client_ref_id,
-        "amount": rupees_number(amount),
-        "customer_name": p.customer_name,
-        "customer_id": token.customer_id,
-        "tid": tid,
-        "token": token.token,
-    });
-    outbox::append(db, token.partner_id, TOKEN_ACK, &ack, now_ms).await?;
+    outbox::append_event(db, token.partner_id, &paid_event(&token, p, amount, tid), now_ms).await?;
     let paid = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
     let balance = ledger::balance(db, payer).await?;
     Ok(TokenOutcome::Paid { token: paid, payer_wallet: balance })
@@ -134,12 +126,15 @@ fn refuse_unpayable(token: &Token, now_ms: i64) -> Result<(), Rejection> {
     }
 }
 
-/// Rupees as a JSON number, as the seed's acknowledgement sample sends them (`1500`).
-pub fn rupees_number(amount: Paise) -> Value {
-    let paise = amount.get();
-    if paise % 100 == 0 {
-        json!(paise / 100)
-    } else {
-        json!(paise as f64 / 100.0)
-    }
+/// The payment as the outbox stores it; the Eko dialect renders the acknowledgement
+/// body from it at delivery.
+fn paid_event(token: &Token, p: &Payment, amount: Paise, tid: String) -> Event {
+    Event::TokenPaid(TokenPaid {
+        token: token.token.clone(),
+        partner_reference: token.client_ref_id.clone(),
+        customer: token.customer_id.clone(),
+        customer_name: p.customer_name.clone(),
+        amount,
+        tid,
+    })
 }

@@ -10,15 +10,22 @@
 
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Dialect, Row, SqlError};
+use kosh_core::events::Event;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
-/// An Eko transaction-status callback (DMT, payout, QR, CMS): the payload is the body.
+// A deliverable payload is a typed [`Event`] (what producers write; the worker renders
+// the body) or, without an event `kind` tag, the body itself as it is sent (rows from
+// before typed events, and events queued by hand).
+
+/// An Eko transaction-status callback (DMT, payout, QR, CMS).
 pub const TX_STATUS: &str = "eko.tx_status";
-/// An Echelon callback: the payload is `{"url": …, "body": {…}}`.
+/// An Echelon callback; an untyped payload is `{"url": …, "body": {…}}`.
 pub const ECHELON_CALLBACK: &str = "echelon.callback";
-/// A Token acknowledgement: the payload is the body.
+/// A Token acknowledgement.
 pub const TOKEN_ACK: &str = "token.ack";
+/// An AePS transaction's change: internal, never delivered.
+pub const AEPS_TRANSACTION: &str = "aeps.transaction";
 /// The outbox kinds the callback worker delivers; every other kind is internal.
 pub const DELIVERABLE_KINDS: [&str; 3] = [TX_STATUS, ECHELON_CALLBACK, TOKEN_ACK];
 
@@ -54,6 +61,16 @@ pub fn endpoint_kind(event_kind: &str) -> Option<&'static str> {
     }
 }
 
+/// The outbox kind (delivery channel, retry policy, endpoint) an event is queued on.
+pub fn outbox_kind(event: &Event) -> &'static str {
+    match event {
+        Event::TransferStatusChanged(_) => TX_STATUS,
+        Event::TokenPaid(_) => TOKEN_ACK,
+        Event::PaymentStatusChanged(_) => ECHELON_CALLBACK,
+        Event::AepsTransactionChanged(_) => AEPS_TRANSACTION,
+    }
+}
+
 /// Whether events of `kind` are delivered to partners (others are internal).
 pub fn is_deliverable(kind: &str) -> bool {
     DELIVERABLE_KINDS.contains(&kind)
@@ -70,6 +87,12 @@ pub fn check_payload(kind: &str, payload_json: &str) -> Result<serde_json::Value
     let payload: serde_json::Value = serde_json::from_str(payload_json).map_err(|e| format!("the payload is not JSON: {e}"))?;
     if !payload.is_object() {
         return Err("the payload must be a JSON object".into());
+    }
+    if let Some(event) = Event::from_payload(&payload)? {
+        return match outbox_kind(&event) {
+            expected if expected == kind => Ok(payload),
+            expected => Err(format!("a {} event is queued as {expected}, not {kind}", event.kind())),
+        };
     }
     if kind == ECHELON_CALLBACK {
         let url = payload["url"].as_str().ok_or("an echelon.callback payload is {\"url\": …, \"body\": {…}}")?;

@@ -1,7 +1,9 @@
 //! The outbox: events written in the same transaction as the state change they
 //! describe. The callback engine delivers them; nothing uncommitted is ever seen.
 
+use crate::ops::callbacks;
 use crate::sql::{Conn, SqlError};
+use kosh_core::events::Event;
 use serde::{Deserialize, Serialize};
 
 /// An outbox row as stored.
@@ -23,6 +25,13 @@ pub struct OutboxEvent {
     pub due_at_ms: i64,
     /// When it was written, in the transaction of the change it describes.
     pub created_at_ms: i64,
+}
+
+/// Queues a typed domain event on the delivery channel (outbox kind) it belongs to;
+/// the callback worker renders the partner's body from it at delivery time.
+pub async fn append_event(db: &mut impl Conn, partner_id: i64, event: &Event, now_ms: i64) -> Result<i64, SqlError> {
+    let payload = serde_json::to_value(event).map_err(|e| SqlError::Other(format!("an event did not serialise: {e}")))?;
+    append(db, partner_id, callbacks::outbox_kind(event), &payload, now_ms).await
 }
 
 /// Writes an event in the caller's transaction; answers its id.

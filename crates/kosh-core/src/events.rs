@@ -1,0 +1,223 @@
+//! Domain events: what happened, in the domain's own terms, as the outbox stores them.
+//!
+//! The store writes an [`Event`] in the same transaction as the change it describes;
+//! each dialect renders its partner's callback body from it when the event is
+//! delivered (kosh-server's `eko::callbacks` and `echelon::callbacks`). So no wire
+//! format is frozen into stored rows, and a dialect's body changes in one place.
+//!
+//! The `kind` tag names an event and its version. Changing an event's fields makes a
+//! new kind (`….v2`); a kind stays readable as long as stored events of it may exist.
+
+use crate::aeps;
+use crate::dmt::{DmtChannel, TxStatus};
+use crate::echelon::{Direction, Status};
+use crate::money::Paise;
+use serde::{Deserialize, Serialize};
+
+/// An event the outbox stores: a partner is told about most; an AePS transaction's
+/// change is internal (recorded, never delivered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Event {
+    /// A DMT transfer's `tx_status` changed (the partner's status callback).
+    #[serde(rename = "dmt.transfer_status_changed.v1")]
+    TransferStatusChanged(TransferStatusChanged),
+    /// A Token was paid (the issuer's acknowledgement).
+    #[serde(rename = "token.paid.v1")]
+    TokenPaid(TokenPaid),
+    /// An Echelon payment changed status (the merchant's anemic callback).
+    #[serde(rename = "echelon.payment_status_changed.v1")]
+    PaymentStatusChanged(PaymentStatusChanged),
+    /// An AePS transaction was recorded or settled (internal, never delivered).
+    #[serde(rename = "aeps.transaction_changed.v1")]
+    AepsTransactionChanged(AepsTransactionChanged),
+}
+
+impl Event {
+    /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
+    pub const KINDS: [&'static str; 4] =
+        ["dmt.transfer_status_changed.v1", "token.paid.v1", "echelon.payment_status_changed.v1", "aeps.transaction_changed.v1"];
+
+    /// This event's `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::TransferStatusChanged(_) => Event::KINDS[0],
+            Event::TokenPaid(_) => Event::KINDS[1],
+            Event::PaymentStatusChanged(_) => Event::KINDS[2],
+            Event::AepsTransactionChanged(_) => Event::KINDS[3],
+        }
+    }
+
+    /// Reads a stored payload: `Ok(None)` when it carries no event `kind` tag (it is
+    /// a callback body stored as sent), an error when it names an event kind but does
+    /// not hold one.
+    pub fn from_payload(payload: &serde_json::Value) -> Result<Option<Event>, String> {
+        let tagged = payload.get("kind").and_then(|k| k.as_str()).is_some_and(|k| Event::KINDS.contains(&k));
+        if !tagged {
+            return Ok(None);
+        }
+        Event::deserialize(payload).map(Some).map_err(|e| format!("the stored {} event is malformed: {e}", payload["kind"]))
+    }
+}
+
+/// A money transfer moved from one status to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferStatusChanged {
+    /// Kosh's transaction id of the transfer.
+    pub tid: i64,
+    /// The partner's own reference for the transfer, unique per partner.
+    pub partner_reference: String,
+    /// The agent who sent it.
+    pub user_code: i64,
+    /// The status before the change (the callback fires only on a real move).
+    pub old_status: TxStatus,
+    /// The status after the change.
+    pub status: TxStatus,
+    /// IMPS or NEFT: the rail the transfer went by.
+    pub channel: DmtChannel,
+    /// The amount sent to the recipient.
+    pub amount: Paise,
+    /// Charged to the customer, GST included.
+    pub fee: Paise,
+    /// The GST part of `fee`.
+    pub gst: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// The bank's reference (UTR); empty until settled.
+    pub utr: String,
+    /// The recipient's id under the customer.
+    pub recipient_id: i64,
+    /// The recipient's name as registered.
+    pub recipient_name: String,
+    /// The recipient's account number.
+    pub account: String,
+    /// The recipient's branch IFSC.
+    pub ifsc: String,
+    /// The sending customer's name.
+    pub sender_name: String,
+    /// The sending customer's mobile number (their customer id).
+    pub sender_mobile: String,
+    /// The refund's transaction id, once refunded.
+    pub refund_tid: Option<i64>,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// When the change happened (the callback's timestamp).
+    pub at_ms: i64,
+}
+
+/// A Token was paid at an agent: its issuer is told (the acknowledgement).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPaid {
+    /// The token number.
+    pub token: String,
+    /// The issuer's own reference for the token.
+    pub partner_reference: String,
+    /// The issuer's customer: their id (mobile) and the name the payment was taken in.
+    pub customer: String,
+    /// The customer's name as the payment was taken.
+    pub customer_name: String,
+    /// The amount collected.
+    pub amount: Paise,
+    /// Kosh's transaction id of the payment.
+    pub tid: String,
+}
+
+/// An Echelon payin or payout moved from one status to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentStatusChanged {
+    /// Payin or payout: which of the merchant's endpoints the id belongs to.
+    pub direction: Direction,
+    /// The merchant's order id.
+    pub order_id: String,
+    /// Kosh's own id of the payment.
+    pub payment_ref: String,
+    /// `None` for a payment created in its final status.
+    pub old_status: Option<Status>,
+    /// The status after the change.
+    pub status: Status,
+    /// The payment's amount.
+    pub amount: Paise,
+    /// The platform's fee on it.
+    pub fee: Paise,
+    /// Where the merchant asked to be told, given with the payment.
+    pub notify_url: String,
+}
+
+/// An AePS transaction was recorded, or settled after the bank's late answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AepsTransactionChanged {
+    /// Kosh's transaction id.
+    pub tid: i64,
+    /// The partner's own reference for the transaction.
+    pub partner_reference: String,
+    /// How it came in: `api` or `gateway`.
+    pub channel: String,
+    /// The agent at whose counter it happened.
+    pub user_code: i64,
+    /// Cash withdrawal, balance enquiry or mini statement.
+    pub tx_type: aeps::TxType,
+    /// The amount withdrawn (zero for enquiries).
+    pub amount: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// Where the transaction stands.
+    pub status: aeps::TxStatus,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// The customer's Aadhaar number, masked.
+    pub aadhaar_masked: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paid() -> Event {
+        Event::TokenPaid(TokenPaid {
+            token: "123".into(),
+            partner_reference: "R1".into(),
+            customer: "9400000000".into(),
+            customer_name: "A".into(),
+            amount: Paise::new(150_000).unwrap(),
+            tid: "7".into(),
+        })
+    }
+
+    #[test]
+    fn an_event_reads_back_from_its_payload() {
+        let payload = serde_json::to_value(paid()).unwrap();
+        assert_eq!(payload["kind"], "token.paid.v1");
+        assert_eq!(payload["kind"], paid().kind());
+        assert_eq!(Event::from_payload(&payload), Ok(Some(paid())));
+    }
+
+    #[test]
+    fn an_echelon_event_names_no_wire_field() {
+        let event = Event::PaymentStatusChanged(PaymentStatusChanged {
+            direction: Direction::Payin,
+            order_id: "PI-1".into(),
+            payment_ref: "P1".into(),
+            old_status: None,
+            status: Status::Refused,
+            amount: Paise::new(100).unwrap(),
+            fee: Paise::ZERO,
+            notify_url: "http://127.0.0.1:9/cb".into(),
+        });
+        let stored = serde_json::to_value(&event).unwrap();
+        for wire in ["idEntity", "idPayin", "idPayment", "callbackUrl", "url", "body"] {
+            assert!(stored.get(wire).is_none(), "{wire} in {stored}");
+        }
+        assert_eq!(Event::from_payload(&stored), Ok(Some(event)));
+    }
+
+    #[test]
+    fn an_untagged_payload_is_no_event_and_a_tagged_one_must_parse() {
+        assert_eq!(Event::from_payload(&serde_json::json!({"tx_status": 0, "kind": "other"})), Ok(None));
+        let broken = serde_json::json!({"kind": "token.paid.v1", "token": "1"});
+        assert!(Event::from_payload(&broken).unwrap_err().contains("malformed"));
+    }
+}
