@@ -48,7 +48,7 @@
 //!    describe the change with [`kosh_store::ops::outbox::append`]; either all of it
 //!    commits or none does.
 //! 7. **Rail.** A transfer that was recorded goes to the bank:
-//!    [`workers::rail::submit`] asks the rail (in sandbox mode
+//!    [`service::dmt`] asks the rail (in sandbox mode
 //!    [`kosh_rails::sandbox::rail::SandboxRail`]) and applies its answer as another
 //!    command.
 //! 8. **Envelope.** The handler answers an [`eko::envelope::EkoReply`] (`status`,
@@ -77,6 +77,7 @@ pub mod json_strict;
 pub mod metrics;
 pub mod rejections;
 pub mod sandbox;
+pub mod service;
 pub mod state;
 pub mod workers;
 
