@@ -13,7 +13,7 @@
 //!   payins and payouts on (sandbox outcomes, the rail, expiry) and prunes old throttle
 //!   windows.
 //! - the documented sandbox merchant is seeded by [`crate::sandbox::echelon`]; the
-//!   payout rail comes from [`payout_rail`](crate::service::echelon_payments::payout_rail).
+//!   payout rail comes from [`crate::service::echelon_payments::payout_rail`].
 //! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
 pub mod auth;
