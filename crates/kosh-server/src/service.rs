@@ -8,6 +8,7 @@
 //! never call a rail or an outbound HTTP client themselves, and no store command does
 //! I/O. `tests::handlers_call_no_rail_and_no_http` checks the first half of that rule.
 
+pub mod aeps;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod token;
