@@ -13,7 +13,7 @@
 //!   payins and payouts on (sandbox outcomes, the rail, expiry) and prunes old throttle
 //!   windows.
 //! - the documented sandbox merchant is seeded by [`crate::sandbox::echelon`]; the
-//!   sandbox payout rail is [`SandboxPayoutRail`].
+//!   payout rail comes from [`crate::service::echelon_payments::payout_rail`].
 //! - [`targets`]: where callbacks may go (`callbackUrl`, the SSRF guard).
 
 pub mod auth;
@@ -27,6 +27,7 @@ pub mod targets;
 pub mod tokens;
 
 use crate::config::Config;
+use crate::service::echelon_payments::{payout_rail, PayoutRail};
 use crate::state::AppState;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
@@ -36,8 +37,6 @@ use kosh_core::echelon::jwt::TokenMoney;
 use kosh_core::echelon::merchant::{signing_key, DEFAULT_PEPPER};
 use kosh_core::echelon::operations::{Grants, OperationError};
 use kosh_core::secret::Secret;
-use kosh_rails::sandbox::echelon_payout::SandboxPayoutRail;
-use kosh_rails::Rail;
 use kosh_store::ops::echelon::Merchant;
 use kosh_store::sql::SqlError;
 use kosh_store::Store;
@@ -68,14 +67,14 @@ pub struct EchelonState {
     /// Merchants whose throttle window is known to be full: merchant id → window.
     full_windows: Mutex<HashMap<i64, i64>>,
     /// The rail payouts go out on: in sandbox mode the simulator driven by magic
-    /// amounts ([`SandboxPayoutRail`]); outside it none until a real
+    /// amounts (`SandboxPayoutRail`); outside it none until a real
     /// connector is configured, so payouts are refused rather than simulated.
-    pub rail: Option<Arc<dyn Rail>>,
+    pub rail: Option<PayoutRail>,
 }
 
 impl EchelonState {
     pub fn new(config: &Config) -> EchelonState {
-        let rail: Option<Arc<dyn Rail>> = if config.sandbox { Some(Arc::new(SandboxPayoutRail::default())) } else { None };
+        let rail = payout_rail(config);
         EchelonState {
             // Config::validate requires a pepper outside sandbox mode.
             pepper: config.echelon_token_pepper.clone().unwrap_or_else(|| DEFAULT_PEPPER.into()),

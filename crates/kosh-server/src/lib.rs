@@ -37,20 +37,22 @@
 //!    [`eko::auth::accept_request_hash`]. Echelon routes run
 //!    [`echelon::auth::require_version`] and [`echelon::auth::require_token`] (leaving
 //!    an [`echelon::Caller`]) and parse bodies with `echelon::input`.
-//! 6. **Store command.** The handler builds one [`kosh_store::commands::Command`] and
-//!    runs it with [`kosh_store::Store::execute`], or
+//! 6. **Service and store command.** The handler turns the request into a typed one
+//!    and calls its [`service`] (a money flow), or builds one
+//!    [`kosh_store::commands::Command`] itself; either runs it with
+//!    [`kosh_store::Store::execute`], or
 //!    [`kosh_store::Store::execute_idempotent`] under an
 //!    [`IdemKey`](kosh_store::commands::IdemKey) in one of the
-//!    [`kosh_store::scopes`] (the transfer: [`eko::dmt::transfers::initiate`] records
+//!    [`kosh_store::scopes`] (the transfer: [`service::dmt::initiate`] records
 //!    `InitiateTransfer` under the partner's `client_ref_id`). The command runs in one
 //!    transaction: it validates, posts or reserves money with
 //!    [`kosh_store::ops::ledger::record`], changes state, and appends the events that
 //!    describe the change with [`kosh_store::ops::outbox::append`]; either all of it
 //!    commits or none does.
-//! 7. **Rail.** A transfer that was recorded goes to the bank:
-//!    [`workers::rail::submit`] asks the rail (in sandbox mode
+//! 7. **Rail.** A transfer that was recorded goes to the bank: the service
+//!    ([`service::dmt`]) asks the rail (in sandbox mode
 //!    [`kosh_rails::sandbox::rail::SandboxRail`]) and applies its answer as another
-//!    command.
+//!    command. Only services call rails and partners' APIs; handlers never do.
 //! 8. **Envelope.** The handler answers an [`eko::envelope::EkoReply`] (`status`,
 //!    `response_status_id`, `response_type_id`, `message`, `data`, `invalid_params`);
 //!    an Echelon handler answers JSON or an [`echelon::error::ApiError`] in the spec's
@@ -77,6 +79,7 @@ pub mod json_strict;
 pub mod metrics;
 pub mod rejections;
 pub mod sandbox;
+pub mod service;
 pub mod state;
 pub mod workers;
 

@@ -8,6 +8,7 @@
 use super::error::{ApiError, ApiResult};
 use super::input::{self, shortened, Fields, Requested, MAX_TEXT_CHARS};
 use super::{base_url, Caller};
+use crate::service::echelon_payments::{self as service, CreateError};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,9 +20,7 @@ use kosh_core::echelon::{
     self, amount_json, lookup_method, operator_name, Direction, Method, MethodLookup, PayinScenario, Status, INR, METHODS,
 };
 use kosh_core::money::Paise;
-use kosh_rails::{Channel, Order, RailError};
 use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
-use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::echelon::{Merchant, NewPayment, Payment};
 use serde_json::{json, Map, Value};
 
@@ -77,13 +76,9 @@ pub async fn create_payin(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Creates a payout: the order goes to the rail first (a bank that is down refuses it
-/// with nothing stored), then the store reserves amount and fee and keeps the order.
-///
-/// Submitting before storing is safe only because the sandbox rail keeps no state: a
-/// real connector must be driven the other way round (store, then submit from the
-/// worker), or an order refused by the store (409, `BALANCE_INSUFFICIENT`) would
-/// already be at the bank.
+/// Creates a payout through [`service::create_payout`]: recorded with its amount and
+/// fee reserved, then handed to the rail; a bank that is down refuses it with nothing
+/// left stored.
 pub async fn create_payout(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -101,28 +96,10 @@ pub async fn create_payout(
     let customer_ip = input::customer_ip(&f)?;
     check_token_money(&caller, requested.amount)?;
     check_limit(method, requested.amount)?;
-    let Some(rail) = app.echelon.rail.clone() else {
-        return Err(ApiError::rule(
-            "PAYMENT_CHANNEL_NO_ACTIVE_FOUND",
-            "payouts are not available: this server is not in sandbox mode and has no bank connector configured",
-            Some("paymentMethod.paymentMethodCode"),
-        ));
-    };
-    let now = app.now_ms();
-    let mut new =
+    let new =
         new_payment(&app, &caller.merchant, Direction::Payout, id, &requested, method, method_json, callback_url, customer_ip);
-    let order = rail_order(&new.id_payment, &new.method_json, method, requested.amount, now);
-    let check_at = match rail.submit(&order, now).await {
-        Ok(s) => s.check_at_ms().unwrap_or(now),
-        Err(RailError::Unavailable(why) | RailError::UnknownOrder(why)) => {
-            return Err(ApiError::rule("PAYMENT_OPERATOR_UNAVAILABLE", why, Some("paymentMethod.paymentOperatorCode")))
-        }
-    };
-    // The rail that took the order is the one the worker asks about it.
-    new.scenario = rail.name().into();
-    new.status = Status::Processing;
-    new.check_at_ms = Some(check_at);
-    let payment = create(&app, new).await?;
+    let (direction, order_id) = (new.direction, new.order_id.clone());
+    let payment = service::create_payout(&app, new).await.map_err(|e| create_error(e, direction, &order_id))?;
     let body = json!({ "paymentRequested": requested_json(&payment), "paymentMethodResponse": payout_method_response(&payment) });
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -168,19 +145,29 @@ fn new_payment(
 
 async fn create(app: &AppState, new: NewPayment) -> ApiResult<Payment> {
     let (direction, order_id) = (new.direction, new.order_id.clone());
-    match app.store.execute(Command::Echelon(EchelonCommand::CreatePayment(Box::new(new)))).await {
-        Ok(Outcome::Echelon(EchelonOutcome::PaymentCreated(p))) => Ok(*p),
-        Ok(Outcome::Echelon(EchelonOutcome::Duplicate)) => Err(ApiError::conflict(format!(
+    service::create_payin(app, new).await.map_err(|e| create_error(e, direction, &order_id))
+}
+
+fn create_error(e: CreateError, direction: Direction, order_id: &str) -> ApiError {
+    match e {
+        CreateError::Duplicate => ApiError::conflict(format!(
             "{} {order_id:?} was already used: a merchant order id is accepted once; use a new id",
             order_id_name(direction)
-        ))),
-        Err(CommandError::Rejected(Rejection::InsufficientFunds { available_paise })) => Err(ApiError::rule(
+        )),
+        CreateError::InsufficientFunds { available_paise } => ApiError::rule(
             "BALANCE_INSUFFICIENT",
             format!("the available balance is {} INR; the payout needs its amount plus the fee", amount_json(available_paise)),
             Some("paymentRequested.money.amount"),
-        )),
-        Ok(other) => Err(ApiError::store(format!("unexpected outcome {other:?}"))),
-        Err(e) => Err(ApiError::store(e)),
+        ),
+        CreateError::NoRail => ApiError::rule(
+            "PAYMENT_CHANNEL_NO_ACTIVE_FOUND",
+            "payouts are not available: this server is not in sandbox mode and has no bank connector configured",
+            Some("paymentMethod.paymentMethodCode"),
+        ),
+        CreateError::RailRefused(why) => {
+            ApiError::rule("PAYMENT_OPERATOR_UNAVAILABLE", why, Some("paymentMethod.paymentOperatorCode"))
+        }
+        CreateError::Store(e) => ApiError::store(e),
     }
 }
 
@@ -438,21 +425,6 @@ fn wallet_account(a: &Fields) -> ApiResult<Map<String, Value>> {
     }
     account.insert("accountNumber".into(), number.into());
     Ok(account)
-}
-
-/// The rail order of a payout (rebuilt from the stored payment by the worker).
-pub fn rail_order(id_payment: &str, method_json: &str, method: &Method, amount: Paise, submitted_at_ms: i64) -> Order {
-    let m: Value = serde_json::from_str(method_json).unwrap_or_default();
-    let text = |key: &str| m["account"][key].as_str().unwrap_or("").to_owned();
-    Order {
-        reference: id_payment.to_owned(),
-        channel: if method.rail == "upi" { Channel::Upi } else { Channel::Imps },
-        amount,
-        account: text("accountNumber"),
-        ifsc: text("bankCode"),
-        beneficiary_name: text("accountName"),
-        submitted_at_ms,
-    }
 }
 
 // ---- detail, accounts, external reference, options ----

@@ -36,7 +36,7 @@ pub fn check_callback_url(text: &str, sandbox: bool) -> Result<(), String> {
     if text.contains(|c: char| c.is_whitespace() || c.is_control()) {
         return Err(not_http());
     }
-    let url = reqwest::Url::parse(text).map_err(|_| not_http())?;
+    let url = crate::service::Url::parse(text).map_err(|_| not_http())?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(not_http());
     }

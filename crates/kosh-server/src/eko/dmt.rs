@@ -330,7 +330,7 @@ pub fn transfer_reply(view: &TransferView, context: TransferContext<'_>) -> EkoR
     let t = &view.transfer;
     let data = transfer_json(t, view.balance_paise, context);
     let mut reply = match t.tx_status {
-        TxStatus::Fail if t.reason.starts_with(crate::workers::rail::BANK_DOWN_PREFIX) => {
+        TxStatus::Fail if t.reason.starts_with(crate::service::dmt::BANK_DOWN_PREFIX) => {
             EkoReply::failure(code::BANK_DOWN, code::BANK_DOWN, "Bank is down; please try again later")
                 .with_hint(format!("{}; nothing was debited", t.reason))
         }

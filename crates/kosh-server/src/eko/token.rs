@@ -21,26 +21,24 @@ use super::auth::Authenticated;
 use super::envelope::{status, EkoReply, EkoResult};
 use super::params::EkoParams;
 use super::user::store_error;
+use crate::service::token::{self as service, positive_rupees, Paid, PayError, PayRequest, MAX_NAME_CHARS};
 use crate::state::AppState;
-use crate::workers::outbound::Request;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil::{self, Date, IST_OFFSET_MS};
 use kosh_core::money::Paise;
-use kosh_core::secret::Secret;
 use kosh_core::validate::{self, ClientRefId, Email, Mobile, Text};
 use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, IdemKey, Outcome};
 use kosh_store::error::{CommandError, Rejection};
-use kosh_store::ops::tokens::{NewToken, Payment, Token};
+use kosh_store::ops::tokens::{NewToken, Token};
 use kosh_store::scopes;
 use serde_json::{json, Value};
 
 const RT_GENERATED: i64 = 2201;
 const RT_PAID: i64 = 2202;
 const RT_INQUIRY: i64 = 2203;
-/// Longest customer name, product code, label.
-const MAX_NAME_CHARS: usize = 100;
+/// Longest product code, label.
 const MAX_CODE_CHARS: usize = 32;
 /// Longest `display_items` JSON, in bytes.
 const MAX_DISPLAY_ITEMS_BYTES: usize = 4096;
@@ -77,14 +75,6 @@ fn parse_total(params: &EkoParams) -> Option<Result<(Paise, String), &'static st
         });
     }
     params.get("amount").map(|a| positive_rupees(a).map(|p| (p, String::new())))
-}
-
-fn positive_rupees(text: &str) -> Result<Paise, &'static str> {
-    match Paise::parse_rupees(text) {
-        Ok(p) if !p.is_zero() => Ok(p),
-        Ok(_) => Err("must be greater than zero"),
-        Err(_) => Err("must be rupees with at most 2 decimals"),
-    }
 }
 
 fn parse_new(params: &EkoParams, auth: &Authenticated, now_ms: i64) -> Result<NewToken, EkoReply> {
@@ -205,65 +195,6 @@ fn token_not_found(what: &str) -> EkoReply {
         .with_hint(format!("no token {what} exists (an issuer's inquiry sees only its own tokens)"))
 }
 
-/// What the paying side knows before paying: the issuer's Fetch Details answer, or the
-/// token's own details when the issuer exposes no Fetch Details API.
-async fn details(app: &AppState, token: &Token) -> Result<(i64, String, String), EkoReply> {
-    let endpoint = app.store.callback_endpoint(token.partner_id, "token_fetch").await.map_err(store_error)?;
-    let Some(endpoint) = endpoint else {
-        return Ok((token.amount_paise, token.customer_name.clone(), token.customer_id.clone()));
-    };
-    let separator = if endpoint.url.contains('?') { '&' } else { '?' };
-    let query: String = serde_urlencoded::to_string([("client_ref_id", &token.client_ref_id)]).expect("a query encodes");
-    let url = format!("{}{separator}{query}", endpoint.url);
-    let request = Request {
-        get: true,
-        url: &url,
-        body: None,
-        basic: endpoint.basic_user.as_deref().zip(endpoint.basic_password.as_ref().map(Secret::expose)),
-        headers: &endpoint.headers,
-        extra: Vec::new(),
-    };
-    let refused = |why: String| {
-        tracing::info!(token = %token.token, reason = %why, "token payment stopped by the issuer's Fetch Details");
-        EkoReply::failure(status::FAILED, -1, format!("Token details could not be fetched from the issuing partner: {why}"))
-            .with_hint("the payment was not made; nothing was debited")
-    };
-    let answer = app.outbound.send(request).await.map_err(|f| refused(f.reason))?;
-    if answer.status != 200 {
-        let hint =
-            if answer.status == 401 || answer.status == 403 { " (the partner refused Kosh's Basic credentials)" } else { "" };
-        return Err(refused(format!("its Fetch Details API answered HTTP {}{hint}", answer.status)));
-    }
-    let body: Value =
-        serde_json::from_slice(&answer.body).map_err(|_| refused("its Fetch Details API did not answer JSON".into()))?;
-    let partner_status = match &body["status"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    };
-    if partner_status != Some(0) {
-        let desc = body["response_code_desc"].as_str().or(body["status_desc"].as_str()).unwrap_or("no description");
-        return Err(refused(format!("the partner answered status {}: {desc}", body["status"])));
-    }
-    parse_details(&body["data"], token).map_err(|m| refused(m.into()))
-}
-
-fn parse_details(data: &Value, token: &Token) -> Result<(i64, String, String), &'static str> {
-    let amount = match &data["amount"] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return Err("its answer has no data.amount"),
-    };
-    let amount = positive_rupees(&amount).map_err(|_| "its data.amount is not a positive rupee amount")?;
-    let name = data["customer_name"].as_str().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&token.customer_name);
-    let name = Text::parse(name, MAX_NAME_CHARS).map_err(|_| "its data.customer_name is too long or not text")?;
-    let mobile = data["customer_mobile"].as_str().map_or_else(
-        || Ok(token.customer_id.clone()),
-        |m| Mobile::parse(m).map(|m| m.as_str().to_owned()).map_err(|_| "its data.customer_mobile is not a mobile number"),
-    )?;
-    Ok((amount.get(), name.as_str().to_owned(), mobile))
-}
-
 /// `POST /customer/payment/token/{token}/pay`: an agent collects the token's amount in
 /// cash. Params: `initiator_id`, `user_code` (the agent), `client_ref_id` (the paying
 /// partner's reference: an idempotency key in the scope of every Eko `client_ref_id`
@@ -281,73 +212,29 @@ pub async fn pay(
     let reference = c.required(&params, "client_ref_id", ClientRefId::parse);
     c.finish()?;
     let (Some(user_code), Some(reference)) = (user_code, reference) else { unreachable!("checked above") };
-    let request = PayRequest { payer_partner_id: auth.partner.id, user_code, reference: reference.as_str() };
-    let token = app.store.token_by_number(number.trim()).await.map_err(store_error)?.ok_or_else(|| token_not_found(&number))?;
-    if request.made(&token) {
-        return replayed(&app, &token).await;
+    let request =
+        PayRequest { number: number.trim(), payer_partner_id: auth.partner.id, user_code, reference: reference.as_str() };
+    match service::pay(&app, &request).await {
+        Ok(Paid { token, replayed: true }) => replayed(&app, &token).await,
+        Ok(Paid { token, replayed: false }) => paid_reply(&app, &token, auth.partner.id).await,
+        Err(e) => Err(pay_refusal(e, &number)),
     }
-    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: reference.as_str().into() };
-    // Settled before asking the issuer anything: a duplicate of this request that
-    // committed meanwhile, or another request's reference.
-    if app.store.idempotency_key_used(&key).await.map_err(store_error)? {
-        return replay_or_duplicate(&app, &request, &token.token).await;
-    }
-    refuse_unpayable(&token, app.now_ms())?;
-    if app.store.agent(auth.partner.id, user_code).await.map_err(store_error)?.is_none() {
-        return Err(EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found")
-            .with_hint(format!("user_code {user_code} is not one of your agents")));
-    }
-    let (amount_paise, customer_name, customer_mobile) = details(&app, &token).await?;
-    let payment = Payment {
-        payer_partner_id: auth.partner.id,
-        user_code,
-        pay_client_ref_id: reference.as_str().into(),
-        amount_paise,
-        customer_name,
-        customer_mobile,
-    };
-    let cmd = Command::Token(TokenCmd::Pay { token: token.token.clone(), payment });
-    match app.store.execute_idempotent(key, cmd).await {
-        Ok(executed) => match executed.outcome {
-            Outcome::Token(outcome) => match *outcome {
-                TokenOutcome::Paid { token: paid, .. } if executed.replayed => replayed(&app, &paid).await,
-                TokenOutcome::Paid { token: paid, .. } => paid_reply(&app, &paid, auth.partner.id).await,
-                other => Err(store_error(format!("unexpected outcome {other:?}"))),
-            },
-            other => Err(store_error(format!("unexpected outcome {other:?}"))),
-        },
-        // A duplicate that raced this one committed first (its Fetch Details answer
-        // may have differed), or another request took the reference meanwhile.
-        Err(e) if matches!(e.rejection(), Some(Rejection::IdempotencyConflict)) => {
-            replay_or_duplicate(&app, &request, &token.token).await
+}
+
+fn pay_refusal(e: PayError, number: &str) -> EkoReply {
+    match e {
+        PayError::TokenNotFound => token_not_found(number),
+        PayError::Duplicate => duplicate_reference(),
+        PayError::Expired(token) => expired(&token),
+        PayError::AlreadyPaid { tid } => already_paid(&tid),
+        PayError::UserNotFound { user_code } => EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found")
+            .with_hint(format!("user_code {user_code} is not one of your agents")),
+        PayError::FetchRefused(why) => {
+            EkoReply::failure(status::FAILED, -1, format!("Token details could not be fetched from the issuing partner: {why}"))
+                .with_hint("the payment was not made; nothing was debited")
         }
-        Err(e) => Err(pay_error(e, &token)),
-    }
-}
-
-/// What identifies one payment request: who pays, by which agent, under which reference.
-struct PayRequest<'a> {
-    payer_partner_id: i64,
-    user_code: i64,
-    reference: &'a str,
-}
-
-impl PayRequest<'_> {
-    /// Whether this request paid `token` (a replay).
-    fn made(&self, token: &Token) -> bool {
-        token.payment.as_ref().is_some_and(|p| {
-            p.payer_partner_id == self.payer_partner_id && p.user_code == self.user_code && p.pay_client_ref_id == self.reference
-        })
-    }
-}
-
-/// The reference is taken: the payment when this very request made it (the idempotency
-/// record and the payment commit together, so it is visible now), else a refusal.
-async fn replay_or_duplicate(app: &AppState, request: &PayRequest<'_>, number: &str) -> EkoResult {
-    let now = app.store.token_by_number(number).await.map_err(store_error)?;
-    match now.filter(|t| request.made(t)) {
-        Some(paid) => replayed(app, &paid).await,
-        None => Err(duplicate_reference()),
+        PayError::Refused(e, token) => pay_error(e, &token),
+        PayError::Store(e) => store_error(e),
     }
 }
 
@@ -361,14 +248,6 @@ fn duplicate_reference() -> EkoReply {
         "this client_ref_id was already used for a different transaction (another token, agent or product); send a new one \
          for each payment (a retry of the same request answers the first result)",
     )
-}
-
-fn refuse_unpayable(token: &Token, now_ms: i64) -> Result<(), EkoReply> {
-    match token.state_at(now_ms) {
-        "generated" => Ok(()),
-        "expired" => Err(expired(token)),
-        _ => Err(already_paid(token.tid.as_deref().unwrap_or_default())),
-    }
 }
 
 fn expired(token: &Token) -> EkoReply {

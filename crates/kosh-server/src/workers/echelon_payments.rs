@@ -1,14 +1,13 @@
 //! The Echelon payment worker: on a short real-time tick it reads the injected clock,
 //! takes the payins and payouts whose `check_at_ms` has come, and moves each on:
 //! payins by the sandbox's outcome for their amount or by expiry, payouts by asking the
-//! rail. Every move is a guarded command, so several nodes running this loop on one
+//! rail (or, for one whose request died before the rail took it, by submitting it). Every move is a guarded command, so several nodes running this loop on one
 //! database apply each outcome exactly once. It also drops throttle windows older than
 //! a minute.
 
-use crate::echelon::payments::rail_order;
+use crate::service::echelon_payments::{self as service, UNSUBMITTED};
 use crate::state::AppState;
-use kosh_core::echelon::{failure, method, payin_outcome, Direction, PayinScenario, Status};
-use kosh_core::money::Paise;
+use kosh_core::echelon::{failure, payin_outcome, Direction, PayinScenario, Status};
 use kosh_rails::{RailError, RailStatus};
 use kosh_store::commands::{Change, Command, EchelonCommand};
 use kosh_store::ops::echelon::Payment;
@@ -96,6 +95,9 @@ const RAIL_RETRY_MS: i64 = 60_000;
 
 /// Asks the rail that took the payout (its name is kept in `scenario`) where it stands.
 async fn decide_payout(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
+    if p.scenario == UNSUBMITTED {
+        return service::recover(app, p, now).await;
+    }
     let retry = Change::Recheck { check_at_ms: now + RAIL_RETRY_MS };
     let Some(rail) = app.echelon.rail.as_ref().filter(|r| r.name() == p.scenario) else {
         // E.g. a sandbox payout in a database now served outside sandbox mode: only the
@@ -103,9 +105,7 @@ async fn decide_payout(app: &AppState, p: &Payment, now: i64) -> Option<Change> 
         tracing::warn!(payment = p.id, rail = %p.scenario, "echelon worker: the payout's rail is not configured on this node");
         return Some(retry);
     };
-    let m = method(Direction::Payout, &p.method_code)?;
-    let amount = Paise::new(p.amount_paise)?;
-    let order = rail_order(&p.id_payment, &p.method_json, m, amount, p.created_at_ms);
+    let order = service::order_of(p)?;
     Some(match rail.status(&order, now).await {
         Ok(RailStatus::Settled { utr }) => Change::Succeed { utr: Some(utr) },
         Ok(RailStatus::Failed { reason, .. }) => {

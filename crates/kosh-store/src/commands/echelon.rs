@@ -91,6 +91,18 @@ pub enum Change {
         /// The bank's reference, when there is one.
         utr: Option<String>,
     },
+    /// A recorded payout was handed to `rail`, which took it: look again at
+    /// `check_at_ms`.
+    Submitted {
+        /// The rail that took the order (`Rail::name`), the one asked about it later.
+        rail: String,
+        /// When to ask the rail (ms since the epoch).
+        check_at_ms: i64,
+    },
+    /// The rail refused a recorded payout at once, while its request was still waiting:
+    /// the payment is deleted and its reservation voided, so the merchant order id is
+    /// free again and nothing of it is left to read.
+    Withdraw,
     /// It failed: `code` is a `FailureReasonCode`.
     Fail {
         /// A `FailureReasonCode` ([`kosh_core::echelon::failure`]).
@@ -128,6 +140,8 @@ pub enum EchelonOutcome {
     Advanced(Box<Payment>),
     /// Someone else moved the payment on first: nothing changed.
     Stale,
+    /// The payment was withdrawn ([`Change::Withdraw`]): it no longer exists.
+    Withdrawn,
     /// The merchant's request count in the window after this one.
     ThrottleHits(i64),
     /// How many throttle rows were deleted.
@@ -222,8 +236,15 @@ async fn advance(
     now_ms: i64,
 ) -> CmdResult<EchelonOutcome> {
     let Some(before) = ops::payment_by_id(db, payment_id).await? else { return Ok(EchelonOutcome::PaymentNotFound) };
+    if let Change::Withdraw = change {
+        return withdraw(db, &before, expect_check_at_ms, now_ms).await;
+    }
     let won = match change {
         Change::Recheck { check_at_ms } => ops::recheck(db, payment_id, expect_check_at_ms, *check_at_ms, now_ms).await?,
+        Change::Submitted { rail, check_at_ms } => {
+            ops::submitted(db, payment_id, expect_check_at_ms, rail, *check_at_ms, now_ms).await?
+        }
+        Change::Withdraw => unreachable!("answered above"),
         Change::Succeed { utr } => {
             ops::finish(db, payment_id, expect_check_at_ms, Status::Success, None, utr.as_deref(), now_ms).await?
         }
@@ -236,7 +257,7 @@ async fn advance(
         return Ok(EchelonOutcome::Stale);
     }
     match (change, before.direction) {
-        (Change::Recheck { .. }, _) => {}
+        (Change::Recheck { .. } | Change::Submitted { .. } | Change::Withdraw, _) => {}
         (Change::Succeed { .. }, Direction::Payin) => credit_payin(db, &before, now_ms).await?,
         (Change::Succeed { .. }, Direction::Payout) => resolve_payout(db, &before, EntryState::Posted, now_ms).await?,
         (Change::Fail { .. }, Direction::Payin) => {}
@@ -247,6 +268,18 @@ async fn advance(
         callback(db, Some(before.status), &after, now_ms).await?;
     }
     Ok(EchelonOutcome::Advanced(Box::new(after)))
+}
+
+/// Deletes a payout the rail refused before anyone could read it, and voids its
+/// reservation; a payment moved on since it was read is left alone.
+async fn withdraw(db: &mut impl Conn, p: &Payment, expect_check_at_ms: i64, now_ms: i64) -> CmdResult<EchelonOutcome> {
+    if p.direction != Direction::Payout || !ops::delete_processing(db, p.id, expect_check_at_ms).await? {
+        return Ok(EchelonOutcome::Stale);
+    }
+    if let Some(entry_id) = p.entry_id {
+        ledger::resolve(db, entry_id, EntryState::Voided, now_ms).await?;
+    }
+    Ok(EchelonOutcome::Withdrawn)
 }
 
 /// A successful payin: the money arrived on the rail; the merchant's wallet gets it

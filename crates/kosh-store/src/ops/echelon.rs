@@ -196,7 +196,8 @@ pub struct Payment {
     /// The customer's IP address, if the merchant sent it.
     pub customer_ip: Option<String>,
     /// Payins: the sandbox outcome their amount chose (`PayinScenario`); payouts: the
-    /// name of the rail that took the order (`Rail::name`), the one the worker asks.
+    /// name of the rail that took the order (`Rail::name`), the one the worker asks, or
+    /// [`UNSUBMITTED`] while no rail has taken it yet.
     pub scenario: String,
     /// Where the payment stands.
     pub status: Status,
@@ -275,7 +276,8 @@ pub struct NewPayment {
     /// The customer's IP address, if sent.
     pub customer_ip: Option<String>,
     /// Payins: the sandbox outcome their amount chose (`PayinScenario`); payouts: the
-    /// name of the rail that took the order (`Rail::name`), the one the worker asks.
+    /// name of the rail that took the order (`Rail::name`), the one the worker asks, or
+    /// [`UNSUBMITTED`] while no rail has taken it yet.
     pub scenario: String,
     /// The status it starts in.
     pub status: Status,
@@ -477,6 +479,40 @@ pub async fn recheck(
             "UPDATE echelon_payments SET check_at_ms = $3, updated_at_ms = $4 \
              WHERE id = $1 AND status = 'PROCESSING' AND check_at_ms = $2",
             &[payment_id.into(), expect_check_at_ms.into(), check_at_ms.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// The `scenario` of a payout recorded but not yet handed to a rail.
+pub const UNSUBMITTED: &str = "unsubmitted";
+
+/// Marks a recorded payout as taken by `rail`, next looked at `check_at_ms` (same
+/// guard as [`finish`]).
+pub async fn submitted(
+    db: &mut impl Conn,
+    payment_id: i64,
+    expect_check_at_ms: i64,
+    rail: &str,
+    check_at_ms: i64,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "UPDATE echelon_payments SET scenario = $3, check_at_ms = $4, updated_at_ms = $5 \
+             WHERE id = $1 AND status = 'PROCESSING' AND check_at_ms = $2",
+            &[payment_id.into(), expect_check_at_ms.into(), rail.into(), check_at_ms.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+/// Deletes a processing payment still as it was read (same guard as [`finish`]).
+pub async fn delete_processing(db: &mut impl Conn, payment_id: i64, expect_check_at_ms: i64) -> Result<bool, SqlError> {
+    let changed = db
+        .exec(
+            "DELETE FROM echelon_payments WHERE id = $1 AND status = 'PROCESSING' AND check_at_ms = $2",
+            &[payment_id.into(), expect_check_at_ms.into()],
         )
         .await?;
     Ok(changed == 1)

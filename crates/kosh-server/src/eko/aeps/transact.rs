@@ -24,6 +24,7 @@ use crate::eko::auth::{accept_request_hash, Authenticated};
 use crate::eko::envelope::{rsid, status, EkoReply, EkoResult};
 use crate::eko::params::EkoParams;
 use crate::eko::user::store_error;
+use crate::service::aeps::{self as service, TransactError};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -33,8 +34,8 @@ use kosh_core::civil;
 use kosh_core::ledger::Balance;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile};
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, NewTransaction};
-use kosh_store::commands::{Command, IdemKey, Outcome};
+use kosh_store::commands::aeps::{AepsOutcome, NewTransaction};
+use kosh_store::commands::IdemKey;
 use kosh_store::ops::aeps::AepsTransaction;
 use kosh_store::scopes;
 use serde_json::{json, Value};
@@ -100,18 +101,10 @@ pub async fn transact(
         awaited_ms: awaited_ms(&app),
     };
     let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: client_ref_id.as_str().into() };
-    let executed = app.store.execute_idempotent_with_hash(key, request_hash, Command::Aeps(AepsCommand::Transact(new))).await;
-    let executed = executed.map_err(|e| refusal(e, user_code))?;
-    let Outcome::Aeps(AepsOutcome::Transacted { tx, wallet }) = executed.outcome else {
-        return Err(store_error("unexpected outcome"));
-    };
-    if executed.replayed {
-        // A retry answers the transaction as it stands now (it may have resolved since).
-        let current = app.store.aeps_transaction(auth.partner.id, tx.tid).await.map_err(store_error)?;
-        let wallet =
-            app.store.balance(auth.partner.id, &kosh_core::ledger::AccountKind::PartnerWallet).await.map_err(store_error)?;
-        return transaction_reply(&app, &current.unwrap_or(tx), &wallet).await;
-    }
+    let (tx, wallet) = service::transact(&app, key, request_hash, new).await.map_err(|e| match e {
+        TransactError::Refused(e) => refusal(e, user_code),
+        TransactError::Store(e) => store_error(e),
+    })?;
     transaction_reply(&app, &tx, &wallet).await
 }
 
@@ -161,11 +154,7 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
 pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<AepsOutcome, EkoReply> {
-    match app.store.execute(Command::Aeps(AepsCommand::ResolveAwaited { partner_id, tid })).await {
-        Ok(Outcome::Aeps(outcome)) => Ok(outcome),
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
-        Err(e) => Err(store_error(e)),
-    }
+    service::resolve(app, partner_id, tid).await.map_err(store_error)
 }
 
 /// The answer for a transaction, with the envelope its type and status call for.

@@ -34,18 +34,14 @@ use crate::eko::check_initiator;
 use crate::eko::envelope::{EkoReply, EkoResult};
 use crate::eko::params::{Checker, EkoParams};
 use crate::eko::user::store_error;
+use crate::service::dmt::{self, InitiateError};
 use crate::state::AppState;
-use crate::workers::rail;
 use axum::extract::{Path, State};
 use axum::Extension;
-use kosh_core::dmt::{self, DmtChannel, TxStatus};
-use kosh_core::ledger::AccountKind;
+use kosh_core::dmt::{check_amount, DmtChannel, TxStatus};
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile, Text};
-use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome, NewTransfer, TransferView};
-use kosh_store::commands::{Command, IdemKey, Outcome};
-use kosh_store::ops::dmt_transfers::Transfer;
-use kosh_store::scopes;
+use kosh_store::commands::dmt::{refund_otp_purpose, NewTransfer};
 
 /// Longest `timestamp` and `merchant_document_id` accepted, in characters.
 const MAX_FIELD_CHARS: usize = 64;
@@ -56,32 +52,16 @@ const MAX_FIELD_CHARS: usize = 64;
 pub async fn initiate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     let request = transfer_request(&app, &auth, &params)?;
     require_dmt_agent(&app, auth.partner.id, request.user_code).await?;
-    if app.rail.is_none() {
-        return Err(EkoReply::failure(super::code::BANK_DOWN, super::code::BANK_DOWN, "Bank is down; please try again later")
-            .with_hint(rail::NO_RAIL));
-    }
-    let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
-    let executed =
-        app.store.execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request))).await.map_err(refusal)?;
-    let Outcome::Dmt(DmtOutcome::TransferRecorded(recorded)) = executed.outcome else {
-        return Err(store_error(format!("unexpected outcome {:?}", executed.outcome)));
-    };
-    if executed.replayed {
-        // The same request again: answer the transfer as it stands now.
-        let current = app.store.dmt_transfer(auth.partner.id, recorded.tid).await.map_err(store_error)?;
-        let current = current.ok_or_else(|| store_error("a replayed transfer is missing"))?;
-        let view = with_balance(&app, current).await?;
-        let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
-        return Ok(transfer_reply(&view, context));
-    }
-    let view = rail::submit(&app, &recorded).await;
+    let view = dmt::initiate(&app, request).await.map_err(|e| match e {
+        InitiateError::NoRail => {
+            EkoReply::failure(super::code::BANK_DOWN, super::code::BANK_DOWN, "Bank is down; please try again later")
+                .with_hint(dmt::NO_RAIL)
+        }
+        InitiateError::Refused(e) => refusal(e),
+        InitiateError::Store(e) => store_error(e),
+    })?;
     let context = transfer_context(&app, &auth.partner.initiator_id, &view.transfer).await?;
     Ok(transfer_reply(&view, context))
-}
-
-async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView, EkoReply> {
-    let balance = app.store.balance(transfer.partner_id, &AccountKind::PartnerWallet).await.map_err(store_error)?;
-    Ok(TransferView { transfer, balance_paise: balance.available_credit() })
 }
 
 /// Checks every field of a transfer request and builds the command.
@@ -146,7 +126,7 @@ fn parse_amount(text: &str) -> Result<Paise, &'static str> {
         kosh_core::money::MoneyError::Negative => "must not be negative",
         _ => "must be an amount in rupees like 100 or 100.50",
     })?;
-    dmt::check_amount(amount.get())?;
+    check_amount(amount.get())?;
     Ok(amount)
 }
 
@@ -179,18 +159,7 @@ pub async fn inquiry(
             .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
     };
     let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
-    let due = transfer.tx_status.awaits_bank() && transfer.check_at_ms.is_some_and(|at| at <= app.now_ms());
-    let view = if due {
-        match rail::check(&app, &transfer).await {
-            Ok(view) => view,
-            Err(e) => {
-                tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
-                with_balance(&app, transfer).await?
-            }
-        }
-    } else {
-        with_balance(&app, transfer).await?
-    };
+    let view = dmt::inquire(&app, transfer).await.map_err(store_error)?;
     let t = &view.transfer;
     let context = transfer_context(&app, &auth.partner.initiator_id, t).await?;
     let data = transfer_json(t, view.balance_paise, context);
