@@ -62,20 +62,20 @@ macro_rules! select_customer {
 }
 
 fn from_row(r: &Row) -> Result<Customer, SqlError> {
-    let state = r.int(5)?;
+    let state = r.int("state")?;
     Ok(Customer {
-        partner_id: r.int(0)?,
-        mobile: r.text(1)?,
-        name: r.text(2)?,
-        dob: r.text(3)?,
-        residence_address: r.text(4)?,
+        partner_id: r.int("partner_id")?,
+        mobile: r.text("mobile")?,
+        name: r.text("name")?,
+        dob: r.text("dob")?,
+        residence_address: r.text("residence_address")?,
         state: CustomerState::from_code(state).ok_or_else(|| SqlError::Decode(format!("unknown customer state {state}")))?,
-        user_code: r.int(6)?,
-        used_month: r.int(7)?,
-        used_paise: r.int(8)?,
-        recipient_count: r.int(9)?,
-        created_at_ms: r.int(10)?,
-        updated_at_ms: r.int(11)?,
+        user_code: r.int("user_code")?,
+        used_month: r.int("used_month")?,
+        used_paise: r.int("used_paise")?,
+        recipient_count: r.int("recipient_count")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 
