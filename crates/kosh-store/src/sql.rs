@@ -35,6 +35,12 @@ impl From<i64> for Val<'_> {
     }
 }
 
+impl From<Paise> for Val<'_> {
+    fn from(v: Paise) -> Self {
+        Val::Int(v.get())
+    }
+}
+
 impl<'a> From<&'a str> for Val<'a> {
     fn from(v: &'a str) -> Self {
         Val::Text(v)
@@ -109,8 +115,7 @@ impl Row {
 
     /// Column `name` as an amount in paise; an error if it is NULL, text or negative.
     pub fn paise(&self, name: &str) -> Result<Paise, SqlError> {
-        let v = self.int(name)?;
-        Paise::new(v).ok_or_else(|| SqlError::Decode(format!("column {name} is {v}, not an amount")))
+        paise(self.int(name)?).map_err(|e| SqlError::Decode(format!("column {name}: {e}")))
     }
 
     /// Column `name` as text; an error if it is NULL or an integer.
@@ -128,6 +133,11 @@ impl Row {
             _ => self.text(name).map(Some),
         }
     }
+}
+
+/// `v` paise as an amount; an error (a bug upstream) if it is negative or too large.
+pub fn paise(v: i64) -> Result<Paise, SqlError> {
+    Paise::new(v).ok_or_else(|| SqlError::Decode(format!("{v} is not an amount in paise")))
 }
 
 /// A storage failure, normalised across both engines.

@@ -4,6 +4,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::aeps::{AgentStanding, Ekyc};
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// An Aadhaar number as the store sees it: masked for display, hashed for matching.
@@ -136,11 +137,11 @@ pub struct AepsTransaction {
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The withdrawal amount, in paise (0 for enquiries).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// What the partner earns on it, in paise, before TDS.
-    pub commission_paise: i64,
+    pub commission_paise: Paise,
     /// TDS withheld from the commission, in paise.
-    pub tds_paise: i64,
+    pub tds_paise: Paise,
     /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
     /// The bank's short code (the first four letters of its IFSC).
@@ -184,9 +185,9 @@ fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
         channel: r.text("channel")?,
         user_code: r.int("user_code")?,
         tx_type: r.int("tx_type")?,
-        amount_paise: r.int("amount")?,
-        commission_paise: r.int("commission")?,
-        tds_paise: r.int("tds")?,
+        amount_paise: r.paise("amount")?,
+        commission_paise: r.paise("commission")?,
+        tds_paise: r.paise("tds")?,
         customer_mobile: r.text("customer_mobile")?,
         bank_code: r.text("bank_code")?,
         aadhaar_masked: r.text("aadhaar_masked")?,
@@ -481,7 +482,7 @@ pub struct GatewayIntent {
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The amount, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
     /// The bank's short code (the first four letters of its IFSC).
@@ -519,7 +520,7 @@ fn intent_from_row(r: &Row) -> Result<GatewayIntent, SqlError> {
         client_ref_id: r.text("client_ref_id")?,
         state: r.text("state")?,
         tx_type: r.int("tx_type")?,
-        amount_paise: r.int("amount")?,
+        amount_paise: r.paise("amount")?,
         customer_mobile: r.text("customer_mobile")?,
         bank_code: r.text("bank_code")?,
         aadhaar: AadhaarRef { masked: r.text("aadhaar_masked")?, hash: r.text("aadhaar_hash")? },
@@ -552,7 +553,7 @@ pub struct NewIntent {
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The withdrawal amount, in paise (0 for enquiries).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
     /// The bank's short code (the first four letters of its IFSC).

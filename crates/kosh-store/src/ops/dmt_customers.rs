@@ -5,6 +5,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::dmt::CustomerState;
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// A DMT customer (a sender), enrolled by an agent, identified by mobile within the partner.
@@ -27,7 +28,7 @@ pub struct Customer {
     /// The month (`yyyymm`, IST) that `used_paise` counts.
     pub used_month: i64,
     /// What the customer sent in `used_month`, in paise (failed and refunded transfers give it back).
-    pub used_paise: i64,
+    pub used_paise: Paise,
     /// How many recipients the customer has (at most the command's `max_recipients`).
     pub recipient_count: i64,
     /// When the row was created (ms since the epoch, by the store's clock).
@@ -72,7 +73,7 @@ fn from_row(r: &Row) -> Result<Customer, SqlError> {
         state: CustomerState::from_code(state).ok_or_else(|| SqlError::Decode(format!("unknown customer state {state}")))?,
         user_code: r.int("user_code")?,
         used_month: r.int("used_month")?,
-        used_paise: r.int("used_paise")?,
+        used_paise: r.paise("used_paise")?,
         recipient_count: r.int("recipient_count")?,
         created_at_ms: r.int("created_at_ms")?,
         updated_at_ms: r.int("updated_at_ms")?,

@@ -166,7 +166,7 @@ pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static
 /// sequence, which never blocks; SQLite's single writer makes a counter row just as good.
 pub async fn next_tid(db: &mut impl Conn) -> Result<i64, SqlError> {
     let row = match db.dialect() {
-        Dialect::Postgres => db.query_one("SELECT nextval('dmt_tid')", &[]).await?,
+        Dialect::Postgres => db.query_one("SELECT nextval('dmt_tid') AS value", &[]).await?,
         Dialect::Sqlite => {
             db.query_one("UPDATE counters SET value = value + 1 WHERE name = 'dmt_tid' RETURNING value", &[]).await?
         }

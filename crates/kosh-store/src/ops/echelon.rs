@@ -3,6 +3,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::echelon::{Direction, Status};
+use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
@@ -172,9 +173,9 @@ pub struct Payment {
     /// The merchant's partner, whose wallet the payment moves.
     pub partner_id: i64,
     /// The amount asked for, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// Kosh's fee, in paise: added to a payout's debit, taken from a payin's credit.
-    pub fee_paise: i64,
+    pub fee_paise: Paise,
     /// ISO 4217 code (`INR`).
     pub currency: String,
     /// The customer segment named (`DEFAULT`, `VIP`), if any.
@@ -252,9 +253,9 @@ pub struct NewPayment {
     /// Kosh's own id (`idPayment`).
     pub id_payment: String,
     /// The amount asked for, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// Kosh's fee, in paise.
-    pub fee_paise: i64,
+    pub fee_paise: Paise,
     /// ISO 4217 code (`INR`).
     pub currency: String,
     /// The customer segment named, if any.
@@ -313,8 +314,8 @@ fn payment_from(r: &Row) -> Result<Payment, SqlError> {
         order_id: r.text("order_id")?,
         id_payment: r.text("id_payment")?,
         partner_id: r.int("partner_id")?,
-        amount_paise: r.int("amount_paise")?,
-        fee_paise: r.int("fee_paise")?,
+        amount_paise: r.paise("amount_paise")?,
+        fee_paise: r.paise("fee_paise")?,
         currency: r.text("currency")?,
         segment_code: r.opt_text("segment_code")?,
         exchanged_to: r.opt_text("exchanged_to")?,

@@ -16,6 +16,7 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError, Val};
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Limit, Side, MAX_LEGS};
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -342,7 +343,7 @@ pub struct EntryRecord {
     /// The flow's own id for it (a tid, an order id).
     pub reference: String,
     /// What it moves (its debits, which equal its credits), in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
@@ -362,7 +363,7 @@ pub async fn entry(db: &mut impl Conn, entry_id: i64) -> Result<Option<EntryReco
             kind: r.text("kind")?,
             state: r.text("state")?,
             reference: r.text("reference")?,
-            amount_paise: r.int("amount")?,
+            amount_paise: r.paise("amount")?,
             created_at_ms: r.int("created_at_ms")?,
         })
     })

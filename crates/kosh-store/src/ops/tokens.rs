@@ -4,6 +4,7 @@
 
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// Digits in a token number (the seed's example has 15).
@@ -25,7 +26,7 @@ pub struct NewToken {
     /// The customer's e-mail address; empty when not given.
     pub email: String,
     /// What the token collects, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// A short description shown to the paying agent.
     pub label: String,
     /// `display_items` as the partner sent them (JSON array text).
@@ -45,7 +46,7 @@ pub struct Payment {
     /// The paying partner's unique reference for the payment.
     pub pay_client_ref_id: String,
     /// The amount paid, in paise (from the issuer's answer).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's name (from the issuer's answer).
     pub customer_name: String,
     /// The customer's mobile number (from the issuer's answer).
@@ -72,7 +73,7 @@ pub struct Token {
     /// The customer's e-mail address; empty when not given.
     pub email: String,
     /// What the token collects, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// A short description shown to the paying agent.
     pub label: String,
     /// `display_items` as the issuer sent them (JSON array text).
@@ -114,7 +115,7 @@ fn from_row(r: &Row) -> Result<Token, SqlError> {
             payer_partner_id,
             user_code: r.int("paid_by_user_code")?,
             pay_client_ref_id: r.text("pay_client_ref_id")?,
-            amount_paise: r.int("paid_amount")?,
+            amount_paise: r.paise("paid_amount")?,
             customer_name: r.text("paid_customer_name")?,
             customer_mobile: r.text("paid_customer_mobile")?,
         }),
@@ -129,7 +130,7 @@ fn from_row(r: &Row) -> Result<Token, SqlError> {
         customer_id: r.text("customer_id")?,
         customer_name: r.text("customer_name")?,
         email: r.text("email")?,
-        amount_paise: r.int("amount")?,
+        amount_paise: r.paise("amount")?,
         label: r.text("label")?,
         display_items: r.text("display_items")?,
         expires_at_ms: r.int("expires_at_ms")?,
