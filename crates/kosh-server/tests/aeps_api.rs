@@ -10,6 +10,7 @@ use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
 use kosh_core::ledger::{AccountKind, PLATFORM};
+use kosh_core::money::Paise;
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
 use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
@@ -638,7 +639,7 @@ async fn issue_token(env: &Env, issuer_id: i64, client_ref_id: &str) -> String {
         customer_id: "9400000000".into(),
         customer_name: "Ram".into(),
         email: String::new(),
-        amount_paise: 150_000,
+        amount_paise: Paise::new(150_000).unwrap(),
         label: String::new(),
         display_items: "[]".into(),
         expires_at_ms: env.clock.now_ms() + DAY_MS,

@@ -193,7 +193,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
             }
         };
         assert_eq!(entry.state, expected_state, "transfer {} in {:?} ({at})", t.tid, t.tx_status);
-        assert_eq!(entry.amount_paise, debit, "the entry moves the transfer's debit ({at})");
+        assert_eq!(entry.amount_paise.get(), debit, "the entry moves the transfer's debit ({at})");
         if t.tx_status.uses_limit() && t.limit_month == month {
             *used.entry(t.customer_mobile.as_str()).or_default() += t.charges.amount_paise;
         }
@@ -204,7 +204,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
     assert!(wallet.available_credit() >= 0, "{at}");
     for (mobile, _) in &p.customers {
         let c = store.dmt_customer(p.id, mobile).await.expect("read").expect("customer");
-        let counted = if c.used_month == month { c.used_paise } else { 0 };
+        let counted = if c.used_month == month { c.used_paise.get() } else { 0 };
         assert_eq!(counted, used.get(mobile.as_str()).copied().unwrap_or(0), "used limit of {mobile} ({at})");
     }
 }

@@ -38,8 +38,8 @@ async fn recorded(e: &Echelon, order_id: &str, rupees: i64) -> Payment {
         direction: Direction::Payout,
         order_id: order_id.into(),
         id_payment: kosh_core::secret::new_token(20),
-        amount_paise: amount.get(),
-        fee_paise: echelon::fee_paise(method, amount),
+        amount_paise: amount,
+        fee_paise: Paise::new(echelon::fee_paise(method, amount)).unwrap(),
         currency: "INR".into(),
         segment_code: None,
         exchanged_to: None,
@@ -73,7 +73,7 @@ async fn a_recorded_payout_is_submitted_by_the_worker_once(backend: Backend) {
     let token = e.admin_token().await;
     let before = wallet(&e).await;
     let p = recorded(&e, "PO-CRASH", 1000).await;
-    let reserved = p.amount_paise + p.fee_paise;
+    let reserved = p.amount_paise.get() + p.fee_paise.get();
     assert_eq!((p.status, p.scenario.as_str()), (Status::Processing, UNSUBMITTED));
     assert_eq!(wallet(&e).await.debits_pending - before.debits_pending, reserved, "one reservation");
 

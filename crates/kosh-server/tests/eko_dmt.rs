@@ -12,6 +12,7 @@ use dmt_support::{
 };
 use eko_support::{onboard, sandbox, Backend};
 use kosh_core::dmt::TxStatus;
+use kosh_core::money::Paise;
 use kosh_core::pricing::Pricing;
 use kosh_store::commands::dmt::{DmtCommand, NewTransfer};
 use kosh_store::commands::Command;
@@ -361,7 +362,7 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
         client_ref_id: "CRASH-1".into(),
         customer_mobile: mobile.into(),
         recipient_id: rid,
-        amount_paise: 50_000,
+        amount_paise: Paise::new(50_000).unwrap(),
         channel: kosh_core::dmt::DmtChannel::Imps,
         pricing: Pricing::default(),
         recovery_ms: 30_000,
@@ -421,7 +422,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
             client_ref_id: reference.into(),
             customer_mobile: mobile.into(),
             recipient_id: rid,
-            amount_paise: 60_000,
+            amount_paise: Paise::new(60_000).unwrap(),
             channel,
             pricing: Pricing::default(),
             recovery_ms: 30_000,

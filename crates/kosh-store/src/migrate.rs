@@ -75,8 +75,9 @@ pub fn sqlite(path: &Path, now_ms: i64) -> Result<Vec<i64>, SqlError> {
     tx.execute_batch(CREATE_TABLE).map_err(map)?;
     let mut applied = Vec::new();
     for m in MIGRATIONS {
-        let done: i64 =
-            tx.query_row("SELECT COUNT(*) FROM schema_migrations WHERE version = ?1", [m.version], |r| r.get(0)).map_err(map)?;
+        let done: i64 = tx
+            .query_row("SELECT COUNT(*) AS applied FROM schema_migrations WHERE version = ?1", [m.version], |r| r.get("applied"))
+            .map_err(map)?;
         if done == 0 {
             tx.execute_batch(m.sqlite).map_err(map)?;
             tx.execute(

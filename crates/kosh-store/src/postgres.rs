@@ -6,7 +6,7 @@
 //! (serialization failure 40001, deadlock 40P01, or a unique violation) is retried
 //! whole. No advisory locks anywhere, so Postgres-compatible distributed SQL works too.
 
-use crate::sql::{Cell, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
+use crate::sql::{Cell, Columns, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
 use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
@@ -45,7 +45,7 @@ pub(crate) fn sql_error(e: tokio_postgres::Error) -> SqlError {
     }
 }
 
-fn decode(row: &tokio_postgres::Row) -> Result<Row, SqlError> {
+fn decode(columns: &Columns, row: &tokio_postgres::Row) -> Result<Row, SqlError> {
     let bad = |e: tokio_postgres::Error| SqlError::Decode(e.to_string());
     let mut cells = Vec::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
@@ -65,7 +65,7 @@ fn decode(row: &tokio_postgres::Row) -> Result<Row, SqlError> {
         };
         cells.push(cell.unwrap_or(Cell::Null));
     }
-    Ok(Row(cells))
+    Ok(Row::new(columns.clone(), cells))
 }
 
 /// A [`Conn`] over a pooled client or an open transaction.
@@ -102,7 +102,8 @@ impl<G: GenericClient> Conn for PgConn<'_, G> {
     async fn query(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<Vec<Row>, SqlError> {
         let stmt = self.client.prepare_cached(sql).await.map_err(sql_error)?;
         let rows = self.client.query(&stmt, &as_params(params)).await.map_err(sql_error)?;
-        rows.iter().map(decode).collect()
+        let columns: Columns = stmt.columns().iter().map(|c| Box::from(c.name())).collect();
+        rows.iter().map(|row| decode(&columns, row)).collect()
     }
 }
 

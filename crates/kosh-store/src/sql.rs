@@ -4,8 +4,10 @@
 //! engines differ, an operation asks [`Conn::dialect`] and uses each engine's own SQL.
 
 use kosh_core::ledger::{Balance, Limit, Side};
+use kosh_core::money::Paise;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::Arc;
 
 /// Which engine a [`Conn`] talks to, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,12 @@ pub enum Val<'a> {
 impl From<i64> for Val<'_> {
     fn from(v: i64) -> Self {
         Val::Int(v)
+    }
+}
+
+impl From<Paise> for Val<'_> {
+    fn from(v: Paise) -> Self {
+        Val::Int(v.get())
     }
 }
 
@@ -62,46 +70,74 @@ pub enum Cell {
     Text(String),
 }
 
-/// A result row, read by column index.
+/// The names of a result's columns, shared by all its rows.
+pub type Columns = Arc<[Box<str>]>;
+
+/// A result row, read by column name (the name each engine reports: the column's own
+/// name, or its `AS` alias), so a reader does not depend on the order of a select list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row(pub Vec<Cell>);
+pub struct Row {
+    columns: Columns,
+    cells: Vec<Cell>,
+}
 
 impl Row {
-    fn cell(&self, i: usize) -> Result<&Cell, SqlError> {
-        self.0.get(i).ok_or_else(|| SqlError::Decode(format!("no column {i}")))
+    /// A row of `cells`, named by `columns` (one name per cell, in order).
+    pub fn new(columns: Columns, cells: Vec<Cell>) -> Row {
+        Row { columns, cells }
     }
 
-    /// Column `i` as an integer; an error if it is NULL or text.
-    pub fn int(&self, i: usize) -> Result<i64, SqlError> {
-        match self.cell(i)? {
+    /// The cell of column `name`. A linear scan: rows here have a handful of columns,
+    /// fewer than a hash lookup would pay off for.
+    fn cell(&self, name: &str) -> Result<&Cell, SqlError> {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+            .and_then(|i| self.cells.get(i))
+            .ok_or_else(|| SqlError::Decode(format!("no column {name}")))
+    }
+
+    /// Column `name` as an integer; an error if it is NULL or text.
+    pub fn int(&self, name: &str) -> Result<i64, SqlError> {
+        match self.cell(name)? {
             Cell::Int(v) => Ok(*v),
-            other => Err(SqlError::Decode(format!("column {i} is {other:?}, not an integer"))),
+            other => Err(SqlError::Decode(format!("column {name} is {other:?}, not an integer"))),
         }
     }
 
-    /// Column `i` as an integer, or `None` for NULL.
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, SqlError> {
-        match self.cell(i)? {
+    /// Column `name` as an integer, or `None` for NULL.
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, SqlError> {
+        match self.cell(name)? {
             Cell::Null => Ok(None),
-            _ => self.int(i).map(Some),
+            _ => self.int(name).map(Some),
         }
     }
 
-    /// Column `i` as text; an error if it is NULL or an integer.
-    pub fn text(&self, i: usize) -> Result<String, SqlError> {
-        match self.cell(i)? {
+    /// Column `name` as an amount in paise; an error if it is NULL, text or negative.
+    pub fn paise(&self, name: &str) -> Result<Paise, SqlError> {
+        paise(self.int(name)?).map_err(|e| SqlError::Decode(format!("column {name}: {e}")))
+    }
+
+    /// Column `name` as text; an error if it is NULL or an integer.
+    pub fn text(&self, name: &str) -> Result<String, SqlError> {
+        match self.cell(name)? {
             Cell::Text(v) => Ok(v.clone()),
-            other => Err(SqlError::Decode(format!("column {i} is {other:?}, not text"))),
+            other => Err(SqlError::Decode(format!("column {name} is {other:?}, not text"))),
         }
     }
 
-    /// Column `i` as text, or `None` for NULL.
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, SqlError> {
-        match self.cell(i)? {
+    /// Column `name` as text, or `None` for NULL.
+    pub fn opt_text(&self, name: &str) -> Result<Option<String>, SqlError> {
+        match self.cell(name)? {
             Cell::Null => Ok(None),
-            _ => self.text(i).map(Some),
+            _ => self.text(name).map(Some),
         }
     }
+}
+
+/// `v` paise as an amount; an error (a bug upstream) if it is negative or too large.
+pub fn paise(v: i64) -> Result<Paise, SqlError> {
+    Paise::new(v).ok_or_else(|| SqlError::Decode(format!("{v} is not an amount in paise")))
 }
 
 /// A storage failure, normalised across both engines.
@@ -240,5 +276,33 @@ impl AccountCache {
     pub fn clear(&mut self) {
         self.ids.clear();
         self.limits.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::{Cell, Columns, Paise, Row, SqlError};
+
+    fn row() -> Row {
+        let columns: Columns = ["id", "Name", "amount", "note"].into_iter().map(Box::from).collect();
+        Row::new(columns, vec![Cell::Int(7), Cell::Text("asha".into()), Cell::Int(-5), Cell::Null])
+    }
+
+    /// Readers name the column they want, so the order of a select list is free.
+    #[test]
+    fn cells_are_found_by_column_name_in_any_order() {
+        let r = row();
+        assert_eq!(r.text("name").unwrap(), "asha");
+        assert_eq!(r.int("id").unwrap(), 7);
+        assert_eq!(r.opt_text("note").unwrap(), None);
+        assert_eq!(r.opt_int("amount").unwrap(), Some(-5));
+    }
+
+    #[test]
+    fn an_unknown_column_or_a_negative_amount_is_a_decode_error() {
+        let r = row();
+        assert!(matches!(r.int("missing"), Err(SqlError::Decode(m)) if m.contains("missing")));
+        assert!(matches!(r.paise("amount"), Err(SqlError::Decode(_))));
+        assert_eq!(r.paise("id").unwrap(), Paise::new(7).unwrap());
     }
 }

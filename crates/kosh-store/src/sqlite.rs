@@ -7,7 +7,7 @@
 //! separate connections, which WAL lets run beside the writer.
 
 use crate::ops::ledger;
-use crate::sql::{AccountCache, Cell, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
+use crate::sql::{AccountCache, Cell, Columns, Conn, DeferredCounters, Dialect, Row, SqlError, Val};
 use crate::stats::StoreStats;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement};
@@ -149,12 +149,12 @@ impl<'c> SqliteConn<'c> {
 
     fn run_query(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<Vec<Row>, SqlError> {
         self.with_statement(sql, params, |stmt| {
-            let columns = stmt.column_count();
+            let columns: Columns = stmt.column_names().into_iter().map(Box::from).collect();
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(sql_error)? {
-                let mut cells = Vec::with_capacity(columns);
-                for i in 0..columns {
+                let mut cells = Vec::with_capacity(columns.len());
+                for i in 0..columns.len() {
                     cells.push(match row.get_ref(i).map_err(sql_error)? {
                         ValueRef::Null => Cell::Null,
                         ValueRef::Integer(v) => Cell::Int(v),
@@ -162,7 +162,7 @@ impl<'c> SqliteConn<'c> {
                         other => return Err(SqlError::Decode(format!("unsupported column type {:?}", other.data_type()))),
                     });
                 }
-                out.push(Row(cells));
+                out.push(Row::new(columns.clone(), cells));
             }
             Ok(out)
         })
@@ -399,6 +399,24 @@ mod tests {
         (Box::new(TypedWork { work: Some(work), result: None, done }), answer)
     }
 
+    /// Rows carry the names SQLite reports (a column's own name or its alias), on the
+    /// writer's once-prepared statements as on a reader's cached ones.
+    #[test]
+    fn rows_are_read_by_column_name_on_writer_and_reader() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER, label TEXT); INSERT INTO t VALUES (3, 'c'), (4, 'd');").unwrap();
+        const SQL: &str = "SELECT label, COUNT(*) AS rows_seen, t.n FROM t WHERE n = $1 GROUP BY n, label";
+        for mut db in [SqliteConn::writer(&conn), SqliteConn::new(&conn)] {
+            for n in [3, 4] {
+                let rows = db.run_query(SQL, &[Val::Int(n)]).unwrap();
+                assert_eq!(rows.len(), 1);
+                assert_eq!(rows[0].int("n").unwrap(), n);
+                assert_eq!(rows[0].int("rows_seen").unwrap(), 1);
+                assert_eq!(rows[0].text("label").unwrap(), if n == 3 { "c" } else { "d" });
+            }
+        }
+    }
+
     /// A job's deferred counter changes live and die with its savepoint, even when it
     /// wrote the batch's earlier changes out (a read flushes them) before failing.
     #[test]
@@ -430,7 +448,8 @@ mod tests {
         for job in batch {
             job.finish(outcome.clone());
         }
-        let debits: i64 = conn.query_row("SELECT debits_posted FROM ledger_accounts WHERE id = 1", [], |r| r.get(0)).unwrap();
+        let debits: i64 =
+            conn.query_row("SELECT debits_posted FROM ledger_accounts WHERE id = 1", [], |r| r.get("debits_posted")).unwrap();
         assert_eq!(debits, 5 + 11, "the failed job's 7 is undone, the others' changes are written once");
         assert!(db.deferred_counters().is_empty(), "nothing is carried into the next batch");
         let refused = answers.into_iter().nth(1).unwrap().try_recv().expect("answered");
@@ -454,7 +473,7 @@ mod tests {
         let kept: Vec<i64> = conn
             .prepare("SELECT n FROM t ORDER BY n")
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map([], |r| r.get("n"))
             .unwrap()
             .map(Result::unwrap)
             .collect();

@@ -281,7 +281,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             customer_id: "9400000000".into(),
             customer_name: "Ram".into(),
             email: String::new(),
-            amount_paise: 150_050,
+            amount_paise: Paise::new(150_050).unwrap(),
             label: String::new(),
             display_items: "[]".into(),
             expires_at_ms: store.now_ms() + 60_000,
@@ -293,7 +293,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             payer_partner_id: payer,
             user_code,
             pay_client_ref_id: "PAY-TYPED".into(),
-            amount_paise: 150_050,
+            amount_paise: Paise::new(150_050).unwrap(),
             customer_name: "Ram Kumar".into(),
             customer_mobile: "9400000000".into(),
         };

@@ -5,6 +5,7 @@ mod common;
 
 use common::{credit, debit_to_rail, partner, recorded, rejection, store};
 use kosh_core::ledger::AccountKind;
+use kosh_core::money::Paise;
 use kosh_store::commands::{Executed, IdemKey};
 use kosh_store::error::Rejection;
 use kosh_testkit::BACKENDS;
@@ -113,7 +114,7 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         client_ref_id: "ref-1".into(),
         customer_mobile: "9000000001".into(),
         recipient_id: 7,
-        amount_paise: 10_000,
+        amount_paise: Paise::new(10_000).unwrap(),
         channel: DmtChannel::Imps,
         pricing: Pricing::default(),
         recovery_ms: 30_000,
@@ -123,7 +124,7 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         NewTransfer { pricing: Pricing { fee_bp: 250, ..Pricing::default() }, recovery_ms: 600_000, ..transfer.clone() };
     assert_eq!(dmt(&transfer), dmt(&repriced), "pricing and recovery are the server's");
     for changed in [
-        NewTransfer { amount_paise: 10_001, ..transfer.clone() },
+        NewTransfer { amount_paise: Paise::new(10_001).unwrap(), ..transfer.clone() },
         NewTransfer { channel: DmtChannel::Neft, ..transfer.clone() },
         NewTransfer { recipient_id: 8, ..transfer.clone() },
         NewTransfer { customer_mobile: "9000000002".into(), ..transfer.clone() },
@@ -138,7 +139,7 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         channel: "api".into(),
         user_code: 20_810_200,
         tx_type: TxType::CashWithdrawal,
-        amount_paise: 70_000,
+        amount_paise: Paise::new(70_000).unwrap(),
         customer_mobile: "9000000001".into(),
         bank_code: "SBIN".into(),
         aadhaar: AadhaarRef { masked: "XXXX XXXX 1234".into(), hash: "ab".repeat(32) },
@@ -146,7 +147,7 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
     };
     let aeps = |t: &NewTransaction| print(Command::Aeps(AepsCommand::Transact(t.clone())));
     assert_eq!(aeps(&withdrawal), aeps(&NewTransaction { awaited_ms: 5_000, ..withdrawal.clone() }), "awaited is the server's");
-    assert_ne!(aeps(&withdrawal), aeps(&NewTransaction { amount_paise: 70_100, ..withdrawal.clone() }));
+    assert_ne!(aeps(&withdrawal), aeps(&NewTransaction { amount_paise: Paise::new(70_100).unwrap(), ..withdrawal.clone() }));
     let other_aadhaar = AadhaarRef { masked: "XXXX XXXX 1234".into(), hash: "cd".repeat(32) };
     assert_ne!(aeps(&withdrawal), aeps(&NewTransaction { aadhaar: other_aadhaar, ..withdrawal.clone() }));
     assert_ne!(aeps(&withdrawal), dmt(&transfer), "kinds never share a fingerprint");
@@ -155,12 +156,13 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         payer_partner_id: 1,
         user_code: 20_810_200,
         pay_client_ref_id: "ref-1".into(),
-        amount_paise: 150_000,
+        amount_paise: Paise::new(150_000).unwrap(),
         customer_name: "Asha".into(),
         customer_mobile: "9000000001".into(),
     };
     let pay = |token: &str, p: &Payment| print(Command::Token(TokenCmd::Pay { token: token.into(), payment: p.clone() }));
-    let details_changed = Payment { amount_paise: 150_100, customer_name: "Asha V".into(), ..payment.clone() };
+    let details_changed =
+        Payment { amount_paise: Paise::new(150_100).unwrap(), customer_name: "Asha V".into(), ..payment.clone() };
     assert_eq!(pay("100000000000001", &payment), pay("100000000000001", &details_changed), "the issuer's details");
     assert_ne!(pay("100000000000001", &payment), pay("100000000000002", &payment), "another token");
     assert_ne!(pay("100000000000001", &payment), pay("100000000000001", &Payment { user_code: 20_810_201, ..payment.clone() }));

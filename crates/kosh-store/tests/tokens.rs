@@ -5,6 +5,7 @@ mod common;
 
 use common::{agent, credit, partner, store};
 use kosh_core::ledger::AccountKind;
+use kosh_core::money::Paise;
 use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
@@ -18,7 +19,7 @@ fn new_token(client_ref_id: &str, expires_at_ms: i64) -> NewToken {
         customer_id: "9400000000".into(),
         customer_name: "Ram".into(),
         email: String::new(),
-        amount_paise: 150_000,
+        amount_paise: Paise::new(150_000).unwrap(),
         label: String::new(),
         display_items: "[]".into(),
         expires_at_ms,
@@ -46,7 +47,7 @@ async fn racing_payments_pay_a_token_once() {
                     payer_partner_id: payer,
                     user_code,
                     pay_client_ref_id: format!("PAY-{n}"),
-                    amount_paise: 150_000,
+                    amount_paise: Paise::new(150_000).unwrap(),
                     customer_name: "Ram".into(),
                     customer_mobile: "9400000000".into(),
                 };

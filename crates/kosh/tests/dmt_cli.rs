@@ -4,6 +4,7 @@ mod common;
 
 use kosh_core::clock::{Clock, ManualClock, SystemClock};
 use kosh_core::dmt::DmtChannel;
+use kosh_core::money::Paise;
 use kosh_core::pricing::Pricing;
 use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, NewTransfer};
 use kosh_store::commands::{Command as StoreCommand, Outcome};
@@ -67,7 +68,7 @@ async fn store_with_a_transfer(location: Location) -> i64 {
         client_ref_id: "CLI-1".into(),
         customer_mobile: MOBILE.into(),
         recipient_id: r.recipient_id,
-        amount_paise: 12_345,
+        amount_paise: Paise::new(12_345).unwrap(),
         channel: DmtChannel::Imps,
         pricing: Pricing::default(),
         recovery_ms: 30_000,

@@ -122,8 +122,9 @@ fn new_payment(
         direction,
         order_id,
         id_payment: kosh_core::secret::new_token(20),
-        amount_paise: requested.amount.get(),
-        fee_paise: echelon::fee_paise(method, requested.amount),
+        amount_paise: requested.amount,
+        // A fee is whole rupees, at most the amount (payins) or ₹5 (payouts): always an amount.
+        fee_paise: Paise::new(echelon::fee_paise(method, requested.amount)).expect("a fee is an amount"),
         currency: INR.into(),
         segment_code: requested.segment.clone(),
         exchanged_to: requested.exchanged_to.clone(),
@@ -448,7 +449,7 @@ pub async fn payin_detail(
     Ok(Json(json!({
         "paymentRequested": requested_json(&p),
         "process": process_json(&p),
-        "fee": money_json(p.fee_paise),
+        "fee": money_json(p.fee_paise.get()),
         "paymentMethodResponse": payin_method_response(&p, &caller.merchant.name, &base_url(&headers)),
     })))
 }
@@ -462,7 +463,7 @@ pub async fn payout_detail(
     Ok(Json(json!({
         "paymentRequested": requested_json(&p),
         "process": process_json(&p),
-        "fee": money_json(p.fee_paise),
+        "fee": money_json(p.fee_paise.get()),
         "paymentMethodResponse": payout_method_response(&p),
     })))
 }
@@ -567,7 +568,7 @@ pub fn money_json(paise: i64) -> Value {
 }
 
 fn requested_json(p: &Payment) -> Value {
-    let mut v = json!({ "money": { "amount": amount_json(p.amount_paise), "currencyCode": p.currency } });
+    let mut v = json!({ "money": { "amount": amount_json(p.amount_paise.get()), "currencyCode": p.currency } });
     if let Some(s) = &p.segment_code {
         v["segmentCode"] = s.clone().into();
     }
@@ -620,8 +621,8 @@ pub fn deep_link(p: &Payment, merchant_name: &str) -> String {
         percent(merchant_name),
         p.id_payment,
         p.reference(),
-        p.amount_paise / 100,
-        p.amount_paise % 100
+        p.amount_paise.get() / 100,
+        p.amount_paise.get() % 100
     )
 }
 
@@ -643,7 +644,7 @@ fn payin_method_response(p: &Payment, merchant_name: &str, base: &str) -> Value 
         "idPayin": p.order_id,
         "idPayment": p.id_payment,
         "paymentMethodCode": p.method_code,
-        "money": money_json(p.amount_paise),
+        "money": money_json(p.amount_paise.get()),
         "merchantName": merchant_name,
         "reference": p.reference(),
         "returnUrl": p.return_url.clone().unwrap_or_default(),

@@ -140,7 +140,7 @@ fn rupees(paise: i64) -> String {
 /// Kosh's own view of a customer, with this month's limits.
 fn customer_fields(c: &Customer, now_ms: i64) -> serde_json::Map<String, Value> {
     let total = c.state.monthly_limit_paise();
-    let available = dmt::available_limit_paise(c.state, c.used_month, c.used_paise, now_ms);
+    let available = dmt::available_limit_paise(c.state, c.used_month, c.used_paise.get(), now_ms);
     let fields = json!({
         "customer_id_type": "mobile_number",
         "id": c.mobile,
@@ -168,7 +168,7 @@ fn customer_fields(c: &Customer, now_ms: i64) -> serde_json::Map<String, Value> 
 
 /// The customer's remaining monthly limit, in paise.
 pub fn available_limit_paise(c: &Customer, now_ms: i64) -> i64 {
-    dmt::available_limit_paise(c.state, c.used_month, c.used_paise, now_ms)
+    dmt::available_limit_paise(c.state, c.used_month, c.used_paise.get(), now_ms)
 }
 
 /// The platform's `customer_profile` (its sender profiles and verify-OTP answers), with

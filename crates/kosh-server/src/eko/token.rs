@@ -119,7 +119,7 @@ fn parse_new(params: &EkoParams, auth: &Authenticated, now_ms: i64) -> Result<Ne
         customer_id: customer_id.as_str().into(),
         customer_name: customer_name.as_str().into(),
         email: email.map_or_else(String::new, |e| e.as_str().into()),
-        amount_paise: amount.get(),
+        amount_paise: amount,
         label,
         display_items: display_items.unwrap_or_else(|| "[]".into()),
         expires_at_ms,
@@ -136,7 +136,7 @@ fn token_json(t: &Token, now_ms: i64) -> Value {
         "token": t.token,
         "client_ref_id": t.client_ref_id,
         "token_status": t.state_at(now_ms),
-        "amount": rupees(t.amount_paise),
+        "amount": rupees(t.amount_paise.get()),
         "customer_id": t.customer_id,
         "customer_name": t.customer_name,
         "product_code": t.product_code,
@@ -144,7 +144,7 @@ fn token_json(t: &Token, now_ms: i64) -> Value {
     });
     if let (Some(p), Some(tid), Some(paid_at)) = (&t.payment, &t.tid, t.paid_at_ms) {
         data["tid"] = json!(tid);
-        data["paid_amount"] = json!(rupees(p.amount_paise));
+        data["paid_amount"] = json!(rupees(p.amount_paise.get()));
         data["paid_customer_name"] = json!(p.customer_name);
         data["paid_at"] = json!(civil::ist_datetime(paid_at));
     }
@@ -288,7 +288,7 @@ async fn paid_reply(app: &AppState, token: &Token, payer_partner_id: i64) -> Eko
         "tid": token.tid,
         "token": token.token,
         "client_ref_id": p.pay_client_ref_id,
-        "amount": rupees(p.amount_paise),
+        "amount": rupees(p.amount_paise.get()),
         "customer_name": p.customer_name,
         "customer_mobile": p.customer_mobile,
         "user_code": p.user_code.to_string(),

@@ -78,7 +78,7 @@ fn hook_data(intent: &GatewayIntent, user_code: i64) -> Map<String, Value> {
     data.insert("type".into(), json!(intent.tx_type.to_string()));
     data.insert("user_code".into(), json!(user_code.to_string()));
     if intent.tx_type == TxType::CashWithdrawal.code() {
-        data.insert("amount".into(), json!(amount_text(intent.amount_paise)));
+        data.insert("amount".into(), json!(amount_text(intent.amount_paise.get())));
     }
     data
 }
@@ -134,7 +134,7 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
     let new = NewIntent {
         session_id: session.id,
         tx_type: tx_type.code(),
-        amount_paise: amount.get(),
+        amount_paise: amount,
         customer_mobile: mobile.as_str().into(),
         bank_code: bank.code.into(),
         aadhaar: aadhaar_ref(&app, &aadhaar)?,

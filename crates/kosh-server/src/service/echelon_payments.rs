@@ -133,7 +133,7 @@ pub async fn recover(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
 /// The rail order of a stored payout.
 pub fn order_of(p: &Payment) -> Option<Order> {
     let m = method(Direction::Payout, &p.method_code)?;
-    Some(rail_order(&p.id_payment, &p.method_json, m, Paise::new(p.amount_paise)?, p.created_at_ms))
+    Some(rail_order(&p.id_payment, &p.method_json, m, p.amount_paise, p.created_at_ms))
 }
 
 /// The rail order of a payout.

@@ -135,7 +135,7 @@ fn refuse_unpayable(token: &Token, now_ms: i64) -> Result<(), PayError> {
 
 /// What the paying side knows before paying: the issuer's Fetch Details answer, or the
 /// token's own details when the issuer exposes no Fetch Details API.
-async fn details(app: &AppState, token: &Token) -> Result<(i64, String, String), PayError> {
+async fn details(app: &AppState, token: &Token) -> Result<(Paise, String, String), PayError> {
     let endpoint = app.store.callback_endpoint(token.partner_id, "token_fetch").await.map_err(store)?;
     let Some(endpoint) = endpoint else {
         return Ok((token.amount_paise, token.customer_name.clone(), token.customer_id.clone()));
@@ -175,7 +175,7 @@ async fn details(app: &AppState, token: &Token) -> Result<(i64, String, String),
     parse_details(&body["data"], token).map_err(|m| refused(m.into()))
 }
 
-fn parse_details(data: &Value, token: &Token) -> Result<(i64, String, String), &'static str> {
+fn parse_details(data: &Value, token: &Token) -> Result<(Paise, String, String), &'static str> {
     let amount = match &data["amount"] {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -188,7 +188,7 @@ fn parse_details(data: &Value, token: &Token) -> Result<(i64, String, String), &
         || Ok(token.customer_id.clone()),
         |m| Mobile::parse(m).map(|m| m.as_str().to_owned()).map_err(|_| "its data.customer_mobile is not a mobile number"),
     )?;
-    Ok((amount.get(), name.as_str().to_owned(), mobile))
+    Ok((amount, name.as_str().to_owned(), mobile))
 }
 
 /// A positive rupee amount with at most two decimals.

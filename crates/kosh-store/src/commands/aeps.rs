@@ -57,7 +57,7 @@ pub struct NewTransaction {
     /// Withdrawal, balance enquiry or mini statement.
     pub tx_type: TxType,
     /// The withdrawal amount, in paise (0 for enquiries).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's mobile number (`customer_id`); the sandbox bank picks its answer by it.
     pub customer_mobile: String,
     /// The customer's bank, by short code or IIN.
@@ -482,7 +482,7 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         return Err(refuse(AepsRefusal::DailyLimit));
     }
     let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &t.aadhaar.hash).await?;
-    let answer = sandbox::answer(t.tx_type, t.amount_paise, &t.customer_mobile, balance);
+    let answer = sandbox::answer(t.tx_type, t.amount_paise.get(), &t.customer_mobile, balance);
     let tid = agents::next_counter(db, "aeps_tid").await?;
     let (status, verdict) = match &answer {
         sandbox::Answer::Now(v) => (if *v == sandbox::Verdict::Approved { TxStatus::Success } else { TxStatus::Failed }, v),
@@ -491,7 +491,7 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
     let pricing = if status == TxStatus::Failed {
         aeps::Pricing { commission_paise: 0, tds_paise: 0 }
     } else {
-        aeps::pricing(t.tx_type, t.amount_paise)
+        aeps::pricing(t.tx_type, t.amount_paise.get())
     };
     let mut tx = AepsTransaction {
         tid,
@@ -500,9 +500,9 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         channel: t.channel.clone(),
         user_code: t.user_code,
         tx_type: t.tx_type.code(),
-        amount_paise: if t.tx_type.moves_money() { t.amount_paise } else { 0 },
-        commission_paise: pricing.commission_paise,
-        tds_paise: pricing.tds_paise,
+        amount_paise: if t.tx_type.moves_money() { t.amount_paise } else { Paise::ZERO },
+        commission_paise: crate::sql::paise(pricing.commission_paise)?,
+        tds_paise: crate::sql::paise(pricing.tds_paise)?,
         customer_mobile: t.customer_mobile.clone(),
         bank_code: t.bank_code.clone(),
         aadhaar_masked: t.aadhaar.masked.clone(),
@@ -513,7 +513,7 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         },
         resolve_at_ms: (status == TxStatus::Awaited).then_some(now_ms + t.awaited_ms),
         customer_balance_paise: match status {
-            TxStatus::Success => Some(balance - if t.tx_type.moves_money() { t.amount_paise } else { 0 }),
+            TxStatus::Success => Some(balance - if t.tx_type.moves_money() { t.amount_paise.get() } else { 0 }),
             TxStatus::Failed => Some(balance),
             TxStatus::Awaited => None,
         },
@@ -541,17 +541,17 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
 /// (clearing:aeps), the wallet gains cash + commission − TDS, and the TDS is payable.
 /// Pending while the bank has not answered. `None` when nothing moves (balance enquiry).
 async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, now_ms: i64) -> CmdResult<Option<i64>> {
-    let due = tx.amount_paise + tx.commission_paise;
+    let (due, tds) = (tx.amount_paise.get() + tx.commission_paise.get(), tx.tds_paise.get());
     if due == 0 {
         return Ok(None);
     }
     let p = tx.partner_id;
     let mut legs = vec![
         LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due),
-        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due - tx.tds_paise),
+        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due - tds),
     ];
-    if tx.tds_paise > 0 {
-        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tx.tds_paise));
+    if tds > 0 {
+        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds));
     }
     let kind = match TxType::parse(&tx.tx_type.to_string()) {
         Ok(TxType::CashWithdrawal) => "aeps_cash_withdrawal",
@@ -572,16 +572,15 @@ async fn tx_event(db: &mut impl Conn, tx: &AepsTransaction, now_ms: i64) -> CmdR
 /// The transaction's change as the outbox stores it (an internal event).
 fn changed_event(tx: &AepsTransaction) -> Result<Event, SqlError> {
     let bad = |what: &str| SqlError::Decode(format!("AePS transaction {}: {what}", tx.tid));
-    let paise = |amount: i64| Paise::try_from(amount).map_err(|e| bad(&format!("{amount} paise: {e}")));
     Ok(Event::AepsTransactionChanged(AepsTransactionChanged {
         tid: tx.tid,
         partner_reference: tx.client_ref_id.clone(),
         channel: tx.channel.clone(),
         user_code: tx.user_code,
         tx_type: TxType::parse(&tx.tx_type.to_string()).map_err(|_| bad(&format!("type {}", tx.tx_type)))?,
-        amount: paise(tx.amount_paise)?,
-        commission: paise(tx.commission_paise)?,
-        tds: paise(tx.tds_paise)?,
+        amount: tx.amount_paise,
+        commission: tx.commission_paise,
+        tds: tx.tds_paise,
         status: TxStatus::from_code(tx.tx_status).ok_or_else(|| bad(&format!("status {}", tx.tx_status)))?,
         reason: tx.reason.clone(),
         aadhaar_masked: tx.aadhaar_masked.clone(),
@@ -739,9 +738,9 @@ mod tests {
             channel: "api".into(),
             user_code: 20_810_200,
             tx_type: 2,
-            amount_paise: 100_000,
-            commission_paise: 500,
-            tds_paise: 10,
+            amount_paise: Paise::new(100_000).unwrap(),
+            commission_paise: Paise::new(500).unwrap(),
+            tds_paise: Paise::new(10).unwrap(),
             customer_mobile: "9000000001".into(),
             bank_code: "SBIN".into(),
             aadhaar_masked: "XXXXXXXX1234".into(),

@@ -159,7 +159,7 @@ pub struct NewTransfer {
     /// The recipient to pay; it must be this customer's.
     pub recipient_id: i64,
     /// What the recipient gets, in paise, within the per-transfer bounds.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// IMPS or NEFT; the recipient's bank must accept it.
     pub channel: DmtChannel,
     /// This server's pricing table, which the fee, GST, commission and TDS come from.
@@ -449,15 +449,15 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
     if !bank.channels.allows(t.channel) {
         return Err(refuse(DmtRejection::ChannelNotAvailable { channel: t.channel, bank: bank.name.to_owned() }));
     }
-    dmt::check_amount(t.amount_paise).map_err(|m| refuse(DmtRejection::AmountOutOfBounds(m)))?;
+    dmt::check_amount(t.amount_paise.get()).map_err(|m| refuse(DmtRejection::AmountOutOfBounds(m)))?;
     t.pricing.validate().map_err(Rejection::InvalidEntry)?;
     let month = dmt::month_key(now_ms);
     let limit = sender.state.monthly_limit_paise();
-    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise, limit, now_ms).await? {
-        let available_paise = dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise, now_ms);
+    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise.get(), limit, now_ms).await? {
+        let available_paise = dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise.get(), now_ms);
         return Err(refuse(DmtRejection::MonthlyLimit { available_paise }));
     }
-    let charges = t.pricing.charges(t.amount_paise);
+    let charges = t.pricing.charges(t.amount_paise.get());
     let tid = transfers::next_tid(db).await?;
     let entry = transfer_entry(db, t.partner_id, t.channel, &charges, now_ms).await?;
     let entry_id = ledger::record(db, t.partner_id, ENTRY_KIND, &tid.to_string(), &entry, EntryState::Pending, now_ms).await?;

@@ -212,9 +212,10 @@ async fn create_payment(db: &mut impl Conn, p: &NewPayment, now_ms: i64) -> CmdR
     if p.direction == Direction::Payout {
         // The amount and the fee are reserved from the wallet until the rail answers.
         let legs = vec![
-            leg(db, p.partner_id, &AccountKind::PartnerWallet, Side::Debit, p.amount_paise + p.fee_paise, now_ms).await?,
-            leg(db, p.partner_id, &rail_kind(&p.rail)?, Side::Credit, p.amount_paise, now_ms).await?,
-            leg(db, p.partner_id, &AccountKind::FeeRevenue, Side::Credit, p.fee_paise, now_ms).await?,
+            leg(db, p.partner_id, &AccountKind::PartnerWallet, Side::Debit, p.amount_paise.get() + p.fee_paise.get(), now_ms)
+                .await?,
+            leg(db, p.partner_id, &rail_kind(&p.rail)?, Side::Credit, p.amount_paise.get(), now_ms).await?,
+            leg(db, p.partner_id, &AccountKind::FeeRevenue, Side::Credit, p.fee_paise.get(), now_ms).await?,
         ];
         let entry = Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
         let entry_id =
@@ -285,12 +286,14 @@ async fn withdraw(db: &mut impl Conn, p: &Payment, expect_check_at_ms: i64, now_
 /// A successful payin: the money arrived on the rail; the merchant's wallet gets it
 /// minus the fee.
 async fn credit_payin(db: &mut impl Conn, p: &Payment, now_ms: i64) -> CmdResult<()> {
-    let net = p.amount_paise - p.fee_paise;
-    let mut legs = vec![leg(db, p.partner_id, &rail_kind(&p.rail)?, Side::Debit, p.amount_paise, now_ms).await?];
+    let net = p.amount_paise.get() - p.fee_paise.get();
+    let mut legs = vec![leg(db, p.partner_id, &rail_kind(&p.rail)?, Side::Debit, p.amount_paise.get(), now_ms).await?];
     if net > 0 {
         legs.push(leg(db, p.partner_id, &AccountKind::PartnerWallet, Side::Credit, net, now_ms).await?);
     }
-    legs.push(leg(db, p.partner_id, &AccountKind::FeeRevenue, Side::Credit, p.fee_paise.min(p.amount_paise), now_ms).await?);
+    legs.push(
+        leg(db, p.partner_id, &AccountKind::FeeRevenue, Side::Credit, p.fee_paise.min(p.amount_paise).get(), now_ms).await?,
+    );
     let entry = Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
     let entry_id = ledger::record(db, p.partner_id, "echelon_payin", &p.id_payment, &entry, EntryState::Posted, now_ms).await?;
     ops::set_entry(db, p.id, entry_id).await?;
@@ -306,18 +309,14 @@ async fn resolve_payout(db: &mut impl Conn, p: &Payment, to: EntryState, now_ms:
 /// the (anemic) callback body from it at delivery.
 async fn callback(db: &mut impl Conn, old_status: Option<Status>, p: &Payment, now_ms: i64) -> CmdResult<()> {
     if let Some(url) = &p.callback_url {
-        let paise = |amount: i64| {
-            Paise::try_from(amount)
-                .map_err(|e| crate::sql::SqlError::Decode(format!("payment {}: {amount} paise: {e}", p.id_payment)))
-        };
         let event = Event::PaymentStatusChanged(PaymentStatusChanged {
             direction: p.direction,
             order_id: p.order_id.clone(),
             payment_ref: p.id_payment.clone(),
             old_status,
             status: p.status,
-            amount: paise(p.amount_paise)?,
-            fee: paise(p.fee_paise)?,
+            amount: p.amount_paise,
+            fee: p.fee_paise,
             notify_url: url.clone(),
         });
         outbox::append_event(db, p.partner_id, &event, now_ms).await?;

@@ -85,7 +85,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &TokenCmd, now_ms: i64) -> CmdResult
 }
 
 fn check_new(t: &NewToken, now_ms: i64) -> Result<(), Rejection> {
-    if Paise::new(t.amount_paise).is_none_or(Paise::is_zero) {
+    if t.amount_paise.is_zero() {
         return Err(Rejection::InvalidToken("the amount must be positive".into()));
     }
     if t.expires_at_ms <= now_ms {
@@ -98,7 +98,7 @@ async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdR
     agents::get(db, p.payer_partner_id, p.user_code).await?.ok_or(Rejection::AgentNotFound)?;
     let token = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
     refuse_unpayable(&token, now_ms)?;
-    let amount = Paise::new(p.amount_paise)
+    let amount = Some(p.amount_paise)
         .filter(|a| !a.is_zero())
         .ok_or_else(|| Rejection::InvalidToken("the amount to collect must be positive".into()))?;
     let payer = ledger::account(db, p.payer_partner_id, &AccountKind::PartnerWallet, now_ms).await?;

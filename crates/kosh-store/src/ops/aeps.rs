@@ -4,6 +4,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::aeps::{AgentStanding, Ekyc};
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// An Aadhaar number as the store sees it: masked for display, hashed for matching.
@@ -52,21 +53,22 @@ impl AepsAgent {
 }
 
 fn agent_from_row(r: &Row) -> Result<AepsAgent, SqlError> {
-    let code = r.text(2)?;
-    let ekyc = Ekyc::from_code(&code, r.opt_int(4)?).ok_or_else(|| SqlError::Decode(format!("invalid e-KYC state {code:?}")))?;
+    let code = r.text("ekyc")?;
+    let ekyc = Ekyc::from_code(&code, r.opt_int("ekyc_ready_at_ms")?)
+        .ok_or_else(|| SqlError::Decode(format!("invalid e-KYC state {code:?}")))?;
     Ok(AepsAgent {
-        partner_id: r.int(0)?,
-        user_code: r.int(1)?,
+        partner_id: r.int("partner_id")?,
+        user_code: r.int("user_code")?,
         ekyc,
-        provider: r.text(3)?,
-        aadhaar: AadhaarRef { masked: r.text(5)?, hash: r.text(6)? },
-        otp_mobile: r.opt_text(7)?,
-        otp_ref_id: r.opt_int(8)?,
-        reference_tid: r.opt_int(9)?,
-        daily_auth_day: r.opt_int(10)?,
-        daily_auth_at_ms: r.opt_int(11)?,
-        created_at_ms: r.int(12)?,
-        updated_at_ms: r.int(13)?,
+        provider: r.text("ekyc_provider")?,
+        aadhaar: AadhaarRef { masked: r.text("aadhaar_masked")?, hash: r.text("aadhaar_hash")? },
+        otp_mobile: r.opt_text("otp_mobile")?,
+        otp_ref_id: r.opt_int("otp_ref_id")?,
+        reference_tid: r.opt_int("reference_tid")?,
+        daily_auth_day: r.opt_int("daily_auth_day")?,
+        daily_auth_at_ms: r.opt_int("daily_auth_at_ms")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 
@@ -135,11 +137,11 @@ pub struct AepsTransaction {
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The withdrawal amount, in paise (0 for enquiries).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// What the partner earns on it, in paise, before TDS.
-    pub commission_paise: i64,
+    pub commission_paise: Paise,
     /// TDS withheld from the commission, in paise.
-    pub tds_paise: i64,
+    pub tds_paise: Paise,
     /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
     /// The bank's short code (the first four letters of its IFSC).
@@ -177,25 +179,25 @@ macro_rules! select_tx {
 
 fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
     Ok(AepsTransaction {
-        tid: r.int(0)?,
-        partner_id: r.int(1)?,
-        client_ref_id: r.text(2)?,
-        channel: r.text(3)?,
-        user_code: r.int(4)?,
-        tx_type: r.int(5)?,
-        amount_paise: r.int(6)?,
-        commission_paise: r.int(7)?,
-        tds_paise: r.int(8)?,
-        customer_mobile: r.text(9)?,
-        bank_code: r.text(10)?,
-        aadhaar_masked: r.text(11)?,
-        tx_status: r.int(12)?,
-        reason: r.text(13)?,
-        resolve_at_ms: r.opt_int(14)?,
-        customer_balance_paise: r.opt_int(15)?,
-        entry_id: r.opt_int(16)?,
-        created_at_ms: r.int(17)?,
-        updated_at_ms: r.int(18)?,
+        tid: r.int("tid")?,
+        partner_id: r.int("partner_id")?,
+        client_ref_id: r.text("client_ref_id")?,
+        channel: r.text("channel")?,
+        user_code: r.int("user_code")?,
+        tx_type: r.int("tx_type")?,
+        amount_paise: r.paise("amount")?,
+        commission_paise: r.paise("commission")?,
+        tds_paise: r.paise("tds")?,
+        customer_mobile: r.text("customer_mobile")?,
+        bank_code: r.text("bank_code")?,
+        aadhaar_masked: r.text("aadhaar_masked")?,
+        tx_status: r.int("tx_status")?,
+        reason: r.text("reason")?,
+        resolve_at_ms: r.opt_int("resolve_at_ms")?,
+        customer_balance_paise: r.opt_int("customer_balance")?,
+        entry_id: r.opt_int("entry_id")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 
@@ -216,7 +218,7 @@ pub async fn tx_by_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str)
 /// transaction what it resolves to (`approved` or the decline reason).
 pub async fn tx_private(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<(String, Option<String>)>, SqlError> {
     let row = db.query_opt(select_tx!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
-    row.map(|r| Ok((r.text(20)?, r.opt_text(19)?))).transpose()
+    row.map(|r| Ok((r.text("aadhaar_hash")?, r.opt_text("awaited_verdict")?))).transpose()
 }
 
 /// A transaction to insert, with what only the store keeps.
@@ -309,7 +311,7 @@ pub async fn take_aadhaar_slot(db: &mut impl Conn, aadhaar_hash: &str, ist_day: 
             &[aadhaar_hash.into(), ist_day.into(), max.into()],
         )
         .await?;
-    row.map(|r| r.int(0)).transpose()
+    row.map(|r| r.int("count")).transpose()
 }
 
 /// Transactions already counted for the Aadhaar on the day.
@@ -320,19 +322,19 @@ pub async fn aadhaar_day_count(db: &mut impl Conn, aadhaar_hash: &str, ist_day: 
             &[aadhaar_hash.into(), ist_day.into()],
         )
         .await?;
-    Ok(row.map(|r| r.int(0)).transpose()?.unwrap_or(0))
+    Ok(row.map(|r| r.int("count")).transpose()?.unwrap_or(0))
 }
 
 /// Cash withdrawn from the customer's (sandbox) account through Kosh: successful and
 /// awaited withdrawals (an awaited one holds its amount until it resolves).
 pub async fn withdrawn_paise(db: &mut impl Conn, aadhaar_hash: &str) -> Result<i64, SqlError> {
     db.query_one(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM aeps_transactions \
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS withdrawn FROM aeps_transactions \
          WHERE aadhaar_hash = $1 AND tx_type = 2 AND tx_status IN (0, 2)",
         &[aadhaar_hash.into()],
     )
     .await?
-    .int(0)
+    .int("withdrawn")
 }
 
 /// A hosted gateway page's session, opened by a partner's form POST.
@@ -410,7 +412,7 @@ pub async fn insert_session(db: &mut impl Conn, s: &NewGatewaySession, now_ms: i
         ],
     )
     .await?
-    .int(0)
+    .int("id")
 }
 
 macro_rules! select_session {
@@ -425,18 +427,18 @@ macro_rules! select_session {
 
 fn session_from_row(r: &Row) -> Result<GatewaySession, SqlError> {
     Ok(GatewaySession {
-        id: r.int(0)?,
-        partner_id: r.int(1)?,
-        user_code: r.int(2)?,
-        callback_url: r.text(3)?,
-        custom_params: r.text(4)?,
-        custom_headers: r.text(5)?.into(),
-        partner_name: r.text(6)?,
-        logo_url: r.text(7)?,
-        language: r.text(8)?,
-        intents: r.int(9)?,
-        expires_at_ms: r.int(10)?,
-        created_at_ms: r.int(11)?,
+        id: r.int("id")?,
+        partner_id: r.int("partner_id")?,
+        user_code: r.int("user_code")?,
+        callback_url: r.text("callback_url")?,
+        custom_params: r.text("custom_params")?,
+        custom_headers: r.text("custom_headers")?.into(),
+        partner_name: r.text("partner_name")?,
+        logo_url: r.text("logo_url")?,
+        language: r.text("language")?,
+        intents: r.int("intents")?,
+        expires_at_ms: r.int("expires_at_ms")?,
+        created_at_ms: r.int("created_at_ms")?,
     })
 }
 
@@ -480,7 +482,7 @@ pub struct GatewayIntent {
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The amount, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
     /// The bank's short code (the first four letters of its IFSC).
@@ -512,21 +514,21 @@ macro_rules! select_intent {
 
 fn intent_from_row(r: &Row) -> Result<GatewayIntent, SqlError> {
     Ok(GatewayIntent {
-        id: r.int(0)?,
-        partner_id: r.int(1)?,
-        session_id: r.int(2)?,
-        client_ref_id: r.text(3)?,
-        state: r.text(4)?,
-        tx_type: r.int(5)?,
-        amount_paise: r.int(6)?,
-        customer_mobile: r.text(7)?,
-        bank_code: r.text(8)?,
-        aadhaar: AadhaarRef { masked: r.text(9)?, hash: r.text(10)? },
-        confirmation_hash: r.opt_text(15)?,
-        tid: r.opt_int(11)?,
-        message: r.text(12)?,
-        created_at_ms: r.int(13)?,
-        updated_at_ms: r.int(14)?,
+        id: r.int("id")?,
+        partner_id: r.int("partner_id")?,
+        session_id: r.int("session_id")?,
+        client_ref_id: r.text("client_ref_id")?,
+        state: r.text("state")?,
+        tx_type: r.int("tx_type")?,
+        amount_paise: r.paise("amount")?,
+        customer_mobile: r.text("customer_mobile")?,
+        bank_code: r.text("bank_code")?,
+        aadhaar: AadhaarRef { masked: r.text("aadhaar_masked")?, hash: r.text("aadhaar_hash")? },
+        confirmation_hash: r.opt_text("confirmation_hash")?,
+        tid: r.opt_int("tid")?,
+        message: r.text("message")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 
@@ -551,7 +553,7 @@ pub struct NewIntent {
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The withdrawal amount, in paise (0 for enquiries).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's 10-digit mobile number.
     pub customer_mobile: String,
     /// The bank's short code (the first four letters of its IFSC).
@@ -580,7 +582,7 @@ pub async fn insert_intent(db: &mut impl Conn, partner_id: i64, i: &NewIntent, n
             ],
         )
         .await?
-        .int(0)?;
+        .int("id")?;
     let client_ref_id = format!("KG{id:012}");
     db.exec("UPDATE aeps_gateway_intents SET client_ref_id = $2 WHERE id = $1", &[id.into(), (&client_ref_id).into()]).await?;
     intent(db, i.session_id, id).await?.ok_or_else(|| SqlError::Decode("inserted intent vanished".into()))

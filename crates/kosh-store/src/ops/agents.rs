@@ -66,18 +66,18 @@ macro_rules! select_agent {
 
 fn from_row(r: &Row) -> Result<Agent, SqlError> {
     Ok(Agent {
-        user_code: r.int(0)?,
-        partner_id: r.int(1)?,
-        pan: r.text(2)?,
-        mobile: r.text(3)?,
-        first_name: r.text(4)?,
-        middle_name: r.text(5)?,
-        last_name: r.text(6)?,
-        email: r.text(7)?,
-        dob: r.text(8)?,
-        shop_name: r.text(9)?,
-        residence_address: r.text(10)?,
-        created_at_ms: r.int(11)?,
+        user_code: r.int("user_code")?,
+        partner_id: r.int("partner_id")?,
+        pan: r.text("pan")?,
+        mobile: r.text("mobile")?,
+        first_name: r.text("first_name")?,
+        middle_name: r.text("middle_name")?,
+        last_name: r.text("last_name")?,
+        email: r.text("email")?,
+        dob: r.text("dob")?,
+        shop_name: r.text("shop_name")?,
+        residence_address: r.text("residence_address")?,
+        created_at_ms: r.int("created_at_ms")?,
     })
 }
 
@@ -141,5 +141,5 @@ pub async fn onboard(db: &mut impl Conn, partner_id: i64, a: &NewAgent, now_ms: 
 
 /// Takes the next value of a named counter (row-locked until the transaction ends).
 pub async fn next_counter(db: &mut impl Conn, name: &str) -> Result<i64, SqlError> {
-    db.query_one("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", &[name.into()]).await?.int(0)
+    db.query_one("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value", &[name.into()]).await?.int("value")
 }

@@ -180,9 +180,10 @@ pub fn validate_url(url: &str) -> Result<(), String> {
 }
 
 fn endpoint_from_row(r: &Row) -> Result<Endpoint, SqlError> {
-    let headers: Vec<(String, Secret)> = serde_json::from_str(&r.text(4)?).map_err(|e| SqlError::Decode(e.to_string()))?;
-    let basic_password = r.opt_text(3)?.map(Secret::from);
-    Ok(Endpoint { kind: r.text(0)?, url: r.text(1)?, basic_user: r.opt_text(2)?, basic_password, headers })
+    let headers: Vec<(String, Secret)> =
+        serde_json::from_str(&r.text("headers")?).map_err(|e| SqlError::Decode(e.to_string()))?;
+    let basic_password = r.opt_text("basic_password")?.map(Secret::from);
+    Ok(Endpoint { kind: r.text("kind")?, url: r.text("url")?, basic_user: r.opt_text("basic_user")?, basic_password, headers })
 }
 
 /// Creates or replaces the partner's endpoint of `e.kind`.
@@ -264,7 +265,7 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
 pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<Secret>, SqlError> {
     db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
         .await?
-        .map(|r| r.text(0).map(Secret::from))
+        .map(|r| r.text("secret").map(Secret::from))
         .transpose()
 }
 
@@ -361,13 +362,13 @@ pub async fn claim(db: &mut impl Conn, req: &ClaimRequest, now_ms: i64) -> Resul
         .iter()
         .map(|r| {
             Ok(Claimed {
-                id: r.int(0)?,
-                partner_id: r.int(1)?,
-                kind: r.text(2)?,
-                payload: r.text(3)?,
-                attempts: r.int(4)?,
-                cycle_started_at_ms: r.int(5)?,
-                cycle_attempts: r.int(6)?,
+                id: r.int("id")?,
+                partner_id: r.int("partner_id")?,
+                kind: r.text("kind")?,
+                payload: r.text("payload")?,
+                attempts: r.int("attempts")?,
+                cycle_started_at_ms: r.int("cycle_started_at_ms")?,
+                cycle_attempts: r.int("cycle_attempts")?,
             })
         })
         .collect::<Result<Vec<_>, SqlError>>()?;
@@ -493,7 +494,7 @@ pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Optio
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let (partner_id, kind, attempts) = (row.int(0)?, row.text(1)?, row.int(2)?);
+    let (partner_id, kind, attempts) = (row.int("partner_id")?, row.text("kind")?, row.int("attempts")?);
     if let Some(a) = &f.attempt {
         db.exec(
             "INSERT INTO callback_attempts (outbox_id, partner_id, attempt_no, started_at_ms, url, request_body, \
@@ -606,18 +607,18 @@ impl CallbackEvent {
 
 fn event_from_row(r: &Row) -> Result<CallbackEvent, SqlError> {
     Ok(CallbackEvent {
-        id: r.int(0)?,
-        partner_id: r.int(1)?,
-        kind: r.text(2)?,
-        payload: r.text(3)?,
-        state: r.text(4)?,
-        attempts: r.int(5)?,
-        due_at_ms: r.int(6)?,
-        created_at_ms: r.int(7)?,
-        cycle_started_at_ms: r.opt_int(8)?,
-        last_attempt_at_ms: r.opt_int(9)?,
-        delivered_at_ms: r.opt_int(10)?,
-        last_error: r.opt_text(11)?,
+        id: r.int("id")?,
+        partner_id: r.int("partner_id")?,
+        kind: r.text("kind")?,
+        payload: r.text("payload")?,
+        state: r.text("state")?,
+        attempts: r.int("attempts")?,
+        due_at_ms: r.int("due_at_ms")?,
+        created_at_ms: r.int("created_at_ms")?,
+        cycle_started_at_ms: r.opt_int("cycle_started_at_ms")?,
+        last_attempt_at_ms: r.opt_int("last_attempt_at_ms")?,
+        delivered_at_ms: r.opt_int("delivered_at_ms")?,
+        last_error: r.opt_text("last_error")?,
     })
 }
 
@@ -696,16 +697,16 @@ pub async fn attempts(db: &mut impl Conn, outbox_id: i64) -> Result<Vec<AttemptR
     rows.iter()
         .map(|r| {
             Ok(AttemptRecord {
-                attempt_no: r.int(0)?,
+                attempt_no: r.int("attempt_no")?,
                 attempt: Attempt {
-                    started_at_ms: r.int(1)?,
-                    url: r.text(2)?,
-                    request_body: r.text(3)?,
-                    response_status: r.opt_int(4)?,
-                    response_excerpt: r.opt_text(5)?,
-                    latency_ms: r.int(6)?,
-                    error: r.opt_text(7)?,
-                    succeeded: r.int(8)? != 0,
+                    started_at_ms: r.int("started_at_ms")?,
+                    url: r.text("url")?,
+                    request_body: r.text("request_body")?,
+                    response_status: r.opt_int("response_status")?,
+                    response_excerpt: r.opt_text("response_excerpt")?,
+                    latency_ms: r.int("latency_ms")?,
+                    error: r.opt_text("error")?,
+                    succeeded: r.int("succeeded")? != 0,
                 },
             })
         })

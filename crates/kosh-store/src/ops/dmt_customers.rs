@@ -5,6 +5,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::dmt::CustomerState;
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// A DMT customer (a sender), enrolled by an agent, identified by mobile within the partner.
@@ -27,7 +28,7 @@ pub struct Customer {
     /// The month (`yyyymm`, IST) that `used_paise` counts.
     pub used_month: i64,
     /// What the customer sent in `used_month`, in paise (failed and refunded transfers give it back).
-    pub used_paise: i64,
+    pub used_paise: Paise,
     /// How many recipients the customer has (at most the command's `max_recipients`).
     pub recipient_count: i64,
     /// When the row was created (ms since the epoch, by the store's clock).
@@ -62,20 +63,20 @@ macro_rules! select_customer {
 }
 
 fn from_row(r: &Row) -> Result<Customer, SqlError> {
-    let state = r.int(5)?;
+    let state = r.int("state")?;
     Ok(Customer {
-        partner_id: r.int(0)?,
-        mobile: r.text(1)?,
-        name: r.text(2)?,
-        dob: r.text(3)?,
-        residence_address: r.text(4)?,
+        partner_id: r.int("partner_id")?,
+        mobile: r.text("mobile")?,
+        name: r.text("name")?,
+        dob: r.text("dob")?,
+        residence_address: r.text("residence_address")?,
         state: CustomerState::from_code(state).ok_or_else(|| SqlError::Decode(format!("unknown customer state {state}")))?,
-        user_code: r.int(6)?,
-        used_month: r.int(7)?,
-        used_paise: r.int(8)?,
-        recipient_count: r.int(9)?,
-        created_at_ms: r.int(10)?,
-        updated_at_ms: r.int(11)?,
+        user_code: r.int("user_code")?,
+        used_month: r.int("used_month")?,
+        used_paise: r.paise("used_paise")?,
+        recipient_count: r.int("recipient_count")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 

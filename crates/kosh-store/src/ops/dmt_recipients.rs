@@ -65,17 +65,17 @@ macro_rules! select_recipient {
 
 fn from_row(r: &Row) -> Result<Recipient, SqlError> {
     Ok(Recipient {
-        recipient_id: r.int(0)?,
-        partner_id: r.int(1)?,
-        customer_mobile: r.text(2)?,
-        id_type: r.text(3)?,
-        account: r.text(4)?,
-        ifsc: r.text(5)?,
-        bank_code: r.text(6)?,
-        recipient_name: r.text(7)?,
-        recipient_mobile: r.text(8)?,
-        recipient_type: r.int(9)?,
-        created_at_ms: r.int(10)?,
+        recipient_id: r.int("recipient_id")?,
+        partner_id: r.int("partner_id")?,
+        customer_mobile: r.text("customer_mobile")?,
+        id_type: r.text("id_type")?,
+        account: r.text("account")?,
+        ifsc: r.text("ifsc")?,
+        bank_code: r.text("bank_code")?,
+        recipient_name: r.text("recipient_name")?,
+        recipient_mobile: r.text("recipient_mobile")?,
+        recipient_type: r.int("recipient_type")?,
+        created_at_ms: r.int("created_at_ms")?,
     })
 }
 
@@ -120,7 +120,7 @@ pub async fn insert(
         )
         .await?;
     Ok(Recipient {
-        recipient_id: row.int(0)?,
+        recipient_id: row.int("recipient_id")?,
         partner_id,
         customer_mobile: mobile.to_owned(),
         id_type: r.id_type.clone(),

@@ -82,37 +82,37 @@ macro_rules! select_transfer {
 }
 
 fn from_row(r: &Row) -> Result<Transfer, SqlError> {
-    let (channel, status) = (r.int(11)?, r.int(18)?);
+    let (channel, status) = (r.int("channel")?, r.int("tx_status")?);
     Ok(Transfer {
-        tid: r.int(0)?,
-        partner_id: r.int(1)?,
-        client_ref_id: r.text(2)?,
-        user_code: r.int(3)?,
-        customer_mobile: r.text(4)?,
-        sender_name: r.text(5)?,
-        recipient_id: r.int(6)?,
-        recipient_name: r.text(7)?,
-        account: r.text(8)?,
-        ifsc: r.text(9)?,
-        bank_code: r.text(10)?,
+        tid: r.int("tid")?,
+        partner_id: r.int("partner_id")?,
+        client_ref_id: r.text("client_ref_id")?,
+        user_code: r.int("user_code")?,
+        customer_mobile: r.text("customer_mobile")?,
+        sender_name: r.text("sender_name")?,
+        recipient_id: r.int("recipient_id")?,
+        recipient_name: r.text("recipient_name")?,
+        account: r.text("account")?,
+        ifsc: r.text("ifsc")?,
+        bank_code: r.text("bank_code")?,
         channel: DmtChannel::from_code(channel).ok_or_else(|| SqlError::Decode(format!("unknown channel {channel}")))?,
         charges: Charges {
-            amount_paise: r.int(12)?,
-            fee_paise: r.int(13)?,
-            gst_paise: r.int(14)?,
-            commission_paise: r.int(15)?,
-            tds_paise: r.int(16)?,
+            amount_paise: r.int("amount")?,
+            fee_paise: r.int("fee")?,
+            gst_paise: r.int("gst")?,
+            commission_paise: r.int("commission")?,
+            tds_paise: r.int("tds")?,
         },
-        entry_id: r.int(17)?,
+        entry_id: r.int("entry_id")?,
         tx_status: TxStatus::from_code(status).ok_or_else(|| SqlError::Decode(format!("unknown tx_status {status}")))?,
-        answered: r.int(19)? != 0,
-        bank_ref_num: r.text(20)?,
-        reason: r.text(21)?,
-        limit_month: r.int(22)?,
-        check_at_ms: r.opt_int(23)?,
-        refund_tid: r.opt_int(24)?,
-        created_at_ms: r.int(25)?,
-        updated_at_ms: r.int(26)?,
+        answered: r.int("answered")? != 0,
+        bank_ref_num: r.text("bank_ref_num")?,
+        reason: r.text("reason")?,
+        limit_month: r.int("limit_month")?,
+        check_at_ms: r.opt_int("check_at_ms")?,
+        refund_tid: r.opt_int("refund_tid")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 
@@ -148,9 +148,11 @@ pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static
         .await?;
     let mut ids = [0; 5];
     for (i, (owner, kind)) in kinds.iter().enumerate() {
-        let found = rows.iter().find(|r| r.int(0).ok() == Some(*owner) && r.text(1).ok().as_deref() == Some(codes[i].as_str()));
+        let found = rows
+            .iter()
+            .find(|r| r.int("owner_id").ok() == Some(*owner) && r.text("code").ok().as_deref() == Some(codes[i].as_str()));
         ids[i] = match found {
-            Some(row) => row.int(2)?,
+            Some(row) => row.int("id")?,
             None => ledger::account(db, *owner, kind, now_ms).await?,
         };
         if let Some(cache) = db.account_cache() {
@@ -164,12 +166,12 @@ pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static
 /// sequence, which never blocks; SQLite's single writer makes a counter row just as good.
 pub async fn next_tid(db: &mut impl Conn) -> Result<i64, SqlError> {
     let row = match db.dialect() {
-        Dialect::Postgres => db.query_one("SELECT nextval('dmt_tid')", &[]).await?,
+        Dialect::Postgres => db.query_one("SELECT nextval('dmt_tid') AS value", &[]).await?,
         Dialect::Sqlite => {
             db.query_one("UPDATE counters SET value = value + 1 WHERE name = 'dmt_tid' RETURNING value", &[]).await?
         }
     };
-    row.int(0)
+    row.int("value")
 }
 
 /// Inserts a transfer.

@@ -3,6 +3,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::echelon::{Direction, Status};
+use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
@@ -75,16 +76,16 @@ macro_rules! select_merchant {
 
 fn merchant_from(r: &Row) -> Result<Merchant, SqlError> {
     Ok(Merchant {
-        id: r.int(0)?,
-        partner_id: r.int(1)?,
-        merchant_code: r.text(2)?,
-        name: r.text(3)?,
-        secret_salt: r.text(4)?,
-        secret_verifier: r.text(5)?,
-        token_key: r.text(6)?.into(),
-        active: r.int(7)? != 0,
-        is_sandbox: r.int(8)? != 0,
-        created_at_ms: r.int(9)?,
+        id: r.int("id")?,
+        partner_id: r.int("partner_id")?,
+        merchant_code: r.text("merchant_code")?,
+        name: r.text("name")?,
+        secret_salt: r.text("secret_salt")?,
+        secret_verifier: r.text("secret_verifier")?,
+        token_key: r.text("token_key")?.into(),
+        active: r.int("active")? != 0,
+        is_sandbox: r.int("is_sandbox")? != 0,
+        created_at_ms: r.int("created_at_ms")?,
     })
 }
 
@@ -109,7 +110,7 @@ pub async fn insert_merchant(db: &mut impl Conn, m: &NewMerchant, now_ms: i64) -
         .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Merchant {
-        id: row.int(0)?,
+        id: row.int("id")?,
         partner_id: m.partner_id,
         merchant_code: m.merchant_code.clone(),
         name: m.name.clone(),
@@ -172,9 +173,9 @@ pub struct Payment {
     /// The merchant's partner, whose wallet the payment moves.
     pub partner_id: i64,
     /// The amount asked for, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// Kosh's fee, in paise: added to a payout's debit, taken from a payin's credit.
-    pub fee_paise: i64,
+    pub fee_paise: Paise,
     /// ISO 4217 code (`INR`).
     pub currency: String,
     /// The customer segment named (`DEFAULT`, `VIP`), if any.
@@ -252,9 +253,9 @@ pub struct NewPayment {
     /// Kosh's own id (`idPayment`).
     pub id_payment: String,
     /// The amount asked for, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// Kosh's fee, in paise.
-    pub fee_paise: i64,
+    pub fee_paise: Paise,
     /// ISO 4217 code (`INR`).
     pub currency: String,
     /// The customer segment named, if any.
@@ -307,38 +308,38 @@ macro_rules! select_payment {
 fn payment_from(r: &Row) -> Result<Payment, SqlError> {
     let bad = |what: &str| SqlError::Decode(format!("invalid payment {what}"));
     Ok(Payment {
-        id: r.int(0)?,
-        merchant_id: r.int(1)?,
-        direction: Direction::parse(&r.text(2)?).ok_or_else(|| bad("direction"))?,
-        order_id: r.text(3)?,
-        id_payment: r.text(4)?,
-        partner_id: r.int(5)?,
-        amount_paise: r.int(6)?,
-        fee_paise: r.int(7)?,
-        currency: r.text(8)?,
-        segment_code: r.opt_text(9)?,
-        exchanged_to: r.opt_text(10)?,
-        method_code: r.text(11)?,
-        rail: r.text(12)?,
-        operator_code: r.opt_text(13)?,
-        method_json: r.text(14)?,
-        callback_url: r.opt_text(15)?,
-        return_url: r.opt_text(16)?,
-        customer_ip: r.opt_text(17)?,
-        scenario: r.text(18)?,
-        status: Status::parse(&r.text(19)?).ok_or_else(|| bad("status"))?,
-        failure_code: r.opt_text(20)?,
-        failure_message: r.opt_text(21)?,
-        failed_at_ms: r.opt_int(22)?,
-        processed_at_ms: r.opt_int(23)?,
-        external_reference: r.opt_text(24)?,
-        utr: r.opt_text(25)?,
-        entry_id: r.opt_int(26)?,
-        is_test: r.int(27)? != 0,
-        created_at_ms: r.int(28)?,
-        expire_at_ms: r.opt_int(29)?,
-        check_at_ms: r.opt_int(30)?,
-        updated_at_ms: r.int(31)?,
+        id: r.int("id")?,
+        merchant_id: r.int("merchant_id")?,
+        direction: Direction::parse(&r.text("direction")?).ok_or_else(|| bad("direction"))?,
+        order_id: r.text("order_id")?,
+        id_payment: r.text("id_payment")?,
+        partner_id: r.int("partner_id")?,
+        amount_paise: r.paise("amount_paise")?,
+        fee_paise: r.paise("fee_paise")?,
+        currency: r.text("currency")?,
+        segment_code: r.opt_text("segment_code")?,
+        exchanged_to: r.opt_text("exchanged_to")?,
+        method_code: r.text("method_code")?,
+        rail: r.text("rail")?,
+        operator_code: r.opt_text("operator_code")?,
+        method_json: r.text("method_json")?,
+        callback_url: r.opt_text("callback_url")?,
+        return_url: r.opt_text("return_url")?,
+        customer_ip: r.opt_text("customer_ip")?,
+        scenario: r.text("scenario")?,
+        status: Status::parse(&r.text("status")?).ok_or_else(|| bad("status"))?,
+        failure_code: r.opt_text("failure_code")?,
+        failure_message: r.opt_text("failure_message")?,
+        failed_at_ms: r.opt_int("failed_at_ms")?,
+        processed_at_ms: r.opt_int("processed_at_ms")?,
+        external_reference: r.opt_text("external_reference")?,
+        utr: r.opt_text("utr")?,
+        entry_id: r.opt_int("entry_id")?,
+        is_test: r.int("is_test")? != 0,
+        created_at_ms: r.int("created_at_ms")?,
+        expire_at_ms: r.opt_int("expire_at_ms")?,
+        check_at_ms: r.opt_int("check_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 
@@ -386,7 +387,7 @@ pub async fn insert_payment(db: &mut impl Conn, p: &NewPayment, now_ms: i64) -> 
             ],
         )
         .await?;
-    row.map(|r| r.int(0)).transpose()
+    row.map(|r| r.int("id")).transpose()
 }
 
 /// Ties a payment to its ledger entry.
@@ -544,7 +545,7 @@ pub async fn throttle_hit(db: &mut impl Conn, merchant_id: i64, window_s: i64) -
         &[merchant_id.into(), window_s.into()],
     )
     .await?
-    .int(0)
+    .int("hits")
 }
 
 /// Removes windows older than `before_window_s`.
@@ -555,16 +556,19 @@ pub async fn prune_throttle(db: &mut impl Conn, before_window_s: i64) -> Result<
 /// When the partner's ledger last moved (an entry recorded, posted or voided), if ever.
 pub async fn last_ledger_movement(db: &mut impl Conn, partner_id: i64) -> Result<Option<i64>, SqlError> {
     let resolved = db
-        .query_one("SELECT CAST(MAX(resolved_at_ms) AS BIGINT) FROM ledger_entries WHERE partner_id = $1", &[partner_id.into()])
+        .query_one(
+            "SELECT CAST(MAX(resolved_at_ms) AS BIGINT) AS resolved_at_ms FROM ledger_entries WHERE partner_id = $1",
+            &[partner_id.into()],
+        )
         .await?
-        .opt_int(0)?;
+        .opt_int("resolved_at_ms")?;
     let created = db
         .query_opt(
             "SELECT created_at_ms FROM ledger_entries WHERE partner_id = $1 ORDER BY id DESC LIMIT 1",
             &[partner_id.into()],
         )
         .await?
-        .map(|r| r.int(0))
+        .map(|r| r.int("created_at_ms"))
         .transpose()?;
     Ok(resolved.max(created))
 }

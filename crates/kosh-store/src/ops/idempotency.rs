@@ -47,11 +47,11 @@ pub async fn claim(
         )
         .await?;
     let Some(row) = row else { return Ok(Claim::New) };
-    if row.text(0)? != fingerprint {
+    if row.text("fingerprint")? != fingerprint {
         return Ok(Claim::Conflict);
     }
     // A claim is completed in the transaction that made it, so a visible claim has one.
-    let outcome = row.opt_text(1)?.ok_or_else(|| SqlError::Decode("idempotency record without outcome".into()))?;
+    let outcome = row.opt_text("outcome")?.ok_or_else(|| SqlError::Decode("idempotency record without outcome".into()))?;
     Ok(Claim::Replay(outcome))
 }
 

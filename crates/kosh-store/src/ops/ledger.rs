@@ -16,6 +16,7 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError, Val};
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Limit, Side, MAX_LEGS};
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -35,7 +36,7 @@ pub async fn account(db: &mut impl Conn, owner_id: i64, kind: &AccountKind, now_
 async fn find_or_create(db: &mut impl Conn, owner_id: i64, kind: &AccountKind, code: &str, now_ms: i64) -> Result<i64, SqlError> {
     const SELECT: &str = "SELECT id FROM ledger_accounts WHERE owner_id = $1 AND code = $2";
     if let Some(row) = db.query_opt(SELECT, &[owner_id.into(), code.into()]).await? {
-        return row.int(0);
+        return row.int("id");
     }
     let inserted = db
         .query_opt(
@@ -45,18 +46,18 @@ async fn find_or_create(db: &mut impl Conn, owner_id: i64, kind: &AccountKind, c
         )
         .await?;
     match inserted {
-        Some(row) => row.int(0),
+        Some(row) => row.int("id"),
         // A concurrent transaction created it first; ON CONFLICT waited for its commit.
-        None => db.query_one(SELECT, &[owner_id.into(), code.into()]).await?.int(0),
+        None => db.query_one(SELECT, &[owner_id.into(), code.into()]).await?.int("id"),
     }
 }
 
-fn balance_from(r: &Row, first: usize) -> Result<Balance, SqlError> {
+fn balance_from(r: &Row) -> Result<Balance, SqlError> {
     Ok(Balance {
-        debits_posted: r.int(first)?,
-        credits_posted: r.int(first + 1)?,
-        debits_pending: r.int(first + 2)?,
-        credits_pending: r.int(first + 3)?,
+        debits_posted: r.int("debits_posted")?,
+        credits_posted: r.int("credits_posted")?,
+        debits_pending: r.int("debits_pending")?,
+        credits_pending: r.int("credits_pending")?,
     })
 }
 
@@ -71,7 +72,7 @@ pub async fn balance(db: &mut impl Conn, account_id: i64) -> Result<Balance, Sql
             &[account_id.into()],
         )
         .await?;
-    balance_from(&row, 0)
+    balance_from(&row)
 }
 
 /// The balance of an account by owner and kind; zero if it was never used.
@@ -86,7 +87,7 @@ pub async fn balance_of(db: &mut impl Conn, owner_id: i64, kind: &AccountKind) -
             &[owner_id.into(), (&kind.code()).into()],
         )
         .await?;
-    row.map_or(Ok(Balance::default()), |r| balance_from(&r, 0))
+    row.map_or(Ok(Balance::default()), |r| balance_from(&r))
 }
 
 // Each statement adds `$2` to one counter of account `$1`, and only if the account's
@@ -137,7 +138,7 @@ pub async fn record(
             ],
         )
         .await?
-        .int(0)?;
+        .int("id")?;
     insert_legs(db, entry_id, entry).await?;
     let limited = limited_accounts(db, entry_id, entry).await?;
     for (account_id, side, amount) in per_account(entry) {
@@ -203,7 +204,7 @@ async fn limited_accounts(db: &mut impl Conn, entry_id: i64, entry: &Entry) -> R
                     &[entry_id.into()],
                 )
                 .await?;
-            let limits = rows.iter().map(|r| Ok((r.int(0)?, r.int(1)?))).collect::<Result<Vec<_>, SqlError>>()?;
+            let limits = rows.iter().map(|r| Ok((r.int("id")?, r.int("limit_kind")?))).collect::<Result<Vec<_>, SqlError>>()?;
             if let Some(cache) = db.account_cache() {
                 limits.iter().for_each(|&(id, limit)| cache.remember_limit(id, limit));
             }
@@ -272,9 +273,9 @@ pub async fn resolve(db: &mut impl Conn, entry_id: i64, to: EntryState, now_ms: 
         )
         .await?;
     for row in &rows {
-        let (account_id, amount) = (row.int(0)?, row.int(2)?);
-        let side = Side::parse(&row.text(1)?).ok_or_else(|| SqlError::Decode("invalid leg side".into()))?;
-        if row.int(3)? == Limit::None as i64 {
+        let (account_id, amount) = (row.int("account_id")?, row.int("amount")?);
+        let side = Side::parse(&row.text("side")?).ok_or_else(|| SqlError::Decode("invalid leg side".into()))?;
+        if row.int("limit_kind")? == Limit::None as i64 {
             let d = db.deferred_counters();
             d.add(account_id, side, true, -amount);
             if to == EntryState::Posted {
@@ -318,7 +319,12 @@ pub async fn entry_balances(db: &mut impl Conn, entry_id: i64) -> Result<Vec<Acc
         .await?;
     rows.iter()
         .map(|r| {
-            Ok(AccountBalance { account_id: r.int(0)?, owner_id: r.int(1)?, code: r.text(2)?, balance: balance_from(r, 3)? })
+            Ok(AccountBalance {
+                account_id: r.int("id")?,
+                owner_id: r.int("owner_id")?,
+                code: r.text("code")?,
+                balance: balance_from(r)?,
+            })
         })
         .collect()
 }
@@ -337,7 +343,7 @@ pub struct EntryRecord {
     /// The flow's own id for it (a tid, an order id).
     pub reference: String,
     /// What it moves (its debits, which equal its credits), in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
@@ -352,13 +358,13 @@ pub async fn entry(db: &mut impl Conn, entry_id: i64) -> Result<Option<EntryReco
         .await?;
     row.map(|r| {
         Ok(EntryRecord {
-            id: r.int(0)?,
-            partner_id: r.int(1)?,
-            kind: r.text(2)?,
-            state: r.text(3)?,
-            reference: r.text(4)?,
-            amount_paise: r.int(5)?,
-            created_at_ms: r.int(6)?,
+            id: r.int("id")?,
+            partner_id: r.int("partner_id")?,
+            kind: r.text("kind")?,
+            state: r.text("state")?,
+            reference: r.text("reference")?,
+            amount_paise: r.paise("amount")?,
+            created_at_ms: r.int("created_at_ms")?,
         })
     })
     .transpose()
@@ -369,23 +375,24 @@ pub async fn totals(db: &mut impl Conn) -> Result<Balance, SqlError> {
     flush_deferred(db).await?;
     let row = db
         .query_one(
-            "SELECT CAST(COALESCE(SUM(debits_posted), 0) AS BIGINT), CAST(COALESCE(SUM(credits_posted), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT), CAST(COALESCE(SUM(credits_pending), 0) AS BIGINT) \
-             FROM ledger_accounts",
+            "SELECT CAST(COALESCE(SUM(debits_posted), 0) AS BIGINT) AS debits_posted, \
+             CAST(COALESCE(SUM(credits_posted), 0) AS BIGINT) AS credits_posted, \
+             CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT) AS debits_pending, \
+             CAST(COALESCE(SUM(credits_pending), 0) AS BIGINT) AS credits_pending FROM ledger_accounts",
             &[],
         )
         .await?;
-    balance_from(&row, 0)
+    balance_from(&row)
 }
 
 /// Accounts whose counters break their limit (there must never be any).
 pub async fn limit_violations(db: &mut impl Conn) -> Result<i64, SqlError> {
     flush_deferred(db).await?;
     db.query_one(
-        "SELECT COUNT(*) FROM ledger_accounts WHERE (limit_kind = 1 AND debits_posted + debits_pending > credits_posted) \
+        "SELECT COUNT(*) AS violations FROM ledger_accounts WHERE (limit_kind = 1 AND debits_posted + debits_pending > credits_posted) \
          OR (limit_kind = 2 AND credits_posted + credits_pending > debits_posted)",
         &[],
     )
     .await?
-    .int(0)
+    .int("violations")
 }

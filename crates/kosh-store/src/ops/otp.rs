@@ -66,11 +66,11 @@ pub async fn issue(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms
     lock_subject(db, partner_id, req, now_ms).await?;
     let recent = db
         .query_one(
-            "SELECT COUNT(*) FROM otps WHERE partner_id = $1 AND purpose = $2 AND subject = $3 AND created_at_ms > $4",
+            "SELECT COUNT(*) AS recent FROM otps WHERE partner_id = $1 AND purpose = $2 AND subject = $3 AND created_at_ms > $4",
             &[partner_id.into(), (&req.purpose).into(), (&req.subject).into(), (now_ms - RATE_WINDOW_MS).into()],
         )
         .await?
-        .int(0)?;
+        .int("recent")?;
     if recent >= MAX_PER_WINDOW {
         return Ok(OtpIssue::RateLimited);
     }
@@ -94,7 +94,7 @@ pub async fn issue(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms
             ],
         )
         .await?;
-    Ok(OtpIssue::Issued { otp_ref_id: row.int(0)? })
+    Ok(OtpIssue::Issued { otp_ref_id: row.int("id")? })
 }
 
 /// Locks the subject's row until the transaction ends, so issues for one subject run
@@ -141,8 +141,8 @@ pub async fn check(
     if let Some(closed) = closed(&row, now_ms)? {
         return Ok(closed);
     }
-    let id = row.int(0)?;
-    let matches = kosh_core::signing::constant_time_eq(&secret::hash_secret(&row.text(1)?, code), &row.text(2)?);
+    let id = row.int("id")?;
+    let matches = kosh_core::signing::constant_time_eq(&secret::hash_secret(&row.text("salt")?, code), &row.text("code_hash")?);
     // Both updates apply only to an OTP still open: of concurrent checks (PostgreSQL runs
     // them side by side, each having read the OTP open), one consumes it and each wrong
     // guess takes one real attempt; the others find it closed.
@@ -163,7 +163,7 @@ pub async fn check(
     };
     match changed {
         Some(_) if matches => Ok(OtpCheck::Accepted),
-        Some(left) => Ok(OtpCheck::Wrong { attempts_left: left.int(0)? }),
+        Some(left) => Ok(OtpCheck::Wrong { attempts_left: left.int("attempts_left")? }),
         None => {
             // A concurrent check closed it after our read; the row now says how.
             let row = db.query_one(select_otp!("id = $1"), &[id.into()]).await?;
@@ -174,11 +174,11 @@ pub async fn check(
 
 /// Why an OTP row no longer takes codes, or `None` while it does.
 fn closed(row: &Row, now_ms: i64) -> Result<Option<OtpCheck>, SqlError> {
-    Ok(if row.opt_int(5)?.is_some() {
+    Ok(if row.opt_int("consumed_at_ms")?.is_some() {
         Some(OtpCheck::Used)
-    } else if row.int(3)? <= now_ms {
+    } else if row.int("expires_at_ms")? <= now_ms {
         Some(OtpCheck::Expired)
-    } else if row.int(4)? <= 0 {
+    } else if row.int("attempts_left")? <= 0 {
         Some(OtpCheck::Exhausted)
     } else {
         None
@@ -200,7 +200,7 @@ pub async fn sandbox_latest(
             &[partner_id.into(), purpose.into(), subject.into()],
         )
         .await?;
-    row.map(|r| Ok((r.int(0)?, r.text(1)?, r.int(2)?))).transpose()
+    row.map(|r| Ok((r.int("id")?, r.text("sandbox_code")?, r.int("expires_at_ms")?))).transpose()
 }
 
 /// Whether an OTP for purpose `user_mobile` once verified this mobile for the partner.

@@ -48,7 +48,7 @@ pub async fn append(
         &[partner_id.into(), kind.into(), (&text).into(), now_ms.into()],
     )
     .await?
-    .int(0)
+    .int("id")
 }
 
 /// The newest events of a partner, newest first.
@@ -63,14 +63,14 @@ pub async fn recent(db: &mut impl Conn, partner_id: i64, limit: i64) -> Result<V
     rows.iter()
         .map(|r| {
             Ok(OutboxEvent {
-                id: r.int(0)?,
-                partner_id: r.int(1)?,
-                kind: r.text(2)?,
-                payload: serde_json::from_str(&r.text(3)?).map_err(|e| SqlError::Decode(e.to_string()))?,
-                state: r.text(4)?,
-                attempts: r.int(5)?,
-                due_at_ms: r.int(6)?,
-                created_at_ms: r.int(7)?,
+                id: r.int("id")?,
+                partner_id: r.int("partner_id")?,
+                kind: r.text("kind")?,
+                payload: serde_json::from_str(&r.text("payload")?).map_err(|e| SqlError::Decode(e.to_string()))?,
+                state: r.text("state")?,
+                attempts: r.int("attempts")?,
+                due_at_ms: r.int("due_at_ms")?,
+                created_at_ms: r.int("created_at_ms")?,
             })
         })
         .collect()

@@ -39,13 +39,13 @@ pub struct NewPartner {
 
 fn from_row(r: &Row) -> Result<Partner, SqlError> {
     Ok(Partner {
-        id: r.int(0)?,
-        name: r.text(1)?,
-        developer_key: r.text(2)?,
-        access_key: r.text(3)?.into(),
-        initiator_id: r.text(4)?,
-        is_sandbox: r.int(5)? != 0,
-        created_at_ms: r.int(6)?,
+        id: r.int("id")?,
+        name: r.text("name")?,
+        developer_key: r.text("developer_key")?,
+        access_key: r.text("access_key")?.into(),
+        initiator_id: r.text("initiator_id")?,
+        is_sandbox: r.int("is_sandbox")? != 0,
+        created_at_ms: r.int("created_at_ms")?,
     })
 }
 
@@ -85,7 +85,7 @@ pub async fn insert(db: &mut impl Conn, p: &NewPartner, now_ms: i64) -> CmdResul
         )
         .await?;
     Ok(Partner {
-        id: row.int(0)?,
+        id: row.int("id")?,
         name: p.name.clone(),
         developer_key: p.developer_key.clone(),
         access_key: p.access_key.clone(),

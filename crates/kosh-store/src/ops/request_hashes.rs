@@ -87,7 +87,12 @@ pub async fn used(db: &mut impl Conn, partner_id: i64, hash: &str) -> Result<Opt
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    Ok(Some(HashUseRecord { scope: row.text(0)?, idem_key: row.text(1)?, used_at_ms: row.int(2)?, expires_at_ms: row.int(3)? }))
+    Ok(Some(HashUseRecord {
+        scope: row.text("scope")?,
+        idem_key: row.text("idem_key")?,
+        used_at_ms: row.int("used_at_ms")?,
+        expires_at_ms: row.int("expires_at_ms")?,
+    }))
 }
 
 /// Deletes at most `limit` uses that expired by `expired_by_ms`; answers how many.

@@ -4,13 +4,13 @@ use kosh_core::services::{AgentService, ServiceStatus, VerificationStatus};
 fn from_row(r: &Row) -> Result<AgentService, SqlError> {
     let bad = |what: &str| SqlError::Decode(format!("invalid {what} in agent_services"));
     Ok(AgentService {
-        service_code: u16::try_from(r.int(0)?).map_err(|_| bad("service_code"))?,
-        status: ServiceStatus::from_code(r.int(1)?).ok_or_else(|| bad("status"))?,
-        verification: VerificationStatus::from_code(r.int(2)?).ok_or_else(|| bad("verification_status"))?,
-        review_done_at_ms: r.opt_int(3)?,
-        comments: r.text(4)?,
-        created_at_ms: r.int(5)?,
-        updated_at_ms: r.int(6)?,
+        service_code: u16::try_from(r.int("service_code")?).map_err(|_| bad("service_code"))?,
+        status: ServiceStatus::from_code(r.int("status")?).ok_or_else(|| bad("status"))?,
+        verification: VerificationStatus::from_code(r.int("verification_status")?).ok_or_else(|| bad("verification_status"))?,
+        review_done_at_ms: r.opt_int("review_done_at_ms")?,
+        comments: r.text("comments")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// Digits in a token number (the seed's example has 15).
@@ -25,7 +26,7 @@ pub struct NewToken {
     /// The customer's e-mail address; empty when not given.
     pub email: String,
     /// What the token collects, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// A short description shown to the paying agent.
     pub label: String,
     /// `display_items` as the partner sent them (JSON array text).
@@ -45,7 +46,7 @@ pub struct Payment {
     /// The paying partner's unique reference for the payment.
     pub pay_client_ref_id: String,
     /// The amount paid, in paise (from the issuer's answer).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's name (from the issuer's answer).
     pub customer_name: String,
     /// The customer's mobile number (from the issuer's answer).
@@ -72,7 +73,7 @@ pub struct Token {
     /// The customer's e-mail address; empty when not given.
     pub email: String,
     /// What the token collects, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// A short description shown to the paying agent.
     pub label: String,
     /// `display_items` as the issuer sent them (JSON array text).
@@ -109,38 +110,38 @@ impl Token {
 }
 
 fn from_row(r: &Row) -> Result<Token, SqlError> {
-    let payment = match r.opt_int(17)? {
+    let payment = match r.opt_int("paid_by_partner_id")? {
         Some(payer_partner_id) => Some(Payment {
             payer_partner_id,
-            user_code: r.int(18)?,
-            pay_client_ref_id: r.text(19)?,
-            amount_paise: r.int(14)?,
-            customer_name: r.text(15)?,
-            customer_mobile: r.text(16)?,
+            user_code: r.int("paid_by_user_code")?,
+            pay_client_ref_id: r.text("pay_client_ref_id")?,
+            amount_paise: r.paise("paid_amount")?,
+            customer_name: r.text("paid_customer_name")?,
+            customer_mobile: r.text("paid_customer_mobile")?,
         }),
         None => None,
     };
     Ok(Token {
-        id: r.int(0)?,
-        partner_id: r.int(1)?,
-        client_ref_id: r.text(2)?,
-        token: r.text(3)?,
-        product_code: r.text(4)?,
-        customer_id: r.text(5)?,
-        customer_name: r.text(6)?,
-        email: r.text(7)?,
-        amount_paise: r.int(8)?,
-        label: r.text(9)?,
-        display_items: r.text(10)?,
-        expires_at_ms: r.int(11)?,
-        state: r.text(12)?,
-        tid: r.opt_text(13)?,
+        id: r.int("id")?,
+        partner_id: r.int("partner_id")?,
+        client_ref_id: r.text("client_ref_id")?,
+        token: r.text("token")?,
+        product_code: r.text("product_code")?,
+        customer_id: r.text("customer_id")?,
+        customer_name: r.text("customer_name")?,
+        email: r.text("email")?,
+        amount_paise: r.paise("amount")?,
+        label: r.text("label")?,
+        display_items: r.text("display_items")?,
+        expires_at_ms: r.int("expires_at_ms")?,
+        state: r.text("state")?,
+        tid: r.opt_text("tid")?,
         payment,
-        entry_id: r.opt_int(20)?,
-        paid_at_ms: r.opt_int(21)?,
-        partner_tid: r.opt_text(22)?,
-        acknowledged_at_ms: r.opt_int(23)?,
-        created_at_ms: r.int(24)?,
+        entry_id: r.opt_int("entry_id")?,
+        paid_at_ms: r.opt_int("paid_at_ms")?,
+        partner_tid: r.opt_text("partner_tid")?,
+        acknowledged_at_ms: r.opt_int("acknowledged_at_ms")?,
+        created_at_ms: r.int("created_at_ms")?,
     })
 }
 

@@ -99,7 +99,7 @@ fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) ->
         client_ref_id: client_ref_id.as_str().into(),
         customer_mobile: customer.as_str().into(),
         recipient_id,
-        amount_paise: amount.get(),
+        amount_paise: amount,
         channel,
         pricing: app.config.dmt_pricing.clone(),
         recovery_ms: i64::try_from(app.config.rail_recovery_secs).unwrap_or(3_600) * 1000,
