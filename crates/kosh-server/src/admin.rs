@@ -259,7 +259,7 @@ fn command_error(e: CommandError) -> AdminError {
             "this Idempotency-Key was used before with a different request; use a new key for a new credit",
         ),
         CommandError::Rejected(rejection) => AdminError::unprocessable("rejected", rejection.to_string()),
-        CommandError::Sql(e) => AdminError::store(e),
+        e @ (CommandError::Sql(_) | CommandError::UnexpectedOutcome(_)) => AdminError::store(e),
     }
 }
 

@@ -174,7 +174,7 @@ fn the_configuration_never_shows_tokens_peppers_or_the_database_password() {
 #[test]
 fn otp_codes_in_commands_never_show() {
     use kosh_store::commands::aeps::AepsCommand;
-    use kosh_store::commands::dmt::DmtCommand;
+    use kosh_store::commands::dmt::{DmtCommand, Refund, VerifyCustomer};
     use kosh_store::ops::otp::OtpRequest;
     const CODE: &str = "864209";
     let request = OtpRequest {
@@ -192,8 +192,13 @@ fn otp_codes_in_commands_never_show() {
         code: CODE.into(),
         otp_ref_id: None,
     };
-    let verify = DmtCommand::VerifyCustomer { partner_id: 1, mobile: "9876500001".into(), code: CODE.into(), otp_ref_id: None };
-    let refund = DmtCommand::Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None };
+    let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
+        partner_id: 1,
+        mobile: "9876500001".into(),
+        code: CODE.into(),
+        otp_ref_id: None,
+    });
+    let refund = DmtCommand::Refund(Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None });
     let ekyc =
         AepsCommand::VerifyEkycOtp { partner_id: 1, user_code: 2, code: CODE.into(), otp_ref_id: None, reference_tid: None };
     let issue = Command::IssueOtp { partner_id: 1, request };

@@ -131,7 +131,7 @@ pub enum Command {
     /// The callback engine: endpoints, claims, attempts, replays.
     Callbacks(callbacks::CallbackCmd),
     /// Token cash collection.
-    Token(tokens::TokenCmd),
+    Token(tokens::TokenCommand),
     /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
     Dmt(dmt::DmtCommand),
     /// Deletes at most `limit` recorded request_hash uses that expired by
@@ -225,14 +225,80 @@ pub struct IdemKey {
     pub key: String,
 }
 
-/// The result of an idempotent command: its outcome, and whether it was a replay.
+/// The result of an idempotent command: its outcome (typed by the command, see
+/// [`StoreCommand`]), and whether it was a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Executed {
+pub struct Executed<O = Outcome> {
     /// The command's outcome: the first one, on a replay.
-    pub outcome: Outcome,
+    pub outcome: O,
     /// True when the key had been used with the same command: nothing ran again.
     pub replayed: bool,
 }
+
+impl Executed {
+    /// This result with the outcome typed as `C` answers it.
+    pub fn typed<C: StoreCommand>(self) -> CmdResult<Executed<C::Output>> {
+        Ok(Executed { outcome: C::output(self.outcome)?, replayed: self.replayed })
+    }
+}
+
+/// A command that knows what it answers. The store still queues, fingerprints and
+/// records the [`Command`] enum (so the idempotency record keeps the serialised
+/// [`Outcome`] and old records replay); each command type converts the outcome back
+/// into its own output here, in one place, so callers never match on outcomes of
+/// other kinds.
+pub trait StoreCommand {
+    /// What running the command answers.
+    type Output;
+
+    /// The command as the store runs and records it.
+    fn into_command(self) -> Command;
+
+    /// The command's own answer out of the outcome it recorded; an outcome of another
+    /// kind is [`CommandError::UnexpectedOutcome`].
+    fn output(outcome: Outcome) -> CmdResult<Self::Output>;
+}
+
+impl StoreCommand for Command {
+    type Output = Outcome;
+
+    fn into_command(self) -> Command {
+        self
+    }
+
+    fn output(outcome: Outcome) -> CmdResult<Outcome> {
+        Ok(outcome)
+    }
+}
+
+/// The error for an outcome its command does not answer (see [`StoreCommand::output`]).
+pub fn unexpected<T>(outcome: impl std::fmt::Debug) -> CmdResult<T> {
+    Err(CommandError::UnexpectedOutcome(format!("{outcome:?}")))
+}
+
+/// Implements [`StoreCommand`] for a command type: `wrap` puts it into [`Command`];
+/// `product` takes the product's outcome out of the [`Outcome`], and each
+/// `pattern => value` the command's output out of that.
+macro_rules! store_command {
+    ($ty:ty => $output:ty, $wrap:expr, $product:expr, $($pattern:pat => $value:expr),+ $(,)?) => {
+        impl $crate::commands::StoreCommand for $ty {
+            type Output = $output;
+
+            fn into_command(self) -> $crate::commands::Command {
+                ($wrap)(self)
+            }
+
+            fn output(outcome: $crate::commands::Outcome) -> $crate::error::CmdResult<$output> {
+                #[allow(unreachable_patterns)]
+                match ($product)(outcome)? {
+                    $($pattern => Ok($value),)+
+                    other => $crate::commands::unexpected(other),
+                }
+            }
+        }
+    };
+}
+pub(crate) use store_command;
 
 /// An idempotency key with the fingerprint of the command it guards, computed by the
 /// caller (off the SQLite writer thread, which every write waits for).

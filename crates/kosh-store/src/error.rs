@@ -110,6 +110,10 @@ pub enum CommandError {
     /// The database failed; the transaction was rolled back (and, on PostgreSQL, retried first if it could succeed).
     #[error(transparent)]
     Sql(#[from] SqlError),
+    /// The command answered an outcome of another kind than its [`crate::commands::StoreCommand::Output`]
+    /// (a bug in the command's own conversion, never a partner's doing); what it did is committed.
+    #[error("unexpected outcome {0}")]
+    UnexpectedOutcome(String),
 }
 
 impl CommandError {
@@ -117,7 +121,7 @@ impl CommandError {
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
             CommandError::Rejected(r) => Some(r),
-            CommandError::Sql(_) => None,
+            CommandError::Sql(_) | CommandError::UnexpectedOutcome(_) => None,
         }
     }
 }

@@ -9,7 +9,7 @@ use common::{partner, store};
 use kosh_core::events::{Event, TokenPaid};
 use kosh_core::money::Paise;
 use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
+use kosh_store::commands::tokens::{CreateToken, PayToken, TokenCommand, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::callbacks::{Attempt, ClaimRequest, Claimed, EventFilter, Finish, Next, TOKEN_ACK, TX_STATUS};
@@ -286,7 +286,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             display_items: "[]".into(),
             expires_at_ms: store.now_ms() + 60_000,
         };
-        let create = Command::Token(TokenCmd::Create { partner_id: issuer, token });
+        let create = Command::Token(TokenCommand::Create(CreateToken { partner_id: issuer, token }));
         let Outcome::Token(created) = store.execute(create).await.unwrap() else { panic!("{backend:?}") };
         let TokenOutcome::Created(token) = *created else { panic!("{backend:?}") };
         let payment = Payment {
@@ -298,7 +298,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             customer_mobile: "9400000000".into(),
         };
         let Outcome::Token(paid) =
-            store.execute(Command::Token(TokenCmd::Pay { token: token.token.clone(), payment })).await.unwrap()
+            store.execute(Command::Token(TokenCommand::Pay(PayToken { token: token.token.clone(), payment }))).await.unwrap()
         else {
             panic!("{backend:?}")
         };

@@ -17,8 +17,8 @@ use kosh_core::dmt::DmtChannel;
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, NewTransfer, RailReport, TransferView};
-use kosh_store::commands::{Command, IdemKey, Outcome};
+use kosh_store::commands::dmt::{ApplyRailReport, NewTransfer, RailReport, TransferView};
+use kosh_store::commands::IdemKey;
 use kosh_store::error::CommandError;
 use kosh_store::ops::dmt_transfers::Transfer;
 use kosh_store::scopes;
@@ -43,14 +43,8 @@ pub async fn initiate(app: &AppState, request: NewTransfer) -> Result<TransferVi
     }
     let partner_id = request.partner_id;
     let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
-    let executed = app
-        .store
-        .execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request)))
-        .await
-        .map_err(InitiateError::Refused)?;
-    let Outcome::Dmt(DmtOutcome::TransferRecorded(recorded)) = executed.outcome else {
-        return Err(InitiateError::Store(format!("unexpected outcome {:?}", executed.outcome)));
-    };
+    let executed = app.store.execute_idempotent(key, request).await.map_err(InitiateError::Refused)?;
+    let recorded = executed.outcome;
     if executed.replayed {
         let current = app.store.dmt_transfer(partner_id, recorded.tid).await.map_err(|e| InitiateError::Store(e.to_string()))?;
         let current = current.ok_or_else(|| InitiateError::Store("a replayed transfer is missing".into()))?;
@@ -168,10 +162,6 @@ async fn ask(app: &AppState, order: &Order, now_ms: i64, ask: Ask) -> Result<Rai
 
 async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -> Result<TransferView, String> {
     let refund_otp = otp_request(app, "", "");
-    let cmd = DmtCommand::ApplyRailReport { partner_id: t.partner_id, tid: t.tid, report, notify, refund_otp };
-    match app.store.execute(Command::Dmt(cmd)).await {
-        Ok(Outcome::Dmt(DmtOutcome::TransferUpdated { view, .. })) => Ok(view),
-        Ok(other) => Err(format!("unexpected outcome {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
+    let cmd = ApplyRailReport { partner_id: t.partner_id, tid: t.tid, report, notify, refund_otp };
+    app.store.execute(cmd).await.map(|update| update.view).map_err(|e| e.to_string())
 }

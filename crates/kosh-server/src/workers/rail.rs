@@ -10,8 +10,7 @@
 
 use crate::service::dmt;
 use crate::state::AppState;
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::dmt::ClaimDueTransfers;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -26,10 +25,9 @@ pub async fn run_once(app: &AppState) -> Result<usize, String> {
         return Ok(0);
     }
     let lease_ms = i64::try_from(app.config.rail_lease_secs).unwrap_or(3_600).saturating_mul(1000);
-    let claim = DmtCommand::ClaimDueTransfers { lease_ms, limit: CLAIM_LIMIT };
-    let due = match app.store.execute(Command::Dmt(claim)).await {
-        Ok(Outcome::Dmt(DmtOutcome::DueTransfers(due))) => due,
-        Ok(other) => return Err(format!("unexpected outcome {other:?}")),
+    let claim = ClaimDueTransfers { lease_ms, limit: CLAIM_LIMIT };
+    let due = match app.store.execute(claim).await {
+        Ok(due) => due,
         Err(e) => return Err(e.to_string()),
     };
     for t in &due {
