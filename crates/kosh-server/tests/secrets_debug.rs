@@ -173,7 +173,7 @@ fn the_configuration_never_shows_tokens_peppers_or_the_database_password() {
 
 #[test]
 fn otp_codes_in_commands_never_show() {
-    use kosh_store::commands::aeps::AepsCommand;
+    use kosh_store::commands::aeps::{AepsCommand, VerifyEkycOtp};
     use kosh_store::commands::dmt::{DmtCommand, Refund, VerifyCustomer};
     use kosh_store::ops::otp::OtpRequest;
     const CODE: &str = "864209";
@@ -199,8 +199,13 @@ fn otp_codes_in_commands_never_show() {
         otp_ref_id: None,
     });
     let refund = DmtCommand::Refund(Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None });
-    let ekyc =
-        AepsCommand::VerifyEkycOtp { partner_id: 1, user_code: 2, code: CODE.into(), otp_ref_id: None, reference_tid: None };
+    let ekyc = AepsCommand::VerifyEkycOtp(VerifyEkycOtp {
+        partner_id: 1,
+        user_code: 2,
+        code: CODE.into(),
+        otp_ref_id: None,
+        reference_tid: None,
+    });
     let issue = Command::IssueOtp { partner_id: 1, request };
     for text in [format!("{issue:?}"), format!("{check:?}"), format!("{verify:?}"), format!("{refund:?}"), format!("{ekyc:?}")] {
         assert_hidden("an OTP command", &text, &[CODE]);

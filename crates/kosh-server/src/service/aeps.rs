@@ -7,8 +7,8 @@
 
 use crate::state::AppState;
 use kosh_core::ledger::{AccountKind, Balance};
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, NewTransaction};
-use kosh_store::commands::{Command, IdemKey, Outcome, RequestHashUse};
+use kosh_store::commands::aeps::{NewTransaction, ResolveAwaited, Transacted};
+use kosh_store::commands::{IdemKey, RequestHashUse};
 use kosh_store::error::CommandError;
 use kosh_store::ops::aeps::AepsTransaction;
 
@@ -35,11 +35,9 @@ pub async fn transact(
     new: NewTransaction,
 ) -> Result<(AepsTransaction, Balance), TransactError> {
     let partner_id = new.partner_id;
-    let executed = app.store.execute_idempotent_with_hash(key, request_hash, Command::Aeps(AepsCommand::Transact(new))).await;
+    let executed = app.store.execute_idempotent_with_hash(key, request_hash, new).await;
     let executed = executed.map_err(TransactError::Refused)?;
-    let Outcome::Aeps(AepsOutcome::Transacted { tx, wallet }) = executed.outcome else {
-        return Err(store("unexpected outcome"));
-    };
+    let Transacted { tx, wallet } = executed.outcome;
     if !executed.replayed {
         return Ok((tx, wallet));
     }
@@ -49,10 +47,6 @@ pub async fn transact(
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<AepsOutcome, String> {
-    match app.store.execute(Command::Aeps(AepsCommand::ResolveAwaited { partner_id, tid })).await {
-        Ok(Outcome::Aeps(outcome)) => Ok(outcome),
-        Ok(other) => Err(format!("unexpected outcome {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
+pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, String> {
+    app.store.execute(ResolveAwaited { partner_id, tid }).await.map_err(|e| e.to_string())
 }

@@ -7,7 +7,7 @@
 //! refused transaction neither moves money nor counts against the Aadhaar's daily limit.
 
 use super::ledger_entries::{record_entry, LegSpec};
-use super::Outcome;
+use super::{store_command, unexpected, Command, Outcome};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::aeps::{self as store, AadhaarRef, AepsAgent, AepsTransaction, GatewayIntent, NewGatewaySession, NewIntent};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
@@ -103,103 +103,139 @@ impl NewTransaction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsCommand {
     /// Fingpay e-KYC step 1: sends the OTP.
-    RequestEkycOtp {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
-        aadhaar: AadhaarRef,
-        /// The e-KYC OTP to send to the agent's mobile.
-        otp: OtpRequest,
-    },
+    RequestEkycOtp(RequestEkycOtp),
     /// Fingpay e-KYC step 2: checks the OTP (a wrong one counts an attempt).
-    VerifyEkycOtp {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The code the user typed; compared in constant time with the stored hash.
-        code: kosh_core::secret::Secret,
-        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
-        otp_ref_id: Option<i64>,
-        /// The `reference_tid` step 1 answered, when the partner sends it back; another one is refused.
-        reference_tid: Option<i64>,
-    },
+    VerifyEkycOtp(VerifyEkycOtp),
     /// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
     /// With `fino_without_otp` (the agent has service 52), a Fingpay biometric step for
     /// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
     /// e-KYC is that one biometric call.
-    EkycBiometric {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
-        aadhaar: AadhaarRef,
-        /// Whose e-KYC this step is.
-        provider: Provider,
-        /// The agent has service 52 (Fino): a biometric step with no Fingpay OTP step in progress is Fino's e-KYC.
-        fino_without_otp: bool,
-        /// How long Fino's review takes before e-KYC completes, in ms.
-        fino_review_ms: i64,
-    },
+    EkycBiometric(EkycBiometric),
     /// The agent's authentication for the current IST calendar day.
-    DailyAuthenticate {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The Aadhaar number the agent authenticates with; it must be the e-KYC's.
-        aadhaar: AadhaarRef,
-    },
+    DailyAuthenticate(DailyAuthenticate),
     /// Runs a transaction at an agent's counter.
     Transact(NewTransaction),
     /// Settles an awaited transaction once the bank's answer is due (inquiry).
-    ResolveAwaited {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The awaited transaction.
-        tid: i64,
-    },
+    ResolveAwaited(ResolveAwaited),
     /// Opens a hosted-gateway session for an agent.
     OpenGatewaySession(NewGatewaySession),
     /// The gateway page announces a transaction; the partner must confirm it.
-    CreateIntent {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The transaction the page announces.
-        intent: NewIntent,
-        /// Most intents one session may create.
-        max_per_session: i64,
-    },
+    CreateIntent(CreateIntent),
     /// Runs an intent's transaction with the partner's verified confirmation (its
     /// `request_hash`, usable once), under the partner's own client_ref_id if it gave one.
-    ConfirmIntent {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The gateway session the intent belongs to.
-        session_id: i64,
-        /// The intent to confirm.
-        intent_id: i64,
-        /// The partner's verified confirmation `request_hash`; it may confirm one intent only.
-        confirmation_hash: String,
-        /// The partner's own `client_ref_id`, if it gave one (else Kosh makes one).
-        client_ref_id: Option<String>,
-        /// How long an awaited transaction stays unanswered, in ms.
-        awaited_ms: i64,
-    },
+    ConfirmIntent(ConfirmIntent),
     /// The partner refused an intent (`allow: false`), or the page gave it up.
-    RefuseIntent {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The gateway session the intent belongs to.
-        session_id: i64,
-        /// The intent refused.
-        intent_id: i64,
-        /// Why, as the page will show it.
-        message: String,
-    },
+    RefuseIntent(RefuseIntent),
+}
+
+/// Fingpay e-KYC step 1: sends the OTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEkycOtp {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
+    pub aadhaar: AadhaarRef,
+    /// The e-KYC OTP to send to the agent's mobile.
+    pub otp: OtpRequest,
+}
+
+/// Fingpay e-KYC step 2: checks the OTP (a wrong one counts an attempt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyEkycOtp {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The code the user typed; compared in constant time with the stored hash.
+    pub code: kosh_core::secret::Secret,
+    /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
+    pub otp_ref_id: Option<i64>,
+    /// The `reference_tid` step 1 answered, when the partner sends it back; another one is refused.
+    pub reference_tid: Option<i64>,
+}
+
+/// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
+/// With `fino_without_otp` (the agent has service 52), a Fingpay biometric step for
+/// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
+/// e-KYC is that one biometric call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycBiometric {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
+    pub aadhaar: AadhaarRef,
+    /// Whose e-KYC this step is.
+    pub provider: Provider,
+    /// The agent has service 52 (Fino): a biometric step with no Fingpay OTP step in progress is Fino's e-KYC.
+    pub fino_without_otp: bool,
+    /// How long Fino's review takes before e-KYC completes, in ms.
+    pub fino_review_ms: i64,
+}
+
+/// The agent's authentication for the current IST calendar day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyAuthenticate {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The Aadhaar number the agent authenticates with; it must be the e-KYC's.
+    pub aadhaar: AadhaarRef,
+}
+
+/// Settles an awaited transaction once the bank's answer is due (inquiry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveAwaited {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The awaited transaction.
+    pub tid: i64,
+}
+
+/// The gateway page announces a transaction; the partner must confirm it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateIntent {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The transaction the page announces.
+    pub intent: NewIntent,
+    /// Most intents one session may create.
+    pub max_per_session: i64,
+}
+
+/// Runs an intent's transaction with the partner's verified confirmation (its
+/// `request_hash`, usable once), under the partner's own client_ref_id if it gave one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmIntent {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The gateway session the intent belongs to.
+    pub session_id: i64,
+    /// The intent to confirm.
+    pub intent_id: i64,
+    /// The partner's verified confirmation `request_hash`; it may confirm one intent only.
+    pub confirmation_hash: String,
+    /// The partner's own `client_ref_id`, if it gave one (else Kosh makes one).
+    pub client_ref_id: Option<String>,
+    /// How long an awaited transaction stays unanswered, in ms.
+    pub awaited_ms: i64,
+}
+
+/// The partner refused an intent (`allow: false`), or the page gave it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefuseIntent {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The gateway session the intent belongs to.
+    pub session_id: i64,
+    /// The intent refused.
+    pub intent_id: i64,
+    /// Why, as the page will show it.
+    pub message: String,
 }
 
 /// What step 1 of a Fingpay e-KYC did.
@@ -257,6 +293,63 @@ pub enum AepsOutcome {
     IntentRefused(GatewayIntent),
 }
 
+/// What the biometric step ([`EkycBiometric`]) answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EkycStep {
+    /// The agent's e-KYC now (complete, or Fino pending review).
+    pub ekyc: Ekyc,
+    /// Kosh's reference for the biometric step.
+    pub reference_tid: i64,
+}
+
+/// What [`DailyAuthenticate`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyAuthentication {
+    /// Kosh's reference for the authentication.
+    pub reference_tid: i64,
+    /// The IST calendar day (days since 1970-01-01) it is valid for.
+    pub ist_day: i64,
+}
+
+/// What a command that runs or settles a transaction answers ([`NewTransaction`],
+/// [`ResolveAwaited`], [`ConfirmIntent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transacted {
+    /// The transaction as recorded.
+    pub tx: AepsTransaction,
+    /// The partner's e-value wallet after it.
+    pub wallet: Balance,
+}
+
+fn aeps_outcome(outcome: Outcome) -> CmdResult<AepsOutcome> {
+    match outcome {
+        Outcome::Aeps(aeps) => Ok(aeps),
+        other => unexpected(other),
+    }
+}
+
+store_command!(AepsCommand => AepsOutcome, Command::Aeps, aeps_outcome, o => o);
+store_command!(RequestEkycOtp => EkycOtpIssue, |c| Command::Aeps(AepsCommand::RequestEkycOtp(c)), aeps_outcome,
+    AepsOutcome::EkycOtp(issue) => issue);
+store_command!(VerifyEkycOtp => OtpCheck, |c| Command::Aeps(AepsCommand::VerifyEkycOtp(c)), aeps_outcome,
+    AepsOutcome::EkycOtpChecked(check) => check);
+store_command!(EkycBiometric => EkycStep, |c| Command::Aeps(AepsCommand::EkycBiometric(c)), aeps_outcome,
+    AepsOutcome::Ekyc { ekyc, reference_tid } => EkycStep { ekyc, reference_tid });
+store_command!(DailyAuthenticate => DailyAuthentication, |c| Command::Aeps(AepsCommand::DailyAuthenticate(c)), aeps_outcome,
+    AepsOutcome::DailyAuthenticated { reference_tid, ist_day } => DailyAuthentication { reference_tid, ist_day });
+store_command!(NewTransaction => Transacted, |c| Command::Aeps(AepsCommand::Transact(c)), aeps_outcome,
+    AepsOutcome::Transacted { tx, wallet } => Transacted { tx, wallet });
+store_command!(ResolveAwaited => Transacted, |c| Command::Aeps(AepsCommand::ResolveAwaited(c)), aeps_outcome,
+    AepsOutcome::Transacted { tx, wallet } => Transacted { tx, wallet });
+store_command!(NewGatewaySession => i64, |c| Command::Aeps(AepsCommand::OpenGatewaySession(c)), aeps_outcome,
+    AepsOutcome::GatewaySessionOpened { session_id } => session_id);
+store_command!(CreateIntent => GatewayIntent, |c| Command::Aeps(AepsCommand::CreateIntent(c)), aeps_outcome,
+    AepsOutcome::IntentCreated(intent) => intent);
+store_command!(ConfirmIntent => Transacted, |c| Command::Aeps(AepsCommand::ConfirmIntent(c)), aeps_outcome,
+    AepsOutcome::Transacted { tx, wallet } => Transacted { tx, wallet });
+store_command!(RefuseIntent => GatewayIntent, |c| Command::Aeps(AepsCommand::RefuseIntent(c)), aeps_outcome,
+    AepsOutcome::IntentRefused(intent) => intent);
+
 /// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
 pub use kosh_core::aeps::AepsRefusal;
 
@@ -266,28 +359,42 @@ fn refuse(r: AepsRefusal) -> crate::error::CommandError {
 
 pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
-        AepsCommand::RequestEkycOtp { partner_id, user_code, aadhaar, otp } => {
+        AepsCommand::RequestEkycOtp(RequestEkycOtp { partner_id, user_code, aadhaar, otp }) => {
             request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
         }
-        AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
+        AepsCommand::VerifyEkycOtp(VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid }) => {
             verify_ekyc_otp(db, *partner_id, *user_code, code.expose(), *otp_ref_id, *reference_tid, now_ms).await?
         }
-        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms } => {
+        AepsCommand::EkycBiometric(EkycBiometric {
+            partner_id,
+            user_code,
+            aadhaar,
+            provider,
+            fino_without_otp,
+            fino_review_ms,
+        }) => {
             let step = BiometricStep { provider, fino_without_otp: *fino_without_otp, fino_review_ms: *fino_review_ms };
             ekyc_biometric(db, *partner_id, *user_code, aadhaar, &step, now_ms).await?
         }
-        AepsCommand::DailyAuthenticate { partner_id, user_code, aadhaar } => {
+        AepsCommand::DailyAuthenticate(DailyAuthenticate { partner_id, user_code, aadhaar }) => {
             daily_authenticate(db, *partner_id, *user_code, aadhaar, now_ms).await?
         }
         AepsCommand::Transact(t) => transact(db, t, now_ms).await?,
-        AepsCommand::ResolveAwaited { partner_id, tid } => resolve_awaited(db, *partner_id, *tid, now_ms).await?,
+        AepsCommand::ResolveAwaited(ResolveAwaited { partner_id, tid }) => resolve_awaited(db, *partner_id, *tid, now_ms).await?,
         AepsCommand::OpenGatewaySession(s) => {
             AepsOutcome::GatewaySessionOpened { session_id: store::insert_session(db, s, now_ms).await? }
         }
-        AepsCommand::CreateIntent { partner_id, intent, max_per_session } => {
+        AepsCommand::CreateIntent(CreateIntent { partner_id, intent, max_per_session }) => {
             create_intent(db, *partner_id, intent, *max_per_session, now_ms).await?
         }
-        AepsCommand::ConfirmIntent { partner_id, session_id, intent_id, confirmation_hash, client_ref_id, awaited_ms } => {
+        AepsCommand::ConfirmIntent(ConfirmIntent {
+            partner_id,
+            session_id,
+            intent_id,
+            confirmation_hash,
+            client_ref_id,
+            awaited_ms,
+        }) => {
             let confirm = Confirm {
                 partner_id: *partner_id,
                 session_id: *session_id,
@@ -298,7 +405,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
             };
             confirm_intent(db, &confirm, now_ms).await?
         }
-        AepsCommand::RefuseIntent { partner_id, session_id, intent_id, message } => {
+        AepsCommand::RefuseIntent(RefuseIntent { partner_id, session_id, intent_id, message }) => {
             let intent = open_intent(db, *partner_id, *session_id, *intent_id).await?;
             if !store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await? {
                 return Err(closed_meanwhile(db, *session_id, *intent_id).await);
