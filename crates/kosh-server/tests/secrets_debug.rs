@@ -6,7 +6,7 @@ use kosh_core::echelon::merchant::StoredSecret;
 use kosh_core::secret::{Secret, REDACTED};
 use kosh_server::config::Config;
 use kosh_store::commands::callbacks::CallbackCmd;
-use kosh_store::commands::{Command, EchelonCommand};
+use kosh_store::commands::{Command, EchelonCommand, RotateSecret};
 use kosh_store::ops::aeps::{GatewaySession, NewGatewaySession};
 use kosh_store::ops::callbacks::Endpoint;
 use kosh_store::ops::echelon::{Merchant, NewMerchant};
@@ -111,12 +111,12 @@ fn merchants_never_show_their_token_key() {
     assert_hidden("Merchant", &format!("{merchant:?}"), &[TOKEN_KEY]);
     let create = Command::Echelon(EchelonCommand::CreateMerchant(new));
     assert_hidden("CreateMerchant", &format!("{create:?}"), &[TOKEN_KEY]);
-    let rotate = EchelonCommand::RotateSecret {
+    let rotate = EchelonCommand::RotateSecret(RotateSecret {
         merchant_code: "ACME-1".into(),
         salt: "salt".into(),
         verifier: "verifier".into(),
         token_key: TOKEN_KEY.into(),
-    };
+    });
     assert_hidden("RotateSecret", &format!("{rotate:?}"), &[TOKEN_KEY]);
     let stored = StoredSecret::derive("a-merchant-secret");
     assert_hidden("StoredSecret", &format!("{stored:?}"), &[stored.token_key.expose()]);

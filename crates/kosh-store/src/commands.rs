@@ -9,7 +9,10 @@ mod echelon;
 mod ledger_entries;
 pub mod tokens;
 
-pub use echelon::{Change, EchelonCommand, EchelonOutcome, CALLBACK_KIND};
+pub use echelon::{
+    Advance, Advanced, Change, EchelonCommand, EchelonOutcome, PruneThrottle, RotateSecret, SeedSandboxMerchant,
+    SetExternalReference, ThrottleHit, CALLBACK_KIND,
+};
 
 pub use crate::ops::ledger::AccountBalance;
 pub use ledger_entries::{AccountSpec, LegSpec, MAX_KIND_LEN, RAILS};

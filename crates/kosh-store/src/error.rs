@@ -71,7 +71,7 @@ pub enum Rejection {
     InvalidEntry(String),
     /// An AePS rule refused the command.
     #[error(transparent)]
-    Aeps(#[from] kosh_core::aeps::AepsRefusal),
+    Aeps(#[from] kosh_core::aeps::AepsRejection),
     /// The callback endpoint or signing settings are invalid; says why.
     #[error("invalid callback configuration: {0}")]
     InvalidCallbackConfig(String),

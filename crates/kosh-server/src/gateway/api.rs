@@ -17,7 +17,7 @@ use kosh_core::aeps::{self, TxType, SERVICE_FINGPAY};
 use kosh_core::money::Paise;
 use kosh_core::signing;
 use kosh_core::validate::{ClientRefId, Mobile};
-use kosh_store::commands::aeps::{AepsRefusal, ConfirmIntent, CreateIntent, RefuseIntent, Transacted};
+use kosh_store::commands::aeps::{AepsRejection, ConfirmIntent, CreateIntent, RefuseIntent, Transacted};
 use kosh_store::error::Rejection;
 use kosh_store::ops::aeps::{GatewayIntent, GatewaySession, NewIntent};
 use kosh_store::ops::partners::Partner;
@@ -239,14 +239,14 @@ pub async fn confirm(
     match app.store.execute(cmd).await {
         Ok(Transacted { tx, wallet }) => transaction_reply(&app, &tx, &wallet).await,
         Err(e) => Err(match e.rejection() {
-            Some(Rejection::Aeps(AepsRefusal::ConfirmationUsed { client_ref_id })) => {
+            Some(Rejection::Aeps(AepsRejection::ConfirmationUsed { client_ref_id })) => {
                 EkoReply::failure(1, -1, "Confirmation refused: it belongs to another transaction").with_hint(format!(
                     "this confirmation (its request_hash) was already used for transaction {client_ref_id}; each debit-hook needs its own confirmation"
                 ))
             }
-            Some(Rejection::Aeps(AepsRefusal::IntentClosed { state })) => EkoReply::failure(1, -1, "This transaction is closed")
+            Some(Rejection::Aeps(AepsRejection::IntentClosed { state })) => EkoReply::failure(1, -1, "This transaction is closed")
                 .with_hint(format!("it is {state}; start a new transaction")),
-            Some(Rejection::Aeps(AepsRefusal::NotReady(why))) => not_ready(*why, session.user_code),
+            Some(Rejection::Aeps(AepsRejection::NotReady(why))) => not_ready(*why, session.user_code),
             _ => refusal(e, session.user_code),
         }),
     }

@@ -351,9 +351,9 @@ store_command!(RefuseIntent => GatewayIntent, |c| Command::Aeps(AepsCommand::Ref
     AepsOutcome::IntentRefused(intent) => intent);
 
 /// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
-pub use kosh_core::aeps::AepsRefusal;
+pub use kosh_core::aeps::AepsRejection;
 
-fn refuse(r: AepsRefusal) -> crate::error::CommandError {
+fn refuse(r: AepsRejection) -> crate::error::CommandError {
     Rejection::Aeps(r).into()
 }
 
@@ -411,7 +411,7 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
                 return Err(closed_meanwhile(db, *session_id, *intent_id).await);
             }
             let closed =
-                store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+                store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
             AepsOutcome::IntentRefused(closed)
         }
     };
@@ -481,10 +481,10 @@ async fn verify_ekyc_otp(
     let agent = existing(db, partner_id, user_code).await?;
     let Some(mut agent) = agent.filter(|a| a.ekyc == Ekyc::OtpSent) else {
         let found = store::agent(db, partner_id, user_code).await?.map_or(Ekyc::NotStarted, |a| a.ekyc.at(now_ms));
-        return Err(refuse(AepsRefusal::EkycStep { expected: "an e-KYC OTP request", found: found.code() }));
+        return Err(refuse(AepsRejection::EkycStep { expected: "an e-KYC OTP request", found: found.code() }));
     };
     if reference_tid.is_some_and(|r| Some(r) != agent.reference_tid) {
-        return Err(refuse(AepsRefusal::ReferenceMismatch));
+        return Err(refuse(AepsRejection::ReferenceMismatch));
     }
     let subject = agent.otp_mobile.clone().unwrap_or_default();
     let check = otp::check(db, partner_id, EKYC_OTP, &subject, code, otp_ref_id.or(agent.otp_ref_id), now_ms).await?;
@@ -524,10 +524,10 @@ async fn ekyc_biometric(
     }
     agent.ekyc = match provider {
         Provider::Fingpay if state != Ekyc::OtpVerified => {
-            return Err(refuse(AepsRefusal::EkycStep { expected: "a verified e-KYC OTP", found: state.code() }))
+            return Err(refuse(AepsRejection::EkycStep { expected: "a verified e-KYC OTP", found: state.code() }))
         }
         Provider::Fingpay if !constant_time_eq(&agent.aadhaar.hash, &aadhaar.hash) => {
-            return Err(refuse(AepsRefusal::AadhaarMismatch))
+            return Err(refuse(AepsRejection::AadhaarMismatch))
         }
         Provider::Fingpay => Ekyc::Complete,
         Provider::Fino if fino_review_ms <= 0 => Ekyc::Complete,
@@ -550,13 +550,13 @@ async fn daily_authenticate(
     now_ms: i64,
 ) -> CmdResult<AepsOutcome> {
     let agent = existing(db, partner_id, user_code).await?;
-    let Some(mut agent) = agent else { return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))) };
+    let Some(mut agent) = agent else { return Err(refuse(AepsRejection::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))) };
     match agent.ekyc.at(now_ms) {
         Ekyc::Complete => agent.ekyc = Ekyc::Complete,
-        other => return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(other)))),
+        other => return Err(refuse(AepsRejection::NotReady(NotReady::Ekyc(other)))),
     }
     if !constant_time_eq(&agent.aadhaar.hash, &aadhaar.hash) {
-        return Err(refuse(AepsRefusal::AadhaarMismatch));
+        return Err(refuse(AepsRejection::AadhaarMismatch));
     }
     let reference_tid = agents::next_counter(db, "aeps_tid").await?;
     let ist_day = aeps::ist_day(now_ms);
@@ -573,8 +573,8 @@ async fn require_ready(db: &mut impl Conn, partner_id: i64, user_code: i64, now_
     let agent = existing(db, partner_id, user_code).await?;
     let standing = agent.map(|a| a.standing());
     match standing.map(|s| s.ready(now_ms)) {
-        None => Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))),
-        Some(Err(why)) => Err(refuse(AepsRefusal::NotReady(why))),
+        None => Err(refuse(AepsRejection::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))),
+        Some(Err(why)) => Err(refuse(AepsRejection::NotReady(why))),
         Some(Ok(())) => Ok(()),
     }
 }
@@ -582,11 +582,11 @@ async fn require_ready(db: &mut impl Conn, partner_id: i64, user_code: i64, now_
 async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdResult<AepsOutcome> {
     require_ready(db, t.partner_id, t.user_code, now_ms).await?;
     if store::tx_by_ref(db, t.partner_id, &t.client_ref_id).await?.is_some() {
-        return Err(refuse(AepsRefusal::ClientRefIdUsed));
+        return Err(refuse(AepsRejection::ClientRefIdUsed));
     }
     let ist_day = aeps::ist_day(now_ms);
     if store::take_aadhaar_slot(db, &t.aadhaar.hash, ist_day, MAX_TX_PER_AADHAAR_PER_DAY).await?.is_none() {
-        return Err(refuse(AepsRefusal::DailyLimit));
+        return Err(refuse(AepsRejection::DailyLimit));
     }
     let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &t.aadhaar.hash).await?;
     let answer = sandbox::answer(t.tx_type, t.amount_paise, &t.customer_mobile, balance);
@@ -696,11 +696,11 @@ fn changed_event(tx: &AepsTransaction) -> Result<Event, SqlError> {
 }
 
 async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: i64) -> CmdResult<AepsOutcome> {
-    let tx = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let tx = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     let due = tx.resolve_at_ms.is_some_and(|at| at <= now_ms);
     if tx.tx_status == TxStatus::Awaited.code() && due {
         let (hash, verdict) =
-            store::tx_private(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+            store::tx_private(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
         let approved = verdict.as_deref() == Some("approved");
         if let Some(entry_id) = tx.entry_id {
             ledger::resolve(
@@ -717,7 +717,7 @@ async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: 
         store::settle_tx(db, partner_id, tid, status.code(), &reason, now_ms).await?;
         let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &hash).await?;
         store::set_customer_balance(db, partner_id, tid, balance).await?;
-        let settled = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+        let settled = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
         tx_event(db, &settled, now_ms).await?;
         let wallet = ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?;
         return Ok(AepsOutcome::Transacted { tx: settled, wallet });
@@ -729,7 +729,7 @@ async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: 
 async fn live_session(db: &mut impl Conn, partner_id: i64, session_id: i64, now_ms: i64) -> CmdResult<store::GatewaySession> {
     match store::session(db, session_id).await? {
         Some(s) if s.partner_id == partner_id && s.expires_at_ms > now_ms => Ok(s),
-        _ => Err(refuse(AepsRefusal::SessionExpired)),
+        _ => Err(refuse(AepsRejection::SessionExpired)),
     }
 }
 
@@ -744,19 +744,19 @@ async fn create_intent(
     require_ready(db, partner_id, session.user_code, now_ms).await?;
     let used = store::aadhaar_day_count(db, &intent.aadhaar.hash, aeps::ist_day(now_ms)).await?;
     if used >= MAX_TX_PER_AADHAAR_PER_DAY {
-        return Err(refuse(AepsRefusal::DailyLimit));
+        return Err(refuse(AepsRejection::DailyLimit));
     }
     if !store::count_intent(db, session.id, max_per_session).await? {
-        return Err(refuse(AepsRefusal::TooManyIntents));
+        return Err(refuse(AepsRejection::TooManyIntents));
     }
     Ok(AepsOutcome::IntentCreated(store::insert_intent(db, partner_id, intent, now_ms).await?))
 }
 
 async fn open_intent(db: &mut impl Conn, partner_id: i64, session_id: i64, intent_id: i64) -> CmdResult<GatewayIntent> {
     let intent = store::intent(db, session_id, intent_id).await?;
-    let intent = intent.filter(|i| i.partner_id == partner_id).ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let intent = intent.filter(|i| i.partner_id == partner_id).ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     if intent.state != "awaiting" {
-        return Err(refuse(AepsRefusal::IntentClosed { state: intent.state }));
+        return Err(refuse(AepsRejection::IntentClosed { state: intent.state }));
     }
     Ok(intent)
 }
@@ -779,7 +779,7 @@ async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> Cmd
     }
     let intent = open_intent(db, c.partner_id, c.session_id, c.intent_id).await?;
     if let Some(other) = store::intent_by_confirmation(db, c.partner_id, c.hash).await? {
-        return Err(refuse(AepsRefusal::ConfirmationUsed { client_ref_id: other.client_ref_id }));
+        return Err(refuse(AepsRejection::ConfirmationUsed { client_ref_id: other.client_ref_id }));
     }
     // Claim the intent before moving money. The conditional UPDATE is what serialises
     // concurrent confirmations: on PostgreSQL a second one waits on the row lock, then
@@ -818,8 +818,8 @@ async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Opt
     else {
         return Ok(None);
     };
-    let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
-    let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let tid = done.tid.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
+    let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
     Ok(Some(AepsOutcome::Transacted { tx, wallet }))
 }
@@ -827,8 +827,8 @@ async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Opt
 /// The refusal for an intent that another command closed after this one read it.
 async fn closed_meanwhile(db: &mut impl Conn, session_id: i64, intent_id: i64) -> crate::error::CommandError {
     match store::intent(db, session_id, intent_id).await {
-        Ok(Some(i)) => refuse(AepsRefusal::IntentClosed { state: i.state }),
-        Ok(None) => refuse(AepsRefusal::TransactionNotFound),
+        Ok(Some(i)) => refuse(AepsRejection::IntentClosed { state: i.state }),
+        Ok(None) => refuse(AepsRejection::TransactionNotFound),
         Err(e) => e.into(),
     }
 }
