@@ -5,7 +5,7 @@
 use kosh_core::echelon::merchant::StoredSecret;
 use kosh_core::secret::{Secret, REDACTED};
 use kosh_server::config::Config;
-use kosh_store::commands::callbacks::CallbackCmd;
+use kosh_store::commands::callbacks::{CallbackCommand, SetEndpoint, SetSigning};
 use kosh_store::commands::{Command, EchelonCommand, RotateSecret};
 use kosh_store::ops::aeps::{GatewaySession, NewGatewaySession};
 use kosh_store::ops::callbacks::Endpoint;
@@ -86,9 +86,9 @@ fn partners_and_their_commands_never_show_the_access_key() {
 fn callback_endpoints_and_signing_never_show_passwords_header_values_or_secrets() {
     let secrets = [BASIC_PASSWORD, HEADER_VALUE];
     assert_hidden("Endpoint", &format!("{:?}", endpoint()), &secrets);
-    let set = CallbackCmd::SetEndpoint { partner_id: 1, endpoint: endpoint() };
+    let set = CallbackCommand::SetEndpoint(SetEndpoint { partner_id: 1, endpoint: endpoint() });
     assert_hidden("SetEndpoint", &format!("{:?}", Command::Callbacks(set)), &secrets);
-    let signing = CallbackCmd::SetSigning { partner_id: 1, secret: Some(SIGNING_SECRET.into()) };
+    let signing = CallbackCommand::SetSigning(SetSigning { partner_id: 1, secret: Some(SIGNING_SECRET.into()) });
     assert_hidden("SetSigning", &format!("{signing:?}"), &[SIGNING_SECRET]);
 }
 

@@ -132,7 +132,7 @@ pub enum Command {
     /// The Echelon dialect's commands (merchants, payins, payouts, throttle).
     Echelon(EchelonCommand),
     /// The callback engine: endpoints, claims, attempts, replays.
-    Callbacks(callbacks::CallbackCmd),
+    Callbacks(callbacks::CallbackCommand),
     /// Token cash collection.
     Token(tokens::TokenCommand),
     /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).

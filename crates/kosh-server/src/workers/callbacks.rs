@@ -14,8 +14,7 @@ use crate::eko::callbacks as eko_callbacks;
 use kosh_core::events::Event;
 use kosh_core::secret::Secret;
 use kosh_core::webhook;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::callbacks::{PruneAttempts, Release};
 use kosh_store::ops::callbacks::{
     self as ops, Attempt, ClaimRequest, Claimed, Finish, Next, TokenAck, ECHELON_CALLBACK, TOKEN_ACK,
 };
@@ -218,10 +217,7 @@ async fn claim_and_spawn(
         per_partner: i64::try_from(limits.per_partner).unwrap_or(i64::MAX),
         exclude_partners,
     };
-    let claimed = match ctx.store.execute(Command::Callbacks(CallbackCmd::Claim(req))).await.map_err(|e| e.to_string())? {
-        Outcome::Callbacks(CallbackOutcome::Claimed(claimed)) => claimed,
-        other => return Err(format!("a claim answered {other:?}")),
-    };
+    let claimed = ctx.store.execute(req).await.map_err(|e| e.to_string())?;
     let mut excess = Vec::new();
     for c in claimed {
         if flight.count(c.partner_id) >= limits.per_partner {
@@ -240,9 +236,9 @@ async fn claim_and_spawn(
 /// to prune next: at the next tick while batches come back full, else in an hour.
 async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
     let now_ms = ctx.store.now_ms();
-    let cmd = CallbackCmd::PruneAttempts { before_ms: now_ms.saturating_sub(limits.retention_ms), limit: ops::PRUNE_BATCH };
-    match ctx.store.execute(Command::Callbacks(cmd)).await {
-        Ok(Outcome::Callbacks(CallbackOutcome::Pruned(n))) => {
+    let cmd = PruneAttempts { before_ms: now_ms.saturating_sub(limits.retention_ms), limit: ops::PRUNE_BATCH };
+    match ctx.store.execute(cmd).await {
+        Ok(n) => {
             ctx.stats.pruned.fetch_add(n, Ordering::Relaxed);
             if n > 0 {
                 tracing::debug!(deleted = n, "pruned callback attempts past their retention");
@@ -253,10 +249,6 @@ async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
                 now_ms + PRUNE_EVERY_MS
             }
         }
-        Ok(other) => {
-            tracing::warn!(outcome = ?other, "pruning callback attempts answered unexpectedly");
-            now_ms + PRUNE_EVERY_MS
-        }
         Err(e) => {
             tracing::warn!(error = %e, "pruning callback attempts failed; trying again in a minute");
             now_ms + PRUNE_RETRY_MS
@@ -265,7 +257,7 @@ async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
 }
 
 async fn release(ctx: &Ctx, ids: Vec<i64>, lease_token: &str) {
-    let cmd = Command::Callbacks(CallbackCmd::Release { ids, lease_token: lease_token.to_owned() });
+    let cmd = Release { ids, lease_token: lease_token.to_owned() };
     if let Err(e) = ctx.store.execute(cmd).await {
         tracing::warn!(error = %e, "handing back claimed callbacks failed; their lease will expire");
     }
@@ -418,12 +410,12 @@ async fn deliver(ctx: Arc<Ctx>, c: Claimed, lease_token: String) -> i64 {
         Next::GiveUp => "gave_up",
         Next::Unconfigured => "unconfigured",
     };
-    match ctx.store.execute(Command::Callbacks(CallbackCmd::Finish(finish))).await {
-        Ok(Outcome::Callbacks(CallbackOutcome::Finished { applied: false })) => {
+    match ctx.store.execute(finish).await {
+        Ok(false) => {
             ctx.stats.count(&c.kind, "lease_lost");
             tracing::warn!(event = c.id, "the lease on a callback ran out during its attempt; another worker owns it now");
         }
-        Ok(_) => ctx.stats.count(&c.kind, outcome),
+        Ok(true) => ctx.stats.count(&c.kind, outcome),
         Err(e) => tracing::warn!(event = c.id, error = %e, "recording a callback attempt failed; its lease will bring it back"),
     }
     c.id
