@@ -6,7 +6,7 @@ use kosh_core::echelon::merchant::StoredSecret;
 use kosh_core::secret::{Secret, REDACTED};
 use kosh_server::config::Config;
 use kosh_store::commands::callbacks::{CallbackCommand, SetEndpoint, SetSigning};
-use kosh_store::commands::{Command, EchelonCommand, RotateSecret};
+use kosh_store::commands::{CheckOtp, Command, EchelonCommand, IssueOtp, RotateSecret};
 use kosh_store::ops::aeps::{GatewaySession, NewGatewaySession};
 use kosh_store::ops::callbacks::Endpoint;
 use kosh_store::ops::echelon::{Merchant, NewMerchant};
@@ -185,13 +185,13 @@ fn otp_codes_in_commands_never_show() {
         max_attempts: 3,
         sandbox_visible: true,
     };
-    let check = Command::CheckOtp {
+    let check = Command::CheckOtp(CheckOtp {
         partner_id: 1,
         purpose: "user_mobile".into(),
         subject: "9876500001".into(),
         code: CODE.into(),
         otp_ref_id: None,
-    };
+    });
     let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
         partner_id: 1,
         mobile: "9876500001".into(),
@@ -206,7 +206,7 @@ fn otp_codes_in_commands_never_show() {
         otp_ref_id: None,
         reference_tid: None,
     });
-    let issue = Command::IssueOtp { partner_id: 1, request };
+    let issue = Command::IssueOtp(IssueOtp { partner_id: 1, request });
     for text in [format!("{issue:?}"), format!("{check:?}"), format!("{verify:?}"), format!("{refund:?}"), format!("{ekyc:?}")] {
         assert_hidden("an OTP command", &text, &[CODE]);
     }
