@@ -5,6 +5,7 @@
 //! second ([`resolve`]) once its answer is due. A real connector will split the first
 //! into record → bank → apply, as [`super::dmt`] does.
 
+use super::StoreError;
 use crate::state::AppState;
 use kosh_core::ledger::{AccountKind, Balance};
 use kosh_store::commands::aeps::{NewTransaction, ResolveAwaited, Transacted};
@@ -47,6 +48,6 @@ pub async fn transact(
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, String> {
-    app.store.execute(ResolveAwaited { partner_id, tid }).await.map_err(|e| e.to_string())
+pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, StoreError> {
+    Ok(app.store.execute(ResolveAwaited { partner_id, tid }).await?)
 }

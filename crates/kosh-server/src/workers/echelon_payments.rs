@@ -6,6 +6,7 @@
 //! a minute.
 
 use crate::service::echelon_payments::{self as service, UNSUBMITTED};
+use crate::service::StoreError;
 use crate::state::AppState;
 use kosh_core::echelon::{failure, payin_outcome, Direction, PayinScenario, Status};
 use kosh_rails::{RailError, RailStatus};
@@ -46,9 +47,9 @@ pub fn spawn(app: AppState) -> Option<JoinHandle<()>> {
 }
 
 /// One pass: moves every due payment on; answers how many changed.
-pub async fn run_once(app: &AppState) -> Result<usize, String> {
+pub async fn run_once(app: &AppState) -> Result<usize, StoreError> {
     let now = app.now_ms();
-    let due = app.store.echelon_due(now, BATCH).await.map_err(|e| e.to_string())?;
+    let due = app.store.echelon_due(now, BATCH).await?;
     let mut moved = 0;
     for p in due {
         let (Some(expect), Some(change)) = (p.check_at_ms, decide(app, &p, now).await) else { continue };
