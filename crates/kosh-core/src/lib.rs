@@ -128,5 +128,6 @@ pub mod pricing;
 pub mod secret;
 pub mod services;
 pub mod signing;
+pub mod token;
 pub mod validate;
 pub mod webhook;

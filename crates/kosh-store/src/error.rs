@@ -81,21 +81,9 @@ pub enum Rejection {
     /// The event cannot be queued again in its state; says why.
     #[error("the callback cannot be replayed: {0}")]
     CallbackNotReplayable(String),
-    /// No token with this number.
-    #[error("token not found")]
-    TokenNotFound,
-    /// The token's validity has passed.
-    #[error("the token has expired")]
-    TokenExpired,
-    /// The token was paid before.
-    #[error("the token was already paid (tid {tid})")]
-    TokenAlreadyPaid {
-        /// The payment's transaction id.
-        tid: String,
-    },
-    /// The token request is invalid; says why.
-    #[error("invalid token: {0}")]
-    InvalidToken(String),
+    /// A Token rule refused the command.
+    #[error(transparent)]
+    Token(#[from] kosh_core::token::TokenRejection),
     /// A DMT rule refused the command.
     #[error(transparent)]
     Dmt(#[from] kosh_core::dmt::DmtRejection),

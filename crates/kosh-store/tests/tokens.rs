@@ -5,6 +5,7 @@ mod common;
 
 use common::{agent, credit, partner, store};
 use kosh_core::ledger::AccountKind;
+use kosh_core::token::TokenRejection;
 use kosh_store::commands::tokens::{CreateToken, PayToken, TokenCommand, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
@@ -60,7 +61,7 @@ async fn racing_payments_pay_a_token_once() {
         for task in tasks {
             match task.await.unwrap() {
                 Ok(Outcome::Token(outcome)) if matches!(*outcome, TokenOutcome::Paid { .. }) => paid += 1,
-                Err(CommandError::Rejected(Rejection::TokenAlreadyPaid { .. })) => {}
+                Err(CommandError::Rejected(Rejection::Token(TokenRejection::AlreadyPaid { .. }))) => {}
                 other => panic!("{backend:?}: unexpected {other:?}"),
             }
         }

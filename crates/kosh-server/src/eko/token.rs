@@ -27,6 +27,7 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil::{self, Date, IST_OFFSET_MS};
 use kosh_core::money::Paise;
+use kosh_core::token::TokenRejection;
 use kosh_core::validate::{self, ClientRefId, Email, Mobile, Text};
 use kosh_store::commands::tokens::CreateToken;
 use kosh_store::commands::IdemKey;
@@ -163,7 +164,7 @@ pub async fn generate(State(app): State<AppState>, Extension(auth): Extension<Au
     let executed = app.store.execute_idempotent(key, cmd).await.map_err(|e| match e.rejection() {
         Some(Rejection::IdempotencyConflict) => EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id")
             .with_hint("this client_ref_id was used for a different token; use a new client_ref_id for a new token"),
-        Some(r @ Rejection::InvalidToken(_)) => EkoReply::failure(status::FAILED, -1, r.to_string()),
+        Some(r @ Rejection::Token(TokenRejection::Invalid(_))) => EkoReply::failure(status::FAILED, -1, r.to_string()),
         _ => store_error(e),
     })?;
     Ok(EkoReply::ok_transaction(RT_GENERATED, "Token generated successfully", token_json(&executed.outcome, app.now_ms())))
@@ -266,10 +267,10 @@ fn pay_error(e: CommandError, token: &Token) -> EkoReply {
             EkoReply::failure(status::INSUFFICIENT_BALANCE, -1, "Insufficient balance")
                 .with_hint(format!("your e-value wallet has ₹{} available; load e-value first", rupees(*available_paise)))
         }
-        Some(Rejection::TokenExpired) => expired(token),
-        Some(Rejection::TokenAlreadyPaid { tid }) => already_paid(tid),
+        Some(Rejection::Token(TokenRejection::Expired)) => expired(token),
+        Some(Rejection::Token(TokenRejection::AlreadyPaid { tid })) => already_paid(tid),
         Some(Rejection::AgentNotFound) => EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found"),
-        Some(r @ Rejection::InvalidToken(_)) => EkoReply::failure(status::FAILED, -1, r.to_string()),
+        Some(r @ Rejection::Token(TokenRejection::Invalid(_))) => EkoReply::failure(status::FAILED, -1, r.to_string()),
         _ => store_error(e),
     }
 }

@@ -15,6 +15,7 @@ use crate::sql::Conn;
 use kosh_core::events::{Event, TokenPaid};
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState};
 use kosh_core::money::Paise;
+use kosh_core::token::TokenRejection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -118,21 +119,21 @@ pub async fn apply(db: &mut impl Conn, cmd: &TokenCommand, now_ms: i64) -> CmdRe
 
 fn check_new(t: &NewToken, now_ms: i64) -> Result<(), Rejection> {
     if Paise::new(t.amount_paise).is_none_or(Paise::is_zero) {
-        return Err(Rejection::InvalidToken("the amount must be positive".into()));
+        return Err(Rejection::Token(TokenRejection::Invalid("the amount must be positive".into())));
     }
     if t.expires_at_ms <= now_ms {
-        return Err(Rejection::InvalidToken("the expiry is in the past".into()));
+        return Err(Rejection::Token(TokenRejection::Invalid("the expiry is in the past".into())));
     }
     Ok(())
 }
 
 async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdResult<TokenOutcome> {
     agents::get(db, p.payer_partner_id, p.user_code).await?.ok_or(Rejection::AgentNotFound)?;
-    let token = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
+    let token = ops::by_number(db, number).await?.ok_or(Rejection::Token(TokenRejection::NotFound))?;
     refuse_unpayable(&token, now_ms)?;
     let amount = Paise::new(p.amount_paise)
         .filter(|a| !a.is_zero())
-        .ok_or_else(|| Rejection::InvalidToken("the amount to collect must be positive".into()))?;
+        .ok_or_else(|| Rejection::Token(TokenRejection::Invalid("the amount to collect must be positive".into())))?;
     let payer = ledger::account(db, p.payer_partner_id, &AccountKind::PartnerWallet, now_ms).await?;
     let issuer = ledger::account(db, token.partner_id, &AccountKind::PartnerWallet, now_ms).await?;
     let tid = agents::next_counter(db, TID_COUNTER).await?.to_string();
@@ -140,12 +141,12 @@ async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdR
     let entry_id = ledger::record(db, p.payer_partner_id, "token_payment", &tid, &entry, EntryState::Posted, now_ms).await?;
     if !ops::mark_paid(db, token.id, p, &tid, entry_id, now_ms).await? {
         // A concurrent payment committed first (or the token just expired).
-        let now = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
+        let now = ops::by_number(db, number).await?.ok_or(Rejection::Token(TokenRejection::NotFound))?;
         refuse_unpayable(&now, now_ms)?;
-        return Err(Rejection::TokenExpired.into());
+        return Err(Rejection::Token(TokenRejection::Expired).into());
     }
     outbox::append_event(db, token.partner_id, &paid_event(&token, p, amount, tid), now_ms).await?;
-    let paid = ops::by_number(db, number).await?.ok_or(Rejection::TokenNotFound)?;
+    let paid = ops::by_number(db, number).await?.ok_or(Rejection::Token(TokenRejection::NotFound))?;
     let balance = ledger::balance(db, payer).await?;
     Ok(TokenOutcome::Paid { token: paid, payer_wallet: balance })
 }
@@ -153,8 +154,8 @@ async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdR
 fn refuse_unpayable(token: &Token, now_ms: i64) -> Result<(), Rejection> {
     match token.state_at(now_ms) {
         "generated" => Ok(()),
-        "expired" => Err(Rejection::TokenExpired),
-        _ => Err(Rejection::TokenAlreadyPaid { tid: token.tid.clone().unwrap_or_default() }),
+        "expired" => Err(Rejection::Token(TokenRejection::Expired)),
+        _ => Err(Rejection::Token(TokenRejection::AlreadyPaid { tid: token.tid.clone().unwrap_or_default() })),
     }
 }
 

@@ -30,10 +30,7 @@ pub async fn partner(store: &Store, n: u32) -> i64 {
         initiator_id: format!("90{n:08}"),
         is_sandbox: false,
     };
-    match store.execute(Command::CreatePartner(p)).await.expect("create partner") {
-        Outcome::PartnerCreated(p) => p.id,
-        other => panic!("unexpected outcome {other:?}"),
-    }
+    store.execute(p).await.expect("create partner").id
 }
 
 pub async fn credit(store: &Store, partner_id: i64, amount_paise: i64) {
@@ -57,11 +54,7 @@ pub fn new_agent(pan: &str, mobile: &str) -> NewAgent {
 
 /// Onboards an agent; answers its user_code.
 pub async fn agent(store: &Store, partner_id: i64, pan: &str, mobile: &str) -> i64 {
-    match store.execute(Command::OnboardAgent(OnboardAgent { partner_id, agent: new_agent(pan, mobile) })).await.expect("onboard")
-    {
-        Outcome::AgentOnboarded(o) => o.agent.user_code,
-        other => panic!("unexpected outcome {other:?}"),
-    }
+    store.execute(OnboardAgent { partner_id, agent: new_agent(pan, mobile) }).await.expect("onboard").agent.user_code
 }
 
 /// A leg on `kind` in its natural namespace.
