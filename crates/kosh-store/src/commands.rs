@@ -693,3 +693,38 @@ async fn seed_sandbox(
     credit_wallet(db, created.id, wallet_paise, "sandbox opening balance", now_ms).await?;
     Ok(Outcome::SandboxSeeded { partner_id: created.id, created: true })
 }
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A command struct serialises exactly as the struct variant it replaced, so
+    /// fingerprints of commands recorded before the change still match a retry.
+    #[test]
+    fn a_typed_command_serialises_as_its_former_struct_variant() {
+        let credit = CreditWallet { partner_id: 1, amount_paise: 500, reference: "utr".into() }.into_command();
+        let throttle = echelon::ThrottleHit { merchant_id: 3, window_s: 9 }.into_command();
+        let claim = dmt::ClaimDueTransfers { lease_ms: 10, limit: 2 }.into_command();
+        assert_eq!(
+            [credit, throttle, claim].map(|c| serde_json::to_value(c).unwrap()),
+            [
+                json!({ "CreditWallet": { "partner_id": 1, "amount_paise": 500, "reference": "utr" } }),
+                json!({ "Echelon": { "ThrottleHit": { "merchant_id": 3, "window_s": 9 } } }),
+                json!({ "Dmt": { "ClaimDueTransfers": { "lease_ms": 10, "limit": 2 } } }),
+            ]
+        );
+    }
+
+    /// The outcome a command recorded converts to its own output; one of another kind is
+    /// an error, never a panic (and never silently another answer).
+    #[test]
+    fn an_outcome_converts_to_its_commands_output_only() {
+        assert_eq!(<PruneRequestHashes as StoreCommand>::output(Outcome::RequestHashesPruned(4)).unwrap(), 4);
+        assert_eq!(<echelon::ThrottleHit as StoreCommand>::output(Outcome::Echelon(EchelonOutcome::ThrottleHits(2))).unwrap(), 2);
+        let wrong = <echelon::ThrottleHit as StoreCommand>::output(Outcome::RequestHashesPruned(4)).unwrap_err();
+        assert!(matches!(wrong, CommandError::UnexpectedOutcome(ref o) if o.contains("RequestHashesPruned")), "{wrong:?}");
+        let wrong = <echelon::ThrottleHit as StoreCommand>::output(Outcome::Echelon(EchelonOutcome::Pruned(1))).unwrap_err();
+        assert!(matches!(wrong, CommandError::UnexpectedOutcome(_)), "{wrong:?}");
+    }
+}

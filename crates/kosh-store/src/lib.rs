@@ -9,11 +9,12 @@
 //!
 //! Follow a DMT transfer (`DmtCommand::InitiateTransfer`) from the handler to the disk:
 //!
-//! 1. **Entry.** The server builds a [`commands::Command`] and calls
+//! 1. **Entry.** The server builds a typed command (here [`commands::dmt::NewTransfer`],
+//!    a [`commands::StoreCommand`] whose output is the recorded transfer) and calls
 //!    [`Store::execute`], or [`Store::execute_idempotent`] /
 //!    [`Store::execute_idempotent_with_hash`] with the partner's
-//!    [`commands::IdemKey`] (its `client_ref_id` in a scope). All three go through one
-//!    private `Store::run`.
+//!    [`commands::IdemKey`] (its `client_ref_id` in a scope). All three turn it into the
+//!    [`commands::Command`] enum and go through one private `Store::run`.
 //! 2. **Guard.** Before touching the database, `Store::run` wraps the key in a
 //!    [`commands::Guard`]: [`commands::Guard::new`] fingerprints the command (a keyed
 //!    hash of [`commands::Command::fingerprint_fields`], or of the whole command), so a
@@ -66,7 +67,9 @@
 //!    committed. Then the idempotency record is completed with the outcome
 //!    ([`ops::idempotency::complete`]).
 //! 9. **The answer.** The transaction commits and the caller gets an
-//!    [`commands::Executed`]: the [`commands::Outcome`] and whether it was a replay.
+//!    [`commands::Executed`]: the command's own output (converted from the recorded
+//!    [`commands::Outcome`] by [`commands::StoreCommand::output`]) and whether it was a
+//!    replay.
 //!    Errors are a [`error::CommandError`]: a rejection, or a storage failure
 //!    ([`sql::SqlError`]).
 //!
