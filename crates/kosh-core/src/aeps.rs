@@ -434,7 +434,7 @@ pub fn simulated_pid(nonce: u64) -> String {
 
 /// Why an AePS command was refused; nothing it did remains.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AepsRefusal {
+pub enum AepsRejection {
     /// The agent has not finished e-KYC or not authenticated today.
     #[error("the agent is not ready for AePS: {0:?}")]
     NotReady(NotReady),

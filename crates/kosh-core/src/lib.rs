@@ -96,7 +96,7 @@
 //! - [`dmt`]: money transfer: customer states, `tx_status` and its state machine,
 //!   limits, and the [`dmt::DmtRejection`]s of its rules.
 //! - [`aeps`]: AePS types, limits, readiness, pricing, PID shape, the sandbox bank, and
-//!   the [`aeps::AepsRefusal`]s of its rules.
+//!   the [`aeps::AepsRejection`]s of its rules.
 //! - [`banks`]: the seeded banks, their channels, IFSC and account-number validation.
 //! - [`services`]: agent service codes and their pending → activated lifecycle.
 //! - [`validate`]: parse-don't-validate newtypes for PAN, mobile, email, dates, ids.
@@ -128,5 +128,6 @@ pub mod pricing;
 pub mod secret;
 pub mod services;
 pub mod signing;
+pub mod token;
 pub mod validate;
 pub mod webhook;

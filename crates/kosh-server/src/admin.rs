@@ -29,7 +29,7 @@ use kosh_core::ledger::{AccountKind, Balance};
 use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
 use kosh_core::signing::constant_time_eq;
-use kosh_store::commands::{Command, Executed, IdemKey, Outcome, MAX_REFERENCE_LEN};
+use kosh_store::commands::{CreditWallet, Executed, IdemKey, WalletCredit, MAX_REFERENCE_LEN};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::partners::Partner;
 use serde::Deserialize;
@@ -173,7 +173,7 @@ async fn wallet_credit(
     let reference = parse_reference(request.reference.as_deref())?;
     let key = idempotency_key(&headers)?;
     let partner = find_partner(&app, &partner).await?;
-    let cmd = Command::CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
+    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
     let executed = match key {
         Some(key) => {
             let key = IdemKey { partner_id: partner.id, scope: kosh_store::scopes::ADMIN_WALLET_CREDIT.into(), key };
@@ -182,9 +182,7 @@ async fn wallet_credit(
         None => app.store.execute(cmd).await.map(|outcome| Executed { outcome, replayed: false }),
     }
     .map_err(command_error)?;
-    let Outcome::WalletCredited { entry_id, balance } = executed.outcome else {
-        return Err(AdminError::store(format!("a wallet credit answered {:?}", executed.outcome)));
-    };
+    let WalletCredit { entry_id, balance } = executed.outcome;
     tracing::debug!(partner_id = partner.id, entry_id, amount_paise = amount.get(), replayed = executed.replayed, "admin credit");
     let mut body = balance_json(&partner, &balance);
     body.insert("entry_id".into(), entry_id.into());
@@ -259,7 +257,7 @@ fn command_error(e: CommandError) -> AdminError {
             "this Idempotency-Key was used before with a different request; use a new key for a new credit",
         ),
         CommandError::Rejected(rejection) => AdminError::unprocessable("rejected", rejection.to_string()),
-        CommandError::Sql(e) => AdminError::store(e),
+        e @ (CommandError::Sql(_) | CommandError::UnexpectedOutcome(_)) => AdminError::store(e),
     }
 }
 

@@ -43,8 +43,6 @@ use axum::routing::post;
 use axum::Router;
 use kosh_core::aeps::SERVICE_FINGPAY;
 use kosh_core::validate;
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome};
-use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::aeps::{GatewaySession, NewGatewaySession};
 use serde_json::{Map, Value};
 
@@ -148,10 +146,7 @@ async fn open_session(app: &AppState, params: &EkoParams) -> Result<(GatewaySess
         language: language.to_owned(),
         expires_at_ms: app.now_ms() + SESSION_MS,
     };
-    let outcome = app.store.execute(Command::Aeps(AepsCommand::OpenGatewaySession(new))).await;
-    let Ok(Outcome::Aeps(AepsOutcome::GatewaySessionOpened { session_id })) = outcome else {
-        return Err(crate::eko::user::store_error(format!("{outcome:?}")));
-    };
+    let session_id = app.store.execute(new).await.map_err(crate::eko::user::store_error)?;
     let session = app.store.aeps_gateway_session(&token_hash(&token)).await.map_err(crate::eko::user::store_error)?;
     let session = session.filter(|s| s.id == session_id).ok_or_else(|| crate::eko::user::store_error("session vanished"))?;
     Ok((session, token))

@@ -9,7 +9,7 @@
 
 pub mod echelon;
 
-use kosh_store::commands::Command;
+use kosh_store::commands::{Command, SeedSandbox};
 use kosh_store::ops::agents::NewAgent;
 use kosh_store::ops::partners::NewPartner;
 
@@ -22,7 +22,7 @@ pub const PARTNER_NAME: &str = "sandbox";
 /// The command that creates the sandbox partner, its agent (every service active) and its
 /// funded wallet; it does nothing when they exist.
 pub fn seed_command(wallet_rupees: i64) -> Command {
-    Command::SeedSandbox {
+    Command::SeedSandbox(SeedSandbox {
         partner: NewPartner {
             name: PARTNER_NAME.into(),
             developer_key: DEVELOPER_KEY.into(),
@@ -42,5 +42,5 @@ pub fn seed_command(wallet_rupees: i64) -> Command {
             residence_address: r#"{"line":"1 Sandbox Road","city":"Gurgaon","state":"Haryana","pincode":"122002"}"#.into(),
         },
         wallet_paise: wallet_rupees.saturating_mul(100),
-    }
+    })
 }

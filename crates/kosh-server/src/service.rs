@@ -13,6 +13,18 @@ pub mod dmt;
 pub mod echelon_payments;
 pub mod token;
 
+/// Why a service or worker step got no answer from the store: a read failed, or a
+/// command was refused or could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A read failed.
+    #[error(transparent)]
+    Read(#[from] kosh_store::sql::SqlError),
+    /// A command was refused or could not be written.
+    #[error(transparent)]
+    Command(#[from] kosh_store::error::CommandError),
+}
+
 /// An absolute URL, as the outbound HTTP client parses it: adapters check a partner's
 /// URL with the parser the call will use, without holding the client.
 pub type Url = reqwest::Url;

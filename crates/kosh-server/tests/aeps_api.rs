@@ -13,7 +13,7 @@ use kosh_core::ledger::{AccountKind, PLATFORM};
 use kosh_core::money::Paise;
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
-use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
+use kosh_store::commands::tokens::{CreateToken, TokenCommand, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::partners::NewPartner;
 use serde_json::{json, Value};
@@ -644,7 +644,7 @@ async fn issue_token(env: &Env, issuer_id: i64, client_ref_id: &str) -> String {
         display_items: "[]".into(),
         expires_at_ms: env.clock.now_ms() + DAY_MS,
     };
-    let cmd = Command::Token(TokenCmd::Create { partner_id: issuer_id, token });
+    let cmd = Command::Token(TokenCommand::Create(CreateToken { partner_id: issuer_id, token }));
     match env.app.state.store.execute(cmd).await.expect("issue a token") {
         Outcome::Token(outcome) => match *outcome {
             TokenOutcome::Created(t) => t.token,

@@ -275,7 +275,10 @@ async fn signed_callbacks_verify_with_the_sdk(backend: Backend) {
     let store = &app.state.store;
     let partner = partner_id(store, "sandbox").await;
     let secret = "whsec-0123456789abcdef";
-    let cmd = kosh_store::commands::callbacks::CallbackCmd::SetSigning { partner_id: partner, secret: Some(secret.into()) };
+    let cmd = kosh_store::commands::callbacks::CallbackCommand::SetSigning(kosh_store::commands::callbacks::SetSigning {
+        partner_id: partner,
+        secret: Some(secret.into()),
+    });
     store.execute(kosh_store::commands::Command::Callbacks(cmd)).await.unwrap();
     let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
     set_endpoint(store, partner, "tx_status", &format!("{}/status", receiver.url), None).await;

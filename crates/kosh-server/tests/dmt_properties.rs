@@ -20,7 +20,7 @@ use kosh_core::ledger::AccountKind;
 use kosh_core::pricing::Pricing;
 use kosh_sdk::eko::{Client, Credentials};
 use kosh_server::App;
-use kosh_store::commands::Command;
+use kosh_store::commands::{Command, CreditWallet};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
@@ -48,7 +48,7 @@ async fn new_partner(app: &App, n: u32, wallet_paise: i64) -> Partner {
         initiator_id: format!("98000000{n:02}"),
     };
     let p = eko_support::create_partner(app, &format!("prop-{n}"), &credentials).await;
-    let credit = Command::CreditWallet { partner_id: p.id, amount_paise: wallet_paise, reference: "test".into() };
+    let credit = Command::CreditWallet(CreditWallet { partner_id: p.id, amount_paise: wallet_paise, reference: "test".into() });
     app.state.store.execute(credit).await.expect("credit");
     let client = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
     let user_code = eko_support::onboard(&client, &format!("ABCPQ{:04}K", n), &format!("97000000{n:02}")).await;

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use kosh_core::echelon::merchant::StoredSecret;
 use kosh_server::echelon::MERCHANT_TTL_MS;
 use kosh_server::sandbox::echelon::{MERCHANT_CODE, SECRET};
-use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
+use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome, RotateSecret};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -302,12 +302,12 @@ async fn a_rotated_secret_retires_the_tokens_it_signed(backend: Backend) {
 
     let new_secret = "rotating-secret-0123456789-new";
     let stored = StoredSecret::derive(new_secret);
-    let rotate = EchelonCommand::RotateSecret {
+    let rotate = EchelonCommand::RotateSecret(RotateSecret {
         merchant_code: "ROT-M".into(),
         salt: stored.salt,
         verifier: stored.verifier,
         token_key: stored.token_key,
-    };
+    });
     let outcome = e.app.state.store.execute(Command::Echelon(rotate)).await.unwrap();
     assert!(matches!(outcome, Outcome::Echelon(EchelonOutcome::SecretRotated)), "{outcome:?}");
     e.clock.advance_ms(MERCHANT_TTL_MS);

@@ -5,8 +5,8 @@
 use kosh_core::echelon::merchant::StoredSecret;
 use kosh_core::secret::{Secret, REDACTED};
 use kosh_server::config::Config;
-use kosh_store::commands::callbacks::CallbackCmd;
-use kosh_store::commands::{Command, EchelonCommand};
+use kosh_store::commands::callbacks::{CallbackCommand, SetEndpoint, SetSigning};
+use kosh_store::commands::{CheckOtp, Command, EchelonCommand, IssueOtp, RotateSecret};
 use kosh_store::ops::aeps::{GatewaySession, NewGatewaySession};
 use kosh_store::ops::callbacks::Endpoint;
 use kosh_store::ops::echelon::{Merchant, NewMerchant};
@@ -86,9 +86,9 @@ fn partners_and_their_commands_never_show_the_access_key() {
 fn callback_endpoints_and_signing_never_show_passwords_header_values_or_secrets() {
     let secrets = [BASIC_PASSWORD, HEADER_VALUE];
     assert_hidden("Endpoint", &format!("{:?}", endpoint()), &secrets);
-    let set = CallbackCmd::SetEndpoint { partner_id: 1, endpoint: endpoint() };
+    let set = CallbackCommand::SetEndpoint(SetEndpoint { partner_id: 1, endpoint: endpoint() });
     assert_hidden("SetEndpoint", &format!("{:?}", Command::Callbacks(set)), &secrets);
-    let signing = CallbackCmd::SetSigning { partner_id: 1, secret: Some(SIGNING_SECRET.into()) };
+    let signing = CallbackCommand::SetSigning(SetSigning { partner_id: 1, secret: Some(SIGNING_SECRET.into()) });
     assert_hidden("SetSigning", &format!("{signing:?}"), &[SIGNING_SECRET]);
 }
 
@@ -111,12 +111,12 @@ fn merchants_never_show_their_token_key() {
     assert_hidden("Merchant", &format!("{merchant:?}"), &[TOKEN_KEY]);
     let create = Command::Echelon(EchelonCommand::CreateMerchant(new));
     assert_hidden("CreateMerchant", &format!("{create:?}"), &[TOKEN_KEY]);
-    let rotate = EchelonCommand::RotateSecret {
+    let rotate = EchelonCommand::RotateSecret(RotateSecret {
         merchant_code: "ACME-1".into(),
         salt: "salt".into(),
         verifier: "verifier".into(),
         token_key: TOKEN_KEY.into(),
-    };
+    });
     assert_hidden("RotateSecret", &format!("{rotate:?}"), &[TOKEN_KEY]);
     let stored = StoredSecret::derive("a-merchant-secret");
     assert_hidden("StoredSecret", &format!("{stored:?}"), &[stored.token_key.expose()]);
@@ -173,8 +173,8 @@ fn the_configuration_never_shows_tokens_peppers_or_the_database_password() {
 
 #[test]
 fn otp_codes_in_commands_never_show() {
-    use kosh_store::commands::aeps::AepsCommand;
-    use kosh_store::commands::dmt::DmtCommand;
+    use kosh_store::commands::aeps::{AepsCommand, VerifyEkycOtp};
+    use kosh_store::commands::dmt::{DmtCommand, Refund, VerifyCustomer};
     use kosh_store::ops::otp::OtpRequest;
     const CODE: &str = "864209";
     let request = OtpRequest {
@@ -185,18 +185,28 @@ fn otp_codes_in_commands_never_show() {
         max_attempts: 3,
         sandbox_visible: true,
     };
-    let check = Command::CheckOtp {
+    let check = Command::CheckOtp(CheckOtp {
         partner_id: 1,
         purpose: "user_mobile".into(),
         subject: "9876500001".into(),
         code: CODE.into(),
         otp_ref_id: None,
-    };
-    let verify = DmtCommand::VerifyCustomer { partner_id: 1, mobile: "9876500001".into(), code: CODE.into(), otp_ref_id: None };
-    let refund = DmtCommand::Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None };
-    let ekyc =
-        AepsCommand::VerifyEkycOtp { partner_id: 1, user_code: 2, code: CODE.into(), otp_ref_id: None, reference_tid: None };
-    let issue = Command::IssueOtp { partner_id: 1, request };
+    });
+    let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
+        partner_id: 1,
+        mobile: "9876500001".into(),
+        code: CODE.into(),
+        otp_ref_id: None,
+    });
+    let refund = DmtCommand::Refund(Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None });
+    let ekyc = AepsCommand::VerifyEkycOtp(VerifyEkycOtp {
+        partner_id: 1,
+        user_code: 2,
+        code: CODE.into(),
+        otp_ref_id: None,
+        reference_tid: None,
+    });
+    let issue = Command::IssueOtp(IssueOtp { partner_id: 1, request });
     for text in [format!("{issue:?}"), format!("{check:?}"), format!("{verify:?}"), format!("{refund:?}"), format!("{ekyc:?}")] {
         assert_hidden("an OTP command", &text, &[CODE]);
     }

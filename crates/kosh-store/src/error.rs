@@ -71,7 +71,7 @@ pub enum Rejection {
     InvalidEntry(String),
     /// An AePS rule refused the command.
     #[error(transparent)]
-    Aeps(#[from] kosh_core::aeps::AepsRefusal),
+    Aeps(#[from] kosh_core::aeps::AepsRejection),
     /// The callback endpoint or signing settings are invalid; says why.
     #[error("invalid callback configuration: {0}")]
     InvalidCallbackConfig(String),
@@ -81,21 +81,9 @@ pub enum Rejection {
     /// The event cannot be queued again in its state; says why.
     #[error("the callback cannot be replayed: {0}")]
     CallbackNotReplayable(String),
-    /// No token with this number.
-    #[error("token not found")]
-    TokenNotFound,
-    /// The token's validity has passed.
-    #[error("the token has expired")]
-    TokenExpired,
-    /// The token was paid before.
-    #[error("the token was already paid (tid {tid})")]
-    TokenAlreadyPaid {
-        /// The payment's transaction id.
-        tid: String,
-    },
-    /// The token request is invalid; says why.
-    #[error("invalid token: {0}")]
-    InvalidToken(String),
+    /// A Token rule refused the command.
+    #[error(transparent)]
+    Token(#[from] kosh_core::token::TokenRejection),
     /// A DMT rule refused the command.
     #[error(transparent)]
     Dmt(#[from] kosh_core::dmt::DmtRejection),
@@ -110,6 +98,10 @@ pub enum CommandError {
     /// The database failed; the transaction was rolled back (and, on PostgreSQL, retried first if it could succeed).
     #[error(transparent)]
     Sql(#[from] SqlError),
+    /// The command answered an outcome of another kind than its [`crate::commands::StoreCommand::Output`]
+    /// (a bug in the command's own conversion, never a partner's doing); what it did is committed.
+    #[error("unexpected outcome {0}")]
+    UnexpectedOutcome(String),
 }
 
 impl CommandError {
@@ -117,7 +109,7 @@ impl CommandError {
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
             CommandError::Rejected(r) => Some(r),
-            CommandError::Sql(_) => None,
+            CommandError::Sql(_) | CommandError::UnexpectedOutcome(_) => None,
         }
     }
 }

@@ -9,11 +9,12 @@
 //!
 //! Follow a DMT transfer (`DmtCommand::InitiateTransfer`) from the handler to the disk:
 //!
-//! 1. **Entry.** The server builds a [`commands::Command`] and calls
+//! 1. **Entry.** The server builds a typed command (here [`commands::dmt::NewTransfer`],
+//!    a [`commands::StoreCommand`] whose output is the recorded transfer) and calls
 //!    [`Store::execute`], or [`Store::execute_idempotent`] /
 //!    [`Store::execute_idempotent_with_hash`] with the partner's
-//!    [`commands::IdemKey`] (its `client_ref_id` in a scope). All three go through one
-//!    private `Store::run`.
+//!    [`commands::IdemKey`] (its `client_ref_id` in a scope). All three turn it into the
+//!    [`commands::Command`] enum and go through one private `Store::run`.
 //! 2. **Guard.** Before touching the database, `Store::run` wraps the key in a
 //!    [`commands::Guard`]: [`commands::Guard::new`] fingerprints the command (a keyed
 //!    hash of [`commands::Command::fingerprint_fields`], or of the whole command), so a
@@ -66,7 +67,9 @@
 //!    committed. Then the idempotency record is completed with the outcome
 //!    ([`ops::idempotency::complete`]).
 //! 9. **The answer.** The transaction commits and the caller gets an
-//!    [`commands::Executed`]: the [`commands::Outcome`] and whether it was a replay.
+//!    [`commands::Executed`]: the command's own output (converted from the recorded
+//!    [`commands::Outcome`] by [`commands::StoreCommand::output`]) and whether it was a
+//!    replay.
 //!    Errors are a [`error::CommandError`]: a rejection, or a storage failure
 //!    ([`sql::SqlError`]).
 //!
@@ -107,7 +110,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod stats;
 
-use commands::{Command, Executed, Guard, IdemKey, Outcome, RequestHashUse};
+use commands::{Command, Executed, Guard, IdemKey, RequestHashUse, StoreCommand};
 use error::{CmdResult, CommandError};
 use kosh_core::clock::SharedClock;
 use kosh_core::ledger::{AccountKind, Balance};
@@ -244,27 +247,27 @@ impl Store {
         }
     }
 
-    /// Runs a command as one atomic unit.
-    pub async fn execute(&self, cmd: Command) -> CmdResult<Outcome> {
-        Ok(self.run(None, None, cmd).await?.outcome)
+    /// Runs a command as one atomic unit; answers the command's own output.
+    pub async fn execute<C: StoreCommand>(&self, cmd: C) -> CmdResult<C::Output> {
+        C::output(self.run(None, None, cmd.into_command()).await?.outcome)
     }
 
     /// Runs a command guarded by an idempotency key, in the same atomic unit: the same
     /// command again answers the first outcome; a different one under the key is refused.
-    pub async fn execute_idempotent(&self, key: IdemKey, cmd: Command) -> CmdResult<Executed> {
-        self.run(Some(key), None, cmd).await
+    pub async fn execute_idempotent<C: StoreCommand>(&self, key: IdemKey, cmd: C) -> CmdResult<Executed<C::Output>> {
+        self.run(Some(key), None, cmd.into_command()).await?.typed::<C>()
     }
 
     /// [`Store::execute_idempotent`], also recording `request_hash` (when given) as used
     /// by this request, in the same atomic unit: another request under it is refused
     /// ([`error::Rejection::RequestHashUsed`]); a retry of this one is answered as usual.
-    pub async fn execute_idempotent_with_hash(
+    pub async fn execute_idempotent_with_hash<C: StoreCommand>(
         &self,
         key: IdemKey,
         request_hash: Option<RequestHashUse>,
-        cmd: Command,
-    ) -> CmdResult<Executed> {
-        self.run(Some(key), request_hash, cmd).await
+        cmd: C,
+    ) -> CmdResult<Executed<C::Output>> {
+        self.run(Some(key), request_hash, cmd.into_command()).await?.typed::<C>()
     }
 
     async fn run(&self, key: Option<IdemKey>, request_hash: Option<RequestHashUse>, cmd: Command) -> CmdResult<Executed> {

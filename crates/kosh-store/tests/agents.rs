@@ -4,7 +4,7 @@ mod common;
 
 use common::{agent, new_agent, partner, rejection, store};
 use kosh_core::services::{ServiceStatus, VerificationStatus};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::{ActivateService, Command, DeactivateService, OnboardAgent, Outcome};
 use kosh_store::error::Rejection;
 use kosh_store::ops::agents::Onboarded;
 use kosh_store::Store;
@@ -12,14 +12,20 @@ use kosh_testkit::BACKENDS;
 use std::collections::HashSet;
 
 async fn onboard(store: &Store, partner_id: i64, pan: &str, mobile: &str) -> Result<Onboarded, Rejection> {
-    match store.execute(Command::OnboardAgent { partner_id, agent: new_agent(pan, mobile) }).await {
+    match store.execute(Command::OnboardAgent(OnboardAgent { partner_id, agent: new_agent(pan, mobile) })).await {
         Ok(Outcome::AgentOnboarded(o)) => Ok(o),
         other => Err(rejection(other)),
     }
 }
 
 fn activate(partner_id: i64, user_code: i64, service_code: u16) -> Command {
-    Command::ActivateService { partner_id, user_code, service_code, review_ms: 60_000, details_json: "{}".into() }
+    Command::ActivateService(ActivateService {
+        partner_id,
+        user_code,
+        service_code,
+        review_ms: 60_000,
+        details_json: "{}".into(),
+    })
 }
 
 async fn activation(store: &Store, cmd: Command) -> (ServiceStatus, bool) {
@@ -74,11 +80,11 @@ async fn services_activate_at_once_or_after_review() {
 
         assert_eq!(rejection(store.execute(activate(p, user, 999)).await), Rejection::UnknownService(999), "{backend:?}");
         assert_eq!(rejection(store.execute(activate(p, user + 1, 45)).await), Rejection::AgentNotFound, "{backend:?}");
-        let off = Command::DeactivateService { partner_id: p, user_code: user, service_code: 45 };
+        let off = Command::DeactivateService(DeactivateService { partner_id: p, user_code: user, service_code: 45 });
         assert!(
             matches!(store.execute(off).await.unwrap(), Outcome::ServiceDeactivated(s) if s.status == ServiceStatus::Deactivated)
         );
-        let never = Command::DeactivateService { partner_id: p, user_code: user, service_code: 53 };
+        let never = Command::DeactivateService(DeactivateService { partner_id: p, user_code: user, service_code: 53 });
         assert_eq!(rejection(store.execute(never).await), Rejection::ServiceNotActive, "{backend:?}");
         let events = store.recent_outbox(p, 10).await.unwrap();
         assert_eq!(events.len(), 3, "{backend:?}: one event per change (43, 45, 45 off), none for no-ops");

@@ -6,7 +6,7 @@ mod common;
 
 use common::{debit_to_rail, new_agent, partner, rejection, store};
 use kosh_core::ledger::AccountKind;
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::{Command, CreditWallet, Outcome, SeedSandbox};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::partners::NewPartner;
 use kosh_store::stats::StoreStats;
@@ -27,7 +27,11 @@ async fn group_commit_batches_commands_and_isolates_failures() {
             .map(|i| {
                 let store = store.clone();
                 let cmd = if i % 2 == 0 {
-                    Command::CreditWallet { partner_id: rich, amount_paise: CREDIT_PAISE, reference: format!("c{i}") }
+                    Command::CreditWallet(CreditWallet {
+                        partner_id: rich,
+                        amount_paise: CREDIT_PAISE,
+                        reference: format!("c{i}"),
+                    })
                 } else {
                     debit_to_rail(broke, 100)
                 };
@@ -64,13 +68,13 @@ async fn outbox_rows_exist_exactly_when_their_change_does() {
         let (store, clock) = store(backend).await;
         let p = partner(&store, 1).await;
         assert_eq!(rejection(store.execute(debit_to_rail(p, 1)).await), Rejection::InsufficientFunds { available_paise: 0 });
-        let zero = Command::CreditWallet { partner_id: p, amount_paise: 0, reference: "r".into() };
+        let zero = Command::CreditWallet(CreditWallet { partner_id: p, amount_paise: 0, reference: "r".into() });
         assert!(matches!(rejection(store.execute(zero).await), Rejection::InvalidEntry(_)), "{backend:?}");
         assert!(store.recent_outbox(p, 10).await.unwrap().is_empty(), "{backend:?}: refusals leave no event");
 
         clock.advance_ms(5_000);
         let Outcome::WalletCredited { entry_id, .. } = store
-            .execute(Command::CreditWallet { partner_id: p, amount_paise: 12_345, reference: "topup-1".into() })
+            .execute(Command::CreditWallet(CreditWallet { partner_id: p, amount_paise: 12_345, reference: "topup-1".into() }))
             .await
             .unwrap()
         else {
@@ -90,7 +94,7 @@ async fn outbox_rows_exist_exactly_when_their_change_does() {
 }
 
 fn sandbox(wallet_paise: i64) -> Command {
-    Command::SeedSandbox {
+    Command::SeedSandbox(SeedSandbox {
         partner: NewPartner {
             name: "sandbox".into(),
             developer_key: "becbbce45f79c6f5109f848acd540567".into(),
@@ -100,7 +104,7 @@ fn sandbox(wallet_paise: i64) -> Command {
         },
         agent: new_agent("AAAAA0000A", "9999999999"),
         wallet_paise,
-    }
+    })
 }
 
 /// Seeding does several writes; when its last step is refused, none of them remain.

@@ -8,8 +8,8 @@ mod common;
 use common::{partner, store};
 use kosh_core::events::{Event, TokenPaid};
 use kosh_core::money::Paise;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
+use kosh_store::commands::callbacks::{CallbackCommand, CallbackOutcome, Enqueue, PruneAttempts, Replay};
+use kosh_store::commands::tokens::{CreateToken, PayToken, TokenCommand, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::callbacks::{Attempt, ClaimRequest, Claimed, EventFilter, Finish, Next, TOKEN_ACK, TX_STATUS};
@@ -29,7 +29,7 @@ async fn append(store: &Store, partner_id: i64, kind: &str, n: i64) -> i64 {
         return store.recent_outbox(partner_id, 1).await.unwrap()[0].id;
     }
     let payload_json = json!({ "n": n }).to_string();
-    let cmd = CallbackCmd::Enqueue { partner_id, kind: kind.into(), payload_json };
+    let cmd = CallbackCommand::Enqueue(Enqueue { partner_id, kind: kind.into(), payload_json });
     match store.execute(Command::Callbacks(cmd)).await.expect("enqueue") {
         Outcome::Callbacks(CallbackOutcome::Enqueued(id)) => id,
         other => panic!("unexpected {other:?}"),
@@ -44,7 +44,7 @@ async fn claim(store: &Store, token: &str, limit: i64, per_partner: i64, exclude
         per_partner,
         exclude_partners: exclude,
     };
-    match store.execute(Command::Callbacks(CallbackCmd::Claim(req))).await.expect("claim") {
+    match store.execute(Command::Callbacks(CallbackCommand::Claim(req))).await.expect("claim") {
         Outcome::Callbacks(CallbackOutcome::Claimed(c)) => c,
         other => panic!("unexpected {other:?}"),
     }
@@ -65,7 +65,7 @@ fn attempt(store: &Store, status: i64) -> Attempt {
 
 async fn finish(store: &Store, id: i64, token: &str, next: Next, status: i64) -> bool {
     let f = Finish { id, lease_token: token.into(), attempt: Some(attempt(store, status)), next, error: None, token_ack: None };
-    match store.execute(Command::Callbacks(CallbackCmd::Finish(f))).await.expect("finish") {
+    match store.execute(Command::Callbacks(CallbackCommand::Finish(f))).await.expect("finish") {
         Outcome::Callbacks(CallbackOutcome::Finished { applied }) => applied,
         other => panic!("unexpected {other:?}"),
     }
@@ -177,7 +177,7 @@ async fn only_events_that_gave_up_can_be_replayed() {
         let p = partner(&store, 1).await;
         let internal = append(&store, p, "wallet.credited", 0).await;
         let e = append(&store, p, TX_STATUS, 1).await;
-        let replay = |id: i64| store.execute(Command::Callbacks(CallbackCmd::Replay { id }));
+        let replay = |id: i64| store.execute(Command::Callbacks(CallbackCommand::Replay(Replay { id })));
         let refused = |r: Result<Outcome, CommandError>| match r {
             Err(CommandError::Rejected(Rejection::CallbackNotReplayable(why))) => why,
             other => panic!("expected a refusal, got {other:?}"),
@@ -202,7 +202,11 @@ async fn only_events_that_gave_up_can_be_replayed() {
 }
 
 async fn prune(store: &Store, before_ms: i64, limit: i64) -> u64 {
-    match store.execute(Command::Callbacks(CallbackCmd::PruneAttempts { before_ms, limit })).await.expect("prune") {
+    match store
+        .execute(Command::Callbacks(CallbackCommand::PruneAttempts(PruneAttempts { before_ms, limit })))
+        .await
+        .expect("prune")
+    {
         Outcome::Callbacks(CallbackOutcome::Pruned(n)) => n,
         other => panic!("unexpected {other:?}"),
     }
@@ -286,7 +290,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             display_items: "[]".into(),
             expires_at_ms: store.now_ms() + 60_000,
         };
-        let create = Command::Token(TokenCmd::Create { partner_id: issuer, token });
+        let create = Command::Token(TokenCommand::Create(CreateToken { partner_id: issuer, token }));
         let Outcome::Token(created) = store.execute(create).await.unwrap() else { panic!("{backend:?}") };
         let TokenOutcome::Created(token) = *created else { panic!("{backend:?}") };
         let payment = Payment {
@@ -298,7 +302,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             customer_mobile: "9400000000".into(),
         };
         let Outcome::Token(paid) =
-            store.execute(Command::Token(TokenCmd::Pay { token: token.token.clone(), payment })).await.unwrap()
+            store.execute(Command::Token(TokenCommand::Pay(PayToken { token: token.token.clone(), payment }))).await.unwrap()
         else {
             panic!("{backend:?}")
         };
@@ -327,10 +331,8 @@ async fn a_typed_event_queued_by_hand_must_parse_and_match_its_kind() {
         let p = partner(&store, 1).await;
         let paid = json!({"kind": "token.paid.v1", "token": "1", "partner_reference": "R", "customer": "9400000000",
                           "customer_name": "A", "amount": 100, "tid": "7"});
-        let enqueue = |kind: &str, payload: &serde_json::Value| CallbackCmd::Enqueue {
-            partner_id: p,
-            kind: kind.into(),
-            payload_json: payload.to_string(),
+        let enqueue = |kind: &str, payload: &serde_json::Value| {
+            CallbackCommand::Enqueue(Enqueue { partner_id: p, kind: kind.into(), payload_json: payload.to_string() })
         };
         let queued = store.execute(Command::Callbacks(enqueue(TOKEN_ACK, &paid))).await;
         assert!(matches!(queued, Ok(Outcome::Callbacks(CallbackOutcome::Enqueued(_)))), "{backend:?}: {queued:?}");

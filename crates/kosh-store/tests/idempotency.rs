@@ -102,7 +102,7 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
     use kosh_core::pricing::Pricing;
     use kosh_store::commands::aeps::{AepsCommand, NewTransaction};
     use kosh_store::commands::dmt::{DmtCommand, NewTransfer};
-    use kosh_store::commands::tokens::TokenCmd;
+    use kosh_store::commands::tokens::{PayToken, TokenCommand};
     use kosh_store::commands::{Command, Guard};
     use kosh_store::ops::aeps::AadhaarRef;
     use kosh_store::ops::tokens::Payment;
@@ -160,7 +160,8 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         customer_name: "Asha".into(),
         customer_mobile: "9000000001".into(),
     };
-    let pay = |token: &str, p: &Payment| print(Command::Token(TokenCmd::Pay { token: token.into(), payment: p.clone() }));
+    let pay =
+        |token: &str, p: &Payment| print(Command::Token(TokenCommand::Pay(PayToken { token: token.into(), payment: p.clone() })));
     let details_changed =
         Payment { amount_paise: Paise::new(150_100).unwrap(), customer_name: "Asha V".into(), ..payment.clone() };
     assert_eq!(pay("100000000000001", &payment), pay("100000000000001", &details_changed), "the issuer's details");

@@ -7,7 +7,7 @@ mod common;
 use common::{assert_ledger_sound, credit, leg, partner, recorded, rejection, store};
 use kosh_core::ledger::{AccountKind, Balance, Side, MAX_LEGS, PLATFORM};
 use kosh_core::money::MAX_PAISE;
-use kosh_store::commands::{AccountSpec, Command, LegSpec, Outcome};
+use kosh_store::commands::{AccountSpec, Command, LegSpec, Outcome, RecordEntry, ResolveEntry};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::stats::StoreStats;
 use kosh_store::Store;
@@ -111,7 +111,7 @@ struct Actor {
 }
 
 fn entry(partner_id: i64, legs: Vec<LegSpec>, pending: bool) -> Command {
-    Command::RecordEntry { partner_id, kind: "walk".into(), reference: "r".into(), legs, pending }
+    Command::RecordEntry(RecordEntry { partner_id, kind: "walk".into(), reference: "r".into(), legs, pending })
 }
 
 /// A money transfer out of the partner's wallet: amount to the rail, plus fee and GST.
@@ -186,13 +186,13 @@ fn invalid_entry(rng: &mut StdRng, a: Actor, stranger: Actor) -> (Command, Rejec
             (two(stranger_wallet, 1, AccountKind::Suspense, 1), Rejection::AgentNotFound)
         }
         _ => {
-            let cmd = Command::RecordEntry {
+            let cmd = Command::RecordEntry(RecordEntry {
                 partner_id: p,
                 kind: String::new(),
                 reference: "r".into(),
                 legs: two(AccountKind::Suspense, 1, AccountKind::FeeRevenue, 1),
                 pending: false,
-            };
+            });
             return (cmd, invalid);
         }
     };
@@ -292,7 +292,7 @@ impl Walk {
             return;
         }
         let (entry_id, legs) = self.model.pending.swap_remove(self.rng.random_range(0..self.model.pending.len()));
-        let outcome = self.store.execute(Command::ResolveEntry { entry_id, post }).await;
+        let outcome = self.store.execute(Command::ResolveEntry(ResolveEntry { entry_id, post })).await;
         let Ok(Outcome::EntryResolved { entry_id: id, posted, balances }) = outcome else { panic!("step {i}: {outcome:?}") };
         assert_eq!((id, posted), (entry_id, post), "step {i}");
         self.model.resolve(&legs, post);
@@ -315,7 +315,11 @@ impl Walk {
             _ => (i64::MAX, Rejection::EntryNotFound),
         };
         let post = self.rng.random_bool(0.5);
-        assert_eq!(rejection(self.store.execute(Command::ResolveEntry { entry_id, post }).await), expected, "step {i}");
+        assert_eq!(
+            rejection(self.store.execute(Command::ResolveEntry(ResolveEntry { entry_id, post })).await),
+            expected,
+            "step {i}"
+        );
         self.tally.not_pending += 1;
     }
 
@@ -446,14 +450,14 @@ async fn pending_entries_post_or_void_once() {
         let third = rejection(store.execute(pending(1)).await);
         assert_eq!(third, Rejection::InsufficientFunds { available_paise: 0 }, "{backend:?}");
 
-        store.execute(Command::ResolveEntry { entry_id: first, post: true }).await.unwrap();
-        store.execute(Command::ResolveEntry { entry_id: second, post: false }).await.unwrap();
+        store.execute(Command::ResolveEntry(ResolveEntry { entry_id: first, post: true })).await.unwrap();
+        store.execute(Command::ResolveEntry(ResolveEntry { entry_id: second, post: false })).await.unwrap();
         let wallet = store.balance(p, &AccountKind::PartnerWallet).await.unwrap();
         assert_eq!((wallet.available_credit(), wallet.posted_credit()), (5_990, 5_990), "{backend:?}");
         let clearing = store.balance(PLATFORM, &AccountKind::RailClearing { rail: "imps" }).await.unwrap();
         assert_eq!((clearing.credits_posted, clearing.credits_pending), (4_000, 0), "{backend:?}");
         for (entry_id, post) in [(first, false), (second, true)] {
-            let again = rejection(store.execute(Command::ResolveEntry { entry_id, post }).await);
+            let again = rejection(store.execute(Command::ResolveEntry(ResolveEntry { entry_id, post })).await);
             assert_eq!(again, Rejection::EntryNotPending, "{backend:?}");
         }
         let kinds: Vec<String> = store.recent_outbox(p, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
@@ -491,11 +495,14 @@ async fn concurrent_debits_never_overdraw_a_wallet() {
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let Command::RecordEntry { partner_id, kind, reference, legs, .. } = common::debit_to_rail(p, DEBIT_PAISE)
+                    let Command::RecordEntry(RecordEntry { partner_id, kind, reference, legs, .. }) =
+                        common::debit_to_rail(p, DEBIT_PAISE)
                     else {
                         unreachable!()
                     };
-                    store.execute(Command::RecordEntry { partner_id, kind, reference, legs, pending: i % 2 == 0 }).await
+                    store
+                        .execute(Command::RecordEntry(RecordEntry { partner_id, kind, reference, legs, pending: i % 2 == 0 }))
+                        .await
                 })
             })
             .collect();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{partner, store};
-use kosh_store::commands::{Command, Outcome, USER_MOBILE_OTP};
+use kosh_store::commands::{CheckOtp, Command, IssueOtp, Outcome, USER_MOBILE_OTP};
 use kosh_store::ops::otp::{OtpCheck, OtpIssue, OtpRequest, MAX_PER_WINDOW, RATE_WINDOW_MS};
 use kosh_store::Store;
 use kosh_testkit::BACKENDS;
@@ -24,14 +24,20 @@ fn request(purpose: &str, subject: &str, code: &str, sandbox_visible: bool) -> O
 }
 
 async fn issue(store: &Store, partner_id: i64, req: OtpRequest) -> OtpIssue {
-    match store.execute(Command::IssueOtp { partner_id, request: req }).await.expect("issue") {
+    match store.execute(Command::IssueOtp(IssueOtp { partner_id, request: req })).await.expect("issue") {
         Outcome::OtpIssued(issued) => issued,
         other => panic!("unexpected {other:?}"),
     }
 }
 
 async fn check(store: &Store, partner_id: i64, purpose: &str, subject: &str, code: &str, otp_ref_id: Option<i64>) -> OtpCheck {
-    let cmd = Command::CheckOtp { partner_id, purpose: purpose.into(), subject: subject.into(), code: code.into(), otp_ref_id };
+    let cmd = Command::CheckOtp(CheckOtp {
+        partner_id,
+        purpose: purpose.into(),
+        subject: subject.into(),
+        code: code.into(),
+        otp_ref_id,
+    });
     match store.execute(cmd).await.expect("check") {
         Outcome::OtpChecked(checked) => checked,
         other => panic!("unexpected {other:?}"),

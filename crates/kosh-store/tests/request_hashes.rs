@@ -8,7 +8,7 @@ mod common;
 use common::{credit, debit_to_rail, partner, rejection, T0_MS};
 use kosh_core::clock::ManualClock;
 use kosh_core::ledger::AccountKind;
-use kosh_store::commands::{Command, IdemKey, Outcome, RequestHashUse};
+use kosh_store::commands::{Command, IdemKey, Outcome, PruneRequestHashes, RequestHashUse};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::Store;
 use kosh_testkit::{Backend, BACKENDS};
@@ -141,7 +141,7 @@ async fn expired_uses_are_pruned_in_bounded_batches() {
         clock.advance_ms(TOLERANCE_MS);
         let late = Some(RequestHashUse { hash: "NEW".into(), expires_at_ms: a.now_ms() + TOLERANCE_MS + 1 });
         a.execute_idempotent_with_hash(key(p, "new"), late, debit_to_rail(p, 100)).await.unwrap();
-        let prune = |limit| Command::PruneRequestHashes { expired_by_ms: T0_MS + TOLERANCE_MS + 1, limit };
+        let prune = |limit| Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms: T0_MS + TOLERANCE_MS + 1, limit });
         assert_eq!(pruned(&b, prune(3)).await, 3, "{backend:?}: one bounded batch");
         assert_eq!(pruned(&a, prune(3)).await, 2, "{backend:?}: the rest");
         assert_eq!(pruned(&a, prune(3)).await, 0, "{backend:?}: nothing else is due");

@@ -6,7 +6,8 @@ mod common;
 use common::{agent, credit, partner, store};
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
-use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
+use kosh_core::token::TokenRejection;
+use kosh_store::commands::tokens::{CreateToken, PayToken, TokenCommand, TokenOutcome};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::tokens::{NewToken, Payment};
@@ -34,7 +35,10 @@ async fn racing_payments_pay_a_token_once() {
         let payer = partner(&store, 2).await;
         credit(&store, payer, 10_000_000).await;
         let user_code = agent(&store, payer, "ABCDE1234F", "9876500001").await;
-        let create = Command::Token(TokenCmd::Create { partner_id: issuer, token: new_token("CR1", store.now_ms() + 60_000) });
+        let create = Command::Token(TokenCommand::Create(CreateToken {
+            partner_id: issuer,
+            token: new_token("CR1", store.now_ms() + 60_000),
+        }));
         let Outcome::Token(created) = store.execute(create).await.unwrap() else { panic!() };
         let TokenOutcome::Created(token) = *created else { panic!() };
 
@@ -51,14 +55,14 @@ async fn racing_payments_pay_a_token_once() {
                     customer_name: "Ram".into(),
                     customer_mobile: "9400000000".into(),
                 };
-                store.execute(Command::Token(TokenCmd::Pay { token: number, payment })).await
+                store.execute(Command::Token(TokenCommand::Pay(PayToken { token: number, payment }))).await
             }));
         }
         let mut paid = 0;
         for task in tasks {
             match task.await.unwrap() {
                 Ok(Outcome::Token(outcome)) if matches!(*outcome, TokenOutcome::Paid { .. }) => paid += 1,
-                Err(CommandError::Rejected(Rejection::TokenAlreadyPaid { .. })) => {}
+                Err(CommandError::Rejected(Rejection::Token(TokenRejection::AlreadyPaid { .. }))) => {}
                 other => panic!("{backend:?}: unexpected {other:?}"),
             }
         }

@@ -10,8 +10,7 @@
 use kosh_core::clock::SystemClock;
 use kosh_server::config::Config;
 use kosh_server::App;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::callbacks::{Enqueue, SetEndpoint};
 use kosh_store::ops::callbacks::{Endpoint, EventFilter, TX_STATUS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,7 +50,7 @@ async fn measure(plan: Plan, mut config: Config, receiver: String, delivered: Ar
     let partner = store.find_partner("sandbox").await.map_err(|e| e.to_string())?.ok_or("the sandbox partner is missing")?;
     let endpoint =
         Endpoint { kind: "tx_status".into(), url: receiver, basic_user: None, basic_password: None, headers: Vec::new() };
-    execute(&store, CallbackCmd::SetEndpoint { partner_id: partner.id, endpoint }).await?;
+    execute(&store, SetEndpoint { partner_id: partner.id, endpoint }).await?;
     let backlog_before = pending(&store).await?;
     eprintln!("kosh bench: queueing {} callbacks in {}", plan.events, store.location().describe());
     queue(&store, partner.id, plan.events).await?;
@@ -83,11 +82,8 @@ async fn measure(plan: Plan, mut config: Config, receiver: String, delivered: Ar
     Ok(())
 }
 
-async fn execute(store: &kosh_store::Store, cmd: CallbackCmd) -> Result<CallbackOutcome, String> {
-    match store.execute(Command::Callbacks(cmd)).await.map_err(|e| e.to_string())? {
-        Outcome::Callbacks(outcome) => Ok(outcome),
-        other => Err(format!("unexpected outcome {other:?}")),
-    }
+async fn execute<C: kosh_store::commands::StoreCommand>(store: &kosh_store::Store, cmd: C) -> Result<C::Output, String> {
+    store.execute(cmd).await.map_err(|e| e.to_string())
 }
 
 /// Queues the events, 64 commands at a time (the store batches them).
@@ -102,7 +98,7 @@ async fn queue(store: &Arc<kosh_store::Store>, partner_id: i64, events: u64) -> 
                 serde_json::json!({"tx_status": 0, "txstatus_desc": "Success", "tid": n, "client_ref_id": format!("B{n}")})
                     .to_string();
             tasks.push(tokio::spawn(async move {
-                execute(&store, CallbackCmd::Enqueue { partner_id, kind: TX_STATUS.into(), payload_json }).await
+                execute(&store, Enqueue { partner_id, kind: TX_STATUS.into(), payload_json }).await
             }));
         }
         for task in tasks {

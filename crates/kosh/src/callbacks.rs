@@ -6,8 +6,7 @@ use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
 use kosh_core::civil::iso_utc;
 use kosh_server::admin::callbacks::sample_payload;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::callbacks::{Enqueue, Replay};
 use kosh_store::ops::callbacks::{CallbackEvent, EventFilter, MAX_LIST};
 
 #[derive(Args, Debug)]
@@ -177,16 +176,13 @@ async fn show(args: IdArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn execute(store: &kosh_store::Store, cmd: CallbackCmd) -> Result<CallbackOutcome, String> {
-    match store.execute(Command::Callbacks(cmd)).await.map_err(|e| e.to_string())? {
-        Outcome::Callbacks(outcome) => Ok(outcome),
-        other => Err(format!("unexpected outcome {other:?}")),
-    }
+async fn execute<C: kosh_store::commands::StoreCommand>(store: &kosh_store::Store, cmd: C) -> Result<C::Output, String> {
+    store.execute(cmd).await.map_err(|e| e.to_string())
 }
 
 async fn replay(args: IdArgs) -> Result<(), String> {
     let store = args.store.open().await?;
-    execute(&store, CallbackCmd::Replay { id: args.id }).await?;
+    execute(&store, Replay { id: args.id }).await?;
     println!("event {} queued again; a running server delivers it now", args.id);
     Ok(())
 }
@@ -205,10 +201,8 @@ async fn send_test(args: SendTestArgs) -> Result<(), String> {
     };
     let mut last = 0;
     for _ in 0..args.count {
-        let cmd = CallbackCmd::Enqueue { partner_id: partner.id, kind: args.kind.clone(), payload_json: payload.clone() };
-        if let CallbackOutcome::Enqueued(id) = execute(&store, cmd).await? {
-            last = id;
-        }
+        let cmd = Enqueue { partner_id: partner.id, kind: args.kind.clone(), payload_json: payload.clone() };
+        last = execute(&store, cmd).await?;
     }
     println!("queued {} {} event(s) for partner {}; last id {last}", args.count, args.kind, partner.id);
     Ok(())

@@ -9,7 +9,7 @@ use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
 use kosh_core::echelon::merchant::{new_secret, StoredSecret};
 use kosh_core::echelon::{is_account_name, is_entity_id};
-use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
+use kosh_store::commands::RotateSecret;
 use kosh_store::ops::echelon::NewMerchant;
 
 #[derive(Args, Debug)]
@@ -94,16 +94,15 @@ async fn create(args: CreateArgs) -> Result<(), String> {
         token_key: stored.token_key,
         is_sandbox: false,
     };
-    match store.execute(Command::Echelon(EchelonCommand::CreateMerchant(merchant))).await {
-        Ok(Outcome::Echelon(EchelonOutcome::MerchantCreated(m))) => {
+    match store.execute(merchant).await {
+        Ok(Some(m)) => {
             println!("created merchant {} for partner {} {:?}", m.merchant_code, partner.id, partner.name);
             println!("merchantCode: {}", m.merchant_code);
             println!("secret: {secret}");
             eprintln!("note: the secret is shown this once only (Kosh keeps only a one-way verifier); store it securely now");
             Ok(())
         }
-        Ok(Outcome::Echelon(EchelonOutcome::MerchantCodeTaken)) => Err(format!("merchant code {code:?} is taken")),
-        Ok(other) => Err(format!("unexpected outcome {other:?}")),
+        Ok(None) => Err(format!("merchant code {code:?} is taken")),
         Err(e) => Err(format!("cannot create the merchant: {e}")),
     }
 }
@@ -128,14 +127,10 @@ async fn rotate(args: SecretArgs) -> Result<(), String> {
     let store = args.store.open().await?;
     let secret = new_secret();
     let stored = StoredSecret::derive(&secret);
-    let cmd = EchelonCommand::RotateSecret {
-        merchant_code: code.clone(),
-        salt: stored.salt,
-        verifier: stored.verifier,
-        token_key: stored.token_key,
-    };
-    match store.execute(Command::Echelon(cmd)).await {
-        Ok(Outcome::Echelon(EchelonOutcome::SecretRotated)) => {
+    let cmd =
+        RotateSecret { merchant_code: code.clone(), salt: stored.salt, verifier: stored.verifier, token_key: stored.token_key };
+    match store.execute(cmd).await {
+        Ok(true) => {
             println!("merchantCode: {code}");
             println!("secret: {secret}");
             eprintln!(
@@ -143,8 +138,7 @@ async fn rotate(args: SecretArgs) -> Result<(), String> {
             );
             Ok(())
         }
-        Ok(Outcome::Echelon(EchelonOutcome::MerchantNotFound)) => Err(format!("no merchant {code:?} (`kosh merchant list`)")),
-        Ok(other) => Err(format!("unexpected outcome {other:?}")),
+        Ok(false) => Err(format!("no merchant {code:?} (`kosh merchant list`)")),
         Err(e) => Err(format!("cannot issue a new secret: {e}")),
     }
 }

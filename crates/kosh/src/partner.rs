@@ -5,7 +5,6 @@ use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
 use kosh_core::secret::{new_access_key, new_developer_key};
 use kosh_core::validate::Mobile;
-use kosh_store::commands::{Command, Outcome};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::partners::{NewPartner, Partner};
 use kosh_store::Store;
@@ -104,9 +103,8 @@ async fn create(args: CreateArgs) -> Result<(), String> {
             initiator_id: initiator_id.clone(),
             is_sandbox: false,
         };
-        match store.execute(Command::CreatePartner(new)).await {
-            Ok(Outcome::PartnerCreated(partner)) => break partner,
-            Ok(other) => return Err(format!("unexpected outcome {other:?}")),
+        match store.execute(new).await {
+            Ok(partner) => break partner,
             Err(CommandError::Rejected(Rejection::PartnerExists { field: "initiator_id" }))
                 if given.is_none() && tries < MAX_RANDOM_INITIATOR_TRIES => {}
             Err(e) => return Err(create_error(&e, &name, &initiator_id)),

@@ -8,8 +8,7 @@ use crate::partner;
 use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
 use kosh_core::secret::Secret;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::callbacks::{SetEndpoint, SetSigning, UnsetEndpoint};
 use kosh_store::ops::callbacks::{Endpoint, ENDPOINT_KINDS};
 use kosh_store::Store;
 
@@ -102,11 +101,8 @@ fn parse_header(text: &str) -> Result<(String, Secret), String> {
     Ok((name.trim().to_owned(), value.trim().into()))
 }
 
-async fn execute(store: &Store, cmd: CallbackCmd) -> Result<CallbackOutcome, String> {
-    match store.execute(Command::Callbacks(cmd)).await.map_err(|e| e.to_string())? {
-        Outcome::Callbacks(outcome) => Ok(outcome),
-        other => Err(format!("unexpected outcome {other:?}")),
-    }
+async fn execute<C: kosh_store::commands::StoreCommand>(store: &Store, cmd: C) -> Result<C::Output, String> {
+    store.execute(cmd).await.map_err(|e| e.to_string())
 }
 
 async fn set(args: SetArgs) -> Result<(), String> {
@@ -116,7 +112,7 @@ async fn set(args: SetArgs) -> Result<(), String> {
     endpoint.validate()?;
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
-    execute(&store, CallbackCmd::SetEndpoint { partner_id: partner.id, endpoint: endpoint.clone() }).await?;
+    execute(&store, SetEndpoint { partner_id: partner.id, endpoint: endpoint.clone() }).await?;
     println!("partner {} {:?}: {} callbacks go to {}", partner.id, partner.name, endpoint.kind, endpoint.url);
     Ok(())
 }
@@ -147,9 +143,9 @@ async fn show(args: PartnerOnly) -> Result<(), String> {
 async fn unset(args: UnsetArgs) -> Result<(), String> {
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
-    match execute(&store, CallbackCmd::UnsetEndpoint { partner_id: partner.id, kind: args.kind.clone() }).await? {
-        CallbackOutcome::EndpointUnset(true) => println!("removed the {} callback URL of partner {}", args.kind, partner.id),
-        _ => println!("partner {} had no {} callback URL", partner.id, args.kind),
+    match execute(&store, UnsetEndpoint { partner_id: partner.id, kind: args.kind.clone() }).await? {
+        true => println!("removed the {} callback URL of partner {}", args.kind, partner.id),
+        false => println!("partner {} had no {} callback URL", partner.id, args.kind),
     }
     Ok(())
 }
@@ -161,7 +157,7 @@ async fn signing(args: SigningArgs) -> Result<(), String> {
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
     let secret = args.on.then(|| format!("whsec_{}", kosh_core::secret::new_token(40)));
-    execute(&store, CallbackCmd::SetSigning { partner_id: partner.id, secret: secret.as_deref().map(Secret::from) }).await?;
+    execute(&store, SetSigning { partner_id: partner.id, secret: secret.as_deref().map(Secret::from) }).await?;
     match secret {
         Some(secret) => {
             println!("signing_secret: {secret}");

@@ -6,7 +6,7 @@ use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
 use kosh_core::ledger::{AccountKind, Balance};
 use kosh_core::money::Paise;
-use kosh_store::commands::{Command, Outcome, MAX_REFERENCE_LEN};
+use kosh_store::commands::{CreditWallet, WalletCredit, MAX_REFERENCE_LEN};
 use kosh_store::error::Rejection;
 
 #[derive(Args, Debug)]
@@ -79,14 +79,11 @@ async fn credit(args: CreditArgs) -> Result<(), String> {
     }
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
-    let cmd = Command::CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
-    let outcome = store.execute(cmd).await.map_err(|e| match e.rejection() {
+    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
+    let WalletCredit { entry_id, balance } = store.execute(cmd).await.map_err(|e| match e.rejection() {
         Some(Rejection::PartnerNotFound) => format!("partner {} no longer exists", partner.id),
         _ => format!("cannot credit the wallet: {e}"),
     })?;
-    let Outcome::WalletCredited { entry_id, balance } = outcome else {
-        return Err(format!("unexpected outcome {outcome:?}"));
-    };
     println!("credited {amount} to partner {} {:?} (ledger entry {entry_id})", partner.id, partner.name);
     print_balance(&balance);
     Ok(())

@@ -5,7 +5,7 @@ mod common;
 
 use kosh_core::clock::SystemClock;
 use kosh_core::validate::Mobile;
-use kosh_store::commands::{Command as StoreCommand, Outcome, USER_MOBILE_OTP};
+use kosh_store::commands::{Command as StoreCommand, IssueOtp, Outcome, USER_MOBILE_OTP};
 use kosh_store::ops::otp::{OtpIssue, OtpRequest};
 use kosh_store::{Location, Store};
 use kosh_testkit::{scratch_dir, Backend, BACKENDS};
@@ -238,7 +238,7 @@ async fn issue_otp(location: Location, partner_id: i64, mobile: &str, code: &str
         max_attempts: 3,
         sandbox_visible: true,
     };
-    let outcome = store.execute(StoreCommand::IssueOtp { partner_id, request }).await.expect("issue OTP");
+    let outcome = store.execute(StoreCommand::IssueOtp(IssueOtp { partner_id, request })).await.expect("issue OTP");
     assert!(matches!(outcome, Outcome::OtpIssued(OtpIssue::Issued { .. })), "{outcome:?}");
 }
 

@@ -6,7 +6,7 @@ use kosh_core::clock::{Clock, ManualClock, SystemClock};
 use kosh_core::dmt::DmtChannel;
 use kosh_core::money::Paise;
 use kosh_core::pricing::Pricing;
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, NewTransfer};
+use kosh_store::commands::dmt::{AddRecipient, DmtCommand, DmtOutcome, EnrollCustomer, NewTransfer, VerifyCustomer};
 use kosh_store::commands::{Command as StoreCommand, Outcome};
 use kosh_store::ops::dmt_customers::NewCustomer;
 use kosh_store::ops::dmt_recipients::NewRecipient;
@@ -48,8 +48,9 @@ async fn store_with_a_transfer(location: Location) -> i64 {
         residence_address: "{}".into(),
         user_code: 20_810_200,
     };
-    execute(&store, DmtCommand::EnrollCustomer { partner_id, customer, otp }).await;
-    let verify = DmtCommand::VerifyCustomer { partner_id, mobile: MOBILE.into(), code: "424242".into(), otp_ref_id: None };
+    execute(&store, DmtCommand::EnrollCustomer(EnrollCustomer { partner_id, customer, otp })).await;
+    let verify =
+        DmtCommand::VerifyCustomer(VerifyCustomer { partner_id, mobile: MOBILE.into(), code: "424242".into(), otp_ref_id: None });
     assert!(matches!(execute(&store, verify).await, DmtOutcome::CustomerVerified(_)));
     let recipient = NewRecipient {
         id_type: "acc_ifsc".into(),
@@ -60,7 +61,7 @@ async fn store_with_a_transfer(location: Location) -> i64 {
         recipient_mobile: "9876543210".into(),
         recipient_type: 3,
     };
-    let add = DmtCommand::AddRecipient { partner_id, mobile: MOBILE.into(), recipient, max_recipients: 20 };
+    let add = DmtCommand::AddRecipient(AddRecipient { partner_id, mobile: MOBILE.into(), recipient, max_recipients: 20 });
     let DmtOutcome::RecipientAdded(r) = execute(&store, add).await else { panic!("recipient") };
     let transfer = NewTransfer {
         partner_id,

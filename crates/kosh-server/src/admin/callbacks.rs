@@ -20,8 +20,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use kosh_core::civil::iso_utc;
 use kosh_core::secret::Secret;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::callbacks::{Enqueue, Replay, SetEndpoint, UnsetEndpoint};
+use kosh_store::commands::StoreCommand;
 use kosh_store::ops::callbacks::{AttemptRecord, CallbackEvent, Endpoint, EventFilter, TOKEN_ACK, TX_STATUS};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -105,18 +105,13 @@ fn not_found(id: i64) -> AdminError {
     AdminError::new(StatusCode::NOT_FOUND, "callback_not_found", format!("no outbox event {id}"))
 }
 
-async fn execute(app: &AppState, cmd: CallbackCmd) -> Result<CallbackOutcome, AdminError> {
-    match app.store.execute(Command::Callbacks(cmd)).await.map_err(command_error)? {
-        Outcome::Callbacks(outcome) => Ok(outcome),
-        other => Err(AdminError::store(format!("a callback command answered {other:?}"))),
-    }
+async fn execute<C: StoreCommand>(app: &AppState, cmd: C) -> Result<C::Output, AdminError> {
+    app.store.execute(cmd).await.map_err(command_error)
 }
 
 async fn replay(State(app): State<AppState>, Path(id): Path<i64>) -> Result<Json<Value>, AdminError> {
-    match execute(&app, CallbackCmd::Replay { id }).await? {
-        CallbackOutcome::Replayed(event) => Ok(Json(json!({ "event": event_json(&event) }))),
-        other => Err(AdminError::store(format!("a replay answered {other:?}"))),
-    }
+    let event = execute(&app, Replay { id }).await?;
+    Ok(Json(json!({ "event": event_json(&event) })))
 }
 
 /// What a secret is shown as.
@@ -172,7 +167,7 @@ async fn set_endpoint(
         basic_password: req.basic_password,
         headers: req.headers.into_iter().collect(),
     };
-    execute(&app, CallbackCmd::SetEndpoint { partner_id: partner.id, endpoint: endpoint.clone() }).await?;
+    execute(&app, SetEndpoint { partner_id: partner.id, endpoint: endpoint.clone() }).await?;
     Ok(Json(endpoint_json(&endpoint)))
 }
 
@@ -181,10 +176,8 @@ async fn unset_endpoint(
     Path((partner, kind)): Path<(String, String)>,
 ) -> Result<Json<Value>, AdminError> {
     let partner = find_partner(&app, &partner).await?;
-    match execute(&app, CallbackCmd::UnsetEndpoint { partner_id: partner.id, kind: kind.clone() }).await? {
-        CallbackOutcome::EndpointUnset(removed) => Ok(Json(json!({ "kind": kind, "removed": removed }))),
-        other => Err(AdminError::store(format!("unset answered {other:?}"))),
-    }
+    let removed = execute(&app, UnsetEndpoint { partner_id: partner.id, kind: kind.clone() }).await?;
+    Ok(Json(json!({ "kind": kind, "removed": removed })))
 }
 
 /// A sample body for a test event of `kind`, shaped like the real callback.
@@ -224,9 +217,7 @@ async fn send_test(
         None => sample_payload(&req.kind, app.now_ms())
             .ok_or_else(|| bad("payload_required", format!("give a payload for {} events", req.kind)))?,
     };
-    let cmd = CallbackCmd::Enqueue { partner_id: partner.id, kind: req.kind, payload_json: payload.to_string() };
-    match execute(&app, cmd).await? {
-        CallbackOutcome::Enqueued(id) => Ok((StatusCode::CREATED, Json(json!({ "id": id })))),
-        other => Err(AdminError::store(format!("enqueue answered {other:?}"))),
-    }
+    let cmd = Enqueue { partner_id: partner.id, kind: req.kind, payload_json: payload.to_string() };
+    let id = execute(&app, cmd).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }

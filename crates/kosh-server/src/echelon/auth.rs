@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kosh_core::echelon::jwt;
-use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
+use kosh_store::commands::ThrottleHit;
 use kosh_store::ops::echelon::Merchant;
 use std::sync::Arc;
 
@@ -123,11 +123,7 @@ pub async fn throttle(app: &AppState, merchant: &Merchant) -> ApiResult<()> {
     if app.echelon.known_full(merchant.id, window_s) {
         return Err(too_many(app, now_ms));
     }
-    let cmd = Command::Echelon(EchelonCommand::ThrottleHit { merchant_id: merchant.id, window_s });
-    let hits = match app.store.execute(cmd).await.map_err(ApiError::store)? {
-        Outcome::Echelon(EchelonOutcome::ThrottleHits(hits)) => hits,
-        other => return Err(ApiError::store(format!("unexpected outcome {other:?}"))),
-    };
+    let hits = app.store.execute(ThrottleHit { merchant_id: merchant.id, window_s }).await.map_err(ApiError::store)?;
     if hits > i64::from(app.config.echelon_requests_per_sec) {
         app.echelon.mark_full(merchant.id, window_s);
         return Err(too_many(app, now_ms));

@@ -20,7 +20,7 @@ use kosh_core::echelon::{
     self, amount_json, lookup_method, operator_name, Direction, Method, MethodLookup, PayinScenario, Status, INR, METHODS,
 };
 use kosh_core::money::Paise;
-use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
+use kosh_store::commands::SetExternalReference;
 use kosh_store::ops::echelon::{Merchant, NewPayment, Payment};
 use serde_json::{json, Map, Value};
 
@@ -518,11 +518,10 @@ pub async fn set_external_reference(
             EXTERNAL_REFERENCE_METHODS.join(" and ")
         )));
     }
-    let cmd = EchelonCommand::SetExternalReference { merchant_id: caller.merchant.id, order_id: id.clone(), reference };
-    match app.store.execute(Command::Echelon(cmd)).await.map_err(ApiError::store)? {
-        Outcome::Echelon(EchelonOutcome::ReferenceSet) => Ok(StatusCode::NO_CONTENT),
-        Outcome::Echelon(EchelonOutcome::PaymentNotFound) => Err(ApiError::gone(format!("no payin {id:?}"))),
-        other => Err(ApiError::store(format!("unexpected outcome {other:?}"))),
+    let cmd = SetExternalReference { merchant_id: caller.merchant.id, order_id: id.clone(), reference };
+    match app.store.execute(cmd).await.map_err(ApiError::store)? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::gone(format!("no payin {id:?}"))),
     }
 }
 

@@ -31,7 +31,7 @@ use axum::Router;
 use kosh_core::aadhaar::Aadhaar;
 use kosh_core::aeps::{self, Ekyc, NotReady, SERVICE_FINGPAY, SERVICE_FINO};
 use kosh_core::civil;
-use kosh_store::commands::aeps::AepsRefusal;
+use kosh_store::commands::aeps::AepsRejection;
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::aeps::AadhaarRef;
 
@@ -143,22 +143,22 @@ pub fn refusal(e: CommandError, user_code: i64) -> EkoReply {
         Rejection::AgentNotFound => EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found")
             .with_hint(format!("no user (agent) {user_code} was onboarded by you")),
         Rejection::RequestHashUsed { used_at_ms } => crate::eko::auth::request_hash_reused(*used_at_ms),
-        Rejection::IdempotencyConflict | Rejection::Aeps(AepsRefusal::ClientRefIdUsed) => {
+        Rejection::IdempotencyConflict | Rejection::Aeps(AepsRejection::ClientRefIdUsed) => {
             fail(-1, "Duplicate client_ref_id").with_hint("client_ref_id was already used for a different transaction; send a new one for each transaction (a retry of the same request answers the first result)")
         }
         Rejection::Aeps(r) => match r {
-            AepsRefusal::NotReady(why) => not_ready(*why, user_code),
-            AepsRefusal::EkycStep { expected, found } => fail(-1, "e-KYC step out of order")
+            AepsRejection::NotReady(why) => not_ready(*why, user_code),
+            AepsRejection::EkycStep { expected, found } => fail(-1, "e-KYC step out of order")
                 .with_hint(format!("this step needs {expected}; the agent's e-KYC is {found}")),
-            AepsRefusal::ReferenceMismatch => fail(-1, "Invalid reference_tid")
+            AepsRejection::ReferenceMismatch => fail(-1, "Invalid reference_tid")
                 .with_hint("send the reference_tid that the e-KYC OTP request answered"),
-            AepsRefusal::AadhaarMismatch => fail(1714, "Aadhaar number does not match the agent's e-KYC")
+            AepsRejection::AadhaarMismatch => fail(1714, "Aadhaar number does not match the agent's e-KYC")
                 .with_hint("the agent authenticates with the same Aadhaar number used for the e-KYC"),
-            AepsRefusal::DailyLimit => fail(-1, "Transaction limit exceeded for this Aadhaar").with_hint(format!(
+            AepsRejection::DailyLimit => fail(-1, "Transaction limit exceeded for this Aadhaar").with_hint(format!(
                 "at most {} AePS transactions per Aadhaar number per day (IST); try again tomorrow",
                 aeps::MAX_TX_PER_AADHAAR_PER_DAY
             )),
-            AepsRefusal::TransactionNotFound => EkoReply::failure(168, -1, "TID does not exist"),
+            AepsRejection::TransactionNotFound => EkoReply::failure(168, -1, "TID does not exist"),
             other => fail(-1, &other.to_string()),
         },
         other => fail(-1, &other.to_string()),

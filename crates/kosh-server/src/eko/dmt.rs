@@ -352,15 +352,8 @@ pub fn transfer_reply(view: &TransferView, context: TransferContext<'_>) -> EkoR
 
 /// The answer to a refused DMT command: the platform's code and what to do.
 /// Runs a DMT command; any refusal becomes the platform's answer.
-pub async fn execute(
-    app: &AppState,
-    cmd: kosh_store::commands::dmt::DmtCommand,
-) -> Result<kosh_store::commands::dmt::DmtOutcome, EkoReply> {
-    match app.store.execute(kosh_store::commands::Command::Dmt(cmd)).await {
-        Ok(kosh_store::commands::Outcome::Dmt(outcome)) => Ok(outcome),
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
-        Err(e) => Err(refusal(e)),
-    }
+pub async fn execute<C: kosh_store::commands::StoreCommand>(app: &AppState, cmd: C) -> Result<C::Output, EkoReply> {
+    app.store.execute(cmd).await.map_err(refusal)
 }
 
 pub fn refusal(e: CommandError) -> EkoReply {

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Extension;
 use kosh_core::validate::{self, Address, Email, Mobile, Pan, PersonName, Text};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::OnboardAgent;
 use kosh_store::error::Rejection;
 use kosh_store::ops::agents::NewAgent;
 use serde_json::json;
@@ -29,10 +29,9 @@ const MAX_SHOP_NAME_CHARS: usize = 100;
 pub async fn onboard(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     let agent = parse(&params, &auth, app.now_ms(), app.config.sandbox)?;
     let mobile = agent.mobile.clone();
-    let cmd = Command::OnboardAgent { partner_id: auth.partner.id, agent };
+    let cmd = OnboardAgent { partner_id: auth.partner.id, agent };
     let onboarded = match app.store.execute(cmd).await {
-        Ok(Outcome::AgentOnboarded(onboarded)) => onboarded,
-        Ok(other) => return Err(store_error(format!("unexpected outcome {other:?}"))),
+        Ok(onboarded) => onboarded,
         Err(e) => return Err(match e.rejection() {
             Some(Rejection::AgentMobileTaken) => EkoReply::failure(status::CANNOT_REGISTER_AGENT, -1, "Agent can not be registered")
                 .with_hint(format!("mobile {mobile} is already registered to another of your users (agents) with a different PAN; each agent needs its own mobile number")),

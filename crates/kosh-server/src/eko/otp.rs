@@ -29,7 +29,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use kosh_core::civil;
 use kosh_core::validate::{Mobile, Text};
-use kosh_store::commands::{Command, Outcome, USER_MOBILE_OTP};
+use kosh_store::commands::{CheckOtp, IssueOtp, USER_MOBILE_OTP};
 use kosh_store::ops::otp::{OtpCheck, OtpIssue, OtpRequest};
 use serde_json::json;
 
@@ -59,8 +59,8 @@ pub async fn request(State(app): State<AppState>, Extension(auth): Extension<Aut
         max_attempts: MAX_ATTEMPTS,
         sandbox_visible: app.config.sandbox,
     };
-    match app.store.execute(Command::IssueOtp { partner_id, request }).await.map_err(store_error)? {
-        Outcome::OtpIssued(OtpIssue::Issued { otp_ref_id }) => {
+    match app.store.execute(IssueOtp { partner_id, request }).await.map_err(store_error)? {
+        OtpIssue::Issued { otp_ref_id } => {
             let data = json!({ "mobile": mobile.as_str(), "otp_ref_id": otp_ref_id.to_string(),
                                "otp_validity_secs": app.config.otp_ttl_secs });
             let reply = EkoReply::ok(1316, "OTP sent successfully", data);
@@ -73,11 +73,10 @@ pub async fn request(State(app): State<AppState>, Extension(auth): Extension<Aut
                 reply
             })
         }
-        Outcome::OtpIssued(OtpIssue::RateLimited) => Err(failure(1318, "Too many OTP requests").with_hint(format!(
+        OtpIssue::RateLimited => Err(failure(1318, "Too many OTP requests").with_hint(format!(
             "at most {} OTPs per mobile number per hour; use the latest OTP, or wait",
             kosh_store::ops::otp::MAX_PER_WINDOW
         ))),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
     }
 }
 
@@ -94,17 +93,9 @@ pub async fn verify(State(app): State<AppState>, Extension(auth): Extension<Auth
     if app.store.is_mobile_verified(partner_id, mobile.as_str()).await.map_err(store_error)? {
         return Ok(already_verified(&mobile));
     }
-    let cmd = Command::CheckOtp {
-        partner_id,
-        purpose: USER_MOBILE_OTP.into(),
-        subject: mobile.as_str().into(),
-        code: code.into(),
-        otp_ref_id,
-    };
-    let check = match app.store.execute(cmd).await.map_err(store_error)? {
-        Outcome::OtpChecked(check) => check,
-        other => return Err(store_error(format!("unexpected outcome {other:?}"))),
-    };
+    let cmd =
+        CheckOtp { partner_id, purpose: USER_MOBILE_OTP.into(), subject: mobile.as_str().into(), code: code.into(), otp_ref_id };
+    let check = app.store.execute(cmd).await.map_err(store_error)?;
     check_answer(check, &mobile, otp_ref_id.is_some(), app.config.otp_ttl_secs)
 }
 

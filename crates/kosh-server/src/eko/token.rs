@@ -27,9 +27,10 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil::{self, Date, IST_OFFSET_MS};
 use kosh_core::money::Paise;
+use kosh_core::token::TokenRejection;
 use kosh_core::validate::{self, ClientRefId, Email, Mobile, Text};
-use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
-use kosh_store::commands::{Command, IdemKey, Outcome};
+use kosh_store::commands::tokens::CreateToken;
+use kosh_store::commands::IdemKey;
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::tokens::{NewToken, Token};
 use kosh_store::scopes;
@@ -159,18 +160,14 @@ fn token_json(t: &Token, now_ms: i64) -> Value {
 pub async fn generate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     let token = parse_new(&params, &auth, app.now_ms())?;
     let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_TOKEN.into(), key: token.client_ref_id.clone() };
-    let cmd = Command::Token(TokenCmd::Create { partner_id: auth.partner.id, token });
+    let cmd = CreateToken { partner_id: auth.partner.id, token };
     let executed = app.store.execute_idempotent(key, cmd).await.map_err(|e| match e.rejection() {
         Some(Rejection::IdempotencyConflict) => EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id")
             .with_hint("this client_ref_id was used for a different token; use a new client_ref_id for a new token"),
-        Some(r @ Rejection::InvalidToken(_)) => EkoReply::failure(status::FAILED, -1, r.to_string()),
+        Some(r @ Rejection::Token(TokenRejection::Invalid(_))) => EkoReply::failure(status::FAILED, -1, r.to_string()),
         _ => store_error(e),
     })?;
-    let Outcome::Token(outcome) = executed.outcome else {
-        return Err(store_error(format!("unexpected outcome {:?}", executed.outcome)));
-    };
-    let TokenOutcome::Created(t) = *outcome else { return Err(store_error(format!("unexpected outcome {outcome:?}"))) };
-    Ok(EkoReply::ok_transaction(RT_GENERATED, "Token generated successfully", token_json(&t, app.now_ms())))
+    Ok(EkoReply::ok_transaction(RT_GENERATED, "Token generated successfully", token_json(&executed.outcome, app.now_ms())))
 }
 
 /// `GET /customer/payment/token/{token}` (or `client_ref_id:{ref}`): the issuer's inquiry.
@@ -270,10 +267,10 @@ fn pay_error(e: CommandError, token: &Token) -> EkoReply {
             EkoReply::failure(status::INSUFFICIENT_BALANCE, -1, "Insufficient balance")
                 .with_hint(format!("your e-value wallet has ₹{} available; load e-value first", rupees(*available_paise)))
         }
-        Some(Rejection::TokenExpired) => expired(token),
-        Some(Rejection::TokenAlreadyPaid { tid }) => already_paid(tid),
+        Some(Rejection::Token(TokenRejection::Expired)) => expired(token),
+        Some(Rejection::Token(TokenRejection::AlreadyPaid { tid })) => already_paid(tid),
         Some(Rejection::AgentNotFound) => EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found"),
-        Some(r @ Rejection::InvalidToken(_)) => EkoReply::failure(status::FAILED, -1, r.to_string()),
+        Some(r @ Rejection::Token(TokenRejection::Invalid(_))) => EkoReply::failure(status::FAILED, -1, r.to_string()),
         _ => store_error(e),
     }
 }

@@ -27,7 +27,7 @@ use axum::Extension;
 use kosh_core::civil;
 use kosh_core::services::{self, AgentService, ServiceStatus, SERVICES};
 use kosh_core::validate::{self, Address, Text};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::{ActivateService, DeactivateService, ServiceActivation};
 use kosh_store::error::{CommandError, Rejection};
 use serde_json::{json, Map, Value};
 
@@ -96,7 +96,7 @@ pub async fn activate(State(app): State<AppState>, Extension(auth): Extension<Au
     c.finish()?;
     let Some((user_code, service_code)) = target else { unreachable!("the checker fails when a required field is bad") };
     let review_ms = i64::try_from(app.config.service_review_secs).unwrap_or(i64::MAX / 1000) * 1000;
-    let cmd = Command::ActivateService {
+    let cmd = ActivateService {
         partner_id: auth.partner.id,
         user_code,
         service_code,
@@ -104,8 +104,7 @@ pub async fn activate(State(app): State<AppState>, Extension(auth): Extension<Au
         details_json: Value::Object(details).to_string(),
     };
     let (service, changed) = match app.store.execute(cmd).await {
-        Ok(Outcome::ServiceActivation { service, changed }) => (service, changed),
-        Ok(other) => return Err(store_error(format!("unexpected outcome {other:?}"))),
+        Ok(ServiceActivation { service, changed }) => (service, changed),
         Err(e) => return Err(service_command_error(e, user_code)),
     };
     let service = service.at(app.now_ms());
@@ -130,10 +129,9 @@ pub async fn deactivate(State(app): State<AppState>, Extension(auth): Extension<
     let target = service_target(&mut c, &params);
     c.finish()?;
     let Some((user_code, service_code)) = target else { unreachable!("the checker fails when a required field is bad") };
-    let cmd = Command::DeactivateService { partner_id: auth.partner.id, user_code, service_code };
+    let cmd = DeactivateService { partner_id: auth.partner.id, user_code, service_code };
     let service = match app.store.execute(cmd).await {
-        Ok(Outcome::ServiceDeactivated(service)) => service,
-        Ok(other) => return Err(store_error(format!("unexpected outcome {other:?}"))),
+        Ok(service) => service,
         Err(e) => return Err(service_command_error(e, user_code)),
     };
     Ok(EkoReply::ok(1298, "Service deactivated successfully", standing_json(&auth, user_code, &service)))

@@ -17,8 +17,7 @@ use kosh_core::aeps::{self, TxType, SERVICE_FINGPAY};
 use kosh_core::money::Paise;
 use kosh_core::signing;
 use kosh_core::validate::{ClientRefId, Mobile};
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, AepsRefusal};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::aeps::{AepsRejection, ConfirmIntent, CreateIntent, RefuseIntent, Transacted};
 use kosh_store::error::Rejection;
 use kosh_store::ops::aeps::{GatewayIntent, GatewaySession, NewIntent};
 use kosh_store::ops::partners::Partner;
@@ -139,10 +138,9 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
         bank_code: bank.code.into(),
         aadhaar: aadhaar_ref(&app, &aadhaar)?,
     };
-    let cmd = AepsCommand::CreateIntent { partner_id: partner.id, intent: new, max_per_session: super::MAX_INTENTS_PER_SESSION };
-    let intent = match app.store.execute(Command::Aeps(cmd)).await {
-        Ok(Outcome::Aeps(AepsOutcome::IntentCreated(intent))) => intent,
-        Ok(other) => return Err(store_error(format!("unexpected outcome {other:?}"))),
+    let cmd = CreateIntent { partner_id: partner.id, intent: new, max_per_session: super::MAX_INTENTS_PER_SESSION };
+    let intent = match app.store.execute(cmd).await {
+        Ok(intent) => intent,
         Err(e) => return Err(refusal(e, session.user_code)),
     };
     let data = json!({ "intent_id": intent.id, "client_ref_id": intent.client_ref_id, "detail": hook_detail(&session, &intent) });
@@ -230,7 +228,7 @@ pub async fn confirm(
     let intent = intent.ok_or_else(|| EkoReply::failure(168, -1, "Transaction not found in this gateway session"))?;
     let answer = body.get("confirmation").cloned().unwrap_or(Value::Null);
     let (hash, own_ref) = verify_confirmation(&app, &partner, &session, &intent, &answer)?;
-    let cmd = AepsCommand::ConfirmIntent {
+    let cmd = ConfirmIntent {
         partner_id: partner.id,
         session_id: session.id,
         intent_id,
@@ -238,18 +236,17 @@ pub async fn confirm(
         client_ref_id: own_ref,
         awaited_ms: awaited_ms(&app),
     };
-    match app.store.execute(Command::Aeps(cmd)).await {
-        Ok(Outcome::Aeps(AepsOutcome::Transacted { tx, wallet })) => transaction_reply(&app, &tx, &wallet).await,
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
+    match app.store.execute(cmd).await {
+        Ok(Transacted { tx, wallet }) => transaction_reply(&app, &tx, &wallet).await,
         Err(e) => Err(match e.rejection() {
-            Some(Rejection::Aeps(AepsRefusal::ConfirmationUsed { client_ref_id })) => {
+            Some(Rejection::Aeps(AepsRejection::ConfirmationUsed { client_ref_id })) => {
                 EkoReply::failure(1, -1, "Confirmation refused: it belongs to another transaction").with_hint(format!(
                     "this confirmation (its request_hash) was already used for transaction {client_ref_id}; each debit-hook needs its own confirmation"
                 ))
             }
-            Some(Rejection::Aeps(AepsRefusal::IntentClosed { state })) => EkoReply::failure(1, -1, "This transaction is closed")
+            Some(Rejection::Aeps(AepsRejection::IntentClosed { state })) => EkoReply::failure(1, -1, "This transaction is closed")
                 .with_hint(format!("it is {state}; start a new transaction")),
-            Some(Rejection::Aeps(AepsRefusal::NotReady(why))) => not_ready(*why, session.user_code),
+            Some(Rejection::Aeps(AepsRejection::NotReady(why))) => not_ready(*why, session.user_code),
             _ => refusal(e, session.user_code),
         }),
     }
@@ -265,14 +262,13 @@ pub async fn refuse(
 ) -> EkoResult {
     let (session, partner) = session(&app, &headers).await?;
     let message: String = text(&body, "message").unwrap_or("cancelled").chars().filter(|c| !c.is_control()).take(200).collect();
-    let cmd = AepsCommand::RefuseIntent { partner_id: partner.id, session_id: session.id, intent_id, message };
-    match app.store.execute(Command::Aeps(cmd)).await {
-        Ok(Outcome::Aeps(AepsOutcome::IntentRefused(intent))) => Ok(EkoReply::ok(
+    let cmd = RefuseIntent { partner_id: partner.id, session_id: session.id, intent_id, message };
+    match app.store.execute(cmd).await {
+        Ok(intent) => Ok(EkoReply::ok(
             -1,
             "Transaction cancelled",
             json!({ "client_ref_id": intent.client_ref_id, "message": intent.message }),
         )),
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(refusal(e, session.user_code)),
     }
 }

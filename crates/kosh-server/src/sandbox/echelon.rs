@@ -5,7 +5,7 @@
 //! [`kosh_rails::sandbox::echelon_payout::SandboxPayoutRail`].
 
 use kosh_core::echelon::merchant::StoredSecret;
-use kosh_store::commands::{Command, EchelonCommand};
+use kosh_store::commands::{Command, EchelonCommand, SeedSandboxMerchant};
 use kosh_store::ops::echelon::NewMerchant;
 
 pub const MERCHANT_CODE: &str = "KOSH-SANDBOX";
@@ -16,7 +16,7 @@ pub const NAME: &str = "Kosh Sandbox Merchant";
 /// does not).
 pub fn seed_command() -> Command {
     let stored = StoredSecret::derive(SECRET);
-    Command::Echelon(EchelonCommand::SeedSandboxMerchant {
+    Command::Echelon(EchelonCommand::SeedSandboxMerchant(SeedSandboxMerchant {
         developer_key: crate::sandbox::DEVELOPER_KEY.into(),
         merchant: NewMerchant {
             partner_id: 0,
@@ -27,5 +27,5 @@ pub fn seed_command() -> Command {
             token_key: stored.token_key,
             is_sandbox: true,
         },
-    })
+    }))
 }

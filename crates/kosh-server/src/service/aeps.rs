@@ -5,10 +5,11 @@
 //! second ([`resolve`]) once its answer is due. A real connector will split the first
 //! into record → bank → apply, as [`super::dmt`] does.
 
+use super::StoreError;
 use crate::state::AppState;
 use kosh_core::ledger::{AccountKind, Balance};
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, NewTransaction};
-use kosh_store::commands::{Command, IdemKey, Outcome, RequestHashUse};
+use kosh_store::commands::aeps::{NewTransaction, ResolveAwaited, Transacted};
+use kosh_store::commands::{IdemKey, RequestHashUse};
 use kosh_store::error::CommandError;
 use kosh_store::ops::aeps::AepsTransaction;
 
@@ -35,11 +36,9 @@ pub async fn transact(
     new: NewTransaction,
 ) -> Result<(AepsTransaction, Balance), TransactError> {
     let partner_id = new.partner_id;
-    let executed = app.store.execute_idempotent_with_hash(key, request_hash, Command::Aeps(AepsCommand::Transact(new))).await;
+    let executed = app.store.execute_idempotent_with_hash(key, request_hash, new).await;
     let executed = executed.map_err(TransactError::Refused)?;
-    let Outcome::Aeps(AepsOutcome::Transacted { tx, wallet }) = executed.outcome else {
-        return Err(store("unexpected outcome"));
-    };
+    let Transacted { tx, wallet } = executed.outcome;
     if !executed.replayed {
         return Ok((tx, wallet));
     }
@@ -49,10 +48,6 @@ pub async fn transact(
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<AepsOutcome, String> {
-    match app.store.execute(Command::Aeps(AepsCommand::ResolveAwaited { partner_id, tid })).await {
-        Ok(Outcome::Aeps(outcome)) => Ok(outcome),
-        Ok(other) => Err(format!("unexpected outcome {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
+pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, StoreError> {
+    Ok(app.store.execute(ResolveAwaited { partner_id, tid }).await?)
 }

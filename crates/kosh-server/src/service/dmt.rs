@@ -11,14 +11,15 @@
 //! Each status change is conditional on the status it was decided from, so when two
 //! callers race, one applies it and the other finds it done.
 
+use super::StoreError;
 use crate::eko::dmt::otp_request;
 use crate::state::AppState;
 use kosh_core::dmt::DmtChannel;
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, NewTransfer, RailReport, TransferView};
-use kosh_store::commands::{Command, IdemKey, Outcome};
+use kosh_store::commands::dmt::{ApplyRailReport, NewTransfer, RailReport, TransferView};
+use kosh_store::commands::IdemKey;
 use kosh_store::error::CommandError;
 use kosh_store::ops::dmt_transfers::Transfer;
 use kosh_store::scopes;
@@ -43,25 +44,19 @@ pub async fn initiate(app: &AppState, request: NewTransfer) -> Result<TransferVi
     }
     let partner_id = request.partner_id;
     let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
-    let executed = app
-        .store
-        .execute_idempotent(key, Command::Dmt(DmtCommand::InitiateTransfer(request)))
-        .await
-        .map_err(InitiateError::Refused)?;
-    let Outcome::Dmt(DmtOutcome::TransferRecorded(recorded)) = executed.outcome else {
-        return Err(InitiateError::Store(format!("unexpected outcome {:?}", executed.outcome)));
-    };
+    let executed = app.store.execute_idempotent(key, request).await.map_err(InitiateError::Refused)?;
+    let recorded = executed.outcome;
     if executed.replayed {
         let current = app.store.dmt_transfer(partner_id, recorded.tid).await.map_err(|e| InitiateError::Store(e.to_string()))?;
         let current = current.ok_or_else(|| InitiateError::Store("a replayed transfer is missing".into()))?;
-        return with_balance(app, current).await.map_err(InitiateError::Store);
+        return with_balance(app, current).await.map_err(|e| InitiateError::Store(e.to_string()));
     }
     Ok(submit(app, &recorded).await)
 }
 
 /// A transfer as an inquiry answers it: one awaiting the bank whose time to ask has come
 /// is asked about first; if the rail cannot be asked, the stored status is answered.
-pub async fn inquire(app: &AppState, transfer: Transfer) -> Result<TransferView, String> {
+pub async fn inquire(app: &AppState, transfer: Transfer) -> Result<TransferView, StoreError> {
     let due = transfer.tx_status.awaits_bank() && transfer.check_at_ms.is_some_and(|at| at <= app.now_ms());
     if due {
         match check(app, &transfer).await {
@@ -75,8 +70,8 @@ pub async fn inquire(app: &AppState, transfer: Transfer) -> Result<TransferView,
 }
 
 /// The transfer with the partner's available e-value.
-pub async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView, String> {
-    let balance = app.store.balance(transfer.partner_id, &AccountKind::PartnerWallet).await.map_err(|e| e.to_string())?;
+pub async fn with_balance(app: &AppState, transfer: Transfer) -> Result<TransferView, StoreError> {
+    let balance = app.store.balance(transfer.partner_id, &AccountKind::PartnerWallet).await?;
     Ok(TransferView { transfer, balance_paise: balance.available_credit() })
 }
 
@@ -140,7 +135,7 @@ async fn submit(app: &AppState, t: &Transfer) -> TransferView {
 /// Asks the rail where a transfer stands and applies the answer, announcing any change
 /// through the outbox. A transfer the rail has never heard of and that never got its
 /// first answer (its request died before submitting it) is submitted now.
-pub async fn check(app: &AppState, t: &Transfer) -> Result<TransferView, String> {
+pub async fn check(app: &AppState, t: &Transfer) -> Result<TransferView, StoreError> {
     let now_ms = app.now_ms();
     let order = order_of(t);
     let answer = match ask(app, &order, now_ms, Ask::Status).await {
@@ -166,12 +161,8 @@ async fn ask(app: &AppState, order: &Order, now_ms: i64, ask: Ask) -> Result<Rai
     }
 }
 
-async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -> Result<TransferView, String> {
+async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -> Result<TransferView, StoreError> {
     let refund_otp = otp_request(app, "", "");
-    let cmd = DmtCommand::ApplyRailReport { partner_id: t.partner_id, tid: t.tid, report, notify, refund_otp };
-    match app.store.execute(Command::Dmt(cmd)).await {
-        Ok(Outcome::Dmt(DmtOutcome::TransferUpdated { view, .. })) => Ok(view),
-        Ok(other) => Err(format!("unexpected outcome {other:?}")),
-        Err(e) => Err(e.to_string()),
-    }
+    let cmd = ApplyRailReport { partner_id: t.partner_id, tid: t.tid, report, notify, refund_otp };
+    Ok(app.store.execute(cmd).await?.view)
 }

@@ -15,7 +15,7 @@ use kosh_core::echelon::{failure, method, Direction, Method, Status};
 use kosh_core::money::Paise;
 use kosh_rails::sandbox::echelon_payout::SandboxPayoutRail;
 use kosh_rails::{Channel, Order, Rail, RailError, RailStatus};
-use kosh_store::commands::{Change, Command, EchelonCommand, EchelonOutcome, Outcome};
+use kosh_store::commands::{Advance, Advanced, Change};
 use kosh_store::error::{CommandError, Rejection};
 pub use kosh_store::ops::echelon::UNSUBMITTED;
 use kosh_store::ops::echelon::{NewPayment, Payment};
@@ -76,13 +76,12 @@ fn recovery_ms(app: &AppState) -> i64 {
 }
 
 async fn create(app: &AppState, new: NewPayment) -> Result<Payment, CreateError> {
-    match app.store.execute(Command::Echelon(EchelonCommand::CreatePayment(Box::new(new)))).await {
-        Ok(Outcome::Echelon(EchelonOutcome::PaymentCreated(p))) => Ok(*p),
-        Ok(Outcome::Echelon(EchelonOutcome::Duplicate)) => Err(CreateError::Duplicate),
+    match app.store.execute(new).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(CreateError::Duplicate),
         Err(CommandError::Rejected(Rejection::InsufficientFunds { available_paise })) => {
             Err(CreateError::InsufficientFunds { available_paise })
         }
-        Ok(other) => Err(CreateError::Store(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(CreateError::Store(e.to_string())),
     }
 }
@@ -98,10 +97,10 @@ async fn submit(app: &AppState, rail: &Arc<dyn Rail>, p: Payment) -> Result<Paym
         Ok(s) => (submitted(rail, &s, now), None),
         Err(RailError::Unavailable(why) | RailError::UnknownOrder(why)) => (Change::Withdraw, Some(why)),
     };
-    let cmd = EchelonCommand::Advance { payment_id: p.id, expect_check_at_ms: expect, change };
-    match (app.store.execute(Command::Echelon(cmd)).await, refused) {
-        (Ok(Outcome::Echelon(EchelonOutcome::Advanced(after))), None) => Ok(*after),
-        (Ok(Outcome::Echelon(EchelonOutcome::Withdrawn)), Some(why)) => Err(CreateError::RailRefused(why)),
+    let cmd = Advance { payment_id: p.id, expect_check_at_ms: expect, change };
+    match (app.store.execute(cmd).await, refused) {
+        (Ok(Advanced::Moved(after)), None) => Ok(*after),
+        (Ok(Advanced::Withdrawn), Some(why)) => Err(CreateError::RailRefused(why)),
         (other, _) => {
             tracing::error!(payment = p.id, outcome = ?other, "could not store the rail's answer; the payment worker will finish the payout");
             Ok(p)

@@ -9,8 +9,8 @@ use crate::workers::outbound::Request;
 use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
 use kosh_core::validate::{Mobile, Text};
-use kosh_store::commands::tokens::{TokenCmd, TokenOutcome};
-use kosh_store::commands::{Command, IdemKey, Outcome};
+use kosh_store::commands::tokens::PayToken;
+use kosh_store::commands::IdemKey;
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::tokens::{Payment, Token};
 use kosh_store::scopes;
@@ -97,15 +97,9 @@ pub async fn pay(app: &AppState, request: &PayRequest<'_>) -> Result<Paid, PayEr
         customer_name,
         customer_mobile,
     };
-    let cmd = Command::Token(TokenCmd::Pay { token: token.token.clone(), payment });
+    let cmd = PayToken { token: token.token.clone(), payment };
     match app.store.execute_idempotent(key, cmd).await {
-        Ok(executed) => match executed.outcome {
-            Outcome::Token(outcome) => match *outcome {
-                TokenOutcome::Paid { token: paid, .. } => Ok(Paid { token: paid, replayed: executed.replayed }),
-                other => Err(store(format!("unexpected outcome {other:?}"))),
-            },
-            other => Err(store(format!("unexpected outcome {other:?}"))),
-        },
+        Ok(executed) => Ok(Paid { token: executed.outcome.token, replayed: executed.replayed }),
         // A duplicate that raced this one committed first (its Fetch Details answer
         // may have differed), or another request took the reference meanwhile.
         Err(e) if matches!(e.rejection(), Some(Rejection::IdempotencyConflict)) => {

@@ -11,11 +11,11 @@ use super::policy::Policies;
 use crate::config::Config;
 use crate::echelon::callbacks as echelon_callbacks;
 use crate::eko::callbacks as eko_callbacks;
+use crate::service::StoreError;
 use kosh_core::events::Event;
 use kosh_core::secret::Secret;
 use kosh_core::webhook;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::callbacks::{PruneAttempts, Release};
 use kosh_store::ops::callbacks::{
     self as ops, Attempt, ClaimRequest, Claimed, Finish, Next, TokenAck, ECHELON_CALLBACK, TOKEN_ACK,
 };
@@ -205,8 +205,8 @@ async fn claim_and_spawn(
     flight: &mut InFlight,
     free: usize,
     lease_token: &str,
-) -> Result<(), String> {
-    if !ctx.store.callbacks_due().await.map_err(|e| e.to_string())? {
+) -> Result<(), StoreError> {
+    if !ctx.store.callbacks_due().await? {
         return Ok(());
     }
     let exclude_partners: Vec<i64> =
@@ -218,10 +218,7 @@ async fn claim_and_spawn(
         per_partner: i64::try_from(limits.per_partner).unwrap_or(i64::MAX),
         exclude_partners,
     };
-    let claimed = match ctx.store.execute(Command::Callbacks(CallbackCmd::Claim(req))).await.map_err(|e| e.to_string())? {
-        Outcome::Callbacks(CallbackOutcome::Claimed(claimed)) => claimed,
-        other => return Err(format!("a claim answered {other:?}")),
-    };
+    let claimed = ctx.store.execute(req).await?;
     let mut excess = Vec::new();
     for c in claimed {
         if flight.count(c.partner_id) >= limits.per_partner {
@@ -240,9 +237,9 @@ async fn claim_and_spawn(
 /// to prune next: at the next tick while batches come back full, else in an hour.
 async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
     let now_ms = ctx.store.now_ms();
-    let cmd = CallbackCmd::PruneAttempts { before_ms: now_ms.saturating_sub(limits.retention_ms), limit: ops::PRUNE_BATCH };
-    match ctx.store.execute(Command::Callbacks(cmd)).await {
-        Ok(Outcome::Callbacks(CallbackOutcome::Pruned(n))) => {
+    let cmd = PruneAttempts { before_ms: now_ms.saturating_sub(limits.retention_ms), limit: ops::PRUNE_BATCH };
+    match ctx.store.execute(cmd).await {
+        Ok(n) => {
             ctx.stats.pruned.fetch_add(n, Ordering::Relaxed);
             if n > 0 {
                 tracing::debug!(deleted = n, "pruned callback attempts past their retention");
@@ -253,10 +250,6 @@ async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
                 now_ms + PRUNE_EVERY_MS
             }
         }
-        Ok(other) => {
-            tracing::warn!(outcome = ?other, "pruning callback attempts answered unexpectedly");
-            now_ms + PRUNE_EVERY_MS
-        }
         Err(e) => {
             tracing::warn!(error = %e, "pruning callback attempts failed; trying again in a minute");
             now_ms + PRUNE_RETRY_MS
@@ -265,7 +258,7 @@ async fn prune(ctx: &Ctx, limits: &Limits) -> i64 {
 }
 
 async fn release(ctx: &Ctx, ids: Vec<i64>, lease_token: &str) {
-    let cmd = Command::Callbacks(CallbackCmd::Release { ids, lease_token: lease_token.to_owned() });
+    let cmd = Release { ids, lease_token: lease_token.to_owned() };
     if let Err(e) = ctx.store.execute(cmd).await {
         tracing::warn!(error = %e, "handing back claimed callbacks failed; their lease will expire");
     }
@@ -328,7 +321,7 @@ enum NoTarget {
 async fn target(store: &Store, c: &Claimed) -> Result<Target, NoTarget> {
     let store_err = |e: kosh_store::sql::SqlError| NoTarget::Store(e.to_string());
     let secret = store.callback_signing_secret(c.partner_id).await.map_err(store_err)?;
-    let Delivery { url, body, token } = render(&c.kind, &c.payload).map_err(NoTarget::Malformed)?;
+    let Delivery { url, body, token } = render(&c.kind, &c.payload).map_err(|e| NoTarget::Malformed(e.to_string()))?;
     if let Some(url) = url {
         ops::validate_url(&url).map_err(NoTarget::Malformed)?;
         return Ok(Target { url, body, basic: None, headers: Vec::new(), secret, token });
@@ -359,7 +352,7 @@ pub struct Delivery {
 /// Renders a stored outbox payload of `kind` as it is delivered: a typed event by the
 /// dialect it belongs to; an untyped payload (rows from before typed events, events
 /// queued by hand) as it is stored. Pure, so every retry sends the same bytes.
-pub fn render(kind: &str, payload: &str) -> Result<Delivery, String> {
+pub fn render(kind: &str, payload: &str) -> Result<Delivery, RenderError> {
     let delivery = |url, body, token| Ok(Delivery { url, body, token });
     match typed_event(kind, payload)? {
         Some(Event::TransferStatusChanged(e)) => delivery(None, eko_callbacks::transfer_status(&e), None),
@@ -368,7 +361,7 @@ pub fn render(kind: &str, payload: &str) -> Result<Delivery, String> {
             let (url, body) = echelon_callbacks::payment_status(&e);
             delivery(Some(url.to_owned()), body, None)
         }
-        Some(e @ Event::AepsTransactionChanged(_)) => Err(format!("{} events are internal, never delivered", e.kind())),
+        Some(e @ Event::AepsTransactionChanged(_)) => Err(RenderError::Internal(e.kind())),
         None if kind == ECHELON_CALLBACK => {
             let (url, body) = stored_echelon(payload)?;
             delivery(Some(url), body, None)
@@ -377,20 +370,40 @@ pub fn render(kind: &str, payload: &str) -> Result<Delivery, String> {
     }
 }
 
+/// Why a stored outbox payload cannot be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// The event kind stays inside Kosh.
+    #[error("{0} events are internal, never delivered")]
+    Internal(&'static str),
+    /// A typed event stored under another outbox kind.
+    #[error("a {event} event cannot be delivered as {kind}")]
+    WrongKind {
+        /// The event's own kind.
+        event: &'static str,
+        /// The outbox kind it was stored under.
+        kind: String,
+    },
+    /// The payload is not what its kind needs.
+    #[error("{0}")]
+    Malformed(String),
+}
+
 /// The payload's typed event, or `None` for an untyped payload.
-fn typed_event(kind: &str, payload: &str) -> Result<Option<Event>, String> {
+fn typed_event(kind: &str, payload: &str) -> Result<Option<Event>, RenderError> {
     let Ok(payload) = serde_json::from_str::<Value>(payload) else { return Ok(None) };
-    let event = Event::from_payload(&payload)?;
+    let event = Event::from_payload(&payload).map_err(RenderError::Malformed)?;
     match &event {
-        Some(e) if ops::outbox_kind(e) != kind => Err(format!("a {} event cannot be delivered as {kind}", e.kind())),
+        Some(e) if ops::outbox_kind(e) != kind => Err(RenderError::WrongKind { event: e.kind(), kind: kind.to_owned() }),
         _ => Ok(event),
     }
 }
 
 /// An untyped Echelon payload: `{"url": …, "body": {…}}`.
-fn stored_echelon(payload: &str) -> Result<(String, Rendered), String> {
-    let malformed = || "an echelon.callback payload must be {\"url\": \"http…\", \"body\": {…}}".to_owned();
-    let payload: Value = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+fn stored_echelon(payload: &str) -> Result<(String, Rendered), RenderError> {
+    let malformed =
+        || RenderError::Malformed("an echelon.callback payload must be {\"url\": \"http…\", \"body\": {…}}".to_owned());
+    let payload: Value = serde_json::from_str(payload).map_err(|e| RenderError::Malformed(e.to_string()))?;
     let url = payload["url"].as_str().filter(|u| ops::validate_url(u).is_ok()).ok_or_else(malformed)?;
     let body = payload.get("body").filter(|b| b.is_object()).ok_or_else(malformed)?;
     let body = Rendered { body: serde_json::to_vec(body).expect("JSON values serialise"), content_type: JSON };
@@ -418,12 +431,12 @@ async fn deliver(ctx: Arc<Ctx>, c: Claimed, lease_token: String) -> i64 {
         Next::GiveUp => "gave_up",
         Next::Unconfigured => "unconfigured",
     };
-    match ctx.store.execute(Command::Callbacks(CallbackCmd::Finish(finish))).await {
-        Ok(Outcome::Callbacks(CallbackOutcome::Finished { applied: false })) => {
+    match ctx.store.execute(finish).await {
+        Ok(false) => {
             ctx.stats.count(&c.kind, "lease_lost");
             tracing::warn!(event = c.id, "the lease on a callback ran out during its attempt; another worker owns it now");
         }
-        Ok(_) => ctx.stats.count(&c.kind, outcome),
+        Ok(true) => ctx.stats.count(&c.kind, outcome),
         Err(e) => tracing::warn!(event = c.id, error = %e, "recording a callback attempt failed; its lease will bring it back"),
     }
     c.id
@@ -565,7 +578,7 @@ mod tests {
         let delivery = render(TOKEN_ACK, &stored).unwrap();
         let Event::TokenPaid(e) = paid() else { unreachable!() };
         assert_eq!(delivery, Delivery { url: None, body: eko_callbacks::token_ack(&e), token: Some(e.token) });
-        let wrong = render(TX_STATUS, &stored).unwrap_err();
+        let wrong = render(TX_STATUS, &stored).unwrap_err().to_string();
         assert!(wrong.contains("cannot be delivered as eko.tx_status"), "{wrong}");
     }
 
@@ -580,6 +593,6 @@ mod tests {
         let echelon = render(ECHELON_CALLBACK, r#"{"url":"http://127.0.0.1:9/cb","body":{"idEntity":"X"}}"#).unwrap();
         assert_eq!(echelon.url.as_deref(), Some("http://127.0.0.1:9/cb"));
         assert_eq!(echelon.body, Rendered { body: br#"{"idEntity":"X"}"#.to_vec(), content_type: JSON });
-        assert!(render(ECHELON_CALLBACK, r#"{"body":{}}"#).unwrap_err().contains("must be {\"url\""));
+        assert!(render(ECHELON_CALLBACK, r#"{"body":{}}"#).unwrap_err().to_string().contains("must be {\"url\""));
     }
 }

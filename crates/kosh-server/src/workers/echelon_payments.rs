@@ -6,10 +6,11 @@
 //! a minute.
 
 use crate::service::echelon_payments::{self as service, UNSUBMITTED};
+use crate::service::StoreError;
 use crate::state::AppState;
 use kosh_core::echelon::{failure, payin_outcome, Direction, PayinScenario, Status};
 use kosh_rails::{RailError, RailStatus};
-use kosh_store::commands::{Change, Command, EchelonCommand};
+use kosh_store::commands::{Advance, Change, PruneThrottle};
 use kosh_store::ops::echelon::Payment;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -36,8 +37,8 @@ pub fn spawn(app: AppState) -> Option<JoinHandle<()>> {
             let now_s = app.now_ms().div_euclid(1000);
             if last_prune_s.is_none_or(|last| now_s - last >= THROTTLE_KEEP_SECS) {
                 last_prune_s = Some(now_s);
-                let cmd = EchelonCommand::PruneThrottle { before_window_s: now_s - THROTTLE_KEEP_SECS };
-                if let Err(e) = app.store.execute(Command::Echelon(cmd)).await {
+                let cmd = PruneThrottle { before_window_s: now_s - THROTTLE_KEEP_SECS };
+                if let Err(e) = app.store.execute(cmd).await {
                     tracing::warn!(error = %e, "echelon worker: pruning throttle windows failed");
                 }
             }
@@ -46,14 +47,14 @@ pub fn spawn(app: AppState) -> Option<JoinHandle<()>> {
 }
 
 /// One pass: moves every due payment on; answers how many changed.
-pub async fn run_once(app: &AppState) -> Result<usize, String> {
+pub async fn run_once(app: &AppState) -> Result<usize, StoreError> {
     let now = app.now_ms();
-    let due = app.store.echelon_due(now, BATCH).await.map_err(|e| e.to_string())?;
+    let due = app.store.echelon_due(now, BATCH).await?;
     let mut moved = 0;
     for p in due {
         let (Some(expect), Some(change)) = (p.check_at_ms, decide(app, &p, now).await) else { continue };
-        let cmd = EchelonCommand::Advance { payment_id: p.id, expect_check_at_ms: expect, change };
-        match app.store.execute(Command::Echelon(cmd)).await {
+        let cmd = Advance { payment_id: p.id, expect_check_at_ms: expect, change };
+        match app.store.execute(cmd).await {
             Ok(_) => moved += 1,
             Err(e) => tracing::warn!(error = %e, payment = p.id, "echelon worker: cannot move a payment on"),
         }

@@ -9,9 +9,9 @@
 //! so when two callers race, one applies it and the other finds it done.
 
 use crate::service::dmt;
+use crate::service::StoreError;
 use crate::state::AppState;
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::dmt::ClaimDueTransfers;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -21,17 +21,13 @@ pub const CLAIM_LIMIT: i64 = 64;
 
 /// One round: claims the transfers that are due and asks the rail about each. Returns
 /// how many were claimed.
-pub async fn run_once(app: &AppState) -> Result<usize, String> {
-    if !app.store.dmt_any_due(app.now_ms()).await.map_err(|e| e.to_string())? {
+pub async fn run_once(app: &AppState) -> Result<usize, StoreError> {
+    if !app.store.dmt_any_due(app.now_ms()).await? {
         return Ok(0);
     }
     let lease_ms = i64::try_from(app.config.rail_lease_secs).unwrap_or(3_600).saturating_mul(1000);
-    let claim = DmtCommand::ClaimDueTransfers { lease_ms, limit: CLAIM_LIMIT };
-    let due = match app.store.execute(Command::Dmt(claim)).await {
-        Ok(Outcome::Dmt(DmtOutcome::DueTransfers(due))) => due,
-        Ok(other) => return Err(format!("unexpected outcome {other:?}")),
-        Err(e) => return Err(e.to_string()),
-    };
+    let claim = ClaimDueTransfers { lease_ms, limit: CLAIM_LIMIT };
+    let due = app.store.execute(claim).await?;
     for t in &due {
         if let Err(e) = dmt::check(app, t).await {
             // The lease ends and the transfer comes due again.

@@ -3,7 +3,7 @@
 //! every node (another node on the database may have replay protection on); what is due
 //! is read from the injected clock, and each pass deletes one bounded batch.
 
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::PruneRequestHashes;
 use kosh_store::ops::request_hashes::PRUNE_BATCH;
 use kosh_store::Store;
 use std::sync::Arc;
@@ -35,9 +35,9 @@ pub fn spawn(store: Arc<Store>) -> JoinHandle<()> {
 /// Deletes one batch; answers when to prune next: at once while batches come back full.
 async fn prune(store: &Store) -> i64 {
     let now_ms = store.now_ms();
-    let cmd = Command::PruneRequestHashes { expired_by_ms: now_ms.saturating_sub(CLOCK_SKEW_MS), limit: PRUNE_BATCH };
+    let cmd = PruneRequestHashes { expired_by_ms: now_ms.saturating_sub(CLOCK_SKEW_MS), limit: PRUNE_BATCH };
     match store.execute(cmd).await {
-        Ok(Outcome::RequestHashesPruned(n)) => {
+        Ok(n) => {
             if n > 0 {
                 tracing::debug!(deleted = n, "pruned expired request_hash uses");
             }
@@ -46,10 +46,6 @@ async fn prune(store: &Store) -> i64 {
             } else {
                 now_ms + PRUNE_EVERY_MS
             }
-        }
-        Ok(other) => {
-            tracing::warn!(outcome = ?other, "pruning request_hash uses answered unexpectedly");
-            now_ms + PRUNE_EVERY_MS
         }
         Err(e) => {
             tracing::warn!(error = %e, "pruning request_hash uses failed; trying again shortly");

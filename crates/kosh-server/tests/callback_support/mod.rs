@@ -7,7 +7,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kosh_core::clock::SharedClock;
-use kosh_store::commands::callbacks::{CallbackCmd, CallbackOutcome};
+use kosh_store::commands::callbacks::{CallbackCommand, CallbackOutcome, Enqueue, SetEndpoint};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::callbacks::{CallbackEvent, Endpoint};
 use kosh_store::Store;
@@ -129,11 +129,14 @@ pub async fn set_endpoint(store: &Store, partner_id: i64, kind: &str, url: &str,
         basic_password: basic.map(|b| b.1.into()),
         headers: vec![("X-Partner-Tag".into(), "kosh-test".into())],
     };
-    store.execute(Command::Callbacks(CallbackCmd::SetEndpoint { partner_id, endpoint })).await.expect("set endpoint");
+    store
+        .execute(Command::Callbacks(CallbackCommand::SetEndpoint(SetEndpoint { partner_id, endpoint })))
+        .await
+        .expect("set endpoint");
 }
 
 pub async fn enqueue(store: &Store, partner_id: i64, kind: &str, payload: serde_json::Value) -> i64 {
-    let cmd = CallbackCmd::Enqueue { partner_id, kind: kind.into(), payload_json: payload.to_string() };
+    let cmd = CallbackCommand::Enqueue(Enqueue { partner_id, kind: kind.into(), payload_json: payload.to_string() });
     match store.execute(Command::Callbacks(cmd)).await.expect("enqueue") {
         Outcome::Callbacks(CallbackOutcome::Enqueued(id)) => id,
         other => panic!("unexpected {other:?}"),

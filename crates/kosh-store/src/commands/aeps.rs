@@ -7,7 +7,7 @@
 //! refused transaction neither moves money nor counts against the Aadhaar's daily limit.
 
 use super::ledger_entries::{record_entry, LegSpec};
-use super::Outcome;
+use super::{store_command, unexpected, Command, Outcome};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::aeps::{self as store, AadhaarRef, AepsAgent, AepsTransaction, GatewayIntent, NewGatewaySession, NewIntent};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
@@ -103,103 +103,139 @@ impl NewTransaction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AepsCommand {
     /// Fingpay e-KYC step 1: sends the OTP.
-    RequestEkycOtp {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
-        aadhaar: AadhaarRef,
-        /// The e-KYC OTP to send to the agent's mobile.
-        otp: OtpRequest,
-    },
+    RequestEkycOtp(RequestEkycOtp),
     /// Fingpay e-KYC step 2: checks the OTP (a wrong one counts an attempt).
-    VerifyEkycOtp {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The code the user typed; compared in constant time with the stored hash.
-        code: kosh_core::secret::Secret,
-        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
-        otp_ref_id: Option<i64>,
-        /// The `reference_tid` step 1 answered, when the partner sends it back; another one is refused.
-        reference_tid: Option<i64>,
-    },
+    VerifyEkycOtp(VerifyEkycOtp),
     /// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
     /// With `fino_without_otp` (the agent has service 52), a Fingpay biometric step for
     /// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
     /// e-KYC is that one biometric call.
-    EkycBiometric {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
-        aadhaar: AadhaarRef,
-        /// Whose e-KYC this step is.
-        provider: Provider,
-        /// The agent has service 52 (Fino): a biometric step with no Fingpay OTP step in progress is Fino's e-KYC.
-        fino_without_otp: bool,
-        /// How long Fino's review takes before e-KYC completes, in ms.
-        fino_review_ms: i64,
-    },
+    EkycBiometric(EkycBiometric),
     /// The agent's authentication for the current IST calendar day.
-    DailyAuthenticate {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The agent (`user_code`, unique within the partner) the command is about.
-        user_code: i64,
-        /// The Aadhaar number the agent authenticates with; it must be the e-KYC's.
-        aadhaar: AadhaarRef,
-    },
+    DailyAuthenticate(DailyAuthenticate),
     /// Runs a transaction at an agent's counter.
     Transact(NewTransaction),
     /// Settles an awaited transaction once the bank's answer is due (inquiry).
-    ResolveAwaited {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The awaited transaction.
-        tid: i64,
-    },
+    ResolveAwaited(ResolveAwaited),
     /// Opens a hosted-gateway session for an agent.
     OpenGatewaySession(NewGatewaySession),
     /// The gateway page announces a transaction; the partner must confirm it.
-    CreateIntent {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The transaction the page announces.
-        intent: NewIntent,
-        /// Most intents one session may create.
-        max_per_session: i64,
-    },
+    CreateIntent(CreateIntent),
     /// Runs an intent's transaction with the partner's verified confirmation (its
     /// `request_hash`, usable once), under the partner's own client_ref_id if it gave one.
-    ConfirmIntent {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The gateway session the intent belongs to.
-        session_id: i64,
-        /// The intent to confirm.
-        intent_id: i64,
-        /// The partner's verified confirmation `request_hash`; it may confirm one intent only.
-        confirmation_hash: String,
-        /// The partner's own `client_ref_id`, if it gave one (else Kosh makes one).
-        client_ref_id: Option<String>,
-        /// How long an awaited transaction stays unanswered, in ms.
-        awaited_ms: i64,
-    },
+    ConfirmIntent(ConfirmIntent),
     /// The partner refused an intent (`allow: false`), or the page gave it up.
-    RefuseIntent {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The gateway session the intent belongs to.
-        session_id: i64,
-        /// The intent refused.
-        intent_id: i64,
-        /// Why, as the page will show it.
-        message: String,
-    },
+    RefuseIntent(RefuseIntent),
+}
+
+/// Fingpay e-KYC step 1: sends the OTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEkycOtp {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
+    pub aadhaar: AadhaarRef,
+    /// The e-KYC OTP to send to the agent's mobile.
+    pub otp: OtpRequest,
+}
+
+/// Fingpay e-KYC step 2: checks the OTP (a wrong one counts an attempt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyEkycOtp {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The code the user typed; compared in constant time with the stored hash.
+    pub code: kosh_core::secret::Secret,
+    /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
+    pub otp_ref_id: Option<i64>,
+    /// The `reference_tid` step 1 answered, when the partner sends it back; another one is refused.
+    pub reference_tid: Option<i64>,
+}
+
+/// The biometric step: completes Fingpay e-KYC, or submits Fino e-KYC for review.
+/// With `fino_without_otp` (the agent has service 52), a Fingpay biometric step for
+/// an agent with no Fingpay OTP step in progress is Fino's e-KYC: the seed's Fino
+/// e-KYC is that one biometric call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycBiometric {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
+    pub aadhaar: AadhaarRef,
+    /// Whose e-KYC this step is.
+    pub provider: Provider,
+    /// The agent has service 52 (Fino): a biometric step with no Fingpay OTP step in progress is Fino's e-KYC.
+    pub fino_without_otp: bool,
+    /// How long Fino's review takes before e-KYC completes, in ms.
+    pub fino_review_ms: i64,
+}
+
+/// The agent's authentication for the current IST calendar day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyAuthenticate {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent (`user_code`, unique within the partner) the command is about.
+    pub user_code: i64,
+    /// The Aadhaar number the agent authenticates with; it must be the e-KYC's.
+    pub aadhaar: AadhaarRef,
+}
+
+/// Settles an awaited transaction once the bank's answer is due (inquiry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveAwaited {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The awaited transaction.
+    pub tid: i64,
+}
+
+/// The gateway page announces a transaction; the partner must confirm it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateIntent {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The transaction the page announces.
+    pub intent: NewIntent,
+    /// Most intents one session may create.
+    pub max_per_session: i64,
+}
+
+/// Runs an intent's transaction with the partner's verified confirmation (its
+/// `request_hash`, usable once), under the partner's own client_ref_id if it gave one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmIntent {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The gateway session the intent belongs to.
+    pub session_id: i64,
+    /// The intent to confirm.
+    pub intent_id: i64,
+    /// The partner's verified confirmation `request_hash`; it may confirm one intent only.
+    pub confirmation_hash: String,
+    /// The partner's own `client_ref_id`, if it gave one (else Kosh makes one).
+    pub client_ref_id: Option<String>,
+    /// How long an awaited transaction stays unanswered, in ms.
+    pub awaited_ms: i64,
+}
+
+/// The partner refused an intent (`allow: false`), or the page gave it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefuseIntent {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The gateway session the intent belongs to.
+    pub session_id: i64,
+    /// The intent refused.
+    pub intent_id: i64,
+    /// Why, as the page will show it.
+    pub message: String,
 }
 
 /// What step 1 of a Fingpay e-KYC did.
@@ -257,37 +293,108 @@ pub enum AepsOutcome {
     IntentRefused(GatewayIntent),
 }
 
-/// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
-pub use kosh_core::aeps::AepsRefusal;
+/// What the biometric step ([`EkycBiometric`]) answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EkycStep {
+    /// The agent's e-KYC now (complete, or Fino pending review).
+    pub ekyc: Ekyc,
+    /// Kosh's reference for the biometric step.
+    pub reference_tid: i64,
+}
 
-fn refuse(r: AepsRefusal) -> crate::error::CommandError {
+/// What [`DailyAuthenticate`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyAuthentication {
+    /// Kosh's reference for the authentication.
+    pub reference_tid: i64,
+    /// The IST calendar day (days since 1970-01-01) it is valid for.
+    pub ist_day: i64,
+}
+
+/// What a command that runs or settles a transaction answers ([`NewTransaction`],
+/// [`ResolveAwaited`], [`ConfirmIntent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transacted {
+    /// The transaction as recorded.
+    pub tx: AepsTransaction,
+    /// The partner's e-value wallet after it.
+    pub wallet: Balance,
+}
+
+fn aeps_outcome(outcome: Outcome) -> CmdResult<AepsOutcome> {
+    match outcome {
+        Outcome::Aeps(aeps) => Ok(aeps),
+        other => unexpected(other),
+    }
+}
+
+store_command!(AepsCommand => AepsOutcome, Command::Aeps, aeps_outcome, o => o);
+store_command!(RequestEkycOtp => EkycOtpIssue, |c| Command::Aeps(AepsCommand::RequestEkycOtp(c)), aeps_outcome,
+    AepsOutcome::EkycOtp(issue) => issue);
+store_command!(VerifyEkycOtp => OtpCheck, |c| Command::Aeps(AepsCommand::VerifyEkycOtp(c)), aeps_outcome,
+    AepsOutcome::EkycOtpChecked(check) => check);
+store_command!(EkycBiometric => EkycStep, |c| Command::Aeps(AepsCommand::EkycBiometric(c)), aeps_outcome,
+    AepsOutcome::Ekyc { ekyc, reference_tid } => EkycStep { ekyc, reference_tid });
+store_command!(DailyAuthenticate => DailyAuthentication, |c| Command::Aeps(AepsCommand::DailyAuthenticate(c)), aeps_outcome,
+    AepsOutcome::DailyAuthenticated { reference_tid, ist_day } => DailyAuthentication { reference_tid, ist_day });
+store_command!(NewTransaction => Transacted, |c| Command::Aeps(AepsCommand::Transact(c)), aeps_outcome,
+    AepsOutcome::Transacted { tx, wallet } => Transacted { tx, wallet });
+store_command!(ResolveAwaited => Transacted, |c| Command::Aeps(AepsCommand::ResolveAwaited(c)), aeps_outcome,
+    AepsOutcome::Transacted { tx, wallet } => Transacted { tx, wallet });
+store_command!(NewGatewaySession => i64, |c| Command::Aeps(AepsCommand::OpenGatewaySession(c)), aeps_outcome,
+    AepsOutcome::GatewaySessionOpened { session_id } => session_id);
+store_command!(CreateIntent => GatewayIntent, |c| Command::Aeps(AepsCommand::CreateIntent(c)), aeps_outcome,
+    AepsOutcome::IntentCreated(intent) => intent);
+store_command!(ConfirmIntent => Transacted, |c| Command::Aeps(AepsCommand::ConfirmIntent(c)), aeps_outcome,
+    AepsOutcome::Transacted { tx, wallet } => Transacted { tx, wallet });
+store_command!(RefuseIntent => GatewayIntent, |c| Command::Aeps(AepsCommand::RefuseIntent(c)), aeps_outcome,
+    AepsOutcome::IntentRefused(intent) => intent);
+
+/// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
+pub use kosh_core::aeps::AepsRejection;
+
+fn refuse(r: AepsRejection) -> crate::error::CommandError {
     Rejection::Aeps(r).into()
 }
 
 pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
-        AepsCommand::RequestEkycOtp { partner_id, user_code, aadhaar, otp } => {
+        AepsCommand::RequestEkycOtp(RequestEkycOtp { partner_id, user_code, aadhaar, otp }) => {
             request_ekyc_otp(db, *partner_id, *user_code, aadhaar, otp, now_ms).await?
         }
-        AepsCommand::VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid } => {
+        AepsCommand::VerifyEkycOtp(VerifyEkycOtp { partner_id, user_code, code, otp_ref_id, reference_tid }) => {
             verify_ekyc_otp(db, *partner_id, *user_code, code.expose(), *otp_ref_id, *reference_tid, now_ms).await?
         }
-        AepsCommand::EkycBiometric { partner_id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms } => {
+        AepsCommand::EkycBiometric(EkycBiometric {
+            partner_id,
+            user_code,
+            aadhaar,
+            provider,
+            fino_without_otp,
+            fino_review_ms,
+        }) => {
             let step = BiometricStep { provider, fino_without_otp: *fino_without_otp, fino_review_ms: *fino_review_ms };
             ekyc_biometric(db, *partner_id, *user_code, aadhaar, &step, now_ms).await?
         }
-        AepsCommand::DailyAuthenticate { partner_id, user_code, aadhaar } => {
+        AepsCommand::DailyAuthenticate(DailyAuthenticate { partner_id, user_code, aadhaar }) => {
             daily_authenticate(db, *partner_id, *user_code, aadhaar, now_ms).await?
         }
         AepsCommand::Transact(t) => transact(db, t, now_ms).await?,
-        AepsCommand::ResolveAwaited { partner_id, tid } => resolve_awaited(db, *partner_id, *tid, now_ms).await?,
+        AepsCommand::ResolveAwaited(ResolveAwaited { partner_id, tid }) => resolve_awaited(db, *partner_id, *tid, now_ms).await?,
         AepsCommand::OpenGatewaySession(s) => {
             AepsOutcome::GatewaySessionOpened { session_id: store::insert_session(db, s, now_ms).await? }
         }
-        AepsCommand::CreateIntent { partner_id, intent, max_per_session } => {
+        AepsCommand::CreateIntent(CreateIntent { partner_id, intent, max_per_session }) => {
             create_intent(db, *partner_id, intent, *max_per_session, now_ms).await?
         }
-        AepsCommand::ConfirmIntent { partner_id, session_id, intent_id, confirmation_hash, client_ref_id, awaited_ms } => {
+        AepsCommand::ConfirmIntent(ConfirmIntent {
+            partner_id,
+            session_id,
+            intent_id,
+            confirmation_hash,
+            client_ref_id,
+            awaited_ms,
+        }) => {
             let confirm = Confirm {
                 partner_id: *partner_id,
                 session_id: *session_id,
@@ -298,13 +405,13 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
             };
             confirm_intent(db, &confirm, now_ms).await?
         }
-        AepsCommand::RefuseIntent { partner_id, session_id, intent_id, message } => {
+        AepsCommand::RefuseIntent(RefuseIntent { partner_id, session_id, intent_id, message }) => {
             let intent = open_intent(db, *partner_id, *session_id, *intent_id).await?;
             if !store::close_intent(db, intent.id, "refused", None, None, message, now_ms).await? {
                 return Err(closed_meanwhile(db, *session_id, *intent_id).await);
             }
             let closed =
-                store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+                store::intent(db, *session_id, *intent_id).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
             AepsOutcome::IntentRefused(closed)
         }
     };
@@ -374,10 +481,10 @@ async fn verify_ekyc_otp(
     let agent = existing(db, partner_id, user_code).await?;
     let Some(mut agent) = agent.filter(|a| a.ekyc == Ekyc::OtpSent) else {
         let found = store::agent(db, partner_id, user_code).await?.map_or(Ekyc::NotStarted, |a| a.ekyc.at(now_ms));
-        return Err(refuse(AepsRefusal::EkycStep { expected: "an e-KYC OTP request", found: found.code() }));
+        return Err(refuse(AepsRejection::EkycStep { expected: "an e-KYC OTP request", found: found.code() }));
     };
     if reference_tid.is_some_and(|r| Some(r) != agent.reference_tid) {
-        return Err(refuse(AepsRefusal::ReferenceMismatch));
+        return Err(refuse(AepsRejection::ReferenceMismatch));
     }
     let subject = agent.otp_mobile.clone().unwrap_or_default();
     let check = otp::check(db, partner_id, EKYC_OTP, &subject, code, otp_ref_id.or(agent.otp_ref_id), now_ms).await?;
@@ -417,10 +524,10 @@ async fn ekyc_biometric(
     }
     agent.ekyc = match provider {
         Provider::Fingpay if state != Ekyc::OtpVerified => {
-            return Err(refuse(AepsRefusal::EkycStep { expected: "a verified e-KYC OTP", found: state.code() }))
+            return Err(refuse(AepsRejection::EkycStep { expected: "a verified e-KYC OTP", found: state.code() }))
         }
         Provider::Fingpay if !constant_time_eq(&agent.aadhaar.hash, &aadhaar.hash) => {
-            return Err(refuse(AepsRefusal::AadhaarMismatch))
+            return Err(refuse(AepsRejection::AadhaarMismatch))
         }
         Provider::Fingpay => Ekyc::Complete,
         Provider::Fino if fino_review_ms <= 0 => Ekyc::Complete,
@@ -443,13 +550,13 @@ async fn daily_authenticate(
     now_ms: i64,
 ) -> CmdResult<AepsOutcome> {
     let agent = existing(db, partner_id, user_code).await?;
-    let Some(mut agent) = agent else { return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))) };
+    let Some(mut agent) = agent else { return Err(refuse(AepsRejection::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))) };
     match agent.ekyc.at(now_ms) {
         Ekyc::Complete => agent.ekyc = Ekyc::Complete,
-        other => return Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(other)))),
+        other => return Err(refuse(AepsRejection::NotReady(NotReady::Ekyc(other)))),
     }
     if !constant_time_eq(&agent.aadhaar.hash, &aadhaar.hash) {
-        return Err(refuse(AepsRefusal::AadhaarMismatch));
+        return Err(refuse(AepsRejection::AadhaarMismatch));
     }
     let reference_tid = agents::next_counter(db, "aeps_tid").await?;
     let ist_day = aeps::ist_day(now_ms);
@@ -466,8 +573,8 @@ async fn require_ready(db: &mut impl Conn, partner_id: i64, user_code: i64, now_
     let agent = existing(db, partner_id, user_code).await?;
     let standing = agent.map(|a| a.standing());
     match standing.map(|s| s.ready(now_ms)) {
-        None => Err(refuse(AepsRefusal::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))),
-        Some(Err(why)) => Err(refuse(AepsRefusal::NotReady(why))),
+        None => Err(refuse(AepsRejection::NotReady(NotReady::Ekyc(Ekyc::NotStarted)))),
+        Some(Err(why)) => Err(refuse(AepsRejection::NotReady(why))),
         Some(Ok(())) => Ok(()),
     }
 }
@@ -475,11 +582,11 @@ async fn require_ready(db: &mut impl Conn, partner_id: i64, user_code: i64, now_
 async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdResult<AepsOutcome> {
     require_ready(db, t.partner_id, t.user_code, now_ms).await?;
     if store::tx_by_ref(db, t.partner_id, &t.client_ref_id).await?.is_some() {
-        return Err(refuse(AepsRefusal::ClientRefIdUsed));
+        return Err(refuse(AepsRejection::ClientRefIdUsed));
     }
     let ist_day = aeps::ist_day(now_ms);
     if store::take_aadhaar_slot(db, &t.aadhaar.hash, ist_day, MAX_TX_PER_AADHAAR_PER_DAY).await?.is_none() {
-        return Err(refuse(AepsRefusal::DailyLimit));
+        return Err(refuse(AepsRejection::DailyLimit));
     }
     let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &t.aadhaar.hash).await?;
     let answer = sandbox::answer(t.tx_type, t.amount_paise.get(), &t.customer_mobile, balance);
@@ -588,11 +695,11 @@ fn changed_event(tx: &AepsTransaction) -> Result<Event, SqlError> {
 }
 
 async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: i64) -> CmdResult<AepsOutcome> {
-    let tx = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let tx = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     let due = tx.resolve_at_ms.is_some_and(|at| at <= now_ms);
     if tx.tx_status == TxStatus::Awaited.code() && due {
         let (hash, verdict) =
-            store::tx_private(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+            store::tx_private(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
         let approved = verdict.as_deref() == Some("approved");
         if let Some(entry_id) = tx.entry_id {
             ledger::resolve(
@@ -609,7 +716,7 @@ async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: 
         store::settle_tx(db, partner_id, tid, status.code(), &reason, now_ms).await?;
         let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &hash).await?;
         store::set_customer_balance(db, partner_id, tid, balance).await?;
-        let settled = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+        let settled = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
         tx_event(db, &settled, now_ms).await?;
         let wallet = ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?;
         return Ok(AepsOutcome::Transacted { tx: settled, wallet });
@@ -621,7 +728,7 @@ async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: 
 async fn live_session(db: &mut impl Conn, partner_id: i64, session_id: i64, now_ms: i64) -> CmdResult<store::GatewaySession> {
     match store::session(db, session_id).await? {
         Some(s) if s.partner_id == partner_id && s.expires_at_ms > now_ms => Ok(s),
-        _ => Err(refuse(AepsRefusal::SessionExpired)),
+        _ => Err(refuse(AepsRejection::SessionExpired)),
     }
 }
 
@@ -636,19 +743,19 @@ async fn create_intent(
     require_ready(db, partner_id, session.user_code, now_ms).await?;
     let used = store::aadhaar_day_count(db, &intent.aadhaar.hash, aeps::ist_day(now_ms)).await?;
     if used >= MAX_TX_PER_AADHAAR_PER_DAY {
-        return Err(refuse(AepsRefusal::DailyLimit));
+        return Err(refuse(AepsRejection::DailyLimit));
     }
     if !store::count_intent(db, session.id, max_per_session).await? {
-        return Err(refuse(AepsRefusal::TooManyIntents));
+        return Err(refuse(AepsRejection::TooManyIntents));
     }
     Ok(AepsOutcome::IntentCreated(store::insert_intent(db, partner_id, intent, now_ms).await?))
 }
 
 async fn open_intent(db: &mut impl Conn, partner_id: i64, session_id: i64, intent_id: i64) -> CmdResult<GatewayIntent> {
     let intent = store::intent(db, session_id, intent_id).await?;
-    let intent = intent.filter(|i| i.partner_id == partner_id).ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let intent = intent.filter(|i| i.partner_id == partner_id).ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     if intent.state != "awaiting" {
-        return Err(refuse(AepsRefusal::IntentClosed { state: intent.state }));
+        return Err(refuse(AepsRejection::IntentClosed { state: intent.state }));
     }
     Ok(intent)
 }
@@ -671,7 +778,7 @@ async fn confirm_intent(db: &mut impl Conn, c: &Confirm<'_>, now_ms: i64) -> Cmd
     }
     let intent = open_intent(db, c.partner_id, c.session_id, c.intent_id).await?;
     if let Some(other) = store::intent_by_confirmation(db, c.partner_id, c.hash).await? {
-        return Err(refuse(AepsRefusal::ConfirmationUsed { client_ref_id: other.client_ref_id }));
+        return Err(refuse(AepsRejection::ConfirmationUsed { client_ref_id: other.client_ref_id }));
     }
     // Claim the intent before moving money. The conditional UPDATE is what serialises
     // concurrent confirmations: on PostgreSQL a second one waits on the row lock, then
@@ -710,8 +817,8 @@ async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Opt
     else {
         return Ok(None);
     };
-    let tid = done.tid.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
-    let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRefusal::TransactionNotFound))?;
+    let tid = done.tid.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
+    let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
     Ok(Some(AepsOutcome::Transacted { tx, wallet }))
 }
@@ -719,8 +826,8 @@ async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Opt
 /// The refusal for an intent that another command closed after this one read it.
 async fn closed_meanwhile(db: &mut impl Conn, session_id: i64, intent_id: i64) -> crate::error::CommandError {
     match store::intent(db, session_id, intent_id).await {
-        Ok(Some(i)) => refuse(AepsRefusal::IntentClosed { state: i.state }),
-        Ok(None) => refuse(AepsRefusal::TransactionNotFound),
+        Ok(Some(i)) => refuse(AepsRejection::IntentClosed { state: i.state }),
+        Ok(None) => refuse(AepsRejection::TransactionNotFound),
         Err(e) => e.into(),
     }
 }

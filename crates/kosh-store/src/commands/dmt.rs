@@ -18,7 +18,7 @@
 //! Every status change after the partner's initial answer appends an `eko.tx_status`
 //! outbox event carrying the status callback's body.
 
-use super::Outcome;
+use super::{store_command, unexpected, Command, Outcome};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::dmt_customers::{self as customers, Customer, NewCustomer};
 use crate::ops::dmt_recipients::{self as recipients, NewRecipient, Recipient};
@@ -51,98 +51,137 @@ pub fn refund_otp_purpose(tid: i64) -> String {
 pub enum DmtCommand {
     /// Enrols a customer (state 1) and sends the verification OTP; for an enrolled but
     /// unverified customer, sends a fresh OTP. A verified customer is left as it is.
-    EnrollCustomer {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The customer's details as sent.
-        customer: NewCustomer,
-        /// The verification OTP to send to the customer's mobile.
-        otp: OtpRequest,
-    },
+    EnrollCustomer(EnrollCustomer),
     /// Sends a fresh verification OTP to an unverified customer.
-    SendCustomerOtp {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The customer's mobile number.
-        mobile: String,
-        /// The verification OTP to send.
-        otp: OtpRequest,
-    },
+    SendCustomerOtp(SendCustomerOtp),
     /// Checks the verification OTP; accepted → state 2 (verified, non-KYC).
-    VerifyCustomer {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The customer's mobile number.
-        mobile: String,
-        /// The code the user typed; compared in constant time with the stored hash.
-        code: Secret,
-        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
-        otp_ref_id: Option<i64>,
-    },
+    VerifyCustomer(VerifyCustomer),
     /// Adds a recipient (beneficiary account) to a verified customer.
-    AddRecipient {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The customer's mobile number.
-        mobile: String,
-        /// The recipient's account and bank.
-        recipient: NewRecipient,
-        /// Most recipients one customer may have (a setting).
-        max_recipients: i64,
-    },
+    AddRecipient(AddRecipient),
     /// Removes one of a customer's recipients.
-    RemoveRecipient {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The customer's mobile number.
-        mobile: String,
-        /// The recipient to remove; it must be this customer's.
-        recipient_id: i64,
-    },
+    RemoveRecipient(RemoveRecipient),
     /// Records a transfer and reserves its debit; the rail is asked afterwards.
     InitiateTransfer(NewTransfer),
     /// Applies what the rail said about transfer `tid`. `notify`: the partner has had its
     /// initial answer, so a change is announced through the outbox. `refund_otp` is sent
     /// to the customer if the transfer fails after initiation.
-    ApplyRailReport {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The transfer.
-        tid: i64,
-        /// What the rail said.
-        report: RailReport,
-        /// The partner has had its first answer: a change is announced through the outbox.
-        notify: bool,
-        /// The refund OTP sent to the customer if the transfer fails after initiation.
-        refund_otp: OtpRequest,
-    },
+    ApplyRailReport(ApplyRailReport),
     /// Leases up to `limit` transfers whose time to ask the rail has come.
-    ClaimDueTransfers {
-        /// How long a claimed transfer is leased to this worker, in ms.
-        lease_ms: i64,
-        /// Most transfers per claim.
-        limit: i64,
-    },
+    ClaimDueTransfers(ClaimDueTransfers),
     /// Sends a fresh refund OTP for a transfer in refund pending.
-    SendRefundOtp {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The transfer in refund pending.
-        tid: i64,
-        /// The refund OTP to send.
-        otp: OtpRequest,
-    },
+    SendRefundOtp(SendRefundOtp),
     /// Refunds a transfer in refund pending, with the customer's OTP as consent.
-    Refund {
-        /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-        partner_id: i64,
-        /// The transfer in refund pending.
-        tid: i64,
-        /// The customer's refund OTP, as typed.
-        code: Secret,
-        /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
-        otp_ref_id: Option<i64>,
-    },
+    Refund(Refund),
+}
+
+/// Enrols a customer (state 1) and sends the verification OTP; for an enrolled but
+/// unverified customer, sends a fresh OTP. A verified customer is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollCustomer {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The customer's details as sent.
+    pub customer: NewCustomer,
+    /// The verification OTP to send to the customer's mobile.
+    pub otp: OtpRequest,
+}
+
+/// Sends a fresh verification OTP to an unverified customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendCustomerOtp {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The customer's mobile number.
+    pub mobile: String,
+    /// The verification OTP to send.
+    pub otp: OtpRequest,
+}
+
+/// Checks the verification OTP; accepted → state 2 (verified, non-KYC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyCustomer {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The customer's mobile number.
+    pub mobile: String,
+    /// The code the user typed; compared in constant time with the stored hash.
+    pub code: Secret,
+    /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
+    pub otp_ref_id: Option<i64>,
+}
+
+/// Adds a recipient (beneficiary account) to a verified customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddRecipient {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The customer's mobile number.
+    pub mobile: String,
+    /// The recipient's account and bank.
+    pub recipient: NewRecipient,
+    /// Most recipients one customer may have (a setting).
+    pub max_recipients: i64,
+}
+
+/// Removes one of a customer's recipients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveRecipient {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The customer's mobile number.
+    pub mobile: String,
+    /// The recipient to remove; it must be this customer's.
+    pub recipient_id: i64,
+}
+
+/// Applies what the rail said about transfer `tid`. `notify`: the partner has had its
+/// initial answer, so a change is announced through the outbox. `refund_otp` is sent
+/// to the customer if the transfer fails after initiation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyRailReport {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The transfer.
+    pub tid: i64,
+    /// What the rail said.
+    pub report: RailReport,
+    /// The partner has had its first answer: a change is announced through the outbox.
+    pub notify: bool,
+    /// The refund OTP sent to the customer if the transfer fails after initiation.
+    pub refund_otp: OtpRequest,
+}
+
+/// Leases up to `limit` transfers whose time to ask the rail has come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimDueTransfers {
+    /// How long a claimed transfer is leased to this worker, in ms.
+    pub lease_ms: i64,
+    /// Most transfers per claim.
+    pub limit: i64,
+}
+
+/// Sends a fresh refund OTP for a transfer in refund pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRefundOtp {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The transfer in refund pending.
+    pub tid: i64,
+    /// The refund OTP to send.
+    pub otp: OtpRequest,
+}
+
+/// Refunds a transfer in refund pending, with the customer's OTP as consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The transfer in refund pending.
+    pub tid: i64,
+    /// The customer's refund OTP, as typed.
+    pub code: Secret,
+    /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
+    pub otp_ref_id: Option<i64>,
 }
 
 /// A transfer request, checked for shape by the dialect adapter.
@@ -302,6 +341,80 @@ impl DmtOutcome {
     }
 }
 
+/// What [`EnrollCustomer`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrolment {
+    /// The customer is enrolled but unverified: `otp` says whether an OTP went out.
+    Sent {
+        /// The customer as stored.
+        customer: Customer,
+        /// Whether a verification OTP went out.
+        otp: OtpIssue,
+    },
+    /// Already verified: nothing changed, no OTP sent.
+    AlreadyVerified(Customer),
+}
+
+/// What [`SendCustomerOtp`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerOtp {
+    /// Whether a fresh verification OTP went out.
+    Sent(OtpIssue),
+    /// Already verified: nothing changed, no OTP sent.
+    AlreadyVerified(Customer),
+}
+
+/// What a command that takes an OTP as consent answers ([`VerifyCustomer`], [`Refund`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpConsent<T> {
+    /// The OTP was accepted and the command done: what it answers.
+    Accepted(T),
+    /// The OTP was not accepted (the attempt counts); nothing else changed.
+    Refused(OtpCheck),
+}
+
+/// What [`ApplyRailReport`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferUpdate {
+    /// The transfer after the report, and the wallet.
+    pub view: TransferView,
+    /// False when the transfer had already moved on (another writer).
+    pub changed: bool,
+}
+
+fn dmt_outcome(outcome: Outcome) -> CmdResult<DmtOutcome> {
+    match outcome {
+        Outcome::Dmt(dmt) => Ok(dmt),
+        other => unexpected(other),
+    }
+}
+
+store_command!(DmtCommand => DmtOutcome, Command::Dmt, dmt_outcome, o => o);
+store_command!(EnrollCustomer => Enrolment, |c| Command::Dmt(DmtCommand::EnrollCustomer(c)), dmt_outcome,
+    DmtOutcome::CustomerEnrolled { customer, otp } => Enrolment::Sent { customer, otp },
+    DmtOutcome::CustomerExists(customer) => Enrolment::AlreadyVerified(customer));
+store_command!(SendCustomerOtp => CustomerOtp, |c| Command::Dmt(DmtCommand::SendCustomerOtp(c)), dmt_outcome,
+    DmtOutcome::CustomerOtp(otp) => CustomerOtp::Sent(otp),
+    DmtOutcome::CustomerExists(customer) => CustomerOtp::AlreadyVerified(customer));
+store_command!(VerifyCustomer => OtpConsent<Customer>, |c| Command::Dmt(DmtCommand::VerifyCustomer(c)), dmt_outcome,
+    DmtOutcome::CustomerVerified(customer) => OtpConsent::Accepted(customer),
+    DmtOutcome::OtpRefused(check) => OtpConsent::Refused(check));
+store_command!(AddRecipient => Recipient, |c| Command::Dmt(DmtCommand::AddRecipient(c)), dmt_outcome,
+    DmtOutcome::RecipientAdded(recipient) => recipient);
+store_command!(RemoveRecipient => i64, |c| Command::Dmt(DmtCommand::RemoveRecipient(c)), dmt_outcome,
+    DmtOutcome::RecipientRemoved { recipient_id } => recipient_id);
+store_command!(NewTransfer => Transfer, |c| Command::Dmt(DmtCommand::InitiateTransfer(c)), dmt_outcome,
+    DmtOutcome::TransferRecorded(transfer) => transfer);
+store_command!(ApplyRailReport => TransferUpdate, |c| Command::Dmt(DmtCommand::ApplyRailReport(c)), dmt_outcome,
+    DmtOutcome::TransferUpdated { view, changed } => TransferUpdate { view, changed });
+store_command!(ClaimDueTransfers => Vec<Transfer>, |c| Command::Dmt(DmtCommand::ClaimDueTransfers(c)), dmt_outcome,
+    DmtOutcome::DueTransfers(due) => due);
+store_command!(SendRefundOtp => OtpIssue, |c| Command::Dmt(DmtCommand::SendRefundOtp(c)), dmt_outcome,
+    DmtOutcome::RefundOtp(otp) => otp);
+store_command!(Refund => OtpConsent<TransferView>, |c| Command::Dmt(DmtCommand::Refund(c)), dmt_outcome,
+    DmtOutcome::Refunded(view) => OtpConsent::Accepted(view),
+    DmtOutcome::OtpRefused(check) => OtpConsent::Refused(check));
+
 /// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
 pub use kosh_core::dmt::DmtRejection;
 
@@ -311,28 +424,32 @@ fn refuse(r: DmtRejection) -> crate::error::CommandError {
 
 pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
-        DmtCommand::EnrollCustomer { partner_id, customer, otp } => enroll(db, *partner_id, customer, otp, now_ms).await?,
-        DmtCommand::SendCustomerOtp { partner_id, mobile, otp } => {
+        DmtCommand::EnrollCustomer(EnrollCustomer { partner_id, customer, otp }) => {
+            enroll(db, *partner_id, customer, otp, now_ms).await?
+        }
+        DmtCommand::SendCustomerOtp(SendCustomerOtp { partner_id, mobile, otp }) => {
             send_customer_otp(db, *partner_id, mobile, otp, now_ms).await?
         }
-        DmtCommand::VerifyCustomer { partner_id, mobile, code, otp_ref_id } => {
+        DmtCommand::VerifyCustomer(VerifyCustomer { partner_id, mobile, code, otp_ref_id }) => {
             verify(db, *partner_id, mobile, code.expose(), *otp_ref_id, now_ms).await?
         }
-        DmtCommand::AddRecipient { partner_id, mobile, recipient, max_recipients } => {
+        DmtCommand::AddRecipient(AddRecipient { partner_id, mobile, recipient, max_recipients }) => {
             add_recipient(db, *partner_id, mobile, recipient, *max_recipients, now_ms).await?
         }
-        DmtCommand::RemoveRecipient { partner_id, mobile, recipient_id } => {
+        DmtCommand::RemoveRecipient(RemoveRecipient { partner_id, mobile, recipient_id }) => {
             remove_recipient(db, *partner_id, mobile, *recipient_id, now_ms).await?
         }
         DmtCommand::InitiateTransfer(t) => DmtOutcome::TransferRecorded(initiate(db, t, now_ms).await?),
-        DmtCommand::ApplyRailReport { partner_id, tid, report, notify, refund_otp } => {
+        DmtCommand::ApplyRailReport(ApplyRailReport { partner_id, tid, report, notify, refund_otp }) => {
             apply_report(db, *partner_id, *tid, report, *notify, refund_otp, now_ms).await?
         }
-        DmtCommand::ClaimDueTransfers { lease_ms, limit } => {
+        DmtCommand::ClaimDueTransfers(ClaimDueTransfers { lease_ms, limit }) => {
             DmtOutcome::DueTransfers(transfers::claim_due(db, now_ms, now_ms.saturating_add(*lease_ms), *limit).await?)
         }
-        DmtCommand::SendRefundOtp { partner_id, tid, otp } => send_refund_otp(db, *partner_id, *tid, otp, now_ms).await?,
-        DmtCommand::Refund { partner_id, tid, code, otp_ref_id } => {
+        DmtCommand::SendRefundOtp(SendRefundOtp { partner_id, tid, otp }) => {
+            send_refund_otp(db, *partner_id, *tid, otp, now_ms).await?
+        }
+        DmtCommand::Refund(Refund { partner_id, tid, code, otp_ref_id }) => {
             refund(db, *partner_id, *tid, code.expose(), *otp_ref_id, now_ms).await?
         }
     };

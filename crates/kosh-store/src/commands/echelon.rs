@@ -5,7 +5,7 @@
 //! status, when it has a `callbackUrl`, a typed `PaymentStatusChanged` event on the
 //! outbox kind [`CALLBACK_KIND`]; the callback engine renders and delivers it.
 
-use super::Outcome;
+use super::{store_command, unexpected, Command, Outcome};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::echelon::{self as ops, Merchant, NewMerchant, NewPayment, Payment};
 use crate::ops::{ledger, outbox, partners};
@@ -25,57 +25,83 @@ pub enum EchelonCommand {
     /// Creates a merchant (refused as [`EchelonOutcome::MerchantCodeTaken`] if its code is used).
     CreateMerchant(NewMerchant),
     /// Replaces a merchant's stored secret values (a new secret was issued).
-    RotateSecret {
-        /// The merchant whose secret changes.
-        merchant_code: String,
-        /// The new secret's fresh salt.
-        salt: String,
-        /// The new secret's verifier (keyed hash with the salt).
-        verifier: String,
-        /// The new token-signing key derived from the secret.
-        token_key: kosh_core::secret::Secret,
-    },
+    RotateSecret(RotateSecret),
     /// Creates the documented sandbox merchant for the partner with `developer_key`,
     /// once; `merchant.partner_id` is ignored.
-    SeedSandboxMerchant {
-        /// The sandbox partner's developer key, which finds the partner.
-        developer_key: String,
-        /// The documented sandbox merchant.
-        merchant: NewMerchant,
-    },
+    SeedSandboxMerchant(SeedSandboxMerchant),
     /// Creates a payin, or a payout with its amount and fee reserved (a pending entry).
     CreatePayment(Box<NewPayment>),
     /// Stores the merchant's external reference on a payment.
-    SetExternalReference {
-        /// The merchant (`echelon_merchants.id`).
-        merchant_id: i64,
-        /// The merchant's order id of the payment.
-        order_id: String,
-        /// The reference to store.
-        reference: String,
-    },
+    SetExternalReference(SetExternalReference),
     /// Moves a processing payment on, if it is still as it was read
     /// (`expect_check_at_ms`), so that two workers never apply one outcome twice.
-    Advance {
-        /// The payment (`echelon_payments.id`).
-        payment_id: i64,
-        /// The `check_at_ms` the caller read; a payment changed since is left alone.
-        expect_check_at_ms: i64,
-        /// What happened.
-        change: Change,
-    },
+    Advance(Advance),
     /// Counts one request of a merchant in the window `window_s` (seconds).
-    ThrottleHit {
-        /// The merchant (`echelon_merchants.id`).
-        merchant_id: i64,
-        /// The one-second window counted: the request's second since the epoch.
-        window_s: i64,
-    },
+    ThrottleHit(ThrottleHit),
     /// Deletes throttle counts of windows before `before_window_s`.
-    PruneThrottle {
-        /// Windows (seconds since the epoch) before this one are deleted.
-        before_window_s: i64,
-    },
+    PruneThrottle(PruneThrottle),
+}
+
+/// Replaces a merchant's stored secret values (a new secret was issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotateSecret {
+    /// The merchant whose secret changes.
+    pub merchant_code: String,
+    /// The new secret's fresh salt.
+    pub salt: String,
+    /// The new secret's verifier (keyed hash with the salt).
+    pub verifier: String,
+    /// The new token-signing key derived from the secret.
+    pub token_key: kosh_core::secret::Secret,
+}
+
+/// Creates the documented sandbox merchant for the partner with `developer_key`,
+/// once; `merchant.partner_id` is ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedSandboxMerchant {
+    /// The sandbox partner's developer key, which finds the partner.
+    pub developer_key: String,
+    /// The documented sandbox merchant.
+    pub merchant: NewMerchant,
+}
+
+/// Stores the merchant's external reference on a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetExternalReference {
+    /// The merchant (`echelon_merchants.id`).
+    pub merchant_id: i64,
+    /// The merchant's order id of the payment.
+    pub order_id: String,
+    /// The reference to store.
+    pub reference: String,
+}
+
+/// Moves a processing payment on, if it is still as it was read
+/// (`expect_check_at_ms`), so that two workers never apply one outcome twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advance {
+    /// The payment (`echelon_payments.id`).
+    pub payment_id: i64,
+    /// The `check_at_ms` the caller read; a payment changed since is left alone.
+    pub expect_check_at_ms: i64,
+    /// What happened.
+    pub change: Change,
+}
+
+/// Counts one request of a merchant in the window `window_s` (seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleHit {
+    /// The merchant (`echelon_merchants.id`).
+    pub merchant_id: i64,
+    /// The one-second window counted: the request's second since the epoch.
+    pub window_s: i64,
+}
+
+/// Deletes throttle counts of windows before `before_window_s`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneThrottle {
+    /// Windows (seconds since the epoch) before this one are deleted.
+    pub before_window_s: i64,
 }
 
 /// What happened to a processing payment.
@@ -148,32 +174,84 @@ pub enum EchelonOutcome {
     Pruned(u64),
 }
 
+/// What [`Advance`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Advanced {
+    /// The payment after the change.
+    Moved(Box<Payment>),
+    /// Someone else moved the payment on first: nothing changed.
+    Stale,
+    /// The payment was withdrawn ([`Change::Withdraw`]): it no longer exists.
+    Withdrawn,
+    /// No such payment.
+    NotFound,
+}
+
+fn echelon_outcome(outcome: Outcome) -> CmdResult<EchelonOutcome> {
+    match outcome {
+        Outcome::Echelon(echelon) => Ok(echelon),
+        other => unexpected(other),
+    }
+}
+
+store_command!(EchelonCommand => EchelonOutcome, Command::Echelon, echelon_outcome, o => o);
+// `None`: another merchant has this code; nothing changed.
+store_command!(NewMerchant => Option<Merchant>, |c| Command::Echelon(EchelonCommand::CreateMerchant(c)), echelon_outcome,
+    EchelonOutcome::MerchantCreated(m) => Some(*m),
+    EchelonOutcome::MerchantCodeTaken => None);
+// `false`: no merchant with this code.
+store_command!(RotateSecret => bool, |c| Command::Echelon(EchelonCommand::RotateSecret(c)), echelon_outcome,
+    EchelonOutcome::SecretRotated => true,
+    EchelonOutcome::MerchantNotFound => false);
+// `false`: the sandbox merchant existed already (or there is no sandbox partner).
+store_command!(SeedSandboxMerchant => bool, |c| Command::Echelon(EchelonCommand::SeedSandboxMerchant(c)), echelon_outcome,
+    EchelonOutcome::SandboxMerchant { created } => created);
+// `None`: the merchant order id was used before; nothing changed.
+store_command!(NewPayment => Option<Payment>, |c| Command::Echelon(EchelonCommand::CreatePayment(Box::new(c))), echelon_outcome,
+    EchelonOutcome::PaymentCreated(p) => Some(*p),
+    EchelonOutcome::Duplicate => None);
+// `false`: no such payment for the merchant.
+store_command!(SetExternalReference => bool, |c| Command::Echelon(EchelonCommand::SetExternalReference(c)), echelon_outcome,
+    EchelonOutcome::ReferenceSet => true,
+    EchelonOutcome::PaymentNotFound => false);
+store_command!(Advance => Advanced, |c| Command::Echelon(EchelonCommand::Advance(c)), echelon_outcome,
+    EchelonOutcome::Advanced(p) => Advanced::Moved(p),
+    EchelonOutcome::Stale => Advanced::Stale,
+    EchelonOutcome::Withdrawn => Advanced::Withdrawn,
+    EchelonOutcome::PaymentNotFound => Advanced::NotFound);
+// The merchant's request count in the window after this one.
+store_command!(ThrottleHit => i64, |c| Command::Echelon(EchelonCommand::ThrottleHit(c)), echelon_outcome,
+    EchelonOutcome::ThrottleHits(hits) => hits);
+// How many throttle rows were deleted.
+store_command!(PruneThrottle => u64, |c| Command::Echelon(EchelonCommand::PruneThrottle(c)), echelon_outcome,
+    EchelonOutcome::Pruned(n) => n);
+
 pub(super) async fn apply(db: &mut impl Conn, cmd: &EchelonCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
         EchelonCommand::CreateMerchant(m) => create_merchant(db, m, now_ms).await?,
-        EchelonCommand::RotateSecret { merchant_code, salt, verifier, token_key } => {
+        EchelonCommand::RotateSecret(RotateSecret { merchant_code, salt, verifier, token_key }) => {
             match ops::rotate_secret(db, merchant_code, salt, verifier, token_key.expose(), now_ms).await? {
                 true => EchelonOutcome::SecretRotated,
                 false => EchelonOutcome::MerchantNotFound,
             }
         }
-        EchelonCommand::SeedSandboxMerchant { developer_key, merchant } => {
+        EchelonCommand::SeedSandboxMerchant(SeedSandboxMerchant { developer_key, merchant }) => {
             seed_sandbox(db, developer_key, merchant, now_ms).await?
         }
         EchelonCommand::CreatePayment(p) => create_payment(db, p, now_ms).await?,
-        EchelonCommand::SetExternalReference { merchant_id, order_id, reference } => {
+        EchelonCommand::SetExternalReference(SetExternalReference { merchant_id, order_id, reference }) => {
             match ops::set_external_reference(db, *merchant_id, order_id, reference, now_ms).await? {
                 true => EchelonOutcome::ReferenceSet,
                 false => EchelonOutcome::PaymentNotFound,
             }
         }
-        EchelonCommand::Advance { payment_id, expect_check_at_ms, change } => {
+        EchelonCommand::Advance(Advance { payment_id, expect_check_at_ms, change }) => {
             advance(db, *payment_id, *expect_check_at_ms, change, now_ms).await?
         }
-        EchelonCommand::ThrottleHit { merchant_id, window_s } => {
+        EchelonCommand::ThrottleHit(ThrottleHit { merchant_id, window_s }) => {
             EchelonOutcome::ThrottleHits(ops::throttle_hit(db, *merchant_id, *window_s).await?)
         }
-        EchelonCommand::PruneThrottle { before_window_s } => {
+        EchelonCommand::PruneThrottle(PruneThrottle { before_window_s }) => {
             EchelonOutcome::Pruned(ops::prune_throttle(db, *before_window_s).await?)
         }
     };

@@ -189,14 +189,14 @@ pub(super) async fn resolve_entry(db: &mut impl Conn, entry_id: i64, post: bool,
 
 #[cfg(test)]
 mod tests {
-    use super::super::Command;
+    use super::super::{Command, RecordEntry};
     use super::*;
 
     /// Commands travel as JSON (idempotency fingerprints, admin tools): a RecordEntry
     /// reads back as itself, and a side or rail the ledger does not know is refused.
     #[test]
     fn record_entry_round_trips_as_json() {
-        let cmd = Command::RecordEntry {
+        let cmd = Command::RecordEntry(RecordEntry {
             partner_id: 7,
             kind: "dmt_transfer".into(),
             reference: "TID-1".into(),
@@ -206,7 +206,7 @@ mod tests {
                 LegSpec::new(7, &AccountKind::FeeRevenue, Side::Credit, 10),
             ],
             pending: true,
-        };
+        });
         let json = serde_json::to_string(&cmd).unwrap();
         assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
         let bad_side = json.replacen("\"Debit\"", "\"Sideways\"", 1);

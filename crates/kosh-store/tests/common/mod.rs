@@ -3,7 +3,7 @@
 
 use kosh_core::clock::ManualClock;
 use kosh_core::ledger::{AccountKind, Side};
-use kosh_store::commands::{AccountBalance, Command, LegSpec, Outcome};
+use kosh_store::commands::{AccountBalance, Command, CreditWallet, LegSpec, OnboardAgent, Outcome, RecordEntry};
 use kosh_store::error::{CmdResult, CommandError, Rejection};
 use kosh_store::ops::agents::NewAgent;
 use kosh_store::ops::partners::NewPartner;
@@ -30,14 +30,11 @@ pub async fn partner(store: &Store, n: u32) -> i64 {
         initiator_id: format!("90{n:08}"),
         is_sandbox: false,
     };
-    match store.execute(Command::CreatePartner(p)).await.expect("create partner") {
-        Outcome::PartnerCreated(p) => p.id,
-        other => panic!("unexpected outcome {other:?}"),
-    }
+    store.execute(p).await.expect("create partner").id
 }
 
 pub async fn credit(store: &Store, partner_id: i64, amount_paise: i64) {
-    let cmd = Command::CreditWallet { partner_id, amount_paise, reference: "test top-up".into() };
+    let cmd = Command::CreditWallet(CreditWallet { partner_id, amount_paise, reference: "test top-up".into() });
     store.execute(cmd).await.expect("credit wallet");
 }
 
@@ -57,10 +54,7 @@ pub fn new_agent(pan: &str, mobile: &str) -> NewAgent {
 
 /// Onboards an agent; answers its user_code.
 pub async fn agent(store: &Store, partner_id: i64, pan: &str, mobile: &str) -> i64 {
-    match store.execute(Command::OnboardAgent { partner_id, agent: new_agent(pan, mobile) }).await.expect("onboard") {
-        Outcome::AgentOnboarded(o) => o.agent.user_code,
-        other => panic!("unexpected outcome {other:?}"),
-    }
+    store.execute(OnboardAgent { partner_id, agent: new_agent(pan, mobile) }).await.expect("onboard").agent.user_code
 }
 
 /// A leg on `kind` in its natural namespace.
@@ -70,7 +64,7 @@ pub fn leg(partner_id: i64, kind: AccountKind, side: Side, amount_paise: i64) ->
 
 /// A wallet debit to a rail: the shape of a transfer.
 pub fn debit_to_rail(partner_id: i64, amount_paise: i64) -> Command {
-    Command::RecordEntry {
+    Command::RecordEntry(RecordEntry {
         partner_id,
         kind: "test_debit".into(),
         reference: String::new(),
@@ -79,7 +73,7 @@ pub fn debit_to_rail(partner_id: i64, amount_paise: i64) -> Command {
             leg(partner_id, AccountKind::RailClearing { rail: "imps" }, Side::Credit, amount_paise),
         ],
         pending: false,
-    }
+    })
 }
 
 /// The rejection a command answered; panics on success or a storage error.

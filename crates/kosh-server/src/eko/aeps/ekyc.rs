@@ -28,8 +28,11 @@ use kosh_core::aadhaar::Aadhaar;
 use kosh_core::aeps::{self, Ekyc, SERVICE_FINGPAY, SERVICE_FINO};
 use kosh_core::civil;
 use kosh_core::validate::{self, Mobile};
-use kosh_store::commands::aeps::{AepsCommand, AepsOutcome, EkycOtpIssue, Provider, EKYC_OTP};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::aeps::{
+    DailyAuthenticate, DailyAuthentication, EkycBiometric, EkycOtpIssue, EkycStep, Provider, RequestEkycOtp, VerifyEkycOtp,
+    EKYC_OTP,
+};
+use kosh_store::commands::StoreCommand;
 use kosh_store::ops::otp::{OtpCheck, OtpRequest};
 use serde_json::{json, Value};
 
@@ -53,12 +56,8 @@ pub fn pid_param(c: &mut Checker, params: &EkoParams) {
     }
 }
 
-async fn run(app: &AppState, cmd: AepsCommand, user_code: i64) -> Result<AepsOutcome, EkoReply> {
-    match app.store.execute(Command::Aeps(cmd)).await {
-        Ok(Outcome::Aeps(outcome)) => Ok(outcome),
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
-        Err(e) => Err(refusal(e, user_code)),
-    }
+async fn run<C: StoreCommand>(app: &AppState, cmd: C, user_code: i64) -> Result<C::Output, EkoReply> {
+    app.store.execute(cmd).await.map_err(|e| refusal(e, user_code))
 }
 
 /// `POST …/aeps-fingpay/kyc/otp`: user_code*, aadhar*, customer_id* (the mobile the
@@ -81,9 +80,9 @@ pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension
         sandbox_visible: app.config.sandbox,
     };
     let aadhaar = aadhaar_ref(&app, &aadhaar)?;
-    let cmd = AepsCommand::RequestEkycOtp { partner_id: auth.partner.id, user_code, aadhaar, otp };
+    let cmd = RequestEkycOtp { partner_id: auth.partner.id, user_code, aadhaar, otp };
     match run(&app, cmd, user_code).await? {
-        AepsOutcome::EkycOtp(EkycOtpIssue::Issued { otp_ref_id, reference_tid }) => {
+        EkycOtpIssue::Issued { otp_ref_id, reference_tid } => {
             let data = json!({ "user_code": user_code.to_string(), "otp_ref_id": otp_ref_id.to_string(),
                                "reference_tid": reference_tid.to_string(), "customer_id": mobile.as_str() });
             let reply = EkoReply::ok_transaction(1600, "OTP sent successfully", data);
@@ -96,10 +95,9 @@ pub async fn request_otp(State(app): State<AppState>, Extension(auth): Extension
                 reply
             })
         }
-        AepsOutcome::EkycOtp(EkycOtpIssue::RateLimited) => Err(EkoReply::failure(status::FAILED, 1318, "Too many OTP requests")
+        EkycOtpIssue::RateLimited => Err(EkoReply::failure(status::FAILED, 1318, "Too many OTP requests")
             .with_hint("at most 10 e-KYC OTPs per mobile number per hour; use the latest OTP, or wait")),
-        AepsOutcome::EkycOtp(EkycOtpIssue::AlreadyComplete) => Ok(ekyc_done(user_code, None)),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+        EkycOtpIssue::AlreadyComplete => Ok(ekyc_done(user_code, None)),
     }
 }
 
@@ -116,10 +114,8 @@ pub async fn verify_otp(State(app): State<AppState>, Extension(auth): Extension<
     c.finish()?;
     let (Some(user_code), Some(code)) = (user_code, code) else { unreachable!("checked") };
     require_active_service(&app, auth.partner.id, user_code, SERVICE_FINGPAY).await?;
-    let cmd = AepsCommand::VerifyEkycOtp { partner_id: auth.partner.id, user_code, code: code.into(), otp_ref_id, reference_tid };
-    let AepsOutcome::EkycOtpChecked(check) = run(&app, cmd, user_code).await? else {
-        return Err(store_error("unexpected outcome"));
-    };
+    let cmd = VerifyEkycOtp { partner_id: auth.partner.id, user_code, code: code.into(), otp_ref_id, reference_tid };
+    let check = run(&app, cmd, user_code).await?;
     let again = "request a new OTP with POST /ekoapi/v3/user/collection/aeps-fingpay/kyc/otp";
     Err(match check {
         OtpCheck::Accepted => return verified(&app, auth.partner.id, user_code, otp_ref_id).await,
@@ -200,16 +196,9 @@ async fn biometric(
 ) -> EkoResult {
     let fino_review_ms = i64::try_from(app.config.aeps_fino_ekyc_secs).unwrap_or(0) * 1000;
     let aadhaar = aadhaar_ref(app, aadhaar)?;
-    let cmd = AepsCommand::EkycBiometric {
-        partner_id: auth.partner.id,
-        user_code,
-        aadhaar,
-        provider,
-        fino_without_otp,
-        fino_review_ms,
-    };
+    let cmd = EkycBiometric { partner_id: auth.partner.id, user_code, aadhaar, provider, fino_without_otp, fino_review_ms };
     match run(app, cmd, user_code).await? {
-        AepsOutcome::Ekyc { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok_transaction(
+        EkycStep { ekyc: Ekyc::FinoPending { ready_at_ms }, reference_tid } => Ok(EkoReply::ok_transaction(
             1606,
             "e-KYC request accepted; pending verification",
             json!({ "user_code": user_code.to_string(), "ekyc_status": "PENDING", "reference_tid": reference_tid.to_string(),
@@ -219,8 +208,7 @@ async fn biometric(
             "Fino e-KYC completes by itself at {} (aeps_fino_ekyc_secs); then authenticate daily",
             civil::iso_utc(ready_at_ms)
         ))),
-        AepsOutcome::Ekyc { reference_tid, .. } => Ok(ekyc_done(user_code, Some(reference_tid))),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+        EkycStep { reference_tid, .. } => Ok(ekyc_done(user_code, Some(reference_tid))),
     }
 }
 
@@ -258,10 +246,8 @@ pub async fn daily_legacy(
 pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar) -> EkoResult {
     require_aeps_service(app, auth, user_code).await?;
     let aadhaar = aadhaar_ref(app, aadhaar)?;
-    let cmd = AepsCommand::DailyAuthenticate { partner_id: auth.partner.id, user_code, aadhaar };
-    let AepsOutcome::DailyAuthenticated { reference_tid, ist_day } = run(app, cmd, user_code).await? else {
-        return Err(store_error("unexpected outcome"));
-    };
+    let cmd = DailyAuthenticate { partner_id: auth.partner.id, user_code, aadhaar };
+    let DailyAuthentication { reference_tid, ist_day } = run(app, cmd, user_code).await?;
     let valid_until_ms = (ist_day + 1) * 86_400_000 - civil::IST_OFFSET_MS;
     let data = json!({ "user_code": user_code.to_string(), "reference_tid": reference_tid.to_string(),
                        "valid_until": civil::iso_utc(valid_until_ms) });

@@ -34,7 +34,7 @@ use kosh_core::civil;
 use kosh_core::ledger::Balance;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile};
-use kosh_store::commands::aeps::{AepsOutcome, NewTransaction};
+use kosh_store::commands::aeps::{NewTransaction, Transacted};
 use kosh_store::commands::IdemKey;
 use kosh_store::ops::aeps::AepsTransaction;
 use kosh_store::scopes;
@@ -140,10 +140,7 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
         },
     };
     let Some(tx) = found.map_err(store_error)? else { return Ok(None) };
-    let (tx, wallet) = match resolve(app, partner_id, tx.tid).await? {
-        AepsOutcome::Transacted { tx, wallet } => (tx, wallet),
-        _ => return Err(store_error("unexpected outcome")),
-    };
+    let Transacted { tx, wallet } = resolve(app, partner_id, tx.tid).await?;
     let mut reply = transaction_reply(app, &tx, &wallet).await?;
     reply.status = status::OK;
     reply.response_status_id = rsid::OK_NON_TRANSACTIONAL;
@@ -153,7 +150,7 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<AepsOutcome, EkoReply> {
+pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, EkoReply> {
     service::resolve(app, partner_id, tid).await.map_err(store_error)
 }
 

@@ -25,7 +25,9 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::validate::{self, Address, Mobile, PersonName};
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, CUSTOMER_OTP};
+use kosh_store::commands::dmt::{
+    CustomerOtp, EnrollCustomer, Enrolment, OtpConsent, SendCustomerOtp, VerifyCustomer, CUSTOMER_OTP,
+};
 use kosh_store::ops::dmt_customers::{Customer, NewCustomer};
 use kosh_store::ops::otp::OtpIssue;
 use serde_json::json;
@@ -91,13 +93,12 @@ pub async fn create(
         user_code,
     };
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
-    let cmd = DmtCommand::EnrollCustomer { partner_id: auth.partner.id, customer, otp };
+    let cmd = EnrollCustomer { partner_id: auth.partner.id, customer, otp };
     match super::execute(&app, cmd).await? {
-        DmtOutcome::CustomerEnrolled { customer, otp } => otp_sent(&app, &customer, otp, true),
-        DmtOutcome::CustomerExists(customer) => Err(EkoReply::failure(17, 17, "Customer already exists")
+        Enrolment::Sent { customer, otp } => otp_sent(&app, &customer, otp, true),
+        Enrolment::AlreadyVerified(customer) => Err(EkoReply::failure(17, 17, "Customer already exists")
             .with_hint("the customer is enrolled and verified; add recipients and send money")
             .with_data(customer_json(&customer, now_ms))),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
     }
 }
 
@@ -143,17 +144,15 @@ pub async fn verify(
         unreachable!("the checker fails when a required field is bad")
     };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
-    let cmd =
-        DmtCommand::VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
+    let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
     let again = format!("request a new OTP with POST /customers/mobile_number:{}/otp", mobile.as_str());
     match super::execute(&app, cmd).await? {
-        DmtOutcome::CustomerVerified(customer) => {
+        OtpConsent::Accepted(customer) => {
             let profile = customer_profile_json(&customer, app.now_ms());
             let data = json!({ "customer_profile": profile });
             Ok(EkoReply::ok_transaction(rt::CUSTOMER_VERIFIED, "Customer verified successfully", data))
         }
-        DmtOutcome::OtpRefused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+        OtpConsent::Refused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
     }
 }
 
@@ -167,18 +166,17 @@ pub async fn resend_otp(
     let mobile = customer_path(&segment)?;
     super::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
-    let cmd = DmtCommand::SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.as_str().into(), otp };
+    let cmd = SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.as_str().into(), otp };
     match super::execute(&app, cmd).await? {
-        DmtOutcome::CustomerOtp(issued) => {
+        CustomerOtp::Sent(issued) => {
             let customer = app.store.dmt_customer(auth.partner.id, mobile.as_str()).await.map_err(store_error)?;
             let customer = customer.ok_or_else(|| store_error("the customer vanished"))?;
             otp_sent(&app, &customer, issued, false)
         }
-        DmtOutcome::CustomerExists(customer) => Ok(EkoReply::ok(
+        CustomerOtp::AlreadyVerified(customer) => Ok(EkoReply::ok(
             rt::CUSTOMER_VERIFIED,
             "Customer already verified",
             json!({ "customer_profile": customer_profile_json(&customer, app.now_ms()) }),
         )),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
     }
 }

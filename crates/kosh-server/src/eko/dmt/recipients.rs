@@ -28,8 +28,7 @@ use axum::Extension;
 use kosh_core::banks::{self, AccountError, AccountNumber, Bank, Ifsc, IfscStatus};
 use kosh_core::dmt::MAX_RECIPIENTS_PER_CUSTOMER;
 use kosh_core::validate::{self, Mobile, PersonName};
-use kosh_store::commands::dmt::{DmtCommand, DmtOutcome, DmtRejection};
-use kosh_store::commands::{Command, Outcome};
+use kosh_store::commands::dmt::{AddRecipient, DmtRejection, RemoveRecipient};
 use kosh_store::ops::dmt_customers::Customer;
 use kosh_store::ops::dmt_recipients::{NewRecipient, Recipient};
 use serde_json::{json, Value};
@@ -141,12 +140,11 @@ pub async fn remove(
     let mobile = customer_path(&customer)?;
     let recipient_id = recipient_id_path(&recipient)?;
     gate(&app, &auth, &params).await?;
-    let cmd = DmtCommand::RemoveRecipient { partner_id: auth.partner.id, mobile: mobile.as_str().into(), recipient_id };
-    match app.store.execute(Command::Dmt(cmd)).await {
-        Ok(Outcome::Dmt(DmtOutcome::RecipientRemoved { recipient_id })) => {
+    let cmd = RemoveRecipient { partner_id: auth.partner.id, mobile: mobile.as_str().into(), recipient_id };
+    match app.store.execute(cmd).await {
+        Ok(recipient_id) => {
             Ok(EkoReply::ok(rt::RECIPIENT_REMOVED, "Recipient removed successfully", json!({ "recipient_id": recipient_id })))
         }
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(refusal(e)),
     }
 }
@@ -181,20 +179,19 @@ pub async fn add(
         recipient_mobile: recipient_mobile.as_str().into(),
         recipient_type: RECIPIENT_TYPE,
     };
-    let cmd = DmtCommand::AddRecipient {
+    let cmd = AddRecipient {
         partner_id: auth.partner.id,
         mobile: mobile.as_str().into(),
         recipient: new,
         max_recipients: MAX_RECIPIENTS_PER_CUSTOMER,
     };
-    match app.store.execute(Command::Dmt(cmd)).await {
-        Ok(Outcome::Dmt(DmtOutcome::RecipientAdded(r))) => {
+    match app.store.execute(cmd).await {
+        Ok(r) => {
             let mut data = recipient_json(&r);
             data["customer_id"] = json!(mobile.as_str());
             data["initiator_id"] = json!(auth.partner.initiator_id);
             Ok(EkoReply::ok_transaction(rt::RECIPIENT_ADDED, "Recipient added successfully", data))
         }
-        Ok(other) => Err(store_error(format!("unexpected outcome {other:?}"))),
         Err(e) => Err(refusal(e)),
     }
 }

@@ -21,7 +21,7 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::money::Paise;
 use kosh_core::validate;
-use kosh_store::commands::dmt::{refund_otp_purpose, DmtCommand, DmtOutcome};
+use kosh_store::commands::dmt::{refund_otp_purpose, OtpConsent, Refund, SendRefundOtp};
 use kosh_store::ops::otp::OtpIssue;
 use serde_json::json;
 
@@ -53,8 +53,8 @@ pub async fn refund(
     let (Some(user_code), Some(code)) = (user_code, otp) else { unreachable!("the checker fails when a required field is bad") };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
     let again = format!("send a new refund OTP to the customer with POST /transactions/{tid}/refund/otp");
-    match super::execute(&app, DmtCommand::Refund { partner_id: auth.partner.id, tid, code: code.into(), otp_ref_id }).await? {
-        DmtOutcome::Refunded(view) => {
+    match super::execute(&app, Refund { partner_id: auth.partner.id, tid, code: code.into(), otp_ref_id }).await? {
+        OtpConsent::Accepted(view) => {
             let t = &view.transfer;
             let c = &t.charges;
             let data = json!({
@@ -74,8 +74,7 @@ pub async fn refund(
             });
             Ok(EkoReply::ok_transaction(rt::REFUND_DONE, "Refund done", data))
         }
-        DmtOutcome::OtpRefused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+        OtpConsent::Refused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
     }
 }
 
@@ -90,8 +89,8 @@ pub async fn resend_otp(
     let tid = tid_path(&segment)?;
     super::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, "", "");
-    match super::execute(&app, DmtCommand::SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
-        DmtOutcome::RefundOtp(OtpIssue::Issued { otp_ref_id }) => {
+    match super::execute(&app, SendRefundOtp { partner_id: auth.partner.id, tid, otp }).await? {
+        OtpIssue::Issued { otp_ref_id } => {
             let transfer = app.store.dmt_transfer(auth.partner.id, tid).await.map_err(store_error)?;
             let mobile = transfer.map(|t| t.customer_mobile).unwrap_or_default();
             let data = json!({ "otp_ref_id": otp_ref_id.to_string(), "tid": tid.to_string() });
@@ -101,12 +100,8 @@ pub async fn resend_otp(
                 None => reply,
             })
         }
-        DmtOutcome::RefundOtp(OtpIssue::RateLimited) => {
-            Err(EkoReply::failure(status::FAILED, rt::TOO_MANY_OTPS, "Too many OTP requests").with_hint(format!(
-                "at most {} refund OTPs per transaction per hour; use the latest",
-                kosh_store::ops::otp::MAX_PER_WINDOW
-            )))
-        }
-        other => Err(store_error(format!("unexpected outcome {other:?}"))),
+        OtpIssue::RateLimited => Err(EkoReply::failure(status::FAILED, rt::TOO_MANY_OTPS, "Too many OTP requests").with_hint(
+            format!("at most {} refund OTPs per transaction per hour; use the latest", kosh_store::ops::otp::MAX_PER_WINDOW),
+        )),
     }
 }
