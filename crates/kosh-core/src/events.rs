@@ -14,6 +14,27 @@ use crate::echelon::{Direction, Status};
 use crate::money::Paise;
 use serde::{Deserialize, Serialize};
 
+/// Field names of the dialects' callback bodies (Eko status callback and Token
+/// acknowledgement, Echelon's anemic callback and its delivery envelope). No stored
+/// event carries one: bodies are rendered from events at delivery, outside the store,
+/// and the store's tests check every event they write against this list.
+pub const DIALECT_FIELD_NAMES: [&str; 14] = [
+    "tx_status",
+    "txstatus_desc",
+    "old_tx_status",
+    "old_tx_status_desc",
+    "client_ref_id",
+    "bank_ref_num",
+    "payment_mode",
+    "channel_desc",
+    "beneficiary_account_type",
+    "customer_id",
+    "timestamp",
+    "idEntity",
+    "url",
+    "body",
+];
+
 /// An event the outbox stores: a partner is told about most; an AePS transaction's
 /// change is internal (recorded, never delivered).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -252,25 +252,6 @@ async fn old_attempts_are_pruned_oldest_first_in_bounded_batches() {
     }
 }
 
-/// Field names of the dialects' callback bodies: the store writes typed events, and
-/// the bodies are rendered from them at delivery, outside the store.
-const WIRE_FIELD_NAMES: [&str; 14] = [
-    "tx_status",
-    "txstatus_desc",
-    "old_tx_status",
-    "old_tx_status_desc",
-    "client_ref_id",
-    "bank_ref_num",
-    "payment_mode",
-    "channel_desc",
-    "beneficiary_account_type",
-    "customer_id",
-    "timestamp",
-    "idEntity",
-    "url",
-    "body",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_producer_stores_a_typed_event_without_wire_field_names() {
     for backend in BACKENDS {
@@ -318,7 +299,7 @@ async fn a_producer_stores_a_typed_event_without_wire_field_names() {
             tid: paid.tid.clone().expect("a paid token has a tid"),
         });
         assert_eq!(Event::from_payload(&ack.payload), Ok(Some(expected)), "{backend:?}: {}", ack.payload);
-        for wire in WIRE_FIELD_NAMES {
+        for wire in kosh_core::events::DIALECT_FIELD_NAMES {
             assert!(ack.payload.get(wire).is_none(), "{backend:?}: {wire} in {}", ack.payload);
         }
     }

@@ -804,25 +804,6 @@ fn paise(amount: i64) -> Result<Paise, crate::sql::SqlError> {
 mod tests {
     use super::*;
 
-    /// Field names of the dialects' callback bodies, which no stored event may carry (the
-    /// bodies are rendered from events at delivery, outside the store).
-    const WIRE_FIELD_NAMES: [&str; 14] = [
-        "tx_status",
-        "txstatus_desc",
-        "old_tx_status",
-        "old_tx_status_desc",
-        "client_ref_id",
-        "bank_ref_num",
-        "payment_mode",
-        "channel_desc",
-        "beneficiary_account_type",
-        "customer_id",
-        "timestamp",
-        "idEntity",
-        "url",
-        "body",
-    ];
-
     fn transfer(status: TxStatus, answered: bool) -> Transfer {
         Transfer {
             tid: 1,
@@ -887,7 +868,7 @@ mod tests {
         assert_eq!((e.amount.get(), e.fee.get(), e.gst.get()), (12_000, 1_000, 153));
         let stored = serde_json::to_value(Event::TransferStatusChanged(e)).unwrap();
         assert_eq!(stored["kind"], "dmt.transfer_status_changed.v1");
-        for wire in WIRE_FIELD_NAMES {
+        for wire in kosh_core::events::DIALECT_FIELD_NAMES {
             assert!(stored.get(wire).is_none(), "{wire} in {stored}");
         }
     }
