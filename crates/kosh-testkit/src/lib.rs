@@ -280,3 +280,36 @@ fn wait_for_socket(socket_dir: &Path, port: u16) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The folder `scripts/setup-sdks` installs the vendor's SDKs into (`KOSH_SDK_DIR`
+/// overrides it).
+fn sdk_root() -> PathBuf {
+    match std::env::var_os("KOSH_SDK_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/sdks"),
+    }
+}
+
+fn installed_sdk(name: &str, marker_prefix: &str) -> PathBuf {
+    let dir = sdk_root().join(name);
+    let installed = std::fs::read_dir(&dir)
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(marker_prefix)))
+        .unwrap_or(false);
+    assert!(installed, "the vendor's {name} SDK is not installed in {}: run scripts/setup-sdks (scripts/test does)", dir.display());
+    dir
+}
+
+/// Where the vendor's Python SDK (PyPI `eps-sdk`, pinned in `scripts/setup-sdks`) is
+/// installed: put it on `PYTHONPATH` and `import eps_sdk`. Panics with instructions
+/// when it is missing: a test that needs the SDK fails, it is never skipped.
+pub fn python_sdk() -> PathBuf {
+    installed_sdk("python", ".installed-")
+}
+
+/// Where the vendor's Node SDK (npm `@ekoindia/eko-sdk-node`, pinned in
+/// `scripts/setup-sdks`) is installed: run `node` with this folder as its working
+/// directory (or `NODE_PATH=<it>/node_modules`) and `require("@ekoindia/eko-sdk-node")`.
+/// Panics with instructions when it is missing.
+pub fn node_sdk() -> PathBuf {
+    installed_sdk("node", ".installed-")
+}
