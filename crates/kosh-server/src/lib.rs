@@ -78,6 +78,7 @@ pub mod gateway;
 pub mod json_strict;
 pub mod metrics;
 pub mod rejections;
+pub mod request_id;
 pub mod sandbox;
 pub mod service;
 pub mod state;
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .merge(eko::router(state.clone()))
         .merge(echelon::router(state.clone()))
@@ -136,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(rejections::dialect_errors))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -145,6 +148,25 @@ async fn healthz(State(app): State<AppState>) -> Response {
         Err(e) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": e.to_string() }))).into_response()
         }
+    }
+}
+
+/// Readiness, for load balancers and orchestrators: the store answers and has every
+/// migration this binary knows. Reads `schema_migrations` only, never a business table,
+/// so a busy ledger cannot make a node look unready.
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.pending_migrations().await {
+        Ok(pending) if pending.is_empty() => {
+            Json(json!({ "status": "ready", "version": env!("CARGO_PKG_VERSION") })).into_response()
+        }
+        Ok(pending) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "status": "unready", "error": format!("schema migrations not applied: {pending:?}; run kosh migrate") }),
+            ),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unready", "error": e.to_string() }))).into_response(),
     }
 }
 

@@ -326,6 +326,12 @@ impl Store {
         }
     }
 
+    /// The schema migrations this binary knows that the database lacks (see
+    /// [`migrate::pending`]); an error when the store cannot be read at all.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, SqlError> {
+        read!(self, db => migrate::pending(db))
+    }
+
     /// The partner whose developer key this is.
     pub async fn partner_by_developer_key(&self, key: &str) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_developer_key(db, key))

@@ -115,6 +115,15 @@ pub async fn postgres(store: &PgStore, now_ms: i64) -> Result<Vec<i64>, SqlError
     Ok(applied)
 }
 
+/// The migrations this binary knows that the database has not applied yet: a node is
+/// ready to serve only when there are none. Reads `schema_migrations` alone, so
+/// readiness never touches (or waits on) a business table.
+pub async fn pending(db: &mut impl crate::sql::Conn) -> Result<Vec<i64>, SqlError> {
+    let rows = db.query("SELECT version FROM schema_migrations", &[]).await?;
+    let applied = rows.iter().map(|r| r.int("version")).collect::<Result<Vec<_>, _>>()?;
+    Ok(MIGRATIONS.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+}
+
 /// Most tries at creating `schema_migrations` while other nodes race to create it.
 const MAX_CREATE_TRIES: u32 = 5;
 

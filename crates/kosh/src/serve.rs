@@ -270,7 +270,13 @@ impl ServeArgs {
 
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KOSH_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // One JSON object a line (with the request's span and its request_id) for log
+    // pipelines; text for people.
+    let _ = match std::env::var("KOSH_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        _ => builder.try_init(),
+    };
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
