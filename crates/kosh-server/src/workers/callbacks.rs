@@ -461,6 +461,14 @@ async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -
     if let Some(secret) = &target.secret {
         extra.push((webhook::TIMESTAMP_HEADER, started_at_ms.to_string()));
         extra.push((webhook::SIGNATURE_HEADER, webhook::signature(secret.expose(), started_at_ms, body)));
+        // Standard Webhooks, for receivers using that spec's libraries: only a `whsec_`
+        // + base64 secret has the key bytes the spec signs with.
+        if let Some(key) = webhook::standard::key(secret.expose()) {
+            let (id, secs) = (c.id.to_string(), started_at_ms.div_euclid(1000));
+            extra.push((webhook::standard::SIGNATURE_HEADER, webhook::standard::signature(&key, &id, secs, body)));
+            extra.push((webhook::standard::TIMESTAMP_HEADER, secs.to_string()));
+            extra.push((webhook::standard::ID_HEADER, id));
+        }
     }
     let request = Request {
         get: false,
