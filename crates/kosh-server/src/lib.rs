@@ -74,6 +74,7 @@ pub mod config;
 pub mod connections;
 pub mod echelon;
 pub mod eko;
+pub mod front;
 pub mod gateway;
 pub mod json_strict;
 pub mod metrics;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(state.clone()))
         .merge(eko::otp::sandbox_router(state.clone()))
         .merge(gateway::router(state.clone()))
+        .merge(front::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))

@@ -96,3 +96,36 @@ fn the_example_config_documents_every_key_and_is_valid() {
     let defaults = Config::default();
     assert_eq!(format!("{config:?}"), format!("{defaults:?}"), "the example's values are the defaults");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_front_door_answers_browsers_in_html_and_clients_in_json() {
+    for backend in BACKENDS {
+        let app = start(backend).await;
+        let client = reqwest::Client::new();
+        let page = client.get(app.url()).header("accept", "text/html,application/xhtml+xml").send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+        let html = page.text().await.unwrap();
+        assert!(html.contains(env!("CARGO_PKG_VERSION")) && html.contains("sandbox"), "{html}");
+        assert!(html.contains(kosh_server::sandbox::DEVELOPER_KEY), "sandbox mode shows the public credentials");
+        assert!(html.contains(r#"href="/openapi/echelon.json""#));
+        let facts: serde_json::Value = client.get(app.url()).send().await.unwrap().json().await.unwrap();
+        let store = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+        assert_eq!(facts["store"], store, "{backend:?}: {facts}");
+        assert_eq!(facts["sandbox"], true);
+        assert_eq!(facts["sandbox_credentials"]["initiator_id"], kosh_server::sandbox::INITIATOR_ID);
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_echelon_openapi_document_names_this_server() {
+    let app = start(Backend::Sqlite).await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi/echelon.json", app.url())).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["servers"][0]["url"], app.url(), "{}", doc["servers"]);
+    assert_eq!(doc["servers"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["info"]["version"], "2.47");
+    assert!(doc["paths"].as_object().unwrap().len() > 5);
+    app.stop().await;
+}
