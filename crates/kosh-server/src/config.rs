@@ -60,6 +60,9 @@ pub struct Config {
     pub otp_ttl_secs: u64,
     /// Bearer token for the operator API under `/admin`; without it the admin API is off.
     pub admin_token: Option<Secret>,
+    /// Bearer token `/metrics` requires; without it `/metrics` is open (bind it to a
+    /// private address then).
+    pub metrics_token: Option<Secret>,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_grace_secs: u64,
     /// How long a Fino biometric e-KYC stays under review before it completes, in seconds.
@@ -165,6 +168,7 @@ impl Default for Config {
             sandbox_wallet_rupees: 1_000_000,
             otp_ttl_secs: 600,
             admin_token: None,
+            metrics_token: None,
             shutdown_grace_secs: 30,
             aeps_fino_ekyc_secs: 2 * 86_400,
             aeps_awaited_secs: 60,
@@ -256,6 +260,9 @@ impl Config {
         }
         if matches!(&self.admin_token, Some(t) if t.expose().len() < 16) {
             return bad("admin_token must be at least 16 characters");
+        }
+        if matches!(&self.metrics_token, Some(t) if t.expose().len() < 16) {
+            return bad("metrics_token must be at least 16 characters");
         }
         if self.aeps_fino_ekyc_secs > 3 * 86_400 {
             return bad("aeps_fino_ekyc_secs must be at most 259200 (3 days)");

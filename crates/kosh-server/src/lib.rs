@@ -212,11 +212,12 @@ impl App {
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let echelon = Arc::new(echelon::EchelonState::new(&config));
         let config_rail = config.sandbox_rail();
+        let store_stats = store.shared_stats();
         let state = AppState {
             store,
             partners: Arc::new(PartnerCache::new()),
             outbound: workers::outbound::Outbound::new(&config),
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics: Arc::new(metrics::Metrics::new(store_stats)),
             rail: config
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),

@@ -228,6 +228,11 @@ impl Store {
         &self.stats
     }
 
+    /// The same counters, shared: a metrics collector reads them at each scrape.
+    pub fn shared_stats(&self) -> Arc<StoreStats> {
+        self.stats.clone()
+    }
+
     /// Now, by the store's clock (ms since the epoch): the time every command is stamped with.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()

@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// Bearer token for the operator API under /admin (off without it).
     #[arg(long, env = "KOSH_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
+    /// Bearer token /metrics requires (open without it).
+    #[arg(long, env = "KOSH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
     /// Seconds shutdown waits for in-flight requests [default: 30].
     #[arg(long, env = "KOSH_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -259,6 +262,9 @@ impl ServeArgs {
         );
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
+        }
+        if let Some(token) = &self.metrics_token {
+            c.metrics_token = Some(token.clone());
         }
         if let Some(pepper) = &self.aeps_aadhaar_pepper {
             c.aeps_aadhaar_pepper = Some(pepper.clone());

@@ -20,7 +20,8 @@ const SANDBOX_DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// The environment variables `kosh` reads; tests must not inherit them.
-const KOSH_ENV: [&str; 8] = [
+const KOSH_ENV: [&str; 9] = [
+    "KOSH_METRICS_TOKEN",
     "KOSH_CONFIG",
     "KOSH_DATA_DIR",
     "KOSH_DATABASE_URL",
