@@ -484,6 +484,7 @@ pub enum AepsRejection {
 /// The sandbox bank: deterministic answers chosen by documented magic values.
 pub mod sandbox {
     use super::TxType;
+    use crate::ids::Tid;
     use serde::{Deserialize, Serialize};
 
     /// Every customer's account opens with ₹50,000.00; successful withdrawals reduce it.
@@ -576,19 +577,20 @@ pub mod sandbox {
     }
 
     /// The bank's reference number (RRN, 12 digits) for a transaction id.
-    pub fn rrn(tid: i64) -> String {
-        format!("{:012}", 400_000_000_000 + tid.rem_euclid(100_000_000_000))
+    pub fn rrn(tid: Tid) -> String {
+        format!("{:012}", 400_000_000_000 + tid.get().rem_euclid(100_000_000_000))
     }
 
     /// The system trace audit number (6 digits).
-    pub fn stan(tid: i64) -> String {
-        format!("{:06}", tid.rem_euclid(1_000_000))
+    pub fn stan(tid: Tid) -> String {
+        format!("{:06}", tid.get().rem_euclid(1_000_000))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::Tid;
 
     const DAY_MS: i64 = 86_400_000;
 
@@ -700,7 +702,7 @@ mod tests {
         let poor = answer(TxType::CashWithdrawal, 100_000, "9876543210", 99_999);
         assert!(matches!(poor, Answer::Now(Verdict::Declined { reason }) if reason.contains("Insufficient funds")));
         assert_eq!(answer(TxType::BalanceEnquiry, 0, "9876543210", 0), Answer::Now(Verdict::Approved));
-        assert_eq!(rrn(42), "400000000042");
-        assert_eq!(stan(1_234_567), "234567");
+        assert_eq!(rrn(Tid::new(42)), "400000000042");
+        assert_eq!(stan(Tid::new(1_234_567)), "234567");
     }
 }

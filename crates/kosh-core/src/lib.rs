@@ -99,6 +99,8 @@
 //!   the [`aeps::AepsRejection`]s of its rules.
 //! - [`banks`]: the seeded banks, their channels, IFSC and account-number validation.
 //! - [`services`]: agent service codes and their pending → activated lifecycle.
+//! - [`ids`]: the id newtypes ([`ids::PartnerId`], [`ids::UserCode`], [`ids::Tid`], …)
+//!   that cross the store boundary instead of bare `i64`s.
 //! - [`validate`]: parse-don't-validate newtypes for PAN, mobile, email, dates, ids.
 //! - [`aadhaar`]: Aadhaar numbers (Verhoeff), masked and keyed-hashed, never shown.
 //! - [`signing`]: the Eko `secret-key` and `request_hash` (HMAC-SHA256 keyed with the
@@ -122,6 +124,7 @@ pub mod clock;
 pub mod dmt;
 pub mod echelon;
 pub mod events;
+pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod pricing;

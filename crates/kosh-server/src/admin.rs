@@ -183,7 +183,13 @@ async fn wallet_credit(
     }
     .map_err(command_error)?;
     let WalletCredit { entry_id, balance } = executed.outcome;
-    tracing::debug!(partner_id = partner.id, entry_id, amount_paise = amount.get(), replayed = executed.replayed, "admin credit");
+    tracing::debug!(
+        partner_id = partner.id.get(),
+        entry_id,
+        amount_paise = amount.get(),
+        replayed = executed.replayed,
+        "admin credit"
+    );
     let mut body = balance_json(&partner, &balance);
     body.insert("entry_id".into(), entry_id.into());
     body.insert("amount".into(), amount.to_rupees_string().into());

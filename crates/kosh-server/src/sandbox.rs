@@ -9,6 +9,7 @@
 
 pub mod echelon;
 
+use kosh_core::ids::UserCode;
 use kosh_store::commands::{Command, SeedSandbox};
 use kosh_store::ops::agents::NewAgent;
 use kosh_store::ops::partners::NewPartner;
@@ -16,7 +17,7 @@ use kosh_store::ops::partners::NewPartner;
 pub const DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
 pub const ACCESS_KEY: &str = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30";
 pub const INITIATOR_ID: &str = "9962981729";
-pub const USER_CODE: i64 = 20_810_200;
+pub const USER_CODE: UserCode = UserCode::new(20_810_200);
 pub const PARTNER_NAME: &str = "sandbox";
 
 /// The command that creates the sandbox partner, its agent (every service active) and its

@@ -10,6 +10,7 @@
 //!   succeed.
 
 mod eko_support;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -34,7 +35,7 @@ const STEPS: usize = 80;
 
 /// A partner with its own credentials, agent and funded wallet.
 struct Partner {
-    id: i64,
+    id: PartnerId,
     client: Client,
     user_code: String,
     credits_paise: i64,
@@ -121,7 +122,7 @@ async fn random_sequences_keep_the_ledger_consistent(backend: Backend) {
         }
         let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
         for p in &partners {
-            for t in app.state.store.dmt_transfers(p.id, 0).await.expect("list") {
+            for t in app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list") {
                 *seen.entry(t.tx_status.code()).or_default() += 1;
             }
         }
@@ -140,7 +141,7 @@ async fn send_transfer(p: &Partner, form: &[(&'static str, String)]) {
 }
 
 async fn inquire_any(app: &App, p: &Partner, rng: &mut StdRng) {
-    let transfers = app.state.store.dmt_transfers(p.id, 0).await.expect("list");
+    let transfers = app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     if transfers.is_empty() {
         return;
     }
@@ -150,7 +151,7 @@ async fn inquire_any(app: &App, p: &Partner, rng: &mut StdRng) {
 }
 
 async fn refund_any(app: &App, p: &Partner, rng: &mut StdRng) {
-    let transfers = app.state.store.dmt_transfers(p.id, 0).await.expect("list");
+    let transfers = app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     let pending: Vec<_> = transfers.iter().filter(|t| t.tx_status == TxStatus::RefundPending).collect();
     if pending.is_empty() {
         return;
@@ -174,7 +175,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
     assert_eq!(totals.debits_pending, totals.credits_pending, "pending entries balance ({at})");
     assert_eq!(store.ledger_limit_violations().await.expect("violations"), 0, "no wallet is negative ({at})");
 
-    let transfers = store.dmt_transfers(p.id, 0).await.expect("list");
+    let transfers = store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     let (mut posted, mut pending) = (0, 0);
     let mut used: BTreeMap<&str, i64> = BTreeMap::new();
     let month = month_key(store.now_ms());
@@ -248,7 +249,7 @@ async fn concurrent_transfers_spend_exactly_the_wallet(backend: Backend) {
         "exactly the affordable ones succeed"
     );
     assert_eq!(available(&app, p.id).await, debit / 2, "what is left cannot pay for another");
-    let settled = app.state.store.dmt_transfers(p.id, 0).await.expect("list");
+    let settled = app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     assert_eq!(settled.len(), affordable as usize, "refused transfers left no record");
     assert!(settled.iter().all(|t| t.tx_status == TxStatus::Success));
     assert_eq!(app.state.store.ledger_limit_violations().await.expect("violations"), 0);

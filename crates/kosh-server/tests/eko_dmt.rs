@@ -3,6 +3,7 @@
 //! failures and refunds, idempotency, crash recovery.
 
 mod eko_support;
+use kosh_core::ids::{RecipientId, Tid, UserCode};
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -317,7 +318,7 @@ async fn the_same_client_ref_id_makes_one_transfer(backend: Backend) {
     assert_eq!(tids.len(), 1, "one transfer for one client_ref_id: {answers:?}");
     let debits = Pricing::default().charges(10_000).debit_paise() + Pricing::default().charges(20_000).debit_paise();
     assert_eq!(available(&app, partner_id).await, before - debits, "one debit per client_ref_id");
-    assert_eq!(app.state.store.dmt_transfers(partner_id, 0).await.expect("list").len(), 2);
+    assert_eq!(app.state.store.dmt_transfers(partner_id, Tid::new(0)).await.expect("list").len(), 2);
 
     let other = transfer(&eko, mobile, &rid, "300", "IDEM-1", "2").await;
     assert_eq!((&other["status"], &other["message"]), (&json!(1), &json!("Duplicate client_ref_id")), "{other}");
@@ -354,11 +355,11 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
     let partner_id = sandbox_partner(&app).await;
     let mobile = "9123400007";
     verified_customer(&app, &eko, AGENT, mobile).await;
-    let rid: i64 = recipient(&eko, AGENT, mobile, "3300001234", "FDRL0000001").await.parse().expect("id");
+    let rid: RecipientId = recipient(&eko, AGENT, mobile, "3300001234", "FDRL0000001").await.parse().expect("id");
     let before = available(&app, partner_id).await;
     let recorded = NewTransfer {
         partner_id,
-        user_code: 20_810_200,
+        user_code: UserCode::new(20_810_200),
         client_ref_id: "CRASH-1".into(),
         customer_mobile: mobile.into(),
         recipient_id: rid,
@@ -410,7 +411,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
     let partner_id = sandbox_partner(&app).await;
     let mobile = "9123400008";
     verified_customer(&app, &eko, AGENT, mobile).await;
-    let rid: i64 = recipient(&eko, AGENT, mobile, "5500004444", "ICIC0000456").await.parse().expect("id");
+    let rid: RecipientId = recipient(&eko, AGENT, mobile, "5500004444", "ICIC0000456").await.parse().expect("id");
     let before = available(&app, partner_id).await;
     let mut tids = Vec::new();
     for (channel, reference) in
@@ -418,7 +419,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
     {
         let recorded = NewTransfer {
             partner_id,
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             client_ref_id: reference.into(),
             customer_mobile: mobile.into(),
             recipient_id: rid,
@@ -507,7 +508,7 @@ async fn a_replay_after_a_pricing_change_answers_the_original_transfer(backend: 
         after_first - new_debit,
         "{backend:?}: a new transfer pays the new table"
     );
-    assert_eq!(restarted.state.store.dmt_transfers(partner_id, 0).await.expect("list").len(), 2);
+    assert_eq!(restarted.state.store.dmt_transfers(partner_id, Tid::new(0)).await.expect("list").len(), 2);
     restarted.stop().await;
 }
 

@@ -7,6 +7,7 @@
 use crate::partner;
 use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
+use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use kosh_store::ops::dmt_transfers::Transfer;
 
@@ -33,7 +34,7 @@ struct TransferArgs {
     partner: String,
     /// The platform's transaction id.
     #[arg(long, conflicts_with = "client_ref_id", required_unless_present = "client_ref_id")]
-    tid: Option<i64>,
+    tid: Option<Tid>,
     /// The partner's reference.
     #[arg(long)]
     client_ref_id: Option<String>,
@@ -47,8 +48,8 @@ struct ListArgs {
     #[arg(long, value_name = "ID_OR_NAME")]
     partner: String,
     /// List transfers after this tid (for the next page).
-    #[arg(long, default_value_t = 0)]
-    after_tid: i64,
+    #[arg(long, default_value_t = Tid::new(0))]
+    after_tid: Tid,
 }
 
 pub async fn run(args: DmtArgs) -> Result<(), String> {

@@ -62,7 +62,7 @@ pub async fn inquire(app: &AppState, transfer: Transfer) -> Result<TransferView,
         match check(app, &transfer).await {
             Ok(view) => return Ok(view),
             Err(e) => {
-                tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
+                tracing::warn!(tid = transfer.tid.get(), error = %e, "inquiry could not ask the rail; answering the stored status");
             }
         }
     }
@@ -125,7 +125,7 @@ async fn submit(app: &AppState, t: &Transfer) -> TransferView {
     match apply(app, t, report, false).await {
         Ok(view) => view,
         Err(e) => {
-            tracing::error!(tid = t.tid, error = %e, "could not store the rail's answer; the rail worker will finish the transfer");
+            tracing::error!(tid = t.tid.get(), error = %e, "could not store the rail's answer; the rail worker will finish the transfer");
             let balance_paise = app.store.balance(t.partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await;
             TransferView { transfer: t.clone(), balance_paise: balance_paise.map_or(0, |b| b.available_credit()) }
         }

@@ -31,6 +31,7 @@ use axum::http::HeaderMap;
 use axum::Extension;
 use kosh_core::aeps::{self, sandbox, TxStatus, TxType};
 use kosh_core::civil;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::ledger::Balance;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile};
@@ -131,10 +132,10 @@ pub async fn inquiry(
 /// The inquiry answer for an AePS transaction named by tid, `client_ref_id:REF` or a
 /// plain client_ref_id; `None` when no AePS transaction of the partner matches (so a
 /// generic inquiry can ask other products).
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.aeps_transaction_by_ref(partner_id, r).await,
-        None => match reference.parse::<i64>() {
+        None => match reference.parse::<Tid>() {
             Ok(tid) => app.store.aeps_transaction(partner_id, tid).await,
             Err(_) => app.store.aeps_transaction_by_ref(partner_id, reference).await,
         },
@@ -150,7 +151,7 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, EkoReply> {
+pub async fn resolve(app: &AppState, partner_id: PartnerId, tid: Tid) -> Result<Transacted, EkoReply> {
     service::resolve(app, partner_id, tid).await.map_err(store_error)
 }
 
@@ -220,7 +221,7 @@ pub fn transaction_data(tx: &AepsTransaction, wallet: &Balance, agent: Option<&k
         "bank_code": tx.bank_code,
         "bank_ref_num": if status_now == TxStatus::Failed { String::new() } else { sandbox::rrn(tx.tid) },
         "stan": sandbox::stan(tx.tid),
-        "auth_code": if status_now == TxStatus::Success { format!("{:06}", (tx.tid * 7_919).rem_euclid(1_000_000)) } else { String::new() },
+        "auth_code": if status_now == TxStatus::Success { format!("{:06}", (tx.tid.get() * 7_919).rem_euclid(1_000_000)) } else { String::new() },
         "terminal_id": "KOSHSBX1",
         "user_code": tx.user_code.to_string(),
         "merchant_code": tx.user_code.to_string(),
