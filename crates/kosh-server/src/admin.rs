@@ -173,7 +173,7 @@ async fn wallet_credit(
     let reference = parse_reference(request.reference.as_deref())?;
     let key = idempotency_key(&headers)?;
     let partner = find_partner(&app, &partner).await?;
-    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
+    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount, reference };
     let executed = match key {
         Some(key) => {
             let key = IdemKey { partner_id: partner.id, scope: kosh_store::scopes::ADMIN_WALLET_CREDIT.into(), key };

@@ -10,6 +10,7 @@
 pub mod echelon;
 
 use kosh_core::ids::UserCode;
+use kosh_core::money::Paise;
 use kosh_store::commands::{Command, SeedSandbox};
 use kosh_store::ops::agents::NewAgent;
 use kosh_store::ops::partners::NewPartner;
@@ -42,6 +43,7 @@ pub fn seed_command(wallet_rupees: i64) -> Command {
             shop_name: "Sandbox Store".into(),
             residence_address: r#"{"line":"1 Sandbox Road","city":"Gurgaon","state":"Haryana","pincode":"122002"}"#.into(),
         },
-        wallet_paise: wallet_rupees.saturating_mul(100),
+        // The configuration keeps it within 0..=₹100 crore, the most one amount may be.
+        wallet_paise: Paise::from_rupees(wallet_rupees).unwrap_or(Paise::ZERO),
     })
 }

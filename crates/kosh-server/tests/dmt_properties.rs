@@ -11,6 +11,7 @@
 
 mod eko_support;
 use kosh_core::ids::{PartnerId, Tid};
+use kosh_core::money::Paise;
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -49,7 +50,11 @@ async fn new_partner(app: &App, n: u32, wallet_paise: i64) -> Partner {
         initiator_id: format!("98000000{n:02}"),
     };
     let p = eko_support::create_partner(app, &format!("prop-{n}"), &credentials).await;
-    let credit = Command::CreditWallet(CreditWallet { partner_id: p.id, amount_paise: wallet_paise, reference: "test".into() });
+    let credit = Command::CreditWallet(CreditWallet {
+        partner_id: p.id,
+        amount_paise: Paise::new(wallet_paise).unwrap(),
+        reference: "test".into(),
+    });
     app.state.store.execute(credit).await.expect("credit");
     let client = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
     let user_code = eko_support::onboard(&client, &format!("ABCPQ{:04}K", n), &format!("97000000{n:02}")).await;
@@ -180,7 +185,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
     let mut used: BTreeMap<&str, i64> = BTreeMap::new();
     let month = month_key(store.now_ms());
     for t in &transfers {
-        let debit = t.charges.debit_paise();
+        let debit = t.charges.debit_paise().expect("a debit in range").get();
         let entry = store.ledger_entry(t.entry_id).await.expect("read").expect("entry");
         let expected_state = match t.tx_status {
             TxStatus::Success => {
@@ -196,7 +201,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
         assert_eq!(entry.state, expected_state, "transfer {} in {:?} ({at})", t.tid, t.tx_status);
         assert_eq!(entry.amount_paise.get(), debit, "the entry moves the transfer's debit ({at})");
         if t.tx_status.uses_limit() && t.limit_month == month {
-            *used.entry(t.customer_mobile.as_str()).or_default() += t.charges.amount_paise;
+            *used.entry(t.customer_mobile.as_str()).or_default() += t.charges.amount_paise.get();
         }
     }
     let wallet = store.balance(p.id, &AccountKind::PartnerWallet).await.expect("wallet");
@@ -212,7 +217,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
 
 async fn concurrent_transfers_spend_exactly_the_wallet(backend: Backend) {
     let (app, _clock) = dmt_support::start(backend, |_| {}).await;
-    let debit = Pricing::default().charges(100_000).debit_paise();
+    let debit = Pricing::default().charges(Paise::new(100_000).unwrap()).debit_paise().expect("in range").get();
     let affordable = 17;
     let mut p = new_partner(&app, 3, affordable * debit + debit / 2).await;
     let mut rids = Vec::new();

@@ -80,7 +80,7 @@ pub struct CreditWallet {
     /// The partner whose wallet is credited.
     pub partner_id: PartnerId,
     /// How much e-value to load, in paise (positive).
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The operator's reference for the load (a bank transfer's UTR, …), at most [`MAX_REFERENCE_LEN`] characters.
     pub reference: String,
 }
@@ -152,7 +152,7 @@ pub struct SeedSandbox {
     /// The sandbox agent.
     pub agent: NewAgent,
     /// What its wallet is funded with, in paise.
-    pub wallet_paise: i64,
+    pub wallet_paise: Paise,
 }
 
 /// Records a balanced entry for a partner: posted at once, or `pending` (its debits
@@ -598,14 +598,14 @@ async fn require_partner(db: &mut impl Conn, partner_id: PartnerId) -> CmdResult
 async fn credit_wallet(
     db: &mut impl Conn,
     partner_id: PartnerId,
-    amount_paise: i64,
+    amount: Paise,
     reference: &str,
     now_ms: i64,
 ) -> CmdResult<Outcome> {
     require_partner(db, partner_id).await?;
-    let amount = Paise::new(amount_paise)
-        .filter(|p| !p.is_zero())
-        .ok_or_else(|| Rejection::InvalidEntry("amount must be positive".into()))?;
+    if amount.is_zero() {
+        return Err(Rejection::InvalidEntry("amount must be positive".into()).into());
+    }
     if reference.chars().count() > MAX_REFERENCE_LEN {
         return Err(Rejection::InvalidEntry(format!("reference is longer than {MAX_REFERENCE_LEN} characters")).into());
     }
@@ -614,7 +614,7 @@ async fn credit_wallet(
     let entry = Entry::transfer(funding, wallet, amount).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
     let entry_id = ledger::record(db, partner_id, "wallet_credit", reference, &entry, EntryState::Posted, now_ms).await?;
     let balance = ledger::balance(db, wallet).await?;
-    let event = json!({ "partner_id": partner_id, "entry_id": entry_id, "amount_paise": amount_paise,
+    let event = json!({ "partner_id": partner_id, "entry_id": entry_id, "amount_paise": amount,
                         "balance_paise": balance.posted_credit(), "reference": reference });
     outbox::append(db, partner_id, "wallet.credited", &event, now_ms).await?;
     Ok(Outcome::WalletCredited { entry_id, balance })
@@ -675,7 +675,7 @@ async fn seed_sandbox(
     db: &mut impl Conn,
     partner: &NewPartner,
     agent: &NewAgent,
-    wallet_paise: i64,
+    wallet_paise: Paise,
     now_ms: i64,
 ) -> CmdResult<Outcome> {
     if let Some(existing) = partners::by_developer_key(db, &partner.developer_key).await? {
@@ -711,7 +711,9 @@ mod typed_tests {
     /// fingerprints of commands recorded before the change still match a retry.
     #[test]
     fn a_typed_command_serialises_as_its_former_struct_variant() {
-        let credit = CreditWallet { partner_id: PartnerId::new(1), amount_paise: 500, reference: "utr".into() }.into_command();
+        let credit =
+            CreditWallet { partner_id: PartnerId::new(1), amount_paise: Paise::new(500).unwrap(), reference: "utr".into() }
+                .into_command();
         let throttle = echelon::ThrottleHit { merchant_id: MerchantId::new(3), window_s: 9 }.into_command();
         let claim = dmt::ClaimDueTransfers { lease_ms: 10, limit: 2 }.into_command();
         assert_eq!(

@@ -16,7 +16,6 @@ use crate::eko::dmt::otp_request;
 use crate::state::AppState;
 use kosh_core::dmt::DmtChannel;
 use kosh_core::ledger::AccountKind;
-use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
 use kosh_store::commands::dmt::{ApplyRailReport, NewTransfer, RailReport, TransferView};
 use kosh_store::commands::IdemKey;
@@ -88,7 +87,7 @@ pub fn order_of(t: &Transfer) -> Order {
             DmtChannel::Imps => Channel::Imps,
             DmtChannel::Neft => Channel::Neft,
         },
-        amount: Paise::new(t.charges.amount_paise).unwrap_or(Paise::ZERO),
+        amount: t.charges.amount_paise,
         account: t.account.clone(),
         ifsc: t.ifsc.clone(),
         beneficiary_name: t.recipient_name.clone(),

@@ -596,11 +596,7 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         sandbox::Answer::Now(v) => (if *v == sandbox::Verdict::Approved { TxStatus::Success } else { TxStatus::Failed }, v),
         sandbox::Answer::Awaited(v) => (TxStatus::Awaited, v),
     };
-    let pricing = if status == TxStatus::Failed {
-        aeps::Pricing { commission_paise: 0, tds_paise: 0 }
-    } else {
-        aeps::pricing(t.tx_type, t.amount_paise.get())
-    };
+    let pricing = if status == TxStatus::Failed { aeps::Pricing::NONE } else { aeps::pricing(t.tx_type, t.amount_paise) };
     let mut tx = AepsTransaction {
         tid,
         partner_id: t.partner_id,
@@ -609,8 +605,8 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         user_code: t.user_code,
         tx_type: t.tx_type.code(),
         amount_paise: if t.tx_type.moves_money() { t.amount_paise } else { Paise::ZERO },
-        commission_paise: crate::sql::paise(pricing.commission_paise)?,
-        tds_paise: crate::sql::paise(pricing.tds_paise)?,
+        commission_paise: pricing.commission_paise,
+        tds_paise: pricing.tds_paise,
         customer_mobile: t.customer_mobile.clone(),
         bank_code: t.bank_code.clone(),
         aadhaar_masked: t.aadhaar.masked.clone(),
@@ -621,8 +617,10 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         },
         resolve_at_ms: (status == TxStatus::Awaited).then_some(now_ms + t.awaited_ms),
         customer_balance_paise: match status {
-            TxStatus::Success => Some(balance - if t.tx_type.moves_money() { t.amount_paise.get() } else { 0 }),
-            TxStatus::Failed => Some(balance),
+            TxStatus::Success => {
+                Some(crate::sql::paise(balance - if t.tx_type.moves_money() { t.amount_paise.get() } else { 0 })?)
+            }
+            TxStatus::Failed => Some(crate::sql::paise(balance)?),
             TxStatus::Awaited => None,
         },
         entry_id: None,
@@ -649,16 +647,18 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
 /// (clearing:aeps), the wallet gains cash + commission − TDS, and the TDS is payable.
 /// Pending while the bank has not answered. `None` when nothing moves (balance enquiry).
 async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, now_ms: i64) -> CmdResult<Option<i64>> {
-    let (due, tds) = (tx.amount_paise.get() + tx.commission_paise.get(), tx.tds_paise.get());
-    if due == 0 {
+    let out_of_range = || Rejection::InvalidEntry("the transaction's credit is out of range".into());
+    let tds = tx.tds_paise;
+    let due = tx.amount_paise.checked_add(tx.commission_paise).ok_or_else(out_of_range)?;
+    if due.is_zero() {
         return Ok(None);
     }
     let p = tx.partner_id;
     let mut legs = vec![
         LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due),
-        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due - tds),
+        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due.checked_sub(tds).ok_or_else(out_of_range)?),
     ];
-    if tds > 0 {
+    if !tds.is_zero() {
         legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds));
     }
     let kind = match TxType::parse(&tx.tx_type.to_string()) {

@@ -577,11 +577,11 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
     t.pricing.validate().map_err(Rejection::InvalidEntry)?;
     let month = dmt::month_key(now_ms);
     let limit = sender.state.monthly_limit_paise();
-    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise.get(), limit, now_ms).await? {
+    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise, limit, now_ms).await? {
         let available_paise = dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise.get(), now_ms);
         return Err(refuse(DmtRejection::MonthlyLimit { available_paise }));
     }
-    let charges = t.pricing.charges(t.amount_paise.get());
+    let charges = t.pricing.charges(t.amount_paise);
     let tid = transfers::next_tid(db).await?;
     let entry = transfer_entry(db, t.partner_id, t.channel, &charges, now_ms).await?;
     let entry_id = ledger::record(db, t.partner_id, ENTRY_KIND, &tid.to_string(), &entry, EntryState::Pending, now_ms).await?;
@@ -630,15 +630,17 @@ async fn transfer_entry(
     let [wallet, clearing, revenue, gst, tds] = transfers::ledger_accounts(db, partner_id, rail, now_ms).await?;
     let legs = [
         (wallet, Side::Debit, c.debit_paise()),
-        (clearing, Side::Credit, c.amount_paise),
+        (clearing, Side::Credit, Some(c.amount_paise)),
         (revenue, Side::Credit, c.revenue_paise()),
-        (gst, Side::Credit, c.gst_paise),
-        (tds, Side::Credit, c.tds_paise),
+        (gst, Side::Credit, Some(c.gst_paise)),
+        (tds, Side::Credit, Some(c.tds_paise)),
     ];
     let mut resolved = Vec::with_capacity(legs.len());
-    for (account_id, side, amount) in legs.into_iter().filter(|leg| leg.2 > 0) {
-        let amount = Paise::new(amount).ok_or_else(|| Rejection::InvalidEntry(format!("leg amount {amount} is out of range")))?;
-        resolved.push(Leg { account_id, side, amount });
+    for (account_id, side, amount) in legs {
+        let amount = amount.ok_or_else(|| Rejection::InvalidEntry(format!("a leg of charges {c:?} is out of range")))?;
+        if !amount.is_zero() {
+            resolved.push(Leg { account_id, side, amount });
+        }
     }
     Entry::new(resolved).map_err(|e| Rejection::InvalidEntry(e.to_string()).into())
 }
@@ -797,11 +799,11 @@ pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> CmdResult<Event
         old_status: old,
         status: t.tx_status,
         channel: t.channel,
-        amount: paise(c.amount_paise)?,
-        fee: paise(c.fee_paise)?,
-        gst: paise(c.gst_paise)?,
-        commission: paise(c.commission_paise)?,
-        tds: paise(c.tds_paise)?,
+        amount: c.amount_paise,
+        fee: c.fee_paise,
+        gst: c.gst_paise,
+        commission: c.commission_paise,
+        tds: c.tds_paise,
         utr: t.bank_ref_num.clone(),
         recipient_id: t.recipient_id,
         recipient_name: t.recipient_name.clone(),
@@ -813,10 +815,6 @@ pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> CmdResult<Event
         reason: t.reason.clone(),
         at_ms: now_ms,
     }))
-}
-
-fn paise(amount: i64) -> Result<Paise, crate::sql::SqlError> {
-    Paise::try_from(amount).map_err(|e| crate::sql::SqlError::Decode(format!("a stored charge of {amount} paise: {e}")))
 }
 
 #[cfg(test)]
@@ -837,7 +835,7 @@ mod tests {
             ifsc: "SBIN0000001".into(),
             bank_code: "SBIN".into(),
             channel: DmtChannel::Imps,
-            charges: Pricing::default().charges(12_000),
+            charges: Pricing::default().charges(Paise::new(12_000).unwrap()),
             entry_id: 3,
             tx_status: status,
             answered,

@@ -156,7 +156,7 @@ pub struct AepsTransaction {
     /// For an awaited transaction: when inquiry finds the bank's answer.
     pub resolve_at_ms: Option<i64>,
     /// The customer's bank balance after the transaction, as the (sandbox) bank says.
-    pub customer_balance_paise: Option<i64>,
+    pub customer_balance_paise: Option<Paise>,
     /// The entry crediting the partner's wallet with the amount and commission, less TDS
     /// (pending while the bank's answer is awaited); `None` when nothing is due.
     pub entry_id: Option<i64>,
@@ -195,7 +195,7 @@ fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
         tx_status: r.int("tx_status")?,
         reason: r.text("reason")?,
         resolve_at_ms: r.opt_int("resolve_at_ms")?,
-        customer_balance_paise: r.opt_int("customer_balance")?,
+        customer_balance_paise: r.opt_paise("customer_balance")?,
         entry_id: r.opt_int("entry_id")?,
         created_at_ms: r.int("created_at_ms")?,
         updated_at_ms: r.int("updated_at_ms")?,

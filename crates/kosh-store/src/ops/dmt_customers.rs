@@ -134,7 +134,7 @@ pub async fn use_limit(
     partner_id: PartnerId,
     mobile: &str,
     month: i64,
-    amount_paise: i64,
+    amount_paise: Paise,
     limit_paise: i64,
     now_ms: i64,
 ) -> Result<bool, SqlError> {
@@ -156,7 +156,7 @@ pub async fn release_limit(
     partner_id: PartnerId,
     mobile: &str,
     month: i64,
-    amount_paise: i64,
+    amount_paise: Paise,
     now_ms: i64,
 ) -> Result<(), SqlError> {
     db.exec(

@@ -4,6 +4,7 @@
 use kosh_core::clock::ManualClock;
 use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Side};
+use kosh_core::money::Paise;
 use kosh_store::commands::{AccountBalance, Command, CreditWallet, LegSpec, OnboardAgent, Outcome, RecordEntry};
 use kosh_store::error::{CmdResult, CommandError, Rejection};
 use kosh_store::ops::agents::NewAgent;
@@ -35,6 +36,7 @@ pub async fn partner(store: &Store, n: u32) -> PartnerId {
 }
 
 pub async fn credit(store: &Store, partner_id: PartnerId, amount_paise: i64) {
+    let amount_paise = Paise::new(amount_paise).expect("a test amount");
     let cmd = Command::CreditWallet(CreditWallet { partner_id, amount_paise, reference: "test top-up".into() });
     store.execute(cmd).await.expect("credit wallet");
 }
@@ -60,7 +62,7 @@ pub async fn agent(store: &Store, partner_id: PartnerId, pan: &str, mobile: &str
 
 /// A leg on `kind` in its natural namespace.
 pub fn leg(partner_id: PartnerId, kind: AccountKind, side: Side, amount_paise: i64) -> LegSpec {
-    LegSpec::new(partner_id, &kind, side, amount_paise)
+    LegSpec::new(partner_id, &kind, side, Paise::new(amount_paise).expect("a test amount"))
 }
 
 /// A wallet debit to a rail: the shape of a transfer.

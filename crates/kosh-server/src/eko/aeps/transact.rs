@@ -162,10 +162,10 @@ pub async fn transaction_reply(app: &AppState, tx: &AepsTransaction, wallet: &Ba
     let status_now = TxStatus::from_code(tx.tx_status).unwrap_or(TxStatus::Awaited);
     let mut data = transaction_data(tx, wallet, agent.as_ref());
     if tx_type == TxType::MiniStatement && status_now == TxStatus::Success {
-        let lines = sandbox::mini_statement(tx.customer_balance_paise.unwrap_or(0), tx.created_at_ms);
+        let lines = sandbox::mini_statement(tx.customer_balance_paise.map_or(0, Paise::get), tx.created_at_ms);
         let list: Vec<Value> = lines
             .iter()
-            .map(|l| json!({ "date": l.date, "txnType": l.txn_type, "amount": Paise::new(l.amount_paise).map(Paise::to_rupees_string), "narration": l.narration }))
+            .map(|l| json!({ "date": l.date, "txnType": l.txn_type, "amount": Some(l.amount_paise.to_rupees_string()), "narration": l.narration }))
             .collect();
         data["mini_statement_list"] = Value::Array(list);
     }
@@ -216,7 +216,7 @@ pub fn transaction_data(tx: &AepsTransaction, wallet: &Balance, agent: Option<&k
         "service_tax": "0.0",
         "totalfee": "0.0",
         "balance": rupees(wallet.available_credit().max(0)),
-        "customer_balance": tx.customer_balance_paise.map_or_else(String::new, rupees),
+        "customer_balance": tx.customer_balance_paise.map_or_else(String::new, |p| rupees(p.get())),
         "bank": bank.map_or(tx.bank_code.as_str(), |b| b.name),
         "bank_code": tx.bank_code,
         "bank_ref_num": if status_now == TxStatus::Failed { String::new() } else { sandbox::rrn(tx.tid) },
