@@ -51,7 +51,7 @@ impl Model {
     fn overdrawn(&self, legs: &[LegSpec]) -> Vec<i64> {
         let mut debits: HashMap<Key, i64> = HashMap::new();
         for l in legs.iter().filter(|l| l.side == Side::Debit && is_wallet(&l.account)) {
-            *debits.entry(key(l)).or_default() += l.amount_paise.get();
+            *debits.entry(key(l)).or_default() += l.amount_paise;
         }
         debits.into_iter().filter(|(k, d)| *d > self.available(k)).map(|(k, _)| self.available(&k)).collect()
     }
@@ -65,10 +65,10 @@ impl Model {
         for l in legs {
             let b = self.counters(l);
             match (l.side, pending) {
-                (Side::Debit, false) => b.debits_posted += l.amount_paise.get(),
-                (Side::Credit, false) => b.credits_posted += l.amount_paise.get(),
-                (Side::Debit, true) => b.debits_pending += l.amount_paise.get(),
-                (Side::Credit, true) => b.credits_pending += l.amount_paise.get(),
+                (Side::Debit, false) => b.debits_posted += l.amount_paise,
+                (Side::Credit, false) => b.credits_posted += l.amount_paise,
+                (Side::Debit, true) => b.debits_pending += l.amount_paise,
+                (Side::Credit, true) => b.credits_pending += l.amount_paise,
             }
         }
     }
@@ -80,9 +80,9 @@ impl Model {
                 Side::Debit => (&mut b.debits_pending, &mut b.debits_posted),
                 Side::Credit => (&mut b.credits_pending, &mut b.credits_posted),
             };
-            *pending -= l.amount_paise.get();
+            *pending -= l.amount_paise;
             if post {
-                *posted += l.amount_paise.get();
+                *posted += l.amount_paise;
             }
         }
     }

@@ -655,11 +655,11 @@ async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, 
     }
     let p = tx.partner_id;
     let mut legs = vec![
-        LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due),
-        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due.checked_sub(tds).ok_or_else(out_of_range)?),
+        LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due.get()),
+        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due.checked_sub(tds).ok_or_else(out_of_range)?.get()),
     ];
     if !tds.is_zero() {
-        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds));
+        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds.get()));
     }
     let kind = match TxType::parse(&tx.tx_type.to_string()) {
         Ok(TxType::CashWithdrawal) => "aeps_cash_withdrawal",

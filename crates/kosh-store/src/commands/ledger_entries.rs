@@ -7,7 +7,7 @@ use crate::ops::{agents, ledger, outbox};
 use crate::sql::Conn;
 use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryError, EntryState, Leg, Side, MAX_LEGS};
-use kosh_core::money::Paise;
+use kosh_core::money::{Paise, MAX_PAISE};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -97,12 +97,12 @@ pub struct LegSpec {
     /// Debit or credit.
     pub side: Side,
     /// How much, in paise (positive).
-    pub amount_paise: Paise,
+    pub amount_paise: i64,
 }
 
 impl LegSpec {
     /// A leg on `kind` in its natural namespace for `partner_id`.
-    pub fn new(partner_id: PartnerId, kind: &AccountKind, side: Side, amount_paise: Paise) -> LegSpec {
+    pub fn new(partner_id: PartnerId, kind: &AccountKind, side: Side, amount_paise: i64) -> LegSpec {
         LegSpec { owner_id: kind.owner(partner_id), account: kind.into(), side, amount_paise }
     }
 }
@@ -157,7 +157,8 @@ fn check_labels(kind: &str, reference: &str) -> Result<(), Rejection> {
 async fn leg(db: &mut impl Conn, partner_id: PartnerId, spec: &LegSpec, now_ms: i64) -> CmdResult<Leg> {
     // Zero passes here so that Entry::new names it; negative and huge amounts cannot
     // be represented as Paise at all.
-    let amount = spec.amount_paise;
+    let amount = Paise::new(spec.amount_paise)
+        .ok_or_else(|| refuse(format!("leg amount {} paise is outside 0..={MAX_PAISE}", spec.amount_paise)))?;
     let kind = spec.account.kind()?;
     let owner_id = kind.owner(partner_id);
     if spec.owner_id != owner_id {
@@ -201,14 +202,9 @@ mod tests {
             kind: "dmt_transfer".into(),
             reference: "TID-1".into(),
             legs: vec![
-                LegSpec::new(PartnerId::new(7), &AccountKind::PartnerWallet, Side::Debit, Paise::new(1_010).unwrap()),
-                LegSpec::new(
-                    PartnerId::new(7),
-                    &AccountKind::RailClearing { rail: "imps" },
-                    Side::Credit,
-                    Paise::new(1_000).unwrap(),
-                ),
-                LegSpec::new(PartnerId::new(7), &AccountKind::FeeRevenue, Side::Credit, Paise::new(10).unwrap()),
+                LegSpec::new(PartnerId::new(7), &AccountKind::PartnerWallet, Side::Debit, 1_010),
+                LegSpec::new(PartnerId::new(7), &AccountKind::RailClearing { rail: "imps" }, Side::Credit, 1_000),
+                LegSpec::new(PartnerId::new(7), &AccountKind::FeeRevenue, Side::Credit, 10),
             ],
             pending: true,
         });
