@@ -93,6 +93,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use config::Config;
 use kosh_core::clock::SharedClock;
+use kosh_core::ids::PartnerId;
 use kosh_store::Store;
 use serde_json::json;
 use state::{AppState, PartnerCache};
@@ -145,7 +146,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn healthz(State(app): State<AppState>) -> Response {
-    match app.store.partner(0).await {
+    match app.store.partner(PartnerId::new(0)).await {
         Ok(_) => Json(json!({ "status": "ok", "store": app.store.location().describe() })).into_response(),
         Err(e) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": e.to_string() }))).into_response()

@@ -3,6 +3,7 @@
 //! share (`$n` parameters in order of first use, `RETURNING`, `ON CONFLICT`); where the
 //! engines differ, an operation asks [`Conn::dialect`] and uses each engine's own SQL.
 
+use kosh_core::ids::{Id, MerchantId, PartnerId, RecipientId, Tid, UserCode};
 use kosh_core::ledger::{Balance, Limit, Side};
 use kosh_core::money::Paise;
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,18 @@ impl From<i64> for Val<'_> {
         Val::Int(v)
     }
 }
+
+macro_rules! id_vals {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Val<'_> {
+            fn from(v: $id) -> Self {
+                Val::Int(v.get())
+            }
+        }
+    )*};
+}
+
+id_vals!(PartnerId, UserCode, Tid, MerchantId, RecipientId);
 
 impl From<Paise> for Val<'_> {
     fn from(v: Paise) -> Self {
@@ -111,6 +124,21 @@ impl Row {
             Cell::Null => Ok(None),
             _ => self.int(name).map(Some),
         }
+    }
+
+    /// Column `name` as an id ([`kosh_core::ids`]); an error if it is NULL or text.
+    pub fn id<T: Id>(&self, name: &str) -> Result<T, SqlError> {
+        self.int(name).map(T::from_raw)
+    }
+
+    /// Column `name` as an id, or `None` for NULL.
+    pub fn opt_id<T: Id>(&self, name: &str) -> Result<Option<T>, SqlError> {
+        Ok(self.opt_int(name)?.map(T::from_raw))
+    }
+
+    /// Column `name` as an amount in paise, or `None` for NULL.
+    pub fn opt_paise(&self, name: &str) -> Result<Option<Paise>, SqlError> {
+        self.opt_int(name)?.map(paise).transpose().map_err(|e| SqlError::Decode(format!("column {name}: {e}")))
     }
 
     /// Column `name` as an amount in paise; an error if it is NULL, text or negative.

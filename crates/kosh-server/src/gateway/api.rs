@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use kosh_core::aeps::{self, TxType, SERVICE_FINGPAY};
+use kosh_core::ids::UserCode;
 use kosh_core::money::Paise;
 use kosh_core::signing;
 use kosh_core::validate::{ClientRefId, Mobile};
@@ -70,7 +71,7 @@ fn amount_text(paise: i64) -> String {
 }
 
 /// `detail.data` of the debit-hook for an intent.
-fn hook_data(intent: &GatewayIntent, user_code: i64) -> Map<String, Value> {
+fn hook_data(intent: &GatewayIntent, user_code: UserCode) -> Map<String, Value> {
     let mut data = Map::new();
     data.insert("customer_id".into(), json!(intent.customer_mobile));
     data.insert("bank_code".into(), json!(intent.bank_code));

@@ -13,6 +13,7 @@ use crate::echelon::callbacks as echelon_callbacks;
 use crate::eko::callbacks as eko_callbacks;
 use crate::service::StoreError;
 use kosh_core::events::Event;
+use kosh_core::ids::PartnerId;
 use kosh_core::secret::Secret;
 use kosh_core::webhook;
 use kosh_store::commands::callbacks::{PruneAttempts, Release};
@@ -132,8 +133,8 @@ impl CallbackWorker {
 #[derive(Default)]
 struct InFlight {
     tasks: JoinSet<i64>,
-    events: HashMap<i64, (i64, String)>,
-    per_partner: HashMap<i64, usize>,
+    events: HashMap<i64, (PartnerId, String)>,
+    per_partner: HashMap<PartnerId, usize>,
 }
 
 impl InFlight {
@@ -155,7 +156,7 @@ impl InFlight {
         }
     }
 
-    fn count(&self, partner_id: i64) -> usize {
+    fn count(&self, partner_id: PartnerId) -> usize {
         self.per_partner.get(&partner_id).copied().unwrap_or(0)
     }
 }
@@ -207,7 +208,7 @@ async fn claim_and_spawn(
     if !ctx.store.callbacks_due().await? {
         return Ok(());
     }
-    let exclude_partners: Vec<i64> =
+    let exclude_partners: Vec<PartnerId> =
         flight.per_partner.iter().filter(|(_, n)| **n >= limits.per_partner).map(|(p, _)| *p).collect();
     let req = ClaimRequest {
         lease_until_ms: ctx.store.now_ms() + limits.lease_ms,

@@ -11,6 +11,7 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Dialect, Row, SqlError};
 use kosh_core::events::Event;
+use kosh_core::ids::PartnerId;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
@@ -187,7 +188,7 @@ fn endpoint_from_row(r: &Row) -> Result<Endpoint, SqlError> {
 }
 
 /// Creates or replaces the partner's endpoint of `e.kind`.
-pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
+pub async fn put_endpoint(db: &mut impl Conn, partner_id: PartnerId, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
     e.validate().map_err(Rejection::InvalidCallbackConfig)?;
     let headers = serde_json::to_string(&e.headers).expect("headers serialise");
     db.exec(
@@ -210,13 +211,13 @@ pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now
 }
 
 /// Removes an endpoint; answers whether there was one.
-pub async fn delete_endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<bool, SqlError> {
+pub async fn delete_endpoint(db: &mut impl Conn, partner_id: PartnerId, kind: &str) -> Result<bool, SqlError> {
     Ok(db.exec("DELETE FROM callback_endpoints WHERE partner_id = $1 AND kind = $2", &[partner_id.into(), kind.into()]).await?
         > 0)
 }
 
 /// The partner's endpoint of `kind`.
-pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<Option<Endpoint>, SqlError> {
+pub async fn endpoint(db: &mut impl Conn, partner_id: PartnerId, kind: &str) -> Result<Option<Endpoint>, SqlError> {
     db.query_opt(
         "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 AND kind = $2",
         &[partner_id.into(), kind.into()],
@@ -228,7 +229,7 @@ pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result
 }
 
 /// Every endpoint of the partner.
-pub async fn endpoints(db: &mut impl Conn, partner_id: i64) -> Result<Vec<Endpoint>, SqlError> {
+pub async fn endpoints(db: &mut impl Conn, partner_id: PartnerId) -> Result<Vec<Endpoint>, SqlError> {
     let rows = db
         .query(
             "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 ORDER BY kind",
@@ -239,7 +240,7 @@ pub async fn endpoints(db: &mut impl Conn, partner_id: i64) -> Result<Vec<Endpoi
 }
 
 /// Sets (`Some`) or removes (`None`) the partner's signing secret.
-pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&str>, now_ms: i64) -> CmdResult<()> {
+pub async fn set_signing(db: &mut impl Conn, partner_id: PartnerId, secret: Option<&str>, now_ms: i64) -> CmdResult<()> {
     match secret {
         Some(secret) => {
             if !(16..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
@@ -262,7 +263,7 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
 }
 
 /// The partner's signing secret, when callbacks are signed.
-pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<Secret>, SqlError> {
+pub async fn signing_secret(db: &mut impl Conn, partner_id: PartnerId) -> Result<Option<Secret>, SqlError> {
     db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
         .await?
         .map(|r| r.text("secret").map(Secret::from))
@@ -275,7 +276,7 @@ pub struct Claimed {
     /// The outbox id of the event.
     pub id: i64,
     /// The partner the event is for.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The event kind, which picks the endpoint.
     pub kind: String,
     /// The payload exactly as the producer wrote it.
@@ -300,7 +301,7 @@ pub struct ClaimRequest {
     /// Most events of one partner.
     pub per_partner: i64,
     /// Partners whose events are not claimed now (the worker's busy ones).
-    pub exclude_partners: Vec<i64>,
+    pub exclude_partners: Vec<PartnerId>,
 }
 
 /// How many due rows a claim looks at to rank per partner: enough that one partner's
@@ -343,7 +344,7 @@ pub async fn claim(db: &mut impl Conn, req: &ClaimRequest, now_ms: i64) -> Resul
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let exclude = req.exclude_partners.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let exclude = req.exclude_partners.iter().map(PartnerId::to_string).collect::<Vec<_>>().join(",");
     let sql = match db.dialect() {
         Dialect::Postgres => CLAIM_POSTGRES,
         Dialect::Sqlite => CLAIM_SQLITE,
@@ -363,7 +364,7 @@ pub async fn claim(db: &mut impl Conn, req: &ClaimRequest, now_ms: i64) -> Resul
         .map(|r| {
             Ok(Claimed {
                 id: r.int("id")?,
-                partner_id: r.int("partner_id")?,
+                partner_id: r.id("partner_id")?,
                 kind: r.text("kind")?,
                 payload: r.text("payload")?,
                 attempts: r.int("attempts")?,
@@ -466,7 +467,7 @@ pub struct TokenAck {
 /// Records an attempt and the event's next state, if this worker still holds the
 /// lease; answers `None` when the lease was lost (another node took the event over),
 /// else the event's partner and kind.
-pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Option<(i64, String)>, SqlError> {
+pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Option<(PartnerId, String)>, SqlError> {
     let (state, due) = match f.next {
         Next::Delivered => ("delivered", now_ms),
         Next::RetryAt(at) => ("pending", at),
@@ -494,7 +495,7 @@ pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Optio
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let (partner_id, kind, attempts) = (row.int("partner_id")?, row.text("kind")?, row.int("attempts")?);
+    let (partner_id, kind, attempts) = (row.id::<PartnerId>("partner_id")?, row.text("kind")?, row.int("attempts")?);
     if let Some(a) = &f.attempt {
         db.exec(
             "INSERT INTO callback_attempts (outbox_id, partner_id, attempt_no, started_at_ms, url, request_body, \
@@ -574,7 +575,7 @@ pub struct CallbackEvent {
     /// The outbox id.
     pub id: i64,
     /// The partner the event is for.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The event kind (`eko.tx_status`, `echelon.callback`, …).
     pub kind: String,
     /// The payload exactly as the producer wrote it (JSON text).
@@ -608,7 +609,7 @@ impl CallbackEvent {
 fn event_from_row(r: &Row) -> Result<CallbackEvent, SqlError> {
     Ok(CallbackEvent {
         id: r.int("id")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         kind: r.text("kind")?,
         payload: r.text("payload")?,
         state: r.text("state")?,
@@ -639,7 +640,7 @@ pub async fn event(db: &mut impl Conn, id: i64) -> Result<Option<CallbackEvent>,
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventFilter {
     /// Only this partner's events.
-    pub partner_id: Option<i64>,
+    pub partner_id: Option<PartnerId>,
     /// Only events in this state.
     pub state: Option<String>,
     /// Only events of this kind.
