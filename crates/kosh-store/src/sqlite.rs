@@ -73,10 +73,17 @@ fn bind(stmt: &mut Statement<'_>, numbers: &[usize], params: &[Val<'_>]) -> Resu
     Ok(())
 }
 
-/// A statement the writer prepared once, with its parameter numbers.
+/// A statement the writer prepared once, with its parameter numbers and the names of
+/// its result columns (built once: building them per query cost an allocation per
+/// column on every read the writer makes).
 struct Prepared<'c> {
     stmt: Statement<'c>,
     numbers: Vec<usize>,
+    columns: Columns,
+}
+
+fn column_names(stmt: &Statement<'_>) -> Columns {
+    stmt.column_names().into_iter().map(Box::from).collect()
 }
 
 /// A [`Conn`] over a borrowed SQLite connection. Its futures never pend.
@@ -114,12 +121,12 @@ impl<'c> SqliteConn<'c> {
         self.conn
     }
 
-    /// Runs `run` on the statement for `sql` with `params` bound.
+    /// Runs `run` on the statement for `sql` with `params` bound, and its column names.
     fn with_statement<T>(
         &mut self,
         sql: &'static str,
         params: &[Val<'_>],
-        run: impl FnOnce(&mut Statement<'_>) -> Result<T, SqlError>,
+        run: impl FnOnce(&mut Statement<'_>, &dyn Fn(&Statement<'_>) -> Columns) -> Result<T, SqlError>,
     ) -> Result<T, SqlError> {
         match &mut self.prepared {
             Some(prepared) => {
@@ -128,28 +135,32 @@ impl<'c> SqliteConn<'c> {
                     Entry::Vacant(e) => {
                         let stmt = self.conn.prepare(sql).map_err(sql_error)?;
                         let numbers = parameter_numbers(&stmt)?;
-                        e.insert(Prepared { stmt, numbers })
+                        let columns = column_names(&stmt);
+                        e.insert(Prepared { stmt, numbers, columns })
                     }
                 };
                 bind(&mut p.stmt, &p.numbers, params)?;
-                run(&mut p.stmt)
+                let columns = p.columns.clone();
+                // SQLite re-prepares a statement whose schema changed; its columns
+                // may have changed with it.
+                run(&mut p.stmt, &|stmt| if stmt.column_count() == columns.len() { columns.clone() } else { column_names(stmt) })
             }
             None => {
                 let mut stmt = self.conn.prepare_cached(sql).map_err(sql_error)?;
                 let numbers = parameter_numbers(&stmt)?;
                 bind(&mut stmt, &numbers, params)?;
-                run(&mut stmt)
+                run(&mut stmt, &column_names)
             }
         }
     }
 
     fn run_exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<u64, SqlError> {
-        self.with_statement(sql, params, |stmt| Ok(stmt.raw_execute().map_err(sql_error)? as u64))
+        self.with_statement(sql, params, |stmt, _| Ok(stmt.raw_execute().map_err(sql_error)? as u64))
     }
 
     fn run_query(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<Vec<Row>, SqlError> {
-        self.with_statement(sql, params, |stmt| {
-            let columns: Columns = stmt.column_names().into_iter().map(Box::from).collect();
+        self.with_statement(sql, params, |stmt, names| {
+            let columns = names(stmt);
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(sql_error)? {
@@ -415,6 +426,20 @@ mod tests {
                 assert_eq!(rows[0].text("label").unwrap(), if n == 3 { "c" } else { "d" });
             }
         }
+    }
+
+    /// The writer names a statement's columns once, when it prepares it, not on every
+    /// query (the cost that reading rows by name had added to the write path).
+    #[test]
+    fn the_writer_names_a_statements_columns_once() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER, label TEXT); INSERT INTO t VALUES (3, 'c');").unwrap();
+        const SQL: &str = "SELECT n, label FROM t WHERE n = $1";
+        let mut writer = SqliteConn::writer(&conn);
+        let first = writer.run_query(SQL, &[Val::Int(3)]).unwrap();
+        let again = writer.run_query(SQL, &[Val::Int(3)]).unwrap();
+        assert!(Arc::ptr_eq(first[0].columns(), again[0].columns()), "the same names, not built again");
+        assert_eq!(again[0].text("label").unwrap(), "c");
     }
 
     /// A job's deferred counter changes live and die with its savepoint, even when it
