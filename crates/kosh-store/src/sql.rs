@@ -120,6 +120,7 @@ impl Row {
     }
 
     /// The names of the row's columns (shared by every row of a result).
+    #[cfg(test)]
     pub(crate) fn columns(&self) -> &Columns {
         &self.columns
     }

@@ -394,17 +394,30 @@ fn run_in_savepoint(db: &mut SqliteConn<'_>, job: &mut dyn Work) -> Result<(), S
 mod tests {
     use super::*;
 
-    type Answer = oneshot::Receiver<Result<Result<(), String>, SqlError>>;
+    /// Why a test job gave up: its own refusal, or a failed statement.
+    #[derive(Debug, thiserror::Error)]
+    enum JobError {
+        #[error("job {0} refused")]
+        Refused(i64),
+        #[error("refused after writing the batch's counters")]
+        RefusedAfterFlush,
+        #[error(transparent)]
+        Sqlite(#[from] rusqlite::Error),
+        #[error(transparent)]
+        Sql(#[from] SqlError),
+    }
+
+    type Answer = oneshot::Receiver<Result<Result<(), JobError>, SqlError>>;
 
     /// A job that inserts `n`, then ends as `end` says.
     fn job(n: i64, end: &'static str) -> (Box<dyn Work>, Answer) {
         let (done, answer) = oneshot::channel();
         let work = move |db: &mut SqliteConn<'_>| {
-            db.connection().execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(|e| e.to_string())?;
+            db.connection().execute("INSERT INTO t (n) VALUES (?1)", [n])?;
             match end {
                 "ok" => Ok(()),
                 "panic" => panic!("job {n} panics on purpose"),
-                _ => Err(format!("job {n} refused")),
+                _ => Err(JobError::Refused(n)),
             }
         };
         (Box::new(TypedWork { work: Some(work), result: None, done }), answer)
@@ -454,12 +467,12 @@ mod tests {
         )
         .unwrap();
         let deferring = |amount: i64, flush_then_fail: bool| {
-            let (done, answer) = oneshot::channel::<Result<Result<(), String>, SqlError>>();
+            let (done, answer) = oneshot::channel::<Result<Result<(), JobError>, SqlError>>();
             let work = move |db: &mut SqliteConn<'_>| {
                 db.deferred_counters().add(1, kosh_core::ledger::Side::Debit, false, amount);
                 if flush_then_fail {
-                    run_ready(ledger::flush_deferred(db)).map_err(|e| e.to_string())?;
-                    return Err("refused after writing the batch's counters".to_owned());
+                    run_ready(ledger::flush_deferred(db))?;
+                    return Err(JobError::RefusedAfterFlush);
                 }
                 Ok(())
             };
@@ -505,7 +518,7 @@ mod tests {
         assert_eq!(kept, [1, 4]);
         let answers: Vec<_> = answers.iter_mut().map(|a| a.try_recv().expect("answered")).collect();
         assert!(matches!(answers[0], Ok(Ok(()))));
-        assert!(matches!(&answers[1], Ok(Err(e)) if e == "job 2 refused"));
+        assert!(matches!(&answers[1], Ok(Err(e)) if e.to_string() == "job 2 refused"));
         assert!(matches!(answers[2], Err(SqlError::Other(_))), "a panic answers an error: {:?}", answers[2]);
         assert!(matches!(answers[3], Ok(Ok(()))));
     }
