@@ -322,7 +322,7 @@ async fn target(store: &Store, c: &Claimed) -> Result<Target, NoTarget> {
     let secret = store.callback_signing_secret(c.partner_id).await.map_err(store_err)?;
     let Delivery { url, body, token } = render(&c.kind, &c.payload).map_err(|e| NoTarget::Malformed(e.to_string()))?;
     if let Some(url) = url {
-        ops::validate_url(&url).map_err(NoTarget::Malformed)?;
+        ops::validate_url(&url).map_err(|e| NoTarget::Malformed(e.to_string()))?;
         return Ok(Target { url, body, basic: None, headers: Vec::new(), secret, token });
     }
     let kind = ops::endpoint_kind(&c.kind).ok_or_else(|| NoTarget::Malformed(format!("{} is not delivered", c.kind)))?;

@@ -186,7 +186,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &CallbackCommand, now_ms: i64) -> Cm
         }
         CallbackCommand::Enqueue(Enqueue { partner_id, kind, payload_json }) => {
             require_partner(db, *partner_id).await?;
-            let payload = ops::check_payload(kind, payload_json).map_err(Rejection::InvalidCallbackConfig)?;
+            let payload = ops::check_payload(kind, payload_json).map_err(|e| Rejection::InvalidCallbackConfig(e.to_string()))?;
             Ok(CallbackOutcome::Enqueued(outbox::append(db, *partner_id, kind, &payload, now_ms).await?))
         }
     }

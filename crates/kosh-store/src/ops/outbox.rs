@@ -31,8 +31,10 @@ pub struct OutboxEvent {
 /// Queues a typed domain event on the delivery channel (outbox kind) it belongs to;
 /// the callback worker renders the partner's body from it at delivery time.
 pub async fn append_event(db: &mut impl Conn, partner_id: PartnerId, event: &Event, now_ms: i64) -> Result<i64, SqlError> {
-    let payload = serde_json::to_value(event).map_err(|e| SqlError::Other(format!("an event did not serialise: {e}")))?;
-    append(db, partner_id, callbacks::outbox_kind(event), &payload, now_ms).await
+    // Straight to text: building a `serde_json::Value` first would allocate every field
+    // twice on the writer's path, once per money-moving command.
+    let text = serde_json::to_string(event).map_err(|e| SqlError::Other(format!("an event did not serialise: {e}")))?;
+    insert(db, partner_id, callbacks::outbox_kind(event), &text, now_ms).await
 }
 
 /// Writes an event in the caller's transaction; answers its id.
@@ -43,10 +45,13 @@ pub async fn append(
     payload: &serde_json::Value,
     now_ms: i64,
 ) -> Result<i64, SqlError> {
-    let text = payload.to_string();
+    insert(db, partner_id, kind, &payload.to_string(), now_ms).await
+}
+
+async fn insert(db: &mut impl Conn, partner_id: PartnerId, kind: &str, text: &str, now_ms: i64) -> Result<i64, SqlError> {
     db.query_one(
         "INSERT INTO outbox (partner_id, kind, payload, due_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $4) RETURNING id",
-        &[partner_id.into(), kind.into(), (&text).into(), now_ms.into()],
+        &[partner_id.into(), kind.into(), text.into(), now_ms.into()],
     )
     .await?
     .int("id")
