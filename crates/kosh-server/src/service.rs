@@ -12,6 +12,7 @@ pub mod aeps;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod token;
+pub mod verification;
 
 /// Why a service or worker step got no answer from the store: a read failed, or a
 /// command was refused or could not be written.
