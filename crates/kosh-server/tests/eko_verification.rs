@@ -24,6 +24,7 @@ on_both_backends!(
     pan_needs_service_4_for_an_agent,
     answers_are_stored_masked_and_purged_after_the_retention,
     a_verification_left_unanswered_is_refunded_by_the_worker,
+    documents_that_do_not_exist_are_negative_answers_that_keep_the_fee,
 );
 
 /// `POST /ekoapi/v1/pan/verify`: rt 1255 with the SDK's keys; a missing PAN is a
@@ -496,6 +497,39 @@ async fn a_verification_left_unanswered_is_refunded_by_the_worker(backend: Backe
     .await;
     assert!(refunded.message.contains("refunded"), "{}", refunded.message);
     assert_eq!(available(&app).await, before);
+    app.stop().await;
+}
+
+/// The sandbox's "not found" magic value of each document kind: a negative answer with
+/// the kind's rt; the check ran, so its fee is kept.
+async fn documents_that_do_not_exist_are_negative_answers_that_keep_the_fee(backend: Backend) {
+    let (app, _clock) = start(backend, |_| {}).await;
+    let eko = sandbox(&app, V3);
+    let first = "27AAPFU0000F1Z";
+    let gstin = format!("{first}{}", kosh_core::verification::ids::gstin_check_char(first).unwrap());
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("vehicle_rc", vec![("vehicle_number", "DL01AB0000")]),
+        ("driving_license", vec![("dl_number", "DL0420110000000"), ("dob", "1990-01-01")]),
+        ("voter_id", vec![("epic_number", "ABC1230000")]),
+        ("passport", vec![("file_number", "DL1061234560000"), ("dob", "1990-01-01")]),
+        ("cin", vec![("cin", "U12345DL1999PTC000000")]),
+        ("gstin", vec![("client_ref_id", "NEG-GST"), ("GSTIN", gstin.as_str()), ("business_name", "Nobody")]),
+        ("gstin_with_pan", vec![("pan", "AAPFU0000F")]),
+        ("ifsc", vec![("client_ref_id", "NEG-IFSC"), ("ifsc", "ZZZZ0001234")]),
+        ("pan_lite", vec![("pan", "ABCPV0000K"), ("name", "Asha Verma"), ("dob", "1990-04-15")]),
+    ];
+    for (id, form) in cases {
+        let kind = kosh_core::verification::kind_by_id(id).unwrap();
+        let Route::V3(_, path) = kind.route else { unreachable!("v3 kinds") };
+        let before = available(&app).await;
+        let answer = call(&eko, Http::POST, path, &form).await;
+        assert_eq!(
+            (&answer["status"], &answer["response_type_id"]),
+            (&json!(1), &json!(kind.negative_type_id)),
+            "{id}: {answer}"
+        );
+        assert_eq!(before - available(&app).await, kind.price_paise, "{id}: the fee is kept");
+    }
     app.stop().await;
 }
 

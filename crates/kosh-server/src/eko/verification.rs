@@ -213,7 +213,14 @@ fn reply(app: &AppState, kind: &Kind, done: &Done) -> EkoReply {
     let answer = done.live.clone().unwrap_or(stored);
     let data = shaped(app, kind, ver, &answer, done);
     match ver.state {
-        VState::Done | VState::Recorded => {
+        VState::Recorded => {
+            let mut reply = EkoReply::ok_transaction(kind.response_type_id, "Verification in progress", data);
+            reply.response_status_id = rsid::INITIATED;
+            reply.with_hint(
+                "the first request with this client_ref_id is still waiting for the provider; send it again for the result",
+            )
+        }
+        VState::Done => {
             let ok = if kind.ok_status_id == rsid::OK_TRANSACTIONAL { EkoReply::ok_transaction } else { EkoReply::ok };
             let reply = ok(kind.response_type_id, ver.message.clone(), data);
             match (&done.otp, app.config.sandbox, kind.flow) {
