@@ -290,6 +290,10 @@ async fn the_aadhaar_flow_in_order_and_out_of_order(backend: Backend) {
     .await;
     assert_eq!(invalid_names(&reused), ["otp"], "the OTP is single-use: {reused}");
 
+    let v2 =
+        call(&sandbox(&app, V2), Http::GET, "/tools/kyc/aadhaar/consent", &[("is_consent", "Y"), ("consent_text", number), ip])
+            .await;
+    assert_eq!(v2["response_type_id"], 1617, "the consent flow is served under v1/v2 too: {v2}");
     let unlinked = kosh_core::aadhaar::with_check_digit("99991234567").unwrap();
     let c2 = call(&eko, Http::GET, "/tools/kyc/aadhaar/consent", &[("is_consent", "Y"), ("consent_text", unlinked.digits()), ip])
         .await;

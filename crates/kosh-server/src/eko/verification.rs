@@ -39,7 +39,14 @@ pub fn routes() -> (Router<AppState>, Router<AppState>) {
         match kind.route {
             Route::Legacy(_, path) if path.contains('{') => {}
             Route::Legacy(method, path) => legacy = legacy.route(path, handler(method, kind)),
-            Route::V3(method, path) => v3 = v3.route(path, handler(method, kind)),
+            Route::V3(method, path) => {
+                v3 = v3.route(path, handler(method, kind));
+                // The seed's v1/v2 Aadhaar verification is this consent flow, at no path of
+                // its own: serve it where v1/v2 clients look too.
+                if matches!(kind.flow, Flow::AadhaarConsent | Flow::AadhaarOtp | Flow::AadhaarXml) {
+                    legacy = legacy.route(path, handler(method, kind));
+                }
+            }
         }
     }
     (legacy, v3)
