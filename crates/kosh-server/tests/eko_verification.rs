@@ -25,6 +25,7 @@ on_both_backends!(
     answers_are_stored_masked_and_purged_after_the_retention,
     a_verification_left_unanswered_is_refunded_by_the_worker,
     documents_that_do_not_exist_are_negative_answers_that_keep_the_fee,
+    a_wallet_that_cannot_pay_is_refused_and_nothing_is_recorded,
 );
 
 /// `POST /ekoapi/v1/pan/verify`: rt 1255 with the SDK's keys; a missing PAN is a
@@ -534,6 +535,26 @@ async fn documents_that_do_not_exist_are_negative_answers_that_keep_the_fee(back
         );
         assert_eq!(before - available(&app).await, kind.price_paise, "{id}: the fee is kept");
     }
+    app.stop().await;
+}
+
+/// A partner whose wallet cannot pay the fee gets 347 and nothing is recorded; a free
+/// utility still answers.
+async fn a_wallet_that_cannot_pay_is_refused_and_nothing_is_recorded(backend: Backend) {
+    let (app, _clock) = start(backend, |_| {}).await;
+    let credentials = kosh_sdk::eko::Credentials {
+        developer_key: "verify-empty-wallet-key".into(),
+        access_key: "verify-empty-wallet-access".into(),
+        initiator_id: "9000000001".into(),
+    };
+    let partner = eko_support::create_partner(&app, "empty wallet", &credentials).await;
+    let eko = kosh_sdk::eko::Client::new(format!("{}{V3}", app.url()), credentials);
+    let form = [("pan_number", "ABCPV1234K"), ("purpose", "1"), ("purpose_desc", "onboarding"), ("client_ref_id", "POOR-1")];
+    let refused = call(&eko, Http::POST, "/tools/kyc/pan-basic", &form).await;
+    assert_eq!(refused["status"], 347, "{refused}");
+    assert!(app.state.store.verification_by_client_ref(partner.id, "POOR-1").await.unwrap().is_none());
+    let free = call(&eko, Http::POST, "/tools/kyc/name-match", &[("name_1", "Asha Verma"), ("name_2", "Asha Verma")]).await;
+    assert_eq!(free["status"], 0, "{free}");
     app.stop().await;
 }
 

@@ -713,6 +713,13 @@ mod tests {
     }
 
     #[test]
+    fn a_request_never_shows_its_values() {
+        let fields = [("pan_number".to_owned(), "ABCPV1234K".to_owned())].into_iter().collect();
+        let shown = format!("{:?}", VerifyRequest { kind: "pan", tid: 7, fields, now_ms: 0 });
+        assert!(shown.contains("pan_number") && !shown.contains("ABCPV1234K"), "{shown}");
+    }
+
+    #[test]
     fn magic_values() {
         assert!(matches!(pan_basic("ABCPV0000K"), Ok(Answer::Negative { .. })));
         assert!(pan_basic("ABCPV5555K").is_err());
