@@ -346,6 +346,7 @@ async fn bulk_and_digilocker_progress_on_the_clock(backend: Backend) {
     )
     .await;
     let reference = link["data"]["reference_id"].to_string();
+    assert_eq!(link["data"]["redirect_url"], format!("https://partner.example/back?verification_id={reference}"), "{link}");
     let status = call(&eko, Http::GET, "/tools/kyc/digilocker/status", &[("reference_id", &reference)]).await;
     assert_eq!(status["data"]["status"], "PENDING", "{status}");
     let early = eko.get("/tools/kyc/digilocker/document/AADHAAR", &[("reference_id", &reference)]).await.unwrap().body;
@@ -556,6 +557,21 @@ async fn a_wallet_that_cannot_pay_is_refused_and_nothing_is_recorded(backend: Ba
     let free = call(&eko, Http::POST, "/tools/kyc/name-match", &[("name_1", "Asha Verma"), ("name_2", "Asha Verma")]).await;
     assert_eq!(free["status"], 0, "{free}");
     app.stop().await;
+}
+
+/// The verification settings are checked at start.
+#[test]
+fn verification_settings_are_checked() {
+    use kosh_server::config::Config;
+    for bad in [
+        Config { verification_retention_days: 0, ..Config::default() },
+        Config { verification_retention_days: 3_651, ..Config::default() },
+        Config { verification_async_step_secs: 3_601, ..Config::default() },
+        Config { verification_worker_tick_ms: 60_001, ..Config::default() },
+    ] {
+        assert!(bad.validate().is_err());
+    }
+    assert!(Config::default().validate().is_ok());
 }
 
 use kosh_core::clock::Clock as _;

@@ -190,6 +190,7 @@ impl SandboxVerifier {
             "user_details": { "name": name, "dob": date(seed, 1970, 30), "gender": if seed.is_multiple_of(2) { "Male" } else { "Female" },
                               "eaadhaar": "Available", "mobile": format!("98{:08}", seed % 100_000_000) },
             "document_requested": ["AADHAAR"], "document_consent": ["Y"],
+            "redirect_url": redirect_url(field(r, "redirect_url"), r.tid),
             "document": { "care_of": format!("{} {}", pick(FIRST_NAMES, seed / 7), SURNAMES[usize::try_from(seed % 26).unwrap_or(0)]),
                 "dob": date(seed, 1970, 30), "gender": if seed.is_multiple_of(2) { "Male" } else { "Female" }, "name": name,
                 "photo_link": format!("https://sandbox.kosh.invalid/digilocker/{}/photo.jpg", r.tid),
@@ -199,6 +200,12 @@ impl SandboxVerifier {
         });
         Answer::Later(vec![Part { ready_at_ms: r.now_ms + self.step_ms, data }])
     }
+}
+
+/// Where DigiLocker sends the customer back: the partner's URL with the verification id.
+fn redirect_url(url: &str, tid: i64) -> String {
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}verification_id={tid}")
 }
 
 impl VerificationProvider for SandboxVerifier {

@@ -272,7 +272,7 @@ fn shaped(app: &AppState, kind: &Kind, ver: &Verification, answer: &Value, done:
             "count": answer["parts"].as_array().map_or(0, Vec::len), "fee": rupees(ver.fee_paise) }),
         Flow::Digilocker => json!({ "reference_id": ver.tid,
             "url": format!("https://sandbox.kosh.invalid/digilocker/link-verification?verification_id={}", ver.tid),
-            "document_requested": ["AADHAAR"], "redirect_url": "" }),
+            "document_requested": ["AADHAAR"], "redirect_url": answer["parts"][0]["data"]["redirect_url"] }),
         Flow::Lookup | Flow::AadhaarXml if kind.id.starts_with("bank_account") => bank_shape(ver, answer),
         Flow::Lookup | Flow::AadhaarXml => answer.clone(),
     };
