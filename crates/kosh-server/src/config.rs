@@ -131,6 +131,15 @@ pub struct Config {
     /// a copy of the database alone cannot be searched for an Aadhaar number. Required
     /// outside sandbox mode; sandbox mode without it uses [`SANDBOX_AADHAAR_PEPPER`].
     pub aeps_aadhaar_pepper: Option<Secret>,
+    /// Verification: how long a verification's answer (masked) is kept, in days; the
+    /// verification worker then empties it.
+    pub verification_retention_days: u64,
+    /// Verification (sandbox provider): seconds between the answers of a bulk request's
+    /// entries, and how long a DigiLocker journey takes.
+    pub verification_async_step_secs: u64,
+    /// How often this node's verification worker purges and refunds, in milliseconds
+    /// (real time); 0: no worker here.
+    pub verification_worker_tick_ms: u64,
     /// HTTP: seconds a request head may take to arrive once its first byte has (slow clients).
     pub http_header_timeout_secs: u64,
     /// HTTP: seconds a request body may take to arrive once its head has; then 408.
@@ -200,6 +209,9 @@ impl Default for Config {
             dmt_pricing: kosh_core::pricing::Pricing::default(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
+            verification_retention_days: 30,
+            verification_async_step_secs: 5,
+            verification_worker_tick_ms: 1_000,
             http_header_timeout_secs: 10,
             http_body_timeout_secs: 30,
             http_idle_timeout_secs: 60,
@@ -350,6 +362,12 @@ impl Config {
         }
         if !(1..=3_650).contains(&self.callbacks_attempts_retention_days) {
             return bad("callbacks_attempts_retention_days must be between 1 and 3650");
+        }
+        if !(1..=3_650).contains(&self.verification_retention_days) {
+            return bad("verification_retention_days must be between 1 and 3650");
+        }
+        if self.verification_async_step_secs > 3_600 || self.verification_worker_tick_ms > 60_000 {
+            return bad("verification_async_step_secs must be at most 3600 and verification_worker_tick_ms at most 60000");
         }
         Ok(())
     }

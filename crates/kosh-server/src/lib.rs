@@ -193,6 +193,8 @@ pub struct App {
     echelon_worker: Option<tokio::task::JoinHandle<()>>,
     /// Prunes stale request_hash uses.
     request_hash_worker: tokio::task::JoinHandle<()>,
+    /// Purges verification answers past their retention, unless `verification_worker_tick_ms` is 0.
+    verification_worker: Option<tokio::task::JoinHandle<()>>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<workers::rail::Worker>,
@@ -223,6 +225,11 @@ impl App {
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
+            verifier: config.sandbox.then(|| {
+                let step_ms = i64::try_from(config.verification_async_step_secs).unwrap_or(3_600) * 1000;
+                Arc::new(kosh_rails::sandbox::verify::SandboxVerifier { step_ms })
+                    as Arc<dyn kosh_rails::verify::VerificationProvider>
+            }),
             config: Arc::new(config),
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
@@ -237,8 +244,19 @@ impl App {
         });
         let rail_worker = workers::rail::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
+        let verification_worker = workers::verifications::spawn(&state);
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })
+        Ok(App {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task,
+            echelon_worker,
+            request_hash_worker,
+            verification_worker,
+            callbacks,
+            rail_worker,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -254,6 +272,9 @@ impl App {
             worker.abort();
         }
         self.request_hash_worker.abort();
+        if let Some(worker) = &self.verification_worker {
+            worker.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

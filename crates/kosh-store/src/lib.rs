@@ -202,6 +202,7 @@ macro_rules! read {
 // The Echelon dialect's read methods (after `read!`, which they use).
 mod dmt_reads;
 mod echelon_reads;
+mod verification_reads;
 
 impl Store {
     /// Opens the store. Call [`Store::migrate`] before use on a new database.

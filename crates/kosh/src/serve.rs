@@ -180,6 +180,15 @@ pub struct ServeArgs {
     /// Days recorded callback attempts are kept; older ones are deleted [default: 30].
     #[arg(long, env = "KOSH_CALLBACKS_ATTEMPTS_RETENTION_DAYS")]
     pub callbacks_attempts_retention_days: Option<u64>,
+    /// Days a verification's (masked) answer is kept; the worker then empties it [default: 30].
+    #[arg(long, env = "KOSH_VERIFICATION_RETENTION_DAYS")]
+    pub verification_retention_days: Option<u64>,
+    /// Sandbox verification: seconds between bulk entries' answers, and a DigiLocker journey's length [default: 5].
+    #[arg(long, env = "KOSH_VERIFICATION_ASYNC_STEP_SECS")]
+    pub verification_async_step_secs: Option<u64>,
+    /// Milliseconds between verification worker passes; 0 runs none on this node [default: 1000].
+    #[arg(long, env = "KOSH_VERIFICATION_WORKER_TICK_MS")]
+    pub verification_worker_tick_ms: Option<u64>,
     /// AePS: the key of Aadhaar-number hashes (≥ 32 characters, the same on every node,
     /// never stored in the database). Required outside sandbox mode.
     #[arg(long, env = "KOSH_AEPS_AADHAAR_PEPPER", hide_env_values = true)]
@@ -248,7 +257,10 @@ impl ServeArgs {
             rail_worker_tick_ms,
             rail_recovery_secs,
             rail_lease_secs,
-            callbacks_attempts_retention_days
+            callbacks_attempts_retention_days,
+            verification_retention_days,
+            verification_async_step_secs,
+            verification_worker_tick_ms
         );
         if let Some(on) = self.replay_protection {
             c.replay_protection = Some(on);
