@@ -19,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put, MethodRouter};
 use axum::{Extension, Router};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::verification::{self as v, Flow, Kind, Leniency, Method, Route, KINDS};
 use kosh_store::commands::verification::Step;
@@ -110,7 +111,7 @@ pub async fn handle(
         Ok(_) => return Err(EkoReply::invalid(errors)),
         Err(more) => return Err(EkoReply::invalid(errors.into_iter().chain(more).collect())),
     };
-    if let (Some(code), Some(user_code)) = (kind.service_code, fields.get("user_code").and_then(|u| u.parse::<i64>().ok())) {
+    if let (Some(code), Some(user_code)) = (kind.service_code, fields.get("user_code").and_then(|u| u.parse::<UserCode>().ok())) {
         require_active_service(app, auth.partner.id, user_code, code).await?;
     }
     let request = request(app, auth, kind, fields)?;
@@ -417,7 +418,7 @@ async fn digilocker_document(
 /// The inquiry answer for a verification named by tid, `client_ref_id:REF` or a plain
 /// client_ref_id; `None` when no verification of the partner matches (so a generic
 /// inquiry can ask other products).
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.verification_by_client_ref(partner_id, r).await,
         None => match reference.parse::<i64>() {

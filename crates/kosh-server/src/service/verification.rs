@@ -8,6 +8,7 @@
 //! ([`crate::workers::verifications`]) refunds.
 
 use crate::state::AppState;
+use kosh_core::ids::PartnerId;
 use kosh_core::verification::{self as v, Fields, Flow, Kind};
 use kosh_rails::verify::{Answer, ProviderError, VerifyRequest};
 use kosh_store::commands::verification::{
@@ -25,7 +26,7 @@ pub struct Request {
     /// Its kind.
     pub kind: &'static Kind,
     /// The partner.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The checked fields (clear: kept in memory for the provider only).
     pub fields: Fields,
     /// Its flow step.

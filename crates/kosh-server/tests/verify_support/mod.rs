@@ -33,7 +33,7 @@ pub async fn start(backend: Backend, configure: impl FnOnce(&mut Config)) -> (Ap
     (app, clock)
 }
 
-pub async fn partner_id(app: &App) -> i64 {
+pub async fn partner_id(app: &App) -> kosh_core::ids::PartnerId {
     app.state.store.find_partner("sandbox").await.expect("read").expect("the sandbox partner").id
 }
 

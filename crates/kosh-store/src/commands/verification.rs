@@ -9,6 +9,7 @@ use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
 use crate::ops::verifications::{self as ops, Answered, NewRow, State, Verification};
 use crate::ops::{agents, ledger};
 use crate::sql::Conn;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
@@ -40,13 +41,13 @@ pub enum VerificationCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordVerification {
     /// The partner.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The kind's id.
     pub kind: String,
     /// The partner's reference (its idempotency key, when sent).
     pub client_ref_id: Option<String>,
     /// The agent, which must exist when sent.
-    pub user_code: Option<i64>,
+    pub user_code: Option<UserCode>,
     /// The fee (server pricing: not in the fingerprint).
     pub fee: Fee,
     /// The subject, masked.
@@ -108,7 +109,7 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerVerification {
     /// The partner.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The verification.
     pub tid: i64,
     /// Done, negative or failed.
@@ -273,17 +274,17 @@ async fn previous(db: &mut impl Conn, r: &RecordVerification, key: &str, kind: &
 }
 
 /// Reserves the fee: wallet debited, revenue and GST credited, pending; `None` when free.
-async fn charge(db: &mut impl Conn, partner_id: i64, tid: i64, fee: Fee, now_ms: i64) -> CmdResult<Option<i64>> {
+async fn charge(db: &mut impl Conn, partner_id: PartnerId, tid: i64, fee: Fee, now_ms: i64) -> CmdResult<Option<i64>> {
     let Some(total) = Paise::new(fee.fee_paise).filter(|p| !p.is_zero()) else { return Ok(None) };
-    let wallet = ledger::account(db, partner_id, &AccountKind::PartnerWallet, now_ms).await?;
+    let wallet = ledger::account(db, partner_id.get(), &AccountKind::PartnerWallet, now_ms).await?;
     let mut legs = vec![Leg { account_id: wallet, side: Side::Debit, amount: total }];
     let revenue = Paise::new(fee.fee_paise - fee.gst_paise).filter(|p| !p.is_zero());
     if let Some(amount) = revenue {
-        let account_id = ledger::account(db, partner_id, &AccountKind::FeeRevenue, now_ms).await?;
+        let account_id = ledger::account(db, partner_id.get(), &AccountKind::FeeRevenue, now_ms).await?;
         legs.push(Leg { account_id, side: Side::Credit, amount });
     }
     if let Some(amount) = Paise::new(fee.gst_paise).filter(|p| !p.is_zero()) {
-        let account_id = ledger::account(db, partner_id, &AccountKind::GstPayable, now_ms).await?;
+        let account_id = ledger::account(db, partner_id.get(), &AccountKind::GstPayable, now_ms).await?;
         legs.push(Leg { account_id, side: Side::Credit, amount });
     }
     let entry = Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;

@@ -2,6 +2,7 @@
 //! provider's answer with personal identifiers masked, emptied after the retention.
 
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::{PartnerId, UserCode};
 use serde::{Deserialize, Serialize};
 
 /// Where a verification stands.
@@ -43,7 +44,7 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     /// The partner it belongs to.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// Kosh's transaction id.
     pub tid: i64,
     /// The kind's id (`kosh_core::verification::KINDS`).
@@ -51,7 +52,7 @@ pub struct Verification {
     /// The partner's reference, when sent.
     pub client_ref_id: Option<String>,
     /// The agent it was made for, when sent.
-    pub user_code: Option<i64>,
+    pub user_code: Option<UserCode>,
     /// Where it stands.
     pub state: State,
     /// The fee, GST included, in paise.
@@ -88,7 +89,7 @@ pub struct Verification {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRow {
     /// The partner.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// Its tid, from the `verify_tid` counter.
     pub tid: i64,
     /// The kind's id.
@@ -96,7 +97,7 @@ pub struct NewRow {
     /// The partner's reference.
     pub client_ref_id: Option<String>,
     /// The agent.
-    pub user_code: Option<i64>,
+    pub user_code: Option<UserCode>,
     /// The fee and its GST, in paise.
     pub fee_paise: i64,
     /// The GST in the fee.
@@ -128,11 +129,11 @@ macro_rules! select_verification {
 
 fn from_row(r: &Row) -> Result<Verification, SqlError> {
     Ok(Verification {
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         tid: r.int("tid")?,
         kind: r.text("kind")?,
         client_ref_id: r.opt_text("client_ref_id")?,
-        user_code: r.opt_int("user_code")?,
+        user_code: r.opt_id("user_code")?,
         state: State::parse(&r.text("state")?)?,
         fee_paise: r.int("fee_paise")?,
         gst_paise: r.int("gst_paise")?,
@@ -180,13 +181,17 @@ pub async fn insert(db: &mut impl Conn, v: &NewRow, now_ms: i64) -> Result<(), S
 }
 
 /// The partner's verification `tid`.
-pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<Verification>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, tid: i64) -> Result<Option<Verification>, SqlError> {
     let row = db.query_opt(select_verification!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The partner's newest verification with this `client_ref_id`.
-pub async fn by_client_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<Verification>, SqlError> {
+pub async fn by_client_ref(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    client_ref_id: &str,
+) -> Result<Option<Verification>, SqlError> {
     let rows = db
         .query(
             select_verification!("partner_id = $1 AND client_ref_id = $2 ORDER BY tid DESC LIMIT 1"),
@@ -197,7 +202,11 @@ pub async fn by_client_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &
 }
 
 /// The step whose flow key this is, with its subject's hash.
-pub async fn by_flow_key(db: &mut impl Conn, partner_id: i64, key: &str) -> Result<Option<(Verification, String)>, SqlError> {
+pub async fn by_flow_key(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    key: &str,
+) -> Result<Option<(Verification, String)>, SqlError> {
     let row = db
         .query_opt(
             "SELECT partner_id, tid, kind, client_ref_id, user_code, state, fee_paise, gst_paise, entry_id, subject_masked, \
@@ -226,7 +235,13 @@ pub struct Answered<'a> {
 
 /// Stores the provider's answer, if the verification is still recorded; false when
 /// another caller answered it first.
-pub async fn answer(db: &mut impl Conn, partner_id: i64, tid: i64, a: &Answered<'_>, now_ms: i64) -> Result<bool, SqlError> {
+pub async fn answer(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    tid: i64,
+    a: &Answered<'_>,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
     let changed = db
         .exec(
             "UPDATE verifications SET state = $3, message = $4, result_json = $5, flow_json = $6, ready_at_ms = $7, \
