@@ -129,3 +129,34 @@ async fn the_echelon_openapi_document_names_this_server() {
     assert!(doc["paths"].as_object().unwrap().len() > 5);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_openmetrics_with_process_figures_and_can_require_a_token() {
+    let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    config.data_dir = kosh_testkit::scratch_dir();
+    config.metrics_token = Some("metrics-token-0123456789".into());
+    let app = App::start(config, Arc::new(SystemClock)).await.expect("start kosh");
+    let client = reqwest::Client::new();
+    let url = format!("{}/metrics", app.url());
+    let refused = client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert_eq!(client.get(&url).bearer_auth("wrong-token-0123456789").send().await.unwrap().status(), 401);
+    let answer = client.get(&url).bearer_auth("metrics-token-0123456789").send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = answer.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    for name in ["process_resident_memory_bytes ", "process_open_fds ", "process_threads ", "process_start_time_seconds "] {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in\n{text}"));
+        let value: f64 = line[name.len()..].parse().unwrap();
+        assert!(value > 0.0, "{line}");
+    }
+    // The sandbox seed's batches: every one in the +Inf bucket, each of one command.
+    let value = |prefix: &str| text.lines().find_map(|l| l.strip_prefix(prefix)).unwrap_or_else(|| panic!("{prefix} in\n{text}"));
+    let batches = value("kosh_store_batch_size_count ");
+    assert_ne!(batches, "0");
+    assert_eq!(value("kosh_store_batch_size_bucket{le=\"+Inf\"} "), batches);
+    assert_eq!(value("kosh_store_batch_size_bucket{le=\"1.0\"} "), batches);
+    app.stop().await;
+}

@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_request_hashes.sql"),
         postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "verification",
+        sqlite: include_str!("../migrations/sqlite/0008_verification.sql"),
+        postgres: include_str!("../migrations/postgres/0008_verification.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -4,6 +4,7 @@
 mod common;
 
 use kosh_core::clock::SystemClock;
+use kosh_core::ids::PartnerId;
 use kosh_core::validate::Mobile;
 use kosh_store::commands::{Command as StoreCommand, IssueOtp, Outcome, USER_MOBILE_OTP};
 use kosh_store::ops::otp::{OtpIssue, OtpRequest};
@@ -20,7 +21,8 @@ const SANDBOX_DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// The environment variables `kosh` reads; tests must not inherit them.
-const KOSH_ENV: [&str; 8] = [
+const KOSH_ENV: [&str; 9] = [
+    "KOSH_METRICS_TOKEN",
     "KOSH_CONFIG",
     "KOSH_DATA_DIR",
     "KOSH_DATABASE_URL",
@@ -228,7 +230,7 @@ fn sign_defaults_to_now_and_refuses_a_bad_timestamp() {
 }
 
 /// Issues an OTP directly through the store, as the Eko OTP endpoints do.
-async fn issue_otp(location: Location, partner_id: i64, mobile: &str, code: &str, ttl_ms: i64) {
+async fn issue_otp(location: Location, partner_id: PartnerId, mobile: &str, code: &str, ttl_ms: i64) {
     let store = Store::open(location, Arc::new(SystemClock)).await.expect("open store");
     let request = OtpRequest {
         purpose: USER_MOBILE_OTP.into(),
@@ -254,9 +256,9 @@ async fn sandbox_otp_prints_the_latest_usable_code() {
         let otp = |mobile: &str| failing(&["sandbox", "otp", "--partner", "acme", "--mobile", mobile], &store);
         refused(&otp("9876543210"), "no unused OTP for mobile 9876543210");
 
-        issue_otp(location.clone(), 1, "9876543210", "111111", 600_000).await;
+        issue_otp(location.clone(), PartnerId::new(1), "9876543210", "111111", 600_000).await;
         let issued = Instant::now();
-        issue_otp(location.clone(), 1, "9876543210", "246810", 600_000).await;
+        issue_otp(location.clone(), PartnerId::new(1), "9876543210", "246810", 600_000).await;
         let run = otp("9876543210");
         let elapsed_secs = i64::try_from(issued.elapsed().as_secs()).unwrap();
         assert_eq!(run.code, 0, "{backend:?}: {}", run.stderr);
@@ -265,7 +267,7 @@ async fn sandbox_otp_prints_the_latest_usable_code() {
         let expires_in: i64 = run.field("expires_in_secs").parse().unwrap();
         assert!((600 - elapsed_secs - 1..=600).contains(&expires_in), "{expires_in} s left, {elapsed_secs} s after issue");
 
-        issue_otp(location, 1, "9876543211", "999999", 1).await;
+        issue_otp(location, PartnerId::new(1), "9876543211", "999999", 1).await;
         std::thread::sleep(Duration::from_millis(5));
         refused(&otp("9876543211"), "expired");
         refused(&otp("12345"), "--mobile must be a 10-digit mobile number");
