@@ -7,6 +7,7 @@ use super::super::report::Report;
 use super::{judge_status, CallbackArgs};
 use kosh_core::dmt::{DmtChannel, TxStatus};
 use kosh_core::events::{TokenPaid, TransferStatusChanged};
+use kosh_core::ids::{RecipientId, Tid, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::validate::{Mobile, Text};
 use kosh_server::eko::callbacks as renderers;
@@ -231,9 +232,9 @@ pub async fn tx_status(args: &CallbackArgs, probe: &mut Probe, report: &mut Repo
 fn sample_transfer(reference: String, now_ms: i64) -> TransferStatusChanged {
     let paise = |p| Paise::new(p).expect("a sample amount");
     TransferStatusChanged {
-        tid: 0,
+        tid: Tid::new(0),
         partner_reference: reference,
-        user_code: 20_810_200,
+        user_code: UserCode::new(20_810_200),
         old_status: TxStatus::Initiated,
         status: TxStatus::Success,
         channel: DmtChannel::Imps,
@@ -243,7 +244,7 @@ fn sample_transfer(reference: String, now_ms: i64) -> TransferStatusChanged {
         commission: paise(500),
         tds: paise(10),
         utr: "000000000000".into(),
-        recipient_id: 0,
+        recipient_id: RecipientId::new(0),
         recipient_name: "Kosh Doctor".into(),
         account: "000000000000".into(),
         ifsc: "SBIN0000001".into(),
