@@ -208,7 +208,7 @@ async fn broken(State(fault): State<Fault>, method: Method, body: Bytes) -> Resp
 async fn broken_debit_hooks_are_named_with_their_fix() {
     let cases: [(Fault, &[&str]); 11] = [
         (Fault::NoCors, &["CORS preflight", "HTTP 405", "Connection to callback server failed"]),
-        (Fault::WrongOrigin, &["Access-Control-Allow-Origin is \"https://elsewhere.example\"", "not the page's origin"]),
+        (Fault::WrongOrigin, &["Access-Control-Allow-Origin: it is \"https://elsewhere.example\"", "not the page's origin"]),
         (Fault::NoAllowHeaders, &["Access-Control-Allow-Headers", "does not allow Content-Type"]),
         (Fault::Status500, &["debit-hook answer", "HTTP 500", "database down"]),
         (Fault::NotJson, &["debit-hook answer", "not JSON", "Transaction verification timeout"]),

@@ -97,7 +97,9 @@ fn check_allow_origin(report: &mut Report, check: &str, answer: &Answer, origin:
     match values.as_slice() {
         [] => report.fail(
             check,
-            format!("no Access-Control-Allow-Origin header; the browser hides the answer and the page shows \"{CONNECTION_FAILED}\""),
+            format!(
+                "no Access-Control-Allow-Origin header; the browser hides the answer and the page shows \"{CONNECTION_FAILED}\""
+            ),
             fix,
         ),
         [one] if one == origin || one == "*" => {
@@ -106,12 +108,12 @@ fn check_allow_origin(report: &mut Report, check: &str, answer: &Answer, origin:
         }
         [one] => report.fail(
             check,
-            format!("Access-Control-Allow-Origin is {one:?}, not the page's origin {origin:?}; the browser blocks the answer (\"{CONNECTION_FAILED}\")"),
+            format!("it is {one:?}, not the page's origin {origin:?}; the browser blocks the answer (\"{CONNECTION_FAILED}\")"),
             format!("{fix}: exactly the scheme, host and port, no path or trailing slash"),
         ),
         many => report.fail(
             check,
-            format!("Access-Control-Allow-Origin is sent {} times ({}); browsers refuse more than one", many.len(), many.join(", ")),
+            format!("it is sent {} times ({}); browsers refuse more than one", many.len(), many.join(", ")),
             fix,
         ),
     }
