@@ -2,7 +2,7 @@
 //!
 //! One file per command: [`serve`] (and the store flags every command shares),
 //! [`migrate`], [`partner`] (and [`partner_callbacks`]), [`wallet`], [`merchant`], [`sign`], [`sandbox`],
-//! [`bench`], [`callbacks`] and [`ready`]. Each command
+//! [`bench`], [`callbacks`], [`ready`] and [`doctor`]. Each command
 //! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
 //! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
 //! exit with clap's status 2.)
@@ -12,6 +12,7 @@ mod bench_callbacks;
 mod bench_dmt;
 mod callbacks;
 mod dmt;
+mod doctor;
 mod merchant;
 mod migrate;
 mod partner;
@@ -64,6 +65,8 @@ enum Cmd {
     Dmt(dmt::DmtArgs),
     /// Ask a running server whether it is ready (exit 0) or not (exit 1): for health checks.
     Ready(ready::ReadyArgs),
+    /// Diagnose an integration: a partner's callback endpoints, Eko signing headers, a running Kosh.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Cmd::Callbacks(args) => block_on(callbacks::run(args)),
         Cmd::Dmt(args) => block_on(dmt::run(args)),
         Cmd::Ready(args) => block_on(ready::run(args)),
+        Cmd::Doctor(args) => block_on(doctor::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
