@@ -301,6 +301,15 @@ pub enum DmtRejection {
         /// The refund's transaction id.
         refund_tid: i64,
     },
+    /// A v3 family's sender verification is not complete: `step` comes next.
+    #[error("the sender's verification for this family is pending ({})", .step.code())]
+    KycPending {
+        /// The first step not done.
+        step: crate::dmt_family::KycStep,
+    },
+    /// The family sends only to recipients registered with the bank (`beneficiary_id`).
+    #[error("the recipient is not registered with the bank for this family")]
+    BeneficiaryNotRegistered,
 }
 
 #[cfg(test)]

@@ -39,6 +39,26 @@ impl Store {
         read!(self, db => dmt_transfers::list(db, partner_id, after_tid))
     }
 
+    /// The verification steps the customer completed for a v3 family.
+    pub async fn dmt_family_steps(
+        &self,
+        partner_id: i64,
+        mobile: &str,
+        family: &'static kosh_core::dmt_family::Family,
+    ) -> Result<Vec<kosh_core::dmt_family::KycStep>, SqlError> {
+        read!(self, db => crate::ops::dmt_families::steps_done(db, partner_id, mobile, family))
+    }
+
+    /// Whether the recipient is registered with the bank for a v3 family.
+    pub async fn dmt_family_beneficiary(
+        &self,
+        partner_id: i64,
+        family: &'static kosh_core::dmt_family::Family,
+        recipient_id: i64,
+    ) -> Result<bool, SqlError> {
+        read!(self, db => crate::ops::dmt_families::is_beneficiary(db, partner_id, family, recipient_id))
+    }
+
     /// Whether any transfer is due for a rail inquiry at `now_ms`.
     pub async fn dmt_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
         read!(self, db => dmt_transfers::any_due(db, now_ms))

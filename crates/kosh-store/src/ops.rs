@@ -6,6 +6,7 @@ pub mod aeps;
 pub mod agents;
 pub mod callbacks;
 pub mod dmt_customers;
+pub mod dmt_families;
 pub mod dmt_recipients;
 pub mod dmt_transfers;
 pub mod echelon;

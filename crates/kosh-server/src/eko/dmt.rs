@@ -413,6 +413,15 @@ fn dmt_refusal(r: &DmtRejection) -> EkoReply {
             )),
         DmtRejection::AlreadyRefunded { refund_tid } => EkoReply::failure(status::FAILED, -1, "Transaction already refunded")
             .with_hint(format!("it was refunded as refund_tid {refund_tid}; nothing more to do")),
+        DmtRejection::KycPending { step } => {
+            let (message, rt) = step.pending_answer();
+            fail(rt, message).with_hint(format!(
+                "the sender's verification for this family goes step by step; the next step is {}",
+                step.code()
+            ))
+        }
+        DmtRejection::BeneficiaryNotRegistered => fail(code::RECIPIENT_NOT_REGISTERED, "Recipient registration not done")
+            .with_hint("this family sends only to recipients registered with the bank: register the recipient first and send its beneficiary_id"),
     }
 }
 

@@ -18,8 +18,8 @@ use kosh_core::dmt::DmtChannel;
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
-use kosh_store::commands::dmt::{ApplyRailReport, NewTransfer, RailReport, TransferView};
-use kosh_store::commands::IdemKey;
+use kosh_store::commands::dmt::{ApplyRailReport, FamilyTransfer, NewTransfer, RailReport, TransferView};
+use kosh_store::commands::{IdemKey, StoreCommand};
 use kosh_store::error::CommandError;
 use kosh_store::ops::dmt_transfers::Transfer;
 use kosh_store::scopes;
@@ -39,11 +39,26 @@ pub enum InitiateError {
 /// it to the rail and applies the answer. The same request again answers the transfer
 /// as it stands now, without asking the rail.
 pub async fn initiate(app: &AppState, request: NewTransfer) -> Result<TransferView, InitiateError> {
+    let (partner_id, client_ref_id) = (request.partner_id, request.client_ref_id.clone());
+    record_and_submit(app, partner_id, client_ref_id, request).await
+}
+
+/// [`initiate`] through a v3 family: the same transfer, the family's rules on top.
+pub async fn initiate_family(app: &AppState, request: FamilyTransfer) -> Result<TransferView, InitiateError> {
+    let (partner_id, client_ref_id) = (request.transfer.partner_id, request.transfer.client_ref_id.clone());
+    record_and_submit(app, partner_id, client_ref_id, request).await
+}
+
+async fn record_and_submit<C: StoreCommand<Output = Transfer>>(
+    app: &AppState,
+    partner_id: i64,
+    client_ref_id: String,
+    request: C,
+) -> Result<TransferView, InitiateError> {
     if app.rail.is_none() {
         return Err(InitiateError::NoRail);
     }
-    let partner_id = request.partner_id;
-    let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
+    let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: client_ref_id };
     let executed = app.store.execute_idempotent(key, request).await.map_err(InitiateError::Refused)?;
     let recorded = executed.outcome;
     if executed.replayed {
