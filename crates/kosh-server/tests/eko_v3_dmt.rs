@@ -28,6 +28,7 @@ on_both_backends!(
     v1_and_v3_see_each_others_transfers,
     the_same_client_ref_id_answers_the_same_transfer,
     banks_and_ifsc_under_v3,
+    the_vendor_python_sdk_drives_fino_levin_and_a_refund,
 );
 
 const V3: &str = "/ekoapi/v3";
@@ -574,4 +575,45 @@ async fn banks_and_ifsc_under_v3(backend: Backend) {
     }
     let unknown = v3_get(&eko, "/tools/reference/bank/ZZZZ", &[]).await;
     assert_eq!(rt(&unknown), (&json!(48), &json!(467)), "{unknown}");
+}
+
+/// Runs `tests/sdk/v3_dmt.py` with the vendor's Python SDK (EpsClient pointed at this
+/// server); its asserts fail the test. Answers the JSON object it prints last.
+fn python_sdk(app: &App, args: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/v3_dmt.py");
+    let output = std::process::Command::new("python3")
+        .env("PYTHONPATH", kosh_testkit::python_sdk())
+        .arg(script)
+        .arg(app.url())
+        .args(args)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "v3_dmt.py {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("v3_dmt.py printed {last:?}: {e}"))
+}
+
+/// The vendor's own client, end to end: DMT-Fino (onboard, e-KYC, recipients, OTP,
+/// settled, declined and late-failing transfers), DMT-Levin (Aadhaar OTP, biometric
+/// e-KYC, transfer), then the refund of the late failure and the bank lookups.
+async fn the_vendor_python_sdk_drives_fino_levin_and_a_refund(backend: Backend) {
+    let (app, clock) = dmt_support::start(backend, |_| {}).await;
+    let partner_id = sandbox_partner(&app).await;
+    let before = available(&app, partner_id).await;
+    let (mobile, aadhaar, pid) = ("9123520001", aadhaar(), simulated_pid(7));
+    let fino = python_sdk(&app, &["fino", mobile, &aadhaar, &pid]);
+    let late_tid: i64 = fino["late_tid"].as_str().and_then(|t| t.parse().ok()).expect("late_tid");
+    let settled = Pricing::default().charges(150_000).debit_paise();
+    let late = Pricing::default().charges(100_000).debit_paise();
+    assert_eq!(available(&app, partner_id).await, before - settled - late, "the decline debits nothing");
+    clock.advance_ms(31_000);
+    wait_for(&app, partner_id, late_tid, |t| t.tx_status == TxStatus::RefundPending).await;
+    let refund = python_sdk(&app, &["refund", mobile, &late_tid.to_string()]);
+    assert!(refund["refund_tid"].is_string(), "{refund}");
+    assert_eq!(available(&app, partner_id).await, before - settled, "the refund returns the late failure's debit");
+    let levin = python_sdk(&app, &["levin", "9123520002", &aadhaar, &pid]);
+    let tid: i64 = levin["tid"].as_str().and_then(|t| t.parse().ok()).expect("tid");
+    let t = app.state.store.dmt_transfer(partner_id, tid).await.unwrap().expect("the Levin transfer");
+    assert_eq!((t.tx_status, t.client_ref_id.as_str()), (TxStatus::Success, "SDKLEVIN1"));
 }
