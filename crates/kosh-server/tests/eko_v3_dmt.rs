@@ -15,6 +15,7 @@ use kosh_core::dmt::TxStatus;
 use kosh_core::dmt_family::FamilyId;
 use kosh_core::pricing::Pricing;
 use kosh_sdk::eko::Client;
+use kosh_server::eko::dmt::transfers::inquiry_reply;
 use kosh_server::App;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -524,6 +525,13 @@ async fn v1_and_v3_see_each_others_transfers(backend: Backend) {
     );
     let by_ref = dmt_support::get(&v1, "/transactions/client_ref_id:V3-SEEN-BY-V1", &[]).await;
     assert_eq!(by_ref["data"]["tid"], v3_sent["data"]["tid"]);
+    // What the common v3 inquiry asks DMT: a tid, `client_ref_id:REF` or a plain reference.
+    let tid_text = v3_sent["data"]["tid"].as_str().expect("tid").to_owned();
+    for reference in [tid_text.as_str(), "client_ref_id:V3-SEEN-BY-V1", "V3-SEEN-BY-V1", "V1-LATE"] {
+        let found = inquiry_reply(&app.state, partner_id, reference).await.expect("an answer").expect("found");
+        assert_eq!((found.status, found.response_type_id), (0, 1472), "{reference}");
+    }
+    assert!(inquiry_reply(&app.state, partner_id, "NO-SUCH-REF").await.expect("an answer").is_none());
     let profile = dmt_support::get(&v1, &format!("/customers/mobile_number:{mobile}"), &[("user_code", AGENT)]).await;
     assert_eq!(profile["data"]["used_limit"], json!(2500.0), "the v3 transfer uses the one monthly limit: {profile}");
 }
