@@ -310,6 +310,18 @@ pub enum DmtRejection {
     /// The family sends only to recipients registered with the bank (`beneficiary_id`).
     #[error("the recipient is not registered with the bank for this family")]
     BeneficiaryNotRegistered,
+    /// No saved transaction with this tid for this partner and agent.
+    #[error("saved transaction not found")]
+    SavedNotFound,
+    /// The saved transaction was committed, cancelled or refused already.
+    #[error("the saved transaction is {state} already")]
+    SavedClosed {
+        /// Where it stands (`committed`, `cancelled`, `failed`).
+        state: &'static str,
+    },
+    /// A transfer or a saved transaction already uses this `client_ref_id`.
+    #[error("the client_ref_id is used already")]
+    ReferenceUsed,
 }
 
 #[cfg(test)]

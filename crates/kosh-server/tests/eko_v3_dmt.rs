@@ -30,6 +30,7 @@ on_both_backends!(
     the_same_client_ref_id_answers_the_same_transfer,
     banks_and_ifsc_under_v3,
     the_vendor_python_sdk_drives_fino_levin_and_a_refund,
+    saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock,
 );
 
 const V3: &str = "/ekoapi/v3";
@@ -624,4 +625,93 @@ async fn the_vendor_python_sdk_drives_fino_levin_and_a_refund(backend: Backend) 
     let tid: i64 = levin["tid"].as_str().and_then(|t| t.parse().ok()).expect("tid");
     let t = app.state.store.dmt_transfer(partner_id, tid).await.unwrap().expect("the Levin transfer");
     assert_eq!((t.tx_status, t.client_ref_id.as_str()), (TxStatus::Success, "SDKLEVIN1"));
+}
+
+/// Saves a transfer (its OTP used up as consent) instead of sending it.
+async fn save_for_later(app: &App, eko: &Client, mobile: &str, rid: &str, amount: &str, client_ref_id: &str) -> Value {
+    let asked = v3(
+        eko,
+        Method::POST,
+        "/customer/payment/dmt-airtel/otp",
+        json!({ "user_code": AGENT, "customer_id": mobile, "recipient_id": rid, "amount": amount }),
+    )
+    .await;
+    let paise = kosh_core::money::Paise::parse_rupees(amount).expect("an amount").get();
+    let code = otp(app, mobile, &format!("dmt_txn:dmt-airtel:{paise}")).await;
+    let mut body = transfer_body(mobile, rid, amount, client_ref_id, &code, &asked["data"]["otp_ref_id"]);
+    body["save"] = json!("1");
+    let saved = v3(eko, Method::POST, "/customer/payment/dmt-airtel", body).await;
+    assert_eq!(
+        (&saved["status"], &saved["response_type_id"], &saved["data"]["state"]),
+        (&json!(0), &json!(1480), &json!("saved")),
+        "{saved}"
+    );
+    saved
+}
+
+/// A saved transaction moves nothing until committed; a commit makes the transfer through
+/// the family's command; a cancelled one never commits; a scheduled one is committed by
+/// the worker once the server's clock reaches its time.
+async fn saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock(backend: Backend) {
+    use kosh_core::clock::Clock;
+    use kosh_store::ops::dmt_saved::SavedState;
+    let (app, clock) = dmt_support::start(backend, |_| {}).await;
+    let eko = sandbox(&app, V3);
+    let partner_id = sandbox_partner(&app).await;
+    let mobile = "9123530001";
+    verified_sender(&app, &eko, "dmt-airtel", mobile).await;
+    let rid = recipient(&eko, "dmt-airtel", mobile, "123456789012").await;
+    let before = available(&app, partner_id).await;
+    let mut tids = Vec::new();
+    for (amount, reference) in [("100", "SAVE-1"), ("200", "SAVE-2"), ("300", "SAVE-3")] {
+        let saved = save_for_later(&app, &eko, mobile, &rid, amount, reference).await;
+        tids.push(saved["data"]["tid"].as_str().expect("tid").to_owned());
+    }
+    assert_eq!(available(&app, partner_id).await, before, "saving moves no money");
+    let list = v3_get(&eko, "/customer/payment/saved", &[("user_code", AGENT)]).await;
+    assert_eq!(
+        (&list["response_type_id"], list["data"]["saved_list"].as_array().map(Vec::len)),
+        (&json!(1481), Some(3)),
+        "{list}"
+    );
+
+    let cancelled =
+        v3(&eko, Method::DELETE, &format!("/customer/payment/saved/{}", tids[0]), json!({ "user_code": AGENT })).await;
+    assert_eq!((&cancelled["response_type_id"], &cancelled["data"]["state"]), (&json!(1483), &json!("cancelled")), "{cancelled}");
+    let again = v3(&eko, Method::DELETE, &format!("/customer/payment/saved/{}", tids[0]), json!({ "user_code": AGENT })).await;
+    assert_eq!(again["message"], "Saved transaction is closed", "{again}");
+
+    let committed = v3(&eko, Method::PUT, "/customer/payment/saved", json!({ "user_code": AGENT, "tid": tids[1] })).await;
+    assert_eq!(committed["response_type_id"], 1484, "{committed}");
+    let result = &committed["data"]["committed"][0];
+    assert_eq!((&result["state"], &result["tx_status"]), (&json!("committed"), &json!("0")), "{committed}");
+    let t = app.state.store.dmt_transfer_by_client_ref(partner_id, "SAVE-2").await.unwrap().expect("the committed transfer");
+    assert_eq!(result["transfer_tid"], t.tid.to_string());
+    let charges = FamilyId::DmtAirtel.family().pricing(&Pricing::default()).charges(20_000);
+    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "the commit debits the transfer, to the paisa");
+    let twice = v3(&eko, Method::PUT, "/customer/payment/saved", json!({ "user_code": AGENT, "tid": tids[1] })).await;
+    assert_eq!(twice["data"]["committed"], json!([]), "a committed one is not committed again: {twice}");
+
+    let at = clock.now_ms() + 3_600_000;
+    let body = json!({ "user_code": AGENT, "commit_at_ms": at.to_string() });
+    let scheduled = v3(&eko, Method::PUT, &format!("/customer/payment/schedule/{}", tids[2]), body).await;
+    assert_eq!((&scheduled["response_type_id"], &scheduled["data"]["state"]), (&json!(1482), &json!("scheduled")), "{scheduled}");
+    let listed = v3_get(&eko, "/customer/payment/scheduled", &[("user_code", AGENT)]).await;
+    assert_eq!(listed["data"]["scheduled_list"][0]["tid"], json!(tids[2]), "{listed}");
+    let tid3: i64 = tids[2].parse().unwrap();
+    let row = app.state.store.dmt_saved(partner_id, tid3).await.unwrap().expect("saved");
+    assert_eq!(row.state, SavedState::Scheduled, "not due before its time on the server's clock");
+    clock.advance_ms(3_600_001);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let row = app.state.store.dmt_saved(partner_id, tid3).await.unwrap().expect("saved");
+        if row.state == SavedState::Committed {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker did not commit the due saved transaction: {row:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let t = app.state.store.dmt_transfer_by_client_ref(partner_id, "SAVE-3").await.unwrap().expect("the scheduled transfer");
+    assert_eq!(t.tx_status, TxStatus::Success);
+    assert!(app.state.store.dmt_transfer_by_client_ref(partner_id, "SAVE-1").await.unwrap().is_none(), "cancelled: never sent");
 }

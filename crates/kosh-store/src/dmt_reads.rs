@@ -59,6 +59,26 @@ impl Store {
         read!(self, db => crate::ops::dmt_families::is_beneficiary(db, partner_id, family, recipient_id))
     }
 
+    /// The partner's saved transaction `tid`.
+    pub async fn dmt_saved(&self, partner_id: i64, tid: i64) -> Result<Option<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
+        read!(self, db => crate::ops::dmt_saved::get(db, partner_id, tid))
+    }
+
+    /// The agent's saved transactions in `state`, oldest first (at most [`crate::ops::dmt_saved::MAX_LIST`]).
+    pub async fn dmt_saved_list(
+        &self,
+        partner_id: i64,
+        user_code: i64,
+        state: crate::ops::dmt_saved::SavedState,
+    ) -> Result<Vec<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
+        read!(self, db => crate::ops::dmt_saved::list(db, partner_id, user_code, state))
+    }
+
+    /// Whether any scheduled saved transaction is due at `now_ms`.
+    pub async fn dmt_saved_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
+        read!(self, db => crate::ops::dmt_saved::any_due(db, now_ms))
+    }
+
     /// Whether any transfer is due for a rail inquiry at `now_ms`.
     pub async fn dmt_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
         read!(self, db => dmt_transfers::any_due(db, now_ms))

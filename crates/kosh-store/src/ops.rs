@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod dmt_customers;
 pub mod dmt_families;
 pub mod dmt_recipients;
+pub mod dmt_saved;
 pub mod dmt_transfers;
 pub mod echelon;
 pub mod idempotency;

@@ -420,6 +420,12 @@ fn dmt_refusal(r: &DmtRejection) -> EkoReply {
                 step.code()
             ))
         }
+        DmtRejection::SavedNotFound => EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
+            .with_hint("no saved transaction of this agent has this tid; GET /customer/payment/saved lists them"),
+        DmtRejection::SavedClosed { state } => EkoReply::failure(status::FAILED, -1, "Saved transaction is closed")
+            .with_hint(format!("the saved transaction is {state} already")),
+        DmtRejection::ReferenceUsed => EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id")
+            .with_hint("a transfer or a saved transaction already uses this client_ref_id; send a new one"),
         DmtRejection::BeneficiaryNotRegistered => fail(code::RECIPIENT_NOT_REGISTERED, "Recipient registration not done")
             .with_hint("this family sends only to recipients registered with the bank: register the recipient first and send its beneficiary_id"),
     }

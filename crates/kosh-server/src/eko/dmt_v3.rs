@@ -15,6 +15,7 @@
 
 pub mod payments;
 pub mod refunds;
+pub mod saved;
 pub mod senders;
 
 use super::auth::Authenticated;
@@ -60,7 +61,8 @@ pub fn routes() -> Router<AppState> {
         .route("/customer/account", post(senders::onboard_customer))
         .route("/customer/account/otp", post(senders::resend_customer_otp))
         .route("/customer/account/otp/verify", put(senders::verify_customer_otp))
-        .merge(refunds::routes());
+        .merge(refunds::routes())
+        .merge(saved::routes());
     for (path, handler) in family_routes() {
         router = router.route(&path, handler);
     }

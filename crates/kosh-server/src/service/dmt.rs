@@ -18,9 +18,13 @@ use kosh_core::dmt::DmtChannel;
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
-use kosh_store::commands::dmt::{ApplyRailReport, FamilyTransfer, NewTransfer, RailReport, TransferView};
+use kosh_store::commands::dmt::{
+    ApplyRailReport, ClaimDueSaved, FamilyTransfer, FinishSaved, NewTransfer, RailReport, SavedResult, TransferView,
+};
 use kosh_store::commands::{IdemKey, StoreCommand};
 use kosh_store::error::CommandError;
+use kosh_store::error::Rejection;
+use kosh_store::ops::dmt_saved::SavedTransfer;
 use kosh_store::ops::dmt_transfers::Transfer;
 use kosh_store::scopes;
 
@@ -180,4 +184,50 @@ async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -
     let refund_otp = otp_request(app, "", "");
     let cmd = ApplyRailReport { partner_id: t.partner_id, tid: t.tid, report, notify, refund_otp };
     Ok(app.store.execute(cmd).await?.view)
+}
+
+/// How long a scheduled saved transaction whose wallet lacked the funds waits before the
+/// worker tries it again, in ms.
+pub const SAVED_RETRY_MS: i64 = 60_000;
+
+/// Commits a saved transaction through the same family transfer command, under its
+/// `client_ref_id` (a repeated or racing commit makes one transfer), and records how it
+/// went. `scheduled`: a wallet without the funds leaves it scheduled, to be tried again.
+pub async fn commit_saved(app: &AppState, row: &SavedTransfer, scheduled: bool) -> Result<SavedTransfer, StoreError> {
+    let mut request: FamilyTransfer =
+        serde_json::from_str(&row.request).map_err(|e| other(format!("saved transaction {}: {e}", row.tid)))?;
+    request.transfer.pricing = request.family.family().pricing(&app.config.dmt_pricing);
+    request.transfer.recovery_ms = i64::try_from(app.config.rail_recovery_secs).unwrap_or(3_600) * 1000;
+    let result = match initiate_family(app, request).await {
+        Ok(view) => SavedResult::Committed { transfer_tid: view.transfer.tid },
+        Err(InitiateError::Refused(e)) if scheduled && matches!(e.rejection(), Some(Rejection::InsufficientFunds { .. })) => {
+            SavedResult::Retry { at_ms: app.now_ms().saturating_add(SAVED_RETRY_MS), reason: e.to_string() }
+        }
+        Err(InitiateError::Refused(e)) => SavedResult::Failed { reason: e.to_string() },
+        Err(InitiateError::NoRail) if scheduled => {
+            SavedResult::Retry { at_ms: app.now_ms().saturating_add(SAVED_RETRY_MS), reason: NO_RAIL.into() }
+        }
+        Err(InitiateError::NoRail) => SavedResult::Failed { reason: NO_RAIL.into() },
+        Err(InitiateError::Store(e)) => return Err(other(e)),
+    };
+    Ok(app.store.execute(FinishSaved { partner_id: row.partner_id, tid: row.tid, result }).await?)
+}
+
+fn other(message: String) -> StoreError {
+    StoreError::Read(kosh_store::sql::SqlError::Other(message))
+}
+
+/// Commits the scheduled saved transactions that are due (the rail worker's round).
+pub async fn commit_due_saved(app: &AppState, lease_ms: i64, limit: i64) -> Result<usize, StoreError> {
+    if !app.store.dmt_saved_any_due(app.now_ms()).await? {
+        return Ok(0);
+    }
+    let due = app.store.execute(ClaimDueSaved { lease_ms, limit }).await?;
+    for row in &due {
+        if let Err(e) = commit_saved(app, row, true).await {
+            // The lease ends and it comes due again.
+            tracing::warn!(tid = row.tid, error = %e, "committing a saved transaction failed; will retry after the lease");
+        }
+    }
+    Ok(due.len())
 }

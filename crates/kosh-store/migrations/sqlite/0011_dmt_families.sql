@@ -22,3 +22,28 @@ CREATE TABLE dmt_family_beneficiaries (
     created_at_ms   INTEGER NOT NULL,
     PRIMARY KEY (partner_id, family, recipient_id)
 );
+
+-- Saved transactions: a transfer request (its OTP consent already given) kept to be
+-- committed later, by the partner or, once scheduled, by the rail worker when
+-- commit_at_ms comes. Committing runs the same family transfer command under the same
+-- client_ref_id, so a commit that is repeated or races makes one transfer.
+CREATE TABLE dmt_saved_transfers (
+    -- From the dmt_tid counter, like transfer tids.
+    tid             INTEGER PRIMARY KEY,
+    partner_id      INTEGER NOT NULL,
+    user_code       INTEGER NOT NULL,
+    client_ref_id   TEXT NOT NULL,
+    -- The family transfer command as JSON (kosh_store::commands::dmt::FamilyTransfer).
+    request         TEXT NOT NULL,
+    -- saved, scheduled, committed, cancelled, failed.
+    state           TEXT NOT NULL,
+    -- When a scheduled one is due (a claim pushes it ahead by the lease).
+    commit_at_ms    INTEGER,
+    transfer_tid    INTEGER,
+    reason          TEXT NOT NULL,
+    created_at_ms   INTEGER NOT NULL,
+    updated_at_ms   INTEGER NOT NULL,
+    UNIQUE (partner_id, client_ref_id)
+);
+CREATE INDEX dmt_saved_transfers_due ON dmt_saved_transfers (state, commit_at_ms);
+CREATE INDEX dmt_saved_transfers_agent ON dmt_saved_transfers (partner_id, user_code, state);

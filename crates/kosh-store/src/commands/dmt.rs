@@ -23,6 +23,7 @@ use crate::error::{CmdResult, Rejection};
 use crate::ops::dmt_customers::{self as customers, Customer, NewCustomer};
 use crate::ops::dmt_families as families;
 use crate::ops::dmt_recipients::{self as recipients, NewRecipient, Recipient};
+use crate::ops::dmt_saved::{self as saved, SavedState, SavedTransfer};
 use crate::ops::dmt_transfers::{self as transfers, Transfer};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
 use crate::ops::{agents, ledger, outbox};
@@ -81,6 +82,88 @@ pub enum DmtCommand {
     /// Records a transfer through a v3 family: the family's verification, recipient and
     /// limit rules first, then the same transfer as [`DmtCommand::InitiateTransfer`].
     InitiateFamilyTransfer(FamilyTransfer),
+    /// Saves a family transfer to be committed later (its OTP consent given).
+    SaveTransfer(SaveTransfer),
+    /// Cancels or schedules a saved transaction of the agent.
+    ChangeSaved(ChangeSaved),
+    /// Leases up to `limit` scheduled transactions whose time has come.
+    ClaimDueSaved(ClaimDueSaved),
+    /// Records how committing a saved transaction went.
+    FinishSaved(FinishSaved),
+}
+
+/// Saves a family transfer to be committed later (its OTP consent given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveTransfer {
+    /// The transfer as it will be committed.
+    pub request: FamilyTransfer,
+}
+
+/// Cancels or schedules a saved transaction of the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSaved {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The agent; only its own saved transactions change.
+    pub user_code: i64,
+    /// The saved transaction.
+    pub tid: i64,
+    /// What to do.
+    pub change: SavedChange,
+}
+
+/// What [`ChangeSaved`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SavedChange {
+    /// Cancels it.
+    Cancel,
+    /// Commits it (by the worker) at `at_ms`.
+    Schedule {
+        /// When (ms since the epoch, by the store's clock).
+        at_ms: i64,
+    },
+}
+
+/// Leases up to `limit` scheduled transactions whose time has come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimDueSaved {
+    /// How long a claimed one is leased to this worker, in ms.
+    pub lease_ms: i64,
+    /// Most per claim.
+    pub limit: i64,
+}
+
+/// Records how committing a saved transaction went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishSaved {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: i64,
+    /// The saved transaction.
+    pub tid: i64,
+    /// How it went.
+    pub result: SavedResult,
+}
+
+/// How committing a saved transaction went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SavedResult {
+    /// The transfer was made.
+    Committed {
+        /// Its tid.
+        transfer_tid: i64,
+    },
+    /// Refused for good.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Not now (a scheduled one whose wallet lacks the funds): due again at `at_ms`.
+    Retry {
+        /// When to try again.
+        at_ms: i64,
+        /// Why it waits.
+        reason: String,
+    },
 }
 
 /// A v3 family's sender verification step, with its OTP when the step takes one.
@@ -389,6 +472,10 @@ pub enum DmtOutcome {
     Refunded(TransferView),
     /// A family verification step was recorded.
     KycStepDone(SenderKyc),
+    /// A saved transaction after the command.
+    Saved(SavedTransfer),
+    /// The scheduled transactions leased to the caller.
+    DueSaved(Vec<SavedTransfer>),
     /// The recipient is registered with the bank for the family (`created`: just now).
     BeneficiaryRegistered {
         /// The recipient.
@@ -502,6 +589,15 @@ store_command!(RegisterBeneficiary => (Recipient, bool), |c| Command::Dmt(DmtCom
 store_command!(FamilyTransfer => Transfer, |c| Command::Dmt(DmtCommand::InitiateFamilyTransfer(c)), dmt_outcome,
     DmtOutcome::TransferRecorded(transfer) => transfer);
 
+store_command!(SaveTransfer => SavedTransfer, |c| Command::Dmt(DmtCommand::SaveTransfer(c)), dmt_outcome,
+    DmtOutcome::Saved(saved) => saved);
+store_command!(ChangeSaved => SavedTransfer, |c| Command::Dmt(DmtCommand::ChangeSaved(c)), dmt_outcome,
+    DmtOutcome::Saved(saved) => saved);
+store_command!(ClaimDueSaved => Vec<SavedTransfer>, |c| Command::Dmt(DmtCommand::ClaimDueSaved(c)), dmt_outcome,
+    DmtOutcome::DueSaved(due) => due);
+store_command!(FinishSaved => SavedTransfer, |c| Command::Dmt(DmtCommand::FinishSaved(c)), dmt_outcome,
+    DmtOutcome::Saved(saved) => saved);
+
 /// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
 pub use kosh_core::dmt::DmtRejection;
 
@@ -531,6 +627,14 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
             DmtOutcome::TransferRecorded(initiate(db, transfer, Some(family.family()), now_ms).await?)
         }
         DmtCommand::CompleteKycStep(c) => complete_kyc_step(db, c, now_ms).await?,
+        DmtCommand::SaveTransfer(SaveTransfer { request }) => DmtOutcome::Saved(save_transfer(db, request, now_ms).await?),
+        DmtCommand::ChangeSaved(c) => DmtOutcome::Saved(change_saved(db, c, now_ms).await?),
+        DmtCommand::ClaimDueSaved(ClaimDueSaved { lease_ms, limit }) => {
+            DmtOutcome::DueSaved(saved::claim_due(db, now_ms, now_ms.saturating_add(*lease_ms), *limit).await?)
+        }
+        DmtCommand::FinishSaved(FinishSaved { partner_id, tid, result }) => {
+            DmtOutcome::Saved(finish_saved(db, *partner_id, *tid, result, now_ms).await?)
+        }
         DmtCommand::RegisterBeneficiary(RegisterBeneficiary { partner_id, mobile, family, recipient_id }) => {
             register_beneficiary(db, *partner_id, mobile, family.family(), *recipient_id, now_ms).await?
         }
@@ -870,6 +974,93 @@ async fn register_beneficiary(
     };
     let created = families::register_beneficiary(db, partner_id, family, recipient_id, now_ms).await?;
     Ok(DmtOutcome::BeneficiaryRegistered { recipient, created })
+}
+
+/// Checks what a transfer needs that cannot change before it is committed (the sender,
+/// the recipient) and keeps the request.
+async fn save_transfer(db: &mut impl Conn, request: &FamilyTransfer, now_ms: i64) -> CmdResult<SavedTransfer> {
+    let t = &request.transfer;
+    customer(db, t.partner_id, &t.customer_mobile).await?;
+    match recipients::get(db, t.partner_id, t.recipient_id).await? {
+        Some(r) if r.customer_mobile == t.customer_mobile => {}
+        Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
+        None => return Err(refuse(DmtRejection::RecipientNotFound)),
+    }
+    if transfers::by_client_ref(db, t.partner_id, &t.client_ref_id).await?.is_some() {
+        return Err(refuse(DmtRejection::ReferenceUsed));
+    }
+    let row = SavedTransfer {
+        tid: transfers::next_tid(db).await?,
+        partner_id: t.partner_id,
+        user_code: t.user_code,
+        client_ref_id: t.client_ref_id.clone(),
+        request: serde_json::to_string(request).map_err(|e| crate::sql::SqlError::Other(e.to_string()))?,
+        state: SavedState::Saved,
+        commit_at_ms: None,
+        transfer_tid: None,
+        reason: String::new(),
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    };
+    if !saved::insert(db, &row).await? {
+        return Err(refuse(DmtRejection::ReferenceUsed));
+    }
+    Ok(row)
+}
+
+async fn open_saved(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<SavedTransfer> {
+    let row = saved::get(db, partner_id, tid).await?.ok_or_else(|| refuse(DmtRejection::SavedNotFound))?;
+    if !row.state.is_open() {
+        return Err(refuse(DmtRejection::SavedClosed { state: row.state.code() }));
+    }
+    Ok(row)
+}
+
+async fn change_saved(db: &mut impl Conn, c: &ChangeSaved, now_ms: i64) -> CmdResult<SavedTransfer> {
+    let before = open_saved(db, c.partner_id, c.tid).await?;
+    if before.user_code != c.user_code {
+        return Err(refuse(DmtRejection::SavedNotFound));
+    }
+    let after = match c.change {
+        SavedChange::Cancel => {
+            SavedTransfer { state: SavedState::Cancelled, commit_at_ms: None, updated_at_ms: now_ms, ..before.clone() }
+        }
+        SavedChange::Schedule { at_ms } => {
+            SavedTransfer { state: SavedState::Scheduled, commit_at_ms: Some(at_ms), updated_at_ms: now_ms, ..before.clone() }
+        }
+    };
+    if !saved::update(db, &after, before.state).await? {
+        return Err(crate::sql::SqlError::Other(format!("saved transaction {} changed under its command", c.tid)).into());
+    }
+    Ok(after)
+}
+
+async fn finish_saved(
+    db: &mut impl Conn,
+    partner_id: i64,
+    tid: i64,
+    result: &SavedResult,
+    now_ms: i64,
+) -> CmdResult<SavedTransfer> {
+    let before = saved::get(db, partner_id, tid).await?.ok_or_else(|| refuse(DmtRejection::SavedNotFound))?;
+    if !before.state.is_open() {
+        // Another committer finished it first; its record stands.
+        return Ok(before);
+    }
+    let mut after = SavedTransfer { updated_at_ms: now_ms, ..before.clone() };
+    match result {
+        SavedResult::Committed { transfer_tid } => {
+            (after.state, after.transfer_tid, after.commit_at_ms) = (SavedState::Committed, Some(*transfer_tid), None);
+        }
+        SavedResult::Failed { reason } => {
+            (after.state, after.reason, after.commit_at_ms) = (SavedState::Failed, reason.clone(), None)
+        }
+        SavedResult::Retry { at_ms, reason } => (after.commit_at_ms, after.reason) = (Some(*at_ms), reason.clone()),
+    }
+    if !saved::update(db, &after, before.state).await? {
+        return Err(crate::sql::SqlError::Other(format!("saved transaction {tid} changed under its command")).into());
+    }
+    Ok(after)
 }
 
 /// A transfer that can be refunded: in refund pending.

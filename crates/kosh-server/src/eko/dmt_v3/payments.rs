@@ -14,6 +14,7 @@
 //! | | verification pending for the family | step's | step's |
 //! | | PPI recipient not registered with the bank | 313 | 313 |
 //! | | over the family's monthly limit | 314 | 314 |
+//! | `POST /customer/payment/{family}` with `save=1` | kept as a saved transaction ([`super::saved`]) | 0 | 1480 |
 //!
 //! The transaction OTP's purpose names the family and the amount in paise, so an OTP
 //! sent for one amount cannot consent to another; it is single use and expires like every
@@ -289,6 +290,7 @@ fn optional_fields(c: &mut Checker, params: &EkoParams, recipient_id: Option<i64
     c.optional(params, "currency", |t| if t.trim() == "INR" { Ok(()) } else { Err("must be INR") });
     c.optional(params, "state", |t| if t.trim() == "1" { Ok(()) } else { Err("must be 1") });
     c.optional(params, "latlong", validate::parse_latlong);
+    c.optional(params, "save", |t| if matches!(t.trim(), "0" | "1") { Ok(()) } else { Err("must be 1 (save for later) or 0") });
     let beneficiary = c.optional(params, "beneficiary_id", parse_id);
     if let (Some(beneficiary), Some(recipient)) = (beneficiary, recipient_id) {
         if beneficiary != recipient {
@@ -313,6 +315,9 @@ pub async fn initiate(
     let recorded = app.store.dmt_transfer_by_client_ref(t.partner_id, &t.client_ref_id).await.map_err(store_error)?;
     if recorded.is_none() {
         consume_otp(&app, family, &request).await?;
+    }
+    if params.get("save").is_some_and(|v| v.trim() == "1") {
+        return super::saved::save(&app, FamilyTransfer { family: family.id, transfer: request.transfer }).await;
     }
     let view =
         service::initiate_family(&app, FamilyTransfer { family: family.id, transfer: request.transfer }).await.map_err(|e| {
