@@ -31,6 +31,7 @@ on_both_backends!(
     banks_and_ifsc_under_v3,
     the_vendor_python_sdk_drives_fino_levin_and_a_refund,
     saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock,
+    a_scheduled_transaction_waits_for_funds_and_commits_when_they_come,
 );
 
 const V3: &str = "/ekoapi/v3";
@@ -714,4 +715,48 @@ async fn saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock(b
     let t = app.state.store.dmt_transfer_by_client_ref(partner_id, "SAVE-3").await.unwrap().expect("the scheduled transfer");
     assert_eq!(t.tx_status, TxStatus::Success);
     assert!(app.state.store.dmt_transfer_by_client_ref(partner_id, "SAVE-1").await.unwrap().is_none(), "cancelled: never sent");
+}
+
+/// Polls (bounded) until the saved transaction satisfies `done`.
+async fn wait_for_saved(
+    app: &App,
+    partner_id: i64,
+    tid: i64,
+    done: impl Fn(&kosh_store::ops::dmt_saved::SavedTransfer) -> bool,
+) -> kosh_store::ops::dmt_saved::SavedTransfer {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let row = app.state.store.dmt_saved(partner_id, tid).await.unwrap().expect("saved");
+        if done(&row) {
+            return row;
+        }
+        assert!(std::time::Instant::now() < deadline, "saved transaction {tid} did not reach the expected state: {row:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A scheduled transaction whose wallet lacks the funds stays scheduled and is tried
+/// again a minute later (on the server's clock), when the funds have come.
+async fn a_scheduled_transaction_waits_for_funds_and_commits_when_they_come(backend: Backend) {
+    use kosh_store::commands::{Command, CreditWallet};
+    use kosh_store::ops::dmt_saved::SavedState;
+    let (app, clock) = dmt_support::start(backend, |c| c.sandbox_wallet_rupees = 1).await;
+    let eko = sandbox(&app, V3);
+    let partner_id = sandbox_partner(&app).await;
+    let mobile = "9123540001";
+    verified_sender(&app, &eko, "dmt-airtel", mobile).await;
+    let rid = recipient(&eko, "dmt-airtel", mobile, "123456789012").await;
+    let saved = save_for_later(&app, &eko, mobile, &rid, "500", "FUNDS-1").await;
+    let tid: i64 = saved["data"]["tid"].as_str().and_then(|t| t.parse().ok()).expect("tid");
+    let scheduled = v3(&eko, Method::PUT, &format!("/customer/payment/schedule/{tid}"), json!({ "user_code": AGENT })).await;
+    assert_eq!(scheduled["response_type_id"], 1482, "{scheduled}");
+    let waiting = wait_for_saved(&app, partner_id, tid, |s| !s.reason.is_empty()).await;
+    assert_eq!(waiting.state, SavedState::Scheduled, "insufficient funds: still scheduled ({})", waiting.reason);
+    assert!(app.state.store.dmt_transfer_by_client_ref(partner_id, "FUNDS-1").await.unwrap().is_none());
+    let credit = CreditWallet { partner_id, amount_paise: 1_000_000, reference: "TOPUP-1".into() };
+    app.state.store.execute(Command::CreditWallet(credit)).await.expect("credited");
+    clock.advance_ms(kosh_server::service::dmt::SAVED_RETRY_MS + 1);
+    let done = wait_for_saved(&app, partner_id, tid, |s| s.state == SavedState::Committed).await;
+    let t = app.state.store.dmt_transfer(partner_id, done.transfer_tid.expect("its transfer")).await.unwrap().expect("transfer");
+    assert_eq!((t.tx_status, t.client_ref_id.as_str()), (TxStatus::Success, "FUNDS-1"));
 }
