@@ -250,6 +250,14 @@ async fn every_family_onboards_verifies_sends_fails_and_refunds(backend: Backend
         assert_eq!(available(&app, partner_id).await, before, "{slug}: the refund returns the whole debit");
         let none = v3_get(&eko, "/customer/payment/refunds", &[("user_code", AGENT), ("customer_id", &mobile)]).await;
         assert_eq!(none["data"]["refund_list"], json!([]), "{none}");
+        // The same status callbacks as v1: 2 → 3 when it failed, 3 → 4 when refunded.
+        let moves: Vec<(i64, i64)> = dmt_support::status_events(&app, partner_id)
+            .await
+            .iter()
+            .filter(|e| e["tid"] == json!(late_tid))
+            .map(|e| (e["old_tx_status"].as_i64().unwrap(), e["tx_status"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(moves, vec![(2, 3), (3, 4)], "{slug}");
     }
 }
 
