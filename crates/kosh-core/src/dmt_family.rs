@@ -224,7 +224,7 @@ impl Family {
     /// The server's pricing with the family's fee floor.
     pub fn pricing(&self, base: &crate::pricing::Pricing) -> crate::pricing::Pricing {
         let mut pricing = base.clone();
-        if let Some(min) = self.fee_min_paise {
+        if let Some(min) = self.fee_min_paise.and_then(crate::money::Paise::new) {
             pricing.fee_min_paise = min;
         }
         pricing
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(ppi.available_limit_paise(0, 0, 0), 5_000_000);
         assert_eq!(fino.available_limit_paise(0, 0, 0), 2_500_000);
         let base = crate::pricing::Pricing::default();
-        assert_eq!(ppi.pricing(&base).fee_min_paise, 400);
+        assert_eq!(ppi.pricing(&base).fee_min_paise.get(), 400);
         assert_eq!(fino.pricing(&base), base);
         assert!(fino.check_amount(99).is_err() && fino.check_amount(500_001).is_err() && fino.check_amount(100).is_ok());
     }

@@ -28,6 +28,7 @@ pub mod otp;
 pub mod params;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 use crate::state::AppState;
 use axum::extract::OriginalUri;
@@ -55,6 +56,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(verification::routes().0)
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -81,6 +83,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(verification::routes().1)
         .merge(dmt_v3::routes())
 }
 

@@ -13,6 +13,7 @@ use kosh_core::aadhaar::with_check_digit;
 use kosh_core::aeps::simulated_pid;
 use kosh_core::dmt::TxStatus;
 use kosh_core::dmt_family::FamilyId;
+use kosh_core::ids::Tid;
 use kosh_core::pricing::Pricing;
 use kosh_sdk::eko::Client;
 use kosh_server::eko::dmt::transfers::inquiry_reply;
@@ -223,13 +224,13 @@ async fn every_family_onboards_verifies_sends_fails_and_refunds(backend: Backend
             "{slug}: {sent}"
         );
         assert_eq!(sent["data"]["pipe"], json!(family.pipe), "{sent}");
-        let charges = family.pricing(&Pricing::default()).charges(11_000);
-        assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "{slug}: the debit, to the paisa");
+        let charges = family.pricing(&Pricing::default()).charges(kosh_core::money::Paise::new(11_000).unwrap());
         assert_eq!(
-            sent["data"]["fee"],
-            kosh_core::money::Paise::new(charges.fee_paise).unwrap().to_java_double_string(),
-            "{slug}"
+            available(&app, partner_id).await,
+            before - charges.debit_paise().unwrap().get(),
+            "{slug}: the debit, to the paisa"
         );
+        assert_eq!(sent["data"]["fee"], charges.fee_paise.to_java_double_string(), "{slug}");
 
         let late_rid = recipient(&eko, slug, &mobile, &format!("77000{i:02}4444")).await;
         let before = available(&app, partner_id).await;
@@ -237,7 +238,7 @@ async fn every_family_onboards_verifies_sends_fails_and_refunds(backend: Backend
         assert_eq!(failing["data"]["tx_status"], "2", "{failing}");
         let late_tid = tid(&failing);
         clock.advance_ms(31_000);
-        wait_for(&app, partner_id, late_tid, |t| t.tx_status == TxStatus::RefundPending).await;
+        wait_for(&app, partner_id, Tid::new(late_tid), |t| t.tx_status == TxStatus::RefundPending).await;
         let pending = v3_get(&eko, "/customer/payment/refunds", &[("user_code", AGENT), ("customer_id", &mobile)]).await;
         assert_eq!(pending["data"]["refund_list"][0]["tid"], late_tid.to_string(), "{pending}");
 
@@ -500,7 +501,7 @@ async fn v1_and_v3_see_each_others_transfers(backend: Backend) {
     let sent = dmt_support::transfer(&v1, mobile, &late, "1000", "V1-LATE", "2").await;
     let v1_tid = tid(&sent);
     clock.advance_ms(31_000);
-    wait_for(&app, partner_id, v1_tid, |t| t.tx_status == TxStatus::RefundPending).await;
+    wait_for(&app, partner_id, Tid::new(v1_tid), |t| t.tx_status == TxStatus::RefundPending).await;
     let pending = v3_get(&eko, "/customer/payment/refunds", &[("user_code", AGENT), ("customer_id", mobile)]).await;
     assert_eq!(pending["data"]["refund_list"][0]["client_ref_id"], "V1-LATE", "{pending}");
     let code = otp(&app, mobile, &format!("dmt_refund:{v1_tid}")).await;
@@ -622,17 +623,17 @@ async fn the_vendor_python_sdk_drives_fino_levin_and_a_refund(backend: Backend) 
     let (mobile, aadhaar, pid) = ("9123520001", aadhaar(), simulated_pid(7));
     let fino = python_sdk(&app, &["fino", mobile, &aadhaar, &pid]);
     let late_tid: i64 = fino["late_tid"].as_str().and_then(|t| t.parse().ok()).expect("late_tid");
-    let settled = Pricing::default().charges(150_000).debit_paise();
-    let late = Pricing::default().charges(100_000).debit_paise();
+    let settled = Pricing::default().charges(kosh_core::money::Paise::new(150_000).unwrap()).debit_paise().unwrap().get();
+    let late = Pricing::default().charges(kosh_core::money::Paise::new(100_000).unwrap()).debit_paise().unwrap().get();
     assert_eq!(available(&app, partner_id).await, before - settled - late, "the decline debits nothing");
     clock.advance_ms(31_000);
-    wait_for(&app, partner_id, late_tid, |t| t.tx_status == TxStatus::RefundPending).await;
+    wait_for(&app, partner_id, Tid::new(late_tid), |t| t.tx_status == TxStatus::RefundPending).await;
     let refund = python_sdk(&app, &["refund", mobile, &late_tid.to_string()]);
     assert!(refund["refund_tid"].is_string(), "{refund}");
     assert_eq!(available(&app, partner_id).await, before - settled, "the refund returns the late failure's debit");
     let levin = python_sdk(&app, &["levin", "9123520002", &aadhaar, &pid]);
     let tid: i64 = levin["tid"].as_str().and_then(|t| t.parse().ok()).expect("tid");
-    let t = app.state.store.dmt_transfer(partner_id, tid).await.unwrap().expect("the Levin transfer");
+    let t = app.state.store.dmt_transfer(partner_id, Tid::new(tid)).await.unwrap().expect("the Levin transfer");
     assert_eq!((t.tx_status, t.client_ref_id.as_str()), (TxStatus::Success, "SDKLEVIN1"));
 }
 
@@ -696,8 +697,13 @@ async fn saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock(b
     assert_eq!((&result["state"], &result["tx_status"]), (&json!("committed"), &json!("0")), "{committed}");
     let t = app.state.store.dmt_transfer_by_client_ref(partner_id, "SAVE-2").await.unwrap().expect("the committed transfer");
     assert_eq!(result["transfer_tid"], t.tid.to_string());
-    let charges = FamilyId::DmtAirtel.family().pricing(&Pricing::default()).charges(20_000);
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "the commit debits the transfer, to the paisa");
+    let charges =
+        FamilyId::DmtAirtel.family().pricing(&Pricing::default()).charges(kosh_core::money::Paise::new(20_000).unwrap());
+    assert_eq!(
+        available(&app, partner_id).await,
+        before - charges.debit_paise().unwrap().get(),
+        "the commit debits the transfer, to the paisa"
+    );
     let twice = v3(&eko, Method::PUT, "/customer/payment/saved", json!({ "user_code": AGENT, "tid": tids[1] })).await;
     assert_eq!(twice["data"]["committed"], json!([]), "a committed one is not committed again: {twice}");
 
@@ -708,12 +714,12 @@ async fn saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock(b
     let listed = v3_get(&eko, "/customer/payment/scheduled", &[("user_code", AGENT)]).await;
     assert_eq!(listed["data"]["scheduled_list"][0]["tid"], json!(tids[2]), "{listed}");
     let tid3: i64 = tids[2].parse().unwrap();
-    let row = app.state.store.dmt_saved(partner_id, tid3).await.unwrap().expect("saved");
+    let row = app.state.store.dmt_saved(partner_id, Tid::new(tid3)).await.unwrap().expect("saved");
     assert_eq!(row.state, SavedState::Scheduled, "not due before its time on the server's clock");
     clock.advance_ms(3_600_001);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let row = app.state.store.dmt_saved(partner_id, tid3).await.unwrap().expect("saved");
+        let row = app.state.store.dmt_saved(partner_id, Tid::new(tid3)).await.unwrap().expect("saved");
         if row.state == SavedState::Committed {
             break;
         }
@@ -728,13 +734,13 @@ async fn saved_transactions_are_committed_cancelled_and_scheduled_on_the_clock(b
 /// Polls (bounded) until the saved transaction satisfies `done`.
 async fn wait_for_saved(
     app: &App,
-    partner_id: i64,
+    partner_id: kosh_core::ids::PartnerId,
     tid: i64,
     done: impl Fn(&kosh_store::ops::dmt_saved::SavedTransfer) -> bool,
 ) -> kosh_store::ops::dmt_saved::SavedTransfer {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let row = app.state.store.dmt_saved(partner_id, tid).await.unwrap().expect("saved");
+        let row = app.state.store.dmt_saved(partner_id, Tid::new(tid)).await.unwrap().expect("saved");
         if done(&row) {
             return row;
         }
@@ -761,7 +767,8 @@ async fn a_scheduled_transaction_waits_for_funds_and_commits_when_they_come(back
     let waiting = wait_for_saved(&app, partner_id, tid, |s| !s.reason.is_empty()).await;
     assert_eq!(waiting.state, SavedState::Scheduled, "insufficient funds: still scheduled ({})", waiting.reason);
     assert!(app.state.store.dmt_transfer_by_client_ref(partner_id, "FUNDS-1").await.unwrap().is_none());
-    let credit = CreditWallet { partner_id, amount_paise: 1_000_000, reference: "TOPUP-1".into() };
+    let credit =
+        CreditWallet { partner_id, amount_paise: kosh_core::money::Paise::new(1_000_000).unwrap(), reference: "TOPUP-1".into() };
     app.state.store.execute(Command::CreditWallet(credit)).await.expect("credited");
     clock.advance_ms(kosh_server::service::dmt::SAVED_RETRY_MS + 1);
     let done = wait_for_saved(&app, partner_id, tid, |s| s.state == SavedState::Committed).await;

@@ -7,42 +7,47 @@ use crate::postgres::PgConn;
 use crate::sql::SqlError;
 use crate::sqlite::{run_ready, SqliteConn};
 use crate::{Backend, Store};
+use kosh_core::ids::{PartnerId, RecipientId, Tid};
 
 impl Store {
     /// The partner's DMT customer with this mobile number.
-    pub async fn dmt_customer(&self, partner_id: i64, mobile: &str) -> Result<Option<Customer>, SqlError> {
+    pub async fn dmt_customer(&self, partner_id: PartnerId, mobile: &str) -> Result<Option<Customer>, SqlError> {
         read!(self, db => dmt_customers::get(db, partner_id, mobile))
     }
 
     /// The customer's recipients, oldest first (at most [`dmt_recipients::MAX_LIST`]).
-    pub async fn dmt_recipients(&self, partner_id: i64, mobile: &str) -> Result<Vec<Recipient>, SqlError> {
+    pub async fn dmt_recipients(&self, partner_id: PartnerId, mobile: &str) -> Result<Vec<Recipient>, SqlError> {
         read!(self, db => dmt_recipients::list(db, partner_id, mobile))
     }
 
     /// A recipient of the partner by id, whichever customer it belongs to.
-    pub async fn dmt_recipient(&self, partner_id: i64, recipient_id: i64) -> Result<Option<Recipient>, SqlError> {
+    pub async fn dmt_recipient(&self, partner_id: PartnerId, recipient_id: RecipientId) -> Result<Option<Recipient>, SqlError> {
         read!(self, db => dmt_recipients::get(db, partner_id, recipient_id))
     }
 
     /// The partner's transfer `tid`.
-    pub async fn dmt_transfer(&self, partner_id: i64, tid: i64) -> Result<Option<Transfer>, SqlError> {
+    pub async fn dmt_transfer(&self, partner_id: PartnerId, tid: Tid) -> Result<Option<Transfer>, SqlError> {
         read!(self, db => dmt_transfers::get(db, partner_id, tid))
     }
 
     /// The partner's transfer with this `client_ref_id`.
-    pub async fn dmt_transfer_by_client_ref(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<Transfer>, SqlError> {
+    pub async fn dmt_transfer_by_client_ref(
+        &self,
+        partner_id: PartnerId,
+        client_ref_id: &str,
+    ) -> Result<Option<Transfer>, SqlError> {
         read!(self, db => dmt_transfers::by_client_ref(db, partner_id, client_ref_id))
     }
 
     /// The partner's transfers after `after_tid`, oldest first (at most [`dmt_transfers::MAX_LIST`]).
-    pub async fn dmt_transfers(&self, partner_id: i64, after_tid: i64) -> Result<Vec<Transfer>, SqlError> {
+    pub async fn dmt_transfers(&self, partner_id: PartnerId, after_tid: Tid) -> Result<Vec<Transfer>, SqlError> {
         read!(self, db => dmt_transfers::list(db, partner_id, after_tid))
     }
 
     /// The verification steps the customer completed for a v3 family.
     pub async fn dmt_family_steps(
         &self,
-        partner_id: i64,
+        partner_id: kosh_core::ids::PartnerId,
         mobile: &str,
         family: &'static kosh_core::dmt_family::Family,
     ) -> Result<Vec<kosh_core::dmt_family::KycStep>, SqlError> {
@@ -52,23 +57,27 @@ impl Store {
     /// Whether the recipient is registered with the bank for a v3 family.
     pub async fn dmt_family_beneficiary(
         &self,
-        partner_id: i64,
+        partner_id: kosh_core::ids::PartnerId,
         family: &'static kosh_core::dmt_family::Family,
-        recipient_id: i64,
+        recipient_id: kosh_core::ids::RecipientId,
     ) -> Result<bool, SqlError> {
         read!(self, db => crate::ops::dmt_families::is_beneficiary(db, partner_id, family, recipient_id))
     }
 
     /// The partner's saved transaction `tid`.
-    pub async fn dmt_saved(&self, partner_id: i64, tid: i64) -> Result<Option<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
+    pub async fn dmt_saved(
+        &self,
+        partner_id: kosh_core::ids::PartnerId,
+        tid: kosh_core::ids::Tid,
+    ) -> Result<Option<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
         read!(self, db => crate::ops::dmt_saved::get(db, partner_id, tid))
     }
 
     /// The agent's saved transactions in `state`, oldest first (at most [`crate::ops::dmt_saved::MAX_LIST`]).
     pub async fn dmt_saved_list(
         &self,
-        partner_id: i64,
-        user_code: i64,
+        partner_id: kosh_core::ids::PartnerId,
+        user_code: kosh_core::ids::UserCode,
         state: crate::ops::dmt_saved::SavedState,
     ) -> Result<Vec<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
         read!(self, db => crate::ops::dmt_saved::list(db, partner_id, user_code, state))

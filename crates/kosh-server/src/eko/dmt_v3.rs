@@ -159,7 +159,7 @@ pub fn sender_mobile(path: Option<&str>, params: &EkoParams) -> Result<Mobile, E
 }
 
 /// Checks the initiator and `user_code` and that the agent may send money; answers the user_code.
-pub async fn gate(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Result<i64, EkoReply> {
+pub async fn gate(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Result<kosh_core::ids::UserCode, EkoReply> {
     super::check_initiator(params, auth)?;
     let mut c = super::params::Checker::default();
     let user_code = c.required(params, "user_code", validate::parse_user_code);
@@ -170,7 +170,12 @@ pub async fn gate(app: &AppState, auth: &Authenticated, params: &EkoParams) -> R
 }
 
 /// The customer, or the platform's "not enrolled" answer naming the family's onboarding.
-pub async fn enrolled(app: &AppState, partner_id: i64, mobile: &Mobile, family: Option<&Family>) -> Result<Customer, EkoReply> {
+pub async fn enrolled(
+    app: &AppState,
+    partner_id: kosh_core::ids::PartnerId,
+    mobile: &Mobile,
+    family: Option<&Family>,
+) -> Result<Customer, EkoReply> {
     match app.store.dmt_customer(partner_id, mobile.as_str()).await.map_err(store_error)? {
         Some(c) => Ok(c),
         None => {

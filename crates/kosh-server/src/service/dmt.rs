@@ -15,8 +15,8 @@ use super::StoreError;
 use crate::eko::dmt::otp_request;
 use crate::state::AppState;
 use kosh_core::dmt::DmtChannel;
+use kosh_core::ids::PartnerId;
 use kosh_core::ledger::AccountKind;
-use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
 use kosh_store::commands::dmt::{
     ApplyRailReport, ClaimDueSaved, FamilyTransfer, FinishSaved, NewTransfer, RailReport, SavedResult, TransferView,
@@ -55,7 +55,7 @@ pub async fn initiate_family(app: &AppState, request: FamilyTransfer) -> Result<
 
 async fn record_and_submit<C: StoreCommand<Output = Transfer>>(
     app: &AppState,
-    partner_id: i64,
+    partner_id: PartnerId,
     client_ref_id: String,
     request: C,
 ) -> Result<TransferView, InitiateError> {
@@ -81,7 +81,7 @@ pub async fn inquire(app: &AppState, transfer: Transfer) -> Result<TransferView,
         match check(app, &transfer).await {
             Ok(view) => return Ok(view),
             Err(e) => {
-                tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
+                tracing::warn!(tid = transfer.tid.get(), error = %e, "inquiry could not ask the rail; answering the stored status");
             }
         }
     }
@@ -107,7 +107,7 @@ pub fn order_of(t: &Transfer) -> Order {
             DmtChannel::Imps => Channel::Imps,
             DmtChannel::Neft => Channel::Neft,
         },
-        amount: Paise::new(t.charges.amount_paise).unwrap_or(Paise::ZERO),
+        amount: t.charges.amount_paise,
         account: t.account.clone(),
         ifsc: t.ifsc.clone(),
         beneficiary_name: t.recipient_name.clone(),
@@ -144,7 +144,7 @@ async fn submit(app: &AppState, t: &Transfer) -> TransferView {
     match apply(app, t, report, false).await {
         Ok(view) => view,
         Err(e) => {
-            tracing::error!(tid = t.tid, error = %e, "could not store the rail's answer; the rail worker will finish the transfer");
+            tracing::error!(tid = t.tid.get(), error = %e, "could not store the rail's answer; the rail worker will finish the transfer");
             let balance_paise = app.store.balance(t.partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await;
             TransferView { transfer: t.clone(), balance_paise: balance_paise.map_or(0, |b| b.available_credit()) }
         }
@@ -226,7 +226,7 @@ pub async fn commit_due_saved(app: &AppState, lease_ms: i64, limit: i64) -> Resu
     for row in &due {
         if let Err(e) = commit_saved(app, row, true).await {
             // The lease ends and it comes due again.
-            tracing::warn!(tid = row.tid, error = %e, "committing a saved transaction failed; will retry after the lease");
+            tracing::warn!(tid = row.tid.get(), error = %e, "committing a saved transaction failed; will retry after the lease");
         }
     }
     Ok(due.len())

@@ -3,9 +3,15 @@
 
 use crate::sql::{Conn, SqlError};
 use kosh_core::dmt_family::{Family, KycStep};
+use kosh_core::ids::{PartnerId, RecipientId};
 
 /// The steps the sender completed for `family` (the domain's mobile OTP is not among them).
-pub async fn steps_done(db: &mut impl Conn, partner_id: i64, mobile: &str, family: &Family) -> Result<Vec<KycStep>, SqlError> {
+pub async fn steps_done(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    mobile: &str,
+    family: &Family,
+) -> Result<Vec<KycStep>, SqlError> {
     let rows = db
         .query(
             "SELECT step FROM dmt_sender_kyc WHERE partner_id = $1 AND mobile = $2 AND family = $3 ORDER BY done_at_ms, step",
@@ -23,7 +29,7 @@ pub async fn steps_done(db: &mut impl Conn, partner_id: i64, mobile: &str, famil
 /// Records a step as done (again: the first record stays).
 pub async fn record_step(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     family: &Family,
     step: KycStep,
@@ -42,9 +48,9 @@ pub async fn record_step(
 /// Registers a recipient with the bank for `family`; `false` when it already was.
 pub async fn register_beneficiary(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     family: &Family,
-    recipient_id: i64,
+    recipient_id: RecipientId,
     now_ms: i64,
 ) -> Result<bool, SqlError> {
     let inserted = db
@@ -58,7 +64,12 @@ pub async fn register_beneficiary(
 }
 
 /// Whether the recipient is registered with the bank for `family`.
-pub async fn is_beneficiary(db: &mut impl Conn, partner_id: i64, family: &Family, recipient_id: i64) -> Result<bool, SqlError> {
+pub async fn is_beneficiary(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    family: &Family,
+    recipient_id: RecipientId,
+) -> Result<bool, SqlError> {
     let row = db
         .query_opt(
             "SELECT recipient_id FROM dmt_family_beneficiaries WHERE partner_id = $1 AND family = $2 AND recipient_id = $3",

@@ -3,6 +3,7 @@
 //! it as the same family transfer command under its `client_ref_id`.
 
 use crate::sql::{Conn, Dialect, Row, SqlError};
+use kosh_core::ids::{PartnerId, Tid, UserCode};
 use serde::{Deserialize, Serialize};
 
 /// Most saved transactions one list answers or one claim takes.
@@ -49,11 +50,11 @@ impl SavedState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedTransfer {
     /// Its id, from the DMT tid counter.
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent who saved it.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The partner's reference the transfer will be made under.
     pub client_ref_id: String,
     /// The family transfer command, as JSON text.
@@ -63,7 +64,7 @@ pub struct SavedTransfer {
     /// When a scheduled one is due.
     pub commit_at_ms: Option<i64>,
     /// The transfer, once committed.
-    pub transfer_tid: Option<i64>,
+    pub transfer_tid: Option<Tid>,
     /// Why a commit was refused.
     pub reason: String,
     /// When it was saved.
@@ -81,14 +82,14 @@ macro_rules! columns {
 fn from_row(r: &Row) -> Result<SavedTransfer, SqlError> {
     let state = r.text("state")?;
     Ok(SavedTransfer {
-        tid: r.int("tid")?,
-        partner_id: r.int("partner_id")?,
-        user_code: r.int("user_code")?,
+        tid: r.id("tid")?,
+        partner_id: r.id("partner_id")?,
+        user_code: r.id("user_code")?,
         client_ref_id: r.text("client_ref_id")?,
         request: r.text("request")?,
         state: SavedState::from_code(&state).ok_or_else(|| SqlError::Decode(format!("unknown saved state {state:?}")))?,
         commit_at_ms: r.opt_int("commit_at_ms")?,
-        transfer_tid: r.opt_int("transfer_tid")?,
+        transfer_tid: r.opt_id("transfer_tid")?,
         reason: r.text("reason")?,
         created_at_ms: r.int("created_at_ms")?,
         updated_at_ms: r.int("updated_at_ms")?,
@@ -120,7 +121,7 @@ pub async fn insert(db: &mut impl Conn, s: &SavedTransfer) -> Result<bool, SqlEr
 }
 
 /// The partner's saved transaction `tid`.
-pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<SavedTransfer>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> Result<Option<SavedTransfer>, SqlError> {
     const SQL: &str = concat!("SELECT ", columns!(), " FROM dmt_saved_transfers WHERE partner_id = $1 AND tid = $2");
     db.query_opt(SQL, &[partner_id.into(), tid.into()]).await?.as_ref().map(from_row).transpose()
 }
@@ -128,8 +129,8 @@ pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option
 /// The agent's saved transactions in `state`, oldest first.
 pub async fn list(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     state: SavedState,
 ) -> Result<Vec<SavedTransfer>, SqlError> {
     const SQL: &str = concat!(

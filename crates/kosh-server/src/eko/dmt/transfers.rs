@@ -39,6 +39,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::dmt::{check_amount, DmtChannel, TxStatus};
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile, Text};
 use kosh_store::commands::dmt::{refund_otp_purpose, NewTransfer};
@@ -143,7 +144,7 @@ pub async fn inquiry(
     if let Some(("client_ref_id", reference)) = segment.split_once(':') {
         ClientRefId::parse(reference).map_err(|m| EkoReply::invalid(vec![("client_ref_id".into(), m.into())]))?;
     } else {
-        parse_id(&segment).map_err(|_| {
+        parse_id::<Tid>(&segment).map_err(|_| {
             EkoReply::invalid(vec![("tid".into(), "must be a tid (digits) or client_ref_id:{your reference}".into())])
         })?;
     }
@@ -157,11 +158,11 @@ pub async fn inquiry(
 /// a plain client_ref_id; `None` when no transfer of the partner matches, so the common
 /// v3 inquiry can ask other products. A transfer awaiting the bank whose time to ask has
 /// come is asked about first.
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.dmt_transfer_by_client_ref(partner_id, r).await,
         None => match reference.parse::<i64>() {
-            Ok(tid) => app.store.dmt_transfer(partner_id, tid).await,
+            Ok(tid) => app.store.dmt_transfer(partner_id, Tid::new(tid)).await,
             Err(_) => app.store.dmt_transfer_by_client_ref(partner_id, reference).await,
         },
     };

@@ -37,6 +37,7 @@ use crate::state::AppState;
 use kosh_core::banks::{self, AccountNumber, Ifsc};
 use kosh_core::dmt::{DmtChannel, MAX_RECIPIENTS_PER_CUSTOMER};
 use kosh_core::dmt_family::Family;
+use kosh_core::ids::RecipientId;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile, PersonName, Text};
 use kosh_store::commands::dmt::{AddRecipient, DmtRejection, FamilyTransfer, NewTransfer, RegisterBeneficiary};
@@ -209,8 +210,8 @@ pub async fn transaction_otp(
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
     let mobile = c.required(&params, "customer_id", Mobile::parse);
     let amount = c.required(&params, "amount", amount_parser(family));
-    c.optional(&params, "recipient_id", parse_id);
-    c.optional(&params, "beneficiary_id", parse_id);
+    c.optional(&params, "recipient_id", parse_id::<RecipientId>);
+    c.optional(&params, "beneficiary_id", parse_id::<RecipientId>);
     c.finish()?;
     let (Some(user_code), Some(mobile), Some(amount)) = (user_code, mobile, amount) else { unreachable!("checked") };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
@@ -249,7 +250,7 @@ fn transfer_request(
     let mut c = crate::eko::checker(params, auth)?;
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     let customer = c.required(params, "customer_id", Mobile::parse);
-    let recipient_id = c.required(params, "recipient_id", parse_id);
+    let recipient_id = c.required(params, "recipient_id", parse_id::<RecipientId>);
     let amount = c.required(params, "amount", amount_parser(family));
     let client_ref_id = c.required(params, "client_ref_id", ClientRefId::parse);
     let code = c.required(params, "otp", parse_otp);
@@ -285,13 +286,13 @@ fn channel_of(family: &Family, text: &str) -> Result<DmtChannel, &'static str> {
 }
 
 /// The fields the docs list that change nothing in Kosh, checked when sent.
-fn optional_fields(c: &mut Checker, params: &EkoParams, recipient_id: Option<i64>) {
+fn optional_fields(c: &mut Checker, params: &EkoParams, recipient_id: Option<RecipientId>) {
     c.optional(params, "timestamp", |t| Text::parse(t, 64));
     c.optional(params, "currency", |t| if t.trim() == "INR" { Ok(()) } else { Err("must be INR") });
     c.optional(params, "state", |t| if t.trim() == "1" { Ok(()) } else { Err("must be 1") });
     c.optional(params, "latlong", validate::parse_latlong);
     c.optional(params, "save", |t| if matches!(t.trim(), "0" | "1") { Ok(()) } else { Err("must be 1 (save for later) or 0") });
-    let beneficiary = c.optional(params, "beneficiary_id", parse_id);
+    let beneficiary = c.optional(params, "beneficiary_id", parse_id::<RecipientId>);
     if let (Some(beneficiary), Some(recipient)) = (beneficiary, recipient_id) {
         if beneficiary != recipient {
             c.fail("beneficiary_id", "must be the beneficiary_id the recipient's bank registration answered");

@@ -29,6 +29,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use kosh_core::banks::Ifsc;
 use kosh_core::dmt::TxStatus;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_store::commands::dmt::{refund_otp_purpose, OtpConsent, Refund, SendRefundOtp};
 use kosh_store::ops::dmt_transfers::{Transfer, MAX_LIST};
 use kosh_store::ops::otp::OtpIssue;
@@ -49,7 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tools/reference/banks/ifsc/{ifsc}", get(ifsc_by_path))
 }
 
-fn tid_of(segment: &str) -> Result<i64, EkoReply> {
+fn tid_of(segment: &str) -> Result<Tid, EkoReply> {
     let text = segment.split_once(':').map_or(segment, |(_, v)| v);
     parse_id(text).map_err(|m| EkoReply::invalid(vec![("tid".into(), m.into())]))
 }
@@ -134,9 +135,9 @@ pub async fn pending_refunds(
     Ok(EkoReply::ok(rt::INQUIRY, message, json!({ "customer_id": mobile.as_str(), "refund_list": list })))
 }
 
-async fn refund_pending(app: &AppState, partner_id: i64, mobile: &str) -> Result<Vec<Transfer>, EkoReply> {
+async fn refund_pending(app: &AppState, partner_id: PartnerId, mobile: &str) -> Result<Vec<Transfer>, EkoReply> {
     let mut found = Vec::new();
-    let mut after = 0;
+    let mut after = Tid::new(0);
     for _ in 0..MAX_PAGES {
         let page = app.store.dmt_transfers(partner_id, after).await.map_err(store_error)?;
         let Some(last) = page.last() else { break };

@@ -30,6 +30,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, put};
 use axum::{Extension, Router};
+use kosh_core::ids::{PartnerId, Tid, UserCode};
 use kosh_store::commands::dmt::{ChangeSaved, FamilyTransfer, SaveTransfer, SavedChange};
 use kosh_store::ops::dmt_saved::{SavedState, SavedTransfer};
 use serde_json::{json, Value};
@@ -100,9 +101,9 @@ pub async fn list_scheduled(
     listed(&app, &auth, &params, SavedState::Scheduled, "scheduled_list").await
 }
 
-fn tid_list(params: &EkoParams) -> Result<Option<Vec<i64>>, EkoReply> {
+fn tid_list(params: &EkoParams) -> Result<Option<Vec<Tid>>, EkoReply> {
     let Some(text) = params.get("tid") else { return Ok(None) };
-    let tids: Result<Vec<i64>, _> = text.split(',').map(parse_id).collect();
+    let tids: Result<Vec<Tid>, _> = text.split(',').map(parse_id).collect();
     tids.map(Some).map_err(|m| EkoReply::invalid(vec![("tid".into(), format!("{m}, or a comma-separated list of them"))]))
 }
 
@@ -139,14 +140,14 @@ pub async fn commit(State(app): State<AppState>, Extension(auth): Extension<Auth
     ))
 }
 
-async fn own_saved(app: &AppState, partner_id: i64, user_code: i64, tid: i64) -> Result<SavedTransfer, EkoReply> {
+async fn own_saved(app: &AppState, partner_id: PartnerId, user_code: UserCode, tid: Tid) -> Result<SavedTransfer, EkoReply> {
     match app.store.dmt_saved(partner_id, tid).await.map_err(store_error)? {
         Some(row) if row.user_code == user_code => Ok(row),
         _ => Err(super::rejection(kosh_store::commands::dmt::DmtRejection::SavedNotFound)),
     }
 }
 
-fn tid_path(segment: &str) -> Result<i64, EkoReply> {
+fn tid_path(segment: &str) -> Result<Tid, EkoReply> {
     parse_id(segment.split_once(':').map_or(segment, |(_, v)| v)).map_err(|m| EkoReply::invalid(vec![("tid".into(), m.into())]))
 }
 
