@@ -302,6 +302,27 @@ pub enum DmtRejection {
         /// The refund's transaction id.
         refund_tid: Tid,
     },
+    /// A v3 family's sender verification is not complete: `step` comes next.
+    #[error("the sender's verification for this family is pending ({})", .step.code())]
+    KycPending {
+        /// The first step not done.
+        step: crate::dmt_family::KycStep,
+    },
+    /// The family sends only to recipients registered with the bank (`beneficiary_id`).
+    #[error("the recipient is not registered with the bank for this family")]
+    BeneficiaryNotRegistered,
+    /// No saved transaction with this tid for this partner and agent.
+    #[error("saved transaction not found")]
+    SavedNotFound,
+    /// The saved transaction was committed, cancelled or refused already.
+    #[error("the saved transaction is {state} already")]
+    SavedClosed {
+        /// Where it stands (`committed`, `cancelled`, `failed`).
+        state: &'static str,
+    },
+    /// A transfer or a saved transaction already uses this `client_ref_id`.
+    #[error("the client_ref_id is used already")]
+    ReferenceUsed,
 }
 
 #[cfg(test)]

@@ -123,6 +123,7 @@ pub mod banks;
 pub mod civil;
 pub mod clock;
 pub mod dmt;
+pub mod dmt_family;
 pub mod echelon;
 pub mod events;
 pub mod ids;

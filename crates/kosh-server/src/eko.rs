@@ -21,6 +21,7 @@ pub mod auth;
 pub mod balance;
 pub mod callbacks;
 pub mod dmt;
+pub mod dmt_v3;
 pub mod envelope;
 pub mod onboard;
 pub mod otp;
@@ -83,6 +84,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
         .merge(verification::routes().1)
+        .merge(dmt_v3::routes())
 }
 
 pub fn router(state: AppState) -> Router<AppState> {

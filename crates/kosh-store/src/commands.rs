@@ -465,6 +465,9 @@ impl Command {
     pub fn fingerprint_fields(&self) -> Option<serde_json::Value> {
         Some(match self {
             Command::Dmt(dmt::DmtCommand::InitiateTransfer(t)) => json!({ "dmt_transfer": t.fingerprint_fields() }),
+            Command::Dmt(dmt::DmtCommand::InitiateFamilyTransfer(f)) => {
+                json!({ "dmt_family_transfer": { "family": f.family, "transfer": f.transfer.fingerprint_fields() } })
+            }
             Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
             Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
             Command::Verification(verification::VerificationCommand::Record(r)) => {

@@ -44,6 +44,50 @@ impl Store {
         read!(self, db => dmt_transfers::list(db, partner_id, after_tid))
     }
 
+    /// The verification steps the customer completed for a v3 family.
+    pub async fn dmt_family_steps(
+        &self,
+        partner_id: kosh_core::ids::PartnerId,
+        mobile: &str,
+        family: &'static kosh_core::dmt_family::Family,
+    ) -> Result<Vec<kosh_core::dmt_family::KycStep>, SqlError> {
+        read!(self, db => crate::ops::dmt_families::steps_done(db, partner_id, mobile, family))
+    }
+
+    /// Whether the recipient is registered with the bank for a v3 family.
+    pub async fn dmt_family_beneficiary(
+        &self,
+        partner_id: kosh_core::ids::PartnerId,
+        family: &'static kosh_core::dmt_family::Family,
+        recipient_id: kosh_core::ids::RecipientId,
+    ) -> Result<bool, SqlError> {
+        read!(self, db => crate::ops::dmt_families::is_beneficiary(db, partner_id, family, recipient_id))
+    }
+
+    /// The partner's saved transaction `tid`.
+    pub async fn dmt_saved(
+        &self,
+        partner_id: kosh_core::ids::PartnerId,
+        tid: kosh_core::ids::Tid,
+    ) -> Result<Option<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
+        read!(self, db => crate::ops::dmt_saved::get(db, partner_id, tid))
+    }
+
+    /// The agent's saved transactions in `state`, oldest first (at most [`crate::ops::dmt_saved::MAX_LIST`]).
+    pub async fn dmt_saved_list(
+        &self,
+        partner_id: kosh_core::ids::PartnerId,
+        user_code: kosh_core::ids::UserCode,
+        state: crate::ops::dmt_saved::SavedState,
+    ) -> Result<Vec<crate::ops::dmt_saved::SavedTransfer>, SqlError> {
+        read!(self, db => crate::ops::dmt_saved::list(db, partner_id, user_code, state))
+    }
+
+    /// Whether any scheduled saved transaction is due at `now_ms`.
+    pub async fn dmt_saved_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
+        read!(self, db => crate::ops::dmt_saved::any_due(db, now_ms))
+    }
+
     /// Whether any transfer is due for a rail inquiry at `now_ms`.
     pub async fn dmt_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
         read!(self, db => dmt_transfers::any_due(db, now_ms))

@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_verification.sql"),
         postgres: include_str!("../migrations/postgres/0008_verification.sql"),
     },
+    Migration {
+        version: 11,
+        name: "dmt_families",
+        sqlite: include_str!("../migrations/sqlite/0011_dmt_families.sql"),
+        postgres: include_str!("../migrations/postgres/0011_dmt_families.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -414,6 +414,21 @@ fn dmt_refusal(r: &DmtRejection) -> EkoReply {
             )),
         DmtRejection::AlreadyRefunded { refund_tid } => EkoReply::failure(status::FAILED, -1, "Transaction already refunded")
             .with_hint(format!("it was refunded as refund_tid {refund_tid}; nothing more to do")),
+        DmtRejection::KycPending { step } => {
+            let (message, rt) = step.pending_answer();
+            fail(rt, message).with_hint(format!(
+                "the sender's verification for this family goes step by step; the next step is {}",
+                step.code()
+            ))
+        }
+        DmtRejection::SavedNotFound => EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
+            .with_hint("no saved transaction of this agent has this tid; GET /customer/payment/saved lists them"),
+        DmtRejection::SavedClosed { state } => EkoReply::failure(status::FAILED, -1, "Saved transaction is closed")
+            .with_hint(format!("the saved transaction is {state} already")),
+        DmtRejection::ReferenceUsed => EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id")
+            .with_hint("a transfer or a saved transaction already uses this client_ref_id; send a new one"),
+        DmtRejection::BeneficiaryNotRegistered => fail(code::RECIPIENT_NOT_REGISTERED, "Recipient registration not done")
+            .with_hint("this family sends only to recipients registered with the bank: register the recipient first and send its beneficiary_id"),
     }
 }
 

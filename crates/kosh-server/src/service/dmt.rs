@@ -15,11 +15,16 @@ use super::StoreError;
 use crate::eko::dmt::otp_request;
 use crate::state::AppState;
 use kosh_core::dmt::DmtChannel;
+use kosh_core::ids::PartnerId;
 use kosh_core::ledger::AccountKind;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
-use kosh_store::commands::dmt::{ApplyRailReport, NewTransfer, RailReport, TransferView};
-use kosh_store::commands::IdemKey;
+use kosh_store::commands::dmt::{
+    ApplyRailReport, ClaimDueSaved, FamilyTransfer, FinishSaved, NewTransfer, RailReport, SavedResult, TransferView,
+};
+use kosh_store::commands::{IdemKey, StoreCommand};
 use kosh_store::error::CommandError;
+use kosh_store::error::Rejection;
+use kosh_store::ops::dmt_saved::SavedTransfer;
 use kosh_store::ops::dmt_transfers::Transfer;
 use kosh_store::scopes;
 
@@ -38,11 +43,26 @@ pub enum InitiateError {
 /// it to the rail and applies the answer. The same request again answers the transfer
 /// as it stands now, without asking the rail.
 pub async fn initiate(app: &AppState, request: NewTransfer) -> Result<TransferView, InitiateError> {
+    let (partner_id, client_ref_id) = (request.partner_id, request.client_ref_id.clone());
+    record_and_submit(app, partner_id, client_ref_id, request).await
+}
+
+/// [`initiate`] through a v3 family: the same transfer, the family's rules on top.
+pub async fn initiate_family(app: &AppState, request: FamilyTransfer) -> Result<TransferView, InitiateError> {
+    let (partner_id, client_ref_id) = (request.transfer.partner_id, request.transfer.client_ref_id.clone());
+    record_and_submit(app, partner_id, client_ref_id, request).await
+}
+
+async fn record_and_submit<C: StoreCommand<Output = Transfer>>(
+    app: &AppState,
+    partner_id: PartnerId,
+    client_ref_id: String,
+    request: C,
+) -> Result<TransferView, InitiateError> {
     if app.rail.is_none() {
         return Err(InitiateError::NoRail);
     }
-    let partner_id = request.partner_id;
-    let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
+    let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: client_ref_id };
     let executed = app.store.execute_idempotent(key, request).await.map_err(InitiateError::Refused)?;
     let recorded = executed.outcome;
     if executed.replayed {
@@ -164,4 +184,50 @@ async fn apply(app: &AppState, t: &Transfer, report: RailReport, notify: bool) -
     let refund_otp = otp_request(app, "", "");
     let cmd = ApplyRailReport { partner_id: t.partner_id, tid: t.tid, report, notify, refund_otp };
     Ok(app.store.execute(cmd).await?.view)
+}
+
+/// How long a scheduled saved transaction whose wallet lacked the funds waits before the
+/// worker tries it again, in ms.
+pub const SAVED_RETRY_MS: i64 = 60_000;
+
+/// Commits a saved transaction through the same family transfer command, under its
+/// `client_ref_id` (a repeated or racing commit makes one transfer), and records how it
+/// went. `scheduled`: a wallet without the funds leaves it scheduled, to be tried again.
+pub async fn commit_saved(app: &AppState, row: &SavedTransfer, scheduled: bool) -> Result<SavedTransfer, StoreError> {
+    let mut request: FamilyTransfer =
+        serde_json::from_str(&row.request).map_err(|e| other(format!("saved transaction {}: {e}", row.tid)))?;
+    request.transfer.pricing = request.family.family().pricing(&app.config.dmt_pricing);
+    request.transfer.recovery_ms = i64::try_from(app.config.rail_recovery_secs).unwrap_or(3_600) * 1000;
+    let result = match initiate_family(app, request).await {
+        Ok(view) => SavedResult::Committed { transfer_tid: view.transfer.tid },
+        Err(InitiateError::Refused(e)) if scheduled && matches!(e.rejection(), Some(Rejection::InsufficientFunds { .. })) => {
+            SavedResult::Retry { at_ms: app.now_ms().saturating_add(SAVED_RETRY_MS), reason: e.to_string() }
+        }
+        Err(InitiateError::Refused(e)) => SavedResult::Failed { reason: e.to_string() },
+        Err(InitiateError::NoRail) if scheduled => {
+            SavedResult::Retry { at_ms: app.now_ms().saturating_add(SAVED_RETRY_MS), reason: NO_RAIL.into() }
+        }
+        Err(InitiateError::NoRail) => SavedResult::Failed { reason: NO_RAIL.into() },
+        Err(InitiateError::Store(e)) => return Err(other(e)),
+    };
+    Ok(app.store.execute(FinishSaved { partner_id: row.partner_id, tid: row.tid, result }).await?)
+}
+
+fn other(message: String) -> StoreError {
+    StoreError::Read(kosh_store::sql::SqlError::Other(message))
+}
+
+/// Commits the scheduled saved transactions that are due (the rail worker's round).
+pub async fn commit_due_saved(app: &AppState, lease_ms: i64, limit: i64) -> Result<usize, StoreError> {
+    if !app.store.dmt_saved_any_due(app.now_ms()).await? {
+        return Ok(0);
+    }
+    let due = app.store.execute(ClaimDueSaved { lease_ms, limit }).await?;
+    for row in &due {
+        if let Err(e) = commit_saved(app, row, true).await {
+            // The lease ends and it comes due again.
+            tracing::warn!(tid = row.tid.get(), error = %e, "committing a saved transaction failed; will retry after the lease");
+        }
+    }
+    Ok(due.len())
 }

@@ -4,6 +4,9 @@
 //! them and hearing from the rail (their `check_at_ms` was set `rail_recovery_secs`
 //! ahead when they were recorded).
 //!
+//! The same round commits the scheduled saved transactions that are due
+//! ([`dmt::commit_due_saved`]).
+//!
 //! Transfers are claimed with a lease, so workers on many nodes share the work through
 //! the database; each status change is conditional on the status it was decided from,
 //! so when two callers race, one applies it and the other finds it done.
@@ -22,10 +25,12 @@ pub const CLAIM_LIMIT: i64 = 64;
 /// One round: claims the transfers that are due and asks the rail about each. Returns
 /// how many were claimed.
 pub async fn run_once(app: &AppState) -> Result<usize, StoreError> {
+    let lease_ms = i64::try_from(app.config.rail_lease_secs).unwrap_or(3_600).saturating_mul(1000);
+    // Scheduled saved transactions commit on the same tick, through the same transfer path.
+    dmt::commit_due_saved(app, lease_ms, CLAIM_LIMIT).await?;
     if !app.store.dmt_any_due(app.now_ms()).await? {
         return Ok(0);
     }
-    let lease_ms = i64::try_from(app.config.rail_lease_secs).unwrap_or(3_600).saturating_mul(1000);
     let claim = ClaimDueTransfers { lease_ms, limit: CLAIM_LIMIT };
     let due = app.store.execute(claim).await?;
     for t in &due {

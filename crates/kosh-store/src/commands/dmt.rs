@@ -21,13 +21,16 @@
 use super::{store_command, unexpected, Command, Outcome};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::dmt_customers::{self as customers, Customer, NewCustomer};
+use crate::ops::dmt_families as families;
 use crate::ops::dmt_recipients::{self as recipients, NewRecipient, Recipient};
+use crate::ops::dmt_saved::{self as saved, SavedState, SavedTransfer};
 use crate::ops::dmt_transfers::{self as transfers, Transfer};
 use crate::ops::otp::{self, OtpCheck, OtpIssue, OtpRequest};
 use crate::ops::{agents, ledger, outbox};
 use crate::sql::Conn;
 use kosh_core::banks;
 use kosh_core::dmt::{self, CustomerState, DmtChannel, TxStatus};
+use kosh_core::dmt_family::{Family, FamilyId, KycStep};
 use kosh_core::events::{Event, TransferStatusChanged};
 use kosh_core::ids::{PartnerId, RecipientId, Tid, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
@@ -73,6 +76,156 @@ pub enum DmtCommand {
     SendRefundOtp(SendRefundOtp),
     /// Refunds a transfer in refund pending, with the customer's OTP as consent.
     Refund(Refund),
+    /// A v3 family's sender verification step, with its OTP when the step takes one.
+    CompleteKycStep(CompleteKycStep),
+    /// Registers a customer's recipient with the bank for a v3 family that needs it.
+    RegisterBeneficiary(RegisterBeneficiary),
+    /// Records a transfer through a v3 family: the family's verification, recipient and
+    /// limit rules first, then the same transfer as [`DmtCommand::InitiateTransfer`].
+    InitiateFamilyTransfer(FamilyTransfer),
+    /// Saves a family transfer to be committed later (its OTP consent given).
+    SaveTransfer(SaveTransfer),
+    /// Cancels or schedules a saved transaction of the agent.
+    ChangeSaved(ChangeSaved),
+    /// Leases up to `limit` scheduled transactions whose time has come.
+    ClaimDueSaved(ClaimDueSaved),
+    /// Records how committing a saved transaction went.
+    FinishSaved(FinishSaved),
+}
+
+/// Saves a family transfer to be committed later (its OTP consent given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveTransfer {
+    /// The transfer as it will be committed.
+    pub request: FamilyTransfer,
+}
+
+/// Cancels or schedules a saved transaction of the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSaved {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: PartnerId,
+    /// The agent; only its own saved transactions change.
+    pub user_code: UserCode,
+    /// The saved transaction.
+    pub tid: Tid,
+    /// What to do.
+    pub change: SavedChange,
+}
+
+/// What [`ChangeSaved`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SavedChange {
+    /// Cancels it.
+    Cancel,
+    /// Commits it (by the worker) at `at_ms`.
+    Schedule {
+        /// When (ms since the epoch, by the store's clock).
+        at_ms: i64,
+    },
+}
+
+/// Leases up to `limit` scheduled transactions whose time has come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimDueSaved {
+    /// How long a claimed one is leased to this worker, in ms.
+    pub lease_ms: i64,
+    /// Most per claim.
+    pub limit: i64,
+}
+
+/// Records how committing a saved transaction went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishSaved {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: PartnerId,
+    /// The saved transaction.
+    pub tid: Tid,
+    /// How it went.
+    pub result: SavedResult,
+}
+
+/// How committing a saved transaction went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SavedResult {
+    /// The transfer was made.
+    Committed {
+        /// Its tid.
+        transfer_tid: Tid,
+    },
+    /// Refused for good.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Not now (a scheduled one whose wallet lacks the funds): due again at `at_ms`.
+    Retry {
+        /// When to try again.
+        at_ms: i64,
+        /// Why it waits.
+        reason: String,
+    },
+}
+
+/// A v3 family's sender verification step, with its OTP when the step takes one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteKycStep {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: PartnerId,
+    /// The customer's mobile number.
+    pub mobile: String,
+    /// The family the step is for.
+    pub family: FamilyId,
+    /// The step; every step before it must be done.
+    pub step: KycStep,
+    /// What the step saw, masked (kept with the record).
+    pub detail: String,
+    /// The OTP that proves the step, when it takes one (issued to the customer's mobile).
+    pub otp: Option<OtpProof>,
+}
+
+/// An OTP a command checks as proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpProof {
+    /// The purpose it was issued for.
+    pub purpose: String,
+    /// The code the user typed; compared in constant time with the stored hash.
+    pub code: Secret,
+    /// The `otp_ref_id` the OTP was issued with, when the caller names it.
+    pub otp_ref_id: Option<i64>,
+}
+
+/// Registers a customer's recipient with the bank for a v3 family that needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterBeneficiary {
+    /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
+    pub partner_id: PartnerId,
+    /// The customer's mobile number.
+    pub mobile: String,
+    /// The family.
+    pub family: FamilyId,
+    /// The recipient; it must be this customer's.
+    pub recipient_id: RecipientId,
+}
+
+/// A transfer through a v3 family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyTransfer {
+    /// The family whose rules apply.
+    pub family: FamilyId,
+    /// The transfer itself (its pricing already the family's).
+    pub transfer: NewTransfer,
+}
+
+/// A sender's verification for one family after a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderKyc {
+    /// The customer after the step.
+    pub customer: Customer,
+    /// The family's recorded steps.
+    pub done: Vec<KycStep>,
+    /// The next step; `None` when the sender may transact through the family.
+    pub next: Option<KycStep>,
 }
 
 /// Enrols a customer (state 1) and sends the verification OTP; for an enrolled but
@@ -318,6 +471,19 @@ pub enum DmtOutcome {
     RefundOtp(OtpIssue),
     /// The refunded transfer, and the wallet credited back.
     Refunded(TransferView),
+    /// A family verification step was recorded.
+    KycStepDone(SenderKyc),
+    /// A saved transaction after the command.
+    Saved(SavedTransfer),
+    /// The scheduled transactions leased to the caller.
+    DueSaved(Vec<SavedTransfer>),
+    /// The recipient is registered with the bank for the family (`created`: just now).
+    BeneficiaryRegistered {
+        /// The recipient.
+        recipient: Recipient,
+        /// False when it was registered before.
+        created: bool,
+    },
 }
 
 impl DmtOutcome {
@@ -416,6 +582,23 @@ store_command!(Refund => OtpConsent<TransferView>, |c| Command::Dmt(DmtCommand::
     DmtOutcome::Refunded(view) => OtpConsent::Accepted(view),
     DmtOutcome::OtpRefused(check) => OtpConsent::Refused(check));
 
+store_command!(CompleteKycStep => OtpConsent<SenderKyc>, |c| Command::Dmt(DmtCommand::CompleteKycStep(c)), dmt_outcome,
+    DmtOutcome::KycStepDone(kyc) => OtpConsent::Accepted(kyc),
+    DmtOutcome::OtpRefused(check) => OtpConsent::Refused(check));
+store_command!(RegisterBeneficiary => (Recipient, bool), |c| Command::Dmt(DmtCommand::RegisterBeneficiary(c)), dmt_outcome,
+    DmtOutcome::BeneficiaryRegistered { recipient, created } => (recipient, created));
+store_command!(FamilyTransfer => Transfer, |c| Command::Dmt(DmtCommand::InitiateFamilyTransfer(c)), dmt_outcome,
+    DmtOutcome::TransferRecorded(transfer) => transfer);
+
+store_command!(SaveTransfer => SavedTransfer, |c| Command::Dmt(DmtCommand::SaveTransfer(c)), dmt_outcome,
+    DmtOutcome::Saved(saved) => saved);
+store_command!(ChangeSaved => SavedTransfer, |c| Command::Dmt(DmtCommand::ChangeSaved(c)), dmt_outcome,
+    DmtOutcome::Saved(saved) => saved);
+store_command!(ClaimDueSaved => Vec<SavedTransfer>, |c| Command::Dmt(DmtCommand::ClaimDueSaved(c)), dmt_outcome,
+    DmtOutcome::DueSaved(due) => due);
+store_command!(FinishSaved => SavedTransfer, |c| Command::Dmt(DmtCommand::FinishSaved(c)), dmt_outcome,
+    DmtOutcome::Saved(saved) => saved);
+
 /// Moved to kosh-core with the rules it reports on; re-exported so callers keep their path.
 pub use kosh_core::dmt::DmtRejection;
 
@@ -440,7 +623,22 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
         DmtCommand::RemoveRecipient(RemoveRecipient { partner_id, mobile, recipient_id }) => {
             remove_recipient(db, *partner_id, mobile, *recipient_id, now_ms).await?
         }
-        DmtCommand::InitiateTransfer(t) => DmtOutcome::TransferRecorded(initiate(db, t, now_ms).await?),
+        DmtCommand::InitiateTransfer(t) => DmtOutcome::TransferRecorded(initiate(db, t, None, now_ms).await?),
+        DmtCommand::InitiateFamilyTransfer(FamilyTransfer { family, transfer }) => {
+            DmtOutcome::TransferRecorded(initiate(db, transfer, Some(family.family()), now_ms).await?)
+        }
+        DmtCommand::CompleteKycStep(c) => complete_kyc_step(db, c, now_ms).await?,
+        DmtCommand::SaveTransfer(SaveTransfer { request }) => DmtOutcome::Saved(save_transfer(db, request, now_ms).await?),
+        DmtCommand::ChangeSaved(c) => DmtOutcome::Saved(change_saved(db, c, now_ms).await?),
+        DmtCommand::ClaimDueSaved(ClaimDueSaved { lease_ms, limit }) => {
+            DmtOutcome::DueSaved(saved::claim_due(db, now_ms, now_ms.saturating_add(*lease_ms), *limit).await?)
+        }
+        DmtCommand::FinishSaved(FinishSaved { partner_id, tid, result }) => {
+            DmtOutcome::Saved(finish_saved(db, *partner_id, *tid, result, now_ms).await?)
+        }
+        DmtCommand::RegisterBeneficiary(RegisterBeneficiary { partner_id, mobile, family, recipient_id }) => {
+            register_beneficiary(db, *partner_id, mobile, family.family(), *recipient_id, now_ms).await?
+        }
         DmtCommand::ApplyRailReport(ApplyRailReport { partner_id, tid, report, notify, refund_otp }) => {
             apply_report(db, *partner_id, *tid, report, *notify, refund_otp, now_ms).await?
         }
@@ -559,8 +757,16 @@ async fn recipient_refusal(db: &mut impl Conn, partner_id: PartnerId, recipient_
     })
 }
 
-async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult<Transfer> {
+/// Records a transfer; `family`: a v3 family's rules (verification, bank registration,
+/// monthly limit) apply on top of the domain's.
+async fn initiate(db: &mut impl Conn, t: &NewTransfer, family: Option<&Family>, now_ms: i64) -> CmdResult<Transfer> {
     let sender = customer(db, t.partner_id, &t.customer_mobile).await?;
+    if let Some(family) = family {
+        let done = families::steps_done(db, t.partner_id, &sender.mobile, family).await?;
+        if let Some(step) = family.next_step(&done, sender.state) {
+            return Err(refuse(DmtRejection::KycPending { step }));
+        }
+    }
     if !sender.state.may_transact() {
         return Err(refuse(DmtRejection::CustomerNotVerified));
     }
@@ -569,6 +775,11 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
         Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
         None => return Err(refuse(DmtRejection::RecipientNotFound)),
     };
+    if let Some(family) = family.filter(|f| f.needs_beneficiary) {
+        if !families::is_beneficiary(db, t.partner_id, family, recipient.recipient_id).await? {
+            return Err(refuse(DmtRejection::BeneficiaryNotRegistered));
+        }
+    }
     let bank = banks::find(&recipient.bank_code).ok_or_else(|| refuse(DmtRejection::BankNotFound))?;
     if !bank.channels.allows(t.channel) {
         return Err(refuse(DmtRejection::ChannelNotAvailable { channel: t.channel, bank: bank.name.to_owned() }));
@@ -576,9 +787,12 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
     dmt::check_amount(t.amount_paise.get()).map_err(|m| refuse(DmtRejection::AmountOutOfBounds(m)))?;
     t.pricing.validate().map_err(Rejection::InvalidEntry)?;
     let month = dmt::month_key(now_ms);
-    let limit = sender.state.monthly_limit_paise();
+    let limit = family.map_or(sender.state.monthly_limit_paise(), |f| f.monthly_limit_paise);
     if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise, limit, now_ms).await? {
-        let available_paise = dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise.get(), now_ms);
+        let available_paise = match family {
+            Some(f) => f.available_limit_paise(sender.used_month, sender.used_paise.get(), now_ms),
+            None => dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise.get(), now_ms),
+        };
         return Err(refuse(DmtRejection::MonthlyLimit { available_paise }));
     }
     let charges = t.pricing.charges(t.amount_paise);
@@ -733,6 +947,135 @@ async fn void_and_release(db: &mut impl Conn, t: &Transfer, now_ms: i64) -> CmdR
     customers::release_limit(db, t.partner_id, &t.customer_mobile, t.limit_month, t.charges.amount_paise, now_ms).await?;
     ledger::resolve(db, t.entry_id, EntryState::Voided, now_ms).await?;
     Ok(())
+}
+
+async fn complete_kyc_step(db: &mut impl Conn, c: &CompleteKycStep, now_ms: i64) -> CmdResult<DmtOutcome> {
+    let family = c.family.family();
+    let sender = customer(db, c.partner_id, &c.mobile).await?;
+    let done = families::steps_done(db, c.partner_id, &c.mobile, family).await?;
+    family.may_take(c.step, &done, sender.state).map_err(|step| refuse(DmtRejection::KycPending { step }))?;
+    if let Some(proof) = &c.otp {
+        let check =
+            otp::check(db, c.partner_id, &proof.purpose, &c.mobile, proof.code.expose(), proof.otp_ref_id, now_ms).await?;
+        if check != OtpCheck::Accepted {
+            return Ok(DmtOutcome::OtpRefused(check));
+        }
+    }
+    families::record_step(db, c.partner_id, &c.mobile, family, c.step, &c.detail, now_ms).await?;
+    let done = families::steps_done(db, c.partner_id, &c.mobile, family).await?;
+    let next = family.next_step(&done, sender.state);
+    if next.is_none() && !sender.state.may_transact() {
+        // A family that verifies the sender through Aadhaar instead of a mobile OTP.
+        customers::change_state(db, c.partner_id, &c.mobile, CustomerState::OtpPending, CustomerState::VerifiedNonKyc, now_ms)
+            .await?;
+    }
+    let customer = customer(db, c.partner_id, &c.mobile).await?;
+    Ok(DmtOutcome::KycStepDone(SenderKyc { customer, done, next }))
+}
+
+async fn register_beneficiary(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    mobile: &str,
+    family: &Family,
+    recipient_id: RecipientId,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
+    customer(db, partner_id, mobile).await?;
+    let recipient = match recipients::get(db, partner_id, recipient_id).await? {
+        Some(r) if r.customer_mobile == mobile => r,
+        Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
+        None => return Err(refuse(DmtRejection::RecipientNotFound)),
+    };
+    let created = families::register_beneficiary(db, partner_id, family, recipient_id, now_ms).await?;
+    Ok(DmtOutcome::BeneficiaryRegistered { recipient, created })
+}
+
+/// Checks what a transfer needs that cannot change before it is committed (the sender,
+/// the recipient) and keeps the request.
+async fn save_transfer(db: &mut impl Conn, request: &FamilyTransfer, now_ms: i64) -> CmdResult<SavedTransfer> {
+    let t = &request.transfer;
+    customer(db, t.partner_id, &t.customer_mobile).await?;
+    match recipients::get(db, t.partner_id, t.recipient_id).await? {
+        Some(r) if r.customer_mobile == t.customer_mobile => {}
+        Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
+        None => return Err(refuse(DmtRejection::RecipientNotFound)),
+    }
+    if transfers::by_client_ref(db, t.partner_id, &t.client_ref_id).await?.is_some() {
+        return Err(refuse(DmtRejection::ReferenceUsed));
+    }
+    let row = SavedTransfer {
+        tid: transfers::next_tid(db).await?,
+        partner_id: t.partner_id,
+        user_code: t.user_code,
+        client_ref_id: t.client_ref_id.clone(),
+        request: serde_json::to_string(request).map_err(|e| crate::sql::SqlError::Other(e.to_string()))?,
+        state: SavedState::Saved,
+        commit_at_ms: None,
+        transfer_tid: None,
+        reason: String::new(),
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+    };
+    if !saved::insert(db, &row).await? {
+        return Err(refuse(DmtRejection::ReferenceUsed));
+    }
+    Ok(row)
+}
+
+async fn open_saved(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> CmdResult<SavedTransfer> {
+    let row = saved::get(db, partner_id, tid).await?.ok_or_else(|| refuse(DmtRejection::SavedNotFound))?;
+    if !row.state.is_open() {
+        return Err(refuse(DmtRejection::SavedClosed { state: row.state.code() }));
+    }
+    Ok(row)
+}
+
+async fn change_saved(db: &mut impl Conn, c: &ChangeSaved, now_ms: i64) -> CmdResult<SavedTransfer> {
+    let before = open_saved(db, c.partner_id, c.tid).await?;
+    if before.user_code != c.user_code {
+        return Err(refuse(DmtRejection::SavedNotFound));
+    }
+    let after = match c.change {
+        SavedChange::Cancel => {
+            SavedTransfer { state: SavedState::Cancelled, commit_at_ms: None, updated_at_ms: now_ms, ..before.clone() }
+        }
+        SavedChange::Schedule { at_ms } => {
+            SavedTransfer { state: SavedState::Scheduled, commit_at_ms: Some(at_ms), updated_at_ms: now_ms, ..before.clone() }
+        }
+    };
+    if !saved::update(db, &after, before.state).await? {
+        return Err(crate::sql::SqlError::Other(format!("saved transaction {} changed under its command", c.tid)).into());
+    }
+    Ok(after)
+}
+
+async fn finish_saved(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    tid: Tid,
+    result: &SavedResult,
+    now_ms: i64,
+) -> CmdResult<SavedTransfer> {
+    let before = saved::get(db, partner_id, tid).await?.ok_or_else(|| refuse(DmtRejection::SavedNotFound))?;
+    if !before.state.is_open() {
+        // Another committer finished it first; its record stands.
+        return Ok(before);
+    }
+    let mut after = SavedTransfer { updated_at_ms: now_ms, ..before.clone() };
+    match result {
+        SavedResult::Committed { transfer_tid } => {
+            (after.state, after.transfer_tid, after.commit_at_ms) = (SavedState::Committed, Some(*transfer_tid), None);
+        }
+        SavedResult::Failed { reason } => {
+            (after.state, after.reason, after.commit_at_ms) = (SavedState::Failed, reason.clone(), None)
+        }
+        SavedResult::Retry { at_ms, reason } => (after.commit_at_ms, after.reason) = (Some(*at_ms), reason.clone()),
+    }
+    if !saved::update(db, &after, before.state).await? {
+        return Err(crate::sql::SqlError::Other(format!("saved transaction {tid} changed under its command")).into());
+    }
+    Ok(after)
 }
 
 /// A transfer that can be refunded: in refund pending.

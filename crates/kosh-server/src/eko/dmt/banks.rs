@@ -47,21 +47,32 @@ fn ifsc_json(b: &Bank, ifsc: &Ifsc, user_code: &str) -> Value {
 pub async fn banks(Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     check_initiator(&params, &auth)?;
     let user_code = params.get("user_code").map_or("", str::trim);
-    let not_found = |what: &str| {
-        EkoReply::failure(code::BANK_NOT_FOUND, rt::BANK_INVALID, "Bank not found")
-            .with_hint(format!("no bank has {what}; GET /banks without parameters lists every bank"))
-    };
     if let Some(code_or_id) = params.get("bank_code").or_else(|| params.get("bank_id")) {
-        let bank = banks::find(code_or_id).ok_or_else(|| not_found(&format!("the code or id {code_or_id:?}")))?;
-        return Ok(EkoReply::ok(rt::BANK_FOUND, "Bank found", bank_json(bank, user_code)));
+        return bank_reply(code_or_id, user_code);
     }
     if let Some(text) = params.get("ifsc") {
-        let ifsc = Ifsc::parse(text).map_err(|m| {
-            EkoReply::failure(code::INVALID_IFSC, code::INVALID_IFSC, "Invalid IFSC").with_hint(format!("the IFSC {m}"))
-        })?;
-        let bank = banks::by_ifsc(&ifsc).ok_or_else(|| not_found(&format!("the IFSC prefix {:?}", &ifsc.as_str()[..4])))?;
-        return Ok(EkoReply::ok(rt::IFSC_FOUND, "IFSC found", ifsc_json(bank, &ifsc, user_code)));
+        return ifsc_reply(text, user_code);
     }
     let list: Vec<Value> = BANKS.iter().map(|b| bank_json(b, user_code)).collect();
     Ok(EkoReply::ok(rt::BANK_FOUND, "Bank list", json!({ "bank_list": list })))
+}
+
+fn not_found(what: &str) -> EkoReply {
+    EkoReply::failure(code::BANK_NOT_FOUND, rt::BANK_INVALID, "Bank not found")
+        .with_hint(format!("no bank has {what}; GET /banks without parameters lists every bank"))
+}
+
+/// The bank with this code or id (v1 `?bank_code=`, v3 `/tools/reference/bank/{code}`).
+pub fn bank_reply(code_or_id: &str, user_code: &str) -> EkoResult {
+    let bank = banks::find(code_or_id).ok_or_else(|| not_found(&format!("the code or id {code_or_id:?}")))?;
+    Ok(EkoReply::ok(rt::BANK_FOUND, "Bank found", bank_json(bank, user_code)))
+}
+
+/// The bank and branch of an IFSC (v1 `?ifsc=`, v3 `/tools/reference/banks/ifsc/{ifsc}`).
+pub fn ifsc_reply(text: &str, user_code: &str) -> EkoResult {
+    let ifsc = Ifsc::parse(text).map_err(|m| {
+        EkoReply::failure(code::INVALID_IFSC, code::INVALID_IFSC, "Invalid IFSC").with_hint(format!("the IFSC {m}"))
+    })?;
+    let bank = banks::by_ifsc(&ifsc).ok_or_else(|| not_found(&format!("the IFSC prefix {:?}", &ifsc.as_str()[..4])))?;
+    Ok(EkoReply::ok(rt::IFSC_FOUND, "IFSC found", ifsc_json(bank, &ifsc, user_code)))
 }

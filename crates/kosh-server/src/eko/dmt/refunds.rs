@@ -55,28 +55,30 @@ pub async fn refund(
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
     let again = format!("send a new refund OTP to the customer with POST /transactions/{tid}/refund/otp");
     match super::execute(&app, Refund { partner_id: auth.partner.id, tid, code: code.into(), otp_ref_id }).await? {
-        OtpConsent::Accepted(view) => {
-            let t = &view.transfer;
-            let c = &t.charges;
-            let data = json!({
-                "tid": t.tid.to_string(),
-                "refund_tid": t.refund_tid.map(|id| id.to_string()),
-                "client_ref_id": t.client_ref_id,
-                "amount": c.amount_paise.to_rupees_string(),
-                "refunded_amount": c.collectable_paise().unwrap_or(Paise::ZERO).to_rupees_string(),
-                "fee": java(c.fee_paise.get()),
-                "commission_reverse": java(c.commission_paise.get()),
-                "tds": java(c.tds_paise.get()),
-                "balance": java(view.balance_paise.max(0)),
-                "currency": "INR",
-                "tx_status": t.tx_status.code().to_string(),
-                "txstatus_desc": t.tx_status.desc(),
-                "timestamp": kosh_core::civil::iso_utc(t.updated_at_ms),
-            });
-            Ok(EkoReply::ok_transaction(rt::REFUND_DONE, "Refund done", data))
-        }
+        OtpConsent::Accepted(view) => Ok(EkoReply::ok_transaction(rt::REFUND_DONE, "Refund done", refund_json(&view))),
         OtpConsent::Refused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
     }
+}
+
+/// A refunded transfer as the refund answer shows it (v1 and v3).
+pub fn refund_json(view: &kosh_store::commands::dmt::TransferView) -> serde_json::Value {
+    let t = &view.transfer;
+    let c = &t.charges;
+    json!({
+        "tid": t.tid.to_string(),
+        "refund_tid": t.refund_tid.map(|id| id.to_string()),
+        "client_ref_id": t.client_ref_id,
+        "amount": c.amount_paise.to_rupees_string(),
+        "refunded_amount": c.collectable_paise().unwrap_or(Paise::ZERO).to_rupees_string(),
+        "fee": java(c.fee_paise.get()),
+        "commission_reverse": java(c.commission_paise.get()),
+        "tds": java(c.tds_paise.get()),
+        "balance": java(view.balance_paise.max(0)),
+        "currency": "INR",
+        "tx_status": t.tx_status.code().to_string(),
+        "txstatus_desc": t.tx_status.desc(),
+        "timestamp": kosh_core::civil::iso_utc(t.updated_at_ms),
+    })
 }
 
 /// `POST /transactions/{tid}/refund/otp`: initiator_id*, user_code*. Sends the customer a
