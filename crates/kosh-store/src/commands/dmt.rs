@@ -569,7 +569,7 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
         Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
         None => return Err(refuse(DmtRejection::RecipientNotFound)),
     };
-    let bank = banks::find(&recipient.bank_code).ok_or_else(|| refuse(DmtRejection::BankNotFound))?;
+    let bank = banks::find(&recipient.details.bank_code).ok_or_else(|| refuse(DmtRejection::BankNotFound))?;
     if !bank.channels.allows(t.channel) {
         return Err(refuse(DmtRejection::ChannelNotAvailable { channel: t.channel, bank: bank.name.to_owned() }));
     }
@@ -593,10 +593,10 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
         customer_mobile: sender.mobile.clone(),
         sender_name: sender.name.clone(),
         recipient_id: recipient.recipient_id,
-        recipient_name: recipient.recipient_name.clone(),
-        account: recipient.account.clone(),
-        ifsc: recipient.ifsc.clone(),
-        bank_code: recipient.bank_code.clone(),
+        recipient_name: recipient.details.recipient_name.clone(),
+        account: recipient.details.account.clone(),
+        ifsc: recipient.details.ifsc.clone(),
+        bank_code: recipient.details.bank_code.clone(),
         channel: t.channel,
         charges,
         entry_id,
