@@ -7,6 +7,7 @@ use kosh_core::dmt::DmtChannel;
 use kosh_core::ids::{Tid, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::pricing::Pricing;
+use kosh_core::validate::{ClientRefId, Mobile};
 use kosh_store::commands::dmt::{AddRecipient, DmtCommand, DmtOutcome, EnrollCustomer, NewTransfer, VerifyCustomer};
 use kosh_store::commands::{Command as StoreCommand, Outcome};
 use kosh_store::ops::dmt_customers::NewCustomer;
@@ -67,8 +68,8 @@ async fn store_with_a_transfer(location: Location) -> Tid {
     let transfer = NewTransfer {
         partner_id,
         user_code: UserCode::new(20_810_200),
-        client_ref_id: "CLI-1".into(),
-        customer_mobile: MOBILE.into(),
+        client_ref_id: ClientRefId::parse("CLI-1").unwrap(),
+        customer_mobile: Mobile::parse(MOBILE).unwrap(),
         recipient_id: r.recipient_id,
         amount_paise: Paise::new(12_345).unwrap(),
         channel: DmtChannel::Imps,

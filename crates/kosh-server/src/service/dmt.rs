@@ -42,7 +42,7 @@ pub async fn initiate(app: &AppState, request: NewTransfer) -> Result<TransferVi
         return Err(InitiateError::NoRail);
     }
     let partner_id = request.partner_id;
-    let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.clone() };
+    let key = IdemKey { partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: request.client_ref_id.as_str().to_owned() };
     let executed = app.store.execute_idempotent(key, request).await.map_err(InitiateError::Refused)?;
     let recorded = executed.outcome;
     if executed.replayed {

@@ -34,6 +34,7 @@ use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
 use kosh_core::secret::Secret;
+use kosh_core::validate::{ClientRefId, Mobile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -193,9 +194,9 @@ pub struct NewTransfer {
     /// The agent at whose counter the customer stands.
     pub user_code: UserCode,
     /// The partner's unique reference for the transfer.
-    pub client_ref_id: String,
+    pub client_ref_id: ClientRefId,
     /// The sending customer's mobile number (must be verified).
-    pub customer_mobile: String,
+    pub customer_mobile: Mobile,
     /// The recipient to pay; it must be this customer's.
     pub recipient_id: RecipientId,
     /// What the recipient gets, in paise, within the per-transfer bounds.
@@ -560,12 +561,12 @@ async fn recipient_refusal(db: &mut impl Conn, partner_id: PartnerId, recipient_
 }
 
 async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult<Transfer> {
-    let sender = customer(db, t.partner_id, &t.customer_mobile).await?;
+    let sender = customer(db, t.partner_id, t.customer_mobile.as_str()).await?;
     if !sender.state.may_transact() {
         return Err(refuse(DmtRejection::CustomerNotVerified));
     }
     let recipient = match recipients::get(db, t.partner_id, t.recipient_id).await? {
-        Some(r) if r.customer_mobile == t.customer_mobile => r,
+        Some(r) if r.customer_mobile == t.customer_mobile.as_str() => r,
         Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
         None => return Err(refuse(DmtRejection::RecipientNotFound)),
     };
@@ -588,7 +589,7 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
     let transfer = Transfer {
         tid,
         partner_id: t.partner_id,
-        client_ref_id: t.client_ref_id.clone(),
+        client_ref_id: t.client_ref_id.as_str().to_owned(),
         user_code: t.user_code,
         customer_mobile: sender.mobile.clone(),
         sender_name: sender.name.clone(),
