@@ -436,7 +436,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
         let recorded = NewTransfer {
             partner_id,
             user_code: UserCode::new(20_810_200),
-            client_ref_id: ClientRefId::parse(&reference).unwrap(),
+            client_ref_id: ClientRefId::parse(reference).unwrap(),
             customer_mobile: Mobile::parse(mobile).unwrap(),
             recipient_id: rid,
             amount_paise: Paise::new(60_000).unwrap(),
