@@ -51,8 +51,12 @@ async fn store_with_a_transfer(location: Location) -> Tid {
         user_code: UserCode::new(20_810_200),
     };
     execute(&store, DmtCommand::EnrollCustomer(EnrollCustomer { partner_id, customer, otp })).await;
-    let verify =
-        DmtCommand::VerifyCustomer(VerifyCustomer { partner_id, mobile: MOBILE.into(), code: "424242".into(), otp_ref_id: None });
+    let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
+        partner_id,
+        mobile: Mobile::parse(MOBILE).unwrap(),
+        code: "424242".into(),
+        otp_ref_id: None,
+    });
     assert!(matches!(execute(&store, verify).await, DmtOutcome::CustomerVerified(_)));
     let recipient = NewRecipient {
         id_type: "acc_ifsc".into(),
@@ -63,7 +67,12 @@ async fn store_with_a_transfer(location: Location) -> Tid {
         recipient_mobile: "9876543210".into(),
         recipient_type: 3,
     };
-    let add = DmtCommand::AddRecipient(AddRecipient { partner_id, mobile: MOBILE.into(), recipient, max_recipients: 20 });
+    let add = DmtCommand::AddRecipient(AddRecipient {
+        partner_id,
+        mobile: Mobile::parse(MOBILE).unwrap(),
+        recipient,
+        max_recipients: 20,
+    });
     let DmtOutcome::RecipientAdded(r) = execute(&store, add).await else { panic!("recipient") };
     let transfer = NewTransfer {
         partner_id,

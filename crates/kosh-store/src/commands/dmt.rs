@@ -94,7 +94,7 @@ pub struct SendCustomerOtp {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The verification OTP to send.
     pub otp: OtpRequest,
 }
@@ -105,7 +105,7 @@ pub struct VerifyCustomer {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The code the user typed; compared in constant time with the stored hash.
     pub code: Secret,
     /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
@@ -118,7 +118,7 @@ pub struct AddRecipient {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The recipient's account and bank.
     pub recipient: NewRecipient,
     /// Most recipients one customer may have (a setting).
@@ -131,7 +131,7 @@ pub struct RemoveRecipient {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The recipient to remove; it must be this customer's.
     pub recipient_id: RecipientId,
 }
@@ -430,16 +430,16 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
             enroll(db, *partner_id, customer, otp, now_ms).await?
         }
         DmtCommand::SendCustomerOtp(SendCustomerOtp { partner_id, mobile, otp }) => {
-            send_customer_otp(db, *partner_id, mobile, otp, now_ms).await?
+            send_customer_otp(db, *partner_id, mobile.as_str(), otp, now_ms).await?
         }
         DmtCommand::VerifyCustomer(VerifyCustomer { partner_id, mobile, code, otp_ref_id }) => {
-            verify(db, *partner_id, mobile, code.expose(), *otp_ref_id, now_ms).await?
+            verify(db, *partner_id, mobile.as_str(), code.expose(), *otp_ref_id, now_ms).await?
         }
         DmtCommand::AddRecipient(AddRecipient { partner_id, mobile, recipient, max_recipients }) => {
-            add_recipient(db, *partner_id, mobile, recipient, *max_recipients, now_ms).await?
+            add_recipient(db, *partner_id, mobile.as_str(), recipient, *max_recipients, now_ms).await?
         }
         DmtCommand::RemoveRecipient(RemoveRecipient { partner_id, mobile, recipient_id }) => {
-            remove_recipient(db, *partner_id, mobile, *recipient_id, now_ms).await?
+            remove_recipient(db, *partner_id, mobile.as_str(), *recipient_id, now_ms).await?
         }
         DmtCommand::InitiateTransfer(t) => DmtOutcome::TransferRecorded(initiate(db, t, now_ms).await?),
         DmtCommand::ApplyRailReport(ApplyRailReport { partner_id, tid, report, notify, refund_otp }) => {

@@ -141,7 +141,7 @@ pub async fn remove(
     let mobile = customer_path(&customer)?;
     let recipient_id = recipient_id_path(&recipient)?;
     gate(&app, &auth, &params).await?;
-    let cmd = RemoveRecipient { partner_id: auth.partner.id, mobile: mobile.as_str().into(), recipient_id };
+    let cmd = RemoveRecipient { partner_id: auth.partner.id, mobile, recipient_id };
     match app.store.execute(cmd).await {
         Ok(recipient_id) => {
             Ok(EkoReply::ok(rt::RECIPIENT_REMOVED, "Recipient removed successfully", json!({ "recipient_id": recipient_id })))
@@ -182,7 +182,7 @@ pub async fn add(
     };
     let cmd = AddRecipient {
         partner_id: auth.partner.id,
-        mobile: mobile.as_str().into(),
+        mobile: mobile.clone(),
         recipient: new,
         max_recipients: MAX_RECIPIENTS_PER_CUSTOMER,
     };
