@@ -134,4 +134,5 @@ pub mod services;
 pub mod signing;
 pub mod token;
 pub mod validate;
+pub mod verification;
 pub mod webhook;

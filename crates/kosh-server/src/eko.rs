@@ -27,6 +27,7 @@ pub mod otp;
 pub mod params;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 use crate::state::AppState;
 use axum::extract::OriginalUri;
@@ -54,6 +55,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(verification::routes().0)
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -80,6 +82,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(verification::routes().1)
 }
 
 pub fn router(state: AppState) -> Router<AppState> {

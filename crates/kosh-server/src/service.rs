@@ -13,6 +13,7 @@ pub mod aeps_gateway;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod token;
+pub mod verification;
 
 /// Why a service or worker step got no answer from the store: a read failed, or a
 /// command was refused or could not be written.

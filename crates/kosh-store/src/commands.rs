@@ -8,6 +8,7 @@ pub mod dmt;
 mod echelon;
 mod ledger_entries;
 pub mod tokens;
+pub mod verification;
 
 pub use echelon::{
     Advance, Advanced, Change, EchelonCommand, EchelonOutcome, PruneThrottle, RotateSecret, SeedSandboxMerchant,
@@ -72,6 +73,8 @@ pub enum Command {
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
+    /// Verification (KYC): record, answer, sweep (see [`verification`]).
+    Verification(verification::VerificationCommand),
 }
 
 /// An operator loads e-value into a partner's wallet from the funding account.
@@ -255,6 +258,8 @@ pub enum Outcome {
     Dmt(dmt::DmtOutcome),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
+    /// A verification command's outcome.
+    Verification(verification::VerificationOutcome),
 }
 
 /// What [`CreditWallet`] answers.
@@ -462,6 +467,9 @@ impl Command {
             Command::Dmt(dmt::DmtCommand::InitiateTransfer(t)) => json!({ "dmt_transfer": t.fingerprint_fields() }),
             Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
             Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
+            Command::Verification(verification::VerificationCommand::Record(r)) => {
+                json!({ "verification": r.fingerprint_fields() })
+            }
             _ => return None,
         })
     }
@@ -588,6 +596,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }
+        Command::Verification(cmd) => verification::apply(db, cmd, now_ms).await,
     }
 }
 

@@ -202,6 +202,7 @@ macro_rules! read {
 // The Echelon dialect's read methods (after `read!`, which they use).
 mod dmt_reads;
 mod echelon_reads;
+mod verification_reads;
 
 impl Store {
     /// Opens the store. Call [`Store::migrate`] before use on a new database.
@@ -227,6 +228,11 @@ impl Store {
     /// What the store has done, for `/metrics`.
     pub fn stats(&self) -> &StoreStats {
         &self.stats
+    }
+
+    /// The same counters, shared: a metrics collector reads them at each scrape.
+    pub fn shared_stats(&self) -> Arc<StoreStats> {
+        self.stats.clone()
     }
 
     /// Now, by the store's clock (ms since the epoch): the time every command is stamped with.
@@ -325,6 +331,12 @@ impl Store {
                 other => return other,
             }
         }
+    }
+
+    /// The schema migrations this binary knows that the database lacks (see
+    /// [`migrate::pending`]); an error when the store cannot be read at all.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, SqlError> {
+        read!(self, db => migrate::pending(db))
     }
 
     /// The partner whose developer key this is.

@@ -155,7 +155,7 @@ async fn signing(args: SigningArgs) -> Result<(), String> {
         return Err("say --on or --off".into());
     }
     let (store, partner) = args.target.open().await?;
-    let secret = args.on.then(|| format!("whsec_{}", kosh_core::secret::new_token(40)));
+    let secret = args.on.then(kosh_core::webhook::standard::new_secret);
     execute(&store, SetSigning { partner_id: partner.id, secret: secret.as_deref().map(Secret::from) }).await?;
     match secret {
         Some(secret) => {
