@@ -14,7 +14,22 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// An Indian mobile number: 10 digits starting with 6–9.
+/// Deserialises a parsed value through its own `parse`, so a stored or queued command
+/// cannot carry a value past the rule the edge applied.
+macro_rules! deserialize_by_parse {
+    ($($ty:ident),*) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<$ty, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                $ty::parse(&text).map_err(|why| serde::de::Error::custom(format_args!("{text:?} {why}")))
+            }
+        }
+    )*};
+}
+
+deserialize_by_parse!(Mobile, ClientRefId);
+
+/// An Indian mobile number: 10 digits starting with 6–9. Serialised as the digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Mobile(String);
 
@@ -179,6 +194,7 @@ pub fn parse_adult_dob(text: &str, today_ms: i64) -> Parsed<Date> {
 }
 
 /// A partner's unique reference: 1–20 printable ASCII characters without spaces.
+/// Serialised as the text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ClientRefId(String);
 
@@ -347,6 +363,18 @@ mod tests {
         assert!(Address::parse(r#"{"line":"x","city":"y","state":"z","pincode":"022002"}"#).is_err());
         assert!(Address::parse(r#"{"line":"x","city":"y"}"#).is_err());
         assert!(Address::parse("not json").is_err());
+    }
+
+    #[test]
+    fn parsed_values_serialise_as_text_and_deserialise_by_their_rule() {
+        let mobile = Mobile::parse(" 9123400002 ").unwrap();
+        assert_eq!(serde_json::to_string(&mobile).unwrap(), "\"9123400002\"");
+        assert_eq!(serde_json::from_str::<Mobile>("\"9123400002\"").unwrap(), mobile);
+        assert!(serde_json::from_str::<Mobile>("\"5123400002\"").is_err(), "the rule holds when read back");
+        let reference = ClientRefId::parse("REF-1").unwrap();
+        assert_eq!(serde_json::to_string(&reference).unwrap(), "\"REF-1\"");
+        assert_eq!(serde_json::from_str::<ClientRefId>("\"REF-1\"").unwrap(), reference);
+        assert!(serde_json::from_str::<ClientRefId>("\"has space\"").is_err());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use kosh_core::aadhaar::{with_check_digit, Aadhaar};
 use kosh_core::aeps::simulated_pid;
 use kosh_core::clock::{Clock, ManualClock};
 use kosh_core::ledger::{AccountKind, PLATFORM};
-use kosh_core::money::Paise;
 use kosh_sdk::eko::Credentials;
 use kosh_server::App;
 use kosh_store::commands::tokens::{CreateToken, TokenCommand, TokenOutcome};
@@ -634,17 +633,7 @@ async fn concurrent_transactions_for_one_aadhaar_take_at_most_five(backend: Back
 
 /// A token issued by another partner, straight through the store.
 async fn issue_token(env: &Env, issuer_id: PartnerId, client_ref_id: &str) -> String {
-    let token = kosh_store::ops::tokens::NewToken {
-        client_ref_id: client_ref_id.into(),
-        product_code: String::new(),
-        customer_id: "9400000000".into(),
-        customer_name: "Ram".into(),
-        email: String::new(),
-        amount_paise: Paise::new(150_000).unwrap(),
-        label: String::new(),
-        display_items: "[]".into(),
-        expires_at_ms: env.clock.now_ms() + DAY_MS,
-    };
+    let token = kosh_testkit::sample_token(client_ref_id, env.clock.now_ms() + DAY_MS);
     let cmd = Command::Token(TokenCommand::Create(CreateToken { partner_id: issuer_id, token }));
     match env.app.state.store.execute(cmd).await.expect("issue a token") {
         Outcome::Token(outcome) => match *outcome {

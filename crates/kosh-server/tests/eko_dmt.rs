@@ -4,6 +4,7 @@
 
 mod eko_support;
 use kosh_core::ids::{RecipientId, Tid, UserCode};
+use kosh_core::validate::{ClientRefId, Mobile};
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -372,8 +373,8 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
     let recorded = NewTransfer {
         partner_id,
         user_code: UserCode::new(20_810_200),
-        client_ref_id: "CRASH-1".into(),
-        customer_mobile: mobile.into(),
+        client_ref_id: ClientRefId::parse("CRASH-1").unwrap(),
+        customer_mobile: Mobile::parse(mobile).unwrap(),
         recipient_id: rid,
         amount_paise: Paise::new(50_000).unwrap(),
         channel: kosh_core::dmt::DmtChannel::Imps,
@@ -435,8 +436,8 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
         let recorded = NewTransfer {
             partner_id,
             user_code: UserCode::new(20_810_200),
-            client_ref_id: reference.into(),
-            customer_mobile: mobile.into(),
+            client_ref_id: ClientRefId::parse(reference).unwrap(),
+            customer_mobile: Mobile::parse(mobile).unwrap(),
             recipient_id: rid,
             amount_paise: Paise::new(60_000).unwrap(),
             channel,

@@ -23,6 +23,25 @@ on_both_backends!(
 
 const MOBILE: &str = "9123400077";
 
+/// A started app whose verified customer has a recipient, and the wallet before any transfer.
+struct Ready {
+    app: kosh_server::App,
+    eko: kosh_sdk::eko::Client,
+    rid: String,
+    partner: kosh_core::ids::PartnerId,
+    before: i64,
+}
+
+async fn ready(backend: Backend) -> Ready {
+    let (app, _clock) = dmt_support::start(backend, |_| {}).await;
+    let eko = sandbox(&app, "/ekoapi/v1");
+    verified_customer(&app, &eko, AGENT, MOBILE).await;
+    let rid = recipient(&eko, AGENT, MOBILE, "5500001234", "HDFC0000123").await;
+    let partner = sandbox_partner(&app).await;
+    let before = available(&app, partner).await;
+    Ready { app, eko, rid, partner, before }
+}
+
 fn transfer_body(recipient_id: &str, client_ref_id: Value) -> Value {
     json!({
         "initiator_id": Credentials::sandbox().initiator_id,
@@ -46,12 +65,7 @@ fn assert_refused(body: &Value, field: &str) {
 }
 
 async fn a_transfer_refuses_a_client_ref_id_that_is_not_a_string(backend: Backend) {
-    let (app, _clock) = dmt_support::start(backend, |_| {}).await;
-    let eko = sandbox(&app, "/ekoapi/v1");
-    verified_customer(&app, &eko, AGENT, MOBILE).await;
-    let rid = recipient(&eko, AGENT, MOBILE, "5500001234", "HDFC0000123").await;
-    let partner = sandbox_partner(&app).await;
-    let before = available(&app, partner).await;
+    let Ready { app, eko, rid, partner, before } = ready(backend).await;
     for bad in [json!(["A1", "B2"]), json!({}), json!(true)] {
         let answer = eko.send_json(Method::POST, "/transactions", &transfer_body(&rid, bad.clone()), None).await.unwrap();
         assert_eq!(answer.status, 200, "{bad}: {}", answer.body);
@@ -66,12 +80,7 @@ async fn a_transfer_refuses_a_client_ref_id_that_is_not_a_string(backend: Backen
 }
 
 async fn a_transfer_refuses_a_key_given_twice(backend: Backend) {
-    let (app, _clock) = dmt_support::start(backend, |_| {}).await;
-    let eko = sandbox(&app, "/ekoapi/v1");
-    verified_customer(&app, &eko, AGENT, MOBILE).await;
-    let rid = recipient(&eko, AGENT, MOBILE, "5500001234", "HDFC0000123").await;
-    let partner = sandbox_partner(&app).await;
-    let before = available(&app, partner).await;
+    let Ready { app, rid, partner, before, .. } = ready(backend).await;
     let body = transfer_body(&rid, json!("DUP-1")).to_string();
     let cases = [
         ("amount", body.replacen("\"amount\":\"500\"", "\"amount\":\"500\",\"amount\":\"5000\"", 1)),
@@ -145,6 +154,6 @@ async fn onboarding_refuses_a_boolean_name(backend: Backend) {
     let user_code: UserCode = served.body["data"]["user_code"].as_str().and_then(|c| c.parse().ok()).expect("a user_code");
     let partner = app.state.store.find_partner("sandbox").await.unwrap().expect("the sandbox partner");
     let agent = app.state.store.agent(partner.id, user_code).await.unwrap().expect("the agent");
-    assert_eq!(agent.first_name, "Asha", "{backend:?}");
+    assert_eq!(agent.details.first_name, "Asha", "{backend:?}");
     app.stop().await;
 }

@@ -195,7 +195,7 @@ fn otp_codes_in_commands_never_show() {
     });
     let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
         partner_id: PartnerId::new(1),
-        mobile: "9876500001".into(),
+        mobile: kosh_core::validate::Mobile::parse("9876500001").unwrap(),
         code: CODE.into(),
         otp_ref_id: None,
     });

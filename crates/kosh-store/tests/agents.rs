@@ -47,7 +47,7 @@ async fn onboarding_is_keyed_by_pan_and_mobiles_are_unique() {
         assert!(first.created, "{backend:?}");
         let again = onboard(&store, p, "ABCDE1234F", "9800000099").await.unwrap();
         assert_eq!((again.agent.user_code, again.created), (first.agent.user_code, false), "{backend:?}");
-        assert_eq!(again.agent.mobile, "9800000001", "{backend:?}: the stored agent, unchanged");
+        assert_eq!(again.agent.details.mobile, "9800000001", "{backend:?}: the stored agent, unchanged");
         assert_eq!(onboard(&store, p, "ZZZZZ9999Z", "9800000001").await, Err(Rejection::AgentMobileTaken), "{backend:?}");
         let elsewhere = onboard(&store, q, "ZZZZZ9999Z", "9800000001").await.unwrap();
         assert!(elsewhere.created && elsewhere.agent.user_code != first.agent.user_code, "{backend:?}");

@@ -7,6 +7,7 @@ use common::{credit, debit_to_rail, partner, recorded, rejection, store};
 use kosh_core::ids::{PartnerId, RecipientId, UserCode};
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
+use kosh_core::validate::{ClientRefId, Mobile};
 use kosh_store::commands::{Executed, IdemKey};
 use kosh_store::error::Rejection;
 use kosh_testkit::BACKENDS;
@@ -112,8 +113,8 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
     let transfer = NewTransfer {
         partner_id: PartnerId::new(1),
         user_code: UserCode::new(20_810_200),
-        client_ref_id: "ref-1".into(),
-        customer_mobile: "9000000001".into(),
+        client_ref_id: ClientRefId::parse("ref-1").unwrap(),
+        customer_mobile: Mobile::parse("9000000001").unwrap(),
         recipient_id: RecipientId::new(7),
         amount_paise: Paise::new(10_000).unwrap(),
         channel: DmtChannel::Imps,
@@ -128,7 +129,7 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         NewTransfer { amount_paise: Paise::new(10_001).unwrap(), ..transfer.clone() },
         NewTransfer { channel: DmtChannel::Neft, ..transfer.clone() },
         NewTransfer { recipient_id: RecipientId::new(8), ..transfer.clone() },
-        NewTransfer { customer_mobile: "9000000002".into(), ..transfer.clone() },
+        NewTransfer { customer_mobile: Mobile::parse("9000000002").unwrap(), ..transfer.clone() },
         NewTransfer { user_code: UserCode::new(20_810_201), ..transfer.clone() },
     ] {
         assert_ne!(dmt(&transfer), dmt(&changed), "{changed:?}");

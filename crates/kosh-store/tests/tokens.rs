@@ -14,17 +14,7 @@ use kosh_store::ops::tokens::{NewToken, Payment};
 use kosh_testkit::BACKENDS;
 
 fn new_token(client_ref_id: &str, expires_at_ms: i64) -> NewToken {
-    NewToken {
-        client_ref_id: client_ref_id.into(),
-        product_code: String::new(),
-        customer_id: "9400000000".into(),
-        customer_name: "Ram".into(),
-        email: String::new(),
-        amount_paise: Paise::new(150_000).unwrap(),
-        label: String::new(),
-        display_items: "[]".into(),
-        expires_at_ms,
-    }
+    kosh_testkit::sample_token(client_ref_id, expires_at_ms)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

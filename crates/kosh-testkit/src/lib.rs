@@ -56,6 +56,22 @@ pub async fn fresh_location(backend: Backend) -> Location {
     }
 }
 
+/// A ₹1,500 Token for the customer "Ram" (9400000000), with the partner's
+/// `client_ref_id` and expiry: the token the store's and the server's tests issue.
+pub fn sample_token(client_ref_id: &str, expires_at_ms: i64) -> kosh_store::ops::tokens::NewToken {
+    kosh_store::ops::tokens::NewToken {
+        client_ref_id: client_ref_id.into(),
+        product_code: String::new(),
+        customer_id: "9400000000".into(),
+        customer_name: "Ram".into(),
+        email: String::new(),
+        amount_paise: kosh_core::money::Paise::new(150_000).expect("₹1,500 is an amount"),
+        label: String::new(),
+        display_items: "[]".into(),
+        expires_at_ms,
+    }
+}
+
 /// A fresh, migrated store on `backend`.
 pub async fn fresh_store(backend: Backend, clock: SharedClock) -> Store {
     let store = Store::open(fresh_location(backend).await, clock).await.expect("open store");

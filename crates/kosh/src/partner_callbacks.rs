@@ -43,9 +43,7 @@ struct PartnerOnly {
 #[derive(Args, Debug)]
 struct SetArgs {
     #[command(flatten)]
-    store: StoreArgs,
-    #[arg(long, value_name = "ID_OR_NAME")]
-    partner: String,
+    target: PartnerOnly,
     /// tx_status, token_fetch or token_ack.
     #[arg(long)]
     kind: String,
@@ -66,9 +64,7 @@ struct SetArgs {
 #[derive(Args, Debug)]
 struct UnsetArgs {
     #[command(flatten)]
-    store: StoreArgs,
-    #[arg(long, value_name = "ID_OR_NAME")]
-    partner: String,
+    target: PartnerOnly,
     #[arg(long)]
     kind: String,
 }
@@ -76,9 +72,7 @@ struct UnsetArgs {
 #[derive(Args, Debug)]
 struct SigningArgs {
     #[command(flatten)]
-    store: StoreArgs,
-    #[arg(long, value_name = "ID_OR_NAME")]
-    partner: String,
+    target: PartnerOnly,
     /// Generate a new secret and sign every callback to this partner.
     #[arg(long, conflicts_with = "off")]
     on: bool,
@@ -96,6 +90,15 @@ pub async fn run(args: CallbacksArgs) -> Result<(), String> {
     }
 }
 
+impl PartnerOnly {
+    /// The store, and the partner named in it.
+    async fn open(&self) -> Result<(Store, kosh_store::ops::partners::Partner), String> {
+        let store = self.store.open().await?;
+        let partner = partner::lookup(&store, &self.partner).await?;
+        Ok((store, partner))
+    }
+}
+
 fn parse_header(text: &str) -> Result<(String, Secret), String> {
     let (name, value) = text.split_once(':').ok_or_else(|| format!("--header {text:?} must look like 'Name: value'"))?;
     Ok((name.trim().to_owned(), value.trim().into()))
@@ -110,16 +113,14 @@ async fn set(args: SetArgs) -> Result<(), String> {
     let endpoint =
         Endpoint { kind: args.kind, url: args.url, basic_user: args.basic_user, basic_password: args.basic_password, headers };
     endpoint.validate().map_err(|e| e.to_string())?;
-    let store = args.store.open().await?;
-    let partner = partner::lookup(&store, &args.partner).await?;
+    let (store, partner) = args.target.open().await?;
     execute(&store, SetEndpoint { partner_id: partner.id, endpoint: endpoint.clone() }).await?;
     println!("partner {} {:?}: {} callbacks go to {}", partner.id, partner.name, endpoint.kind, endpoint.url);
     Ok(())
 }
 
 async fn show(args: PartnerOnly) -> Result<(), String> {
-    let store = args.store.open().await?;
-    let partner = partner::lookup(&store, &args.partner).await?;
+    let (store, partner) = args.open().await?;
     let endpoints = store.callback_endpoints(partner.id).await.map_err(|e| format!("cannot read callbacks: {e}"))?;
     let signing = store.callback_signing_secret(partner.id).await.map_err(|e| format!("cannot read callbacks: {e}"))?;
     println!("partner {} {:?}", partner.id, partner.name);
@@ -141,8 +142,7 @@ async fn show(args: PartnerOnly) -> Result<(), String> {
 }
 
 async fn unset(args: UnsetArgs) -> Result<(), String> {
-    let store = args.store.open().await?;
-    let partner = partner::lookup(&store, &args.partner).await?;
+    let (store, partner) = args.target.open().await?;
     match execute(&store, UnsetEndpoint { partner_id: partner.id, kind: args.kind.clone() }).await? {
         true => println!("removed the {} callback URL of partner {}", args.kind, partner.id),
         false => println!("partner {} had no {} callback URL", partner.id, args.kind),
@@ -154,8 +154,7 @@ async fn signing(args: SigningArgs) -> Result<(), String> {
     if args.on == args.off {
         return Err("say --on or --off".into());
     }
-    let store = args.store.open().await?;
-    let partner = partner::lookup(&store, &args.partner).await?;
+    let (store, partner) = args.target.open().await?;
     let secret = args.on.then(kosh_core::webhook::standard::new_secret);
     execute(&store, SetSigning { partner_id: partner.id, secret: secret.as_deref().map(Secret::from) }).await?;
     match secret {

@@ -242,46 +242,17 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
         run(&["partner", "callbacks", "unset", "--partner", "acme", "--kind", "token_ack"]);
         assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("token_ack: (not set)"));
 
+        let set_tx_status = |extra: &[&str], message: &str| {
+            let base = ["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url"];
+            fails(&[&base[..], extra].concat(), message);
+        };
         fails(
             &["partner", "callbacks", "set", "--partner", "acme", "--kind", "status", "--url", "https://x.example"],
             "unknown callback kind",
         );
-        fails(
-            &["partner", "callbacks", "set", "--partner", "acme", "--kind", "tx_status", "--url", "ftp://x"],
-            "must start with http:// or https://",
-        );
-        fails(
-            &[
-                "partner",
-                "callbacks",
-                "set",
-                "--partner",
-                "acme",
-                "--kind",
-                "tx_status",
-                "--url",
-                "https://x.example",
-                "--basic-user",
-                "u",
-            ],
-            "both the Basic user and the Basic password",
-        );
-        fails(
-            &[
-                "partner",
-                "callbacks",
-                "set",
-                "--partner",
-                "acme",
-                "--kind",
-                "tx_status",
-                "--url",
-                "https://x.example",
-                "--header",
-                "Authorization: x",
-            ],
-            "set by Kosh itself",
-        );
+        set_tx_status(&["ftp://x"], "must start with http:// or https://");
+        set_tx_status(&["https://x.example", "--basic-user", "u"], "both the Basic user and the Basic password");
+        set_tx_status(&["https://x.example", "--header", "Authorization: x"], "set by Kosh itself");
         fails(&["callbacks", "replay", "999"], "not found");
         let queued = run(&["callbacks", "send-test", "--partner", "acme"]);
         let id = queued.trim().rsplit(' ').next().unwrap().to_owned();

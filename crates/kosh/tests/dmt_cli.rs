@@ -7,6 +7,7 @@ use kosh_core::dmt::DmtChannel;
 use kosh_core::ids::{Tid, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::pricing::Pricing;
+use kosh_core::validate::{ClientRefId, Mobile};
 use kosh_store::commands::dmt::{AddRecipient, DmtCommand, DmtOutcome, EnrollCustomer, NewTransfer, VerifyCustomer};
 use kosh_store::commands::{Command as StoreCommand, Outcome};
 use kosh_store::ops::dmt_customers::NewCustomer;
@@ -50,8 +51,12 @@ async fn store_with_a_transfer(location: Location) -> Tid {
         user_code: UserCode::new(20_810_200),
     };
     execute(&store, DmtCommand::EnrollCustomer(EnrollCustomer { partner_id, customer, otp })).await;
-    let verify =
-        DmtCommand::VerifyCustomer(VerifyCustomer { partner_id, mobile: MOBILE.into(), code: "424242".into(), otp_ref_id: None });
+    let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
+        partner_id,
+        mobile: Mobile::parse(MOBILE).unwrap(),
+        code: "424242".into(),
+        otp_ref_id: None,
+    });
     assert!(matches!(execute(&store, verify).await, DmtOutcome::CustomerVerified(_)));
     let recipient = NewRecipient {
         id_type: "acc_ifsc".into(),
@@ -62,13 +67,18 @@ async fn store_with_a_transfer(location: Location) -> Tid {
         recipient_mobile: "9876543210".into(),
         recipient_type: 3,
     };
-    let add = DmtCommand::AddRecipient(AddRecipient { partner_id, mobile: MOBILE.into(), recipient, max_recipients: 20 });
+    let add = DmtCommand::AddRecipient(AddRecipient {
+        partner_id,
+        mobile: Mobile::parse(MOBILE).unwrap(),
+        recipient,
+        max_recipients: 20,
+    });
     let DmtOutcome::RecipientAdded(r) = execute(&store, add).await else { panic!("recipient") };
     let transfer = NewTransfer {
         partner_id,
         user_code: UserCode::new(20_810_200),
-        client_ref_id: "CLI-1".into(),
-        customer_mobile: MOBILE.into(),
+        client_ref_id: ClientRefId::parse("CLI-1").unwrap(),
+        customer_mobile: Mobile::parse(MOBILE).unwrap(),
         recipient_id: r.recipient_id,
         amount_paise: Paise::new(12_345).unwrap(),
         channel: DmtChannel::Imps,

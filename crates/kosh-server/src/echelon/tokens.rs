@@ -50,11 +50,23 @@ pub async fn auth_tokens(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let body = input::object(&headers, body)?;
+    issue_for(&app, &headers, body, operations).await
+}
+
+/// Reads the body both endpoints take, its common fields, then the operations
+/// `granted` reads from it (in that order, so errors come in the same order), and
+/// issues the token.
+async fn issue_for(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    granted: impl FnOnce(&Fields) -> ApiResult<Vec<String>>,
+) -> ApiResult<Json<Value>> {
+    let body = input::object(headers, body)?;
     let f = body.fields();
     let common = common(&f)?;
-    let operations = operations(&f)?;
-    issue(&app, common, operations).await
+    let operations = granted(&f)?;
+    issue(app, common, operations).await
 }
 
 /// `operations`: absent is no operations; present, 1 to `MAX_OPERATIONS` strings.
@@ -88,16 +100,17 @@ pub async fn auth_tokens_by_action(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let body = input::object(&headers, body)?;
-    let f = body.fields();
-    let common = common(&f)?;
+    issue_for(&app, &headers, body, action_grant).await
+}
+
+/// `action` and `idPayment`: the operations one action on one payment needs.
+fn action_grant(f: &Fields) -> ApiResult<Vec<String>> {
     let action = f.req_str("action", 50)?;
     let id = f.req_str("idPayment", 250)?;
     input::entity_id("idPayment", id)?;
-    let operations = action_operations(action, id).ok_or_else(|| {
+    action_operations(action, id).ok_or_else(|| {
         ApiError::bad_request(format!("action {action:?} is not one of PAYIN_CREATE, PAYIN_INFO, PAYOUT_CREATE, PAYOUT_INFO"))
-    })?;
-    issue(&app, common, operations).await
+    })
 }
 
 /// The fields both endpoints share.

@@ -43,13 +43,13 @@ pub enum InitiateError {
 /// it to the rail and applies the answer. The same request again answers the transfer
 /// as it stands now, without asking the rail.
 pub async fn initiate(app: &AppState, request: NewTransfer) -> Result<TransferView, InitiateError> {
-    let (partner_id, client_ref_id) = (request.partner_id, request.client_ref_id.clone());
+    let (partner_id, client_ref_id) = (request.partner_id, request.client_ref_id.as_str().to_owned());
     record_and_submit(app, partner_id, client_ref_id, request).await
 }
 
 /// [`initiate`] through a v3 family: the same transfer, the family's rules on top.
 pub async fn initiate_family(app: &AppState, request: FamilyTransfer) -> Result<TransferView, InitiateError> {
-    let (partner_id, client_ref_id) = (request.transfer.partner_id, request.transfer.client_ref_id.clone());
+    let (partner_id, client_ref_id) = (request.transfer.partner_id, request.transfer.client_ref_id.as_str().to_owned());
     record_and_submit(app, partner_id, client_ref_id, request).await
 }
 

@@ -37,6 +37,7 @@ use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
 use kosh_core::secret::Secret;
+use kosh_core::validate::{ClientRefId, Mobile};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -246,7 +247,7 @@ pub struct SendCustomerOtp {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The verification OTP to send.
     pub otp: OtpRequest,
 }
@@ -257,7 +258,7 @@ pub struct VerifyCustomer {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The code the user typed; compared in constant time with the stored hash.
     pub code: Secret,
     /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
@@ -270,7 +271,7 @@ pub struct AddRecipient {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The recipient's account and bank.
     pub recipient: NewRecipient,
     /// Most recipients one customer may have (a setting).
@@ -283,7 +284,7 @@ pub struct RemoveRecipient {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
     pub partner_id: PartnerId,
     /// The customer's mobile number.
-    pub mobile: String,
+    pub mobile: Mobile,
     /// The recipient to remove; it must be this customer's.
     pub recipient_id: RecipientId,
 }
@@ -346,9 +347,9 @@ pub struct NewTransfer {
     /// The agent at whose counter the customer stands.
     pub user_code: UserCode,
     /// The partner's unique reference for the transfer.
-    pub client_ref_id: String,
+    pub client_ref_id: ClientRefId,
     /// The sending customer's mobile number (must be verified).
-    pub customer_mobile: String,
+    pub customer_mobile: Mobile,
     /// The recipient to pay; it must be this customer's.
     pub recipient_id: RecipientId,
     /// What the recipient gets, in paise, within the per-transfer bounds.
@@ -612,16 +613,16 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
             enroll(db, *partner_id, customer, otp, now_ms).await?
         }
         DmtCommand::SendCustomerOtp(SendCustomerOtp { partner_id, mobile, otp }) => {
-            send_customer_otp(db, *partner_id, mobile, otp, now_ms).await?
+            send_customer_otp(db, *partner_id, mobile.as_str(), otp, now_ms).await?
         }
         DmtCommand::VerifyCustomer(VerifyCustomer { partner_id, mobile, code, otp_ref_id }) => {
-            verify(db, *partner_id, mobile, code.expose(), *otp_ref_id, now_ms).await?
+            verify(db, *partner_id, mobile.as_str(), code.expose(), *otp_ref_id, now_ms).await?
         }
         DmtCommand::AddRecipient(AddRecipient { partner_id, mobile, recipient, max_recipients }) => {
-            add_recipient(db, *partner_id, mobile, recipient, *max_recipients, now_ms).await?
+            add_recipient(db, *partner_id, mobile.as_str(), recipient, *max_recipients, now_ms).await?
         }
         DmtCommand::RemoveRecipient(RemoveRecipient { partner_id, mobile, recipient_id }) => {
-            remove_recipient(db, *partner_id, mobile, *recipient_id, now_ms).await?
+            remove_recipient(db, *partner_id, mobile.as_str(), *recipient_id, now_ms).await?
         }
         DmtCommand::InitiateTransfer(t) => DmtOutcome::TransferRecorded(initiate(db, t, None, now_ms).await?),
         DmtCommand::InitiateFamilyTransfer(FamilyTransfer { family, transfer }) => {
@@ -760,7 +761,7 @@ async fn recipient_refusal(db: &mut impl Conn, partner_id: PartnerId, recipient_
 /// Records a transfer; `family`: a v3 family's rules (verification, bank registration,
 /// monthly limit) apply on top of the domain's.
 async fn initiate(db: &mut impl Conn, t: &NewTransfer, family: Option<&Family>, now_ms: i64) -> CmdResult<Transfer> {
-    let sender = customer(db, t.partner_id, &t.customer_mobile).await?;
+    let sender = customer(db, t.partner_id, t.customer_mobile.as_str()).await?;
     if let Some(family) = family {
         let done = families::steps_done(db, t.partner_id, &sender.mobile, family).await?;
         if let Some(step) = family.next_step(&done, sender.state) {
@@ -771,7 +772,7 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, family: Option<&Family>, 
         return Err(refuse(DmtRejection::CustomerNotVerified));
     }
     let recipient = match recipients::get(db, t.partner_id, t.recipient_id).await? {
-        Some(r) if r.customer_mobile == t.customer_mobile => r,
+        Some(r) if r.customer_mobile == t.customer_mobile.as_str() => r,
         Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
         None => return Err(refuse(DmtRejection::RecipientNotFound)),
     };
@@ -780,7 +781,7 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, family: Option<&Family>, 
             return Err(refuse(DmtRejection::BeneficiaryNotRegistered));
         }
     }
-    let bank = banks::find(&recipient.bank_code).ok_or_else(|| refuse(DmtRejection::BankNotFound))?;
+    let bank = banks::find(&recipient.details.bank_code).ok_or_else(|| refuse(DmtRejection::BankNotFound))?;
     if !bank.channels.allows(t.channel) {
         return Err(refuse(DmtRejection::ChannelNotAvailable { channel: t.channel, bank: bank.name.to_owned() }));
     }
@@ -802,15 +803,15 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, family: Option<&Family>, 
     let transfer = Transfer {
         tid,
         partner_id: t.partner_id,
-        client_ref_id: t.client_ref_id.clone(),
+        client_ref_id: t.client_ref_id.as_str().to_owned(),
         user_code: t.user_code,
         customer_mobile: sender.mobile.clone(),
         sender_name: sender.name.clone(),
         recipient_id: recipient.recipient_id,
-        recipient_name: recipient.recipient_name.clone(),
-        account: recipient.account.clone(),
-        ifsc: recipient.ifsc.clone(),
-        bank_code: recipient.bank_code.clone(),
+        recipient_name: recipient.details.recipient_name.clone(),
+        account: recipient.details.account.clone(),
+        ifsc: recipient.details.ifsc.clone(),
+        bank_code: recipient.details.bank_code.clone(),
         channel: t.channel,
         charges,
         entry_id,
@@ -995,20 +996,20 @@ async fn register_beneficiary(
 /// the recipient) and keeps the request.
 async fn save_transfer(db: &mut impl Conn, request: &FamilyTransfer, now_ms: i64) -> CmdResult<SavedTransfer> {
     let t = &request.transfer;
-    customer(db, t.partner_id, &t.customer_mobile).await?;
+    customer(db, t.partner_id, t.customer_mobile.as_str()).await?;
     match recipients::get(db, t.partner_id, t.recipient_id).await? {
-        Some(r) if r.customer_mobile == t.customer_mobile => {}
+        Some(r) if r.customer_mobile == t.customer_mobile.as_str() => {}
         Some(_) => return Err(refuse(DmtRejection::RecipientOfAnotherCustomer)),
         None => return Err(refuse(DmtRejection::RecipientNotFound)),
     }
-    if transfers::by_client_ref(db, t.partner_id, &t.client_ref_id).await?.is_some() {
+    if transfers::by_client_ref(db, t.partner_id, t.client_ref_id.as_str()).await?.is_some() {
         return Err(refuse(DmtRejection::ReferenceUsed));
     }
     let row = SavedTransfer {
         tid: transfers::next_tid(db).await?,
         partner_id: t.partner_id,
         user_code: t.user_code,
-        client_ref_id: t.client_ref_id.clone(),
+        client_ref_id: t.client_ref_id.as_str().to_owned(),
         request: serde_json::to_string(request).map_err(|e| crate::sql::SqlError::Other(e.to_string()))?,
         state: SavedState::Saved,
         commit_at_ms: None,

@@ -10,24 +10,10 @@ pub struct Agent {
     pub user_code: UserCode,
     /// The partner that onboarded the agent.
     pub partner_id: PartnerId,
-    /// The agent's PAN, upper case (unique per partner).
-    pub pan: String,
-    /// The agent's mobile number (unique per partner).
-    pub mobile: String,
-    /// The agent's first name.
-    pub first_name: String,
-    /// The agent's middle name; empty when none.
-    pub middle_name: String,
-    /// The agent's last name.
-    pub last_name: String,
-    /// The agent's e-mail address.
-    pub email: String,
-    /// The agent's date of birth, `YYYY-MM-DD`.
-    pub dob: String,
-    /// The agent's shop, as shown to customers.
-    pub shop_name: String,
-    /// The residence address as a JSON object.
-    pub residence_address: String,
+    /// The agent's details as onboarded (PAN and mobile unique per partner), stored
+    /// flat beside the ids.
+    #[serde(flatten)]
+    pub details: NewAgent,
     /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
@@ -69,15 +55,17 @@ fn from_row(r: &Row) -> Result<Agent, SqlError> {
     Ok(Agent {
         user_code: r.id("user_code")?,
         partner_id: r.id("partner_id")?,
-        pan: r.text("pan")?,
-        mobile: r.text("mobile")?,
-        first_name: r.text("first_name")?,
-        middle_name: r.text("middle_name")?,
-        last_name: r.text("last_name")?,
-        email: r.text("email")?,
-        dob: r.text("dob")?,
-        shop_name: r.text("shop_name")?,
-        residence_address: r.text("residence_address")?,
+        details: NewAgent {
+            pan: r.text("pan")?,
+            mobile: r.text("mobile")?,
+            first_name: r.text("first_name")?,
+            middle_name: r.text("middle_name")?,
+            last_name: r.text("last_name")?,
+            email: r.text("email")?,
+            dob: r.text("dob")?,
+            shop_name: r.text("shop_name")?,
+            residence_address: r.text("residence_address")?,
+        },
         created_at_ms: r.int("created_at_ms")?,
     })
 }
@@ -111,7 +99,7 @@ pub async fn onboard(db: &mut impl Conn, partner_id: PartnerId, a: &NewAgent, no
         let agent = from_row(&row)?;
         // On PostgreSQL (READ COMMITTED) a concurrent onboarding of this same PAN may
         // commit between the two reads: then the mobile's agent is this very person.
-        if agent.pan == a.pan {
+        if agent.details.pan == a.pan {
             return Ok(Onboarded { agent, created: false });
         }
         return Err(Rejection::AgentMobileTaken.into());

@@ -17,20 +17,9 @@ pub struct Recipient {
     pub partner_id: PartnerId,
     /// The customer the recipient belongs to.
     pub customer_mobile: String,
-    /// `acc_ifsc` or `acc_bankcode`: how it was added.
-    pub id_type: String,
-    /// The account number (9 to 18 digits).
-    pub account: String,
-    /// The branch IFSC (or the bank's universal one).
-    pub ifsc: String,
-    /// The bank's short code.
-    pub bank_code: String,
-    /// The account holder's name as the customer gave it.
-    pub recipient_name: String,
-    /// The recipient's mobile number; empty when not given.
-    pub recipient_mobile: String,
-    /// The platform's `recipient_type` code, echoed back.
-    pub recipient_type: i64,
+    /// The account as the customer added it, stored flat beside the ids.
+    #[serde(flatten)]
+    pub details: NewRecipient,
     /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
 }
@@ -69,13 +58,15 @@ fn from_row(r: &Row) -> Result<Recipient, SqlError> {
         recipient_id: r.id("recipient_id")?,
         partner_id: r.id("partner_id")?,
         customer_mobile: r.text("customer_mobile")?,
-        id_type: r.text("id_type")?,
-        account: r.text("account")?,
-        ifsc: r.text("ifsc")?,
-        bank_code: r.text("bank_code")?,
-        recipient_name: r.text("recipient_name")?,
-        recipient_mobile: r.text("recipient_mobile")?,
-        recipient_type: r.int("recipient_type")?,
+        details: NewRecipient {
+            id_type: r.text("id_type")?,
+            account: r.text("account")?,
+            ifsc: r.text("ifsc")?,
+            bank_code: r.text("bank_code")?,
+            recipient_name: r.text("recipient_name")?,
+            recipient_mobile: r.text("recipient_mobile")?,
+            recipient_type: r.int("recipient_type")?,
+        },
         created_at_ms: r.int("created_at_ms")?,
     })
 }
@@ -124,13 +115,7 @@ pub async fn insert(
         recipient_id: row.id("recipient_id")?,
         partner_id,
         customer_mobile: mobile.to_owned(),
-        id_type: r.id_type.clone(),
-        account: r.account.clone(),
-        ifsc: r.ifsc.clone(),
-        bank_code: r.bank_code.clone(),
-        recipient_name: r.recipient_name.clone(),
-        recipient_mobile: r.recipient_mobile.clone(),
-        recipient_type: r.recipient_type,
+        details: r.clone(),
         created_at_ms: now_ms,
     })
 }

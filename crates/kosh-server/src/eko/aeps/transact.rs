@@ -195,14 +195,14 @@ pub fn transaction_data(tx: &AepsTransaction, wallet: &Balance, agent: Option<&k
     let (date, time) = local.split_once(' ').unwrap_or((&local, ""));
     let bank = aeps::bank(&tx.bank_code);
     let merchant = agent.map(|a| {
-        [a.first_name.as_str(), a.middle_name.as_str(), a.last_name.as_str()]
+        [a.details.first_name.as_str(), a.details.middle_name.as_str(), a.details.last_name.as_str()]
             .iter()
             .filter(|p| !p.is_empty())
             .copied()
             .collect::<Vec<_>>()
             .join(" ")
     });
-    let address: Value = agent.and_then(|a| serde_json::from_str(&a.residence_address).ok()).unwrap_or(Value::Null);
+    let address: Value = agent.and_then(|a| serde_json::from_str(&a.details.residence_address).ok()).unwrap_or(Value::Null);
     json!({
         "tx_status": tx.tx_status.to_string(),
         "txstatus_desc": status_now.desc(),
@@ -226,7 +226,7 @@ pub fn transaction_data(tx: &AepsTransaction, wallet: &Balance, agent: Option<&k
         "user_code": tx.user_code.to_string(),
         "merchant_code": tx.user_code.to_string(),
         "merchantname": merchant.unwrap_or_default(),
-        "shop": agent.map_or("", |a| a.shop_name.as_str()),
+        "shop": agent.map_or("", |a| a.details.shop_name.as_str()),
         "shop_address_line1": address["line"].as_str().unwrap_or(""),
         "sender_name": "",
         "customer_id": tx.customer_mobile,

@@ -145,7 +145,7 @@ pub async fn verify(
         unreachable!("the checker fails when a required field is bad")
     };
     require_dmt_agent(&app, auth.partner.id, user_code).await?;
-    let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
+    let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.clone(), code: code.into(), otp_ref_id };
     let again = format!("request a new OTP with POST /customers/mobile_number:{}/otp", mobile.as_str());
     match super::execute(&app, cmd).await? {
         OtpConsent::Accepted(customer) => {
@@ -167,7 +167,7 @@ pub async fn resend_otp(
     let mobile = customer_path(&segment)?;
     super::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
-    let cmd = SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.as_str().into(), otp };
+    let cmd = SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.clone(), otp };
     match super::execute(&app, cmd).await? {
         CustomerOtp::Sent(issued) => {
             let customer = app.store.dmt_customer(auth.partner.id, mobile.as_str()).await.map_err(store_error)?;

@@ -39,20 +39,20 @@ const RECIPIENT_TYPE: i64 = 3;
 
 /// A recipient as the platform lists it (the fields of its recipient-list sample).
 pub fn recipient_json(r: &Recipient) -> Value {
-    let bank = banks::find(&r.bank_code);
+    let bank = banks::find(&r.details.bank_code);
     let channels = bank.map_or(0, |b| b.channels as i64);
     json!({
         "recipient_id": r.recipient_id,
         "beneficiary_id": r.recipient_id,
-        "recipient_id_type": r.id_type,
-        "recipient_name": r.recipient_name,
-        "recipient_mobile": r.recipient_mobile,
-        "recipient_type": r.recipient_type,
-        "account": AccountNumber::masked(&r.account),
+        "recipient_id_type": r.details.id_type,
+        "recipient_name": r.details.recipient_name,
+        "recipient_mobile": r.details.recipient_mobile,
+        "recipient_type": r.details.recipient_type,
+        "account": AccountNumber::masked(&r.details.account),
         "account_type": "Bank Account",
-        "ifsc": r.ifsc,
-        "bank": bank.map_or(r.bank_code.as_str(), |b| b.name),
-        "bank_code": r.bank_code,
+        "ifsc": r.details.ifsc,
+        "bank": bank.map_or(r.details.bank_code.as_str(), |b| b.name),
+        "bank_code": r.details.bank_code,
         "channel": channels,
         "channel_absolute": channels,
         "available_channel": channels,
@@ -141,7 +141,7 @@ pub async fn remove(
     let mobile = customer_path(&customer)?;
     let recipient_id = recipient_id_path(&recipient)?;
     gate(&app, &auth, &params).await?;
-    let cmd = RemoveRecipient { partner_id: auth.partner.id, mobile: mobile.as_str().into(), recipient_id };
+    let cmd = RemoveRecipient { partner_id: auth.partner.id, mobile, recipient_id };
     match app.store.execute(cmd).await {
         Ok(recipient_id) => {
             Ok(EkoReply::ok(rt::RECIPIENT_REMOVED, "Recipient removed successfully", json!({ "recipient_id": recipient_id })))
@@ -182,7 +182,7 @@ pub async fn add(
     };
     let cmd = AddRecipient {
         partner_id: auth.partner.id,
-        mobile: mobile.as_str().into(),
+        mobile: mobile.clone(),
         recipient: new,
         max_recipients: MAX_RECIPIENTS_PER_CUSTOMER,
     };

@@ -97,8 +97,8 @@ fn transfer_request(app: &AppState, auth: &Authenticated, params: &EkoParams) ->
     Ok(NewTransfer {
         partner_id: auth.partner.id,
         user_code,
-        client_ref_id: client_ref_id.as_str().into(),
-        customer_mobile: customer.as_str().into(),
+        client_ref_id,
+        customer_mobile: customer,
         recipient_id,
         amount_paise: amount,
         channel,

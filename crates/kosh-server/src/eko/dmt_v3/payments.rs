@@ -137,7 +137,7 @@ pub async fn add_recipient(
     };
     let cmd = AddRecipient {
         partner_id: auth.partner.id,
-        mobile: mobile.as_str().into(),
+        mobile: mobile.clone(),
         recipient,
         max_recipients: MAX_RECIPIENTS_PER_CUSTOMER,
     };
@@ -145,8 +145,8 @@ pub async fn add_recipient(
     let data = json!({
         "initiator_id": auth.partner.initiator_id,
         "customer_id": mobile.as_str(),
-        "recipient_mobile": r.recipient_mobile,
-        "recipient_id_type": r.id_type,
+        "recipient_mobile": r.details.recipient_mobile,
+        "recipient_id_type": r.details.id_type,
         "recipient_id": r.recipient_id,
         "pipes": {},
     });
@@ -176,9 +176,9 @@ pub async fn register_recipient(
     let data = json!({
         "beneficiary_id": r.recipient_id.to_string(),
         "recipient_id": r.recipient_id.to_string(),
-        "recipient_name": r.recipient_name,
-        "ifsc": r.ifsc,
-        "account": AccountNumber::masked(&r.account),
+        "recipient_name": r.details.recipient_name,
+        "ifsc": r.details.ifsc,
+        "account": AccountNumber::masked(&r.details.account),
         "pipes": { family.pipe.to_string(): { "pipe": family.pipe, "status": 1 } },
     });
     Ok(EkoReply::ok_transaction(1741, "Beneficiary added", data))
@@ -266,8 +266,8 @@ fn transfer_request(
     let transfer = NewTransfer {
         partner_id: auth.partner.id,
         user_code,
-        client_ref_id: client_ref_id.as_str().into(),
-        customer_mobile: customer.as_str().into(),
+        client_ref_id: client_ref_id.clone(),
+        customer_mobile: customer.clone(),
         recipient_id,
         amount_paise: amount,
         channel: channel.unwrap_or(family.channels[0]),
@@ -313,7 +313,7 @@ pub async fn initiate(
     let request = transfer_request(family, &app, &auth, &params)?;
     let t = &request.transfer;
     require_dmt_agent(&app, auth.partner.id, t.user_code).await?;
-    let recorded = app.store.dmt_transfer_by_client_ref(t.partner_id, &t.client_ref_id).await.map_err(store_error)?;
+    let recorded = app.store.dmt_transfer_by_client_ref(t.partner_id, t.client_ref_id.as_str()).await.map_err(store_error)?;
     if recorded.is_none() {
         consume_otp(&app, family, &request).await?;
     }
@@ -342,7 +342,7 @@ async fn consume_otp(app: &AppState, family: &Family, request: &Request) -> Resu
     let check = CheckOtp {
         partner_id: t.partner_id,
         purpose: transaction_purpose(family, t.amount_paise),
-        subject: t.customer_mobile.clone(),
+        subject: t.customer_mobile.as_str().to_owned(),
         code: request.code.clone().into(),
         otp_ref_id: request.otp_ref_id,
     };

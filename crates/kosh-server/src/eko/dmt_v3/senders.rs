@@ -84,7 +84,7 @@ pub async fn profile(
 /// Sends the sender's mobile OTP (intent 19).
 async fn mobile_otp(app: &AppState, auth: &Authenticated, family: &Family, c: &Customer) -> EkoResult {
     let otp = otp_request(app, CUSTOMER_OTP, &c.mobile);
-    let cmd = SendCustomerOtp { partner_id: auth.partner.id, mobile: c.mobile.clone(), otp };
+    let cmd = SendCustomerOtp { partner_id: auth.partner.id, mobile: stored_mobile(&c.mobile)?, otp };
     match crate::eko::dmt::execute(app, cmd).await? {
         CustomerOtp::Sent(issued) => otp_answer(app, family, &c.mobile, CUSTOMER_OTP, issued, json!(19)),
         CustomerOtp::AlreadyVerified(c) => {
@@ -206,9 +206,7 @@ pub async fn resend_customer_otp(
     let mobile = sender_mobile(None, &params)?;
     crate::eko::dmt::user_code_only(&app, &auth, &params).await?;
     let otp = otp_request(&app, CUSTOMER_OTP, mobile.as_str());
-    match crate::eko::dmt::execute(&app, SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.as_str().into(), otp })
-        .await?
-    {
+    match crate::eko::dmt::execute(&app, SendCustomerOtp { partner_id: auth.partner.id, mobile: mobile.clone(), otp }).await? {
         CustomerOtp::Sent(issued) => {
             let mut reply = otp_answer(&app, digikhata(), mobile.as_str(), CUSTOMER_OTP, issued, json!(19))?;
             reply.response_type_id = rt::OTP_SENT;
@@ -231,7 +229,7 @@ pub async fn verify_customer_otp(
 ) -> EkoResult {
     let mobile = sender_mobile(None, &params)?;
     let (code, otp_ref_id) = otp_fields(&app, &auth, &params).await?;
-    let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
+    let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.clone(), code: code.into(), otp_ref_id };
     match crate::eko::dmt::execute(&app, cmd).await? {
         OtpConsent::Accepted(c) => ok(
             rt::CUSTOMER_VERIFIED,
@@ -300,7 +298,7 @@ pub async fn verify_otp(
     }
     let again = format!("request a new OTP: {}", step_hint(family, step, mobile.as_str()));
     if step == KycStep::MobileOtp {
-        let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.as_str().into(), code: code.into(), otp_ref_id };
+        let cmd = VerifyCustomer { partner_id: auth.partner.id, mobile: mobile.clone(), code: code.into(), otp_ref_id };
         return match crate::eko::dmt::execute(&app, cmd).await? {
             OtpConsent::Accepted(c) => after_step(&app, family, &c).await,
             OtpConsent::Refused(check) => Err(otp_refusal(check, &again, app.config.otp_ttl_secs)),
@@ -475,4 +473,9 @@ pub async fn biometric(
     ready_for(&app, &auth, family, &mobile, KycStep::Biometric).await?;
     let detail = aadhaar.map_or(String::new(), |a| a.masked());
     complete(&app, &auth, family, &mobile, KycStep::Biometric, detail, None, "").await
+}
+
+/// A stored customer's mobile, typed again for a command (it was checked when stored).
+fn stored_mobile(mobile: &str) -> Result<kosh_core::validate::Mobile, EkoReply> {
+    kosh_core::validate::Mobile::parse(mobile).map_err(|m| EkoReply::invalid(vec![("customer_id".into(), m.into())]))
 }
