@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_request_hashes.sql"),
         postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "v3_inquiry",
+        sqlite: include_str!("../migrations/sqlite/0010_v3_inquiry.sql"),
+        postgres: include_str!("../migrations/postgres/0010_v3_inquiry.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -20,7 +20,7 @@
 
 use super::ekyc::pid_param;
 use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service, require_bank_connector};
-use crate::eko::auth::{accept_request_hash, Authenticated};
+use crate::eko::auth::{accept_request_hash_for, Authenticated};
 use crate::eko::envelope::{rsid, status, EkoReply, EkoResult};
 use crate::eko::params::EkoParams;
 use crate::eko::user::store_error;
@@ -53,18 +53,30 @@ pub async fn transact(
     headers: HeaderMap,
     params: EkoParams,
 ) -> EkoResult {
-    let mut c = crate::eko::checker(&params, &auth)?;
-    let tx_type = c.required(&params, "service_type", TxType::parse);
-    let user_code = c.required(&params, "user_code", validate::parse_user_code);
-    let customer = c.required(&params, "customer_id", Mobile::parse);
+    transact_reply(&app, &auth, &headers, &params, "POST /v2/aeps").await
+}
+
+/// A transaction from `params` (however its path named them), its request_hash checked
+/// under `endpoint`'s rule in [`crate::eko::auth::REQUEST_HASH_TABLE`].
+pub async fn transact_reply(
+    app: &AppState,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    params: &EkoParams,
+    endpoint: &str,
+) -> EkoResult {
+    let mut c = crate::eko::checker(params, auth)?;
+    let tx_type = c.required(params, "service_type", TxType::parse);
+    let user_code = c.required(params, "user_code", validate::parse_user_code);
+    let customer = c.required(params, "customer_id", Mobile::parse);
     let bank =
-        c.required(&params, "bank_code", |t| aeps::bank(t).ok_or("is not a bank Kosh knows (short code such as SBIN, or IIN)"));
+        c.required(params, "bank_code", |t| aeps::bank(t).ok_or("is not a bank Kosh knows (short code such as SBIN, or IIN)"));
     let amount =
-        c.required(&params, "amount", |t| Paise::parse_rupees(t).map_err(|_| "must be an amount in rupees, like 500 or 500.00"));
-    let client_ref_id = c.required(&params, "client_ref_id", ClientRefId::parse);
-    let aadhaar = c.required(&params, "aadhar", parse_aadhaar);
-    pid_param(&mut c, &params);
-    c.required(&params, "latlong", validate::parse_latlong);
+        c.required(params, "amount", |t| Paise::parse_rupees(t).map_err(|_| "must be an amount in rupees, like 500 or 500.00"));
+    let client_ref_id = c.required(params, "client_ref_id", ClientRefId::parse);
+    let aadhaar = c.required(params, "aadhar", parse_aadhaar);
+    pid_param(&mut c, params);
+    c.required(params, "latlong", validate::parse_latlong);
     if let (Some(tx_type), Some(amount)) = (tx_type, amount) {
         match tx_type {
             TxType::CashWithdrawal => {
@@ -84,10 +96,9 @@ pub async fn transact(
     };
     let raw = |name| params.get(name).unwrap_or_default().trim();
     let fields = [aadhaar.digits(), raw("amount"), raw("user_code")];
-    let order = "secret-key-timestamp + aadhar (the 12 digits, unencrypted) + amount (as sent) + user_code";
-    let request_hash = accept_request_hash(&app, &auth, &headers, &fields, order)?;
-    require_bank_connector(&app)?;
-    require_aeps_service(&app, &auth, user_code).await?;
+    let request_hash = accept_request_hash_for(app, auth, headers, endpoint, &fields)?;
+    require_bank_connector(app)?;
+    require_aeps_service(app, auth, user_code).await?;
     let new = NewTransaction {
         partner_id: auth.partner.id,
         client_ref_id: client_ref_id.as_str().into(),
@@ -97,15 +108,15 @@ pub async fn transact(
         amount_paise: amount,
         customer_mobile: customer.as_str().into(),
         bank_code: bank.code.into(),
-        aadhaar: aadhaar_ref(&app, &aadhaar)?,
-        awaited_ms: awaited_ms(&app),
+        aadhaar: aadhaar_ref(app, &aadhaar)?,
+        awaited_ms: awaited_ms(app),
     };
     let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: client_ref_id.as_str().into() };
-    let (tx, wallet) = service::transact(&app, key, request_hash, new).await.map_err(|e| match e {
+    let (tx, wallet) = service::transact(app, key, request_hash, new).await.map_err(|e| match e {
         TransactError::Refused(e) => refusal(e, user_code),
         TransactError::Store(e) => store_error(e),
     })?;
-    transaction_reply(&app, &tx, &wallet).await
+    transaction_reply(app, &tx, &wallet).await
 }
 
 /// The sandbox bank's delay for awaited transactions.
