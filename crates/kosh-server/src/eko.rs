@@ -153,6 +153,7 @@ pub const SERVED: &[(&str, &str)] = &[
     ("v3", "/admin/network/agent/{user_code}/service/{service_code}/deactivate"),
     ("v3", "/user/account/balance"),
     ("v3", "/user/account/balance/{customer_id}"),
+    ("v3", "/admin/network/agent/{user_code}/aeps-fingpay/activate"),
     ("v3", "/user/collection/aeps-fingpay/kyc/otp"),
     ("v3", "/user/collection/aeps-fingpay/kyc/otp/verify"),
     ("v3", "/user/collection/aeps-fingpay/kyc/biometric"),
@@ -245,38 +246,6 @@ fn char_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hint(path: &str) -> String {
-        no_mapping_rule(path).hint.unwrap()
-    }
-
-    #[test]
-    fn the_hint_names_the_nearest_served_path() {
-        assert!(hint("/ekoapi/v3/customer/collection/aeps-fingpay/cash-withdrawal/9812345678")
-            .ends_with("nearest path Kosh serves is /ekoapi/v3/customer/collection/aeps-fingpay/cash-withdrawl/{customer_id}"));
-        assert!(hint("/ekoicici/v3/tools/reference/transactions/123")
-            .contains("/ekoicici/v3/tools/reference/transaction/{reference}"));
-        assert!(
-            hint("/ekoapi/v1/transaction/123").contains("/ekoapi/v1/transactions/{tid}"),
-            "{}",
-            hint("/ekoapi/v1/transaction/123")
-        );
-        assert!(hint("/ekoapi/v2/user/service/activat").contains("/ekoapi/v2/user/service/activate"));
-        assert!(hint("/ekoapi/v3/user/acount/services").contains("/ekoapi/v3/user/account/services"));
-    }
-
-    #[test]
-    fn segment_distance_treats_params_as_wildcards() {
-        assert_eq!(segment_distance(&["a", "123"], &["a", "{id}"]), 1);
-        assert_eq!(segment_distance(&["a", "123"], &["a", "b"]), 3);
-        assert_eq!(segment_distance(&["a"], &["a", "{id}"]), 2);
-        assert_eq!(char_distance("withdrawal", "withdrawl"), 1);
-    }
-}
-
 /// Reads a colon path id such as `user_code:20810200`, checking its name.
 pub fn colon_id<'a>(segment: &'a str, name: &str) -> Result<&'a str, EkoReply> {
     match segment.split_once(':') {
@@ -310,4 +279,36 @@ pub fn checker(params: &EkoParams, auth: &auth::Authenticated) -> Result<Checker
 fn invalid_initiator() -> EkoReply {
     EkoReply::failure(envelope::status::INVALID_INITIATOR, -1, "Invalid Sender/Initiator")
         .with_hint("initiator_id must be the registered mobile number of the partner whose developer_key you send")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(path: &str) -> String {
+        no_mapping_rule(path).hint.unwrap()
+    }
+
+    #[test]
+    fn the_hint_names_the_nearest_served_path() {
+        assert!(hint("/ekoapi/v3/customer/collection/aeps-fingpay/cash-withdrawal/9812345678")
+            .ends_with("nearest path Kosh serves is /ekoapi/v3/customer/collection/aeps-fingpay/cash-withdrawl/{customer_id}"));
+        assert!(hint("/ekoicici/v3/tools/reference/transactions/123")
+            .contains("/ekoicici/v3/tools/reference/transaction/{reference}"));
+        assert!(
+            hint("/ekoapi/v1/transaction/123").contains("/ekoapi/v1/transactions/{tid}"),
+            "{}",
+            hint("/ekoapi/v1/transaction/123")
+        );
+        assert!(hint("/ekoapi/v2/user/service/activat").contains("/ekoapi/v2/user/service/activate"));
+        assert!(hint("/ekoapi/v3/user/acount/services").contains("/ekoapi/v3/user/account/services"));
+    }
+
+    #[test]
+    fn segment_distance_treats_params_as_wildcards() {
+        assert_eq!(segment_distance(&["a", "123"], &["a", "{id}"]), 1);
+        assert_eq!(segment_distance(&["a", "123"], &["a", "b"]), 3);
+        assert_eq!(segment_distance(&["a"], &["a", "{id}"]), 2);
+        assert_eq!(char_distance("withdrawal", "withdrawl"), 1);
+    }
 }

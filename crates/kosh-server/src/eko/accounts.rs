@@ -10,6 +10,7 @@
 //! | `PUT /admin/network/agent/{user_code}/service/{service_code}/activate` | `PUT /user/service/activate` | 1294 / 1295 |
 //! | `PUT /admin/network/agent/{user_code}/service/{service_code}/deactivate` | `PUT /user/service/deactivate` | 1298 |
 //! | `GET /user/account/balance?customer_id=` (docs), `GET /user/account/balance/{customer_id}` (SDK) | `GET /customers/mobile_number:{m}/balance` | 1 |
+//! | `PUT /admin/network/agent/{user_code}/aeps-fingpay/activate` (multipart: `form-data` JSON part + `pan_card`, `aadhar_front`, `aadhar_back`) | activate service 43 with its documents | 1294 / 1295 |
 //!
 //! Path ids are taken plain (`/agent/20810200/…`) or in the colon form
 //! (`/agent/user_code:20810200/…`).
@@ -22,6 +23,8 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
+use kosh_core::banks::{AccountNumber, Ifsc};
+use kosh_core::validate::Text;
 
 /// The v3 user-management routes, relative to a v3 prefix.
 pub fn routes() -> Router<AppState> {
@@ -33,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tools/catalog/service-codes", get(user::all_services))
         .route(&format!("{agent}/activate"), put(activate))
         .route(&format!("{agent}/deactivate"), put(deactivate))
+        .route("/admin/network/agent/{user_code}/aeps-fingpay/activate", put(activate_aeps_fingpay))
         .route("/user/account/balance", get(balance_by_query))
         .route("/user/account/balance/{customer_id}", get(balance_by_path))
 }
@@ -78,6 +82,38 @@ async fn deactivate(
     params: EkoParams,
 ) -> EkoResult {
     user::deactivate_reply(&app, &auth, &with_target(params, &user_code, &service_code)?).await
+}
+
+/// The documents and bank details the Fingpay activation requires besides v1's fields.
+const FINGPAY_DOCUMENTS: [&str; 3] = ["pan_card", "aadhar_front", "aadhar_back"];
+
+/// `PUT /admin/network/agent/{user_code}/aeps-fingpay/activate`: service 43 with the
+/// agent's settlement account (`account`, `ifsc`), `shop_type`, `aadhar` and the three
+/// documents; the rest as v1's activation. The Aadhaar number is checked, never kept.
+async fn activate_aeps_fingpay(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(user_code): Path<String>,
+    params: EkoParams,
+) -> EkoResult {
+    let params = with_target(params, &user_code, "43")?;
+    let mut c = super::checker(&params, &auth)?;
+    c.required(&params, "account", |t| AccountNumber::parse(t).map_err(|e| e.message()));
+    c.required(&params, "ifsc", Ifsc::parse);
+    c.required(&params, "shop_type", |t| Text::parse(t, 8));
+    c.required(&params, "aadhar", super::aeps::parse_aadhaar);
+    for name in ["modelname", "devicenumber", "office_address", "address_as_per_proof", "latlong"] {
+        if params.get(name).is_none() {
+            c.fail(name, MISSING);
+        }
+    }
+    for document in FINGPAY_DOCUMENTS {
+        if !params.uploads().iter().any(|u| u.field == document) {
+            c.fail(document, "is required (a file part: JPEG or PDF under 1 MB)");
+        }
+    }
+    c.finish()?;
+    user::activate_reply(&app, &auth, &params).await
 }
 
 /// `customer_id_type` names what `customer_id` is; only mobile numbers name wallets.

@@ -302,8 +302,8 @@ impl<S: Send + Sync> FromRequest<S> for EkoParams {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let query = req.uri().query().unwrap_or("").to_owned();
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        // The boundary of a multipart body is case-sensitive; only the media type is not.
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             EkoReply::http_error(e.status(), format!("cannot read the request body: {}", e.body_text()))
                 .with_hint("the body may be larger than the configured max_body_bytes")
@@ -313,8 +313,8 @@ impl<S: Send + Sync> FromRequest<S> for EkoParams {
         if bytes.is_empty() {
             return Ok(params);
         }
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        match media {
+        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match media.as_str() {
             "application/x-www-form-urlencoded" => params.add_form(&bytes, "body")?,
             "application/json" => params.add_json(&bytes)?,
             "multipart/form-data" => params.add_multipart(&bytes, &content_type)?,
