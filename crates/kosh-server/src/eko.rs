@@ -31,7 +31,7 @@ pub mod token;
 pub mod user;
 
 use crate::state::AppState;
-use axum::extract::OriginalUri;
+use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
@@ -49,7 +49,7 @@ fn routes() -> Router<AppState> {
     Router::new()
         .route("/user/services", get(user::all_services))
         .route("/user/services/{user_code}", get(user::agent_services))
-        .route("/user/service/activate", put(user::activate))
+        .route("/user/service/activate", put(user::activate).layer(DefaultBodyLimit::max(params::MAX_UPLOAD_BYTES)))
         .route("/user/service/deactivate", put(user::deactivate))
         .route("/user/onboard", put(onboard::onboard))
         .route("/user/request/otp", put(otp::request))

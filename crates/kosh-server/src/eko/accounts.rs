@@ -17,10 +17,10 @@
 
 use super::auth::Authenticated;
 use super::envelope::{EkoReply, EkoResult, MISSING};
-use super::params::EkoParams;
+use super::params::{EkoParams, MAX_UPLOAD_BYTES};
 use super::{balance, check_initiator, onboard, user};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use kosh_core::banks::{AccountNumber, Ifsc};
@@ -34,9 +34,12 @@ pub fn routes() -> Router<AppState> {
         .route("/user/network/eps-agent", post(onboard::onboard))
         .route("/user/account/services", get(services))
         .route("/tools/catalog/service-codes", get(user::all_services))
-        .route(&format!("{agent}/activate"), put(activate))
+        .route(&format!("{agent}/activate"), put(activate).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route(&format!("{agent}/deactivate"), put(deactivate))
-        .route("/admin/network/agent/{user_code}/aeps-fingpay/activate", put(activate_aeps_fingpay))
+        .route(
+            "/admin/network/agent/{user_code}/aeps-fingpay/activate",
+            put(activate_aeps_fingpay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
         .route("/user/account/balance", get(balance_by_query))
         .route("/user/account/balance/{customer_id}", get(balance_by_path))
 }

@@ -76,7 +76,7 @@ pub async fn by_query(State(app): State<AppState>, Extension(auth): Extension<Au
         (Some(tid), _) => tid.trim().to_owned(),
         (None, Some(r)) => format!("client_ref_id:{}", r.trim()),
         (None, None) => {
-            return Err(EkoReply::invalid(vec![("tid".into(), format!("{MISSING} (or client_ref_id)"))])
+            return Err(EkoReply::invalid(vec![("tid".into(), MISSING.into())])
                 .with_hint("send ?tid=<Eko tid> or ?client_ref_id=<your reference>, or put either in the path"))
         }
     };

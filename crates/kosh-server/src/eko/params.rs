@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub const MAX_PARAMS: usize = 64;
 /// Longest parameter name.
 pub const MAX_NAME_LEN: usize = 64;
+/// Largest body of the routes that take document uploads (three documents under 1 MB
+/// each, and the fields); every other route keeps `max_body_bytes`.
+pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
 /// Longest parameter value, in bytes (PID XML for AePS is the largest legitimate value).
 pub const MAX_VALUE_LEN: usize = 32 * 1024;
 
