@@ -19,6 +19,7 @@ on_both_backends!(
     every_path_in_the_route_table_is_served,
     the_common_inquiry_checks_its_reference_and_sees_every_version,
     v3_user_management_refuses_bad_input_and_changes_nothing,
+    aadhaar_pay_credits_the_agents_wallet_at_its_v2_and_v3_paths,
 );
 
 const BOUNDARY: &str = "KoshTestBoundary7MA4YWxkTrZu0gW";
@@ -227,5 +228,65 @@ async fn v3_user_management_refuses_bad_input_and_changes_nothing(backend: Backe
         v3.send_json(reqwest::Method::PUT, "/user/account", &json!({ "pan_number": "NOTAPAN" }), None).await.unwrap();
     assert_eq!(onboard_bad.status, 200, "never 5xx: {}", onboard_bad.body);
     assert!(eko_support::invalid_names(&onboard_bad.body).contains(&"pan_number".to_owned()), "{}", onboard_bad.body);
+    app.stop().await;
+}
+
+async fn wallets(app: &kosh_server::App) -> (i64, i64) {
+    use kosh_core::ledger::AccountKind;
+    let store = &app.state.store;
+    let partner = store.find_partner("sandbox").await.unwrap().unwrap().id;
+    let agent = store.balance(partner, &AccountKind::AgentWallet { user_code: 20_810_200 }).await.unwrap();
+    let own = store.balance(partner, &AccountKind::PartnerWallet).await.unwrap();
+    (agent.available_credit(), own.available_credit())
+}
+
+async fn aadhaar_pay_credits_the_agents_wallet_at_its_v2_and_v3_paths(backend: Backend) {
+    let app = eko_support::start(backend, |c| c.service_review_secs = 0).await;
+    let v3 = sandbox(&app, "/ekoapi/v3");
+    aeps_ready(&app, &v3, &with_check_digit("67890123456").unwrap()).await;
+    let customer = with_check_digit("78901234567").unwrap();
+    let path = format!("/customer/collection/aeps-fingpay/aadhaar-pay/{CUSTOMER}");
+    let pay = |amount: &str, reference: &str| {
+        let mut body = cash_withdrawal("20810200", customer.digits());
+        body.as_object_mut().unwrap().remove("service_type");
+        body.as_object_mut().unwrap().remove("customer_id");
+        body["amount"] = json!(amount);
+        body["client_ref_id"] = json!(reference);
+        body
+    };
+
+    let off = put(&v3, "/admin/network/agent/20810200/service/51/deactivate", &[]).await;
+    assert_eq!(off["response_type_id"], 1298, "{off}");
+    let before = wallets(&app).await;
+    let refused = v3.send_json(reqwest::Method::POST, &path, &pay("100", "AP-0"), None).await.unwrap().body;
+    assert_eq!((&refused["status"], &refused["message"]), (&json!(346), &json!("Agent not allowed")), "service 51: {refused}");
+    assert!(refused["hint"].as_str().unwrap().contains("service 51 (Aadhaar Pay)"), "{refused}");
+    put(&v3, "/admin/network/agent/20810200/service/51/activate", &[]).await;
+    let over = v3.send_json(reqwest::Method::POST, &path, &pay("10000.01", "AP-1"), None).await.unwrap().body;
+    assert_eq!(eko_support::invalid_names(&over), ["amount"], "₹10,000 per transaction: {over}");
+    assert_eq!(wallets(&app).await, before, "refusals move nothing");
+
+    let paid = v3.send_json(reqwest::Method::POST, &path, &pay("10000", "AP-2"), None).await.unwrap().body;
+    assert_eq!(
+        (&paid["response_type_id"], &paid["data"]["tx_status"], &paid["data"]["type"]),
+        (&json!(1463), &json!("0"), &json!("5")),
+        "{paid}"
+    );
+    assert_eq!(
+        wallets(&app).await,
+        (before.0 + 1_000_000, before.1),
+        "the agent's wallet gains the payment, the partner's nothing"
+    );
+    assert_eq!((&paid["data"]["balance"], &paid["data"]["commission"]), (&json!("10000.0"), &json!("0.0")), "{paid}");
+
+    let mut v2 = pay("2500", "AP-3");
+    v2["service_type"] = json!("5");
+    v2["customer_id"] = json!(CUSTOMER);
+    let hash = [customer.digits(), "2500", "20810200"];
+    let legacy = sandbox(&app, "/ekoapi/v2").send_json(reqwest::Method::POST, "/aeps", &v2, Some(&hash)).await.unwrap().body;
+    assert_eq!((&legacy["response_type_id"], &legacy["data"]["type"]), (&json!(1463), &json!("5")), "{legacy}");
+    assert_eq!(wallets(&app).await, (before.0 + 1_250_000, before.1));
+    let found = get(&v3, "/tools/reference/transaction/client_ref_id:AP-3", &[]).await;
+    assert_eq!((&found["response_type_id"], &found["data"]["tid"]), (&json!(1472), &legacy["data"]["tid"]), "{found}");
     app.stop().await;
 }

@@ -192,6 +192,11 @@ pub const REQUEST_HASH_TABLE: &[HashedEndpoint] = &[
         rule: HashRule::IfSent,
         order: AEPS_ORDER,
     },
+    HashedEndpoint {
+        endpoint: "POST /v3/customer/collection/aeps-fingpay/aadhaar-pay/{customer_id}",
+        rule: HashRule::IfSent,
+        order: AEPS_ORDER,
+    },
 ];
 
 /// The request_hash entry of `endpoint`; panics on an endpoint missing from the table

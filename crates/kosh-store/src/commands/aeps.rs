@@ -653,9 +653,12 @@ async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, 
         return Ok(None);
     }
     let p = tx.partner_id;
+    let aadhaar_pay = tx.tx_type == TxType::AadhaarPay.code();
+    // Aadhaar Pay is a merchant payment to the agent: its own e-value gains the amount.
+    let payee = if aadhaar_pay { AccountKind::AgentWallet { user_code: tx.user_code } } else { AccountKind::PartnerWallet };
     let mut legs = vec![
         LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due),
-        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due - tds),
+        LegSpec::new(p, &payee, Side::Credit, due - tds),
     ];
     if tds > 0 {
         legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds));
@@ -663,6 +666,7 @@ async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, 
     let kind = match TxType::parse(&tx.tx_type.to_string()) {
         Ok(TxType::CashWithdrawal) => "aeps_cash_withdrawal",
         Ok(TxType::MiniStatement) => "aeps_mini_statement",
+        Ok(TxType::AadhaarPay) => "aeps_aadhaar_pay",
         _ => "aeps_balance_enquiry",
     };
     match record_entry(db, p, kind, &tx.tid.to_string(), &legs, pending, now_ms).await? {

@@ -9,6 +9,7 @@
 //! | `POST /customer/collection/aeps-fingpay/cash-withdrawl/{customer_id}` (sic) | cash withdrawal | 1463 / 1464 / 1465 |
 //! | `POST /customer/collection/aeps-fingpay/balance-enquiry/{customer_id}` | balance enquiry (`amount` 0 or absent) | 1466 / 1467 |
 //! | `POST /customer/collection/aeps-fingpay/mini-statement/{customer_id}` | mini statement (`amount` 0 or absent) | 1527 / 1528 |
+//! | `POST /customer/collection/aeps-fingpay/aadhaar-pay/{customer_id}` (Kosh's path: the platform documents none) | Aadhaar Pay (service 51): up to ₹10,000, the agent's e-value credited | 1463 / 1464 / 1465 |
 //!
 //! The SDK sends no `request_hash` here and the platform accepts that: the hash is
 //! checked when sent ([`crate::eko::auth::HashRule::IfSent`]).
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{BASE}/cash-withdrawl/{{customer_id}}"), post(cash_withdrawal))
         .route(&format!("{BASE}/balance-enquiry/{{customer_id}}"), post(balance_enquiry))
         .route(&format!("{BASE}/mini-statement/{{customer_id}}"), post(mini_statement))
+        .route(&format!("{BASE}/aadhaar-pay/{{customer_id}}"), post(aadhaar_pay))
 }
 
 async fn cash_withdrawal(
@@ -77,5 +79,17 @@ async fn mini_statement(
 ) -> EkoResult {
     let params = enquiry(params, &customer, "4")?;
     let endpoint = "POST /v3/customer/collection/aeps-fingpay/mini-statement/{customer_id}";
+    transact::transact_reply(&app, &auth, &headers, &params, endpoint).await
+}
+
+async fn aadhaar_pay(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+    params: EkoParams,
+) -> EkoResult {
+    let params = params.with_path("customer_id", path_id(&customer, "customer_id")?)?.with_path("service_type", "5")?;
+    let endpoint = "POST /v3/customer/collection/aeps-fingpay/aadhaar-pay/{customer_id}";
     transact::transact_reply(&app, &auth, &headers, &params, endpoint).await
 }

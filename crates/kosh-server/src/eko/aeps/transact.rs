@@ -23,7 +23,7 @@ use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service, require_b
 use crate::eko::auth::{accept_request_hash_for, Authenticated};
 use crate::eko::envelope::{rsid, status, EkoReply, EkoResult};
 use crate::eko::params::EkoParams;
-use crate::eko::user::store_error;
+use crate::eko::user::{require_active_service, store_error};
 use crate::service::aeps::{self as service, TransactError};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -78,14 +78,8 @@ pub async fn transact_reply(
     pid_param(&mut c, params);
     c.required(params, "latlong", validate::parse_latlong);
     if let (Some(tx_type), Some(amount)) = (tx_type, amount) {
-        match tx_type {
-            TxType::CashWithdrawal => {
-                if let Err(why) = aeps::check_withdrawal(amount) {
-                    c.fail("amount", &why);
-                }
-            }
-            _ if !amount.is_zero() => c.fail("amount", "must be 0 for a balance enquiry or mini statement"),
-            _ => {}
+        if let Err(why) = tx_type.check_amount(amount) {
+            c.fail("amount", &why);
         }
     }
     c.finish()?;
@@ -98,7 +92,11 @@ pub async fn transact_reply(
     let fields = [aadhaar.digits(), raw("amount"), raw("user_code")];
     let request_hash = accept_request_hash_for(app, auth, headers, endpoint, &fields)?;
     require_bank_connector(app)?;
-    require_aeps_service(app, auth, user_code).await?;
+    if tx_type == TxType::AadhaarPay {
+        require_active_service(app, auth.partner.id, user_code, aeps::SERVICE_AADHAAR_PAY).await?;
+    } else {
+        require_aeps_service(app, auth, user_code).await?;
+    }
     let new = NewTransaction {
         partner_id: auth.partner.id,
         client_ref_id: client_ref_id.as_str().into(),
@@ -170,7 +168,17 @@ pub async fn transaction_reply(app: &AppState, tx: &AepsTransaction, wallet: &Ba
     let agent = app.store.agent(tx.partner_id, tx.user_code).await.map_err(store_error)?;
     let tx_type = TxType::parse(&tx.tx_type.to_string()).unwrap_or(TxType::BalanceEnquiry);
     let status_now = TxStatus::from_code(tx.tx_status).unwrap_or(TxStatus::Awaited);
-    let mut data = transaction_data(tx, wallet, agent.as_ref());
+    // Aadhaar Pay pays the agent: its answer shows the agent's own e-value.
+    let agent_wallet = match tx_type {
+        TxType::AadhaarPay => Some(
+            app.store
+                .balance(tx.partner_id, &kosh_core::ledger::AccountKind::AgentWallet { user_code: tx.user_code })
+                .await
+                .map_err(store_error)?,
+        ),
+        _ => None,
+    };
+    let mut data = transaction_data(tx, agent_wallet.as_ref().unwrap_or(wallet), agent.as_ref());
     if tx_type == TxType::MiniStatement && status_now == TxStatus::Success {
         let lines = sandbox::mini_statement(tx.customer_balance_paise.unwrap_or(0), tx.created_at_ms);
         let list: Vec<Value> = lines
@@ -180,7 +188,8 @@ pub async fn transaction_reply(app: &AppState, tx: &AepsTransaction, wallet: &Ba
         data["mini_statement_list"] = Value::Array(list);
     }
     let (ok_rt, fail_rt) = match tx_type {
-        TxType::CashWithdrawal => (1463, 1464),
+        // The platform documents none for Aadhaar Pay: Kosh answers as a withdrawal.
+        TxType::CashWithdrawal | TxType::AadhaarPay => (1463, 1464),
         TxType::BalanceEnquiry => (1466, 1467),
         TxType::MiniStatement => (1527, 1528),
     };
