@@ -383,3 +383,41 @@ impl Checker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(content_type: &str, body: &[u8]) -> Result<EkoParams, EkoReply> {
+        let mut params = EkoParams::default();
+        params.add_multipart(body, content_type).map(|()| params)
+    }
+
+    #[test]
+    fn a_multipart_body_gives_its_json_or_form_part_text_parts_and_files() {
+        let body = b"preamble\r\n--AbC\r\nContent-Disposition: form-data; name=\"form-data\"\r\n\r\n{\"a\":\"1\",\"n\":2}\r\n\
+--AbC\r\ncontent-disposition: form-data; name=\"note\"\r\n\r\nhi\r\n\
+--AbC\r\nContent-Disposition: form-data; name=\"pan_card\"; filename=\"p.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--AbC--\r\n";
+        let params = parse("multipart/form-data; boundary=AbC", body).unwrap();
+        assert_eq!((params.get("a"), params.get("n"), params.get("note")), (Some("1"), Some("2"), Some("hi")));
+        assert_eq!(params.uploads(), [Upload { field: "pan_card".into(), filename: "p.pdf".into(), size: 8, media: "pdf" }]);
+
+        let form = b"--b\r\nContent-Disposition: form-data; name=\"form-data\"\r\n\r\nuser_code=1&x=y\r\n--b--";
+        assert_eq!(parse("multipart/form-data; boundary=\"b\"", form).unwrap().get("x"), Some("y"));
+    }
+
+    #[test]
+    fn a_malformed_multipart_body_is_a_400_that_says_why() {
+        let cases: [(&str, &[u8], &str); 4] = [
+            ("multipart/form-data", b"--x\r\n", "no boundary"),
+            ("multipart/form-data; boundary=abc", b"--ABC\r\n", "never appears"),
+            ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nopen", "not closed"),
+            ("multipart/form-data; boundary=x", b"--x\r\nX-Other: 1\r\n\r\nv\r\n--x--", "Content-Disposition"),
+        ];
+        for (content_type, body, why) in cases {
+            let err = parse(content_type, body).unwrap_err();
+            assert_eq!(err.http, StatusCode::BAD_REQUEST, "{why}");
+            assert!(err.message.contains(why), "{}: {why}", err.message);
+        }
+    }
+}

@@ -153,7 +153,7 @@ pub async fn inquiry(
             tid.to_string()
         }
     };
-    inquiry_reply(&app, auth.partner.id, &reference).await?.ok_or_else(|| {
+    transfer_inquiry(&app, auth.partner.id, &auth.partner.initiator_id, &reference).await?.ok_or_else(|| {
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
     })
@@ -163,6 +163,18 @@ pub async fn inquiry(
 /// client_ref_id; `None` when no transfer of the partner matches (so the common v3
 /// inquiry can ask the other products).
 pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+    let partner = app.store.partner(partner_id).await.map_err(store_error)?;
+    let initiator_id = partner.map(|p| p.initiator_id).unwrap_or_default();
+    transfer_inquiry(app, partner_id, &initiator_id, reference).await
+}
+
+/// [`inquiry_reply`] for a partner whose `initiator_id` the caller knows.
+async fn transfer_inquiry(
+    app: &AppState,
+    partner_id: i64,
+    initiator_id: &str,
+    reference: &str,
+) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.dmt_transfer_by_client_ref(partner_id, r).await,
         None => match parse_id(reference) {
@@ -171,11 +183,9 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
         },
     };
     let Some(transfer) = found.map_err(store_error)? else { return Ok(None) };
-    let partner = app.store.partner(partner_id).await.map_err(store_error)?;
-    let initiator_id = partner.map(|p| p.initiator_id).unwrap_or_default();
     let view = dmt::inquire(app, transfer).await.map_err(store_error)?;
     let t = &view.transfer;
-    let context = transfer_context(app, &initiator_id, t).await?;
+    let context = transfer_context(app, initiator_id, t).await?;
     let data = transfer_json(t, view.balance_paise, context);
     let mut reply = EkoReply::ok(rt::INQUIRY, format!("Transaction status: {}", t.tx_status.desc()), data);
     reply.response_status_id = transaction_rsid(t.tx_status);
