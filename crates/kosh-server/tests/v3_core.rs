@@ -111,6 +111,18 @@ async fn request_hash_is_required_per_endpoint(backend: Backend) {
     assert_eq!((status, &v3["status"], &v3["message"]), (200, &json!(346), &json!("Agent not allowed")), "past the hash: {v3}");
     let (status, wrong) = send(signed(http.post(&v3_path)).header("request_hash", "bm90IHRoZSBoYXNo").json(&body)).await;
     assert_eq!(status, 403, "a hash that is sent is checked: {wrong}");
+    let mut bad = body.clone();
+    bad["aadhar"] = json!("123456789012");
+    bad["amount"] = json!("10000.50");
+    bad.as_object_mut().unwrap().remove("customer_id");
+    let (status, bad) = send(
+        signed(http.post(format!("{}/ekoapi/v3/customer/collection/aeps-fingpay/cash-withdrawl/12345", app.url()))).json(&bad),
+    )
+    .await;
+    assert_eq!(status, 200, "{bad}");
+    assert_eq!(eko_support::invalid_names(&bad), ["aadhar", "amount", "customer_id"], "every bad field at once: {bad}");
+    let partner = app.state.store.find_partner("sandbox").await.unwrap().unwrap().id;
+    assert_eq!(app.state.store.aeps_transaction_by_ref(partner, "HASH-1").await.unwrap(), None, "nothing recorded");
     for entry in kosh_server::eko::auth::REQUEST_HASH_TABLE {
         assert_eq!(kosh_server::eko::auth::hashed_endpoint(entry.endpoint), entry);
     }
