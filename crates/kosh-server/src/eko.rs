@@ -164,6 +164,7 @@ pub const SERVED: &[(&str, &str)] = &[
     ("v3", "/customer/collection/aeps-fingpay/balance-enquiry/{customer_id}"),
     ("v3", "/customer/collection/aeps-fingpay/mini-statement/{customer_id}"),
     ("v3", "/customer/collection/aeps-fingpay/aadhaar-pay/{customer_id}"),
+    ("v3", "/customer/collection/aeps-fingpay/cash-withdrawal/otp/{customer_id}"),
 ];
 
 /// The answer for an Eko path no route matched: the platform's "No mapping rule

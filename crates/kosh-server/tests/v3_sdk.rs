@@ -23,12 +23,13 @@ use std::process::Command;
 on_both_backends!(the_vendor_python_sdk_drives_the_v3_core);
 
 /// The SDK's endpoints (slugs) this branch serves, each driven by the script.
-const SDK_ENDPOINTS_SERVED: [&str; 15] = [
+const SDK_ENDPOINTS_SERVED: [&str; 16] = [
     "activate-aeps-fingpay",
     "activate-user-service",
     "aeps-fingpay-balance-enquiry",
     "aeps-fingpay-biometric-ekyc",
     "aeps-fingpay-cash-withdrawal",
+    "aeps-fingpay-cash-withdrawal-otp",
     "aeps-fingpay-daily-auth",
     "aeps-fingpay-mini-statement",
     "aeps-fingpay-send-otp-kyc",

@@ -160,6 +160,21 @@ earned = sum(paise(d["commission"]) - paise(d["tds"]) for d in (be, ms))
 assert wallet() == after + earned, "enquiries move only their commission (less TDS)"
 after = wallet()
 
+# The withdrawal OTP step: an OTP to the customer, for this agent and amount.
+sent = check(call("aeps-fingpay-cash-withdrawal-otp", dict(tx, amount=1200)), 0, 2133, ("txn_otp_request_id", "otp_ref_id"), "CW OTP")
+status, otp = raw("GET", "/sandbox/otp", query={"mobile": CONFIG["customer"], "purpose": f"aeps_cw:{user_code}:120000"}, prefix="")
+with_otp = dict(tx, amount=1200, client_ref_id="V3CW2", txn_otp_request_id=sent["txn_otp_request_id"])
+wrong = call("aeps-fingpay-cash-withdrawal", dict(with_otp, otp="000000" if otp["data"]["otp"] != "000000" else "111111"))
+assert (wrong["status"], wrong["message"]) == (302, "Wrong OTP"), wrong
+assert wallet() == after, "a wrong OTP moves nothing"
+other_amount = call("aeps-fingpay-cash-withdrawal", dict(with_otp, amount=1300, otp=otp["data"]["otp"]))
+assert other_amount["status"] != 0, ("the OTP is bound to its amount", other_amount)
+cw2 = check(call("aeps-fingpay-cash-withdrawal", dict(with_otp, otp=otp["data"]["otp"])), 0, 1463, ("tid", "commission", "tds"), "CW with its OTP")
+assert wallet() == after + 120000 + paise(cw2["commission"]) - paise(cw2["tds"]), cw2
+after = wallet()
+used = call("aeps-fingpay-cash-withdrawal", dict(with_otp, client_ref_id="V3CW3", otp=otp["data"]["otp"]))
+assert used["status"] != 0 and wallet() == after, ("an OTP works once", used)
+
 # --- The common inquiry ----------------------------------------------------------------
 def inquiry(what, expected_tid, **query):
     data = check(call("transaction-inquiry", query), 0, 1472, ("tx_status", "tid"), what)
@@ -182,12 +197,6 @@ missing = call("transaction-inquiry", {"client_ref_id": "NO-SUCH-REF"})
 assert (missing["status"], missing["message"]) == (168, "TID does not exist"), missing
 
 # --- What Kosh does not serve answers the platform's words, naming the nearest path ----
-try:
-    call("aeps-fingpay-cash-withdrawal-otp", dict(tx, amount=2500))
-    raise AssertionError("the CW OTP step is not served")
-except EpsHttpError as e:
-    assert e.status == 404 and e.body["message"] == "No mapping rule matched", e.body
-    served.pop()
 status, typo = raw("POST", f"/customer/collection/aeps-fingpay/cash-withdrawal/{CONFIG['customer']}", dict(tx, amount=100))
 assert status == 404 and "aeps-fingpay/cash-withdrawl/{customer_id}" in typo["hint"], typo
 
