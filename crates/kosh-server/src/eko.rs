@@ -167,6 +167,9 @@ pub const SERVED: &[(&str, &str)] = &[
     ("v3", "/customer/collection/aeps-fingpay/cash-withdrawal/otp/{customer_id}"),
 ];
 
+/// Longest unmatched path (after the version) that gets a nearest-path suggestion.
+const MAX_HINTED_PATH_LEN: usize = 256;
+
 /// The answer for an Eko path no route matched: the platform's "No mapping rule
 /// matched", with a hint naming the nearest path Kosh serves.
 pub fn no_mapping_rule(path: &str) -> EkoReply {
@@ -191,6 +194,10 @@ pub fn no_mapping_rule(path: &str) -> EkoReply {
 /// segment), preferring paths served under the requested version; answers the version
 /// to name with it.
 fn nearest_served(version: &str, rest: &str) -> Option<(&'static str, &'static str)> {
+    // The distance costs length × length per template: a hostile path gets no suggestion.
+    if rest.len() > MAX_HINTED_PATH_LEN {
+        return None;
+    }
     let asked: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     SERVED
         .iter()
@@ -304,6 +311,12 @@ mod tests {
         );
         assert!(hint("/ekoapi/v2/user/service/activat").contains("/ekoapi/v2/user/service/activate"));
         assert!(hint("/ekoapi/v3/user/acount/services").contains("/ekoapi/v3/user/account/services"));
+    }
+
+    #[test]
+    fn a_very_long_path_gets_no_suggestion() {
+        let long = format!("/ekoapi/v3/{}", "x".repeat(MAX_HINTED_PATH_LEN + 1));
+        assert_eq!(hint(&long), format!("no API is served at {long}"));
     }
 
     #[test]
