@@ -29,6 +29,7 @@ pub mod otp;
 pub mod params;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
@@ -56,6 +57,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(verification::routes().0)
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -82,6 +84,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(verification::routes().1)
         .merge(common_routes())
         .merge(accounts::routes())
 }
@@ -165,7 +168,24 @@ pub const SERVED: &[(&str, &str)] = &[
     ("v3", "/customer/collection/aeps-fingpay/mini-statement/{customer_id}"),
     ("v3", "/customer/collection/aeps-fingpay/aadhaar-pay/{customer_id}"),
     ("v3", "/customer/collection/aeps-fingpay/cash-withdrawal/otp/{customer_id}"),
+    ("v1", "/banks/{bank_id}/accounts/{account}"),
+    ("v3", "/tools/kyc/bank-account/bulk/status"),
+    ("v3", "/tools/kyc/pan/bulk/status"),
+    ("v3", "/tools/kyc/digilocker/status"),
+    ("v3", "/tools/kyc/digilocker/document/{document_type}"),
 ];
+
+/// Every path Kosh serves: [`SERVED`] and each verification kind's own path.
+pub fn served_paths() -> impl Iterator<Item = (&'static str, &'static str)> {
+    use kosh_core::verification::{Route, KINDS};
+    let kinds = KINDS.iter().filter_map(|k| match k.route {
+        Route::V3(_, path) => Some(("v3", path)),
+        // A legacy kind with a path id is served by its own route, listed in SERVED.
+        Route::Legacy(_, path) if path.contains('{') => None,
+        Route::Legacy(_, path) => Some(("v1", path)),
+    });
+    SERVED.iter().copied().chain(kinds)
+}
 
 /// Longest unmatched path (after the version) that gets a nearest-path suggestion.
 const MAX_HINTED_PATH_LEN: usize = 256;
@@ -199,12 +219,11 @@ fn nearest_served(version: &str, rest: &str) -> Option<(&'static str, &'static s
         return None;
     }
     let asked: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    SERVED
-        .iter()
+    served_paths()
         .map(|(group, served)| {
             let template: Vec<&str> = served.split('/').filter(|s| !s.is_empty()).collect();
             let named = served_version(group, version);
-            (segment_distance(&asked, &template) * 2 + usize::from(named != version), named, *served)
+            (segment_distance(&asked, &template) * 2 + usize::from(named != version), named, served)
         })
         .min_by_key(|(cost, _, _)| *cost)
         .map(|(_, named, served)| (named, served))

@@ -10,7 +10,7 @@ use kosh_testkit::on_both_backends;
 use eko_support::{get, onboard, put, sandbox, send, signed, Backend, CUSTOMER, LATLONG};
 use kosh_core::aadhaar::with_check_digit;
 use kosh_core::aeps::simulated_pid;
-use kosh_server::eko::SERVED;
+use kosh_server::eko::served_paths;
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -132,8 +132,8 @@ async fn request_hash_is_required_per_endpoint(backend: Backend) {
 async fn every_path_in_the_route_table_is_served(backend: Backend) {
     let app = eko_support::start(backend, |_| {}).await;
     let http = reqwest::Client::new();
-    for (group, path) in SERVED {
-        let prefixes: &[&str] = match *group {
+    for (group, path) in served_paths() {
+        let prefixes: &[&str] = match group {
             "v1" => &["/ekoapi/v1", "/ekoapi/v2", "/ekoicici/v1", "/ekoicici/v2"],
             "v2" => &["/ekoapi/v2", "/ekoicici/v2"],
             _ => &["/ekoapi/v3", "/ekoicici/v3"],
@@ -247,7 +247,8 @@ async fn wallets(app: &kosh_server::App) -> (i64, i64) {
     use kosh_core::ledger::AccountKind;
     let store = &app.state.store;
     let partner = store.find_partner("sandbox").await.unwrap().unwrap().id;
-    let agent = store.balance(partner, &AccountKind::AgentWallet { user_code: 20_810_200 }).await.unwrap();
+    let agent =
+        store.balance(partner, &AccountKind::AgentWallet { user_code: kosh_core::ids::UserCode::new(20_810_200) }).await.unwrap();
     let own = store.balance(partner, &AccountKind::PartnerWallet).await.unwrap();
     (agent.available_credit(), own.available_credit())
 }

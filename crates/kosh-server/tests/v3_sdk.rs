@@ -80,7 +80,7 @@ async fn the_vendor_python_sdk_drives_the_v3_core(backend: Backend) {
         Some(available(&app, partner_id).await),
         "the SDK saw the store's wallet: {summary}"
     );
-    let cw_tid: i64 = summary["cw_tid"].as_str().and_then(|t| t.parse().ok()).expect("the withdrawal's tid");
+    let cw_tid: kosh_core::ids::Tid = summary["cw_tid"].as_str().and_then(|t| t.parse().ok()).expect("the withdrawal's tid");
     let cw = app.state.store.aeps_transaction(partner_id, cw_tid).await.expect("read").expect("the withdrawal is stored");
     assert_eq!((cw.client_ref_id.as_str(), cw.amount_paise.get(), cw.tx_status), ("V3CW1", 250_000, 0));
     let slugs: Vec<&str> = summary["slugs"].as_array().expect("slugs").iter().filter_map(Value::as_str).collect();

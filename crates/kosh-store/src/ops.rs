@@ -19,3 +19,4 @@ pub mod request_hashes;
 /// Agents' service activations.
 pub mod services;
 pub mod tokens;
+pub mod verifications;

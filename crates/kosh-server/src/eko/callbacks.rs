@@ -5,6 +5,7 @@
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
 use kosh_core::events::{TokenPaid, TransferStatusChanged};
+use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use serde_json::{json, Map, Value};
 
@@ -19,7 +20,7 @@ pub struct StatusCallback<'a> {
     /// `tx_status`: 0 success, 1 failed, 2 initiated, 3 refund pending, 4 refunded, 5 hold.
     pub tx_status: i64,
     pub txstatus_desc: &'a str,
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner's own reference.
     pub client_ref_id: &'a str,
     pub amount: Paise,
@@ -149,6 +150,7 @@ fn rupees_whole(amount: Paise) -> Value {
 mod tests {
     use super::*;
     use kosh_core::dmt::{DmtChannel, TxStatus};
+    use kosh_core::ids::{RecipientId, Tid, UserCode};
 
     fn paise(n: i64) -> Paise {
         Paise::new(n).unwrap()
@@ -156,9 +158,9 @@ mod tests {
 
     fn changed() -> TransferStatusChanged {
         TransferStatusChanged {
-            tid: 1,
+            tid: Tid::new(1),
             partner_reference: "R1".into(),
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             old_status: TxStatus::Initiated,
             status: TxStatus::Success,
             channel: DmtChannel::Imps,
@@ -168,7 +170,7 @@ mod tests {
             commission: paise(567),
             tds: paise(11),
             utr: "123456789012".into(),
-            recipient_id: 7,
+            recipient_id: RecipientId::new(7),
             recipient_name: "Ravi".into(),
             account: "123456789012".into(),
             ifsc: "SBIN0000001".into(),

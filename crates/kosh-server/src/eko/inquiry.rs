@@ -20,19 +20,20 @@ use super::params::EkoParams;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
+use kosh_core::ids::PartnerId;
 use std::future::Future;
 use std::pin::Pin;
 
 /// One product's inquiry: `Ok(None)` when it has no such transaction of the partner.
 pub type Inquiry<'a> = Pin<Box<dyn Future<Output = Result<Option<EkoReply>, EkoReply>> + Send + 'a>>;
 /// A product's `inquiry_reply`, boxed so the products fit one list.
-pub type InquiryFn = for<'a> fn(&'a AppState, i64, &'a str) -> Inquiry<'a>;
+pub type InquiryFn = for<'a> fn(&'a AppState, PartnerId, &'a str) -> Inquiry<'a>;
 
 /// `(product, its module's inquiry_reply)`, each as `"name" => path::to::module`.
 macro_rules! inquiries {
     ($($name:literal => $($module:ident)::+),* $(,)?) => {
         &[$(($name, {
-            fn ask<'a>(app: &'a AppState, partner_id: i64, reference: &'a str) -> Inquiry<'a> {
+            fn ask<'a>(app: &'a AppState, partner_id: PartnerId, reference: &'a str) -> Inquiry<'a> {
                 Box::pin($($module)::+::inquiry_reply(app, partner_id, reference))
             }
             ask as InquiryFn
@@ -45,6 +46,7 @@ pub const PRODUCTS: &[(&str, InquiryFn)] = inquiries![
     "DMT" => crate::eko::dmt::transfers,
     "AePS" => crate::eko::aeps::transact,
     "Token" => crate::eko::token,
+    "Verification" => crate::eko::verification,
 ];
 
 /// `GET /tools/reference/transaction/{reference}`.
@@ -87,7 +89,7 @@ pub async fn by_query(State(app): State<AppState>, Extension(auth): Extension<Au
 }
 
 /// The first product's answer for `reference`.
-pub async fn ask_all(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn ask_all(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     for (_, ask) in PRODUCTS {
         if let Some(reply) = ask(app, partner_id, reference).await? {
             return Ok(Some(reply));

@@ -240,8 +240,17 @@ fn split_once_bytes<'a>(bytes: &'a [u8], separator: &[u8]) -> Option<(&'a [u8], 
 
 /// Parameters whose wire format is a JSON object or array (kept as its JSON text);
 /// every other parameter is a scalar.
-const COMPOSITE: [&str; 7] =
-    ["residence_address", "office_address", "address_as_per_proof", "total", "display_items", "custom_params", "custom_headers"];
+const COMPOSITE: [&str; 9] = [
+    "residence_address",
+    "office_address",
+    "address_as_per_proof",
+    "total",
+    "display_items",
+    "custom_params",
+    "custom_headers",
+    "entries",
+    "document_requested",
+];
 
 /// A member's value as parameter text: a string's content, a number's exact source text
 /// (`1e-400` stays `1e-400`), a composite parameter's JSON text; `None` for null.

@@ -26,6 +26,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil::{self, Date, IST_OFFSET_MS};
+use kosh_core::ids::PartnerId;
 use kosh_core::money::Paise;
 use kosh_core::token::TokenRejection;
 use kosh_core::validate::{self, ClientRefId, Email, Mobile, Text};
@@ -191,7 +192,7 @@ pub async fn inquiry(
 /// payment's tid, `client_ref_id:REF` or a plain client_ref_id (the paying partner's);
 /// `None` when the partner paid no such token (so the common v3 inquiry can ask the
 /// other products). Issuing a token moves no money: only its payment is a transaction.
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.token_by_payment_ref(partner_id, r).await,
         None if reference.bytes().all(|b| b.is_ascii_digit()) => app.store.token_by_payment_tid(partner_id, reference).await,
@@ -254,7 +255,7 @@ fn pay_refusal(e: PayError, number: &str) -> EkoReply {
 }
 
 async fn replayed(app: &AppState, token: &Token) -> EkoResult {
-    let payer = token.payment.as_ref().map_or(0, |p| p.payer_partner_id);
+    let payer = token.payment.as_ref().map_or(PartnerId::new(0), |p| p.payer_partner_id);
     Ok(paid_reply(app, token, payer).await?.with_hint("this payment was made before; nothing was debited again"))
 }
 
@@ -293,7 +294,7 @@ fn pay_error(e: CommandError, token: &Token) -> EkoReply {
     }
 }
 
-async fn paid_reply(app: &AppState, token: &Token, payer_partner_id: i64) -> EkoResult {
+async fn paid_reply(app: &AppState, token: &Token, payer_partner_id: PartnerId) -> EkoResult {
     let Some(p) = &token.payment else { return Err(store_error("a paid token without its payment")) };
     let wallet =
         app.store.balance(payer_partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await.map_err(store_error)?;

@@ -37,6 +37,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Extension, Router};
 use kosh_core::aeps;
+use kosh_core::ids::UserCode;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, Mobile};
 use kosh_store::commands::{CheckOtp, IssueOtp};
@@ -115,12 +116,12 @@ async fn aadhaar_pay(
 }
 
 /// What a withdrawal OTP authorises: this agent's withdrawal of this amount (paise).
-fn withdrawal_otp_purpose(user_code: i64, amount: Paise) -> String {
+fn withdrawal_otp_purpose(user_code: UserCode, amount: Paise) -> String {
     format!("aeps_cw:{user_code}:{}", amount.get())
 }
 
 /// The fields the OTP step and the withdrawal share: the agent, the customer and the amount.
-fn otp_target(c: &mut Checker, params: &EkoParams) -> Option<(i64, Mobile, Paise)> {
+fn otp_target(c: &mut Checker, params: &EkoParams) -> Option<(UserCode, Mobile, Paise)> {
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     let customer = c.required(params, "customer_id", Mobile::parse);
     let amount = c.required(params, "amount", |t| Paise::parse_rupees(t).map_err(|_| "must be an amount in rupees, like 500"));

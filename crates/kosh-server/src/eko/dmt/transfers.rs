@@ -39,6 +39,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::dmt::{check_amount, DmtChannel, TxStatus};
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile, Text};
 use kosh_store::commands::dmt::{refund_otp_purpose, NewTransfer};
@@ -147,7 +148,7 @@ pub async fn inquiry(
             format!("client_ref_id:{}", reference.as_str())
         }
         _ => {
-            let tid = parse_id(&segment).map_err(|_| {
+            let tid: Tid = parse_id(&segment).map_err(|_| {
                 EkoReply::invalid(vec![("tid".into(), "must be a tid (digits) or client_ref_id:{your reference}".into())])
             })?;
             tid.to_string()
@@ -162,7 +163,7 @@ pub async fn inquiry(
 /// The inquiry answer for a transfer named by tid, `client_ref_id:REF` or a plain
 /// client_ref_id; `None` when no transfer of the partner matches (so the common v3
 /// inquiry can ask the other products).
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let partner = app.store.partner(partner_id).await.map_err(store_error)?;
     let initiator_id = partner.map(|p| p.initiator_id).unwrap_or_default();
     transfer_inquiry(app, partner_id, &initiator_id, reference).await
@@ -171,7 +172,7 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
 /// [`inquiry_reply`] for a partner whose `initiator_id` the caller knows.
 async fn transfer_inquiry(
     app: &AppState,
-    partner_id: i64,
+    partner_id: PartnerId,
     initiator_id: &str,
     reference: &str,
 ) -> Result<Option<EkoReply>, EkoReply> {
