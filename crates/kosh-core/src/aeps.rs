@@ -32,6 +32,10 @@ pub enum TxType {
     BalanceEnquiry = 3,
     /// Mini statement: the last few movements of the account; nothing moves.
     MiniStatement = 4,
+    /// Aadhaar Pay (service 51): the customer pays the agent, a merchant, from their bank
+    /// account; the agent's own e-value is credited. The platform documents no code for
+    /// it: 5 is Kosh's choice.
+    AadhaarPay = 5,
 }
 
 impl TxType {
@@ -41,7 +45,8 @@ impl TxType {
             "2" => Ok(Self::CashWithdrawal),
             "3" => Ok(Self::BalanceEnquiry),
             "4" => Ok(Self::MiniStatement),
-            _ => Err("must be 2 (cash withdrawal), 3 (balance enquiry) or 4 (mini statement)"),
+            "5" => Ok(Self::AadhaarPay),
+            _ => Err("must be 2 (cash withdrawal), 3 (balance enquiry), 4 (mini statement) or 5 (Aadhaar Pay)"),
         }
     }
 
@@ -56,12 +61,24 @@ impl TxType {
             Self::CashWithdrawal => "Cash Withdrawal",
             Self::BalanceEnquiry => "Balance Enquiry",
             Self::MiniStatement => "Mini Statement",
+            Self::AadhaarPay => "Aadhaar Pay",
         }
     }
 
     /// Whether the customer's money moves (and so an `amount` is required).
     pub fn moves_money(self) -> bool {
-        self == Self::CashWithdrawal
+        matches!(self, Self::CashWithdrawal | Self::AadhaarPay)
+    }
+
+    /// Checks the amount of a transaction of this type: a cash withdrawal or Aadhaar Pay
+    /// of more than 0 and at most ₹10,000, an enquiry of 0.
+    pub fn check_amount(self, amount: Paise) -> Result<(), String> {
+        match self {
+            Self::CashWithdrawal => check_withdrawal(amount),
+            Self::AadhaarPay => check_aadhaar_pay(amount),
+            _ if amount.is_zero() => Ok(()),
+            _ => Err("must be 0 for a balance enquiry or mini statement".into()),
+        }
     }
 }
 
@@ -111,6 +128,23 @@ pub fn check_withdrawal(amount: Paise) -> Result<(), String> {
     Ok(())
 }
 
+/// Most one Aadhaar Pay may collect: ₹10,000.
+pub const MAX_AADHAAR_PAY_PAISE: i64 = 1_000_000;
+
+/// Checks an Aadhaar Pay amount against the per-transaction limit.
+pub fn check_aadhaar_pay(amount: Paise) -> Result<(), String> {
+    if amount.is_zero() {
+        return Err("must be more than 0 for an Aadhaar Pay".into());
+    }
+    if amount.get() > MAX_AADHAAR_PAY_PAISE {
+        return Err(format!(
+            "is more than the limit of {} per Aadhaar Pay transaction",
+            Paise::new(MAX_AADHAAR_PAY_PAISE).expect("limit is valid").to_rupees_string()
+        ));
+    }
+    Ok(())
+}
+
 /// Commission and TDS on one transaction, and what the partner's e-value gains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pricing {
@@ -146,7 +180,8 @@ pub fn pricing(tx_type: TxType, amount: Paise) -> Pricing {
         TxType::CashWithdrawal if amount_paise <= 300_000 => mul_div_round(amount_paise, 40, 10_000),
         TxType::CashWithdrawal => 1_300,
         TxType::MiniStatement => 75,
-        TxType::BalanceEnquiry => 0,
+        // A merchant payment: the agent is paid the amount, and earns no commission on it.
+        TxType::BalanceEnquiry | TxType::AadhaarPay => 0,
     };
     let tds_paise = mul_div_round(commission_paise, TDS_BASIS_POINTS, 10_000);
     // Both are at most 0.40% of an amount (or a flat fee), so always amounts.
@@ -620,6 +655,20 @@ mod tests {
         );
         assert_eq!(pricing(TxType::BalanceEnquiry, Paise::ZERO), Pricing { commission_paise: p(0), tds_paise: p(0) });
         assert_eq!(cw(2000).credit_paise(p(200_000)), Some(p(200_784)));
+        assert_eq!(
+            pricing(TxType::AadhaarPay, p(1_000_000)),
+            Pricing { commission_paise: p(0), tds_paise: p(0) },
+            "a merchant payment"
+        );
+        let rupees = |r: i64| p(r * 100);
+        assert!(TxType::AadhaarPay.check_amount(rupees(10_000)).is_ok());
+        assert!(TxType::AadhaarPay.check_amount(p(1_000_001)).unwrap_err().contains("per Aadhaar Pay"));
+        assert!(TxType::AadhaarPay.check_amount(Paise::ZERO).is_err());
+        assert!(
+            TxType::MiniStatement.check_amount(rupees(1)).is_err() && TxType::BalanceEnquiry.check_amount(Paise::ZERO).is_ok()
+        );
+        assert_eq!(TxType::parse("5"), Ok(TxType::AadhaarPay));
+        assert!(TxType::AadhaarPay.moves_money());
         // 0.40% of 125.01 = 0.50004 → 0.50; of 126.25 = 0.505 → 0.51 (half up).
         assert_eq!(pricing(TxType::CashWithdrawal, p(12_501)).commission_paise, 50);
         assert_eq!(pricing(TxType::CashWithdrawal, p(12_625)).commission_paise, 51);

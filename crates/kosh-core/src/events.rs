@@ -82,6 +82,38 @@ impl Event {
     }
 }
 
+/// Where a transaction stands, as the common status callback sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Initiated: the outcome is not known yet (a hold, awaiting inquiry, included).
+    Initiated,
+    /// Done: the money reached the recipient.
+    Succeeded,
+    /// Failed (a failure after initiation that awaits its refund included).
+    Failed,
+    /// After the outcome: refunds and the like.
+    Settled,
+}
+
+/// The platform's rule for the common transaction status callback (DMT, fund transfer,
+/// QR, CMS, BBPS): it is sent only when a transaction moves from initiated to success
+/// or failed. A product's store command appends its callback event only when this holds.
+pub fn status_callback_due(old: Phase, new: Phase) -> bool {
+    old == Phase::Initiated && matches!(new, Phase::Succeeded | Phase::Failed)
+}
+
+impl TxStatus {
+    /// This DMT status's phase for the common status callback.
+    pub fn phase(self) -> Phase {
+        match self {
+            TxStatus::Initiated | TxStatus::Hold => Phase::Initiated,
+            TxStatus::Success => Phase::Succeeded,
+            TxStatus::Fail | TxStatus::RefundPending => Phase::Failed,
+            TxStatus::Refunded => Phase::Settled,
+        }
+    }
+}
+
 /// A money transfer moved from one status to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferStatusChanged {
@@ -207,6 +239,14 @@ mod tests {
             amount: Paise::new(150_000).unwrap(),
             tid: "7".into(),
         })
+    }
+
+    #[test]
+    fn the_status_callback_is_due_only_from_initiated_to_an_outcome() {
+        use TxStatus::*;
+        let due = |old: TxStatus, new: TxStatus| status_callback_due(old.phase(), new.phase());
+        assert!(due(Initiated, Success) && due(Initiated, Fail) && due(Hold, Success) && due(Initiated, RefundPending));
+        assert!(!due(RefundPending, Refunded) && !due(Initiated, Hold) && !due(Success, Success) && !due(Fail, Fail));
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //!
 //! Served endpoints without a sample (in the docs or the catalogue), so not in the table:
 //! - `PUT /user/service/activate`, `PUT /user/service/deactivate` (docs User Management
-//!   §4, §5: no sample response)
+//!   §4, §5: no sample response), and their v3 forms
+//!   `PUT /admin/network/agent/{u}/service/{c}/activate|deactivate`,
+//!   `PUT /admin/network/agent/{u}/aeps-fingpay/activate` (the same answers)
 //! - `PUT /user/request/otp`, `PUT /user/verify` (agent mobile OTP; catalogue §3.1 names
 //!   only rt 1317)
 //! - `GET /customers/mobile_number:{m}/recipients/recipient_id:{id}` and `DELETE` of it
@@ -164,6 +166,55 @@ const USER: &[Step] = &[
         call: call("GET", "/ekoapi/v1/customers/mobile_number:{initiator_id}/balance", &[]),
         data: &[("balance", Str), ("currency", Any), ("customer_id", Any), ("last_used_okekey", Any)],
         status: None,
+        rt: Some(1),
+        rsid: None,
+    }),
+    Step::Check(Sample {
+        source: "docs: User Management APIs §1 Onboard User API (v3 PUT /user/account)",
+        call: call(
+            "PUT",
+            "/ekoapi/v3/user/account",
+            &[
+                ("pan_number", "ABCPV1235K"),
+                ("mobile", "9876500078"),
+                ("first_name", "Asha"),
+                ("last_name", "Verma"),
+                ("email", "asha.verma@example.com"),
+                ("residence_address", r#"{"line":"12 MG Road","city":"Gurgaon","state":"Haryana","pincode":"122002"}"#),
+                ("dob", "1990-04-15"),
+                ("shop_name", "Asha General Store"),
+            ],
+        ),
+        data: &[("user_code", Str), ("initiator_id", Str)],
+        status: Some(0),
+        rt: Some(1290),
+        rsid: Some(-1),
+    }),
+    Step::Check(Sample {
+        source: "catalogue §3.1 (v3 GET /tools/catalog/service-codes): data.service_list, rt 1280",
+        call: call("GET", "/ekoapi/v3/tools/catalog/service-codes", &[]),
+        data: &[("service_list", Arr)],
+        status: Some(0),
+        rt: Some(1280),
+        rsid: None,
+    }),
+    Step::Check(Sample {
+        source: "catalogue §3.1 (v3 GET /user/account/services): as the v1 enquiry, rt 1299",
+        call: call("GET", "/ekoapi/v3/user/account/services", &[("user_code", "{user_code}")]),
+        data: &[("service_status_list", Arr), ("service_status_list[].service_code", Any), ("service_status_list[].status", Any)],
+        status: Some(0),
+        rt: Some(1299),
+        rsid: None,
+    }),
+    Step::Check(Sample {
+        source: "catalogue §3.1 (v3 GET /user/account/balance): data{balance,currency,customer_id,last_used_okekey}, rt 1",
+        call: call(
+            "GET",
+            "/ekoapi/v3/user/account/balance",
+            &[("customer_id", "{initiator_id}"), ("customer_id_type", "mobile_number")],
+        ),
+        data: &[("balance", Str), ("currency", Any), ("customer_id", Any), ("last_used_okekey", Any)],
+        status: Some(0),
         rt: Some(1),
         rsid: None,
     }),

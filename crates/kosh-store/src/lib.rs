@@ -492,6 +492,24 @@ impl Store {
         read!(self, db => ops::tokens::by_client_ref_id(db, partner_id, client_ref_id))
     }
 
+    /// The token `payer_partner_id` paid, by the payment's tid.
+    pub async fn token_by_payment_tid(
+        &self,
+        payer_partner_id: PartnerId,
+        tid: &str,
+    ) -> Result<Option<ops::tokens::Token>, SqlError> {
+        read!(self, db => ops::tokens::by_payment_tid(db, payer_partner_id, tid))
+    }
+
+    /// The token `payer_partner_id` paid under its own `client_ref_id`.
+    pub async fn token_by_payment_ref(
+        &self,
+        payer_partner_id: PartnerId,
+        reference: &str,
+    ) -> Result<Option<ops::tokens::Token>, SqlError> {
+        read!(self, db => ops::tokens::by_payment_ref(db, payer_partner_id, reference))
+    }
+
     /// Every counter summed over all accounts (posted debits must equal posted credits).
     pub async fn ledger_totals(&self) -> Result<Balance, SqlError> {
         read!(self, db => ops::ledger::totals(db))

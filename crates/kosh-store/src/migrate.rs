@@ -67,6 +67,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_verification.sql"),
     },
     Migration {
+        version: 10,
+        name: "v3_inquiry",
+        sqlite: include_str!("../migrations/sqlite/0010_v3_inquiry.sql"),
+        postgres: include_str!("../migrations/postgres/0010_v3_inquiry.sql"),
+    },
+    Migration {
         version: 11,
         name: "dmt_families",
         sqlite: include_str!("../migrations/sqlite/0011_dmt_families.sql"),

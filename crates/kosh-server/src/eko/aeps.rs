@@ -12,6 +12,7 @@
 //! | `POST /ekoapi/v2/aeps/aepsmerchantauth` | daily authentication (legacy, JSON) | 1713 |
 //! | `POST /ekoapi/v2/aeps` | cash withdrawal (2), balance enquiry (3), mini statement (4) | 1463/1464/1465, 1466/1467, 1527/1528 |
 //! | `GET /ekoapi/v2/aeps/transactions/{tid or client_ref_id:REF}` | AePS transaction inquiry | 1472 |
+//! | `POST /ekoapi/v3/customer/collection/aeps-fingpay/{cash-withdrawl,balance-enquiry,mini-statement}/{customer_id}` | the v2 transactions at the SDK's paths ([`fingpay`]) | as v2 |
 //!
 //! Every path is also served under `/ekoicici`; v3 paths under v3, v2 paths under v2.
 //! A missing step answers with the platform's words: "Agent not allowed" (status 346,
@@ -19,6 +20,7 @@
 //! "Daily authentication pending" (rt 1714, no authentication this IST day).
 
 pub mod ekyc;
+pub mod fingpay;
 pub mod transact;
 
 use super::auth::{self, Authenticated};
@@ -49,7 +51,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(&format!("{fingpay}/biometric"), put(ekyc::fingpay_biometric))
         .route(&format!("{fingpay}/biometric/daily"), put(ekyc::daily))
         .route("/user/collection/aeps-fino/kyc/biometric", put(ekyc::fino_biometric))
-        .route("/aeps/transactions/{reference}", get(transact::inquiry));
+        .route("/aeps/transactions/{reference}", get(transact::inquiry))
+        .merge(fingpay::routes());
     let mut router = Router::new();
     for prefix in ["/ekoapi/v2", "/ekoicici/v2"] {
         router = router.nest(prefix, v2.clone());

@@ -29,10 +29,16 @@ pub async fn balance(
 ) -> EkoResult {
     let mobile = colon_id(&segment, "mobile_number")?;
     check_initiator(&params, &auth)?;
-    let mobile = Mobile::parse(mobile).map_err(|m| EkoReply::invalid(vec![("mobile_number".into(), m.into())]))?;
+    wallet_reply(&app, &auth, mobile, "mobile_number").await
+}
+
+/// The e-value balance of the wallet named by `mobile` (as sent in the parameter `name`):
+/// the partner's own, by its initiator_id.
+pub async fn wallet_reply(app: &AppState, auth: &Authenticated, mobile: &str, name: &str) -> EkoResult {
+    let mobile = Mobile::parse(mobile).map_err(|m| EkoReply::invalid(vec![(name.into(), m.into())]))?;
     if mobile.as_str() != auth.partner.initiator_id {
         return Err(EkoReply::failure(status::USER_NOT_FOUND, -1, "Wallet not found for this mobile number")
-            .with_hint("this API answers the balance of your own e-value wallet: use your initiator_id as mobile_number"));
+            .with_hint(format!("this API answers the balance of your own e-value wallet: use your initiator_id as {name}")));
     }
     let wallet = app.store.balance(auth.partner.id, &AccountKind::PartnerWallet).await.map_err(store_error)?;
     let available = Paise::new(wallet.available_credit())

@@ -5,40 +5,114 @@
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
 use kosh_core::events::{TokenPaid, TransferStatusChanged};
+use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-/// The status callback's body, exactly as the partner receives it.
-pub fn transfer_status(e: &TransferStatusChanged) -> Rendered {
+/// What the common v3 transaction status callback (docs "Transaction Status Callback")
+/// says, whatever the product (DMT, fund transfer, QR, CMS, BBPS): each product's event
+/// fills one and renders it with [`status_callback`] (or extends [`status_body`]). The
+/// platform's rule — sent only when a transaction moves from initiated to success or
+/// failed — is [`kosh_core::events::status_callback_due`], applied where the event is
+/// produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCallback<'a> {
+    /// `tx_status`: 0 success, 1 failed, 2 initiated, 3 refund pending, 4 refunded, 5 hold.
+    pub tx_status: i64,
+    pub txstatus_desc: &'a str,
+    pub tid: Tid,
+    /// The partner's own reference.
+    pub client_ref_id: &'a str,
+    pub amount: Paise,
+    pub fee: Paise,
+    pub gst: Paise,
+    /// The platform's payment mode code as text (`"5"` for IMPS).
+    pub payment_mode: &'a str,
+    /// `null` when the product has no beneficiary account type.
+    pub beneficiary_account_type: Option<&'a str>,
+    /// The bank's reference (UTR/RRN); empty until settled.
+    pub bank_ref_num: &'a str,
+    pub ifsc: &'a str,
+    pub account: &'a str,
+    pub recipient_name: &'a str,
+    pub sender_name: &'a str,
+    /// When the status changed (rendered `yyyy-MM-dd HH:mm:ss`, IST).
+    pub at_ms: i64,
+}
+
+/// The common callback's fields, as the docs' sample has them: amounts as JSON numbers
+/// of rupees, `tid` and `tx_status` as numbers.
+pub fn status_body(s: &StatusCallback<'_>) -> Map<String, Value> {
     let body = json!({
-        "tx_status": e.status.code(),
-        "txstatus_desc": e.status.desc(),
+        "tx_status": s.tx_status,
+        "txstatus_desc": s.txstatus_desc,
+        "tid": s.tid,
+        "client_ref_id": s.client_ref_id,
+        "amount": rupees(s.amount),
+        "fee": rupees(s.fee),
+        "gst": rupees(s.gst),
+        "payment_mode": s.payment_mode,
+        "beneficiary_account_type": s.beneficiary_account_type,
+        "bank_ref_num": s.bank_ref_num,
+        "ifsc": s.ifsc,
+        "account": s.account,
+        "recipient_name": s.recipient_name,
+        "sender_name": s.sender_name,
+        "timestamp": civil::ist_datetime(s.at_ms),
+    });
+    match body {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// The common status callback, exactly as the partner receives it.
+pub fn status_callback(s: &StatusCallback<'_>) -> Rendered {
+    Rendered { body: Value::Object(status_body(s)).to_string().into_bytes(), content_type: JSON }
+}
+
+/// A DMT transfer's status change in the common callback's terms.
+pub fn transfer_callback(e: &TransferStatusChanged) -> StatusCallback<'_> {
+    StatusCallback {
+        tx_status: e.status.code(),
+        txstatus_desc: e.status.desc(),
+        tid: e.tid,
+        client_ref_id: &e.partner_reference,
+        amount: e.amount,
+        fee: e.fee,
+        gst: e.gst,
+        payment_mode: e.channel.payment_mode(),
+        beneficiary_account_type: None,
+        bank_ref_num: &e.utr,
+        ifsc: &e.ifsc,
+        account: &e.account,
+        recipient_name: &e.recipient_name,
+        sender_name: &e.sender_name,
+        at_ms: e.at_ms,
+    }
+}
+
+/// A DMT transfer's status callback: the common body plus what DMT partners also get
+/// (the status it left, charges, channel, recipient and refund ids).
+pub fn transfer_status(e: &TransferStatusChanged) -> Rendered {
+    let mut body = status_body(&transfer_callback(e));
+    let extra = json!({
         "old_tx_status": e.old_status.code(),
         "old_tx_status_desc": e.old_status.desc(),
-        "tid": e.tid,
-        "client_ref_id": e.partner_reference,
-        "amount": rupees(e.amount),
-        "fee": rupees(e.fee),
-        "gst": rupees(e.gst),
         "tds": rupees(e.tds),
         "commission": rupees(e.commission),
-        "payment_mode": e.channel.payment_mode(),
         "channel": e.channel.code().to_string(),
         "channel_desc": e.channel.desc(),
-        "beneficiary_account_type": Value::Null,
-        "bank_ref_num": e.utr,
-        "ifsc": e.ifsc,
-        "account": e.account,
         "recipient_id": e.recipient_id,
-        "recipient_name": e.recipient_name,
-        "sender_name": e.sender_name,
         "customer_id": e.sender_mobile,
         "user_code": e.user_code.to_string(),
         "refund_tid": e.refund_tid,
         "reason": e.reason,
-        "timestamp": civil::ist_datetime(e.at_ms),
     });
-    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+    if let Value::Object(extra) = extra {
+        body.extend(extra);
+    }
+    Rendered { body: Value::Object(body).to_string().into_bytes(), content_type: JSON }
 }
 
 /// The Token acknowledgement's body.
@@ -133,6 +207,39 @@ mod tests {
              \"user_code\":\"20810200\"}";
         assert_eq!(String::from_utf8(rendered.body).unwrap(), expected);
         assert_eq!(rendered.content_type, "application/json");
+    }
+
+    #[test]
+    fn the_common_body_has_exactly_the_docs_fields() {
+        let rendered = status_callback(&transfer_callback(&changed()));
+        let body: Value = serde_json::from_slice(&rendered.body).unwrap();
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut docs = vec![
+            "tx_status",
+            "amount",
+            "payment_mode",
+            "txstatus_desc",
+            "fee",
+            "gst",
+            "sender_name",
+            "tid",
+            "beneficiary_account_type",
+            "client_ref_id",
+            "bank_ref_num",
+            "ifsc",
+            "recipient_name",
+            "account",
+            "timestamp",
+        ];
+        docs.sort_unstable();
+        assert_eq!(keys, docs);
+        assert_eq!((&body["tx_status"], &body["tid"], &body["amount"]), (&json!(0), &json!(1), &json!(120.0)));
+        assert_eq!((&body["gst"], &body["beneficiary_account_type"]), (&json!(1.53), &Value::Null));
+        let v1: Value = serde_json::from_slice(&transfer_status(&changed()).body).unwrap();
+        for key in docs {
+            assert_eq!(v1[key], body[key], "the DMT callback carries the common body: {key}");
+        }
     }
 
     #[test]

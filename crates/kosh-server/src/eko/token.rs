@@ -188,6 +188,24 @@ pub async fn inquiry(
     Ok(EkoReply::ok(RT_INQUIRY, "Token details", token_json(&token, app.now_ms())))
 }
 
+/// The inquiry answer for a Token payment the partner's agent collected, named by the
+/// payment's tid, `client_ref_id:REF` or a plain client_ref_id (the paying partner's);
+/// `None` when the partner paid no such token (so the common v3 inquiry can ask the
+/// other products). Issuing a token moves no money: only its payment is a transaction.
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+    let found = match reference.strip_prefix("client_ref_id:") {
+        Some(r) => app.store.token_by_payment_ref(partner_id, r).await,
+        None if reference.bytes().all(|b| b.is_ascii_digit()) => app.store.token_by_payment_tid(partner_id, reference).await,
+        None => app.store.token_by_payment_ref(partner_id, reference).await,
+    };
+    let Some(token) = found.map_err(store_error)? else { return Ok(None) };
+    let mut reply = paid_reply(app, &token, partner_id).await?;
+    reply.response_status_id = crate::eko::envelope::rsid::OK_NON_TRANSACTIONAL;
+    reply.response_type_id = crate::eko::dmt::rt::INQUIRY;
+    reply.message = "Transaction status: Success".into();
+    Ok(Some(reply))
+}
+
 fn token_not_found(what: &str) -> EkoReply {
     EkoReply::failure(status::FAILED, -1, "Token not found")
         .with_hint(format!("no token {what} exists (an issuer's inquiry sees only its own tokens)"))

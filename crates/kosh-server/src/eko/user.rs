@@ -49,6 +49,11 @@ pub async fn agent_services(
 ) -> EkoResult {
     let user_code = colon_id(&segment, "user_code")?;
     check_initiator(&params, &auth)?;
+    agent_services_reply(&app, &auth, user_code).await
+}
+
+/// The service enquiry of the agent `user_code` (as sent), for every path that asks it.
+pub async fn agent_services_reply(app: &AppState, auth: &Authenticated, user_code: &str) -> EkoResult {
     let user_code = validate::parse_user_code(user_code).map_err(|m| EkoReply::invalid(vec![("user_code".into(), m.into())]))?;
     let partner_id = auth.partner.id;
     if app.store.agent(partner_id, user_code).await.map_err(store_error)?.is_none() {
@@ -91,9 +96,14 @@ const MAX_ADDRESS_TEXT_CHARS: usize = 256;
 /// activation's details). Services that need document review stay pending for
 /// `service_review_secs`, then read as activated.
 pub async fn activate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
-    let mut c = super::checker(&params, &auth)?;
-    let target = service_target(&mut c, &params);
-    let details = activation_details(&mut c, &params);
+    activate_reply(&app, &auth, &params).await
+}
+
+/// Activation of `params`' `service_code` for its `user_code`, for every path that asks it.
+pub async fn activate_reply(app: &AppState, auth: &Authenticated, params: &EkoParams) -> EkoResult {
+    let mut c = super::checker(params, auth)?;
+    let target = service_target(&mut c, params);
+    let details = activation_details(&mut c, params);
     c.finish()?;
     let Some((user_code, service_code)) = target else { unreachable!("the checker fails when a required field is bad") };
     let review_ms = i64::try_from(app.config.service_review_secs).unwrap_or(i64::MAX / 1000) * 1000;
@@ -109,7 +119,7 @@ pub async fn activate(State(app): State<AppState>, Extension(auth): Extension<Au
         Err(e) => return Err(service_command_error(e, user_code)),
     };
     let service = service.at(app.now_ms());
-    let data = standing_json(&auth, user_code, &service);
+    let data = standing_json(auth, user_code, &service);
     let reply = match (service.status, changed) {
         (ServiceStatus::Pending, true) => EkoReply::ok(1295, "Service activation request accepted; pending verification", data)
             .with_hint(format!(
@@ -126,8 +136,13 @@ pub async fn activate(State(app): State<AppState>, Extension(auth): Extension<Au
 /// `PUT /user/service/deactivate`: service_code*, user_code*. The agent must activate
 /// the service again (re-submit documents, for reviewed services) to use it.
 pub async fn deactivate(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
-    let mut c = super::checker(&params, &auth)?;
-    let target = service_target(&mut c, &params);
+    deactivate_reply(&app, &auth, &params).await
+}
+
+/// Deactivation of `params`' `service_code` for its `user_code`, for every path that asks it.
+pub async fn deactivate_reply(app: &AppState, auth: &Authenticated, params: &EkoParams) -> EkoResult {
+    let mut c = super::checker(params, auth)?;
+    let target = service_target(&mut c, params);
     c.finish()?;
     let Some((user_code, service_code)) = target else { unreachable!("the checker fails when a required field is bad") };
     let cmd = DeactivateService { partner_id: auth.partner.id, user_code, service_code };
@@ -135,7 +150,7 @@ pub async fn deactivate(State(app): State<AppState>, Extension(auth): Extension<
         Ok(service) => service,
         Err(e) => return Err(service_command_error(e, user_code)),
     };
-    Ok(EkoReply::ok(1298, "Service deactivated successfully", standing_json(&auth, user_code, &service)))
+    Ok(EkoReply::ok(1298, "Service deactivated successfully", standing_json(auth, user_code, &service)))
 }
 
 /// `Ok` when `user_code` may use `service_code` now; otherwise the answer to give:
@@ -199,7 +214,41 @@ fn activation_details(c: &mut Checker, params: &EkoParams) -> Map<String, Value>
             details.insert(name.into(), address);
         }
     }
+    let documents = documents(c, params);
+    if !documents.is_empty() {
+        details.insert("documents".into(), Value::Array(documents));
+    }
     details
+}
+
+/// The document fields an activation takes as file parts.
+pub const DOCUMENT_FIELDS: [&str; 5] = ["pan_card", "aadhar_front", "aadhar_back", "voter_card_front", "voter_card_back"];
+/// Largest document, in bytes (the platform takes files under 1 MB).
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// The uploaded documents, each checked (JPEG or PDF under 1 MB, as the platform
+/// takes them; PNG is refused), described by name, file name, size and type.
+fn documents(c: &mut Checker, params: &EkoParams) -> Vec<Value> {
+    let mut kept = Vec::new();
+    for upload in params.uploads() {
+        let problem = if !DOCUMENT_FIELDS.contains(&upload.field.as_str()) {
+            Some(format!("is not a document this API takes (documents: {})", DOCUMENT_FIELDS.join(", ")))
+        } else if upload.size == 0 {
+            Some("is an empty file".to_owned())
+        } else if upload.size >= MAX_DOCUMENT_BYTES {
+            Some(format!("is {} bytes; documents must be under 1 MB", upload.size))
+        } else if !matches!(upload.media, "jpeg" | "pdf") {
+            Some(format!("must be a JPEG or PDF file (this one is {})", upload.media))
+        } else {
+            None
+        };
+        match problem {
+            Some(why) => c.fail(&upload.field, &why),
+            None => kept
+                .push(json!({ "field": upload.field, "filename": upload.filename, "bytes": upload.size, "type": upload.media })),
+        }
+    }
+    kept
 }
 
 /// An address as a JSON object (`{line,city,state,pincode,…}`), or as plain text.

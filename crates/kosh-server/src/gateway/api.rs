@@ -107,7 +107,12 @@ fn hook_detail(session: &GatewaySession, intent: &GatewayIntent) -> Value {
 pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json(body): Json<Value>) -> EkoResult {
     let (session, partner) = session(&app, &headers).await?;
     let mut c = Checker::default();
-    let tx_type = required(&mut c, &body, "type", TxType::parse);
+    let tx_type = required(&mut c, &body, "type", |t| match TxType::parse(t) {
+        Ok(TxType::AadhaarPay) => {
+            Err("must be 2 (cash withdrawal), 3 (balance enquiry) or 4 (mini statement): the gateway takes no Aadhaar Pay")
+        }
+        other => other,
+    });
     let mobile = required(&mut c, &body, "customer_id", Mobile::parse);
     let aadhaar = required(&mut c, &body, "aadhaar", parse_aadhaar);
     let bank = required(&mut c, &body, "bank_code", |t| aeps::bank(t).ok_or("choose a bank from the list"));

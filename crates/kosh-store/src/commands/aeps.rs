@@ -654,9 +654,12 @@ async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, 
         return Ok(None);
     }
     let p = tx.partner_id;
+    let aadhaar_pay = tx.tx_type == TxType::AadhaarPay.code();
+    // Aadhaar Pay is a merchant payment to the agent: its own e-value gains the amount.
+    let payee = if aadhaar_pay { AccountKind::AgentWallet { user_code: tx.user_code } } else { AccountKind::PartnerWallet };
     let mut legs = vec![
         LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due.get()),
-        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due.checked_sub(tds).ok_or_else(out_of_range)?.get()),
+        LegSpec::new(p, &payee, Side::Credit, due.checked_sub(tds).ok_or_else(out_of_range)?.get()),
     ];
     if !tds.is_zero() {
         legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds.get()));
@@ -664,6 +667,7 @@ async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, 
     let kind = match TxType::parse(&tx.tx_type.to_string()) {
         Ok(TxType::CashWithdrawal) => "aeps_cash_withdrawal",
         Ok(TxType::MiniStatement) => "aeps_mini_statement",
+        Ok(TxType::AadhaarPay) => "aeps_aadhaar_pay",
         _ => "aeps_balance_enquiry",
     };
     match record_entry(db, p, kind, &tx.tid.to_string(), &legs, pending, now_ms).await? {

@@ -172,6 +172,27 @@ pub async fn by_client_ref_id(db: &mut impl Conn, partner_id: PartnerId, client_
         .transpose()
 }
 
+/// The token whose payment has this transaction id, paid by `payer_partner_id`.
+pub async fn by_payment_tid(db: &mut impl Conn, payer_partner_id: PartnerId, tid: &str) -> Result<Option<Token>, SqlError> {
+    db.query_opt(select_token!("tid = $1 AND paid_by_partner_id = $2"), &[tid.into(), payer_partner_id.into()])
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The token `payer_partner_id` paid under its own `client_ref_id`.
+pub async fn by_payment_ref(db: &mut impl Conn, payer_partner_id: PartnerId, reference: &str) -> Result<Option<Token>, SqlError> {
+    db.query_opt(
+        select_token!("paid_by_partner_id = $1 AND pay_client_ref_id = $2"),
+        &[payer_partner_id.into(), reference.into()],
+    )
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
 /// A random token number: [`TOKEN_DIGITS`] digits, never starting with 0.
 fn draw_number() -> String {
     use kosh_core::secret::new_otp;

@@ -20,10 +20,10 @@
 
 use super::ekyc::pid_param;
 use super::{aadhaar_ref, parse_aadhaar, refusal, require_aeps_service, require_bank_connector};
-use crate::eko::auth::{accept_request_hash, Authenticated};
+use crate::eko::auth::{accept_request_hash_for, Authenticated};
 use crate::eko::envelope::{rsid, status, EkoReply, EkoResult};
 use crate::eko::params::EkoParams;
-use crate::eko::user::store_error;
+use crate::eko::user::{require_active_service, store_error};
 use crate::service::aeps::{self as service, TransactError};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -54,27 +54,33 @@ pub async fn transact(
     headers: HeaderMap,
     params: EkoParams,
 ) -> EkoResult {
-    let mut c = crate::eko::checker(&params, &auth)?;
-    let tx_type = c.required(&params, "service_type", TxType::parse);
-    let user_code = c.required(&params, "user_code", validate::parse_user_code);
-    let customer = c.required(&params, "customer_id", Mobile::parse);
+    transact_reply(&app, &auth, &headers, &params, "POST /v2/aeps").await
+}
+
+/// A transaction from `params` (however its path named them), its request_hash checked
+/// under `endpoint`'s rule in [`crate::eko::auth::REQUEST_HASH_TABLE`].
+pub async fn transact_reply(
+    app: &AppState,
+    auth: &Authenticated,
+    headers: &HeaderMap,
+    params: &EkoParams,
+    endpoint: &str,
+) -> EkoResult {
+    let mut c = crate::eko::checker(params, auth)?;
+    let tx_type = c.required(params, "service_type", TxType::parse);
+    let user_code = c.required(params, "user_code", validate::parse_user_code);
+    let customer = c.required(params, "customer_id", Mobile::parse);
     let bank =
-        c.required(&params, "bank_code", |t| aeps::bank(t).ok_or("is not a bank Kosh knows (short code such as SBIN, or IIN)"));
+        c.required(params, "bank_code", |t| aeps::bank(t).ok_or("is not a bank Kosh knows (short code such as SBIN, or IIN)"));
     let amount =
-        c.required(&params, "amount", |t| Paise::parse_rupees(t).map_err(|_| "must be an amount in rupees, like 500 or 500.00"));
-    let client_ref_id = c.required(&params, "client_ref_id", ClientRefId::parse);
-    let aadhaar = c.required(&params, "aadhar", parse_aadhaar);
-    pid_param(&mut c, &params);
-    c.required(&params, "latlong", validate::parse_latlong);
+        c.required(params, "amount", |t| Paise::parse_rupees(t).map_err(|_| "must be an amount in rupees, like 500 or 500.00"));
+    let client_ref_id = c.required(params, "client_ref_id", ClientRefId::parse);
+    let aadhaar = c.required(params, "aadhar", parse_aadhaar);
+    pid_param(&mut c, params);
+    c.required(params, "latlong", validate::parse_latlong);
     if let (Some(tx_type), Some(amount)) = (tx_type, amount) {
-        match tx_type {
-            TxType::CashWithdrawal => {
-                if let Err(why) = aeps::check_withdrawal(amount) {
-                    c.fail("amount", &why);
-                }
-            }
-            _ if !amount.is_zero() => c.fail("amount", "must be 0 for a balance enquiry or mini statement"),
-            _ => {}
+        if let Err(why) = tx_type.check_amount(amount) {
+            c.fail("amount", &why);
         }
     }
     c.finish()?;
@@ -85,10 +91,13 @@ pub async fn transact(
     };
     let raw = |name| params.get(name).unwrap_or_default().trim();
     let fields = [aadhaar.digits(), raw("amount"), raw("user_code")];
-    let order = "secret-key-timestamp + aadhar (the 12 digits, unencrypted) + amount (as sent) + user_code";
-    let request_hash = accept_request_hash(&app, &auth, &headers, &fields, order)?;
-    require_bank_connector(&app)?;
-    require_aeps_service(&app, &auth, user_code).await?;
+    let request_hash = accept_request_hash_for(app, auth, headers, endpoint, &fields)?;
+    require_bank_connector(app)?;
+    if tx_type == TxType::AadhaarPay {
+        require_active_service(app, auth.partner.id, user_code, aeps::SERVICE_AADHAAR_PAY).await?;
+    } else {
+        require_aeps_service(app, auth, user_code).await?;
+    }
     let new = NewTransaction {
         partner_id: auth.partner.id,
         client_ref_id: client_ref_id.as_str().into(),
@@ -98,15 +107,15 @@ pub async fn transact(
         amount_paise: amount,
         customer_mobile: customer.as_str().into(),
         bank_code: bank.code.into(),
-        aadhaar: aadhaar_ref(&app, &aadhaar)?,
-        awaited_ms: awaited_ms(&app),
+        aadhaar: aadhaar_ref(app, &aadhaar)?,
+        awaited_ms: awaited_ms(app),
     };
     let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: client_ref_id.as_str().into() };
-    let (tx, wallet) = service::transact(&app, key, request_hash, new).await.map_err(|e| match e {
+    let (tx, wallet) = service::transact(app, key, request_hash, new).await.map_err(|e| match e {
         TransactError::Refused(e) => refusal(e, user_code),
         TransactError::Store(e) => store_error(e),
     })?;
-    transaction_reply(&app, &tx, &wallet).await
+    transaction_reply(app, &tx, &wallet).await
 }
 
 /// The sandbox bank's delay for awaited transactions.
@@ -160,7 +169,17 @@ pub async fn transaction_reply(app: &AppState, tx: &AepsTransaction, wallet: &Ba
     let agent = app.store.agent(tx.partner_id, tx.user_code).await.map_err(store_error)?;
     let tx_type = TxType::parse(&tx.tx_type.to_string()).unwrap_or(TxType::BalanceEnquiry);
     let status_now = TxStatus::from_code(tx.tx_status).unwrap_or(TxStatus::Awaited);
-    let mut data = transaction_data(tx, wallet, agent.as_ref());
+    // Aadhaar Pay pays the agent: its answer shows the agent's own e-value.
+    let agent_wallet = match tx_type {
+        TxType::AadhaarPay => Some(
+            app.store
+                .balance(tx.partner_id, &kosh_core::ledger::AccountKind::AgentWallet { user_code: tx.user_code })
+                .await
+                .map_err(store_error)?,
+        ),
+        _ => None,
+    };
+    let mut data = transaction_data(tx, agent_wallet.as_ref().unwrap_or(wallet), agent.as_ref());
     if tx_type == TxType::MiniStatement && status_now == TxStatus::Success {
         let lines = sandbox::mini_statement(tx.customer_balance_paise.map_or(0, Paise::get), tx.created_at_ms);
         let list: Vec<Value> = lines
@@ -170,7 +189,8 @@ pub async fn transaction_reply(app: &AppState, tx: &AepsTransaction, wallet: &Ba
         data["mini_statement_list"] = Value::Array(list);
     }
     let (ok_rt, fail_rt) = match tx_type {
-        TxType::CashWithdrawal => (1463, 1464),
+        // The platform documents none for Aadhaar Pay: Kosh answers as a withdrawal.
+        TxType::CashWithdrawal | TxType::AadhaarPay => (1463, 1464),
         TxType::BalanceEnquiry => (1466, 1467),
         TxType::MiniStatement => (1527, 1528),
     };

@@ -141,37 +141,52 @@ pub async fn inquiry(
     params: EkoParams,
 ) -> EkoResult {
     check_initiator(&params, &auth)?;
-    if let Some(("client_ref_id", reference)) = segment.split_once(':') {
-        ClientRefId::parse(reference).map_err(|m| EkoReply::invalid(vec![("client_ref_id".into(), m.into())]))?;
-    } else {
-        parse_id::<Tid>(&segment).map_err(|_| {
-            EkoReply::invalid(vec![("tid".into(), "must be a tid (digits) or client_ref_id:{your reference}".into())])
-        })?;
-    }
-    inquiry_reply(&app, auth.partner.id, &segment).await?.ok_or_else(|| {
+    let reference = match segment.split_once(':') {
+        Some(("client_ref_id", reference)) => {
+            let reference =
+                ClientRefId::parse(reference).map_err(|m| EkoReply::invalid(vec![("client_ref_id".into(), m.into())]))?;
+            format!("client_ref_id:{}", reference.as_str())
+        }
+        _ => {
+            let tid: Tid = parse_id(&segment).map_err(|_| {
+                EkoReply::invalid(vec![("tid".into(), "must be a tid (digits) or client_ref_id:{your reference}".into())])
+            })?;
+            tid.to_string()
+        }
+    };
+    transfer_inquiry(&app, auth.partner.id, &auth.partner.initiator_id, &reference).await?.ok_or_else(|| {
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
     })
 }
 
-/// The inquiry answer for a DMT (or PPI) transfer named by tid, `client_ref_id:REF` or
-/// a plain client_ref_id; `None` when no transfer of the partner matches, so the common
-/// v3 inquiry can ask other products. A transfer awaiting the bank whose time to ask has
-/// come is asked about first.
+/// The inquiry answer for a transfer named by tid, `client_ref_id:REF` or a plain
+/// client_ref_id; `None` when no transfer of the partner matches (so the common v3
+/// inquiry can ask the other products).
 pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+    let partner = app.store.partner(partner_id).await.map_err(store_error)?;
+    let initiator_id = partner.map(|p| p.initiator_id).unwrap_or_default();
+    transfer_inquiry(app, partner_id, &initiator_id, reference).await
+}
+
+/// [`inquiry_reply`] for a partner whose `initiator_id` the caller knows.
+async fn transfer_inquiry(
+    app: &AppState,
+    partner_id: PartnerId,
+    initiator_id: &str,
+    reference: &str,
+) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.dmt_transfer_by_client_ref(partner_id, r).await,
-        None => match reference.parse::<i64>() {
-            Ok(tid) => app.store.dmt_transfer(partner_id, Tid::new(tid)).await,
+        None => match parse_id(reference) {
+            Ok(tid) => app.store.dmt_transfer(partner_id, tid).await,
             Err(_) => app.store.dmt_transfer_by_client_ref(partner_id, reference).await,
         },
     };
     let Some(transfer) = found.map_err(store_error)? else { return Ok(None) };
-    let partner = app.store.partner(partner_id).await.map_err(store_error)?;
-    let initiator_id = partner.map(|p| p.initiator_id).unwrap_or_default();
     let view = dmt::inquire(app, transfer).await.map_err(store_error)?;
     let t = &view.transfer;
-    let context = transfer_context(app, &initiator_id, t).await?;
+    let context = transfer_context(app, initiator_id, t).await?;
     let data = transfer_json(t, view.balance_paise, context);
     let mut reply = EkoReply::ok(rt::INQUIRY, format!("Transaction status: {}", t.tx_status.desc()), data);
     reply.response_status_id = transaction_rsid(t.tx_status);
