@@ -19,6 +19,7 @@
 pub mod aeps;
 pub mod auth;
 pub mod balance;
+pub mod bbps;
 pub mod callbacks;
 pub mod dmt;
 pub mod envelope;
@@ -54,6 +55,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(bbps::routes())
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -80,6 +82,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(bbps::v3_routes())
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -109,12 +112,12 @@ pub fn no_mapping_rule(path: &str) -> EkoReply {
     let version = path.split('/').nth(2).unwrap_or("");
     let hint = if version == "v3" {
         format!(
-            "no API is served at {path}; v3 paths differ from v1 and v2 (Kosh serves AePS e-KYC and Token collection under v3)"
+            "no API is served at {path}; v3 paths differ from v1 and v2 (Kosh serves AePS e-KYC, Token collection and bill payments under v3)"
         )
     } else if PREFIXES.iter().any(|p| p.ends_with(&format!("/{version}"))) {
         format!("no API is served at {path}; check the path, or swap the version segment ({version}) between v1 and v2")
     } else {
-        format!("unknown API version {version:?}; Kosh serves v1, v2 and (AePS, Token) v3")
+        format!("unknown API version {version:?}; Kosh serves v1, v2 and (AePS, Token, BBPS) v3")
     };
     EkoReply::http_error(StatusCode::NOT_FOUND, "No mapping rule matched").with_hint(hint)
 }

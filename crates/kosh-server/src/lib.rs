@@ -171,6 +171,8 @@ pub struct App {
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<workers::rail::Worker>,
+    /// Finishes awaited bill payments (offline channel, slow billers).
+    bbps_worker: Option<workers::bbps::Worker>,
 }
 
 impl App {
@@ -197,6 +199,7 @@ impl App {
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
+            biller: config.sandbox.then(|| service::bbps::sandbox_biller(&config)),
             config: Arc::new(config),
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
@@ -210,9 +213,20 @@ impl App {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
         let rail_worker = workers::rail::spawn(state.clone());
+        let bbps_worker = workers::bbps::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })
+        Ok(App {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task,
+            echelon_worker,
+            request_hash_worker,
+            callbacks,
+            rail_worker,
+            bbps_worker,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -232,6 +246,9 @@ impl App {
             let _ = tx.send(());
         }
         if let Some(worker) = self.rail_worker.take() {
+            worker.stop().await;
+        }
+        if let Some(worker) = self.bbps_worker.take() {
             worker.stop().await;
         }
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);

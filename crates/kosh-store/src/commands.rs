@@ -3,6 +3,7 @@
 //! backend's transaction; when it is refused, nothing it did remains.
 
 pub mod aeps;
+pub mod bbps;
 pub mod callbacks;
 pub mod dmt;
 mod echelon;
@@ -71,6 +72,8 @@ pub enum Command {
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
+    /// Bill payments: fetched bills, payments, biller reports (see [`bbps`]).
+    Bbps(bbps::BbpsCommand),
 }
 
 /// An operator loads e-value into a partner's wallet from the funding account.
@@ -254,6 +257,8 @@ pub enum Outcome {
     Dmt(dmt::DmtOutcome),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
+    /// A bill-payment command's outcome.
+    Bbps(bbps::BbpsOutcome),
 }
 
 /// What [`CreditWallet`] answers.
@@ -461,6 +466,7 @@ impl Command {
             Command::Dmt(dmt::DmtCommand::InitiateTransfer(t)) => json!({ "dmt_transfer": t.fingerprint_fields() }),
             Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
             Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
+            Command::Bbps(bbps::BbpsCommand::RecordPayment(p)) => json!({ "bbps_payment": p.fingerprint_fields() }),
             _ => return None,
         })
     }
@@ -477,6 +483,7 @@ impl Outcome {
             | Outcome::EntryResolved { posted: true, .. } => 1,
             Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
             Outcome::Dmt(dmt) => dmt.entries_posted(),
+            Outcome::Bbps(bbps) => bbps.entries_posted(),
             _ => 0,
         }
     }
@@ -485,6 +492,7 @@ impl Outcome {
     pub fn entries_pending(&self) -> u64 {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_pending(),
+            Outcome::Bbps(bbps) => bbps.entries_pending(),
             _ => u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. })),
         }
     }
@@ -493,6 +501,7 @@ impl Outcome {
     pub fn entries_voided(&self) -> u64 {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_voided(),
+            Outcome::Bbps(bbps) => bbps.entries_voided(),
             _ => u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. })),
         }
     }
@@ -584,6 +593,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
+        Command::Bbps(cmd) => bbps::apply(db, cmd, now_ms).await,
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

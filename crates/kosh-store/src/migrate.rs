@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_request_hashes.sql"),
         postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "bbps",
+        sqlite: include_str!("../migrations/sqlite/0009_bbps.sql"),
+        postgres: include_str!("../migrations/postgres/0009_bbps.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -4,7 +4,7 @@
 
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
-use kosh_core::events::{TokenPaid, TransferStatusChanged};
+use kosh_core::events::{BillPaymentStatusChanged, TokenPaid, TransferStatusChanged};
 use kosh_core::money::Paise;
 use serde_json::{json, Value};
 
@@ -35,6 +35,42 @@ pub fn transfer_status(e: &TransferStatusChanged) -> Rendered {
         "customer_id": e.sender_mobile,
         "user_code": e.user_code.to_string(),
         "refund_tid": e.refund_tid,
+        "reason": e.reason,
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+}
+
+/// The status callback's body for a bill payment: the common fields of the platform's
+/// callback (one URL for every product), with the biller's reference as
+/// `bank_ref_num` and, like the QR and CMS callbacks, `service_code` and the operator.
+pub fn bill_payment_status(e: &BillPaymentStatusChanged) -> Rendered {
+    let service_code = match e.payment_kind {
+        kosh_core::bbps::PaymentKind::Bill => kosh_core::bbps::BBPS_SERVICE_CODE,
+        kosh_core::bbps::PaymentKind::CreditCard => kosh_core::bbps::CREDIT_CARD_SERVICE_CODE,
+    };
+    let body = json!({
+        "tx_status": e.status.code(),
+        "txstatus_desc": e.status.desc(),
+        "old_tx_status": e.old_status.code(),
+        "old_tx_status_desc": e.old_status.desc(),
+        "tid": e.tid,
+        "client_ref_id": e.partner_reference,
+        "amount": rupees(e.amount),
+        "fee": rupees(e.fee),
+        "gst": rupees(e.gst),
+        "tds": rupees(e.tds),
+        "commission": rupees(e.commission),
+        "service_code": service_code.to_string(),
+        "operator_id": e.operator_id,
+        "operator_name": e.operator_name,
+        "utility_acc_no": e.account,
+        "account": e.account,
+        "bank_ref_num": e.biller_reference,
+        "beneficiary_account_type": Value::Null,
+        "sender_name": e.sender_name,
+        "customer_id": e.customer_mobile,
+        "user_code": e.user_code.to_string(),
         "reason": e.reason,
         "timestamp": civil::ist_datetime(e.at_ms),
     });

@@ -158,7 +158,10 @@ pub async fn inquiry(
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
     };
-    let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
+    let Some(transfer) = found.map_err(store_error)? else {
+        // One inquiry path for every Eko transaction: a bill payment's tid or reference too.
+        return crate::eko::bbps::inquiry_reply(&app, partner_id, &segment).await?.ok_or_else(not_found);
+    };
     let view = dmt::inquire(&app, transfer).await.map_err(store_error)?;
     let t = &view.transfer;
     let context = transfer_context(&app, &auth.partner.initiator_id, t).await?;
