@@ -171,6 +171,46 @@ mod tests {
     }
 
     #[test]
+    fn a_bill_payments_status_body_has_the_common_fields_and_its_service() {
+        let e = BillPaymentStatusChanged {
+            tid: 6_000_000_001,
+            partner_reference: "OFF-1".into(),
+            user_code: 20_810_200,
+            old_status: TxStatus::Initiated,
+            status: TxStatus::Refunded,
+            payment_kind: kosh_core::bbps::PaymentKind::Bill,
+            operator_id: 28,
+            operator_name: "Mahanagar Gas".into(),
+            account: "210000012345".into(),
+            amount: paise(159_200),
+            fee: paise(500),
+            gst: paise(76),
+            commission: paise(382),
+            tds: paise(8),
+            biller_reference: String::new(),
+            sender_name: "Kaushik".into(),
+            customer_mobile: "9999999999".into(),
+            reason: "reversed".into(),
+            at_ms: 1_700_000_000_000,
+        };
+        let body: Value = serde_json::from_slice(&bill_payment_status(&e).body).unwrap();
+        assert_eq!(
+            (&body["tx_status"], &body["old_tx_status"], &body["txstatus_desc"]),
+            (&json!(4), &json!(2), &json!("Refunded"))
+        );
+        assert_eq!(
+            (&body["tid"], &body["client_ref_id"], &body["service_code"]),
+            (&json!(6_000_000_001_i64), &json!("OFF-1"), &json!("53"))
+        );
+        assert_eq!((&body["amount"], &body["fee"], &body["gst"]), (&json!(1592.0), &json!(5.0), &json!(0.76)));
+        assert_eq!((&body["utility_acc_no"], &body["operator_id"]), (&json!("210000012345"), &json!(28)));
+        assert_eq!(body["timestamp"], "2023-11-15 03:43:20");
+        let card = BillPaymentStatusChanged { payment_kind: kosh_core::bbps::PaymentKind::CreditCard, ..e };
+        let body: Value = serde_json::from_slice(&bill_payment_status(&card).body).unwrap();
+        assert_eq!(body["service_code"], "63");
+    }
+
+    #[test]
     fn the_acknowledgement_body_is_exact() {
         let mut paid = TokenPaid {
             token: "123456789012345".into(),
