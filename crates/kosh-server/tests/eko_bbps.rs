@@ -30,6 +30,7 @@ on_both_backends!(
     the_same_client_ref_id_makes_one_payment_even_concurrently,
     bad_input_is_refused_clearly_and_debits_nothing,
     a_credit_card_bill_pays_a_dmt_recipient,
+    a_payment_left_unanswered_by_a_crash_is_finished_by_the_worker,
 );
 
 /// How long (of the manual clock) offline and slow payments stay awaited in these tests.
@@ -538,5 +539,54 @@ async fn a_credit_card_bill_pays_a_dmt_recipient(backend: Backend) {
     let refused = v3.send_json(Method::POST, "/customer/payment/credit-card-bill", &no_customer, None).await.unwrap().body;
     assert_eq!(refused["status"], 463, "{refused}");
     assert_eq!(available(&app, partner_id).await, before - charges.debit_paise());
+    app.stop().await;
+}
+
+/// A payment recorded (its debit reserved) by a request that died before asking the
+/// biller: once `rail_recovery_secs` pass on the clock, the worker hands it over, applies
+/// the answer and announces it, as the partner never heard one.
+async fn a_payment_left_unanswered_by_a_crash_is_finished_by_the_worker(backend: Backend) {
+    use kosh_store::commands::bbps::{BillChoice, NewBillPayment, PaymentRecord};
+    let (app, clock) = start(backend, |_| {}).await;
+    let partner_id = sandbox_partner(&app).await;
+    let before = available(&app, partner_id).await;
+    let pricing = app.state.config.bbps_pricing.clone();
+    let recovery_ms = app.state.config.rail_recovery_secs as i64 * 1000;
+    let request = NewBillPayment {
+        partner_id,
+        user_code: AGENT.parse().unwrap(),
+        client_ref_id: "CRASH-1".into(),
+        kind: kosh_core::bbps::PaymentKind::Bill,
+        operator_id: 101,
+        operator_name: "Jio Prepaid".into(),
+        utility_acc_no: "9876543210".into(),
+        customer_mobile: "9876543210".into(),
+        sender_name: "Kaushik".into(),
+        recipient_id: None,
+        amount_paise: kosh_core::money::Paise::new(29_900).unwrap(),
+        hc_channel: false,
+        bill: BillChoice::NoFetch,
+        pricing: pricing.clone(),
+        recovery_ms,
+    };
+    let PaymentRecord::Recorded(view) = app.state.store.execute(request).await.expect("recorded") else {
+        panic!("no bill to mismatch")
+    };
+    let tid = view.payment.tid;
+    assert_eq!(available(&app, partner_id).await, before - pricing.charges(29_900).debit_paise(), "reserved");
+    clock.advance_ms(recovery_ms + 1_000);
+    let deadline = Instant::now() + WAIT;
+    let paid = loop {
+        let p = app.state.store.bbps_payment(partner_id, tid).await.unwrap().expect("the payment");
+        if p.tx_status == kosh_core::dmt::TxStatus::Success {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "payment {tid} was not finished: {p:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(paid.biller_reference.starts_with("BBPS") && paid.check_at_ms.is_none(), "{paid:?}");
+    assert_eq!(available(&app, partner_id).await, before - pricing.charges(29_900).debit_paise(), "posted once");
+    let events = status_events(&app, partner_id).await;
+    assert_eq!((&events[0]["tid"], &events[0]["tx_status"]), (&json!(tid), &json!(0)), "{events:?}");
     app.stop().await;
 }
