@@ -31,6 +31,7 @@ on_both_backends!(
     bad_input_is_refused_clearly_and_debits_nothing,
     a_credit_card_bill_pays_a_dmt_recipient,
     a_payment_left_unanswered_by_a_crash_is_finished_by_the_worker,
+    one_bill_is_paid_once_even_by_concurrent_payments,
 );
 
 /// How long (of the manual clock) offline and slow payments stay awaited in these tests.
@@ -588,5 +589,35 @@ async fn a_payment_left_unanswered_by_a_crash_is_finished_by_the_worker(backend:
     assert_eq!(available(&app, partner_id).await, before - pricing.charges(29_900).debit_paise(), "posted once");
     let events = status_events(&app, partner_id).await;
     assert_eq!((&events[0]["tid"], &events[0]["tx_status"]), (&json!(tid), &json!(0)), "{events:?}");
+    app.stop().await;
+}
+
+/// Six payments of one fetched bill at once, each under its own client_ref_id: one pays
+/// it, the others are told it was paid, and the wallet is debited once.
+async fn one_bill_is_paid_once_even_by_concurrent_payments(backend: Backend) {
+    let (app, _clock) = start(backend, |_| {}).await;
+    let v2 = sandbox(&app, "/ekoapi/v2");
+    let partner_id = sandbox_partner(&app).await;
+    let fetched = fetch(&v2, &bill("91", "9876512345", "ONE-0")).await;
+    let amount = fetched["data"]["amount"].as_str().unwrap().to_owned();
+    let before = available(&app, partner_id).await;
+    let tasks: Vec<_> = (1..=6)
+        .map(|i| {
+            let (eko, body) = (v2.clone(), with(bill("91", "9876512345", &format!("ONE-{i}")), json!({ "amount": amount })));
+            tokio::spawn(async move { pay(&eko, &body).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("the request task"));
+    }
+    let paid: Vec<&Value> = answers.iter().filter(|a| a["data"]["tx_status"] == "0").collect();
+    assert_eq!(paid.len(), 1, "{answers:?}");
+    assert!(
+        answers.iter().filter(|a| a["data"]["tx_status"] != "0").all(|a| a["message"] == "This bill was already paid"),
+        "{answers:?}"
+    );
+    let charges = app.state.config.bbps_pricing.charges(paise(&fetched["data"]["amount"]));
+    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "one debit");
     app.stop().await;
 }
