@@ -257,6 +257,12 @@ async fn an_instant_payment_debits_the_wallet_to_the_paisa_and_every_inquiry_fin
         (&json!("0"), &json!("Success"), &json!("BSES Rajdhani"))
     );
     assert!(data["bbpstrxnrefid"].as_str().unwrap().starts_with("BBPS"), "{data}");
+    assert_eq!(
+        (&data["billnumber"], &data["billdate"]),
+        (&fetched["data"]["billnumber"], &fetched["data"]["billdate"]),
+        "{data}"
+    );
+    assert_eq!(data["utilitycustomername"], fetched["data"]["utilitycustomername"]);
     let charges = app.state.config.bbps_pricing.charges(paise(&fetched["data"]["amount"]));
     assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "amount + fee − commission + TDS, once");
     assert_eq!(data["balance"], kosh_core::money::Paise::new(before - charges.debit_paise()).unwrap().to_java_double_string());

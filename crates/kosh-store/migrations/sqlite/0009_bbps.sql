@@ -40,6 +40,10 @@ CREATE TABLE bbps_payments (
     -- The DMT recipient a credit-card bill is paid to.
     recipient_id        INTEGER,
     bill_id             INTEGER,
+    -- The fetched bill's details, as its receipt shows them ('' without a bill).
+    bill_number         TEXT NOT NULL DEFAULT '',
+    bill_date           TEXT NOT NULL DEFAULT '',
+    bill_customer_name  TEXT NOT NULL DEFAULT '',
     -- 1: the offline high-commission channel (the biller completes within hours).
     hc_channel          INTEGER NOT NULL,
     amount              INTEGER NOT NULL,

@@ -70,6 +70,12 @@ pub struct Payment {
     pub recipient_id: Option<i64>,
     /// The fetched bill it pays, when its operator fetches.
     pub bill_id: Option<i64>,
+    /// The fetched bill's number (empty without a bill).
+    pub bill_number: String,
+    /// The fetched bill's date (empty without a bill).
+    pub bill_date: String,
+    /// The customer's name on the fetched bill (empty without a bill).
+    pub bill_customer_name: String,
     /// The offline (high-commission) channel.
     pub hc_channel: bool,
     /// Amount, fee, GST, commission and TDS, fixed when the payment was recorded.
@@ -102,7 +108,7 @@ macro_rules! bill_columns {
 macro_rules! payment_columns {
     () => {
         "tid, partner_id, client_ref_id, user_code, kind, operator_id, operator_name, utility_acc_no, customer_mobile, \
-         sender_name, recipient_id, bill_id, hc_channel, amount, fee, gst, commission, tds, entry_id, tx_status, answered, \
+         sender_name, recipient_id, bill_id, bill_number, bill_date, bill_customer_name, hc_channel, amount, fee, gst, commission, tds, entry_id, tx_status, answered, \
          biller_reference, reason, check_at_ms, created_at_ms, updated_at_ms"
     };
 }
@@ -140,6 +146,9 @@ fn payment_from_row(r: &Row) -> Result<Payment, SqlError> {
         sender_name: r.text("sender_name")?,
         recipient_id: r.opt_int("recipient_id")?,
         bill_id: r.opt_int("bill_id")?,
+        bill_number: r.text("bill_number")?,
+        bill_date: r.text("bill_date")?,
+        bill_customer_name: r.text("bill_customer_name")?,
         hc_channel: r.int("hc_channel")? != 0,
         charges: Charges {
             amount_paise: r.int("amount")?,
@@ -255,7 +264,7 @@ pub async fn insert(db: &mut impl Conn, p: &Payment) -> Result<(), SqlError> {
             "INSERT INTO bbps_payments (",
             payment_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-             $22, $23, $24, $25, $26)"
+             $22, $23, $24, $25, $26, $27, $28, $29)"
         ),
         &[
             p.tid.into(),
@@ -270,6 +279,9 @@ pub async fn insert(db: &mut impl Conn, p: &Payment) -> Result<(), SqlError> {
             (&p.sender_name).into(),
             p.recipient_id.into(),
             p.bill_id.into(),
+            (&p.bill_number).into(),
+            (&p.bill_date).into(),
+            (&p.bill_customer_name).into(),
             i64::from(p.hc_channel).into(),
             c.amount_paise.into(),
             c.fee_paise.into(),
