@@ -595,7 +595,7 @@ pub enum BbpsRejection {
     #[error("this bill was already paid (tid {tid})")]
     BillAlreadyPaid {
         /// The payment that paid it.
-        tid: i64,
+        tid: crate::ids::Tid,
     },
     /// The `billfetchresponse` names no bill of this account.
     #[error("billfetchresponse does not match a bill fetched for this account")]

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! # kosh-rails: how money reaches the banks
 //!
 //! A guided tour:
@@ -14,6 +15,7 @@
 
 pub mod biller;
 pub mod sandbox;
+pub mod verify;
 
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};

@@ -25,3 +25,4 @@
 pub mod biller;
 pub mod echelon_payout;
 pub mod rail;
+pub mod verify;

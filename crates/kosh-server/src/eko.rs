@@ -28,6 +28,7 @@ pub mod otp;
 pub mod params;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 use crate::state::AppState;
 use axum::extract::OriginalUri;
@@ -56,6 +57,7 @@ fn routes() -> Router<AppState> {
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
         .merge(bbps::routes())
+        .merge(verification::routes().0)
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -83,6 +85,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
         .merge(bbps::v3_routes())
+        .merge(verification::routes().1)
 }
 
 pub fn router(state: AppState) -> Router<AppState> {

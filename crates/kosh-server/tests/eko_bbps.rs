@@ -93,8 +93,18 @@ async fn pay(eko: &Client, body: &Value) -> Value {
     body
 }
 
-fn tid(body: &Value) -> i64 {
+fn tid(body: &Value) -> kosh_core::ids::Tid {
     body["data"]["tid"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("a tid: {body}"))
+}
+
+/// An amount of paise as `Paise`.
+fn money(paise: i64) -> kosh_core::money::Paise {
+    kosh_core::money::Paise::new(paise).expect("an amount")
+}
+
+/// What a wallet is debited for `charges`, in paise.
+fn debit(charges: &kosh_core::pricing::Charges) -> i64 {
+    charges.debit_paise().expect("charges in range").get()
 }
 
 fn paise(rupees: &Value) -> i64 {
@@ -263,12 +273,12 @@ async fn an_instant_payment_debits_the_wallet_to_the_paisa_and_every_inquiry_fin
         "{data}"
     );
     assert_eq!(data["utilitycustomername"], fetched["data"]["utilitycustomername"]);
-    let charges = app.state.config.bbps_pricing.charges(paise(&fetched["data"]["amount"]));
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "amount + fee − commission + TDS, once");
-    assert_eq!(data["balance"], kosh_core::money::Paise::new(before - charges.debit_paise()).unwrap().to_java_double_string());
-    assert_eq!(data["commission"], kosh_core::money::Paise::new(charges.commission_paise).unwrap().to_java_double_string());
+    let charges = app.state.config.bbps_pricing.charges(money(paise(&fetched["data"]["amount"])));
+    assert_eq!(available(&app, partner_id).await, before - debit(&charges), "amount + fee − commission + TDS, once");
+    assert_eq!(data["balance"], kosh_core::money::Paise::new(before - debit(&charges)).unwrap().to_java_double_string());
+    assert_eq!(data["commission"], charges.commission_paise.to_java_double_string());
     let tid = tid(&paid);
-    assert!(tid > 6_000_000_000, "BBPS tids come from their own counter: {tid}");
+    assert!(tid.get() > 6_000_000_000, "BBPS tids come from their own counter: {tid}");
 
     let v3 = sandbox(&app, "/ekoapi/v3");
     let paths = [
@@ -301,8 +311,8 @@ async fn an_instant_payment_debits_the_wallet_to_the_paisa_and_every_inquiry_fin
     // A prepaid recharge needs no fetch.
     let recharge = pay(&v2, &with(bill("101", "9876543210", "P-4"), json!({ "amount": "199" }))).await;
     assert_eq!(recharge["data"]["tx_status"], "0", "{recharge}");
-    let recharge_charges = app.state.config.bbps_pricing.charges(19_900);
-    assert_eq!(available(&app, partner_id).await, after - recharge_charges.debit_paise());
+    let recharge_charges = app.state.config.bbps_pricing.charges(money(19_900));
+    assert_eq!(available(&app, partner_id).await, after - debit(&recharge_charges));
     assert!(status_events(&app, partner_id).await.is_empty(), "instant answers are not status changes");
     let totals = app.state.store.ledger_totals().await.expect("totals");
     assert_eq!((totals.debits_posted, totals.debits_pending), (totals.credits_posted, totals.credits_pending));
@@ -343,9 +353,9 @@ async fn an_offline_payment_is_awaited_then_final_by_the_status_callback(backend
         "{paid}"
     );
     assert_eq!(paid["data"]["hc_channel"], "1");
-    let charges = app.state.config.bbps_hc_pricing.charges(paise(&fetched["data"]["amount"]));
+    let charges = app.state.config.bbps_hc_pricing.charges(money(paise(&fetched["data"]["amount"])));
     assert!(charges.commission_paise > app.state.config.bbps_pricing.charges(charges.amount_paise).commission_paise);
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "reserved while awaited");
+    assert_eq!(available(&app, partner_id).await, before - debit(&charges), "reserved while awaited");
     let tid = tid(&paid);
     assert_eq!(receiver.count(), 0, "no callback for the initial answer");
 
@@ -362,10 +372,10 @@ async fn an_offline_payment_is_awaited_then_final_by_the_status_callback(backend
         (&json!(0), &json!(2), &json!("Success")),
         "{body}"
     );
-    assert_eq!(body["amount"], json!(charges.amount_paise as f64 / 100.0));
+    assert_eq!(body["amount"], json!(charges.amount_paise.get() as f64 / 100.0));
     assert!(body["bank_ref_num"].as_str().unwrap().starts_with("BBPS"), "{body}");
     assert_eq!(body["operator_name"], "Mahanagar Gas");
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "posted: the same money");
+    assert_eq!(available(&app, partner_id).await, before - debit(&charges), "posted: the same money");
     let inquiry = eko_support::get(&v2, &format!("/transactions/{tid}"), &[]).await;
     assert_eq!(inquiry["data"]["tx_status"], "0", "{inquiry}");
     assert_eq!(status_events(&app, partner_id).await.len(), 1, "one status change, one event");
@@ -454,9 +464,9 @@ async fn the_same_client_ref_id_makes_one_payment_even_concurrently(backend: Bac
 
     let concurrent = with(bill("102", "9876500012", "ID-2"), json!({ "amount": "149" }));
     let answers = futures_join(&v2, &concurrent, 8).await;
-    let tids: std::collections::BTreeSet<i64> = answers.iter().map(tid).collect();
+    let tids: std::collections::BTreeSet<kosh_core::ids::Tid> = answers.iter().map(tid).collect();
     assert_eq!(tids.len(), 1, "one payment: {answers:?}");
-    let charges = |a| app.state.config.bbps_pricing.charges(a).debit_paise();
+    let charges = |a| debit(&app.state.config.bbps_pricing.charges(money(a)));
     assert_eq!(available(&app, partner_id).await, before - charges(24_900) - charges(14_900), "one debit each");
     app.stop().await;
 }
@@ -534,8 +544,8 @@ async fn a_credit_card_bill_pays_a_dmt_recipient(backend: Backend) {
     assert_eq!((&paid["status"], &paid["data"]["tx_status"]), (&json!(0), &json!("0")), "{paid}");
     assert_eq!((&paid["data"]["account"], &paid["data"]["recipient_id"]), (&json!("4111000012345678"), &json!(rid)));
     assert_eq!(paid["data"]["sender_name"], "Asha Verma");
-    let charges = app.state.config.bbps_pricing.charges(250_000);
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise());
+    let charges = app.state.config.bbps_pricing.charges(money(250_000));
+    assert_eq!(available(&app, partner_id).await, before - debit(&charges));
     let inquiry = eko_support::get(&sandbox(&app, "/ekoapi/v2"), "/billpayments/transactions/client_ref_id:CC-1", &[]).await;
     assert_eq!(inquiry["data"]["tid"], paid["data"]["tid"]);
 
@@ -545,7 +555,7 @@ async fn a_credit_card_bill_pays_a_dmt_recipient(backend: Backend) {
     let no_customer = with(body, json!({ "client_ref_id": "CC-3", "customer_id": "9123400099" }));
     let refused = v3.send_json(Method::POST, "/customer/payment/credit-card-bill", &no_customer, None).await.unwrap().body;
     assert_eq!(refused["status"], 463, "{refused}");
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise());
+    assert_eq!(available(&app, partner_id).await, before - debit(&charges));
     app.stop().await;
 }
 
@@ -580,7 +590,7 @@ async fn a_payment_left_unanswered_by_a_crash_is_finished_by_the_worker(backend:
         panic!("no bill to mismatch")
     };
     let tid = view.payment.tid;
-    assert_eq!(available(&app, partner_id).await, before - pricing.charges(29_900).debit_paise(), "reserved");
+    assert_eq!(available(&app, partner_id).await, before - debit(&pricing.charges(money(29_900))), "reserved");
     clock.advance_ms(recovery_ms + 1_000);
     let deadline = Instant::now() + WAIT;
     let paid = loop {
@@ -592,7 +602,7 @@ async fn a_payment_left_unanswered_by_a_crash_is_finished_by_the_worker(backend:
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     assert!(paid.biller_reference.starts_with("BBPS") && paid.check_at_ms.is_none(), "{paid:?}");
-    assert_eq!(available(&app, partner_id).await, before - pricing.charges(29_900).debit_paise(), "posted once");
+    assert_eq!(available(&app, partner_id).await, before - debit(&pricing.charges(money(29_900))), "posted once");
     let events = status_events(&app, partner_id).await;
     assert_eq!((&events[0]["tid"], &events[0]["tx_status"]), (&json!(tid), &json!(0)), "{events:?}");
     app.stop().await;
@@ -623,7 +633,7 @@ async fn one_bill_is_paid_once_even_by_concurrent_payments(backend: Backend) {
         answers.iter().filter(|a| a["data"]["tx_status"] != "0").all(|a| a["message"] == "This bill was already paid"),
         "{answers:?}"
     );
-    let charges = app.state.config.bbps_pricing.charges(paise(&fetched["data"]["amount"]));
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "one debit");
+    let charges = app.state.config.bbps_pricing.charges(money(paise(&fetched["data"]["amount"])));
+    assert_eq!(available(&app, partner_id).await, before - debit(&charges), "one debit");
     app.stop().await;
 }

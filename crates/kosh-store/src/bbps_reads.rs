@@ -5,15 +5,20 @@ use crate::postgres::PgConn;
 use crate::sql::SqlError;
 use crate::sqlite::{run_ready, SqliteConn};
 use crate::{Backend, Store};
+use kosh_core::ids::{PartnerId, Tid};
 
 impl Store {
     /// The partner's bill payment `tid`.
-    pub async fn bbps_payment(&self, partner_id: i64, tid: i64) -> Result<Option<Payment>, SqlError> {
+    pub async fn bbps_payment(&self, partner_id: PartnerId, tid: Tid) -> Result<Option<Payment>, SqlError> {
         read!(self, db => bbps::get(db, partner_id, tid))
     }
 
     /// The partner's bill payment with this `client_ref_id`.
-    pub async fn bbps_payment_by_client_ref(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<Payment>, SqlError> {
+    pub async fn bbps_payment_by_client_ref(
+        &self,
+        partner_id: PartnerId,
+        client_ref_id: &str,
+    ) -> Result<Option<Payment>, SqlError> {
         read!(self, db => bbps::by_client_ref(db, partner_id, client_ref_id))
     }
 

@@ -20,3 +20,4 @@ pub mod request_hashes;
 /// Agents' service activations.
 pub mod services;
 pub mod tokens;
+pub mod verifications;

@@ -33,6 +33,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use kosh_core::bbps::BbpsRejection;
 use kosh_core::dmt::TxStatus;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::money::Paise;
 use kosh_store::commands::bbps::PaymentView;
 use kosh_store::error::{CommandError, Rejection};
@@ -96,12 +97,8 @@ pub fn with_top_level(reply: EkoReply, extra: Value) -> Response {
     (reply.http, axum::Json(body)).into_response()
 }
 
-fn java(paise: i64) -> String {
-    Paise::new(paise).unwrap_or(Paise::ZERO).to_java_double_string()
-}
-
-fn rupees(paise: i64) -> String {
-    Paise::new(paise).unwrap_or(Paise::ZERO).to_rupees_string()
+fn java(paise: Paise) -> String {
+    paise.to_java_double_string()
 }
 
 /// A payment as the pay and inquiry answers show it: the fields of the platform's
@@ -115,13 +112,13 @@ pub fn payment_json(view: &PaymentView, initiator_id: &str) -> Value {
         "tid": p.tid.to_string(),
         "client_ref_id": p.client_ref_id,
         "amount": java(c.amount_paise),
-        "totalamount": java(c.collectable_paise()),
+        "totalamount": java(c.collectable_paise().unwrap_or(c.amount_paise)),
         "fee": java(c.fee_paise),
         "gst": java(c.gst_paise),
         "service_tax": java(c.gst_paise),
         "commission": java(c.commission_paise),
         "tds": java(c.tds_paise),
-        "balance": java(view.balance_paise.max(0)),
+        "balance": java(Paise::new(view.balance_paise.max(0)).unwrap_or(Paise::ZERO)),
         "operator_id": p.operator_id.to_string(),
         "operator_name": p.operator_name,
         "account": p.utility_acc_no,
@@ -175,9 +172,9 @@ pub fn payment_reply(view: &PaymentView, initiator_id: &str) -> EkoReply {
 }
 
 /// The answer to a payment whose amount was not the fetched bill's: 208, with the tid.
-pub fn mismatch_reply(view: &PaymentView, bill_amount_paise: i64, initiator_id: &str) -> EkoReply {
-    let paid = rupees(view.payment.charges.amount_paise);
-    let due = rupees(bill_amount_paise);
+pub fn mismatch_reply(view: &PaymentView, bill_amount_paise: Paise, initiator_id: &str) -> EkoReply {
+    let paid = view.payment.charges.amount_paise.to_rupees_string();
+    let due = bill_amount_paise.to_rupees_string();
     EkoReply::failure(rt::AMOUNT_MISMATCH, rt::AMOUNT_MISMATCH, format!("Bill amount mismatch: amount {paid} was sent but the fetched bill is {due}"))
         .with_hint(format!(
             "{} requires paying exactly the fetched amount: send amount={due} with a new client_ref_id; nothing was debited for tid {}",
@@ -215,10 +212,10 @@ fn bbps_refusal(r: &BbpsRejection) -> EkoReply {
 /// client_ref_id; `None` when no bill payment of the partner matches (so a generic
 /// inquiry can ask other products). An awaited payment whose time has come is asked
 /// about first.
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.bbps_payment_by_client_ref(partner_id, r).await,
-        None => match reference.parse::<i64>() {
+        None => match reference.parse::<Tid>() {
             Ok(tid) => app.store.bbps_payment(partner_id, tid).await,
             Err(_) => app.store.bbps_payment_by_client_ref(partner_id, reference).await,
         },

@@ -112,6 +112,7 @@ fn rupees_whole(amount: Paise) -> Value {
 mod tests {
     use super::*;
     use kosh_core::dmt::{DmtChannel, TxStatus};
+    use kosh_core::ids::{RecipientId, Tid, UserCode};
 
     fn paise(n: i64) -> Paise {
         Paise::new(n).unwrap()
@@ -119,9 +120,9 @@ mod tests {
 
     fn changed() -> TransferStatusChanged {
         TransferStatusChanged {
-            tid: 1,
+            tid: Tid::new(1),
             partner_reference: "R1".into(),
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             old_status: TxStatus::Initiated,
             status: TxStatus::Success,
             channel: DmtChannel::Imps,
@@ -131,7 +132,7 @@ mod tests {
             commission: paise(567),
             tds: paise(11),
             utr: "123456789012".into(),
-            recipient_id: 7,
+            recipient_id: RecipientId::new(7),
             recipient_name: "Ravi".into(),
             account: "123456789012".into(),
             ifsc: "SBIN0000001".into(),
@@ -173,9 +174,9 @@ mod tests {
     #[test]
     fn a_bill_payments_status_body_has_the_common_fields_and_its_service() {
         let e = BillPaymentStatusChanged {
-            tid: 6_000_000_001,
+            tid: kosh_core::ids::Tid::new(6_000_000_001),
             partner_reference: "OFF-1".into(),
-            user_code: 20_810_200,
+            user_code: kosh_core::ids::UserCode::new(20_810_200),
             old_status: TxStatus::Initiated,
             status: TxStatus::Refunded,
             payment_kind: kosh_core::bbps::PaymentKind::Bill,

@@ -10,6 +10,7 @@ use super::StoreError;
 use crate::config::Config;
 use crate::state::AppState;
 use kosh_core::dmt::TxStatus;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_rails::biller::{BillOrder, BillQuery, BillerError, BillerProvider, BillerStatus, FetchAnswer};
@@ -51,7 +52,7 @@ pub const BILLER_DOWN_PREFIX: &str = "Biller down: ";
 #[derive(Debug, Clone)]
 pub struct FetchRequest {
     /// The partner fetching.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The catalogue operator.
     pub operator_id: i64,
     /// `utility_acc_no`.
@@ -68,7 +69,7 @@ pub enum Fetched {
     /// Nothing is due.
     NoBillDue,
     /// The bill due was paid already, by `tid`.
-    AlreadyPaid(i64),
+    AlreadyPaid(Tid),
 }
 
 fn biller(app: &AppState) -> Result<&Arc<dyn BillerProvider>, BbpsError> {
@@ -111,8 +112,8 @@ pub enum Paid {
     Mismatch {
         /// The failed payment.
         view: PaymentView,
-        /// The fetched bill's amount, in paise.
-        bill_amount_paise: i64,
+        /// The fetched bill's amount.
+        bill_amount_paise: Paise,
     },
 }
 
@@ -147,7 +148,7 @@ pub async fn inquire(app: &AppState, payment: Payment) -> Result<PaymentView, St
         match check(app, &payment).await {
             Ok(view) => return Ok(view),
             Err(e) => {
-                tracing::warn!(tid = payment.tid, error = %e, "inquiry could not ask the biller; answering the stored status")
+                tracing::warn!(tid = %payment.tid, error = %e, "inquiry could not ask the biller; answering the stored status")
             }
         }
     }
@@ -166,7 +167,7 @@ pub fn order_of(p: &Payment) -> BillOrder {
         reference: p.tid.to_string(),
         operator_id: p.operator_id,
         account: p.utility_acc_no.clone(),
-        amount: Paise::new(p.charges.amount_paise).unwrap_or(Paise::ZERO),
+        amount: p.charges.amount_paise,
         offline: p.hc_channel,
         submitted_at_ms: p.created_at_ms,
     }
@@ -199,7 +200,7 @@ async fn submit(app: &AppState, view: PaymentView) -> PaymentView {
     match apply(app, &view.payment, report_of(answer, retry_at_ms(app, now_ms)), false).await {
         Ok(applied) => applied,
         Err(e) => {
-            tracing::error!(tid = view.payment.tid, error = %e, "could not store the biller's answer; the worker will finish the payment");
+            tracing::error!(tid = %view.payment.tid, error = %e, "could not store the biller's answer; the worker will finish the payment");
             view
         }
     }

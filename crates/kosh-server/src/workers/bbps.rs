@@ -27,7 +27,7 @@ pub async fn run_once(app: &AppState) -> Result<usize, StoreError> {
     for p in &due {
         if let Err(e) = bbps::check(app, p).await {
             // The lease ends and the payment comes due again.
-            tracing::warn!(tid = p.tid, error = %e, "biller check failed; will retry after the lease");
+            tracing::warn!(tid = %p.tid, error = %e, "biller check failed; will retry after the lease");
         }
     }
     Ok(due.len())

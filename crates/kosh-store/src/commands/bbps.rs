@@ -24,6 +24,7 @@ use crate::sql::Conn;
 use kosh_core::bbps::{self, BbpsRejection, PaymentKind};
 use kosh_core::dmt::{DmtRejection, TxStatus};
 use kosh_core::events::{BillPaymentStatusChanged, Event};
+use kosh_core::ids::{PartnerId, RecipientId, Tid, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
@@ -50,7 +51,7 @@ pub enum BbpsCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordBill {
     /// The partner the command acts for; it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The biller (`operator_id` of the catalogue).
     pub operator_id: i64,
     /// The account the bill belongs to, as the partner sent it.
@@ -86,10 +87,10 @@ pub enum BillChoice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewBillPayment {
     /// The partner paying; its wallet pays.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent at whose counter the customer stands; 0 when the request names none
     /// (a credit-card bill may not).
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The partner's unique reference.
     pub client_ref_id: String,
     /// A catalogue bill or a credit-card bill.
@@ -105,7 +106,7 @@ pub struct NewBillPayment {
     /// For a credit-card bill: replaced by the DMT customer's name.
     pub sender_name: String,
     /// For a credit-card bill: the DMT recipient paid; it must be the customer's.
-    pub recipient_id: Option<i64>,
+    pub recipient_id: Option<RecipientId>,
     /// The amount, in paise.
     pub amount_paise: Paise,
     /// The offline (high-commission) channel.
@@ -182,9 +183,9 @@ pub enum BillerReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyBillerReport {
     /// The partner the row or command belongs to (`partners.id`).
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The payment's transaction id.
-    pub tid: i64,
+    pub tid: Tid,
     /// What the biller said.
     pub report: BillerReport,
     /// The partner has had its first answer: a change is announced through the outbox.
@@ -217,7 +218,7 @@ pub enum BbpsOutcome {
     /// The same bill was paid before (by `tid`): nothing is due.
     BillAlreadyPaid {
         /// The payment that paid it.
-        tid: i64,
+        tid: Tid,
     },
     /// Recorded, its debit reserved (or, for a mismatch, recorded failed).
     PaymentRecorded(PaymentView),
@@ -226,7 +227,7 @@ pub enum BbpsOutcome {
         /// The failed payment, and the wallet (untouched).
         view: PaymentView,
         /// The fetched bill's amount.
-        bill_amount_paise: i64,
+        bill_amount_paise: Paise,
     },
     /// `changed` is false when the payment had already moved on.
     PaymentUpdated {
@@ -265,7 +266,7 @@ pub enum BillFetch {
     /// The same bill was paid before: nothing is due.
     AlreadyPaid {
         /// The payment that paid it.
-        tid: i64,
+        tid: Tid,
     },
 }
 
@@ -279,7 +280,7 @@ pub enum PaymentRecord {
         /// The failed payment, and the wallet (untouched).
         view: PaymentView,
         /// The fetched bill's amount.
-        bill_amount_paise: i64,
+        bill_amount_paise: Paise,
     },
 }
 
@@ -333,15 +334,16 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &BbpsCommand, now_ms: i64) ->
 }
 
 async fn record_bill(db: &mut impl Conn, b: &RecordBill, now_ms: i64) -> CmdResult<BbpsOutcome> {
-    if let Some(paid) = rows::paid_bill(db, b.partner_id, b.operator_id, &b.utility_acc_no, &b.bill_number).await? {
-        return Ok(BbpsOutcome::BillAlreadyPaid { tid: paid.paid_tid.unwrap_or_default() });
+    let paid = rows::paid_bill(db, b.partner_id, b.operator_id, &b.utility_acc_no, &b.bill_number).await?;
+    if let Some(tid) = paid.and_then(|b| b.paid_tid) {
+        return Ok(BbpsOutcome::BillAlreadyPaid { tid });
     }
     let mut bill = Bill {
         bill_id: 0,
         partner_id: b.partner_id,
         operator_id: b.operator_id,
         utility_acc_no: b.utility_acc_no.clone(),
-        amount_paise: b.amount_paise.get(),
+        amount_paise: b.amount_paise,
         customer_name: b.customer_name.clone(),
         bill_number: b.bill_number.clone(),
         bill_date: b.bill_date.clone(),
@@ -391,7 +393,7 @@ async fn card_holder(db: &mut impl Conn, p: &NewBillPayment) -> CmdResult<(Strin
 
 async fn record_payment(db: &mut impl Conn, p: &NewBillPayment, now_ms: i64) -> CmdResult<BbpsOutcome> {
     super::require_partner(db, p.partner_id).await?;
-    if p.user_code != 0 {
+    if p.user_code.get() != 0 {
         agents::get(db, p.partner_id, p.user_code).await?.ok_or(Rejection::AgentNotFound)?;
     }
     bbps::check_amount(p.amount_paise.get()).map_err(|m| refuse(BbpsRejection::AmountOutOfBounds(m)))?;
@@ -419,7 +421,7 @@ async fn record_payment(db: &mut impl Conn, p: &NewBillPayment, now_ms: i64) -> 
         bill_date: bill.as_ref().map(|b| b.bill_date.clone()).unwrap_or_default(),
         bill_customer_name: bill.as_ref().map(|b| b.customer_name.clone()).unwrap_or_default(),
         hc_channel: p.hc_channel,
-        charges: p.pricing.charges(p.amount_paise.get()),
+        charges: p.pricing.charges(p.amount_paise),
         entry_id: None,
         tx_status: TxStatus::Initiated,
         answered: false,
@@ -429,14 +431,15 @@ async fn record_payment(db: &mut impl Conn, p: &NewBillPayment, now_ms: i64) -> 
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
     };
-    if let Some(bill) = bill.as_ref().filter(|b| b.amount_paise != p.amount_paise.get()) {
+    if let Some(bill) = bill.as_ref().filter(|b| b.amount_paise != p.amount_paise) {
         return mismatch(db, payment, bill).await;
     }
     if let Some(bill) = &bill {
         if !rows::claim_bill(db, bill.bill_id, tid).await? {
             let current = rows::bill_by_token(db, p.partner_id, &bill.fetch_token).await?;
-            let tid = current.and_then(|b| b.paid_tid).unwrap_or_default();
-            return Err(refuse(BbpsRejection::BillAlreadyPaid { tid }));
+            let holder = current.and_then(|b| b.paid_tid);
+            return Err(holder
+                .map_or_else(|| refuse(BbpsRejection::BillNotFetched), |tid| refuse(BbpsRejection::BillAlreadyPaid { tid })));
         }
     }
     let entry = payment_entry(db, p.partner_id, &payment.charges, now_ms).await?;
@@ -448,16 +451,20 @@ async fn record_payment(db: &mut impl Conn, p: &NewBillPayment, now_ms: i64) -> 
 
 /// Records a payment whose amount is not the fetched bill's: failed, nothing reserved.
 async fn mismatch(db: &mut impl Conn, mut payment: Payment, bill: &Bill) -> CmdResult<BbpsOutcome> {
-    let paise = |p: i64| Paise::new(p).unwrap_or(Paise::ZERO);
-    payment.charges =
-        Charges { amount_paise: payment.charges.amount_paise, fee_paise: 0, gst_paise: 0, commission_paise: 0, tds_paise: 0 };
+    let zero = Paise::ZERO;
+    payment.charges = Charges {
+        amount_paise: payment.charges.amount_paise,
+        fee_paise: zero,
+        gst_paise: zero,
+        commission_paise: zero,
+        tds_paise: zero,
+    };
     payment.tx_status = TxStatus::Fail;
     payment.answered = true;
     payment.check_at_ms = None;
     payment.reason = format!(
         "amount mismatch: the amount paid ({}) is not the fetched bill's amount ({})",
-        paise(payment.charges.amount_paise),
-        paise(bill.amount_paise)
+        payment.charges.amount_paise, bill.amount_paise
     );
     rows::insert(db, &payment).await?;
     Ok(BbpsOutcome::AmountMismatch { view: view(db, payment).await?, bill_amount_paise: bill.amount_paise })
@@ -465,25 +472,27 @@ async fn mismatch(db: &mut impl Conn, mut payment: Payment, bill: &Bill) -> CmdR
 
 /// The payment's ledger entry: the wallet pays amount + fee − commission + TDS; the
 /// BBPS clearing account receives the amount, the platform its revenue, GST and TDS.
-async fn payment_entry(db: &mut impl Conn, partner_id: i64, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
+async fn payment_entry(db: &mut impl Conn, partner_id: PartnerId, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
     let [wallet, clearing, revenue, gst, tds] = dmt_transfers::ledger_accounts(db, partner_id, "bbps", now_ms).await?;
     let legs = [
         (wallet, Side::Debit, c.debit_paise()),
-        (clearing, Side::Credit, c.amount_paise),
+        (clearing, Side::Credit, Some(c.amount_paise)),
         (revenue, Side::Credit, c.revenue_paise()),
-        (gst, Side::Credit, c.gst_paise),
-        (tds, Side::Credit, c.tds_paise),
+        (gst, Side::Credit, Some(c.gst_paise)),
+        (tds, Side::Credit, Some(c.tds_paise)),
     ];
     let mut resolved = Vec::with_capacity(legs.len());
-    for (account_id, side, amount) in legs.into_iter().filter(|leg| leg.2 > 0) {
-        let amount = Paise::new(amount).ok_or_else(|| Rejection::InvalidEntry(format!("leg amount {amount} is out of range")))?;
-        resolved.push(Leg { account_id, side, amount });
+    for (account_id, side, amount) in legs {
+        let amount = amount.ok_or_else(|| Rejection::InvalidEntry(format!("a leg of charges {c:?} is out of range")))?;
+        if !amount.is_zero() {
+            resolved.push(Leg { account_id, side, amount });
+        }
     }
     Entry::new(resolved).map_err(|e| Rejection::InvalidEntry(e.to_string()).into())
 }
 
 async fn view(db: &mut impl Conn, payment: Payment) -> CmdResult<PaymentView> {
-    let balance_paise = ledger::balance_of(db, payment.partner_id, &AccountKind::PartnerWallet).await?.available_credit();
+    let balance_paise = ledger::balance_of(db, payment.partner_id.get(), &AccountKind::PartnerWallet).await?.available_credit();
     Ok(PaymentView { payment, balance_paise })
 }
 
@@ -502,8 +511,8 @@ fn next_status(p: &Payment, report: &BillerReport) -> Option<TxStatus> {
 
 async fn apply_report(
     db: &mut impl Conn,
-    partner_id: i64,
-    tid: i64,
+    partner_id: PartnerId,
+    tid: Tid,
     report: &BillerReport,
     notify: bool,
     now_ms: i64,
@@ -550,7 +559,7 @@ async fn resolve_money(db: &mut impl Conn, p: &Payment, now_ms: i64) -> CmdResul
     Ok(())
 }
 
-async fn payment(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<Payment> {
+async fn payment(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> CmdResult<Payment> {
     rows::get(db, partner_id, tid).await?.ok_or_else(|| refuse(BbpsRejection::PaymentNotFound))
 }
 
@@ -572,11 +581,11 @@ pub fn status_event(p: &Payment, old: TxStatus, now_ms: i64) -> CmdResult<Event>
         operator_id: p.operator_id,
         operator_name: p.operator_name.clone(),
         account: p.utility_acc_no.clone(),
-        amount: paise(c.amount_paise)?,
-        fee: paise(c.fee_paise)?,
-        gst: paise(c.gst_paise)?,
-        commission: paise(c.commission_paise)?,
-        tds: paise(c.tds_paise)?,
+        amount: c.amount_paise,
+        fee: c.fee_paise,
+        gst: c.gst_paise,
+        commission: c.commission_paise,
+        tds: c.tds_paise,
         biller_reference: p.biller_reference.clone(),
         sender_name: p.sender_name.clone(),
         customer_mobile: p.customer_mobile.clone(),
@@ -585,20 +594,16 @@ pub fn status_event(p: &Payment, old: TxStatus, now_ms: i64) -> CmdResult<Event>
     }))
 }
 
-fn paise(amount: i64) -> Result<Paise, crate::sql::SqlError> {
-    Paise::try_from(amount).map_err(|e| crate::sql::SqlError::Decode(format!("a stored charge of {amount} paise: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn payment(status: TxStatus, answered: bool) -> Payment {
         Payment {
-            tid: 6_000_000_001,
-            partner_id: 1,
+            tid: Tid::new(6_000_000_001),
+            partner_id: PartnerId::new(1),
             client_ref_id: "B1".into(),
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             kind: PaymentKind::Bill,
             operator_id: 1,
             operator_name: "BSES Rajdhani".into(),
@@ -611,7 +616,7 @@ mod tests {
             bill_date: "01-11-2023".into(),
             bill_customer_name: "RAMANI DEKA".into(),
             hc_channel: false,
-            charges: Pricing::default().charges(67_300),
+            charges: Pricing::default().charges(Paise::new(67_300).unwrap()),
             entry_id: Some(9),
             tx_status: status,
             answered,

@@ -6,6 +6,8 @@
 use crate::sql::{Conn, Dialect, Row, SqlError};
 use kosh_core::bbps::PaymentKind;
 use kosh_core::dmt::TxStatus;
+use kosh_core::ids::{PartnerId, RecipientId, Tid, UserCode};
+use kosh_core::money::Paise;
 use kosh_core::pricing::Charges;
 use serde::{Deserialize, Serialize};
 
@@ -18,13 +20,13 @@ pub struct Bill {
     /// The bill's id.
     pub bill_id: i64,
     /// The partner the row belongs to (`partners.id`).
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The biller (`operator_id` of the catalogue).
     pub operator_id: i64,
     /// The account the bill belongs to, as the partner sent it.
     pub utility_acc_no: String,
     /// The amount, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// The customer's name as the biller has it.
     pub customer_name: String,
     /// The biller's bill number.
@@ -40,20 +42,20 @@ pub struct Bill {
     /// When the bill was fetched (ms since the epoch).
     pub fetched_at_ms: i64,
     /// The payment that paid it, if one did (and did not fail).
-    pub paid_tid: Option<i64>,
+    pub paid_tid: Option<Tid>,
 }
 
 /// A payment as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     /// Kosh's transaction id (unique across partners), shown as `tid`.
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner the row belongs to (`partners.id`).
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The partner's unique reference.
     pub client_ref_id: String,
     /// The agent at whose counter it was paid (0: none named).
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// A catalogue bill or a credit-card bill.
     pub kind: PaymentKind,
     /// The biller (`operator_id` of the catalogue).
@@ -67,7 +69,7 @@ pub struct Payment {
     /// The customer's name.
     pub sender_name: String,
     /// The DMT recipient a credit-card bill was paid to.
-    pub recipient_id: Option<i64>,
+    pub recipient_id: Option<RecipientId>,
     /// The fetched bill it pays, when its operator fetches.
     pub bill_id: Option<i64>,
     /// The fetched bill's number (empty without a bill).
@@ -116,10 +118,10 @@ macro_rules! payment_columns {
 fn bill_from_row(r: &Row) -> Result<Bill, SqlError> {
     Ok(Bill {
         bill_id: r.int("bill_id")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         operator_id: r.int("operator_id")?,
         utility_acc_no: r.text("utility_acc_no")?,
-        amount_paise: r.int("amount")?,
+        amount_paise: r.paise("amount")?,
         customer_name: r.text("customer_name")?,
         bill_number: r.text("bill_number")?,
         bill_date: r.text("bill_date")?,
@@ -127,35 +129,35 @@ fn bill_from_row(r: &Row) -> Result<Bill, SqlError> {
         biller_reference: r.text("biller_reference")?,
         fetch_token: r.text("fetch_token")?,
         fetched_at_ms: r.int("fetched_at_ms")?,
-        paid_tid: r.opt_int("paid_tid")?,
+        paid_tid: r.opt_id("paid_tid")?,
     })
 }
 
 fn payment_from_row(r: &Row) -> Result<Payment, SqlError> {
     let (kind, status) = (r.text("kind")?, r.int("tx_status")?);
     Ok(Payment {
-        tid: r.int("tid")?,
-        partner_id: r.int("partner_id")?,
+        tid: r.id("tid")?,
+        partner_id: r.id("partner_id")?,
         client_ref_id: r.text("client_ref_id")?,
-        user_code: r.int("user_code")?,
+        user_code: r.id("user_code")?,
         kind: PaymentKind::from_code(&kind).ok_or_else(|| SqlError::Decode(format!("unknown payment kind {kind}")))?,
         operator_id: r.int("operator_id")?,
         operator_name: r.text("operator_name")?,
         utility_acc_no: r.text("utility_acc_no")?,
         customer_mobile: r.text("customer_mobile")?,
         sender_name: r.text("sender_name")?,
-        recipient_id: r.opt_int("recipient_id")?,
+        recipient_id: r.opt_id("recipient_id")?,
         bill_id: r.opt_int("bill_id")?,
         bill_number: r.text("bill_number")?,
         bill_date: r.text("bill_date")?,
         bill_customer_name: r.text("bill_customer_name")?,
         hc_channel: r.int("hc_channel")? != 0,
         charges: Charges {
-            amount_paise: r.int("amount")?,
-            fee_paise: r.int("fee")?,
-            gst_paise: r.int("gst")?,
-            commission_paise: r.int("commission")?,
-            tds_paise: r.int("tds")?,
+            amount_paise: r.paise("amount")?,
+            fee_paise: r.paise("fee")?,
+            gst_paise: r.paise("gst")?,
+            commission_paise: r.paise("commission")?,
+            tds_paise: r.paise("tds")?,
         },
         entry_id: r.opt_int("entry_id")?,
         tx_status: TxStatus::from_code(status).ok_or_else(|| SqlError::Decode(format!("unknown tx_status {status}")))?,
@@ -195,7 +197,12 @@ pub async fn insert_bill(db: &mut impl Conn, b: &Bill) -> Result<i64, SqlError> 
 }
 
 /// The latest bill fetched for the account.
-pub async fn latest_bill(db: &mut impl Conn, partner_id: i64, operator_id: i64, account: &str) -> Result<Option<Bill>, SqlError> {
+pub async fn latest_bill(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    operator_id: i64,
+    account: &str,
+) -> Result<Option<Bill>, SqlError> {
     let sql = concat!(
         "SELECT ",
         bill_columns!(),
@@ -208,7 +215,7 @@ pub async fn latest_bill(db: &mut impl Conn, partner_id: i64, operator_id: i64, 
 /// A paid bill of the account with this bill number (a re-fetch of a bill already paid).
 pub async fn paid_bill(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     operator_id: i64,
     account: &str,
     bill_number: &str,
@@ -224,14 +231,14 @@ pub async fn paid_bill(
 }
 
 /// The partner's bill with this `billfetchresponse`.
-pub async fn bill_by_token(db: &mut impl Conn, partner_id: i64, token: &str) -> Result<Option<Bill>, SqlError> {
+pub async fn bill_by_token(db: &mut impl Conn, partner_id: PartnerId, token: &str) -> Result<Option<Bill>, SqlError> {
     let sql = concat!("SELECT ", bill_columns!(), " FROM bbps_bills WHERE partner_id = $1 AND fetch_token = $2");
     let row = db.query_opt(sql, &[partner_id.into(), token.into()]).await?;
     row.as_ref().map(bill_from_row).transpose()
 }
 
 /// Marks the bill paid by `tid`, if no payment holds it. `false`: another payment does.
-pub async fn claim_bill(db: &mut impl Conn, bill_id: i64, tid: i64) -> Result<bool, SqlError> {
+pub async fn claim_bill(db: &mut impl Conn, bill_id: i64, tid: Tid) -> Result<bool, SqlError> {
     let changed = db
         .exec("UPDATE bbps_bills SET paid_tid = $2 WHERE bill_id = $1 AND paid_tid IS NULL", &[bill_id.into(), tid.into()])
         .await?;
@@ -239,21 +246,21 @@ pub async fn claim_bill(db: &mut impl Conn, bill_id: i64, tid: i64) -> Result<bo
 }
 
 /// Frees the bill a failed payment held, so it can be paid again.
-pub async fn release_bill(db: &mut impl Conn, bill_id: i64, tid: i64) -> Result<(), SqlError> {
+pub async fn release_bill(db: &mut impl Conn, bill_id: i64, tid: Tid) -> Result<(), SqlError> {
     db.exec("UPDATE bbps_bills SET paid_tid = NULL WHERE bill_id = $1 AND paid_tid = $2", &[bill_id.into(), tid.into()]).await?;
     Ok(())
 }
 
 /// A fresh platform transaction id for a payment. PostgreSQL uses a sequence, which
 /// never blocks; SQLite's single writer makes a counter row just as good.
-pub async fn next_tid(db: &mut impl Conn) -> Result<i64, SqlError> {
+pub async fn next_tid(db: &mut impl Conn) -> Result<Tid, SqlError> {
     let row = match db.dialect() {
         Dialect::Postgres => db.query_one("SELECT nextval('bbps_tid') AS value", &[]).await?,
         Dialect::Sqlite => {
             db.query_one("UPDATE counters SET value = value + 1 WHERE name = 'bbps_tid' RETURNING value", &[]).await?
         }
     };
-    row.int("value")
+    row.id("value")
 }
 
 /// Inserts a payment.
@@ -303,14 +310,14 @@ pub async fn insert(db: &mut impl Conn, p: &Payment) -> Result<(), SqlError> {
 }
 
 /// The partner's payment `tid`.
-pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<Payment>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> Result<Option<Payment>, SqlError> {
     let sql = concat!("SELECT ", payment_columns!(), " FROM bbps_payments WHERE partner_id = $1 AND tid = $2");
     let row = db.query_opt(sql, &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(payment_from_row).transpose()
 }
 
 /// The partner's payment with this `client_ref_id`.
-pub async fn by_client_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<Payment>, SqlError> {
+pub async fn by_client_ref(db: &mut impl Conn, partner_id: PartnerId, client_ref_id: &str) -> Result<Option<Payment>, SqlError> {
     let sql = concat!("SELECT ", payment_columns!(), " FROM bbps_payments WHERE partner_id = $1 AND client_ref_id = $2");
     let row = db.query_opt(sql, &[partner_id.into(), client_ref_id.into()]).await?;
     row.as_ref().map(payment_from_row).transpose()

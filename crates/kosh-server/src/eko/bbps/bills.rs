@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Extension;
 use kosh_core::bbps::{self, Operator, ParamProblem, BBPS_SERVICE_CODE};
+use kosh_core::ids::UserCode;
 use kosh_core::money::{MoneyError, Paise};
 use kosh_core::signing;
 use kosh_core::validate::{self, ClientRefId, Mobile, Text};
@@ -39,7 +40,7 @@ pub const HASH_ORDER: &str = "secret-key-timestamp + utility_acc_no + amount + u
 /// The fields fetch and pay share, checked.
 struct BillRequest {
     op: &'static Operator,
-    user_code: i64,
+    user_code: UserCode,
     client_ref_id: String,
     account: String,
     mobile: String,
@@ -142,9 +143,8 @@ pub async fn fetch(State(app): State<AppState>, Extension(auth): Extension<Authe
 
 /// A fetched bill as the fetch answers it (the platform's sample fields).
 fn bill_json(bill: &Bill, op: &Operator, params: &EkoParams) -> serde_json::Value {
-    let amount = Paise::new(bill.amount_paise).unwrap_or(Paise::ZERO);
     json!({
-        "amount": amount.to_rupees_string(),
+        "amount": bill.amount_paise.to_rupees_string(),
         "utilitycustomername": bill.customer_name,
         "billnumber": bill.bill_number,
         "billdate": bill.bill_date,

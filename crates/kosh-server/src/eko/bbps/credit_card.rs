@@ -16,6 +16,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Extension;
 use kosh_core::bbps::{self, PaymentKind, CREDIT_CARD_OPERATOR_ID, CREDIT_CARD_SERVICE_CODE};
+use kosh_core::ids::UserCode;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile};
 use kosh_store::commands::bbps::{BillChoice, NewBillPayment};
@@ -54,7 +55,7 @@ pub async fn pay(State(app): State<AppState>, Extension(auth): Extension<Authent
     }
     let request = NewBillPayment {
         partner_id: auth.partner.id,
-        user_code: user_code.unwrap_or(0),
+        user_code: user_code.unwrap_or(UserCode::new(0)),
         client_ref_id: client_ref_id.as_str().into(),
         kind: PaymentKind::CreditCard,
         operator_id: CREDIT_CARD_OPERATOR_ID,
