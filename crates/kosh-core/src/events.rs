@@ -53,12 +53,21 @@ pub enum Event {
     /// An AePS transaction was recorded or settled (internal, never delivered).
     #[serde(rename = "aeps.transaction_changed.v1")]
     AepsTransactionChanged(AepsTransactionChanged),
+    /// A bill payment's `tx_status` changed after the partner's first answer (the
+    /// partner's status callback).
+    #[serde(rename = "bbps.payment_status_changed.v1")]
+    BillPaymentStatusChanged(BillPaymentStatusChanged),
 }
 
 impl Event {
     /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
-    pub const KINDS: [&'static str; 4] =
-        ["dmt.transfer_status_changed.v1", "token.paid.v1", "echelon.payment_status_changed.v1", "aeps.transaction_changed.v1"];
+    pub const KINDS: [&'static str; 5] = [
+        "dmt.transfer_status_changed.v1",
+        "token.paid.v1",
+        "echelon.payment_status_changed.v1",
+        "aeps.transaction_changed.v1",
+        "bbps.payment_status_changed.v1",
+    ];
 
     /// This event's `kind` tag.
     pub fn kind(&self) -> &'static str {
@@ -67,6 +76,7 @@ impl Event {
             Event::TokenPaid(_) => Event::KINDS[1],
             Event::PaymentStatusChanged(_) => Event::KINDS[2],
             Event::AepsTransactionChanged(_) => Event::KINDS[3],
+            Event::BillPaymentStatusChanged(_) => Event::KINDS[4],
         }
     }
 
@@ -224,6 +234,49 @@ pub struct AepsTransactionChanged {
     pub reason: String,
     /// The customer's Aadhaar number, masked.
     pub aadhaar_masked: String,
+}
+
+/// A bill payment (BBPS, recharge or credit-card bill) moved from one status to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillPaymentStatusChanged {
+    /// Kosh's transaction id of the payment.
+    pub tid: Tid,
+    /// The partner's own reference for the payment, unique per partner.
+    pub partner_reference: String,
+    /// The agent at whose counter it was paid.
+    pub user_code: UserCode,
+    /// The status before the change.
+    pub old_status: TxStatus,
+    /// The status after the change.
+    pub status: TxStatus,
+    /// A catalogue bill or a credit-card bill (not `kind`: that is the event's tag).
+    pub payment_kind: crate::bbps::PaymentKind,
+    /// The biller (`bbps::CREDIT_CARD_OPERATOR_ID` for a credit-card bill).
+    pub operator_id: i64,
+    /// The biller's name, at the time of the payment.
+    pub operator_name: String,
+    /// The account the bill belongs to (for a card: the card account).
+    pub account: String,
+    /// The amount paid to the biller.
+    pub amount: Paise,
+    /// Charged on top, GST included.
+    pub fee: Paise,
+    /// The GST part of `fee`.
+    pub gst: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// The biller's (BBPS) reference, once paid.
+    pub biller_reference: String,
+    /// The customer who paid.
+    pub sender_name: String,
+    /// The customer's mobile number.
+    pub customer_mobile: String,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// When the change happened.
+    pub at_ms: i64,
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@
 pub mod aadhaar;
 pub mod aeps;
 pub mod banks;
+pub mod bbps;
 pub mod civil;
 pub mod clock;
 pub mod dmt;

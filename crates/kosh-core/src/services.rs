@@ -32,6 +32,7 @@ pub const SERVICES: &[ServiceInfo] = &[
     ServiceInfo { code: 53, name: "BBPS Bill Payments", needs_review: false },
     ServiceInfo { code: 58, name: "Airtel CMS (Cash Drop)", needs_review: false },
     ServiceInfo { code: 59, name: "UPI Static QR", needs_review: false },
+    ServiceInfo { code: 63, name: "Credit Card Bill Payment", needs_review: false },
 ];
 
 /// The catalogue entry for `code`; `None` for a code Kosh does not know.

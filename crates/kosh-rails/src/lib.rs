@@ -13,6 +13,7 @@
 //! `check_at_ms` comes due. A simulator written this way survives restarts for free,
 //! and a real connector (which asks the bank) fits the same two calls.
 
+pub mod biller;
 pub mod sandbox;
 pub mod verify;
 

@@ -7,6 +7,8 @@
 //!
 //! - [`rail`]: the bank networks for DMT transfers ([`rail::SandboxRail`]); the
 //!   beneficiary account number's last four digits choose a [`rail::Scenario`].
+//! - [`biller`]: every BBPS operator ([`biller::SandboxBiller`]); the account's last
+//!   four digits choose a [`biller::Scenario`].
 //! - [`echelon_payout`]: the payout rail of Echelon's sandbox mode
 //!   ([`echelon_payout::SandboxPayoutRail`]), the same simulator with the scenario chosen
 //!   by a magic amount first.
@@ -20,6 +22,7 @@
 //!
 //! [`Rail`]: crate::Rail
 
+pub mod biller;
 pub mod echelon_payout;
 pub mod rail;
 pub mod verify;

@@ -124,6 +124,13 @@ pub struct Config {
     pub rail_lease_secs: u64,
     /// The DMT pricing table (fee, GST, commission, TDS).
     pub dmt_pricing: kosh_core::pricing::Pricing,
+    /// The pricing table of bill payments, recharges and credit-card bills on the instant channel.
+    pub bbps_pricing: kosh_core::pricing::Pricing,
+    /// The pricing table of bill payments on the offline high-commission channel (`hc_channel` 1).
+    pub bbps_hc_pricing: kosh_core::pricing::Pricing,
+    /// Sandbox biller: how long an offline (`hc_channel` 1) or slow-biller payment stays
+    /// awaited before the biller completes it, in seconds (the platform allows 6 hours).
+    pub bbps_awaited_secs: u64,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -207,6 +214,9 @@ impl Default for Config {
             rail_recovery_secs: 30,
             rail_lease_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
+            bbps_pricing: bbps_pricing(6_700),
+            bbps_hc_pricing: bbps_pricing(9_000),
+            bbps_awaited_secs: 6 * 3_600,
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             verification_retention_days: 30,
@@ -218,6 +228,19 @@ impl Default for Config {
             http_max_connections: 4096,
             http_listen_backlog: 1024,
         }
+    }
+}
+
+/// A flat ₹5 convenience fee (GST inside) of which the partner earns `commission_bp`
+/// net of GST: the default bill-payment tables differ only in the commission.
+fn bbps_pricing(commission_bp: i64) -> kosh_core::pricing::Pricing {
+    let flat_fee = kosh_core::money::Paise::from_rupees(5).expect("₹5 is an amount");
+    kosh_core::pricing::Pricing {
+        fee_bp: 0,
+        fee_min_paise: flat_fee,
+        fee_max_paise: flat_fee,
+        commission_bp,
+        ..kosh_core::pricing::Pricing::default()
     }
 }
 
@@ -299,7 +322,16 @@ impl Config {
         self.validate_callbacks()?;
         self.validate_rails()?;
         self.validate_http()?;
+        self.validate_bbps()?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
+    }
+
+    fn validate_bbps(&self) -> Result<(), ConfigError> {
+        if self.bbps_awaited_secs > 2 * 86_400 {
+            return Err(ConfigError::Invalid("bbps_awaited_secs must be at most 172800 (2 days)".into()));
+        }
+        self.bbps_pricing.validate().map_err(|e| ConfigError::Invalid(format!("bbps_pricing: {e}")))?;
+        self.bbps_hc_pricing.validate().map_err(|e| ConfigError::Invalid(format!("bbps_hc_pricing: {e}")))
     }
 
     fn validate_echelon(&self, serving: bool) -> Result<(), ConfigError> {

@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod aeps;
 pub mod auth;
 pub mod balance;
+pub mod bbps;
 pub mod callbacks;
 pub mod dmt;
 pub mod dmt_v3;
@@ -58,6 +59,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(bbps::routes())
         .merge(verification::routes().0)
 }
 
@@ -85,6 +87,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(bbps::v3_routes())
         .merge(verification::routes().1)
         .merge(dmt_v3::routes())
         .merge(common_routes())

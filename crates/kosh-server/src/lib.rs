@@ -198,6 +198,8 @@ pub struct App {
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<workers::rail::Worker>,
+    /// Finishes awaited bill payments (offline channel, slow billers).
+    bbps_worker: Option<workers::bbps::Worker>,
 }
 
 impl App {
@@ -225,6 +227,7 @@ impl App {
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
+            biller: config.sandbox.then(|| service::bbps::sandbox_biller(&config)),
             verifier: config.sandbox.then(|| {
                 let step_ms = i64::try_from(config.verification_async_step_secs).unwrap_or(3_600) * 1000;
                 Arc::new(kosh_rails::sandbox::verify::SandboxVerifier { step_ms })
@@ -243,6 +246,7 @@ impl App {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
         let rail_worker = workers::rail::spawn(state.clone());
+        let bbps_worker = workers::bbps::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         let verification_worker = workers::verifications::spawn(&state);
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
@@ -253,9 +257,10 @@ impl App {
             task,
             echelon_worker,
             request_hash_worker,
-            verification_worker,
             callbacks,
             rail_worker,
+            bbps_worker,
+            verification_worker,
         })
     }
 
@@ -279,6 +284,9 @@ impl App {
             let _ = tx.send(());
         }
         if let Some(worker) = self.rail_worker.take() {
+            worker.stop().await;
+        }
+        if let Some(worker) = self.bbps_worker.take() {
             worker.stop().await;
         }
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);

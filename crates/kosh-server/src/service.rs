@@ -10,6 +10,7 @@
 
 pub mod aeps;
 pub mod aeps_gateway;
+pub mod bbps;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod token;

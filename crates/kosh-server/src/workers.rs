@@ -6,10 +6,13 @@
 //!   the HTTP client in [`outbound`].
 //! - [`rail`]: asks the rail about DMT transfers whose time has come (NEFT batches,
 //!   holds, late failures, transfers a crashed request left unanswered).
+//! - [`bbps`]: asks the biller about bill payments whose time has come (the offline
+//!   channel, slow billers, payments a crashed request left unanswered).
 //! - [`echelon_payments`]: moves Echelon payins and payouts on (sandbox outcomes, the
 //!   rail, expiry) and prunes old throttle windows.
 //! - [`request_hashes`]: forgets request_hash uses whose timestamps have gone stale.
 
+pub mod bbps;
 pub mod callbacks;
 pub mod echelon_payments;
 pub mod outbound;

@@ -3,6 +3,7 @@
 //! backend's transaction; when it is refused, nothing it did remains.
 
 pub mod aeps;
+pub mod bbps;
 pub mod callbacks;
 pub mod dmt;
 mod echelon;
@@ -73,6 +74,8 @@ pub enum Command {
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
+    /// Bill payments: fetched bills, payments, biller reports (see [`bbps`]).
+    Bbps(bbps::BbpsCommand),
     /// Verification (KYC): record, answer, sweep (see [`verification`]).
     Verification(verification::VerificationCommand),
 }
@@ -258,6 +261,8 @@ pub enum Outcome {
     Dmt(dmt::DmtOutcome),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
+    /// A bill-payment command's outcome.
+    Bbps(bbps::BbpsOutcome),
     /// A verification command's outcome.
     Verification(verification::VerificationOutcome),
 }
@@ -470,6 +475,7 @@ impl Command {
             }
             Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
             Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
+            Command::Bbps(bbps::BbpsCommand::RecordPayment(p)) => json!({ "bbps_payment": p.fingerprint_fields() }),
             Command::Verification(verification::VerificationCommand::Record(r)) => {
                 json!({ "verification": r.fingerprint_fields() })
             }
@@ -489,6 +495,7 @@ impl Outcome {
             | Outcome::EntryResolved { posted: true, .. } => 1,
             Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
             Outcome::Dmt(dmt) => dmt.entries_posted(),
+            Outcome::Bbps(bbps) => bbps.entries_posted(),
             _ => 0,
         }
     }
@@ -497,6 +504,7 @@ impl Outcome {
     pub fn entries_pending(&self) -> u64 {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_pending(),
+            Outcome::Bbps(bbps) => bbps.entries_pending(),
             _ => u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. })),
         }
     }
@@ -505,6 +513,7 @@ impl Outcome {
     pub fn entries_voided(&self) -> u64 {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_voided(),
+            Outcome::Bbps(bbps) => bbps.entries_voided(),
             _ => u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. })),
         }
     }
@@ -596,6 +605,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
+        Command::Bbps(cmd) => bbps::apply(db, cmd, now_ms).await,
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

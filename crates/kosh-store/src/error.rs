@@ -87,6 +87,9 @@ pub enum Rejection {
     /// A DMT rule refused the command.
     #[error(transparent)]
     Dmt(#[from] kosh_core::dmt::DmtRejection),
+    /// A bill-payment rule refused the command.
+    #[error(transparent)]
+    Bbps(#[from] kosh_core::bbps::BbpsRejection),
     /// A verification step was refused (out of order, expired).
     #[error(transparent)]
     Verification(#[from] kosh_core::verification::VerifyRejection),

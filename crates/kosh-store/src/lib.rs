@@ -200,6 +200,7 @@ macro_rules! read {
 }
 
 // The Echelon dialect's read methods (after `read!`, which they use).
+mod bbps_reads;
 mod dmt_reads;
 mod echelon_reads;
 mod verification_reads;

@@ -67,6 +67,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_verification.sql"),
     },
     Migration {
+        version: 9,
+        name: "bbps",
+        sqlite: include_str!("../migrations/sqlite/0009_bbps.sql"),
+        postgres: include_str!("../migrations/postgres/0009_bbps.sql"),
+    },
+    Migration {
         version: 10,
         name: "v3_inquiry",
         sqlite: include_str!("../migrations/sqlite/0010_v3_inquiry.sql"),

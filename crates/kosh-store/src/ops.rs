@@ -4,6 +4,7 @@
 pub mod aeps;
 /// Agents (users): onboarding, lookup, counters.
 pub mod agents;
+pub mod bbps;
 pub mod callbacks;
 pub mod dmt_customers;
 pub mod dmt_families;

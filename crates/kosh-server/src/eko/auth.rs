@@ -53,11 +53,7 @@ pub async fn authenticate(State(app): State<AppState>, mut req: Request, next: N
 }
 
 pub(crate) async fn check(app: &AppState, headers: &HeaderMap) -> Result<Authenticated, EkoReply> {
-    let developer_key = header(headers, "developer_key").ok_or_else(|| {
-        EkoReply::http_error(StatusCode::PAYMENT_REQUIRED, "developer_key header is missing").with_hint(
-            "send your developer_key in a header named developer_key (with an underscore; some proxies drop such headers)",
-        )
-    })?;
+    let developer_key = header(headers, "developer_key").ok_or_else(|| missing_developer_key(headers))?;
     let partner = app.partners.by_developer_key(&app.store, developer_key).await.map_err(|e| {
         tracing::error!(error = %e, "partner lookup failed");
         EkoReply::http_error(StatusCode::SERVICE_UNAVAILABLE, "the platform cannot check credentials right now")
@@ -84,6 +80,20 @@ pub(crate) async fn check(app: &AppState, headers: &HeaderMap) -> Result<Authent
             .with_hint("`kosh sign --access-key … --timestamp …` prints the headers for a given timestamp"));
     }
     Ok(Authenticated { partner, timestamp: timestamp.to_owned() })
+}
+
+fn missing_developer_key(headers: &HeaderMap) -> EkoReply {
+    let reply = EkoReply::http_error(StatusCode::PAYMENT_REQUIRED, "developer_key header is missing");
+    // The vendor's Node SDK (0.4.1) sends a financial request with its request_hash
+    // header alone: setting it replaces the whole headers object it had built.
+    if header(headers, "request_hash").is_some() && header(headers, "secret-key").is_none() {
+        return reply.with_hint(
+            "the request carries a request_hash but none of developer_key, secret-key and secret-key-timestamp: the client \
+             replaced its authentication headers with the request_hash header (the vendor's Node SDK payBill does); send all four",
+        );
+    }
+    reply
+        .with_hint("send your developer_key in a header named developer_key (with an underscore; some proxies drop such headers)")
 }
 
 fn check_timestamp(timestamp: &str, now_ms: i64, tolerance_secs: u64) -> Result<(), EkoReply> {

@@ -4,7 +4,7 @@
 
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
-use kosh_core::events::{TokenPaid, TransferStatusChanged};
+use kosh_core::events::{BillPaymentStatusChanged, TokenPaid, TransferStatusChanged};
 use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use serde_json::{json, Map, Value};
@@ -113,6 +113,42 @@ pub fn transfer_status(e: &TransferStatusChanged) -> Rendered {
         body.extend(extra);
     }
     Rendered { body: Value::Object(body).to_string().into_bytes(), content_type: JSON }
+}
+
+/// The status callback's body for a bill payment: the common fields of the platform's
+/// callback (one URL for every product), with the biller's reference as
+/// `bank_ref_num` and, like the QR and CMS callbacks, `service_code` and the operator.
+pub fn bill_payment_status(e: &BillPaymentStatusChanged) -> Rendered {
+    let service_code = match e.payment_kind {
+        kosh_core::bbps::PaymentKind::Bill => kosh_core::bbps::BBPS_SERVICE_CODE,
+        kosh_core::bbps::PaymentKind::CreditCard => kosh_core::bbps::CREDIT_CARD_SERVICE_CODE,
+    };
+    let body = json!({
+        "tx_status": e.status.code(),
+        "txstatus_desc": e.status.desc(),
+        "old_tx_status": e.old_status.code(),
+        "old_tx_status_desc": e.old_status.desc(),
+        "tid": e.tid,
+        "client_ref_id": e.partner_reference,
+        "amount": rupees(e.amount),
+        "fee": rupees(e.fee),
+        "gst": rupees(e.gst),
+        "tds": rupees(e.tds),
+        "commission": rupees(e.commission),
+        "service_code": service_code.to_string(),
+        "operator_id": e.operator_id,
+        "operator_name": e.operator_name,
+        "utility_acc_no": e.account,
+        "account": e.account,
+        "bank_ref_num": e.biller_reference,
+        "beneficiary_account_type": Value::Null,
+        "sender_name": e.sender_name,
+        "customer_id": e.customer_mobile,
+        "user_code": e.user_code.to_string(),
+        "reason": e.reason,
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
 }
 
 /// The Token acknowledgement's body.
@@ -240,6 +276,46 @@ mod tests {
         for key in docs {
             assert_eq!(v1[key], body[key], "the DMT callback carries the common body: {key}");
         }
+    }
+
+    #[test]
+    fn a_bill_payments_status_body_has_the_common_fields_and_its_service() {
+        let e = BillPaymentStatusChanged {
+            tid: kosh_core::ids::Tid::new(6_000_000_001),
+            partner_reference: "OFF-1".into(),
+            user_code: kosh_core::ids::UserCode::new(20_810_200),
+            old_status: TxStatus::Initiated,
+            status: TxStatus::Refunded,
+            payment_kind: kosh_core::bbps::PaymentKind::Bill,
+            operator_id: 28,
+            operator_name: "Mahanagar Gas".into(),
+            account: "210000012345".into(),
+            amount: paise(159_200),
+            fee: paise(500),
+            gst: paise(76),
+            commission: paise(382),
+            tds: paise(8),
+            biller_reference: String::new(),
+            sender_name: "Kaushik".into(),
+            customer_mobile: "9999999999".into(),
+            reason: "reversed".into(),
+            at_ms: 1_700_000_000_000,
+        };
+        let body: Value = serde_json::from_slice(&bill_payment_status(&e).body).unwrap();
+        assert_eq!(
+            (&body["tx_status"], &body["old_tx_status"], &body["txstatus_desc"]),
+            (&json!(4), &json!(2), &json!("Refunded"))
+        );
+        assert_eq!(
+            (&body["tid"], &body["client_ref_id"], &body["service_code"]),
+            (&json!(6_000_000_001_i64), &json!("OFF-1"), &json!("53"))
+        );
+        assert_eq!((&body["amount"], &body["fee"], &body["gst"]), (&json!(1592.0), &json!(5.0), &json!(0.76)));
+        assert_eq!((&body["utility_acc_no"], &body["operator_id"]), (&json!("210000012345"), &json!(28)));
+        assert_eq!(body["timestamp"], "2023-11-15 03:43:20");
+        let card = BillPaymentStatusChanged { payment_kind: kosh_core::bbps::PaymentKind::CreditCard, ..e };
+        let body: Value = serde_json::from_slice(&bill_payment_status(&card).body).unwrap();
+        assert_eq!(body["service_code"], "63");
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub const PRODUCTS: &[(&str, InquiryFn)] = inquiries![
     "AePS" => crate::eko::aeps::transact,
     "Token" => crate::eko::token,
     "Verification" => crate::eko::verification,
+    "BBPS" => crate::eko::bbps,
 ];
 
 /// `GET /tools/reference/transaction/{reference}`.

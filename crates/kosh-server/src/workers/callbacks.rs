@@ -355,6 +355,7 @@ pub fn render(kind: &str, payload: &str) -> Result<Delivery, RenderError> {
     let delivery = |url, body, token| Ok(Delivery { url, body, token });
     match typed_event(kind, payload)? {
         Some(Event::TransferStatusChanged(e)) => delivery(None, eko_callbacks::transfer_status(&e), None),
+        Some(Event::BillPaymentStatusChanged(e)) => delivery(None, eko_callbacks::bill_payment_status(&e), None),
         Some(Event::TokenPaid(e)) => delivery(None, eko_callbacks::token_ack(&e), Some(e.token)),
         Some(Event::PaymentStatusChanged(e)) => {
             let (url, body) = echelon_callbacks::payment_status(&e);

@@ -154,7 +154,12 @@ pub async fn inquiry(
             tid.to_string()
         }
     };
-    transfer_inquiry(&app, auth.partner.id, &auth.partner.initiator_id, &reference).await?.ok_or_else(|| {
+    let found = match transfer_inquiry(&app, auth.partner.id, &auth.partner.initiator_id, &reference).await? {
+        Some(reply) => Some(reply),
+        // One v1 inquiry path for every Eko transaction: a bill payment's too.
+        None => crate::eko::bbps::inquiry_reply(&app, auth.partner.id, &reference).await?,
+    };
+    found.ok_or_else(|| {
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
     })
