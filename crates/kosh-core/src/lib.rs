@@ -124,6 +124,7 @@ pub mod echelon;
 pub mod events;
 pub mod ledger;
 pub mod money;
+pub mod payouts;
 pub mod pricing;
 pub mod secret;
 pub mod services;

@@ -121,6 +121,8 @@ pub struct Config {
     pub rail_lease_secs: u64,
     /// The DMT pricing table (fee, GST, commission, TDS).
     pub dmt_pricing: kosh_core::pricing::Pricing,
+    /// The payout (fund transfer, UPI payment) fee table; GST inside the fee.
+    pub payout_pricing: kosh_core::pricing::Pricing,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -194,6 +196,7 @@ impl Default for Config {
             rail_recovery_secs: 30,
             rail_lease_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
+            payout_pricing: kosh_core::payouts::default_pricing(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             http_header_timeout_secs: 10,
@@ -280,7 +283,8 @@ impl Config {
         self.validate_callbacks()?;
         self.validate_rails()?;
         self.validate_http()?;
-        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
+        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))?;
+        self.payout_pricing.validate().map_err(|e| ConfigError::Invalid(format!("payout_pricing: {e}")))
     }
 
     fn validate_echelon(&self, serving: bool) -> Result<(), ConfigError> {

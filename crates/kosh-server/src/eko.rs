@@ -25,6 +25,7 @@ pub mod envelope;
 pub mod onboard;
 pub mod otp;
 pub mod params;
+pub mod payouts;
 pub mod token;
 pub mod user;
 
@@ -54,6 +55,20 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(payout_routes())
+}
+
+/// Payouts (service 45) under v1/v2: the agent's settlement path.
+fn payout_routes() -> Router<AppState> {
+    Router::new().route("/agent/{user_code}/settlement", post(payouts::settlement))
+}
+
+/// Payouts and UPI payments under v3.
+fn payout_v3_routes() -> Router<AppState> {
+    Router::new()
+        .route("/user/payment/fund-transfer", post(payouts::fund_transfer))
+        .route("/customer/payment/upi", post(payouts::upi))
+        .route("/customer/payment/upi-mobile", post(payouts::upi_mobile))
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -80,6 +95,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(payout_v3_routes())
 }
 
 pub fn router(state: AppState) -> Router<AppState> {

@@ -171,6 +171,7 @@ pub struct App {
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<workers::rail::Worker>,
+    payout_worker: Option<workers::payouts::Worker>,
 }
 
 impl App {
@@ -182,6 +183,17 @@ impl App {
     }
 
     pub async fn start_with_store(config: Config, store: Arc<Store>) -> Result<App, StartError> {
+        let payout_rail = service::payouts::payout_rail(&config);
+        Self::start_with_payout_rail(config, store, payout_rail).await
+    }
+
+    /// [`App::start_with_store`] with the payout rail given: a test hands every server
+    /// instance it starts the same sandbox bank, as real nodes share one bank.
+    pub async fn start_with_payout_rail(
+        config: Config,
+        store: Arc<Store>,
+        payout_rail: Option<Arc<dyn kosh_rails::Rail>>,
+    ) -> Result<App, StartError> {
         config.validate()?;
         let listener = connections::listen(config.listen, config.http_listen_backlog)
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -196,6 +208,7 @@ impl App {
             rail: config
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
+            payout_rail,
             echelon,
             config: Arc::new(config),
         };
@@ -210,9 +223,20 @@ impl App {
             workers::callbacks::CallbackWorker::start(state.store.clone(), &state.config, state.metrics.callbacks.clone())
         });
         let rail_worker = workers::rail::spawn(state.clone());
+        let payout_worker = workers::payouts::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })
+        Ok(App {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task,
+            echelon_worker,
+            request_hash_worker,
+            callbacks,
+            rail_worker,
+            payout_worker,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -232,6 +256,9 @@ impl App {
             let _ = tx.send(());
         }
         if let Some(worker) = self.rail_worker.take() {
+            worker.stop().await;
+        }
+        if let Some(worker) = self.payout_worker.take() {
             worker.stop().await;
         }
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);

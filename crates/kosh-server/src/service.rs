@@ -11,6 +11,7 @@
 pub mod aeps;
 pub mod dmt;
 pub mod echelon_payments;
+pub mod payouts;
 pub mod token;
 
 /// Why a service or worker step got no answer from the store: a read failed, or a

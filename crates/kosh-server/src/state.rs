@@ -24,6 +24,9 @@ pub struct AppState {
     /// None outside sandbox mode: Kosh ships no real bank connector yet, and the
     /// simulator must never stand in for a bank.
     pub rail: Option<Arc<dyn Rail>>,
+    /// The connector payouts (fund transfers, UPI payments) go out on: the sandbox bank
+    /// in sandbox mode, none outside it (see `service::payouts`).
+    pub payout_rail: Option<Arc<dyn Rail>>,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod dmt;
 mod echelon;
 mod ledger_entries;
+pub mod payouts;
 pub mod tokens;
 
 pub use echelon::{
@@ -68,6 +69,8 @@ pub enum Command {
     Token(tokens::TokenCommand),
     /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
     Dmt(dmt::DmtCommand),
+    /// Payouts: fund transfers and UPI payments (see [`payouts`]).
+    Payout(payouts::PayoutCommand),
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
@@ -252,6 +255,8 @@ pub enum Outcome {
     Token(Box<tokens::TokenOutcome>),
     /// A money-transfer command's outcome.
     Dmt(dmt::DmtOutcome),
+    /// A payout command's outcome.
+    Payout(payouts::PayoutOutcome),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
 }
@@ -461,6 +466,7 @@ impl Command {
             Command::Dmt(dmt::DmtCommand::InitiateTransfer(t)) => json!({ "dmt_transfer": t.fingerprint_fields() }),
             Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
             Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
+            Command::Payout(payouts::PayoutCommand::RecordPayout(p)) => json!({ "payout": p.fingerprint_fields() }),
             _ => return None,
         })
     }
@@ -477,6 +483,7 @@ impl Outcome {
             | Outcome::EntryResolved { posted: true, .. } => 1,
             Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
             Outcome::Dmt(dmt) => dmt.entries_posted(),
+            Outcome::Payout(p) => p.entries_posted(),
             _ => 0,
         }
     }
@@ -485,6 +492,7 @@ impl Outcome {
     pub fn entries_pending(&self) -> u64 {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_pending(),
+            Outcome::Payout(p) => p.entries_pending(),
             _ => u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. })),
         }
     }
@@ -493,6 +501,7 @@ impl Outcome {
     pub fn entries_voided(&self) -> u64 {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_voided(),
+            Outcome::Payout(p) => p.entries_voided(),
             _ => u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. })),
         }
     }
@@ -584,6 +593,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
+        Command::Payout(cmd) => payouts::apply(db, cmd, now_ms).await,
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

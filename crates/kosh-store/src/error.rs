@@ -87,6 +87,9 @@ pub enum Rejection {
     /// A DMT rule refused the command.
     #[error(transparent)]
     Dmt(#[from] kosh_core::dmt::DmtRejection),
+    /// A payout rule refused the command.
+    #[error(transparent)]
+    Payout(#[from] kosh_core::payouts::PayoutRejection),
 }
 
 /// Why a command did not succeed: refused by the domain, or failed in storage.

@@ -201,6 +201,7 @@ macro_rules! read {
 // The Echelon dialect's read methods (after `read!`, which they use).
 mod dmt_reads;
 mod echelon_reads;
+mod payout_reads;
 
 impl Store {
     /// Opens the store. Call [`Store::migrate`] before use on a new database.

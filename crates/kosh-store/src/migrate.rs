@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_request_hashes.sql"),
         postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
     },
+    Migration {
+        version: 12,
+        name: "payouts",
+        sqlite: include_str!("../migrations/sqlite/0012_payouts.sql"),
+        postgres: include_str!("../migrations/postgres/0012_payouts.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -158,7 +158,11 @@ pub async fn inquiry(
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("no transaction with this tid or client_ref_id was made with your credentials")
     };
-    let transfer = found.map_err(store_error)?.ok_or_else(not_found)?;
+    let Some(transfer) = found.map_err(store_error)? else {
+        // The same inquiry finds payouts and UPI payments (their tids are disjoint).
+        let reference = segment.strip_prefix("tid:").unwrap_or(&segment);
+        return crate::eko::payouts::inquiry_reply(&app, partner_id, reference).await?.ok_or_else(not_found);
+    };
     let view = dmt::inquire(&app, transfer).await.map_err(store_error)?;
     let t = &view.transfer;
     let context = transfer_context(&app, &auth.partner.initiator_id, t).await?;
