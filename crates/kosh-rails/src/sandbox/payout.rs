@@ -60,8 +60,12 @@ impl Rail for SandboxPayoutBank {
         Box::pin(std::future::ready(answer))
     }
 
+    fn submissions(&self, reference: &str) -> Option<u32> {
+        Some(SandboxPayoutBank::submissions(self, reference))
+    }
+
     fn status<'a>(&'a self, order: &'a Order, now_ms: i64) -> RailFuture<'a> {
-        let answer = if self.submissions(&order.reference) == 0 {
+        let answer = if SandboxPayoutBank::submissions(self, &order.reference) == 0 {
             Err(RailError::UnknownOrder(order.reference.clone()))
         } else {
             self.simulator.status_for(Self::scenario(order), order, now_ms)

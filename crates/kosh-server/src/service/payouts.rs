@@ -1,5 +1,8 @@
 //! The payout service: every payout Kosh makes from a partner's e-value (Eko fund
-//! transfers, service 45, and UPI payments) goes record → rail → apply.
+//! transfers, service 45, and UPI payments) goes record → rail → apply. Echelon
+//! payouts keep their own store (`echelon_payments`, their order ids and statuses) and
+//! take their rail steps here too: [`hand_over`] in the request, [`ask_or_hand_over`]
+//! when a worker finishes what a crash left.
 //!
 //! 1. *Record* ([`record`]): one command under the partner's `client_ref_id`
 //!    idempotency key claims the key, checks the agent's service, the amount and the
@@ -79,12 +82,30 @@ pub async fn record(app: &AppState, request: NewPayout) -> Result<(PayoutView, b
 /// so that a test can stop a payout between submit and apply, where a crash would.
 pub async fn submit(app: &AppState, order: &PayoutOrder) -> Result<RailStatus, RailError> {
     let Some(rail) = &app.payout_rail else { return Err(RailError::Unavailable(NO_RAIL.into())) };
-    rail.submit(&order_of(order), app.now_ms()).await
+    hand_over(rail.as_ref(), &order_of(order), app.now_ms()).await
+}
+
+/// The request's rail step, for every product's payouts: the order, recorded by this
+/// request a moment ago, is handed to the bank.
+pub async fn hand_over(rail: &dyn Rail, order: &Order, now_ms: i64) -> Result<RailStatus, RailError> {
+    rail.submit(order, now_ms).await
+}
+
+/// The recovery's rail step, for every product's payouts: the bank is asked first, and
+/// only an order it does not know (its request died before handing it over) is handed
+/// over now, so an order is never submitted twice. The order's reference (an Eko tid,
+/// an Echelon payout id) is its identity at the bank, so should a bank forget an order
+/// (a sandbox bank restarted for real), handing it over again is what recovers it.
+pub async fn ask_or_hand_over(rail: &dyn Rail, order: &Order, now_ms: i64) -> Result<RailStatus, RailError> {
+    match rail.status(order, now_ms).await {
+        Err(RailError::UnknownOrder(_)) => rail.submit(order, now_ms).await,
+        other => other,
+    }
 }
 
 async fn submit_and_apply(app: &AppState, rail: &Arc<dyn Rail>, recorded: PayoutView) -> PayoutView {
     let now_ms = app.now_ms();
-    let answer = rail.submit(&order_of(&recorded.order), now_ms).await;
+    let answer = hand_over(rail.as_ref(), &order_of(&recorded.order), now_ms).await;
     match apply(app, &recorded.order, report_of(answer, retry_at_ms(app, now_ms))).await {
         Ok(view) => view,
         Err(e) => {
@@ -102,13 +123,7 @@ pub async fn check(app: &AppState, order: &PayoutOrder) -> Result<PayoutView, St
     let Some(rail) = app.payout_rail.clone() else {
         return apply(app, order, report_of(Err(RailError::Unavailable(NO_RAIL.into())), retry_at_ms(app, now_ms))).await;
     };
-    let wire = order_of(order);
-    let answer = match rail.status(&wire, now_ms).await {
-        // The bank never got it (or, a sandbox bank restarted for real, forgot it): the
-        // tid is the order's reference at the bank, so handing it over is safe.
-        Err(RailError::UnknownOrder(_)) => rail.submit(&wire, now_ms).await,
-        other => other,
-    };
+    let answer = ask_or_hand_over(rail.as_ref(), &order_of(order), now_ms).await;
     apply(app, order, report_of(answer, retry_at_ms(app, now_ms))).await
 }
 
