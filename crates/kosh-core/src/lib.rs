@@ -128,6 +128,7 @@ pub mod payouts;
 pub mod pricing;
 pub mod secret;
 pub mod services;
+pub mod settlement;
 pub mod signing;
 pub mod token;
 pub mod validate;

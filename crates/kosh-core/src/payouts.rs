@@ -95,6 +95,21 @@ pub enum PayoutRejection {
     /// No payout with this tid for the partner.
     #[error("no such payout")]
     NotFound,
+    /// A settlement to a `recipient_id` that is not one of the agent's settlement accounts.
+    #[error("the settlement account is not registered for this agent")]
+    UnknownSettlementAccount,
+    /// The agent already registered this account.
+    #[error("the settlement account is already registered")]
+    AccountExists {
+        /// Its recipient_id.
+        recipient_id: i64,
+    },
+    /// A settlement above what the agent may settle now.
+    #[error("the amount is above the remaining limit")]
+    AboveRemainingLimit {
+        /// What the agent may settle now, in paise.
+        remaining_paise: i64,
+    },
 }
 
 /// Checks the amount against the mode's bounds.

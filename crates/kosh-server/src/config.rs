@@ -123,6 +123,9 @@ pub struct Config {
     pub dmt_pricing: kosh_core::pricing::Pricing,
     /// The payout (fund transfer, UPI payment) fee table; GST inside the fee.
     pub payout_pricing: kosh_core::pricing::Pricing,
+    /// AePS fund settlement: the RBI holidays (`YYYY-MM-DD`, IST) on which settlements
+    /// wait for the next working day's window.
+    pub settlement_holidays: Vec<String>,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -197,6 +200,7 @@ impl Default for Config {
             rail_lease_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
             payout_pricing: kosh_core::payouts::default_pricing(),
+            settlement_holidays: Vec::new(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             http_header_timeout_secs: 10,
@@ -284,7 +288,14 @@ impl Config {
         self.validate_rails()?;
         self.validate_http()?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))?;
-        self.payout_pricing.validate().map_err(|e| ConfigError::Invalid(format!("payout_pricing: {e}")))
+        self.payout_pricing.validate().map_err(|e| ConfigError::Invalid(format!("payout_pricing: {e}")))?;
+        self.holidays().map(|_| ())
+    }
+
+    /// The settlement holiday table, read.
+    pub fn holidays(&self) -> Result<Vec<kosh_core::civil::Date>, ConfigError> {
+        kosh_core::settlement::parse_holidays(&self.settlement_holidays)
+            .map_err(|e| ConfigError::Invalid(format!("settlement_holidays: {e}")))
     }
 
     fn validate_echelon(&self, serving: bool) -> Result<(), ConfigError> {

@@ -26,6 +26,7 @@ pub mod onboard;
 pub mod otp;
 pub mod params;
 pub mod payouts;
+pub mod settlement;
 pub mod token;
 pub mod user;
 
@@ -60,7 +61,10 @@ fn routes() -> Router<AppState> {
 
 /// Payouts (service 45) under v1/v2: the agent's settlement path.
 fn payout_routes() -> Router<AppState> {
-    Router::new().route("/agent/{user_code}/settlement", post(payouts::settlement))
+    Router::new()
+        .route("/agent/{user_code}/settlement", post(payouts::settlement))
+        .route("/agent/{user_code}/settlementaccount", put(settlement::add_account_v1))
+        .route("/agent/{user_code}/settlementaccounts", get(settlement::accounts_v1))
 }
 
 /// Payouts and UPI payments under v3.
@@ -69,6 +73,9 @@ fn payout_v3_routes() -> Router<AppState> {
         .route("/user/payment/fund-transfer", post(payouts::fund_transfer))
         .route("/customer/payment/upi", post(payouts::upi))
         .route("/customer/payment/upi-mobile", post(payouts::upi_mobile))
+        .route("/user/payment/aeps/settlement", post(settlement::settle_v3))
+        .route("/user/payment/aeps/settlement/account", post(settlement::add_account_v3))
+        .route("/user/payment/aeps/settlement/accounts", get(settlement::accounts_v3))
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.

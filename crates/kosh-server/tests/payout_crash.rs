@@ -86,6 +86,7 @@ fn request(app: &App, partner_id: i64, reference: &str, mode: PaymentMode, accou
         sender_name: "Flipkarti".into(),
         tag: String::new(),
         account_type: None,
+        settlement: None,
         pricing: app.state.config.payout_pricing.clone(),
         recovery_ms: RECOVERY_MS,
     }

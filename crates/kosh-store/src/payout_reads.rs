@@ -1,6 +1,6 @@
 //! The store's payout reads.
 
-use crate::ops::payouts::{self, PayoutOrder};
+use crate::ops::payouts::{self, PayoutOrder, SettlementAccount};
 use crate::postgres::PgConn;
 use crate::sql::SqlError;
 use crate::sqlite::{run_ready, SqliteConn};
@@ -15,6 +15,16 @@ impl Store {
     /// The partner's payout with this `client_ref_id`.
     pub async fn payout_by_client_ref(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<PayoutOrder>, SqlError> {
         read!(self, db => payouts::by_client_ref(db, partner_id, client_ref_id))
+    }
+
+    /// The agent's settlement accounts, oldest first.
+    pub async fn settlement_accounts(&self, partner_id: i64, user_code: i64) -> Result<Vec<SettlementAccount>, SqlError> {
+        read!(self, db => payouts::accounts(db, partner_id, user_code))
+    }
+
+    /// The agent's AePS cash withdrawals and its settlements since `since_ms`, in paise.
+    pub async fn settlement_totals(&self, partner_id: i64, user_code: i64, since_ms: i64) -> Result<(i64, i64), SqlError> {
+        read!(self, db => payouts::settlement_totals(db, partner_id, user_code, since_ms))
     }
 
     /// Whether any payout is due for a rail inquiry at `now_ms`.

@@ -64,7 +64,8 @@ pub async fn fund_transfer(
 }
 
 /// `POST /agent/user_code:{uc}/settlement` (v1/v2): service_code 45 is a payout, the
-/// same fields as the v3 fund transfer with the agent in the path.
+/// same fields as the v3 fund transfer with the agent in the path; service_code 39 an
+/// AePS fund settlement ([`crate::eko::settlement`]).
 pub async fn settlement(
     State(app): State<AppState>,
     Extension(auth): Extension<Authenticated>,
@@ -74,6 +75,9 @@ pub async fn settlement(
     let user_code = validate::parse_user_code(colon_id(&segment, "user_code")?)
         .map_err(|m| EkoReply::invalid(vec![("user_code".into(), m.into())]))?;
     let c = crate::eko::checker(&params, &auth)?;
+    if params.get("service_code").map(str::trim) == Some("39") {
+        return crate::eko::settlement::settle(&app, &auth, &params, c, user_code).await;
+    }
     let request = transfer_request(&app, &auth, &params, c, user_code)?;
     pay(&app, request, RT_FUND_TRANSFER).await
 }
@@ -122,6 +126,7 @@ async fn upi_payment(
         sender_name: String::new(),
         tag: String::new(),
         account_type: None,
+        settlement: None,
         pricing: app.config.payout_pricing.clone(),
         recovery_ms: recovery_ms(app),
     };
@@ -177,6 +182,7 @@ fn transfer_request(
         sender_name: sender.as_str().into(),
         tag: tag.map(|t| t.as_str().to_owned()).unwrap_or_default(),
         account_type,
+        settlement: None,
         pricing: app.config.payout_pricing.clone(),
         recovery_ms: recovery_ms(app),
     })
@@ -211,9 +217,22 @@ async fn pay(app: &AppState, request: NewPayout, rt: i64) -> EkoResult {
     Ok(payout_reply(&view, rt))
 }
 
+/// Settles through the payout service; the answer is a payout's, rt 1477.
+pub async fn pay_settlement(app: &AppState, request: NewPayout) -> EkoResult {
+    pay(app, request, crate::eko::settlement::rt::SETTLEMENT).await
+}
+
 /// The answer for a payout refused before anything was reserved.
-fn refusal(e: CommandError) -> EkoReply {
+pub fn refusal(e: CommandError) -> EkoReply {
     match e.rejection() {
+        Some(Rejection::Payout(PayoutRejection::AboveRemainingLimit { remaining_paise })) => {
+            let remaining = Paise::new(*remaining_paise).map_or_else(String::new, Paise::to_rupees_string);
+            EkoReply::invalid(vec![("amount".into(), format!("is above the remaining_limit ({remaining})"))])
+        }
+        Some(Rejection::Payout(PayoutRejection::UnknownSettlementAccount)) => {
+            EkoReply::failure(status::FAILED, -1, "Settlement account not registered")
+                .with_hint("add the account with the settlement account API first; list them with …/settlementaccounts")
+        }
         Some(Rejection::Payout(PayoutRejection::Amount(why))) => EkoReply::invalid(vec![("amount".into(), why.clone())]),
         Some(Rejection::Payout(r @ PayoutRejection::RtgsClosed)) => {
             EkoReply::failure(status::FAILED, -1, "RTGS is not available now").with_hint(r.to_string())
@@ -222,8 +241,9 @@ fn refusal(e: CommandError) -> EkoReply {
             EkoReply::failure(status::FAILED, -1, "Duplicate client_ref_id")
                 .with_hint("this client_ref_id was already used for another transaction; send a new one")
         }
-        Some(Rejection::ServiceNotActive) => EkoReply::failure(status::AGENT_NOT_ALLOWED, -1, "Agent not allowed")
-            .with_hint("activate service 45 for this user_code with PUT /user/service/activate first"),
+        Some(Rejection::ServiceNotActive) => EkoReply::failure(status::AGENT_NOT_ALLOWED, -1, "Agent not allowed").with_hint(
+            "activate the service (45 payouts, 39 AePS fund settlement) for this user_code with PUT /user/service/activate first",
+        ),
         _ => dmt::refusal(e),
     }
 }
@@ -237,7 +257,14 @@ pub fn payout_reply(view: &PayoutView, rt: i64) -> EkoReply {
         reply.response_status_id = rsid;
         reply
     };
-    let initiated = if rt == RT_UPI { "VPA Payment Initiated" } else { "Transaction initiated successfully" };
+    let initiated = match rt {
+        RT_UPI => "VPA Payment Initiated",
+        // Not yet handed to the bank: queued for the window.
+        _ if o.service_code == kosh_core::settlement::SETTLEMENT_SERVICE_CODE && !o.answered => {
+            "Settlement queued for the next settlement window (Mon–Fri 10:00–17:00 IST)"
+        }
+        _ => "Transaction initiated successfully",
+    };
     match o.tx_status {
         TxStatus::Success => ok(rsid::OK_TRANSACTIONAL, "Transaction successful".into()),
         TxStatus::Initiated | TxStatus::RefundPending => ok(rsid::INITIATED, initiated.into()),
@@ -281,6 +308,9 @@ fn payout_data(o: &PayoutOrder, balance_paise: i64) -> Value {
     }
     if o.user_code != 0 {
         data["user_code"] = json!(o.user_code.to_string());
+    }
+    if let Some(recipient_id) = o.recipient_id {
+        data["recipient_id"] = json!(recipient_id);
     }
     data
 }

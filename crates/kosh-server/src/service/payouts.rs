@@ -55,11 +55,14 @@ pub fn payout_rail(config: &crate::config::Config) -> Option<Arc<dyn Rail>> {
 }
 
 /// Records a payout, hands it to the rail and applies the answer. The same request
-/// again answers the order as it stands now, without asking the rail.
+/// again answers the order as it stands now, without asking the rail. A settlement
+/// outside its window is only recorded: the payout worker submits it when the window
+/// opens (its `check_at_ms`).
 pub async fn initiate(app: &AppState, request: NewPayout) -> Result<PayoutView, PayoutError> {
     let rail = app.payout_rail.clone().ok_or(PayoutError::NoRail)?;
+    let queued = request.settlement.as_ref().is_some_and(|s| s.submit_at_ms > app.now_ms());
     let (recorded, replayed) = record(app, request).await?;
-    if replayed {
+    if replayed || queued {
         let current = app.store.payout(recorded.order.partner_id, recorded.order.tid).await;
         let current = current.map_err(|e| PayoutError::Store(e.to_string()))?;
         let current = current.ok_or_else(|| PayoutError::Store("a replayed payout is missing".into()))?;

@@ -9,6 +9,10 @@ CREATE TABLE payout_orders (
     client_ref_id       TEXT NOT NULL,
     -- 0 when the partner paid for itself (no user_code sent).
     user_code           INTEGER NOT NULL,
+    -- 45 payouts and UPI payments, 39 AePS fund settlements.
+    service_code        INTEGER NOT NULL,
+    -- The settlement account paid (service 39).
+    recipient_id        INTEGER,
     -- neft, imps, rtgs or upi.
     mode                TEXT NOT NULL,
     amount              INTEGER NOT NULL,
@@ -35,5 +39,22 @@ CREATE TABLE payout_orders (
     UNIQUE (partner_id, client_ref_id)
 );
 CREATE INDEX payout_orders_due ON payout_orders (check_at_ms) WHERE check_at_ms IS NOT NULL;
+
+-- Agents' bank accounts for AePS fund settlement, added with their bank statement.
+CREATE TABLE payout_settlement_accounts (
+    recipient_id        INTEGER PRIMARY KEY,
+    partner_id          INTEGER NOT NULL,
+    user_code           INTEGER NOT NULL,
+    bank_id             TEXT NOT NULL,
+    account             TEXT NOT NULL,
+    ifsc                TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    -- The bank statement's file name and size, when one was uploaded (its bytes are not kept).
+    document            TEXT NOT NULL DEFAULT '',
+    created_at_ms       INTEGER NOT NULL,
+    UNIQUE (partner_id, user_code, account, ifsc)
+);
+-- What an agent settled in the last 7 days is summed per agent.
+CREATE INDEX payout_orders_agent ON payout_orders (partner_id, user_code, created_at_ms);
 
 INSERT INTO counters (name, value) VALUES ('payout_tid', 4000000000);

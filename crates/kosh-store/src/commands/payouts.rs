@@ -21,7 +21,7 @@ use super::dmt::RailReport;
 use super::{require_partner, store_command, unexpected, Command, Outcome};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::dmt_transfers;
-use crate::ops::payouts::{self as orders, PayoutOrder};
+use crate::ops::payouts::{self as orders, PayoutOrder, SettlementAccount};
 use crate::ops::{agents, ledger, outbox, services};
 use crate::sql::Conn;
 use kosh_core::dmt::TxStatus;
@@ -30,6 +30,7 @@ use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::payouts::{self as rules, PaymentMode, PayoutRejection};
 use kosh_core::pricing::{Charges, Pricing};
+use kosh_core::settlement::{self, SETTLEMENT_SERVICE_CODE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -46,6 +47,26 @@ pub enum PayoutCommand {
     ApplyPayoutReport(ApplyPayoutReport),
     /// Leases up to `limit` orders whose time to ask the rail has come.
     ClaimDuePayouts(ClaimDuePayouts),
+    /// Registers an agent's bank account for AePS fund settlement.
+    AddSettlementAccount(AddSettlementAccount),
+}
+
+/// Registers an agent's bank account for AePS fund settlement (its service 39 must be
+/// active).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddSettlementAccount {
+    /// The account; `recipient_id` and `created_at_ms` are ignored (the store sets them).
+    pub account: SettlementAccount,
+}
+
+/// What makes a payout an AePS fund settlement (service 39).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementOrder {
+    /// The agent's settlement account paid (its account, IFSC and name are used).
+    pub recipient_id: i64,
+    /// When the settlement may go to the bank: the request's time inside the window,
+    /// otherwise the next window's opening (a server setting: the holiday table).
+    pub submit_at_ms: i64,
 }
 
 /// A payout request, checked for shape by the dialect adapter.
@@ -75,6 +96,8 @@ pub struct NewPayout {
     pub tag: String,
     /// 1 savings, 2 current.
     pub account_type: Option<i64>,
+    /// For a settlement (service 39): the account and when it may be submitted.
+    pub settlement: Option<SettlementOrder>,
     /// This server's fee table.
     pub pricing: Pricing,
     /// How long the request may take to report the rail's first answer before the
@@ -99,6 +122,7 @@ impl NewPayout {
             sender_name,
             tag,
             account_type,
+            settlement,
             pricing: _,
             recovery_ms: _,
         } = self;
@@ -107,6 +131,7 @@ impl NewPayout {
             "client_ref_id": client_ref_id, "mode": mode, "amount_paise": amount_paise,
             "recipient_name": recipient_name, "account": account, "ifsc": ifsc,
             "sender_name": sender_name, "tag": tag, "account_type": account_type,
+            "recipient_id": settlement.as_ref().map(|s| s.recipient_id),
         })
     }
 }
@@ -154,6 +179,8 @@ pub enum PayoutOutcome {
     },
     /// The orders leased to the caller.
     Due(Vec<PayoutOrder>),
+    /// The settlement account, as registered.
+    AccountAdded(SettlementAccount),
 }
 
 /// What [`ApplyPayoutReport`] answers.
@@ -195,6 +222,8 @@ store_command!(NewPayout => PayoutView, |c| Command::Payout(PayoutCommand::Recor
     PayoutOutcome::Recorded(view) => view);
 store_command!(ApplyPayoutReport => PayoutUpdate, |c| Command::Payout(PayoutCommand::ApplyPayoutReport(c)), payout_outcome,
     PayoutOutcome::Updated { view, changed } => PayoutUpdate { view, changed });
+store_command!(AddSettlementAccount => SettlementAccount, |c| Command::Payout(PayoutCommand::AddSettlementAccount(c)), payout_outcome,
+    PayoutOutcome::AccountAdded(account) => account);
 store_command!(ClaimDuePayouts => Vec<PayoutOrder>, |c| Command::Payout(PayoutCommand::ClaimDuePayouts(c)), payout_outcome,
     PayoutOutcome::Due(due) => due);
 
@@ -211,18 +240,52 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &PayoutCommand, now_ms: i64) 
         PayoutCommand::ClaimDuePayouts(ClaimDuePayouts { lease_ms, limit }) => {
             PayoutOutcome::Due(orders::claim_due(db, now_ms, now_ms.saturating_add(*lease_ms), *limit).await?)
         }
+        PayoutCommand::AddSettlementAccount(AddSettlementAccount { account }) => {
+            PayoutOutcome::AccountAdded(add_account(db, account, now_ms).await?)
+        }
     };
     Ok(Outcome::Payout(outcome))
+}
+
+async fn require_service(db: &mut impl Conn, partner_id: i64, user_code: i64, service_code: u16, now_ms: i64) -> CmdResult<()> {
+    agents::get(db, partner_id, user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    let standing = services::get(db, partner_id, user_code, service_code).await?;
+    if !standing.is_some_and(|s| s.is_active_at(now_ms)) {
+        return Err(Rejection::ServiceNotActive.into());
+    }
+    Ok(())
+}
+
+async fn add_account(db: &mut impl Conn, a: &SettlementAccount, now_ms: i64) -> CmdResult<SettlementAccount> {
+    require_partner(db, a.partner_id).await?;
+    require_service(db, a.partner_id, a.user_code, SETTLEMENT_SERVICE_CODE, now_ms).await?;
+    let new = SettlementAccount { recipient_id: 0, created_at_ms: now_ms, ..a.clone() };
+    if let Some(added) = orders::insert_account(db, &new).await? {
+        return Ok(added);
+    }
+    let existing = orders::accounts(db, a.partner_id, a.user_code).await?;
+    let same = existing.iter().find(|e| e.account == a.account && e.ifsc == a.ifsc).map_or(0, |e| e.recipient_id);
+    Err(refuse(PayoutRejection::AccountExists { recipient_id: same }))
+}
+
+/// A settlement's account (filled into the order) and its limit, checked.
+async fn settlement_account(db: &mut impl Conn, p: &NewPayout, s: &SettlementOrder, now_ms: i64) -> CmdResult<SettlementAccount> {
+    let accounts = orders::accounts(db, p.partner_id, p.user_code).await?;
+    let account = accounts.into_iter().find(|a| a.recipient_id == s.recipient_id);
+    let account = account.ok_or_else(|| refuse(PayoutRejection::UnknownSettlementAccount))?;
+    let (business, settled) =
+        orders::settlement_totals(db, p.partner_id, p.user_code, now_ms - settlement::SETTLEABLE_WINDOW_MS).await?;
+    let (_, remaining_paise) = settlement::remaining_limit(business, settled);
+    if p.amount_paise.get() > remaining_paise {
+        return Err(refuse(PayoutRejection::AboveRemainingLimit { remaining_paise }));
+    }
+    Ok(account)
 }
 
 async fn check_request(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<()> {
     require_partner(db, p.partner_id).await?;
     if p.user_code != 0 {
-        agents::get(db, p.partner_id, p.user_code).await?.ok_or(Rejection::AgentNotFound)?;
-        let standing = services::get(db, p.partner_id, p.user_code, p.service_code).await?;
-        if !standing.is_some_and(|s| s.is_active_at(now_ms)) {
-            return Err(Rejection::ServiceNotActive.into());
-        }
+        require_service(db, p.partner_id, p.user_code, p.service_code, now_ms).await?;
     }
     rules::check_amount(p.mode, p.amount_paise).map_err(refuse)?;
     if p.mode == PaymentMode::Rtgs && !rules::rtgs_open(now_ms) {
@@ -237,6 +300,17 @@ async fn check_request(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdRes
 
 async fn record(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<PayoutView> {
     check_request(db, p, now_ms).await?;
+    let mut p = p.clone();
+    let mut check_at_ms = now_ms.saturating_add(p.recovery_ms);
+    if let Some(s) = &p.settlement {
+        let account = settlement_account(db, &p, s, now_ms).await?;
+        (p.account, p.ifsc, p.recipient_name) = (account.account, account.ifsc, account.name);
+        if s.submit_at_ms > now_ms {
+            // Queued for the window: the payout worker submits it when it opens.
+            check_at_ms = s.submit_at_ms;
+        }
+    }
+    let p = &p;
     let charges = p.pricing.charges(p.amount_paise.get());
     let tid = orders::next_tid(db).await?;
     let entry = payout_entry(db, p.partner_id, p.mode, &charges, now_ms).await?;
@@ -246,6 +320,8 @@ async fn record(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<Pay
         partner_id: p.partner_id,
         client_ref_id: p.client_ref_id.clone(),
         user_code: p.user_code,
+        service_code: p.service_code,
+        recipient_id: p.settlement.as_ref().map(|s| s.recipient_id),
         mode: p.mode,
         amount_paise: charges.amount_paise,
         fee_paise: charges.fee_paise,
@@ -261,7 +337,7 @@ async fn record(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<Pay
         answered: false,
         bank_ref_num: String::new(),
         reason: String::new(),
-        check_at_ms: Some(now_ms.saturating_add(p.recovery_ms)),
+        check_at_ms: Some(check_at_ms),
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
     };
@@ -314,7 +390,8 @@ pub fn next_status(o: &PayoutOrder, report: &RailReport) -> Option<TxStatus> {
             _ => TxStatus::Initiated,
         },
     };
-    Some(to)
+    // A declined settlement is refunded automatically (catalogue §3.7: tx_status 4).
+    Some(if to == TxStatus::Fail && o.service_code == SETTLEMENT_SERVICE_CODE { TxStatus::Refunded } else { to })
 }
 
 async fn apply_report(
@@ -393,6 +470,8 @@ mod tests {
             partner_id: 1,
             client_ref_id: "P1".into(),
             user_code: 0,
+            service_code: 45,
+            recipient_id: None,
             mode: PaymentMode::Imps,
             amount_paise: 12_000,
             fee_paise: 500,
@@ -433,6 +512,8 @@ mod tests {
         for done in [TxStatus::Success, TxStatus::Fail, TxStatus::Refunded] {
             assert_eq!(next_status(&order(done, true), &settled), None, "{done:?}");
         }
+        let settlement = PayoutOrder { service_code: 39, ..order(TxStatus::Initiated, false) };
+        assert_eq!(next_status(&settlement, &declined), Some(TxStatus::Refunded), "a declined settlement is refunded");
     }
 
     #[test]

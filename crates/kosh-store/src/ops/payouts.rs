@@ -23,6 +23,10 @@ pub struct PayoutOrder {
     pub client_ref_id: String,
     /// The agent it was made for; 0 when the partner paid for itself.
     pub user_code: i64,
+    /// 45 (payout, UPI payment) or 39 (AePS fund settlement).
+    pub service_code: u16,
+    /// The settlement account paid, for a settlement.
+    pub recipient_id: Option<i64>,
     /// NEFT, IMPS, RTGS or UPI.
     pub mode: PaymentMode,
     /// What the beneficiary gets, in paise.
@@ -70,7 +74,7 @@ impl PayoutOrder {
 
 macro_rules! columns {
     () => {
-        "tid, partner_id, client_ref_id, user_code, mode, amount, fee, gst, recipient_name, account, ifsc, sender_name, tag, \
+        "tid, partner_id, client_ref_id, user_code, service_code, recipient_id, mode, amount, fee, gst, recipient_name, account, ifsc, sender_name, tag, \
          account_type, entry_id, tx_status, answered, bank_ref_num, reason, check_at_ms, created_at_ms, updated_at_ms"
     };
 }
@@ -88,6 +92,8 @@ fn from_row(r: &Row) -> Result<PayoutOrder, SqlError> {
         partner_id: r.int("partner_id")?,
         client_ref_id: r.text("client_ref_id")?,
         user_code: r.int("user_code")?,
+        service_code: u16::try_from(r.int("service_code")?).map_err(|e| SqlError::Decode(format!("service_code: {e}")))?,
+        recipient_id: r.opt_int("recipient_id")?,
         mode: PaymentMode::from_rail_name(&mode).ok_or_else(|| SqlError::Decode(format!("unknown payout mode {mode}")))?,
         amount_paise: r.int("amount")?,
         fee_paise: r.int("fee")?,
@@ -121,13 +127,15 @@ pub async fn insert(db: &mut impl Conn, o: &PayoutOrder) -> Result<(), SqlError>
         concat!(
             "INSERT INTO payout_orders (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
         ),
         &[
             o.tid.into(),
             o.partner_id.into(),
             (&o.client_ref_id).into(),
             o.user_code.into(),
+            i64::from(o.service_code).into(),
+            o.recipient_id.into(),
             o.mode.rail_name().into(),
             o.amount_paise.into(),
             o.fee_paise.into(),
@@ -217,4 +225,105 @@ pub async fn claim_due(db: &mut impl Conn, now_ms: i64, lease_until_ms: i64, lim
         }
     };
     rows.iter().map(from_row).collect()
+}
+
+/// An agent's bank account for AePS fund settlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementAccount {
+    /// Its id, shown as `recipient_id`.
+    pub recipient_id: i64,
+    /// The partner of the agent.
+    pub partner_id: i64,
+    /// The agent.
+    pub user_code: i64,
+    /// The bank, as the partner named it (`bank_id`).
+    pub bank_id: String,
+    /// The account number.
+    pub account: String,
+    /// The branch IFSC.
+    pub ifsc: String,
+    /// The account holder's name.
+    pub name: String,
+    /// The bank statement uploaded with it (file name and size), or empty.
+    pub document: String,
+    /// When it was added.
+    pub created_at_ms: i64,
+}
+
+macro_rules! account_columns {
+    () => {
+        "recipient_id, partner_id, user_code, bank_id, account, ifsc, name, document, created_at_ms"
+    };
+}
+
+fn account_from_row(r: &Row) -> Result<SettlementAccount, SqlError> {
+    Ok(SettlementAccount {
+        recipient_id: r.int("recipient_id")?,
+        partner_id: r.int("partner_id")?,
+        user_code: r.int("user_code")?,
+        bank_id: r.text("bank_id")?,
+        account: r.text("account")?,
+        ifsc: r.text("ifsc")?,
+        name: r.text("name")?,
+        document: r.text("document")?,
+        created_at_ms: r.int("created_at_ms")?,
+    })
+}
+
+/// Adds a settlement account; `None` when the agent has it already.
+pub async fn insert_account(db: &mut impl Conn, a: &SettlementAccount) -> Result<Option<SettlementAccount>, SqlError> {
+    const SQL: &str = concat!(
+        "INSERT INTO payout_settlement_accounts (partner_id, user_code, bank_id, account, ifsc, name, document, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (partner_id, user_code, account, ifsc) DO NOTHING RETURNING ",
+        account_columns!()
+    );
+    let params = [
+        a.partner_id.into(),
+        a.user_code.into(),
+        (&a.bank_id).into(),
+        (&a.account).into(),
+        (&a.ifsc).into(),
+        (&a.name).into(),
+        (&a.document).into(),
+        a.created_at_ms.into(),
+    ];
+    db.query_opt(SQL, &params).await?.as_ref().map(account_from_row).transpose()
+}
+
+/// The agent's settlement accounts, oldest first.
+pub async fn accounts(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Vec<SettlementAccount>, SqlError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM payout_settlement_accounts WHERE partner_id = $1 AND user_code = $2 ORDER BY recipient_id"
+    );
+    db.query(SQL, &[partner_id.into(), user_code.into()]).await?.iter().map(account_from_row).collect()
+}
+
+/// AePS cash withdrawals of the agent that succeeded since `since_ms`, and its
+/// settlements since then that did not fail, in paise: what the settleable amount is
+/// computed from.
+pub async fn settlement_totals(
+    db: &mut impl Conn,
+    partner_id: i64,
+    user_code: i64,
+    since_ms: i64,
+) -> Result<(i64, i64), SqlError> {
+    let business = db
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM aeps_transactions \
+             WHERE partner_id = $1 AND user_code = $2 AND tx_type = 2 AND tx_status = 0 AND created_at_ms >= $3",
+            &[partner_id.into(), user_code.into(), since_ms.into()],
+        )
+        .await?
+        .int("total")?;
+    let settled = db
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM payout_orders \
+             WHERE partner_id = $1 AND user_code = $2 AND service_code = 39 AND tx_status NOT IN (1, 4) AND created_at_ms >= $3",
+            &[partner_id.into(), user_code.into(), since_ms.into()],
+        )
+        .await?
+        .int("total")?;
+    Ok((business, settled))
 }
