@@ -76,6 +76,7 @@ fn payout_v3_routes() -> Router<AppState> {
         .route("/user/payment/aeps/settlement", post(settlement::settle_v3))
         .route("/user/payment/aeps/settlement/account", post(settlement::add_account_v3))
         .route("/user/payment/aeps/settlement/accounts", get(settlement::accounts_v3))
+        .route("/user/account/balance", get(balance::settlement_account_balance))
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.

@@ -30,6 +30,7 @@ on_both_backends!(
     concurrent_duplicates_make_one_payout_and_one_debit,
     the_v1_settlement_path_pays_out_for_an_agent_with_service_45,
     upi_payments_check_the_vpa_and_settle,
+    the_settlement_account_balance_answers_the_partner_and_its_agents,
 );
 
 const V3: &str = "/ekoapi/v3";
@@ -359,5 +360,28 @@ async fn upi_payments_check_the_vpa_and_settle(backend: Backend) {
     let declined = post_json(&eko, "/customer/payment/upi", &upi("asha1111@upi", "UPI-3")).await;
     assert_eq!((&declined["status"], &declined["data"]["tx_status"]), (&json!(55), &json!("1")), "{declined}");
     assert_eq!(available(&app, partner_id).await, before - 2 * 21_000, "two paid, the decline voided");
+    app.stop().await;
+}
+
+async fn the_settlement_account_balance_answers_the_partner_and_its_agents(backend: Backend) {
+    let (app, _clock) = start(backend).await;
+    let partner_id = sandbox_partner(&app).await;
+    let eko = sandbox(&app, V3);
+    fund_transfer(&eko, "PO-BAL-1", "5", "234243534", "100").await;
+    let me = eko.credentials().initiator_id.clone();
+    let mine = get(&eko, "/user/account/balance", &[("customer_id_type", "mobile_number"), ("customer_id", &me)]).await;
+    let available = available(&app, partner_id).await;
+    assert_eq!((&mine["status"], &mine["response_type_id"]), (&json!(0), &json!(1)), "{mine}");
+    assert_eq!(mine["data"]["balance"], json!(format!("{}.{:02}", available / 100, available % 100)), "{mine}");
+    // The sandbox agent shares the partner's mobile, so another agent is onboarded.
+    let user_code = eko_support::onboard(&sandbox(&app, "/ekoapi/v1"), "ABCPV1234K", "9876500001").await;
+    let theirs = get(&eko, "/user/account/balance", &[("customer_id", "9876500001")]).await;
+    assert_eq!(
+        (&theirs["status"], &theirs["data"]["user_code"], &theirs["data"]["balance"]),
+        (&json!(0), &json!(user_code), &json!("0.00")),
+        "{theirs}"
+    );
+    let nobody = get(&eko, "/user/account/balance", &[("customer_id", "9000000009")]).await;
+    assert_eq!(nobody["status"], 463, "{nobody}");
     app.stop().await;
 }

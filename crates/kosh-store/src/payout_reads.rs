@@ -27,6 +27,11 @@ impl Store {
         read!(self, db => payouts::settlement_totals(db, partner_id, user_code, since_ms))
     }
 
+    /// The `user_code` of the partner's agent with this mobile number.
+    pub async fn agent_by_mobile(&self, partner_id: i64, mobile: &str) -> Result<Option<i64>, SqlError> {
+        read!(self, db => payouts::agent_by_mobile(db, partner_id, mobile))
+    }
+
     /// Whether any payout is due for a rail inquiry at `now_ms`.
     pub async fn payout_any_due(&self, now_ms: i64) -> Result<bool, SqlError> {
         read!(self, db => payouts::any_due(db, now_ms))

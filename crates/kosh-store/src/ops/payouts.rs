@@ -327,3 +327,12 @@ pub async fn settlement_totals(
         .int("total")?;
     Ok((business, settled))
 }
+
+/// The `user_code` of the partner's agent with this mobile number (the settlement
+/// account balance names an agent's wallet by it).
+pub async fn agent_by_mobile(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Option<i64>, SqlError> {
+    let row = db
+        .query_opt("SELECT user_code FROM agents WHERE partner_id = $1 AND mobile = $2", &[partner_id.into(), mobile.into()])
+        .await?;
+    row.map(|r| r.int("user_code")).transpose()
+}
