@@ -22,6 +22,7 @@ pub mod balance;
 pub mod callbacks;
 pub mod dmt;
 pub mod envelope;
+pub mod multipart;
 pub mod onboard;
 pub mod otp;
 pub mod params;

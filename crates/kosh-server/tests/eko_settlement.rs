@@ -188,6 +188,35 @@ async fn wait_for_status(env: &Env, tid: i64, tx_status: i64) {
     }
 }
 
+async fn partner_id(env: &Env) -> i64 {
+    env.app.state.store.find_partner("sandbox").await.unwrap().unwrap().id
+}
+
+/// The v1 account request as multipart/form-data, with a bank statement file part.
+async fn upload_account(env: &Env, user_code: &str, account: &str, ifsc: &str) -> Value {
+    let creds = Credentials::sandbox();
+    let fields = [
+        ("initiator_id", creds.initiator_id.as_str()),
+        ("bank_id", "ICIC"),
+        ("ifsc", ifsc),
+        ("account", account),
+        ("name", "Asha Verma"),
+        ("service_code", "39"),
+        ("doc_type", "8"),
+    ];
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(format!("--KoshB\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes());
+    }
+    body.extend(b"--KoshB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"statement.pdf\"\r\n");
+    body.extend(b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n\r\n--KoshB--\r\n");
+    let url = format!("{}/ekoapi/v1/agent/user_code:{user_code}/settlementaccount", env.app.url());
+    let req = env.http.put(url).header("content-type", "multipart/form-data; boundary=KoshB").body(body);
+    let (status, answer) = eko_support::send(signed_at(req, &creds, env.clock.now_ms())).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
 fn tid_of(body: &Value) -> i64 {
     body["data"]["tid"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("a tid: {body}"))
 }
@@ -224,10 +253,15 @@ async fn settlement_accounts_limits_the_window_and_refunds(backend: Backend) {
     assert_eq!(declining["response_type_id"], 1336, "{declining}");
     let declining = declining["data"]["recipient_id"].clone();
 
+    let uploaded = upload_account(&env, user_code, "9000000077", "ICIC0000456").await;
+    assert_eq!((&uploaded["status"], &uploaded["response_type_id"]), (&json!(0), &json!(1336)), "{uploaded}");
+    let stored = env.app.state.store.settlement_accounts(partner_id(&env).await, 20_810_200).await.unwrap();
+    assert_eq!(stored.last().map(|a| a.document.as_str()), Some("statement.pdf (9 bytes)"), "{stored:?}");
+
     let list = env.get(&format!("{V3}/accounts?user_code={user_code}")).await;
     assert_eq!((&list["response_type_id"], &list["response_status_id"]), (&json!(1321), &json!(-1)), "{list}");
     assert_eq!((&list["data"]["unsettled_fund"], &list["data"]["remaining_limit"]), (&json!("20000.00"), &json!("20000.00")));
-    assert_eq!(list["data"]["fund_transfer_list"].as_array().map(Vec::len), Some(2), "{list}");
+    assert_eq!(list["data"]["fund_transfer_list"].as_array().map(Vec::len), Some(3), "{list}");
 
     let before = env.wallet_paise().await;
     let above = env.post(V3, settle(&recipient, "20000.01", "SET-ABOVE")).await;

@@ -15,12 +15,15 @@
 
 use crate::eko::auth::Authenticated;
 use crate::eko::envelope::{status, EkoReply, EkoResult};
+use crate::eko::multipart;
 use crate::eko::params::{Checker, EkoParams};
 use crate::eko::payouts::{pay_settlement, refusal};
 use crate::eko::user::store_error;
 use crate::eko::{check_initiator, colon_id};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{header, StatusCode};
 use axum::Extension;
 use kosh_core::banks::{AccountNumber, Ifsc};
 use kosh_core::money::Paise;
@@ -49,16 +52,38 @@ fn service_39(c: &mut Checker, params: &EkoParams) {
 }
 
 /// `PUT /agent/user_code:{uc}/settlementaccount` (v1): bank_id*, ifsc*, account*,
-/// name*, service_code=39*, and the bank statement (`doc_type` 8, `file_name`).
+/// name*, service_code=39*, and the bank statement (`doc_type` 8): as
+/// `multipart/form-data` with the statement as a file part (its name and size are
+/// recorded, not its bytes), or as form or JSON fields with `file_name`.
 pub async fn add_account_v1(
     State(app): State<AppState>,
     Extension(auth): Extension<Authenticated>,
     Path(segment): Path<String>,
-    params: EkoParams,
+    request: Request,
 ) -> EkoResult {
     let user_code = path_user_code(&segment)?;
+    let params = v1_params(request, &app).await?;
     let c = crate::eko::checker(&params, &auth)?;
     add_account(&app, &auth, &params, c, user_code).await
+}
+
+/// The parameters of a v1 account request: a multipart body's parts, or as usual.
+async fn v1_params(request: Request, app: &AppState) -> Result<EkoParams, EkoReply> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let Some(boundary) = multipart::boundary(&content_type) else { return EkoParams::from_request(request, app).await };
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let bytes = Bytes::from_request(request, app)
+        .await
+        .map_err(|e| EkoReply::http_error(e.status(), format!("cannot read the request body: {}", e.body_text())))?;
+    let bad = |m: &str| EkoReply::http_error(StatusCode::BAD_REQUEST, format!("the multipart body is malformed: {m}"));
+    let mut pairs = Vec::new();
+    for part in multipart::parse(&bytes, &boundary).map_err(bad)? {
+        match part.filename {
+            Some(file) => pairs.push(("file_name".to_owned(), format!("{file} ({} bytes)", part.body.len()))),
+            None => pairs.push((part.name, String::from_utf8(part.body.to_vec()).map_err(|_| bad("a text part is not UTF-8"))?)),
+        }
+    }
+    EkoParams::from_query_and_pairs(&query, pairs)
 }
 
 /// `POST /user/payment/aeps/settlement/account` (v3): user_code*, bank_id*, ifsc*,
