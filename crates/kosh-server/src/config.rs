@@ -126,6 +126,9 @@ pub struct Config {
     /// AePS fund settlement: the RBI holidays (`YYYY-MM-DD`, IST) on which settlements
     /// wait for the next working day's window.
     pub settlement_holidays: Vec<String>,
+    /// Payouts: how long after settling a payout is asked about once more, for a
+    /// reversal (the sandbox payout bank reverses `…6666` accounts after this); 0 never.
+    pub payout_reversal_secs: u64,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -201,6 +204,7 @@ impl Default for Config {
             dmt_pricing: kosh_core::pricing::Pricing::default(),
             payout_pricing: kosh_core::payouts::default_pricing(),
             settlement_holidays: Vec::new(),
+            payout_reversal_secs: 172_800,
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             http_header_timeout_secs: 10,
@@ -289,7 +293,15 @@ impl Config {
         self.validate_http()?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))?;
         self.payout_pricing.validate().map_err(|e| ConfigError::Invalid(format!("payout_pricing: {e}")))?;
+        if self.payout_reversal_secs > 30 * 86_400 {
+            return Err(ConfigError::Invalid("payout_reversal_secs must be between 0 and 2592000 (30 days)".into()));
+        }
         self.holidays().map(|_| ())
+    }
+
+    /// [`Config::payout_reversal_secs`] in ms.
+    pub fn payout_reversal_ms(&self) -> i64 {
+        i64::try_from(self.payout_reversal_secs).unwrap_or(0).saturating_mul(1000)
     }
 
     /// The settlement holiday table, read.

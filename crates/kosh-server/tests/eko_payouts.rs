@@ -31,6 +31,7 @@ on_both_backends!(
     the_v1_settlement_path_pays_out_for_an_agent_with_service_45,
     upi_payments_check_the_vpa_and_settle,
     the_settlement_account_balance_answers_the_partner_and_its_agents,
+    a_payout_the_bank_reverses_after_success_is_refunded_with_a_callback,
 );
 
 const V3: &str = "/ekoapi/v3";
@@ -383,5 +384,40 @@ async fn the_settlement_account_balance_answers_the_partner_and_its_agents(backe
     );
     let nobody = get(&eko, "/user/account/balance", &[("customer_id", "9000000009")]).await;
     assert_eq!(nobody["status"], 463, "{nobody}");
+    app.stop().await;
+}
+
+/// `…6666`: settled at once, then the beneficiary bank returns the money
+/// `payout_reversal_secs` later: the payout worker's second look finds it, the ledger
+/// gives amount and fee back (a new posted entry), `tx_status` 4, and a second status
+/// event says so. An ordinary payout's second look leaves it settled.
+async fn a_payout_the_bank_reverses_after_success_is_refunded_with_a_callback(backend: Backend) {
+    let (app, clock) = dmt_support::start(backend, |c| c.payout_reversal_secs = 60).await;
+    let partner_id = sandbox_partner(&app).await;
+    let eko = sandbox(&app, V3);
+    let before = available(&app, partner_id).await;
+    let reversing = fund_transfer(&eko, "PO-REV-1", "5", "9000006666", "400").await;
+    let ordinary = fund_transfer(&eko, "PO-REV-2", "5", "234243534", "100").await;
+    assert_eq!((&reversing["status"], &reversing["data"]["tx_status"]), (&json!(0), &json!("0")), "{reversing}");
+    assert_eq!(available(&app, partner_id).await, before - 40_500 - 10_500);
+    clock.advance_ms(61_000);
+    let tid = tid_of(&reversing);
+    wait_for_status(&app, partner_id, tid, 4).await;
+    let other = app.state.store.payout(partner_id, tid_of(&ordinary)).await.unwrap().unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut other_done = other.check_at_ms.is_none();
+    while !other_done {
+        assert!(Instant::now() < deadline, "the ordinary payout was not looked at again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        other_done = app.state.store.payout(partner_id, other.tid).await.unwrap().unwrap().check_at_ms.is_none();
+    }
+    assert_eq!(app.state.store.payout(partner_id, other.tid).await.unwrap().unwrap().tx_status.code(), 0, "still settled");
+    assert_eq!(available(&app, partner_id).await, before - 10_500, "the reversed payout's amount and fee are back");
+    let events: Vec<Value> = status_events(&app, partner_id).await.into_iter().filter(|e| e["tid"] == json!(tid)).collect();
+    let statuses: Vec<(Value, Value)> = events.iter().map(|e| (e["tx_status"].clone(), e["txstatus_desc"].clone())).collect();
+    assert_eq!(statuses, [(json!(0), json!("SUCCESS")), (json!(4), json!("REFUNDED"))], "{events:?}");
+    let found = get(&sandbox(&app, "/ekoapi/v1"), &format!("/transactions/{tid}"), &[]).await;
+    assert!(found["data"]["reason"].as_str().unwrap().contains("reversal"), "{found}");
+    assert_eq!(app.state.store.ledger_limit_violations().await.unwrap(), 0);
     app.stop().await;
 }

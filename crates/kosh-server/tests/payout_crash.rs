@@ -50,7 +50,10 @@ impl Cluster {
         config.rail_late_failure_secs = 30;
         config.neft_batch_secs = 60;
         config.callbacks_enabled = false;
-        let bank = Arc::new(SandboxPayoutBank::new(config.sandbox_rail()));
+        // No second look for reversals: once final, nothing is due (eko_payouts.rs
+        // covers reversals).
+        config.payout_reversal_secs = 0;
+        let bank = Arc::new(SandboxPayoutBank::new(config.sandbox_rail(), config.payout_reversal_ms()));
         // A second past a NEFT batch boundary, so the recovery delay ends before the
         // next batch and the test's own step passes it.
         let start = SystemClock.now_ms().div_euclid(60_000) * 60_000 + 1_000;

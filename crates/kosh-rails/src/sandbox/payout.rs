@@ -13,22 +13,59 @@
 //!
 //! Scenarios are chosen as on the DMT rail ([`Scenario::for_account`]): the account
 //! number's last four digits, or for UPI the VPA's handle's (`asha1111@upi` declines).
+//! One more is the payout bank's own: [`REVERSAL_SUFFIX`] settles at once, and from
+//! `reversal_ms` after submission the bank says it returned the money (a reversal after
+//! success, which real beneficiary banks do days later).
 
 use super::rail::{SandboxRail, SandboxSettings, Scenario};
 use crate::{Channel, Order, Rail, RailError, RailFuture};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Accounts (or VPA handles) ending in this settle, then are reversed.
+pub const REVERSAL_SUFFIX: &str = "6666";
+/// How long after submission a reversal comes by default: two days.
+pub const DEFAULT_REVERSAL_MS: i64 = 2 * 86_400_000;
+
 /// The payout rail of sandbox mode. See the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SandboxPayoutBank {
     simulator: SandboxRail,
+    reversal_ms: i64,
     submissions: Mutex<HashMap<String, u32>>,
 }
 
+impl Default for SandboxPayoutBank {
+    fn default() -> Self {
+        SandboxPayoutBank::new(SandboxSettings::default(), DEFAULT_REVERSAL_MS)
+    }
+}
+
 impl SandboxPayoutBank {
-    pub fn new(settings: SandboxSettings) -> SandboxPayoutBank {
-        SandboxPayoutBank { simulator: SandboxRail::new(settings), submissions: Mutex::default() }
+    pub fn new(settings: SandboxSettings, reversal_ms: i64) -> SandboxPayoutBank {
+        SandboxPayoutBank { simulator: SandboxRail::new(settings), reversal_ms, submissions: Mutex::default() }
+    }
+
+    fn key(order: &Order) -> &str {
+        match order.channel {
+            Channel::Upi => order.account.split('@').next().unwrap_or(""),
+            _ => order.account.as_str(),
+        }
+    }
+
+    /// Where an order stands: the simulator's answer, or for a reversing account, a
+    /// settlement the bank takes back from `reversal_ms` after submission on.
+    fn answer(&self, order: &Order, now_ms: i64) -> Result<crate::RailStatus, RailError> {
+        let settled = self.simulator.status_for(Self::scenario(order), order, now_ms);
+        let reversed =
+            Self::key(order).ends_with(REVERSAL_SUFFIX) && now_ms >= order.submitted_at_ms.saturating_add(self.reversal_ms);
+        match settled {
+            Ok(crate::RailStatus::Settled { .. }) if reversed => Ok(crate::RailStatus::Failed {
+                reason: "The beneficiary bank returned the payment after crediting it (reversal)".into(),
+                accepted: true,
+            }),
+            other => other,
+        }
     }
 
     /// How many times the order `reference` was submitted.
@@ -38,11 +75,7 @@ impl SandboxPayoutBank {
 
     /// The scenario an order follows: by its account, or for UPI its VPA's handle.
     pub fn scenario(order: &Order) -> Scenario {
-        let key = match order.channel {
-            Channel::Upi => order.account.split('@').next().unwrap_or(""),
-            _ => order.account.as_str(),
-        };
-        Scenario::for_account(key)
+        Scenario::for_account(Self::key(order))
     }
 }
 
@@ -52,7 +85,7 @@ impl Rail for SandboxPayoutBank {
     }
 
     fn submit<'a>(&'a self, order: &'a Order, now_ms: i64) -> RailFuture<'a> {
-        let answer = self.simulator.status_for(Self::scenario(order), order, now_ms);
+        let answer = self.answer(order, now_ms);
         // A bank that is down never takes the order, so it is not counted as received.
         if answer.is_ok() {
             *self.submissions.lock().expect("submissions lock").entry(order.reference.clone()).or_default() += 1;
@@ -68,7 +101,7 @@ impl Rail for SandboxPayoutBank {
         let answer = if SandboxPayoutBank::submissions(self, &order.reference) == 0 {
             Err(RailError::UnknownOrder(order.reference.clone()))
         } else {
-            self.simulator.status_for(Self::scenario(order), order, now_ms)
+            self.answer(order, now_ms)
         };
         Box::pin(std::future::ready(answer))
     }
@@ -103,6 +136,15 @@ mod tests {
         let down = Order { reference: "4000000002".into(), ..order(Channel::Imps, "9000005555") };
         assert!(matches!(bank.submit(&down, 1_000).await, Err(RailError::Unavailable(_))));
         assert_eq!(bank.submissions("4000000002"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_reversing_account_settles_then_is_returned() {
+        let bank = SandboxPayoutBank::new(SandboxSettings::default(), 10_000);
+        let o = order(Channel::Imps, "9000006666");
+        assert!(matches!(bank.submit(&o, 1_000).await, Ok(RailStatus::Settled { .. })));
+        assert!(matches!(bank.status(&o, 10_999).await, Ok(RailStatus::Settled { .. })));
+        assert!(matches!(bank.status(&o, 11_000).await, Ok(RailStatus::Failed { accepted: true, .. })));
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub const BANK_DOWN_PREFIX: &str = "Bank down: ";
 
 /// This node's payout rail: the sandbox bank in sandbox mode, none outside it.
 pub fn payout_rail(config: &crate::config::Config) -> Option<Arc<dyn Rail>> {
-    config.sandbox.then(|| Arc::new(SandboxPayoutBank::new(config.sandbox_rail())) as Arc<dyn Rail>)
+    config.sandbox.then(|| Arc::new(SandboxPayoutBank::new(config.sandbox_rail(), config.payout_reversal_ms())) as Arc<dyn Rail>)
 }
 
 /// Records a payout, hands it to the rail and applies the answer. The same request
@@ -150,7 +150,8 @@ pub async fn with_balance(app: &AppState, order: PayoutOrder) -> Result<PayoutVi
 }
 
 async fn apply(app: &AppState, order: &PayoutOrder, report: RailReport) -> Result<PayoutView, StoreError> {
-    let cmd = ApplyPayoutReport { partner_id: order.partner_id, tid: order.tid, report };
+    let reversal_watch_ms = app.config.payout_reversal_ms();
+    let cmd = ApplyPayoutReport { partner_id: order.partner_id, tid: order.tid, report, reversal_watch_ms };
     Ok(app.store.execute(cmd).await?.view)
 }
 

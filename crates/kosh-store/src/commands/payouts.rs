@@ -145,6 +145,9 @@ pub struct ApplyPayoutReport {
     pub tid: i64,
     /// What the rail said.
     pub report: RailReport,
+    /// How long after settling a payout is asked about once more, for a reversal (the
+    /// beneficiary bank returning the money); 0: never (a server setting).
+    pub reversal_watch_ms: i64,
 }
 
 /// Leases up to `limit` orders whose time to ask the rail has come.
@@ -234,8 +237,13 @@ fn refuse(r: PayoutRejection) -> crate::error::CommandError {
 pub(super) async fn apply(db: &mut impl Conn, cmd: &PayoutCommand, now_ms: i64) -> CmdResult<Outcome> {
     let outcome = match cmd {
         PayoutCommand::RecordPayout(new) => PayoutOutcome::Recorded(record(db, new, now_ms).await?),
-        PayoutCommand::ApplyPayoutReport(ApplyPayoutReport { partner_id, tid, report }) => {
-            apply_report(db, *partner_id, *tid, report, now_ms).await?
+        PayoutCommand::ApplyPayoutReport(ApplyPayoutReport { partner_id, tid, report, reversal_watch_ms }) => {
+            let before = orders::get(db, *partner_id, *tid).await?.ok_or_else(|| refuse(PayoutRejection::NotFound))?;
+            if before.tx_status == TxStatus::Success {
+                after_success(db, before, report, now_ms).await?
+            } else {
+                apply_report(db, before, report, *reversal_watch_ms, now_ms).await?
+            }
         }
         PayoutCommand::ClaimDuePayouts(ClaimDuePayouts { lease_ms, limit }) => {
             PayoutOutcome::Due(orders::claim_due(db, now_ms, now_ms.saturating_add(*lease_ms), *limit).await?)
@@ -396,16 +404,20 @@ pub fn next_status(o: &PayoutOrder, report: &RailReport) -> Option<TxStatus> {
 
 async fn apply_report(
     db: &mut impl Conn,
-    partner_id: i64,
-    tid: i64,
+    before: PayoutOrder,
     report: &RailReport,
+    reversal_watch_ms: i64,
     now_ms: i64,
 ) -> CmdResult<PayoutOutcome> {
-    let before = orders::get(db, partner_id, tid).await?.ok_or_else(|| refuse(PayoutRejection::NotFound))?;
+    let (partner_id, tid) = (before.partner_id, before.tid);
     let Some(to) = next_status(&before, report) else { return unchanged(db, before).await };
     let mut after = PayoutOrder { tx_status: to, answered: true, updated_at_ms: now_ms, check_at_ms: None, ..before.clone() };
     match report {
-        RailReport::Settled { utr } => after.bank_ref_num = utr.clone(),
+        RailReport::Settled { utr } => {
+            after.bank_ref_num = utr.clone();
+            // Asked once more later: a beneficiary bank may still return the money.
+            after.check_at_ms = (reversal_watch_ms > 0).then(|| now_ms.saturating_add(reversal_watch_ms));
+        }
         RailReport::Failed { reason, .. } => after.reason = reason.clone(),
         RailReport::Unavailable { reason, retry_at_ms } => {
             after.reason = reason.clone();
@@ -428,6 +440,53 @@ async fn apply_report(
         outbox::append_event(db, partner_id, &status_event(&after, before.tx_status, now_ms)?, now_ms).await?;
     }
     Ok(PayoutOutcome::Updated { view: view(db, after).await?, changed: true })
+}
+
+/// A settled payout asked about once more: returned by the bank (a reversal) → the
+/// money goes back to the wallet in a new posted entry, `tx_status` 4, with a status
+/// event; still settled → nothing more is awaited.
+async fn after_success(db: &mut impl Conn, before: PayoutOrder, report: &RailReport, now_ms: i64) -> CmdResult<PayoutOutcome> {
+    let mut after = PayoutOrder { check_at_ms: None, updated_at_ms: now_ms, ..before.clone() };
+    let reversed = match report {
+        RailReport::Failed { reason, .. } => {
+            (after.tx_status, after.reason) = (TxStatus::Refunded, reason.clone());
+            true
+        }
+        RailReport::Unavailable { retry_at_ms, .. } => {
+            after.check_at_ms = Some(*retry_at_ms);
+            false
+        }
+        RailReport::Settled { .. } | RailReport::Waiting { .. } => false,
+    };
+    if before.check_at_ms.is_none() || !orders::update(db, &after, TxStatus::Success, before.answered).await? {
+        let current = orders::get(db, before.partner_id, before.tid).await?.ok_or_else(|| refuse(PayoutRejection::NotFound))?;
+        return unchanged(db, current).await;
+    }
+    if reversed {
+        let charges = Charges {
+            amount_paise: before.amount_paise,
+            fee_paise: before.fee_paise,
+            gst_paise: before.gst_paise,
+            commission_paise: 0,
+            tds_paise: 0,
+        };
+        let entry = reversal_entry(db, before.partner_id, before.mode, &charges, now_ms).await?;
+        ledger::record(db, before.partner_id, REVERSAL_KIND, &before.tid.to_string(), &entry, EntryState::Posted, now_ms).await?;
+        outbox::append_event(db, before.partner_id, &status_event(&after, TxStatus::Success, now_ms)?, now_ms).await?;
+    }
+    Ok(PayoutOutcome::Updated { view: view(db, after).await?, changed: true })
+}
+
+/// The ledger entry kind of a reversal.
+pub const REVERSAL_KIND: &str = "payout_reversal";
+
+/// A reversal's entry: the payout's entry the other way round (amount and fee back to
+/// the wallet).
+async fn reversal_entry(db: &mut impl Conn, partner_id: i64, mode: PaymentMode, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
+    let forward = payout_entry(db, partner_id, mode, c, now_ms).await?;
+    let flip = |side: Side| if side == Side::Debit { Side::Credit } else { Side::Debit };
+    let legs = forward.legs().iter().map(|l| Leg { side: flip(l.side), ..*l }).collect();
+    Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()).into())
 }
 
 async fn unchanged(db: &mut impl Conn, order: PayoutOrder) -> CmdResult<PayoutOutcome> {
