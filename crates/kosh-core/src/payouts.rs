@@ -148,13 +148,20 @@ pub fn rtgs_open(now_ms: i64) -> bool {
 pub fn default_pricing() -> Pricing {
     Pricing {
         fee_bp: 0,
-        fee_min_paise: 1_500,
-        fee_max_paise: 1_500,
-        slabs: vec![Slab { up_to_paise: 2_500_000, fee_paise: 500 }, Slab { up_to_paise: 20_000_000, fee_paise: 1_000 }],
+        fee_min_paise: rupees(15),
+        fee_max_paise: rupees(15),
+        slabs: vec![
+            Slab { up_to_paise: rupees(25_000), fee_paise: rupees(5) },
+            Slab { up_to_paise: rupees(200_000), fee_paise: rupees(10) },
+        ],
         gst_bp: 1_800,
         commission_bp: 0,
         tds_bp: 0,
     }
+}
+
+fn rupees(r: i64) -> Paise {
+    Paise::from_rupees(r).expect("a table amount")
 }
 
 /// Checks a VPA's syntax (`handle@psp`): a handle of letters, digits, `.`, `-` and `_`
@@ -222,11 +229,12 @@ mod tests {
         let pricing = default_pricing();
         pricing.validate().expect("valid");
         // The sample callback: amount 120.0, fee 5.0, gst 0.76.
-        let c = pricing.charges(12_000);
-        assert_eq!((c.fee_paise, c.gst_paise, c.commission_paise, c.tds_paise), (500, 76, 0, 0));
-        assert_eq!(pricing.charges(2_500_001).fee_paise, 1_000);
-        assert_eq!(pricing.charges(20_000_001).fee_paise, 1_500);
-        assert_eq!(c.debit_paise(), 12_500);
+        let c = pricing.charges(Paise::new(12_000).unwrap());
+        let parts = [c.fee_paise, c.gst_paise, c.commission_paise, c.tds_paise].map(Paise::get);
+        assert_eq!(parts, [500, 76, 0, 0]);
+        assert_eq!(pricing.charges(Paise::new(2_500_001).unwrap()).fee_paise.get(), 1_000);
+        assert_eq!(pricing.charges(Paise::new(20_000_001).unwrap()).fee_paise.get(), 1_500);
+        assert_eq!(c.debit_paise().map(Paise::get), Some(12_500));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! settleable, the per-settlement cap, the charges and the settlement window.
 
 use crate::civil::{Date, IST_OFFSET_MS};
+use crate::money::Paise;
 use crate::pricing::{Pricing, Slab};
 
 /// Eko's service code for AePS fund settlement.
@@ -31,13 +32,17 @@ pub fn remaining_limit(business_paise: i64, settled_paise: i64) -> (i64, i64) {
 pub fn pricing() -> Pricing {
     Pricing {
         fee_bp: 0,
-        fee_min_paise: 1_180,
-        fee_max_paise: 1_180,
-        slabs: vec![Slab { up_to_paise: 2_500_000, fee_paise: 590 }],
+        fee_min_paise: paise(1_180),
+        fee_max_paise: paise(1_180),
+        slabs: vec![Slab { up_to_paise: paise(2_500_000), fee_paise: paise(590) }],
         gst_bp: 1_800,
         commission_bp: 0,
         tds_bp: 0,
     }
+}
+
+fn paise(p: i64) -> Paise {
+    Paise::new(p).expect("a table amount")
 }
 
 /// Reads the holiday table (`YYYY-MM-DD` dates, IST).
@@ -105,8 +110,9 @@ mod tests {
     fn charges_and_limits_follow_the_catalogue() {
         let p = pricing();
         p.validate().unwrap();
-        assert_eq!((p.charges(2_500_000).fee_paise, p.charges(2_500_000).gst_paise), (590, 90));
-        assert_eq!((p.charges(2_500_001).fee_paise, p.charges(2_500_001).gst_paise), (1_180, 180));
+        let c = |amount: i64| p.charges(paise(amount));
+        assert_eq!((c(2_500_000).fee_paise.get(), c(2_500_000).gst_paise.get()), (590, 90));
+        assert_eq!((c(2_500_001).fee_paise.get(), c(2_500_001).gst_paise.get()), (1_180, 180));
         assert_eq!(remaining_limit(30_000_000, 5_000_000), (25_000_000, CAP_PAISE));
         assert_eq!(remaining_limit(100_000, 150_000), (0, 0));
     }

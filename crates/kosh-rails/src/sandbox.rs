@@ -26,3 +26,4 @@
 pub mod echelon_payout;
 pub mod payout;
 pub mod rail;
+pub mod verify;

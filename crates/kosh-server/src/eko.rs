@@ -30,6 +30,7 @@ pub mod payouts;
 pub mod settlement;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 use crate::state::AppState;
 use axum::extract::OriginalUri;
@@ -57,6 +58,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(verification::routes().0)
         .merge(payout_routes())
 }
 
@@ -105,6 +107,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
         .merge(payout_v3_routes())
+        .merge(verification::routes().1)
 }
 
 pub fn router(state: AppState) -> Router<AppState> {

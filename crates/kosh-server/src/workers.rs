@@ -19,3 +19,4 @@ pub mod payouts;
 pub mod policy;
 pub mod rail;
 pub mod request_hashes;
+pub mod verifications;

@@ -73,12 +73,12 @@ fn tid_of(body: &Value) -> i64 {
     body["data"]["tid"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("a tid: {body}"))
 }
 
-async fn pending(app: &App, partner_id: i64) -> i64 {
+async fn pending(app: &App, partner_id: kosh_core::ids::PartnerId) -> i64 {
     app.state.store.balance(partner_id, &AccountKind::PartnerWallet).await.unwrap().debits_pending
 }
 
 /// Waits (at most [`WAIT`] of real time) until payout `tid` has `tx_status`.
-async fn wait_for_status(app: &App, partner_id: i64, tid: i64, tx_status: i64) {
+async fn wait_for_status(app: &App, partner_id: kosh_core::ids::PartnerId, tid: i64, tx_status: i64) {
     let deadline = Instant::now() + WAIT;
     loop {
         let o = app.state.store.payout(partner_id, tid).await.unwrap().expect("the payout");

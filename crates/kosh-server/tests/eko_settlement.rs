@@ -188,7 +188,7 @@ async fn wait_for_status(env: &Env, tid: i64, tx_status: i64) {
     }
 }
 
-async fn partner_id(env: &Env) -> i64 {
+async fn partner_id(env: &Env) -> kosh_core::ids::PartnerId {
     env.app.state.store.find_partner("sandbox").await.unwrap().unwrap().id
 }
 
@@ -255,7 +255,8 @@ async fn settlement_accounts_limits_the_window_and_refunds(backend: Backend) {
 
     let uploaded = upload_account(&env, user_code, "9000000077", "ICIC0000456").await;
     assert_eq!((&uploaded["status"], &uploaded["response_type_id"]), (&json!(0), &json!(1336)), "{uploaded}");
-    let stored = env.app.state.store.settlement_accounts(partner_id(&env).await, 20_810_200).await.unwrap();
+    let stored =
+        env.app.state.store.settlement_accounts(partner_id(&env).await, kosh_core::ids::UserCode::new(20_810_200)).await.unwrap();
     assert_eq!(stored.last().map(|a| a.document.as_str()), Some("statement.pdf (9 bytes)"), "{stored:?}");
 
     let list = env.get(&format!("{V3}/accounts?user_code={user_code}")).await;

@@ -67,18 +67,18 @@ impl Cluster {
     }
 }
 
-async fn partner(app: &App) -> i64 {
+async fn partner(app: &App) -> kosh_core::ids::PartnerId {
     app.state.store.find_partner("sandbox").await.unwrap().expect("the sandbox partner").id
 }
 
-async fn wallet(app: &App, partner_id: i64) -> Balance {
+async fn wallet(app: &App, partner_id: kosh_core::ids::PartnerId) -> Balance {
     app.state.store.balance(partner_id, &AccountKind::PartnerWallet).await.unwrap()
 }
 
-fn request(app: &App, partner_id: i64, reference: &str, mode: PaymentMode, account: &str) -> NewPayout {
+fn request(app: &App, partner_id: kosh_core::ids::PartnerId, reference: &str, mode: PaymentMode, account: &str) -> NewPayout {
     NewPayout {
         partner_id,
-        user_code: 20_810_200,
+        user_code: kosh_core::ids::UserCode::new(20_810_200),
         service_code: 45,
         client_ref_id: reference.into(),
         mode,
@@ -95,7 +95,13 @@ fn request(app: &App, partner_id: i64, reference: &str, mode: PaymentMode, accou
     }
 }
 
-async fn recorded(app: &App, partner_id: i64, reference: &str, mode: PaymentMode, account: &str) -> PayoutOrder {
+async fn recorded(
+    app: &App,
+    partner_id: kosh_core::ids::PartnerId,
+    reference: &str,
+    mode: PaymentMode,
+    account: &str,
+) -> PayoutOrder {
     let (view, replayed) =
         payouts::record(&app.state, request(app, partner_id, reference, mode, account)).await.expect("recorded");
     assert!(!replayed);
@@ -106,7 +112,7 @@ async fn stored(app: &App, o: &PayoutOrder) -> PayoutOrder {
     app.state.store.payout(o.partner_id, o.tid).await.unwrap().expect("stored")
 }
 
-async fn payout_events(app: &App, partner_id: i64) -> Vec<serde_json::Value> {
+async fn payout_events(app: &App, partner_id: kosh_core::ids::PartnerId) -> Vec<serde_json::Value> {
     let events = app.state.store.recent_outbox(partner_id, 1000).await.unwrap();
     events.into_iter().filter(|e| e.payload["kind"] == "payout.status_changed.v1").map(|e| e.payload).collect()
 }

@@ -90,6 +90,9 @@ pub enum Rejection {
     /// A payout rule refused the command.
     #[error(transparent)]
     Payout(#[from] kosh_core::payouts::PayoutRejection),
+    /// A verification step was refused (out of order, expired).
+    #[error(transparent)]
+    Verification(#[from] kosh_core::verification::VerifyRejection),
 }
 
 /// Why a command did not succeed: refused by the domain, or failed in storage.

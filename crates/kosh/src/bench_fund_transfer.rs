@@ -24,7 +24,7 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    pub fn new(base: &str, credentials: Credentials, user_code: i64) -> Prepared {
+    pub fn new(base: &str, credentials: Credentials, user_code: kosh_core::ids::UserCode) -> Prepared {
         Prepared {
             url: format!("{base}/ekoapi/v3/user/payment/fund-transfer"),
             credentials,
@@ -80,7 +80,10 @@ mod tests {
 
     #[test]
     fn client_ref_ids_are_unique_and_short() {
-        let prepared = Prepared { run: 0xf_ffff, ..Prepared::new("http://127.0.0.1:1", Credentials::sandbox(), 20_810_200) };
+        let prepared = Prepared {
+            run: 0xf_ffff,
+            ..Prepared::new("http://127.0.0.1:1", Credentials::sandbox(), kosh_core::ids::UserCode::new(20_810_200))
+        };
         let reference = prepared.body(1023, 9_999_999)["client_ref_id"].as_str().unwrap().to_owned();
         assert!(reference.len() <= 20, "{reference}");
         assert_ne!(prepared.body(0, 1), prepared.body(0, 2));

@@ -32,6 +32,7 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::banks::{AccountNumber, Ifsc};
 use kosh_core::dmt::TxStatus;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::payouts::{self as rules, PaymentMode, PayoutRejection, PAYOUT_SERVICE_CODE};
 use kosh_core::validate::{self, ClientRefId, Text};
@@ -59,7 +60,7 @@ pub async fn fund_transfer(
 ) -> EkoResult {
     let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.optional(&params, "user_code", validate::parse_user_code);
-    let request = transfer_request(&app, &auth, &params, c, user_code.unwrap_or(0))?;
+    let request = transfer_request(&app, &auth, &params, c, user_code.unwrap_or(UserCode::new(0)))?;
     pay(&app, request, RT_FUND_TRANSFER).await
 }
 
@@ -143,7 +144,7 @@ fn transfer_request(
     auth: &Authenticated,
     params: &EkoParams,
     mut c: Checker,
-    user_code: i64,
+    user_code: UserCode,
 ) -> Result<NewPayout, EkoReply> {
     c.required(params, "service_code", |t| if t.trim() == "45" { Ok(()) } else { Err("must be 45 (payouts)") });
     let mode = c.required(params, "payment_mode", PaymentMode::parse);
@@ -306,7 +307,7 @@ fn payout_data(o: &PayoutOrder, balance_paise: i64) -> Value {
         data["payment_mode"] = json!(o.mode.code());
         data["sender_name"] = json!(o.sender_name);
     }
-    if o.user_code != 0 {
+    if o.user_code.get() != 0 {
         data["user_code"] = json!(o.user_code.to_string());
     }
     if let Some(recipient_id) = o.recipient_id {
@@ -319,7 +320,7 @@ fn payout_data(o: &PayoutOrder, balance_paise: i64) -> Value {
 /// a plain client_ref_id; `None` when no payout of the partner matches (so a generic
 /// inquiry can ask other products). One awaiting the bank whose time has come is asked
 /// about first.
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.payout_by_client_ref(partner_id, r).await,
         None => match reference.parse::<i64>() {

@@ -26,6 +26,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::Extension;
 use kosh_core::banks::{AccountNumber, Ifsc};
+use kosh_core::ids::UserCode;
 use kosh_core::money::Paise;
 use kosh_core::payouts::PaymentMode;
 use kosh_core::settlement::{self, SETTLEMENT_SERVICE_CODE};
@@ -42,7 +43,7 @@ pub mod rt {
     pub const SETTLEMENT: i64 = 1477;
 }
 
-fn path_user_code(segment: &str) -> Result<i64, EkoReply> {
+fn path_user_code(segment: &str) -> Result<UserCode, EkoReply> {
     validate::parse_user_code(colon_id(segment, "user_code")?)
         .map_err(|m| EkoReply::invalid(vec![("user_code".into(), m.into())]))
 }
@@ -95,10 +96,10 @@ pub async fn add_account_v3(
 ) -> EkoResult {
     let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
-    add_account(&app, &auth, &params, c, user_code.unwrap_or(0)).await
+    add_account(&app, &auth, &params, c, user_code.unwrap_or(UserCode::new(0))).await
 }
 
-async fn add_account(app: &AppState, auth: &Authenticated, params: &EkoParams, mut c: Checker, user_code: i64) -> EkoResult {
+async fn add_account(app: &AppState, auth: &Authenticated, params: &EkoParams, mut c: Checker, user_code: UserCode) -> EkoResult {
     service_39(&mut c, params);
     let bank_id = c.required(params, "bank_id", |t| Text::parse(t, 32));
     let ifsc = c.required(params, "ifsc", Ifsc::parse);
@@ -151,10 +152,10 @@ pub async fn accounts_v3(State(app): State<AppState>, Extension(auth): Extension
     let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
     c.finish()?;
-    accounts(&app, &auth, user_code.unwrap_or(0)).await
+    accounts(&app, &auth, user_code.unwrap_or(UserCode::new(0))).await
 }
 
-async fn accounts(app: &AppState, auth: &Authenticated, user_code: i64) -> EkoResult {
+async fn accounts(app: &AppState, auth: &Authenticated, user_code: UserCode) -> EkoResult {
     let partner_id = auth.partner.id;
     let since = app.now_ms() - settlement::SETTLEABLE_WINDOW_MS;
     let (business, settled) = app.store.settlement_totals(partner_id, user_code, since).await.map_err(store_error)?;
@@ -174,11 +175,11 @@ async fn accounts(app: &AppState, auth: &Authenticated, user_code: i64) -> EkoRe
 pub async fn settle_v3(State(app): State<AppState>, Extension(auth): Extension<Authenticated>, params: EkoParams) -> EkoResult {
     let mut c = crate::eko::checker(&params, &auth)?;
     let user_code = c.required(&params, "user_code", validate::parse_user_code);
-    settle(&app, &auth, &params, c, user_code.unwrap_or(0)).await
+    settle(&app, &auth, &params, c, user_code.unwrap_or(UserCode::new(0))).await
 }
 
 /// The v1 settlement (service_code 39) of `POST /agent/user_code:{uc}/settlement`.
-pub async fn settle(app: &AppState, auth: &Authenticated, params: &EkoParams, mut c: Checker, user_code: i64) -> EkoResult {
+pub async fn settle(app: &AppState, auth: &Authenticated, params: &EkoParams, mut c: Checker, user_code: UserCode) -> EkoResult {
     let amount = c.required(params, "amount", |t| {
         let amount = Paise::parse_rupees(t).map_err(|_| "must be an amount in rupees with at most 2 decimals")?;
         if amount.is_zero() {

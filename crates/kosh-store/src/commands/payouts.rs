@@ -26,6 +26,7 @@ use crate::ops::{agents, ledger, outbox, services};
 use crate::sql::Conn;
 use kosh_core::dmt::TxStatus;
 use kosh_core::events::{Event, PayoutStatusChanged};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::payouts::{self as rules, PaymentMode, PayoutRejection};
@@ -73,9 +74,9 @@ pub struct SettlementOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPayout {
     /// The partner paying; its wallet is debited.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent it is made for (its service 45 must be active); 0: the partner itself.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The service the agent must have active (45 payouts; UPI payments too).
     pub service_code: u16,
     /// The partner's unique reference.
@@ -140,7 +141,7 @@ impl NewPayout {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyPayoutReport {
     /// The partner the payout belongs to.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The payout.
     pub tid: i64,
     /// What the rail said.
@@ -255,7 +256,13 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &PayoutCommand, now_ms: i64) 
     Ok(Outcome::Payout(outcome))
 }
 
-async fn require_service(db: &mut impl Conn, partner_id: i64, user_code: i64, service_code: u16, now_ms: i64) -> CmdResult<()> {
+async fn require_service(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    user_code: UserCode,
+    service_code: u16,
+    now_ms: i64,
+) -> CmdResult<()> {
     agents::get(db, partner_id, user_code).await?.ok_or(Rejection::AgentNotFound)?;
     let standing = services::get(db, partner_id, user_code, service_code).await?;
     if !standing.is_some_and(|s| s.is_active_at(now_ms)) {
@@ -292,7 +299,7 @@ async fn settlement_account(db: &mut impl Conn, p: &NewPayout, s: &SettlementOrd
 
 async fn check_request(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<()> {
     require_partner(db, p.partner_id).await?;
-    if p.user_code != 0 {
+    if p.user_code.get() != 0 {
         require_service(db, p.partner_id, p.user_code, p.service_code, now_ms).await?;
     }
     rules::check_amount(p.mode, p.amount_paise).map_err(refuse)?;
@@ -319,7 +326,7 @@ async fn record(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<Pay
         }
     }
     let p = &p;
-    let charges = p.pricing.charges(p.amount_paise.get());
+    let charges = p.pricing.charges(p.amount_paise);
     let tid = orders::next_tid(db).await?;
     let entry = payout_entry(db, p.partner_id, p.mode, &charges, now_ms).await?;
     let entry_id = ledger::record(db, p.partner_id, ENTRY_KIND, &tid.to_string(), &entry, EntryState::Pending, now_ms).await?;
@@ -331,9 +338,9 @@ async fn record(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<Pay
         service_code: p.service_code,
         recipient_id: p.settlement.as_ref().map(|s| s.recipient_id),
         mode: p.mode,
-        amount_paise: charges.amount_paise,
-        fee_paise: charges.fee_paise,
-        gst_paise: charges.gst_paise,
+        amount_paise: charges.amount_paise.get(),
+        fee_paise: charges.fee_paise.get(),
+        gst_paise: charges.gst_paise.get(),
         recipient_name: p.recipient_name.clone(),
         account: p.account.clone(),
         ifsc: p.ifsc.clone(),
@@ -355,13 +362,20 @@ async fn record(db: &mut impl Conn, p: &NewPayout, now_ms: i64) -> CmdResult<Pay
 
 /// The payout's entry: the wallet pays amount + fee; the rail's clearing account
 /// receives the amount, the platform the fee net of GST, and the GST payable its part.
-async fn payout_entry(db: &mut impl Conn, partner_id: i64, mode: PaymentMode, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
+async fn payout_entry(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    mode: PaymentMode,
+    c: &Charges,
+    now_ms: i64,
+) -> CmdResult<Entry> {
     let [wallet, clearing, revenue, gst, _tds] = dmt_transfers::ledger_accounts(db, partner_id, mode.rail_name(), now_ms).await?;
+    let (amount, fee, gst_part) = (c.amount_paise.get(), c.fee_paise.get(), c.gst_paise.get());
     let legs = [
-        (wallet, Side::Debit, c.amount_paise + c.fee_paise),
-        (clearing, Side::Credit, c.amount_paise),
-        (revenue, Side::Credit, c.fee_paise - c.gst_paise),
-        (gst, Side::Credit, c.gst_paise),
+        (wallet, Side::Debit, amount + fee),
+        (clearing, Side::Credit, amount),
+        (revenue, Side::Credit, fee - gst_part),
+        (gst, Side::Credit, gst_part),
     ];
     let mut resolved = Vec::with_capacity(legs.len());
     for (account_id, side, amount) in legs.into_iter().filter(|leg| leg.2 > 0) {
@@ -372,7 +386,7 @@ async fn payout_entry(db: &mut impl Conn, partner_id: i64, mode: PaymentMode, c:
 }
 
 async fn view(db: &mut impl Conn, order: PayoutOrder) -> CmdResult<PayoutView> {
-    let balance_paise = ledger::balance_of(db, order.partner_id, &AccountKind::PartnerWallet).await?.available_credit();
+    let balance_paise = ledger::balance_of(db, order.partner_id.get(), &AccountKind::PartnerWallet).await?.available_credit();
     Ok(PayoutView { order, balance_paise })
 }
 
@@ -463,12 +477,13 @@ async fn after_success(db: &mut impl Conn, before: PayoutOrder, report: &RailRep
         return unchanged(db, current).await;
     }
     if reversed {
+        let paise = |p: i64| Paise::new(p).ok_or_else(|| Rejection::InvalidEntry(format!("a stored amount of {p} paise")));
         let charges = Charges {
-            amount_paise: before.amount_paise,
-            fee_paise: before.fee_paise,
-            gst_paise: before.gst_paise,
-            commission_paise: 0,
-            tds_paise: 0,
+            amount_paise: paise(before.amount_paise)?,
+            fee_paise: paise(before.fee_paise)?,
+            gst_paise: paise(before.gst_paise)?,
+            commission_paise: Paise::ZERO,
+            tds_paise: Paise::ZERO,
         };
         let entry = reversal_entry(db, before.partner_id, before.mode, &charges, now_ms).await?;
         ledger::record(db, before.partner_id, REVERSAL_KIND, &before.tid.to_string(), &entry, EntryState::Posted, now_ms).await?;
@@ -482,7 +497,13 @@ pub const REVERSAL_KIND: &str = "payout_reversal";
 
 /// A reversal's entry: the payout's entry the other way round (amount and fee back to
 /// the wallet).
-async fn reversal_entry(db: &mut impl Conn, partner_id: i64, mode: PaymentMode, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
+async fn reversal_entry(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    mode: PaymentMode,
+    c: &Charges,
+    now_ms: i64,
+) -> CmdResult<Entry> {
     let forward = payout_entry(db, partner_id, mode, c, now_ms).await?;
     let flip = |side: Side| if side == Side::Debit { Side::Credit } else { Side::Debit };
     let legs = forward.legs().iter().map(|l| Leg { side: flip(l.side), ..*l }).collect();
@@ -526,9 +547,9 @@ mod tests {
     fn order(status: TxStatus, answered: bool) -> PayoutOrder {
         PayoutOrder {
             tid: 4_000_000_001,
-            partner_id: 1,
+            partner_id: PartnerId::new(1),
             client_ref_id: "P1".into(),
-            user_code: 0,
+            user_code: UserCode::new(0),
             service_code: 45,
             recipient_id: None,
             mode: PaymentMode::Imps,

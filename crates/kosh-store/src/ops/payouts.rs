@@ -6,6 +6,7 @@
 use crate::ops::agents;
 use crate::sql::{Conn, Dialect, Row, SqlError};
 use kosh_core::dmt::TxStatus;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::payouts::PaymentMode;
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +19,11 @@ pub struct PayoutOrder {
     /// Kosh's transaction id (unique across partners and products).
     pub tid: i64,
     /// The partner whose wallet pays.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The partner's unique reference.
     pub client_ref_id: String,
     /// The agent it was made for; 0 when the partner paid for itself.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// 45 (payout, UPI payment) or 39 (AePS fund settlement).
     pub service_code: u16,
     /// The settlement account paid, for a settlement.
@@ -89,9 +90,9 @@ fn from_row(r: &Row) -> Result<PayoutOrder, SqlError> {
     let (mode, status) = (r.text("mode")?, r.int("tx_status")?);
     Ok(PayoutOrder {
         tid: r.int("tid")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         client_ref_id: r.text("client_ref_id")?,
-        user_code: r.int("user_code")?,
+        user_code: r.id("user_code")?,
         service_code: u16::try_from(r.int("service_code")?).map_err(|e| SqlError::Decode(format!("service_code: {e}")))?,
         recipient_id: r.opt_int("recipient_id")?,
         mode: PaymentMode::from_rail_name(&mode).ok_or_else(|| SqlError::Decode(format!("unknown payout mode {mode}")))?,
@@ -161,13 +162,17 @@ pub async fn insert(db: &mut impl Conn, o: &PayoutOrder) -> Result<(), SqlError>
 }
 
 /// The partner's payout `tid`.
-pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<PayoutOrder>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, tid: i64) -> Result<Option<PayoutOrder>, SqlError> {
     let row = db.query_opt(select_order!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The partner's payout with this `client_ref_id`.
-pub async fn by_client_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<PayoutOrder>, SqlError> {
+pub async fn by_client_ref(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    client_ref_id: &str,
+) -> Result<Option<PayoutOrder>, SqlError> {
     let sql = select_order!("partner_id = $1 AND client_ref_id = $2");
     let row = db.query_opt(sql, &[partner_id.into(), client_ref_id.into()]).await?;
     row.as_ref().map(from_row).transpose()
@@ -233,9 +238,9 @@ pub struct SettlementAccount {
     /// Its id, shown as `recipient_id`.
     pub recipient_id: i64,
     /// The partner of the agent.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The bank, as the partner named it (`bank_id`).
     pub bank_id: String,
     /// The account number.
@@ -259,8 +264,8 @@ macro_rules! account_columns {
 fn account_from_row(r: &Row) -> Result<SettlementAccount, SqlError> {
     Ok(SettlementAccount {
         recipient_id: r.int("recipient_id")?,
-        partner_id: r.int("partner_id")?,
-        user_code: r.int("user_code")?,
+        partner_id: r.id("partner_id")?,
+        user_code: r.id("user_code")?,
         bank_id: r.text("bank_id")?,
         account: r.text("account")?,
         ifsc: r.text("ifsc")?,
@@ -291,7 +296,11 @@ pub async fn insert_account(db: &mut impl Conn, a: &SettlementAccount) -> Result
 }
 
 /// The agent's settlement accounts, oldest first.
-pub async fn accounts(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Vec<SettlementAccount>, SqlError> {
+pub async fn accounts(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    user_code: UserCode,
+) -> Result<Vec<SettlementAccount>, SqlError> {
     const SQL: &str = concat!(
         "SELECT ",
         account_columns!(),
@@ -305,8 +314,8 @@ pub async fn accounts(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Re
 /// computed from.
 pub async fn settlement_totals(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     since_ms: i64,
 ) -> Result<(i64, i64), SqlError> {
     let business = db
@@ -330,9 +339,9 @@ pub async fn settlement_totals(
 
 /// The `user_code` of the partner's agent with this mobile number (the settlement
 /// account balance names an agent's wallet by it).
-pub async fn agent_by_mobile(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Option<i64>, SqlError> {
+pub async fn agent_by_mobile(db: &mut impl Conn, partner_id: PartnerId, mobile: &str) -> Result<Option<UserCode>, SqlError> {
     let row = db
         .query_opt("SELECT user_code FROM agents WHERE partner_id = $1 AND mobile = $2", &[partner_id.into(), mobile.into()])
         .await?;
-    row.map(|r| r.int("user_code")).transpose()
+    row.map(|r| r.id("user_code")).transpose()
 }
