@@ -57,16 +57,21 @@ pub enum Event {
     /// partner's status callback).
     #[serde(rename = "bbps.payment_status_changed.v1")]
     BillPaymentStatusChanged(BillPaymentStatusChanged),
+    /// A payout (fund transfer, UPI payment) left `initiated` (the partner's common
+    /// status callback).
+    #[serde(rename = "payout.status_changed.v1")]
+    PayoutStatusChanged(PayoutStatusChanged),
 }
 
 impl Event {
     /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
-    pub const KINDS: [&'static str; 5] = [
+    pub const KINDS: [&'static str; 6] = [
         "dmt.transfer_status_changed.v1",
         "token.paid.v1",
         "echelon.payment_status_changed.v1",
         "aeps.transaction_changed.v1",
         "bbps.payment_status_changed.v1",
+        "payout.status_changed.v1",
     ];
 
     /// This event's `kind` tag.
@@ -77,6 +82,7 @@ impl Event {
             Event::PaymentStatusChanged(_) => Event::KINDS[2],
             Event::AepsTransactionChanged(_) => Event::KINDS[3],
             Event::BillPaymentStatusChanged(_) => Event::KINDS[4],
+            Event::PayoutStatusChanged(_) => Event::KINDS[5],
         }
     }
 
@@ -122,6 +128,43 @@ impl TxStatus {
             TxStatus::Refunded => Phase::Settled,
         }
     }
+}
+
+/// A payout moved from one status to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutStatusChanged {
+    /// Kosh's transaction id of the payout.
+    pub tid: i64,
+    /// The partner's own reference for it, unique per partner.
+    pub partner_reference: String,
+    /// The status before the change.
+    pub old_status: TxStatus,
+    /// The status after the change.
+    pub status: TxStatus,
+    /// NEFT, IMPS, RTGS or UPI.
+    pub mode: crate::payouts::PaymentMode,
+    /// The amount sent.
+    pub amount: Paise,
+    /// The fee, GST included.
+    pub fee: Paise,
+    /// The GST part of `fee`.
+    pub gst: Paise,
+    /// The bank's reference (UTR); empty until settled.
+    pub utr: String,
+    /// The beneficiary's name.
+    pub recipient_name: String,
+    /// The beneficiary's account number (or VPA).
+    pub account: String,
+    /// The beneficiary's IFSC (empty for UPI).
+    pub ifsc: String,
+    /// The sender's name as the partner gave it.
+    pub sender_name: String,
+    /// 1 savings, 2 current, when the partner said.
+    pub account_type: Option<i64>,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// When the change happened (the callback's timestamp).
+    pub at_ms: i64,
 }
 
 /// A money transfer moved from one status to another.

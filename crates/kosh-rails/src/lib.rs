@@ -120,4 +120,12 @@ pub trait Rail: Send + Sync {
 
     /// Where `order` stands now. Asking again is always safe.
     fn status<'a>(&'a self, order: &'a Order, now_ms: i64) -> RailFuture<'a>;
+
+    /// How many times the order `reference` was handed over, when the connector counts
+    /// (the sandbox payout rails do, so tests can prove no order is submitted twice);
+    /// `None` for a connector that does not.
+    fn submissions(&self, reference: &str) -> Option<u32> {
+        let _ = reference;
+        None
+    }
 }

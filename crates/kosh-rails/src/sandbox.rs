@@ -12,6 +12,9 @@
 //! - [`echelon_payout`]: the payout rail of Echelon's sandbox mode
 //!   ([`echelon_payout::SandboxPayoutRail`]), the same simulator with the scenario chosen
 //!   by a magic amount first.
+//! - [`payout`]: the payout rail of Eko fund transfers and UPI payments
+//!   ([`payout::SandboxPayoutBank`]), the same simulator behind a bank that knows which
+//!   orders it was handed and counts each order's submissions.
 //!
 //! They live in this crate because they are connector implementations: the server picks
 //! one (or, outside sandbox mode, none) where it would pick a real bank. What is not a
@@ -24,5 +27,6 @@
 
 pub mod biller;
 pub mod echelon_payout;
+pub mod payout;
 pub mod rail;
 pub mod verify;

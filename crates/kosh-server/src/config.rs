@@ -131,6 +131,14 @@ pub struct Config {
     /// Sandbox biller: how long an offline (`hc_channel` 1) or slow-biller payment stays
     /// awaited before the biller completes it, in seconds (the platform allows 6 hours).
     pub bbps_awaited_secs: u64,
+    /// The payout (fund transfer, UPI payment) fee table; GST inside the fee.
+    pub payout_pricing: kosh_core::pricing::Pricing,
+    /// AePS fund settlement: the RBI holidays (`YYYY-MM-DD`, IST) on which settlements
+    /// wait for the next working day's window.
+    pub settlement_holidays: Vec<String>,
+    /// Payouts: how long after settling a payout is asked about once more, for a
+    /// reversal (the sandbox payout bank reverses `…6666` accounts after this); 0 never.
+    pub payout_reversal_secs: u64,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -217,6 +225,9 @@ impl Default for Config {
             bbps_pricing: bbps_pricing(6_700),
             bbps_hc_pricing: bbps_pricing(9_000),
             bbps_awaited_secs: 6 * 3_600,
+            payout_pricing: kosh_core::payouts::default_pricing(),
+            settlement_holidays: Vec::new(),
+            payout_reversal_secs: 172_800,
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             verification_retention_days: 30,
@@ -323,7 +334,23 @@ impl Config {
         self.validate_rails()?;
         self.validate_http()?;
         self.validate_bbps()?;
-        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
+        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))?;
+        self.payout_pricing.validate().map_err(|e| ConfigError::Invalid(format!("payout_pricing: {e}")))?;
+        if self.payout_reversal_secs > 30 * 86_400 {
+            return Err(ConfigError::Invalid("payout_reversal_secs must be between 0 and 2592000 (30 days)".into()));
+        }
+        self.holidays().map(|_| ())
+    }
+
+    /// [`Config::payout_reversal_secs`] in ms.
+    pub fn payout_reversal_ms(&self) -> i64 {
+        i64::try_from(self.payout_reversal_secs).unwrap_or(0).saturating_mul(1000)
+    }
+
+    /// The settlement holiday table, read.
+    pub fn holidays(&self) -> Result<Vec<kosh_core::civil::Date>, ConfigError> {
+        kosh_core::settlement::parse_holidays(&self.settlement_holidays)
+            .map_err(|e| ConfigError::Invalid(format!("settlement_holidays: {e}")))
     }
 
     fn validate_bbps(&self) -> Result<(), ConfigError> {

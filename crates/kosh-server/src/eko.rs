@@ -26,9 +26,12 @@ pub mod dmt;
 pub mod dmt_v3;
 pub mod envelope;
 pub mod inquiry;
+pub mod multipart;
 pub mod onboard;
 pub mod otp;
 pub mod params;
+pub mod payouts;
+pub mod settlement;
 pub mod token;
 pub mod user;
 pub mod verification;
@@ -61,6 +64,28 @@ fn routes() -> Router<AppState> {
         .merge(dmt_routes())
         .merge(bbps::routes())
         .merge(verification::routes().0)
+        .merge(payout_routes())
+}
+
+/// Payouts (service 45) under v1/v2: the agent's settlement path.
+fn payout_routes() -> Router<AppState> {
+    Router::new()
+        .route("/agent/{user_code}/settlement", post(payouts::settlement))
+        .route("/agent/{user_code}/settlementaccount", put(settlement::add_account_v1))
+        .route("/agent/{user_code}/settlementaccounts", get(settlement::accounts_v1))
+}
+
+/// Payouts and UPI payments under v3.
+fn payout_v3_routes() -> Router<AppState> {
+    Router::new()
+        .route("/user/payment/fund-transfer", post(payouts::fund_transfer))
+        .route("/customer/payment/upi", post(payouts::upi))
+        .route("/customer/payment/upi-mobile", post(payouts::upi_mobile))
+        .route("/user/payment/aeps/settlement", post(settlement::settle_v3))
+        .route("/user/payment/aeps/settlement/account", post(settlement::add_account_v3))
+        .route("/user/payment/aeps/settlement/accounts", get(settlement::accounts_v3))
+        // The partner's or an agent's wallet (`eko::accounts` serves the path form).
+        .route("/user/account/balance", get(balance::settlement_account_balance))
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -88,6 +113,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
         .merge(bbps::v3_routes())
+        .merge(payout_v3_routes())
         .merge(verification::routes().1)
         .merge(dmt_v3::routes())
         .merge(common_routes())

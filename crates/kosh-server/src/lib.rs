@@ -200,6 +200,7 @@ pub struct App {
     rail_worker: Option<workers::rail::Worker>,
     /// Finishes awaited bill payments (offline channel, slow billers).
     bbps_worker: Option<workers::bbps::Worker>,
+    payout_worker: Option<workers::payouts::Worker>,
 }
 
 impl App {
@@ -211,6 +212,17 @@ impl App {
     }
 
     pub async fn start_with_store(config: Config, store: Arc<Store>) -> Result<App, StartError> {
+        let payout_rail = service::payouts::payout_rail(&config);
+        Self::start_with_payout_rail(config, store, payout_rail).await
+    }
+
+    /// [`App::start_with_store`] with the payout rail given: a test hands every server
+    /// instance it starts the same sandbox bank, as real nodes share one bank.
+    pub async fn start_with_payout_rail(
+        config: Config,
+        store: Arc<Store>,
+        payout_rail: Option<Arc<dyn kosh_rails::Rail>>,
+    ) -> Result<App, StartError> {
         config.validate()?;
         let listener = connections::listen(config.listen, config.http_listen_backlog)
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -226,6 +238,7 @@ impl App {
             rail: config
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
+            payout_rail,
             echelon,
             biller: config.sandbox.then(|| service::bbps::sandbox_biller(&config)),
             verifier: config.sandbox.then(|| {
@@ -247,6 +260,7 @@ impl App {
         });
         let rail_worker = workers::rail::spawn(state.clone());
         let bbps_worker = workers::bbps::spawn(state.clone());
+        let payout_worker = workers::payouts::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         let verification_worker = workers::verifications::spawn(&state);
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
@@ -261,6 +275,7 @@ impl App {
             rail_worker,
             bbps_worker,
             verification_worker,
+            payout_worker,
         })
     }
 
@@ -287,6 +302,9 @@ impl App {
             worker.stop().await;
         }
         if let Some(worker) = self.bbps_worker.take() {
+            worker.stop().await;
+        }
+        if let Some(worker) = self.payout_worker.take() {
             worker.stop().await;
         }
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);

@@ -13,6 +13,7 @@ pub mod aeps_gateway;
 pub mod bbps;
 pub mod dmt;
 pub mod echelon_payments;
+pub mod payouts;
 pub mod token;
 pub mod verification;
 

@@ -27,6 +27,9 @@ pub struct AppState {
     /// The connector bill payments reach billers through; None outside sandbox mode
     /// (Kosh ships no real biller connector yet), like `rail`.
     pub biller: Option<Arc<dyn kosh_rails::biller::BillerProvider>>,
+    /// The connector payouts (fund transfers, UPI payments) go out on: the sandbox bank
+    /// in sandbox mode, none outside it (see `service::payouts`).
+    pub payout_rail: Option<Arc<dyn Rail>>,
     /// The verification (KYC) provider; like the rail, only the sandbox one exists, so
     /// none outside sandbox mode.
     pub verifier: Option<Arc<dyn kosh_rails::verify::VerificationProvider>>,

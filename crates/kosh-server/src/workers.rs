@@ -10,12 +10,15 @@
 //!   channel, slow billers, payments a crashed request left unanswered).
 //! - [`echelon_payments`]: moves Echelon payins and payouts on (sandbox outcomes, the
 //!   rail, expiry) and prunes old throttle windows.
+//! - [`payouts`]: asks the payout rail about fund transfers and UPI payments whose
+//!   time has come (on the rail worker's tick), finishing what a crash left.
 //! - [`request_hashes`]: forgets request_hash uses whose timestamps have gone stale.
 
 pub mod bbps;
 pub mod callbacks;
 pub mod echelon_payments;
 pub mod outbound;
+pub mod payouts;
 pub mod policy;
 pub mod rail;
 pub mod request_hashes;

@@ -15,7 +15,11 @@ use kosh_server::service::echelon_payments::{record_payout, UNSUBMITTED};
 use kosh_store::ops::echelon::{NewPayment, Payment};
 use serde_json::json;
 
-on_both_backends!(a_recorded_payout_is_submitted_by_the_worker_once, a_recorded_payout_the_bank_refuses_is_failed_and_voided,);
+on_both_backends!(
+    a_recorded_payout_is_submitted_by_the_worker_once,
+    a_recorded_payout_the_bank_refuses_is_failed_and_voided,
+    a_payout_handed_over_before_its_request_died_is_not_handed_over_again,
+);
 
 async fn wallet(e: &Echelon) -> Balance {
     e.app.state.store.balance(e.sandbox_partner_id(), &AccountKind::PartnerWallet).await.unwrap()
@@ -114,5 +118,32 @@ async fn a_recorded_payout_the_bank_refuses_is_failed_and_voided(backend: Backen
     assert_eq!(e.work().await, 0);
     assert_eq!(wallet(&e).await, before, "voided, fee included");
     assert_eq!(callback_ids(&e.callbacks().await), ["PO-DOWN"], "one callback");
+    e.app.stop().await;
+}
+
+/// The request recorded the payout and handed it to the bank, then died before storing
+/// the answer. The worker's recovery (the payout service's, shared with Eko payouts)
+/// asks the bank first: the payout finishes with the bank's answer, one reservation,
+/// one callback, and the bank was handed the order once.
+async fn a_payout_handed_over_before_its_request_died_is_not_handed_over_again(backend: Backend) {
+    let e = start_without_worker(backend).await;
+    let before = wallet(&e).await;
+    let p = recorded(&e, "PO-HANDED", 1000).await;
+    let rail = e.app.state.echelon.rail.clone().expect("the sandbox payout rail");
+    let order = kosh_server::service::echelon_payments::order_of(&p).expect("an order");
+    let now = e.app.state.now_ms();
+    kosh_server::service::payouts::hand_over(rail.as_ref(), &order, now).await.expect("the bank takes it");
+    assert_eq!(rail.submissions(&p.id_payment), Some(1));
+
+    e.clock.advance_ms(e.app.state.config.rail_recovery_secs as i64 * 1000);
+    assert_eq!(e.work().await, 1, "recovered: the bank's answer taken");
+    assert_eq!(e.work().await, 1, "the next pass applies it");
+    assert_eq!(stored(&e, &p).await.status, Status::Success);
+    assert_eq!(e.work().await, 0);
+    assert_eq!(rail.submissions(&p.id_payment), Some(1), "never handed over again");
+    let after = wallet(&e).await;
+    assert_eq!(after.debits_pending, before.debits_pending);
+    assert_eq!(before.posted_credit() - after.posted_credit(), p.amount_paise.get() + p.fee_paise.get());
+    assert_eq!(callback_ids(&e.callbacks().await), ["PO-HANDED"], "one callback");
     e.app.stop().await;
 }

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod dmt;
 mod echelon;
 mod ledger_entries;
+pub mod payouts;
 pub mod tokens;
 pub mod verification;
 
@@ -71,6 +72,8 @@ pub enum Command {
     Token(tokens::TokenCommand),
     /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
     Dmt(dmt::DmtCommand),
+    /// Payouts: fund transfers and UPI payments (see [`payouts`]).
+    Payout(payouts::PayoutCommand),
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
@@ -259,6 +262,8 @@ pub enum Outcome {
     Token(Box<tokens::TokenOutcome>),
     /// A money-transfer command's outcome.
     Dmt(dmt::DmtOutcome),
+    /// A payout command's outcome.
+    Payout(payouts::PayoutOutcome),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
     /// A bill-payment command's outcome.
@@ -476,6 +481,7 @@ impl Command {
             Command::Aeps(aeps::AepsCommand::Transact(t)) => json!({ "aeps_transaction": t.fingerprint_fields() }),
             Command::Token(t) => json!({ "token_payment": t.fingerprint_fields()? }),
             Command::Bbps(bbps::BbpsCommand::RecordPayment(p)) => json!({ "bbps_payment": p.fingerprint_fields() }),
+            Command::Payout(payouts::PayoutCommand::RecordPayout(p)) => json!({ "payout": p.fingerprint_fields() }),
             Command::Verification(verification::VerificationCommand::Record(r)) => {
                 json!({ "verification": r.fingerprint_fields() })
             }
@@ -496,6 +502,7 @@ impl Outcome {
             Outcome::Token(token) => u64::from(matches!(**token, tokens::TokenOutcome::Paid { .. })),
             Outcome::Dmt(dmt) => dmt.entries_posted(),
             Outcome::Bbps(bbps) => bbps.entries_posted(),
+            Outcome::Payout(p) => p.entries_posted(),
             _ => 0,
         }
     }
@@ -505,6 +512,7 @@ impl Outcome {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_pending(),
             Outcome::Bbps(bbps) => bbps.entries_pending(),
+            Outcome::Payout(p) => p.entries_pending(),
             _ => u64::from(matches!(self, Outcome::EntryRecorded { posted: false, .. })),
         }
     }
@@ -514,6 +522,7 @@ impl Outcome {
         match self {
             Outcome::Dmt(dmt) => dmt.entries_voided(),
             Outcome::Bbps(bbps) => bbps.entries_voided(),
+            Outcome::Payout(p) => p.entries_voided(),
             _ => u64::from(matches!(self, Outcome::EntryResolved { posted: false, .. })),
         }
     }
@@ -606,6 +615,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
         Command::Bbps(cmd) => bbps::apply(db, cmd, now_ms).await,
+        Command::Payout(cmd) => payouts::apply(db, cmd, now_ms).await,
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

@@ -90,6 +90,9 @@ pub enum Rejection {
     /// A bill-payment rule refused the command.
     #[error(transparent)]
     Bbps(#[from] kosh_core::bbps::BbpsRejection),
+    /// A payout rule refused the command.
+    #[error(transparent)]
+    Payout(#[from] kosh_core::payouts::PayoutRejection),
     /// A verification step was refused (out of order, expired).
     #[error(transparent)]
     Verification(#[from] kosh_core::verification::VerifyRejection),

@@ -203,6 +203,7 @@ macro_rules! read {
 mod bbps_reads;
 mod dmt_reads;
 mod echelon_reads;
+mod payout_reads;
 mod verification_reads;
 
 impl Store {

@@ -84,6 +84,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_dmt_families.sql"),
         postgres: include_str!("../migrations/postgres/0011_dmt_families.sql"),
     },
+    Migration {
+        version: 12,
+        name: "payouts",
+        sqlite: include_str!("../migrations/sqlite/0012_payouts.sql"),
+        postgres: include_str!("../migrations/postgres/0012_payouts.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -18,6 +18,8 @@ pub mod otp;
 pub mod outbox;
 /// Partners and their credentials.
 pub mod partners;
+/// Payout orders (fund transfers, UPI payments).
+pub mod payouts;
 pub mod request_hashes;
 /// Agents' service activations.
 pub mod services;

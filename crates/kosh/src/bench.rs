@@ -18,6 +18,9 @@
 //!   The server must allow the load: `echelon_requests_per_sec` (default 10).
 //! - `dmt-imps`: signed IMPS money transfers of ₹1.00, `POST /ekoapi/v1/transactions`,
 //!   unique `client_ref_id`s, one prepared customer per connection (see [`crate::bench_dmt`]).
+//! - `fund-transfer`: signed v3 fund transfers (payouts) of ₹1.00 over IMPS, `POST
+//!   /ekoapi/v3/user/payment/fund-transfer`, unique `client_ref_id`s (see
+//!   [`crate::bench_fund_transfer`]).
 
 use crate::wallet::rupees;
 use clap::{Args, ValueEnum};
@@ -58,6 +61,8 @@ pub enum Scenario {
     Callbacks,
     /// Signed IMPS money transfers of ₹1.00 (POST /ekoapi/v1/transactions); needs a sandbox-mode server.
     DmtImps,
+    /// Signed v3 fund transfers (payouts) of ₹1.00 over IMPS (POST /ekoapi/v3/user/payment/fund-transfer); needs a sandbox-mode server.
+    FundTransfer,
 }
 
 #[derive(Args, Debug)]
@@ -127,6 +132,7 @@ enum Target {
     Payout { base: String, prefix: String, authorization: String },
     PayoutDetail { url: String, authorization: String },
     Dmt(crate::bench_dmt::Prepared),
+    FundTransfer(crate::bench_fund_transfer::Prepared),
 }
 
 /// Counters shared by the workers and the progress line.
@@ -243,6 +249,9 @@ async fn target(args: &BenchArgs, base: &str, probe: &reqwest::Client) -> Result
             eprintln!("kosh bench: preparing {} verified customers with a recipient each", args.connections);
             Ok(Target::Dmt(crate::bench_dmt::prepare(base, credentials, args.user_code, args.connections).await?))
         }
+        Scenario::FundTransfer => {
+            Ok(Target::FundTransfer(crate::bench_fund_transfer::Prepared::new(base, credentials, args.user_code)))
+        }
         Scenario::Wallet => {
             let token = args
                 .admin_token
@@ -296,6 +305,9 @@ fn describe(target: &Target) -> String {
         Target::Services { url, .. } => format!("services: GET {url}"),
         Target::Wallet { url, .. } => format!("wallet: POST {url} (1.00 each)"),
         Target::Dmt(p) => format!("dmt-imps: POST {} (IMPS, {} each, unique client_ref_id)", p.url, crate::bench_dmt::AMOUNT),
+        Target::FundTransfer(p) => {
+            format!("fund-transfer: POST {} (IMPS, {} each, unique client_ref_id)", p.url, crate::bench_fund_transfer::AMOUNT)
+        }
     }
 }
 
@@ -362,6 +374,13 @@ struct Failure {
 }
 
 impl Failure {
+    fn of(e: crate::bench_dmt::SendError) -> Failure {
+        match e {
+            crate::bench_dmt::SendError::Transport(e) => Failure::transport(e),
+            crate::bench_dmt::SendError::Answer(kind) => Failure::http(kind),
+        }
+    }
+
     fn transport(e: reqwest::Error) -> Failure {
         let kind = if e.is_timeout() {
             "timeout"
@@ -380,10 +399,8 @@ impl Failure {
 
 async fn send(client: &reqwest::Client, target: &Target, index: usize, n: u64) -> Result<(), Failure> {
     match target {
-        Target::Dmt(prepared) => prepared.send(client, index, n).await.map_err(|e| match e {
-            crate::bench_dmt::SendError::Transport(e) => Failure::transport(e),
-            crate::bench_dmt::SendError::Answer(kind) => Failure::http(kind),
-        }),
+        Target::Dmt(prepared) => prepared.send(client, index, n).await.map_err(Failure::of),
+        Target::FundTransfer(prepared) => prepared.send(client, index, n).await.map_err(Failure::of),
         Target::Services { url, credentials } => {
             let signed = credentials.sign(SystemClock.now_ms());
             let res = client

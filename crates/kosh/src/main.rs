@@ -10,6 +10,7 @@
 mod bench;
 mod bench_callbacks;
 mod bench_dmt;
+mod bench_fund_transfer;
 mod callbacks;
 mod dmt;
 mod doctor;

@@ -390,6 +390,34 @@ fn bench_runs_both_scenarios_and_checks_the_ledger() {
     assert!(server.terminate().success());
 }
 
+/// The v3 fund-transfer scenario against a sandbox server: every payout settles at
+/// once, and the run reports them all as successes.
+#[test]
+fn bench_runs_the_fund_transfer_scenario() {
+    let data_dir = scratch_dir().display().to_string();
+    let server = Server::start(&["--data-dir", &data_dir]);
+    let args = [
+        "bench",
+        "--url",
+        &server.url,
+        "--scenario",
+        "fund-transfer",
+        "--connections",
+        "2",
+        "--requests",
+        "40",
+        "--duration-secs",
+        "600",
+        "--timeout-secs",
+        "120",
+    ];
+    let run = kosh(&args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("fund-transfer: POST "), "{}", run.stdout);
+    assert!(run.stdout.contains("requests     40 (ok 40, errors 0)"), "{}", run.stdout);
+    assert!(server.terminate().success());
+}
+
 /// `scripts/test` (which `.ci/run` runs) passes `--no-fail-fast`, so one run reports the
 /// failures of every test binary, and hands its arguments on. A stand-in `cargo` (a shell
 /// function every bash of the scripts loads through `BASH_ENV`, so no freshly written

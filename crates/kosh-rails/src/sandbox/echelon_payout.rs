@@ -3,6 +3,8 @@
 
 use super::rail::{SandboxRail, Scenario};
 use crate::{Order, Rail, RailError, RailFuture};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The sandbox payout magic amounts (whole rupees) and what the simulated bank does.
 pub const PAYOUT_MAGIC_AMOUNTS: &[(i64, Scenario)] = &[
@@ -15,11 +17,13 @@ pub const PAYOUT_MAGIC_AMOUNTS: &[(i64, Scenario)] = &[
 
 /// The payout rail of sandbox mode: the sandbox simulator, with each order's scenario
 /// chosen by the Echelon magic amount first, then (as in the Eko dialect) by the
-/// account number's last four digits. Like the simulator it keeps no state: an order's
-/// fate is a function of the order and the time.
-#[derive(Debug, Clone, Default)]
+/// account number's last four digits. Like the simulator its answers keep no state: an
+/// order's fate is a function of the order and the time. It only counts how often each
+/// order was handed over ([`Rail::submissions`]), for tests.
+#[derive(Debug, Default)]
 pub struct SandboxPayoutRail {
     simulator: SandboxRail,
+    submissions: Mutex<HashMap<String, u32>>,
 }
 
 impl SandboxPayoutRail {
@@ -39,7 +43,15 @@ impl Rail for SandboxPayoutRail {
     }
 
     fn submit<'a>(&'a self, order: &'a Order, now_ms: i64) -> RailFuture<'a> {
-        Box::pin(std::future::ready(self.simulator.status_for(Self::scenario(order), order, now_ms)))
+        let answer = self.simulator.status_for(Self::scenario(order), order, now_ms);
+        if answer.is_ok() {
+            *self.submissions.lock().expect("submissions lock").entry(order.reference.clone()).or_default() += 1;
+        }
+        Box::pin(std::future::ready(answer))
+    }
+
+    fn submissions(&self, reference: &str) -> Option<u32> {
+        Some(self.submissions.lock().expect("submissions lock").get(reference).copied().unwrap_or(0))
     }
 
     fn status<'a>(&'a self, order: &'a Order, now_ms: i64) -> RailFuture<'a> {

@@ -40,7 +40,6 @@ pub fn routes() -> Router<AppState> {
             "/admin/network/agent/{user_code}/aeps-fingpay/activate",
             put(activate_aeps_fingpay).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
-        .route("/user/account/balance", get(balance_by_query))
         .route("/user/account/balance/{customer_id}", get(balance_by_path))
 }
 
@@ -125,17 +124,6 @@ fn check_id_type(params: &EkoParams) -> Result<(), EkoReply> {
         None | Some("mobile_number") => Ok(()),
         Some(_) => Err(EkoReply::invalid(vec![("customer_id_type".into(), "must be mobile_number".into())])),
     }
-}
-
-/// `GET /user/account/balance`: initiator_id*, customer_id_type (mobile_number), customer_id*.
-async fn balance_by_query(
-    State(app): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
-    params: EkoParams,
-) -> EkoResult {
-    check_initiator(&params, &auth)?;
-    check_id_type(&params)?;
-    balance::wallet_reply(&app, &auth, required(&params, "customer_id")?, "customer_id").await
 }
 
 /// `GET /user/account/balance/{customer_id}` (the SDK's form).

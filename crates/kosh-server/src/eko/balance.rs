@@ -12,7 +12,7 @@ use super::auth::Authenticated;
 use super::envelope::{status, EkoReply, EkoResult};
 use super::params::EkoParams;
 use super::user::store_error;
-use super::{check_initiator, colon_id};
+use super::{check_initiator, checker, colon_id};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
@@ -50,5 +50,43 @@ pub async fn wallet_reply(app: &AppState, auth: &Authenticated, mobile: &str, na
         // The vendor's field; Kosh has no okekeys, so it is always "0".
         "last_used_okekey": "0",
     });
+    Ok(EkoReply::ok(1, "Success", data))
+}
+
+/// `GET /user/account/balance` (v3, "Get Settlement Account Balance"):
+/// customer_id_type=mobile_number, customer_id* (the partner's own registered mobile
+/// for its e-value wallet, or an agent's mobile for the agent's own e-value).
+///
+/// | outcome | status | response_type_id | data |
+/// |---|---|---|---|
+/// | the partner's or an agent's wallet | 0 | 1 | `balance`, `currency`, `customer_id`, `user_code` (an agent's) |
+/// | a mobile of no wallet of yours | 463 | -1 | — |
+pub async fn settlement_account_balance(
+    State(app): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    params: EkoParams,
+) -> EkoResult {
+    let mut c = checker(&params, &auth)?;
+    c.optional(&params, "customer_id_type", |t| if t.trim() == "mobile_number" { Ok(()) } else { Err("must be mobile_number") });
+    let mobile = c.required(&params, "customer_id", Mobile::parse);
+    c.finish()?;
+    let Some(mobile) = mobile else { unreachable!("the checker fails when a required field is bad") };
+    let partner_id = auth.partner.id;
+    let (kind, user_code) = if mobile.as_str() == auth.partner.initiator_id {
+        (AccountKind::PartnerWallet, None)
+    } else {
+        let found = app.store.agent_by_mobile(partner_id, mobile.as_str()).await.map_err(store_error)?;
+        let user_code = found.ok_or_else(|| {
+            EkoReply::failure(status::USER_NOT_FOUND, -1, "Wallet not found for this mobile number")
+                .with_hint("customer_id is your initiator_id (your wallet) or the mobile of one of your agents")
+        })?;
+        (AccountKind::AgentWallet { user_code }, Some(user_code))
+    };
+    let wallet = app.store.balance(partner_id, &kind).await.map_err(store_error)?;
+    let available = Paise::new(wallet.available_credit().max(0)).unwrap_or(Paise::ZERO);
+    let mut data = json!({ "balance": available.to_rupees_string(), "currency": "INR", "customer_id": mobile.as_str() });
+    if let Some(user_code) = user_code {
+        data["user_code"] = json!(user_code.to_string());
+    }
     Ok(EkoReply::ok(1, "Success", data))
 }

@@ -4,7 +4,7 @@
 
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
-use kosh_core::events::{BillPaymentStatusChanged, TokenPaid, TransferStatusChanged};
+use kosh_core::events::{BillPaymentStatusChanged, PayoutStatusChanged, TokenPaid, TransferStatusChanged};
 use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use serde_json::{json, Map, Value};
@@ -151,6 +151,29 @@ pub fn bill_payment_status(e: &BillPaymentStatusChanged) -> Rendered {
     Rendered { body: body.to_string().into_bytes(), content_type: JSON }
 }
 
+/// The common status callback's body for a payout (fund transfer, UPI payment), with
+/// the fields of the v3 docs' "Transaction Status Callback" sample.
+pub fn payout_status(e: &PayoutStatusChanged) -> Rendered {
+    let body = json!({
+        "tx_status": e.status.code(),
+        "amount": rupees(e.amount),
+        "payment_mode": e.mode.code(),
+        "txstatus_desc": e.status.desc().to_uppercase(),
+        "fee": rupees(e.fee),
+        "gst": rupees(e.gst),
+        "sender_name": e.sender_name,
+        "tid": e.tid,
+        "beneficiary_account_type": e.account_type,
+        "client_ref_id": e.partner_reference,
+        "bank_ref_num": e.utr,
+        "ifsc": e.ifsc,
+        "recipient_name": e.recipient_name,
+        "account": e.account,
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+}
+
 /// The Token acknowledgement's body.
 pub fn token_ack(e: &TokenPaid) -> Rendered {
     let body = json!({
@@ -243,6 +266,38 @@ mod tests {
              \"user_code\":\"20810200\"}";
         assert_eq!(String::from_utf8(rendered.body).unwrap(), expected);
         assert_eq!(rendered.content_type, "application/json");
+    }
+
+    /// The v3 docs' sample callback, field for field (`txstatus_desc` in capitals as
+    /// there, `beneficiary_account_type` null when the partner did not say).
+    #[test]
+    fn the_payout_status_body_is_the_docs_sample() {
+        let e = PayoutStatusChanged {
+            tid: 12_971_412,
+            partner_reference: "Settlemet7206124423".into(),
+            old_status: TxStatus::Initiated,
+            status: TxStatus::Success,
+            mode: kosh_core::payouts::PaymentMode::Imps,
+            amount: paise(12_000),
+            fee: paise(500),
+            gst: paise(76),
+            utr: "87694239".into(),
+            recipient_name: "Virender Singh".into(),
+            account: "234243534".into(),
+            ifsc: "SBIN0000001".into(),
+            sender_name: "Flipkarti".into(),
+            account_type: None,
+            reason: String::new(),
+            at_ms: 1_572_611_628_000,
+        };
+        let body: Value = serde_json::from_slice(&payout_status(&e).body).unwrap();
+        let sample = json!({
+            "tx_status": 0, "amount": 120.0, "payment_mode": "5", "txstatus_desc": "SUCCESS", "fee": 5.0,
+            "gst": 0.76, "sender_name": "Flipkarti", "tid": 12971412, "beneficiary_account_type": null,
+            "client_ref_id": "Settlemet7206124423", "bank_ref_num": "87694239", "ifsc": "SBIN0000001",
+            "recipient_name": "Virender Singh", "account": "234243534", "timestamp": "2019-11-01 18:03:48"
+        });
+        assert_eq!(body, sample);
     }
 
     #[test]

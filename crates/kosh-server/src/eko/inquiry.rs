@@ -48,6 +48,7 @@ pub const PRODUCTS: &[(&str, InquiryFn)] = inquiries![
     "Token" => crate::eko::token,
     "Verification" => crate::eko::verification,
     "BBPS" => crate::eko::bbps,
+    "Payouts" => crate::eko::payouts,
 ];
 
 /// `GET /tools/reference/transaction/{reference}`.

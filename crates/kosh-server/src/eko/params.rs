@@ -85,6 +85,16 @@ impl EkoParams {
         Ok(self)
     }
 
+    /// Parameters from a query string and name/value pairs read elsewhere (the text
+    /// parts of a multipart body), checked like every other parameter.
+    pub fn from_query_and_pairs(query: &str, pairs: Vec<(String, String)>) -> Result<EkoParams, EkoReply> {
+        let mut params = EkoParams::from_query(query)?;
+        for (name, value) in pairs {
+            params.insert(name, value)?;
+        }
+        Ok(params)
+    }
+
     /// Parameters from a query string alone (GET requests).
     pub fn from_query(query: &str) -> Result<EkoParams, EkoReply> {
         let mut params = EkoParams::default();

@@ -8,6 +8,8 @@
 //! payout: the row is deleted and the reservation voided, so the merchant sees the
 //! refusal and may use the order id again. A request that dies after recording leaves
 //! an unsubmitted payout the payment worker submits once it is due ([`recover`]).
+//! Both rail steps are the payout service's (`service::payouts::hand_over` and
+//! `ask_or_hand_over`), shared with every Eko payout.
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -93,7 +95,7 @@ async fn submit(app: &AppState, rail: &Arc<dyn Rail>, p: Payment) -> Result<Paym
     let Some(expect) = p.check_at_ms else { return Ok(p) };
     let now = app.now_ms();
     let order = order_of(&p).ok_or_else(|| CreateError::Store(format!("payout {} has no valid order", p.id_payment)))?;
-    let (change, refused) = match rail.submit(&order, now).await {
+    let (change, refused) = match super::payouts::hand_over(rail.as_ref(), &order, now).await {
         Ok(s) => (submitted(rail, &s, now), None),
         Err(RailError::Unavailable(why) | RailError::UnknownOrder(why)) => (Change::Withdraw, Some(why)),
     };
@@ -112,16 +114,19 @@ fn submitted(rail: &Arc<dyn Rail>, status: &RailStatus, now: i64) -> Change {
     Change::Submitted { rail: rail.name().into(), check_at_ms: status.check_at_ms().unwrap_or(now) }
 }
 
-/// The worker's step for a payout recorded but never submitted (its request died
-/// between the record and the rail): it is submitted now. A bank that refuses it fails
-/// it, voiding the reservation, since no request is waiting to be told.
+/// The worker's step for a payout whose request died between the record and applying
+/// the rail's answer: the payout service's recovery step asks the bank, and hands the
+/// order over only if the bank does not have it. A bank that refuses it fails it,
+/// voiding the reservation, since no request is waiting to be told.
 pub async fn recover(app: &AppState, p: &Payment, now: i64) -> Option<Change> {
     let Some(rail) = app.echelon.rail.clone() else {
         tracing::warn!(payment = p.id, "echelon worker: an unsubmitted payout, and no payout rail on this node");
         return Some(Change::Recheck { check_at_ms: now.saturating_add(recovery_ms(app)) });
     };
     let order = order_of(p)?;
-    Some(match rail.submit(&order, now).await {
+    // Asked first: a request that died after handing the order over must not hand it
+    // over again.
+    Some(match super::payouts::ask_or_hand_over(rail.as_ref(), &order, now).await {
         Ok(s) => submitted(&rail, &s, now),
         Err(RailError::Unavailable(why) | RailError::UnknownOrder(why)) => {
             Change::Fail { code: failure::PAYMENT_PROCESS_ERROR.into(), message: Some(why) }

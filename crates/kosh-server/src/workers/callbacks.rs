@@ -357,6 +357,7 @@ pub fn render(kind: &str, payload: &str) -> Result<Delivery, RenderError> {
         Some(Event::TransferStatusChanged(e)) => delivery(None, eko_callbacks::transfer_status(&e), None),
         Some(Event::BillPaymentStatusChanged(e)) => delivery(None, eko_callbacks::bill_payment_status(&e), None),
         Some(Event::TokenPaid(e)) => delivery(None, eko_callbacks::token_ack(&e), Some(e.token)),
+        Some(Event::PayoutStatusChanged(e)) => delivery(None, eko_callbacks::payout_status(&e), None),
         Some(Event::PaymentStatusChanged(e)) => {
             let (url, body) = echelon_callbacks::payment_status(&e);
             delivery(Some(url.to_owned()), body, None)

@@ -65,7 +65,7 @@ pub fn endpoint_kind(event_kind: &str) -> Option<&'static str> {
 /// The outbox kind (delivery channel, retry policy, endpoint) an event is queued on.
 pub fn outbox_kind(event: &Event) -> &'static str {
     match event {
-        Event::TransferStatusChanged(_) | Event::BillPaymentStatusChanged(_) => TX_STATUS,
+        Event::TransferStatusChanged(_) | Event::BillPaymentStatusChanged(_) | Event::PayoutStatusChanged(_) => TX_STATUS,
         Event::TokenPaid(_) => TOKEN_ACK,
         Event::PaymentStatusChanged(_) => ECHELON_CALLBACK,
         Event::AepsTransactionChanged(_) => AEPS_TRANSACTION,

@@ -157,7 +157,11 @@ pub async fn inquiry(
     let found = match transfer_inquiry(&app, auth.partner.id, &auth.partner.initiator_id, &reference).await? {
         Some(reply) => Some(reply),
         // One v1 inquiry path for every Eko transaction: a bill payment's too.
-        None => crate::eko::bbps::inquiry_reply(&app, auth.partner.id, &reference).await?,
+        None => match crate::eko::bbps::inquiry_reply(&app, auth.partner.id, &reference).await? {
+            Some(reply) => Some(reply),
+            // Payouts and UPI payments too (their tids are disjoint).
+            None => crate::eko::payouts::inquiry_reply(&app, auth.partner.id, &reference).await?,
+        },
     };
     found.ok_or_else(|| {
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
