@@ -59,7 +59,7 @@ pub async fn wallet_reply(app: &AppState, auth: &Authenticated, mobile: &str, na
 ///
 /// | outcome | status | response_type_id | data |
 /// |---|---|---|---|
-/// | the partner's or an agent's wallet | 0 | 1 | `balance`, `currency`, `customer_id`, `user_code` (an agent's) |
+/// | the partner's or an agent's wallet | 0 | 1 | `balance`, `currency`, `customer_id`, `last_used_okekey`, `user_code` (an agent's) |
 /// | a mobile of no wallet of yours | 463 | -1 | — |
 pub async fn settlement_account_balance(
     State(app): State<AppState>,
@@ -84,7 +84,12 @@ pub async fn settlement_account_balance(
     };
     let wallet = app.store.balance(partner_id, &kind).await.map_err(store_error)?;
     let available = Paise::new(wallet.available_credit().max(0)).unwrap_or(Paise::ZERO);
-    let mut data = json!({ "balance": available.to_rupees_string(), "currency": "INR", "customer_id": mobile.as_str() });
+    let mut data = json!({
+        "balance": available.to_rupees_string(),
+        "currency": "INR",
+        "customer_id": mobile.as_str(),
+        "last_used_okekey": "0",
+    });
     if let Some(user_code) = user_code {
         data["user_code"] = json!(user_code.to_string());
     }
