@@ -9,6 +9,7 @@
 //! new kind (`….v2`); a kind stays readable as long as stored events of it may exist.
 
 use crate::aeps;
+use crate::collections::PaymentStatus;
 use crate::dmt::{DmtChannel, TxStatus};
 use crate::echelon::{Direction, Status};
 use crate::money::Paise;
@@ -52,12 +53,24 @@ pub enum Event {
     /// An AePS transaction was recorded or settled (internal, never delivered).
     #[serde(rename = "aeps.transaction_changed.v1")]
     AepsTransactionChanged(AepsTransactionChanged),
+    /// A payment to a UPI QR code was accepted or settled (the status callback).
+    #[serde(rename = "collections.qr_payment_status_changed.v1")]
+    QrPaymentStatusChanged(QrPaymentStatusChanged),
+    /// A CMS (cash drop) payment succeeded or failed (the status callback).
+    #[serde(rename = "collections.cms_payment_status_changed.v1")]
+    CmsPaymentStatusChanged(CmsPaymentStatusChanged),
 }
 
 impl Event {
     /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
-    pub const KINDS: [&'static str; 4] =
-        ["dmt.transfer_status_changed.v1", "token.paid.v1", "echelon.payment_status_changed.v1", "aeps.transaction_changed.v1"];
+    pub const KINDS: [&'static str; 6] = [
+        "dmt.transfer_status_changed.v1",
+        "token.paid.v1",
+        "echelon.payment_status_changed.v1",
+        "aeps.transaction_changed.v1",
+        "collections.qr_payment_status_changed.v1",
+        "collections.cms_payment_status_changed.v1",
+    ];
 
     /// This event's `kind` tag.
     pub fn kind(&self) -> &'static str {
@@ -66,6 +79,8 @@ impl Event {
             Event::TokenPaid(_) => Event::KINDS[1],
             Event::PaymentStatusChanged(_) => Event::KINDS[2],
             Event::AepsTransactionChanged(_) => Event::KINDS[3],
+            Event::QrPaymentStatusChanged(_) => Event::KINDS[4],
+            Event::CmsPaymentStatusChanged(_) => Event::KINDS[5],
         }
     }
 
@@ -191,6 +206,71 @@ pub struct AepsTransactionChanged {
     pub reason: String,
     /// The customer's Aadhaar number, masked.
     pub aadhaar_masked: String,
+}
+
+/// A payment to a UPI QR code moved: accepted (`old_status` none, status initiated),
+/// then settled at T+1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrPaymentStatusChanged {
+    /// Kosh's transaction id of the payment.
+    pub tid: i64,
+    /// The QR code's reference (its `client_ref_id`, `utility_acc_no`).
+    pub qr_reference: String,
+    /// The agent the QR belongs to.
+    pub user_code: i64,
+    /// The agent's mobile number the QR was generated for.
+    pub sender_mobile: String,
+    /// The status before the change; `None` at acceptance.
+    pub old_status: Option<PaymentStatus>,
+    /// The status after the change.
+    pub status: PaymentStatus,
+    /// What the customer paid.
+    pub amount: Paise,
+    /// The merchant discount rate charged, GST included.
+    pub fee: Paise,
+    /// The GST part of `fee`.
+    pub gst: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// The paying customer's VPA.
+    pub payer_vpa: String,
+    /// The UPI network's reference (RRN).
+    pub utr: String,
+    /// When the change happened.
+    pub at_ms: i64,
+}
+
+/// A CMS (cash drop) payment of an EMI from an agent's wallet succeeded or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmsPaymentStatusChanged {
+    /// Kosh's transaction id.
+    pub tid: i64,
+    /// The partner's reference of the CMS session.
+    pub partner_reference: String,
+    /// The agent who paid.
+    pub user_code: i64,
+    /// The status before the change (initiated).
+    pub old_status: PaymentStatus,
+    /// The status after the change.
+    pub status: PaymentStatus,
+    /// The EMI paid.
+    pub amount: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// The biller (lender) paid.
+    pub biller_id: String,
+    /// The biller's name.
+    pub biller_name: String,
+    /// The loan or account reference the EMI was paid to.
+    pub loan_reference: String,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// When the change happened.
+    pub at_ms: i64,
 }
 
 #[cfg(test)]

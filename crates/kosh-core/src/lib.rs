@@ -119,6 +119,7 @@ pub mod aeps;
 pub mod banks;
 pub mod civil;
 pub mod clock;
+pub mod collections;
 pub mod dmt;
 pub mod echelon;
 pub mod events;

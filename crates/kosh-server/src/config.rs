@@ -121,6 +121,10 @@ pub struct Config {
     pub rail_lease_secs: u64,
     /// The DMT pricing table (fee, GST, commission, TDS).
     pub dmt_pricing: kosh_core::pricing::Pricing,
+    /// The UPI QR collection pricing: `fee_bp` is the merchant discount rate (GST inside).
+    pub qr_pricing: kosh_core::pricing::Pricing,
+    /// The CMS (cash drop) pricing: the partner's commission is `commission_bp` of the fee.
+    pub cms_pricing: kosh_core::pricing::Pricing,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -194,6 +198,8 @@ impl Default for Config {
             rail_recovery_secs: 30,
             rail_lease_secs: 30,
             dmt_pricing: kosh_core::pricing::Pricing::default(),
+            qr_pricing: kosh_core::collections::default_qr_pricing(),
+            cms_pricing: kosh_core::collections::default_cms_pricing(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             http_header_timeout_secs: 10,
@@ -280,7 +286,9 @@ impl Config {
         self.validate_callbacks()?;
         self.validate_rails()?;
         self.validate_http()?;
-        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))
+        self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))?;
+        self.qr_pricing.validate().map_err(|e| ConfigError::Invalid(format!("qr_pricing: {e}")))?;
+        self.cms_pricing.validate().map_err(|e| ConfigError::Invalid(format!("cms_pricing: {e}")))
     }
 
     fn validate_echelon(&self, serving: bool) -> Result<(), ConfigError> {

@@ -20,6 +20,7 @@ pub mod aeps;
 pub mod auth;
 pub mod balance;
 pub mod callbacks;
+pub mod collections;
 pub mod dmt;
 pub mod envelope;
 pub mod onboard;
@@ -54,6 +55,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(collections::routes())
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -80,6 +82,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(collections::v3_routes())
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -91,7 +94,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed);
     let router = PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()));
     let router = V3_PREFIXES.iter().fold(router, |router, prefix| router.nest(prefix, v3.clone()));
-    router.merge(aeps::router(state))
+    router.merge(aeps::router(state.clone())).merge(collections::sandbox_router(state))
 }
 
 async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> EkoReply {

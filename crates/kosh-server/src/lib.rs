@@ -168,6 +168,8 @@ pub struct App {
     echelon_worker: Option<tokio::task::JoinHandle<()>>,
     /// Prunes stale request_hash uses.
     request_hash_worker: tokio::task::JoinHandle<()>,
+    /// Settles UPI QR payments at T+1.
+    collections_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<workers::rail::Worker>,
@@ -211,8 +213,19 @@ impl App {
         });
         let rail_worker = workers::rail::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
+        let collections_worker = workers::collections::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
-        Ok(App { addr, state, shutdown: Some(shutdown), task, echelon_worker, request_hash_worker, callbacks, rail_worker })
+        Ok(App {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            task,
+            echelon_worker,
+            request_hash_worker,
+            collections_worker,
+            callbacks,
+            rail_worker,
+        })
     }
 
     pub fn url(&self) -> String {
@@ -228,6 +241,7 @@ impl App {
             worker.abort();
         }
         self.request_hash_worker.abort();
+        self.collections_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -9,6 +9,7 @@
 //! I/O. `tests::handlers_call_no_rail_and_no_http` checks the first half of that rule.
 
 pub mod aeps;
+pub mod collections;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod token;

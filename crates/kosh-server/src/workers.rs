@@ -9,8 +9,10 @@
 //! - [`echelon_payments`]: moves Echelon payins and payouts on (sandbox outcomes, the
 //!   rail, expiry) and prunes old throttle windows.
 //! - [`request_hashes`]: forgets request_hash uses whose timestamps have gone stale.
+//! - [`collections`]: settles accepted UPI QR payments at T+1.
 
 pub mod callbacks;
+pub mod collections;
 pub mod echelon_payments;
 pub mod outbound;
 pub mod policy;

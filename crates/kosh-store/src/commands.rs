@@ -4,6 +4,7 @@
 
 pub mod aeps;
 pub mod callbacks;
+pub mod collections;
 pub mod dmt;
 mod echelon;
 mod ledger_entries;
@@ -68,6 +69,8 @@ pub enum Command {
     Token(tokens::TokenCommand),
     /// Money transfer: customers, recipients, transfers, refunds (see [`dmt`]).
     Dmt(dmt::DmtCommand),
+    /// Collections: UPI QR codes and payments, CMS cash drop (see [`collections`]).
+    Collections(collections::CollectionsCommand),
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
@@ -252,6 +255,8 @@ pub enum Outcome {
     Token(Box<tokens::TokenOutcome>),
     /// A money-transfer command's outcome.
     Dmt(dmt::DmtOutcome),
+    /// A collections command's outcome (boxed: QR codes are large).
+    Collections(Box<collections::CollectionsOutcome>),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
 }
@@ -584,6 +589,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Callbacks(cmd) => Ok(Outcome::Callbacks(callbacks::apply(db, cmd, now_ms).await?)),
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
+        Command::Collections(cmd) => Ok(Outcome::Collections(Box::new(collections::apply(db, cmd, now_ms).await?))),
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

@@ -199,6 +199,7 @@ macro_rules! read {
 }
 
 // The Echelon dialect's read methods (after `read!`, which they use).
+mod collections_reads;
 mod dmt_reads;
 mod echelon_reads;
 

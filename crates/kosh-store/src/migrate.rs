@@ -60,6 +60,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_request_hashes.sql"),
         postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
     },
+    Migration {
+        version: 13,
+        name: "collections",
+        sqlite: include_str!("../migrations/sqlite/0013_collections.sql"),
+        postgres: include_str!("../migrations/postgres/0013_collections.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -5,6 +5,7 @@ pub mod aeps;
 /// Agents (users): onboarding, lookup, counters.
 pub mod agents;
 pub mod callbacks;
+pub mod collections;
 pub mod dmt_customers;
 pub mod dmt_recipients;
 pub mod dmt_transfers;

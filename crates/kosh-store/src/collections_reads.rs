@@ -1,0 +1,34 @@
+//! Collections' reads: QR codes and payments, CMS pages and payments.
+
+use crate::ops::collections::{self as ops, QrCode, QrPayment};
+use crate::postgres::PgConn;
+use crate::sql::SqlError;
+use crate::sqlite::{run_ready, SqliteConn};
+use crate::{Backend, Store};
+
+impl Store {
+    /// The partner's QR code with this reference (`client_ref_id`).
+    pub async fn qr_code(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<QrCode>, SqlError> {
+        read!(self, db => ops::qr_by_ref(db, partner_id, client_ref_id))
+    }
+
+    /// The QR code `id`.
+    pub async fn qr_code_by_id(&self, id: i64) -> Result<Option<QrCode>, SqlError> {
+        read!(self, db => ops::qr_by_id(db, id))
+    }
+
+    /// The partner's QR payment `tid`.
+    pub async fn qr_payment(&self, partner_id: i64, tid: i64) -> Result<Option<QrPayment>, SqlError> {
+        read!(self, db => ops::payment(db, partner_id, tid))
+    }
+
+    /// The newest payment to the partner's QR `qr_id`.
+    pub async fn latest_qr_payment(&self, partner_id: i64, qr_id: i64) -> Result<Option<QrPayment>, SqlError> {
+        read!(self, db => ops::latest_payment(db, partner_id, qr_id))
+    }
+
+    /// The user_code of the partner's agent with this mobile number.
+    pub async fn agent_by_mobile(&self, partner_id: i64, mobile: &str) -> Result<Option<i64>, SqlError> {
+        read!(self, db => ops::agent_by_mobile(db, partner_id, mobile))
+    }
+}
