@@ -24,6 +24,41 @@ pub const CMS_URL_LIFETIME_MS: i64 = 10 * 60_000;
 /// The UPI merchant category code of Kosh's QR codes (as the vendor's sample).
 const MERCHANT_CATEGORY: &str = "4814";
 
+/// A lender whose EMIs agents collect through CMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Biller {
+    /// The biller's id (the callback's `operator_id`).
+    pub id: &'static str,
+    /// Its name, as the page and the callback show it.
+    pub name: &'static str,
+}
+
+/// The EMI lenders the CMS page offers.
+pub const CMS_BILLERS: &[Biller] = &[
+    Biller { id: "BAJAJFIN", name: "Bajaj Finance" },
+    Biller { id: "HDFCLOAN", name: "HDFC Bank Loans" },
+    Biller { id: "IDFCFIRST", name: "IDFC First Bank" },
+    Biller { id: "LNTFIN", name: "L&T Finance" },
+    Biller { id: "MUTHOOT", name: "Muthoot Finance" },
+    Biller { id: "TATACAP", name: "Tata Capital" },
+];
+
+/// The biller with this id.
+pub fn biller(id: &str) -> Option<&'static Biller> {
+    CMS_BILLERS.iter().find(|b| b.id == id)
+}
+
+/// Longest loan or account reference a CMS payment carries.
+pub const MAX_LOAN_REFERENCE_CHARS: usize = 30;
+
+/// A loan or account reference: 4 to 30 letters, digits, `-` or `/`.
+pub fn parse_loan_reference(text: &str) -> Result<String, &'static str> {
+    let text = text.trim();
+    let ok = (4..=MAX_LOAN_REFERENCE_CHARS).contains(&text.chars().count())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/');
+    ok.then(|| text.to_owned()).ok_or("must be 4 to 30 letters, digits, - or /")
+}
+
 /// A QR code's state, as the platform numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QrStatus {
@@ -271,6 +306,15 @@ mod tests {
         let c = cms.charges(250_000);
         assert_eq!((c.commission_paise, c.tds_paise), (1_250, 25));
         assert_eq!(cms_wallet_debit(&c), 250_000 - 1_250 + 25);
+    }
+
+    #[test]
+    fn billers_and_loan_references() {
+        assert_eq!(biller("TATACAP").map(|b| b.name), Some("Tata Capital"));
+        assert!(biller("NOPE").is_none());
+        assert_eq!(parse_loan_reference(" LN-2024/0042 "), Ok("LN-2024/0042".into()));
+        assert!(parse_loan_reference("abc").is_err());
+        assert!(parse_loan_reference("LN 42 x").is_err());
     }
 
     #[test]

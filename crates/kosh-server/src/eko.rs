@@ -20,6 +20,7 @@ pub mod aeps;
 pub mod auth;
 pub mod balance;
 pub mod callbacks;
+pub mod cms;
 pub mod collections;
 pub mod dmt;
 pub mod envelope;
@@ -56,6 +57,7 @@ fn routes() -> Router<AppState> {
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
         .merge(collections::routes())
+        .merge(cms::routes())
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.
@@ -83,6 +85,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
         .merge(collections::v3_routes())
+        .merge(cms::routes())
 }
 
 pub fn router(state: AppState) -> Router<AppState> {

@@ -24,7 +24,7 @@
 //!    - [`echelon`] ([`echelon::router`]): scoped JWTs, payins, payouts and balances at
 //!      the spec's root paths;
 //!    - [`gateway`]: the hosted AePS gateway page (`/v2/aeps`) and its partner callback
-//!      protocol;
+//!      protocol; [`cms`]: the hosted CMS (cash drop) page;
 //!    - [`admin`]: the operator's API under `/admin/v1` (only with an `admin_token`).
 //!
 //!    Unmatched paths fall back to each dialect's own "not found".
@@ -70,6 +70,7 @@
 //! period, and stops the workers.
 
 pub mod admin;
+pub mod cms;
 pub mod config;
 pub mod connections;
 pub mod echelon;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(state.clone()))
         .merge(eko::otp::sandbox_router(state.clone()))
         .merge(gateway::router(state.clone()))
+        .merge(cms::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))

@@ -1,6 +1,6 @@
 //! Collections' reads: QR codes and payments, CMS pages and payments.
 
-use crate::ops::collections::{self as ops, QrCode, QrPayment};
+use crate::ops::collections::{self as ops, CmsPayment, CmsSession, QrCode, QrPayment};
 use crate::postgres::PgConn;
 use crate::sql::SqlError;
 use crate::sqlite::{run_ready, SqliteConn};
@@ -30,5 +30,22 @@ impl Store {
     /// The user_code of the partner's agent with this mobile number.
     pub async fn agent_by_mobile(&self, partner_id: i64, mobile: &str) -> Result<Option<i64>, SqlError> {
         read!(self, db => ops::agent_by_mobile(db, partner_id, mobile))
+    }
+}
+
+impl Store {
+    /// The CMS session whose URL token hashes to `token_hash`.
+    pub async fn cms_session_by_token_hash(&self, token_hash: &str) -> Result<Option<CmsSession>, SqlError> {
+        read!(self, db => ops::session_by_token_hash(db, token_hash))
+    }
+
+    /// The CMS payment `tid` (of any partner: callers check whose it is).
+    pub async fn cms_payment(&self, tid: i64) -> Result<Option<CmsPayment>, SqlError> {
+        read!(self, db => ops::cms_payment(db, tid))
+    }
+
+    /// The partner's newest CMS payment with this `client_ref_id`.
+    pub async fn cms_payment_by_ref(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<CmsPayment>, SqlError> {
+        read!(self, db => ops::cms_payment_by_ref(db, partner_id, client_ref_id))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod aeps;
 pub mod callbacks;
+pub mod cms;
 pub mod collections;
 pub mod dmt;
 mod echelon;

@@ -18,6 +18,8 @@ use kosh_core::ledger::{AccountKind, EntryState, Side};
 use kosh_core::pricing::Charges;
 use serde::{Deserialize, Serialize};
 
+pub use super::cms::{CmsCommand, CmsOutcome};
+
 /// The counter QR payment tids come from.
 const QR_TID_COUNTER: &str = "qr_tid";
 /// Most payments one settlement pass settles.
@@ -32,6 +34,8 @@ pub enum CollectionsCommand {
     AcceptQrPayment(AcceptQrPayment),
     /// Settles payments whose T+1 has come.
     SettleDueQrPayments(SettleDueQrPayments),
+    /// CMS cash drop: pages, payments.
+    Cms(CmsCommand),
 }
 
 /// Generates a QR code (a static one again: the one that exists).
@@ -84,6 +88,8 @@ pub enum CollectionsOutcome {
     },
     /// How many payments were settled.
     QrPaymentsSettled(u64),
+    /// A CMS command's outcome.
+    Cms(CmsOutcome),
 }
 
 /// What [`CreateQr`] answers.
@@ -124,6 +130,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &CollectionsCommand, now_ms: i64) ->
         CollectionsCommand::CreateQr(c) => create_qr(db, &c.qr, now_ms).await,
         CollectionsCommand::AcceptQrPayment(a) => accept(db, a, now_ms).await,
         CollectionsCommand::SettleDueQrPayments(s) => settle_due(db, s.limit, now_ms).await,
+        CollectionsCommand::Cms(c) => Ok(CollectionsOutcome::Cms(super::cms::apply(db, c, now_ms).await?)),
     }
 }
 

@@ -308,3 +308,268 @@ pub async fn agent_by_mobile(db: &mut impl Conn, partner_id: i64, mobile: &str) 
         .await?;
     row.map(|r| r.int("user_code")).transpose()
 }
+
+/// A CMS page session as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmsSession {
+    /// Kosh's id for the session.
+    pub id: i64,
+    /// The partner that asked for the URL.
+    pub partner_id: i64,
+    /// The agent who pays.
+    pub user_code: i64,
+    /// The partner's reference of the session (and of its payment).
+    pub client_ref_id: String,
+    /// The agent's location, as the partner sent it.
+    pub latlong: String,
+    /// The page's language.
+    pub locale: String,
+    /// `issued` (not opened yet), `opened` or `used` (paid).
+    pub state: String,
+    /// When the URL stops opening.
+    pub expires_at_ms: i64,
+    /// When the URL was issued.
+    pub created_at_ms: i64,
+}
+
+/// A CMS session as the partner asks for it (the URL's token already hashed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCmsSession {
+    /// The partner.
+    pub partner_id: i64,
+    /// The agent.
+    pub user_code: i64,
+    /// The partner's reference.
+    pub client_ref_id: String,
+    /// The keyed hash of the URL's token.
+    pub token_hash: String,
+    /// The agent's location.
+    pub latlong: String,
+    /// The page's language.
+    pub locale: String,
+    /// When the URL stops opening.
+    pub expires_at_ms: i64,
+}
+
+fn session_from_row(r: &Row) -> Result<CmsSession, SqlError> {
+    Ok(CmsSession {
+        id: r.int("id")?,
+        partner_id: r.int("partner_id")?,
+        user_code: r.int("user_code")?,
+        client_ref_id: r.text("client_ref_id")?,
+        latlong: r.text("latlong")?,
+        locale: r.text("locale")?,
+        state: r.text("state")?,
+        expires_at_ms: r.int("expires_at_ms")?,
+        created_at_ms: r.int("created_at_ms")?,
+    })
+}
+
+/// Stores a session, issued; answers its id.
+pub async fn insert_session(db: &mut impl Conn, s: &NewCmsSession, now_ms: i64) -> Result<i64, SqlError> {
+    db.query_one(
+        "INSERT INTO cms_sessions (partner_id, user_code, client_ref_id, token_hash, latlong, locale, state, expires_at_ms, \
+         created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'issued', $7, $8, $8) RETURNING id",
+        &[
+            s.partner_id.into(),
+            s.user_code.into(),
+            (&s.client_ref_id).into(),
+            (&s.token_hash).into(),
+            (&s.latlong).into(),
+            (&s.locale).into(),
+            s.expires_at_ms.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?
+    .int("id")
+}
+
+/// The session whose URL token hashes to `token_hash`.
+pub async fn session_by_token_hash(db: &mut impl Conn, token_hash: &str) -> Result<Option<CmsSession>, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT id, partner_id, user_code, client_ref_id, latlong, locale, state, expires_at_ms, created_at_ms \
+             FROM cms_sessions WHERE token_hash = $1",
+            &[token_hash.into()],
+        )
+        .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// The session `id`.
+pub async fn session(db: &mut impl Conn, id: i64) -> Result<Option<CmsSession>, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT id, partner_id, user_code, client_ref_id, latlong, locale, state, expires_at_ms, created_at_ms \
+             FROM cms_sessions WHERE id = $1",
+            &[id.into()],
+        )
+        .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Moves a session from `from` to `to`; false when it was not in `from`.
+pub async fn set_session_state(db: &mut impl Conn, id: i64, from: &str, to: &str, now_ms: i64) -> Result<bool, SqlError> {
+    let n = db
+        .exec(
+            "UPDATE cms_sessions SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4",
+            &[to.into(), now_ms.into(), id.into(), from.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// A CMS payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmsPayment {
+    /// Kosh's transaction id.
+    pub tid: i64,
+    /// The partner.
+    pub partner_id: i64,
+    /// The page session it was made on.
+    pub session_id: i64,
+    /// The agent who paid.
+    pub user_code: i64,
+    /// The partner's reference (the session's).
+    pub client_ref_id: String,
+    /// The biller paid.
+    pub biller_id: String,
+    /// The loan or account reference.
+    pub loan_reference: String,
+    /// The EMI.
+    pub amount: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// `initiated` (asking the partner), `approved` (the debit-hook said proceed), `success` or `failed`.
+    pub state: String,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// The ledger entry of the debit, once paid.
+    pub entry_id: Option<i64>,
+    /// When it was recorded.
+    pub created_at_ms: i64,
+    /// When it last changed.
+    pub updated_at_ms: i64,
+}
+
+impl CmsPayment {
+    /// Its `tx_status`: initiated until paid or failed.
+    pub fn status(&self) -> PaymentStatus {
+        match self.state.as_str() {
+            "success" => PaymentStatus::Success,
+            "failed" => PaymentStatus::Failed,
+            _ => PaymentStatus::Initiated,
+        }
+    }
+}
+
+fn cms_payment_from_row(r: &Row) -> Result<CmsPayment, SqlError> {
+    Ok(CmsPayment {
+        tid: r.int("tid")?,
+        partner_id: r.int("partner_id")?,
+        session_id: r.int("session_id")?,
+        user_code: r.int("user_code")?,
+        client_ref_id: r.text("client_ref_id")?,
+        biller_id: r.text("biller_id")?,
+        loan_reference: r.text("loan_reference")?,
+        amount: r.paise("amount")?,
+        commission: r.paise("commission")?,
+        tds: r.paise("tds")?,
+        state: r.text("state")?,
+        reason: r.text("reason")?,
+        entry_id: r.opt_int("entry_id")?,
+        created_at_ms: r.int("created_at_ms")?,
+        updated_at_ms: r.int("updated_at_ms")?,
+    })
+}
+
+/// Stores a payment, initiated.
+pub async fn insert_cms_payment(db: &mut impl Conn, p: &CmsPayment) -> Result<(), SqlError> {
+    db.exec(
+        "INSERT INTO cms_payments (tid, partner_id, session_id, user_code, client_ref_id, biller_id, loan_reference, amount, \
+         commission, tds, state, reason, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+        &[
+            p.tid.into(),
+            p.partner_id.into(),
+            p.session_id.into(),
+            p.user_code.into(),
+            (&p.client_ref_id).into(),
+            (&p.biller_id).into(),
+            (&p.loan_reference).into(),
+            p.amount.into(),
+            p.commission.into(),
+            p.tds.into(),
+            (&p.state).into(),
+            (&p.reason).into(),
+            p.created_at_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The CMS payment `tid` (of any partner).
+pub async fn cms_payment(db: &mut impl Conn, tid: i64) -> Result<Option<CmsPayment>, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT tid, partner_id, session_id, user_code, client_ref_id, biller_id, loan_reference, amount, commission, tds, \
+             state, reason, entry_id, created_at_ms, updated_at_ms FROM cms_payments WHERE tid = $1",
+            &[tid.into()],
+        )
+        .await?;
+    row.as_ref().map(cms_payment_from_row).transpose()
+}
+
+/// The partner's newest CMS payment with this `client_ref_id`.
+pub async fn cms_payment_by_ref(
+    db: &mut impl Conn,
+    partner_id: i64,
+    client_ref_id: &str,
+) -> Result<Option<CmsPayment>, SqlError> {
+    let row = db
+        .query_opt(
+            "SELECT tid, partner_id, session_id, user_code, client_ref_id, biller_id, loan_reference, amount, commission, tds, \
+             state, reason, entry_id, created_at_ms, updated_at_ms FROM cms_payments \
+             WHERE partner_id = $1 AND client_ref_id = $2 ORDER BY tid DESC LIMIT 1",
+            &[partner_id.into(), client_ref_id.into()],
+        )
+        .await?;
+    row.as_ref().map(cms_payment_from_row).transpose()
+}
+
+/// Moves a payment from `from` to `to` (with `reason` and the entry, when given);
+/// false when it was not in `from`.
+pub async fn set_cms_state(
+    db: &mut impl Conn,
+    tid: i64,
+    from: &str,
+    to: &str,
+    reason: &str,
+    entry_id: Option<i64>,
+    now_ms: i64,
+) -> Result<bool, SqlError> {
+    let n = db
+        .exec(
+            "UPDATE cms_payments SET state = $1, reason = $2, entry_id = COALESCE($3, entry_id), updated_at_ms = $4 \
+             WHERE tid = $5 AND state = $6",
+            &[to.into(), reason.into(), entry_id.into(), now_ms.into(), tid.into(), from.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Opens an issued session: from now the page lives `lifetime_ms`; false when it was
+/// not issued any more (opened before).
+pub async fn open_session(db: &mut impl Conn, id: i64, lifetime_ms: i64, now_ms: i64) -> Result<bool, SqlError> {
+    let n = db
+        .exec(
+            "UPDATE cms_sessions SET state = 'opened', expires_at_ms = $1, updated_at_ms = $2 WHERE id = $3 AND state = 'issued'",
+            &[(now_ms + lifetime_ms).into(), now_ms.into(), id.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
