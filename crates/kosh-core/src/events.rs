@@ -59,17 +59,21 @@ pub enum Event {
     /// A CMS (cash drop) payment succeeded or failed (the status callback).
     #[serde(rename = "collections.cms_payment_status_changed.v1")]
     CmsPaymentStatusChanged(CmsPaymentStatusChanged),
+    /// A loan was disbursed or repaid (the lender's callback).
+    #[serde(rename = "loans.loan_changed.v1")]
+    LoanChanged(LoanChanged),
 }
 
 impl Event {
     /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 7] = [
         "dmt.transfer_status_changed.v1",
         "token.paid.v1",
         "echelon.payment_status_changed.v1",
         "aeps.transaction_changed.v1",
         "collections.qr_payment_status_changed.v1",
         "collections.cms_payment_status_changed.v1",
+        "loans.loan_changed.v1",
     ];
 
     /// This event's `kind` tag.
@@ -81,6 +85,7 @@ impl Event {
             Event::AepsTransactionChanged(_) => Event::KINDS[3],
             Event::QrPaymentStatusChanged(_) => Event::KINDS[4],
             Event::CmsPaymentStatusChanged(_) => Event::KINDS[5],
+            Event::LoanChanged(_) => Event::KINDS[6],
         }
     }
 
@@ -270,6 +275,31 @@ pub struct CmsPaymentStatusChanged {
     /// Why it failed, when it did.
     pub reason: String,
     /// When the change happened.
+    pub at_ms: i64,
+}
+
+/// A loan moved: disbursed, or repaid in part or in full. The lender is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanChanged {
+    /// Kosh's loan id.
+    pub loan_id: i64,
+    /// The lender's own reference for the loan.
+    pub partner_reference: String,
+    /// `disbursed`, `repayment` or `repaid` (the last repayment).
+    pub change: String,
+    /// The repayment's id (for a repayment).
+    pub repayment_id: Option<i64>,
+    /// The borrowing agent.
+    pub user_code: i64,
+    /// The principal.
+    pub principal: Paise,
+    /// What this change moved (the disbursal or the repayment).
+    pub amount: Paise,
+    /// What is still owed after it.
+    pub outstanding: Paise,
+    /// Whether the repayment paid a tranche past its due date.
+    pub late: bool,
+    /// When it happened.
     pub at_ms: i64,
 }
 

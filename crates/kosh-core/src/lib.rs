@@ -124,6 +124,7 @@ pub mod dmt;
 pub mod echelon;
 pub mod events;
 pub mod ledger;
+pub mod loans;
 pub mod money;
 pub mod pricing;
 pub mod secret;

@@ -24,6 +24,7 @@ pub mod cms;
 pub mod collections;
 pub mod dmt;
 pub mod envelope;
+pub mod loans;
 pub mod onboard;
 pub mod otp;
 pub mod params;
@@ -58,6 +59,7 @@ fn routes() -> Router<AppState> {
         .merge(dmt_routes())
         .merge(collections::routes())
         .merge(cms::routes())
+        .merge(loans::routes())
 }
 
 /// Money transfer: customers, recipients, banks, transactions, refunds.

@@ -1,4 +1,4 @@
-//! Collections' reads: QR codes and payments, CMS pages and payments.
+//! Collections' reads: QR codes and payments, CMS pages and payments, loans.
 
 use crate::ops::collections::{self as ops, CmsPayment, CmsSession, QrCode, QrPayment};
 use crate::postgres::PgConn;
@@ -47,5 +47,17 @@ impl Store {
     /// The partner's newest CMS payment with this `client_ref_id`.
     pub async fn cms_payment_by_ref(&self, partner_id: i64, client_ref_id: &str) -> Result<Option<CmsPayment>, SqlError> {
         read!(self, db => ops::cms_payment_by_ref(db, partner_id, client_ref_id))
+    }
+}
+
+impl Store {
+    /// The loan `loan_id`, with its tranches (of any partner: callers check whose it is).
+    pub async fn loan(&self, loan_id: i64) -> Result<Option<crate::ops::loans::Loan>, SqlError> {
+        read!(self, db => crate::ops::loans::get(db, loan_id))
+    }
+
+    /// The repayments of loan `loan_id`, oldest first.
+    pub async fn loan_repayments(&self, loan_id: i64) -> Result<Vec<crate::ops::loans::Repayment>, SqlError> {
+        read!(self, db => crate::ops::loans::repayments(db, loan_id))
     }
 }

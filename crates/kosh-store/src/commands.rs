@@ -9,6 +9,7 @@ pub mod collections;
 pub mod dmt;
 mod echelon;
 mod ledger_entries;
+pub mod loans;
 pub mod tokens;
 
 pub use echelon::{
@@ -72,6 +73,8 @@ pub enum Command {
     Dmt(dmt::DmtCommand),
     /// Collections: UPI QR codes and payments, CMS cash drop (see [`collections`]).
     Collections(collections::CollectionsCommand),
+    /// Working-capital loans: disbursal, repayment (see [`loans`]).
+    Loan(loans::LoanCommand),
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
@@ -258,6 +261,8 @@ pub enum Outcome {
     Dmt(dmt::DmtOutcome),
     /// A collections command's outcome (boxed: QR codes are large).
     Collections(Box<collections::CollectionsOutcome>),
+    /// A loan command's outcome (boxed: a loan carries its tranches).
+    Loan(Box<loans::LoanOutcome>),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
 }
@@ -591,6 +596,7 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Token(cmd) => Ok(Outcome::Token(Box::new(tokens::apply(db, cmd, now_ms).await?))),
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
         Command::Collections(cmd) => Ok(Outcome::Collections(Box::new(collections::apply(db, cmd, now_ms).await?))),
+        Command::Loan(cmd) => Ok(Outcome::Loan(Box::new(loans::apply(db, cmd, now_ms).await?))),
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

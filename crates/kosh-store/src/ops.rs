@@ -12,6 +12,7 @@ pub mod dmt_transfers;
 pub mod echelon;
 pub mod idempotency;
 pub mod ledger;
+pub mod loans;
 pub mod otp;
 pub mod outbox;
 /// Partners and their credentials.

@@ -5,7 +5,7 @@
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
 use kosh_core::collections::{CMS_SERVICE_CODE, QR_SERVICE_CODE};
-use kosh_core::events::{CmsPaymentStatusChanged, QrPaymentStatusChanged, TokenPaid, TransferStatusChanged};
+use kosh_core::events::{CmsPaymentStatusChanged, LoanChanged, QrPaymentStatusChanged, TokenPaid, TransferStatusChanged};
 use kosh_core::money::Paise;
 use serde_json::{json, Value};
 
@@ -89,6 +89,25 @@ pub fn cms_status(e: &CmsPaymentStatusChanged) -> Rendered {
         "account": e.loan_reference,
         "user_code": e.user_code.to_string(),
         "reason": e.reason,
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+}
+
+/// The lender's callback for a loan: disbursed, a repayment, or repaid in full. Sent
+/// to the lender's status callback URL; `service` tells it from transaction callbacks.
+pub fn loan_status(e: &LoanChanged) -> Rendered {
+    let body = json!({
+        "service": "loan",
+        "event": e.change,
+        "loan_id": e.loan_id,
+        "client_ref_id": e.partner_reference,
+        "repayment_id": e.repayment_id,
+        "agent_code": e.user_code.to_string(),
+        "principal": rupees(e.principal),
+        "amount": rupees(e.amount),
+        "outstanding": rupees(e.outstanding),
+        "late": e.late,
         "timestamp": civil::ist_datetime(e.at_ms),
     });
     Rendered { body: body.to_string().into_bytes(), content_type: JSON }

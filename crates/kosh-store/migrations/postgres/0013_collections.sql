@@ -92,3 +92,53 @@ CREATE TABLE cms_payments (
     updated_at_ms       BIGINT NOT NULL
 );
 CREATE INDEX cms_payments_by_ref ON cms_payments (partner_id, client_ref_id);
+
+-- Working-capital loans: a lender partner disburses e-value to an agent; the agent's
+-- partner repays in tranches. Loan ids and repayment ids share their own counter.
+INSERT INTO counters (name, value) VALUES ('loan_id', 8000000000);
+
+CREATE TABLE loans (
+    loan_id             BIGINT PRIMARY KEY,
+    lender_partner_id   BIGINT NOT NULL,
+    -- The borrowing agent's partner, whose wallet received the e-value and repays.
+    partner_id          BIGINT NOT NULL,
+    user_code           BIGINT NOT NULL,
+    client_ref_id       TEXT NOT NULL,
+    bank_ref_num        TEXT NOT NULL,
+    sanction_id         TEXT NOT NULL,
+    principal           BIGINT NOT NULL,
+    outstanding         BIGINT NOT NULL,
+    -- active or repaid
+    state               TEXT NOT NULL,
+    entry_id            BIGINT NOT NULL,
+    created_at_ms       BIGINT NOT NULL,
+    updated_at_ms       BIGINT NOT NULL,
+    UNIQUE (lender_partner_id, client_ref_id)
+);
+CREATE INDEX loans_by_borrower ON loans (partner_id, user_code);
+
+CREATE TABLE loan_tranches (
+    loan_id             BIGINT NOT NULL REFERENCES loans(loan_id),
+    tranche_no          BIGINT NOT NULL,
+    amount              BIGINT NOT NULL,
+    repaid              BIGINT NOT NULL,
+    due_at_ms           BIGINT NOT NULL,
+    -- When the tranche was repaid in full, and whether that was after its due date.
+    paid_at_ms          BIGINT,
+    paid_late           BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (loan_id, tranche_no)
+);
+
+CREATE TABLE loan_repayments (
+    repayment_id        BIGINT PRIMARY KEY,
+    loan_id             BIGINT NOT NULL REFERENCES loans(loan_id),
+    partner_id          BIGINT NOT NULL,
+    client_ref_id       TEXT NOT NULL,
+    amount              BIGINT NOT NULL,
+    -- Whether any of it paid a tranche past its due date.
+    late                BIGINT NOT NULL,
+    entry_id            BIGINT NOT NULL,
+    created_at_ms       BIGINT NOT NULL,
+    UNIQUE (partner_id, client_ref_id)
+);
+CREATE INDEX loan_repayments_by_loan ON loan_repayments (loan_id);

@@ -44,6 +44,10 @@ pub enum AccountSpec {
     },
     /// The platform's suspense account.
     Suspense,
+    /// A lender's loans receivable.
+    LoanReceivable,
+    /// A partner's agents' loans outstanding.
+    LoanOutstanding,
 }
 
 impl AccountSpec {
@@ -64,6 +68,8 @@ impl AccountSpec {
                 }
             }
             Self::Suspense => AccountKind::Suspense,
+            Self::LoanReceivable => AccountKind::LoanReceivable,
+            Self::LoanOutstanding => AccountKind::LoanOutstanding,
         })
     }
 }
@@ -80,6 +86,8 @@ impl From<&AccountKind> for AccountSpec {
             AccountKind::CommissionPayable => Self::CommissionPayable,
             AccountKind::RailClearing { rail } => Self::RailClearing { rail: (*rail).to_owned() },
             AccountKind::Suspense => Self::Suspense,
+            AccountKind::LoanReceivable => Self::LoanReceivable,
+            AccountKind::LoanOutstanding => Self::LoanOutstanding,
         }
     }
 }

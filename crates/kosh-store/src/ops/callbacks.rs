@@ -70,7 +70,8 @@ pub fn outbox_kind(event: &Event) -> &'static str {
         Event::TokenPaid(_) => TOKEN_ACK,
         Event::PaymentStatusChanged(_) => ECHELON_CALLBACK,
         Event::AepsTransactionChanged(_) => AEPS_TRANSACTION,
-        Event::QrPaymentStatusChanged(_) | Event::CmsPaymentStatusChanged(_) => TX_STATUS,
+        // A lender hears of its loans at its status callback URL.
+        Event::QrPaymentStatusChanged(_) | Event::CmsPaymentStatusChanged(_) | Event::LoanChanged(_) => TX_STATUS,
     }
 }
 
