@@ -115,15 +115,19 @@ pub fn check_withdrawal(amount: Paise) -> Result<(), String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pricing {
     /// What the partner earns on the transaction, in paise, before TDS.
-    pub commission_paise: i64,
+    pub commission_paise: Paise,
     /// Withheld from the commission for the tax authority, in paise ([`TDS_BASIS_POINTS`]).
-    pub tds_paise: i64,
+    pub tds_paise: Paise,
 }
 
 impl Pricing {
-    /// What the e-value is credited: the cash the agent paid out, plus commission, less TDS.
-    pub fn credit_paise(&self, amount_paise: i64) -> i64 {
-        amount_paise + self.commission_paise - self.tds_paise
+    /// Nothing earned, nothing withheld (a failed or free transaction).
+    pub const NONE: Pricing = Pricing { commission_paise: Paise::ZERO, tds_paise: Paise::ZERO };
+
+    /// What the e-value is credited: the cash the agent paid out, plus commission, less
+    /// TDS; `None` past [`crate::money::MAX_PAISE`].
+    pub fn credit_paise(&self, amount_paise: Paise) -> Option<Paise> {
+        amount_paise.checked_add(self.commission_paise)?.checked_sub(self.tds_paise)
     }
 }
 
@@ -135,7 +139,8 @@ fn mul_div_round(value: i64, numerator: i64, denominator: i64) -> i64 {
 /// The catalogue's AePS pricing (§5): cash withdrawal 0.40% for ₹101–3,000, a flat ₹13
 /// for ₹3,001–10,000, nothing up to ₹100; mini statement ₹0.75; balance enquiry free.
 /// TDS is [`TDS_BASIS_POINTS`] of the commission.
-pub fn pricing(tx_type: TxType, amount_paise: i64) -> Pricing {
+pub fn pricing(tx_type: TxType, amount: Paise) -> Pricing {
+    let amount_paise = amount.get();
     let commission_paise = match tx_type {
         TxType::CashWithdrawal if amount_paise <= 10_000 => 0,
         TxType::CashWithdrawal if amount_paise <= 300_000 => mul_div_round(amount_paise, 40, 10_000),
@@ -143,7 +148,10 @@ pub fn pricing(tx_type: TxType, amount_paise: i64) -> Pricing {
         TxType::MiniStatement => 75,
         TxType::BalanceEnquiry => 0,
     };
-    Pricing { commission_paise, tds_paise: mul_div_round(commission_paise, TDS_BASIS_POINTS, 10_000) }
+    let tds_paise = mul_div_round(commission_paise, TDS_BASIS_POINTS, 10_000);
+    // Both are at most 0.40% of an amount (or a flat fee), so always amounts.
+    let paise = |p: i64| Paise::new(p).unwrap_or(Paise::ZERO);
+    Pricing { commission_paise: paise(commission_paise), tds_paise: paise(tds_paise) }
 }
 
 /// `tx_status` of an AePS transaction.
@@ -484,6 +492,8 @@ pub enum AepsRejection {
 /// The sandbox bank: deterministic answers chosen by documented magic values.
 pub mod sandbox {
     use super::TxType;
+    use crate::ids::Tid;
+    use crate::money::Paise;
     use serde::{Deserialize, Serialize};
 
     /// Every customer's account opens with ₹50,000.00; successful withdrawals reduce it.
@@ -545,7 +555,7 @@ pub mod sandbox {
         /// `Cr` or `Dr`.
         pub txn_type: String,
         /// The movement's amount, in paise (always positive; `txn_type` gives its direction).
-        pub amount_paise: i64,
+        pub amount_paise: Paise,
         /// The bank's description of the movement (`ATM WDL`, `NEFT SALARY`, …).
         pub narration: String,
     }
@@ -568,7 +578,7 @@ pub mod sandbox {
                 StatementLine {
                     date: format!("{:02}/{:02}/{:04}", day.day, day.month, day.year),
                     txn_type: (*kind).into(),
-                    amount_paise: (*amount_paise).min(balance_paise.max(0)),
+                    amount_paise: Paise::new((*amount_paise).min(balance_paise.max(0))).unwrap_or(Paise::ZERO),
                     narration: (*narration).into(),
                 }
             })
@@ -576,41 +586,43 @@ pub mod sandbox {
     }
 
     /// The bank's reference number (RRN, 12 digits) for a transaction id.
-    pub fn rrn(tid: i64) -> String {
-        format!("{:012}", 400_000_000_000 + tid.rem_euclid(100_000_000_000))
+    pub fn rrn(tid: Tid) -> String {
+        format!("{:012}", 400_000_000_000 + tid.get().rem_euclid(100_000_000_000))
     }
 
     /// The system trace audit number (6 digits).
-    pub fn stan(tid: i64) -> String {
-        format!("{:06}", tid.rem_euclid(1_000_000))
+    pub fn stan(tid: Tid) -> String {
+        format!("{:06}", tid.get().rem_euclid(1_000_000))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::Tid;
 
     const DAY_MS: i64 = 86_400_000;
 
     #[test]
     fn pricing_follows_the_catalogue() {
-        let cw = |rupees: i64| pricing(TxType::CashWithdrawal, rupees * 100);
-        assert_eq!(cw(100), Pricing { commission_paise: 0, tds_paise: 0 });
+        let p = |paise: i64| Paise::new(paise).unwrap();
+        let cw = |rupees: i64| pricing(TxType::CashWithdrawal, p(rupees * 100));
+        assert_eq!(cw(100), Pricing { commission_paise: p(0), tds_paise: p(0) });
         assert_eq!(cw(101).commission_paise, 40, "0.40% of 101 = 0.404 → 0.40");
-        assert_eq!(cw(2000), Pricing { commission_paise: 800, tds_paise: 16 });
+        assert_eq!(cw(2000), Pricing { commission_paise: p(800), tds_paise: p(16) });
         assert_eq!(cw(3000).commission_paise, 1_200);
-        assert_eq!(cw(3001), Pricing { commission_paise: 1_300, tds_paise: 26 });
+        assert_eq!(cw(3001), Pricing { commission_paise: p(1_300), tds_paise: p(26) });
         assert_eq!(cw(10_000).commission_paise, 1_300);
         assert_eq!(
-            pricing(TxType::MiniStatement, 0),
-            Pricing { commission_paise: 75, tds_paise: 2 },
+            pricing(TxType::MiniStatement, Paise::ZERO),
+            Pricing { commission_paise: p(75), tds_paise: p(2) },
             "2% of 0.75 = 0.015 → 0.02"
         );
-        assert_eq!(pricing(TxType::BalanceEnquiry, 0), Pricing { commission_paise: 0, tds_paise: 0 });
-        assert_eq!(cw(2000).credit_paise(200_000), 200_784);
+        assert_eq!(pricing(TxType::BalanceEnquiry, Paise::ZERO), Pricing { commission_paise: p(0), tds_paise: p(0) });
+        assert_eq!(cw(2000).credit_paise(p(200_000)), Some(p(200_784)));
         // 0.40% of 125.01 = 0.50004 → 0.50; of 126.25 = 0.505 → 0.51 (half up).
-        assert_eq!(pricing(TxType::CashWithdrawal, 12_501).commission_paise, 50);
-        assert_eq!(pricing(TxType::CashWithdrawal, 12_625).commission_paise, 51);
+        assert_eq!(pricing(TxType::CashWithdrawal, p(12_501)).commission_paise, 50);
+        assert_eq!(pricing(TxType::CashWithdrawal, p(12_625)).commission_paise, 51);
     }
 
     #[test]
@@ -700,7 +712,7 @@ mod tests {
         let poor = answer(TxType::CashWithdrawal, 100_000, "9876543210", 99_999);
         assert!(matches!(poor, Answer::Now(Verdict::Declined { reason }) if reason.contains("Insufficient funds")));
         assert_eq!(answer(TxType::BalanceEnquiry, 0, "9876543210", 0), Answer::Now(Verdict::Approved));
-        assert_eq!(rrn(42), "400000000042");
-        assert_eq!(stan(1_234_567), "234567");
+        assert_eq!(rrn(Tid::new(42)), "400000000042");
+        assert_eq!(stan(Tid::new(1_234_567)), "234567");
     }
 }

@@ -218,7 +218,14 @@ pub fn is_sandbox_autopay(amount: Paise) -> bool {
 /// The default QR pricing: a 0.50% merchant discount rate (GST inside), of which the
 /// partner earns half net of GST, less 2% TDS.
 pub fn default_qr_pricing() -> Pricing {
-    Pricing { fee_bp: 50, fee_min_paise: 0, fee_max_paise: 0, slabs: Vec::new(), commission_bp: 5_000, ..Pricing::default() }
+    Pricing {
+        fee_bp: 50,
+        fee_min_paise: Paise::ZERO,
+        fee_max_paise: Paise::ZERO,
+        slabs: Vec::new(),
+        commission_bp: 5_000,
+        ..Pricing::default()
+    }
 }
 
 /// The default CMS pricing: the lender pays no fee to the agent's customer; the partner
@@ -226,8 +233,8 @@ pub fn default_qr_pricing() -> Pricing {
 pub fn default_cms_pricing() -> Pricing {
     Pricing {
         fee_bp: 50,
-        fee_min_paise: 0,
-        fee_max_paise: 0,
+        fee_min_paise: Paise::ZERO,
+        fee_max_paise: Paise::ZERO,
         slabs: Vec::new(),
         gst_bp: 0,
         commission_bp: 10_000,
@@ -238,12 +245,12 @@ pub fn default_cms_pricing() -> Pricing {
 /// What a collected QR payment pays the partner: the amount less the fee (the merchant
 /// discount rate), plus its commission net of TDS.
 pub fn qr_wallet_credit(c: &Charges) -> i64 {
-    c.amount_paise - c.fee_paise + c.commission_paise - c.tds_paise
+    c.amount_paise.get() - c.fee_paise.get() + c.commission_paise.get() - c.tds_paise.get()
 }
 
 /// What a CMS payment debits the partner: the EMI less its commission net of TDS.
 pub fn cms_wallet_debit(c: &Charges) -> i64 {
-    c.amount_paise - c.commission_paise + c.tds_paise
+    c.amount_paise.get() - c.commission_paise.get() + c.tds_paise.get()
 }
 
 /// Why a collections command was refused; nothing it did remains.
@@ -300,11 +307,12 @@ mod tests {
         let (qr, cms) = (default_qr_pricing(), default_cms_pricing());
         qr.validate().expect("QR pricing is valid");
         cms.validate().expect("CMS pricing is valid");
-        let c = qr.charges(100_000);
-        assert_eq!((c.fee_paise, c.gst_paise, c.commission_paise, c.tds_paise), (500, 76, 212, 4));
-        assert_eq!(qr_wallet_credit(&c) + c.gst_paise + c.revenue_paise() + c.tds_paise, c.amount_paise);
-        let c = cms.charges(250_000);
-        assert_eq!((c.commission_paise, c.tds_paise), (1_250, 25));
+        let c = qr.charges(Paise::new(100_000).unwrap());
+        assert_eq!([c.fee_paise, c.gst_paise, c.commission_paise, c.tds_paise].map(Paise::get), [500, 76, 212, 4]);
+        let revenue = c.revenue_paise().unwrap().get();
+        assert_eq!(qr_wallet_credit(&c) + c.gst_paise.get() + revenue + c.tds_paise.get(), c.amount_paise.get());
+        let c = cms.charges(Paise::new(250_000).unwrap());
+        assert_eq!((c.commission_paise.get(), c.tds_paise.get()), (1_250, 25));
         assert_eq!(cms_wallet_debit(&c), 250_000 - 1_250 + 25);
     }
 

@@ -15,6 +15,7 @@
 //! ```
 
 use crate::civil;
+use crate::ids::{RecipientId, Tid};
 use serde::{Deserialize, Serialize};
 
 /// Most a single transfer may carry: ₹5,000 (RBI's cap for cash-based remittance).
@@ -258,7 +259,7 @@ pub enum DmtRejection {
     #[error("the recipient already exists (recipient_id {recipient_id})")]
     RecipientExists {
         /// The existing recipient's id, so the partner can use it.
-        recipient_id: i64,
+        recipient_id: RecipientId,
     },
     /// The customer has as many recipients as allowed.
     #[error("the customer already has the maximum of {max} recipients")]
@@ -299,7 +300,7 @@ pub enum DmtRejection {
     #[error("the transaction was already refunded (refund_tid {refund_tid})")]
     AlreadyRefunded {
         /// The refund's transaction id.
-        refund_tid: i64,
+        refund_tid: Tid,
     },
 }
 

@@ -12,6 +12,7 @@ use crate::aeps;
 use crate::collections::PaymentStatus;
 use crate::dmt::{DmtChannel, TxStatus};
 use crate::echelon::{Direction, Status};
+use crate::ids::{RecipientId, Tid, UserCode};
 use crate::money::Paise;
 use serde::{Deserialize, Serialize};
 
@@ -105,11 +106,11 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferStatusChanged {
     /// Kosh's transaction id of the transfer.
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner's own reference for the transfer, unique per partner.
     pub partner_reference: String,
     /// The agent who sent it.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The status before the change (the callback fires only on a real move).
     pub old_status: TxStatus,
     /// The status after the change.
@@ -129,7 +130,7 @@ pub struct TransferStatusChanged {
     /// The bank's reference (UTR); empty until settled.
     pub utr: String,
     /// The recipient's id under the customer.
-    pub recipient_id: i64,
+    pub recipient_id: RecipientId,
     /// The recipient's name as registered.
     pub recipient_name: String,
     /// The recipient's account number.
@@ -141,7 +142,7 @@ pub struct TransferStatusChanged {
     /// The sending customer's mobile number (their customer id).
     pub sender_mobile: String,
     /// The refund's transaction id, once refunded.
-    pub refund_tid: Option<i64>,
+    pub refund_tid: Option<Tid>,
     /// Why it failed, when it did.
     pub reason: String,
     /// When the change happened (the callback's timestamp).
@@ -190,13 +191,13 @@ pub struct PaymentStatusChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AepsTransactionChanged {
     /// Kosh's transaction id.
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner's own reference for the transaction.
     pub partner_reference: String,
     /// How it came in: `api` or `gateway`.
     pub channel: String,
     /// The agent at whose counter it happened.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// Cash withdrawal, balance enquiry or mini statement.
     pub tx_type: aeps::TxType,
     /// The amount withdrawn (zero for enquiries).

@@ -8,6 +8,7 @@
 //! e-value wallet is a liability whose debits must never exceed its credits, so it can
 //! never go negative.
 
+use crate::ids::{PartnerId, UserCode};
 use crate::money::Paise;
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +77,7 @@ pub enum AccountKind {
     /// An agent's own e-value (AePS credits it), owned by the agent's partner.
     AgentWallet {
         /// The agent whose e-value this is.
-        user_code: i64,
+        user_code: UserCode,
     },
     /// Where operator-loaded e-value comes from (money received into the bank).
     Funding,
@@ -106,9 +107,9 @@ pub enum AccountKind {
 
 impl AccountKind {
     /// The owner namespace: the partner for wallets, [`PLATFORM`] for the rest.
-    pub fn owner(&self, partner_id: i64) -> i64 {
+    pub fn owner(&self, partner_id: PartnerId) -> i64 {
         match self {
-            Self::PartnerWallet | Self::AgentWallet { .. } | Self::LoanReceivable | Self::LoanOutstanding => partner_id,
+            Self::PartnerWallet | Self::AgentWallet { .. } | Self::LoanReceivable | Self::LoanOutstanding => partner_id.get(),
             _ => PLATFORM,
         }
     }
@@ -320,6 +321,7 @@ impl Balance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{PartnerId, UserCode};
 
     fn p(paise: i64) -> Paise {
         Paise::new(paise).unwrap()
@@ -384,9 +386,9 @@ mod tests {
 
     #[test]
     fn account_codes_are_namespaced() {
-        assert_eq!(AccountKind::PartnerWallet.owner(7), 7);
-        assert_eq!(AccountKind::Funding.owner(7), PLATFORM);
-        assert_eq!(AccountKind::AgentWallet { user_code: 20810200 }.code(), "agent:20810200:wallet");
+        assert_eq!(AccountKind::PartnerWallet.owner(PartnerId::new(7)), 7);
+        assert_eq!(AccountKind::Funding.owner(PartnerId::new(7)), PLATFORM);
+        assert_eq!(AccountKind::AgentWallet { user_code: UserCode::new(20810200) }.code(), "agent:20810200:wallet");
         assert_eq!(AccountKind::RailClearing { rail: "imps" }.code(), "clearing:imps");
     }
 }

@@ -146,6 +146,13 @@ impl Paise {
     }
 }
 
+/// An amount compared with a bare number of paise (in tests and assertions).
+impl PartialEq<i64> for Paise {
+    fn eq(&self, paise: &i64) -> bool {
+        self.0 == *paise
+    }
+}
+
 impl fmt::Display for Paise {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rupees_string())

@@ -17,6 +17,7 @@
 //!
 //! All arithmetic is integer paise and basis points (1 bp = 0.01%), rounded half up.
 
+use crate::money::Paise;
 use serde::{Deserialize, Serialize};
 
 /// Most flat-fee slabs a table may have.
@@ -28,9 +29,9 @@ const BP: i64 = 10_000;
 #[serde(deny_unknown_fields)]
 pub struct Slab {
     /// The slab covers amounts up to this many paise, inclusive (and above the previous slab's).
-    pub up_to_paise: i64,
+    pub up_to_paise: Paise,
     /// The flat fee for amounts in the slab, in paise, GST included.
-    pub fee_paise: i64,
+    pub fee_paise: Paise,
 }
 
 /// The pricing table.
@@ -40,9 +41,9 @@ pub struct Pricing {
     /// The fee as a share of the amount, in basis points (100 = 1%).
     pub fee_bp: i64,
     /// The least fee, in paise.
-    pub fee_min_paise: i64,
+    pub fee_min_paise: Paise,
     /// The most fee, in paise; 0 means no cap.
-    pub fee_max_paise: i64,
+    pub fee_max_paise: Paise,
     /// Flat fees by amount band, ascending; an amount above every band pays `fee_bp`.
     pub slabs: Vec<Slab>,
     /// GST contained in the fee, in basis points (1800 = 18%).
@@ -57,8 +58,8 @@ impl Default for Pricing {
     fn default() -> Self {
         Pricing {
             fee_bp: 100,
-            fee_min_paise: 1_000,
-            fee_max_paise: 0,
+            fee_min_paise: Paise::from_rupees(10).expect("₹10 is an amount"),
+            fee_max_paise: Paise::ZERO,
             slabs: Vec::new(),
             gst_bp: 1_800,
             commission_bp: 6_700,
@@ -71,37 +72,41 @@ impl Default for Pricing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charges {
     /// The amount the recipient gets, in paise.
-    pub amount_paise: i64,
+    pub amount_paise: Paise,
     /// Paid by the customer, GST included.
-    pub fee_paise: i64,
+    pub fee_paise: Paise,
     /// GST contained in the fee, in paise (owed to the tax authority).
-    pub gst_paise: i64,
+    pub gst_paise: Paise,
     /// Earned by the partner.
-    pub commission_paise: i64,
+    pub commission_paise: Paise,
     /// Withheld from the commission.
-    pub tds_paise: i64,
+    pub tds_paise: Paise,
 }
 
+// The sums below are `None` only for charges no valid table produces (an amount near
+// `MAX_PAISE`, or parts larger than the fee): callers refuse those rather than guess.
 impl Charges {
     /// What the agent collects from the customer: amount + fee.
-    pub fn collectable_paise(&self) -> i64 {
-        self.amount_paise + self.fee_paise
+    pub fn collectable_paise(&self) -> Option<Paise> {
+        self.amount_paise.checked_add(self.fee_paise)
     }
 
     /// What the partner's wallet is debited: amount + fee − commission + TDS.
-    pub fn debit_paise(&self) -> i64 {
-        self.collectable_paise() - self.commission_paise + self.tds_paise
+    pub fn debit_paise(&self) -> Option<Paise> {
+        self.collectable_paise()?.checked_sub(self.commission_paise)?.checked_add(self.tds_paise)
     }
 
     /// What the platform keeps: fee − GST − commission.
-    pub fn revenue_paise(&self) -> i64 {
-        self.fee_paise - self.gst_paise - self.commission_paise
+    pub fn revenue_paise(&self) -> Option<Paise> {
+        self.fee_paise.checked_sub(self.gst_paise)?.checked_sub(self.commission_paise)
     }
 }
 
-/// `value × bp / 10000`, rounded half up (values are non-negative).
-fn share(value: i64, bp: i64) -> i64 {
-    (value * bp + BP / 2) / BP
+/// `value × bp / 10000`, rounded half up. Never more than `value` for a valid `bp`
+/// (0 to 10000), so it is an amount whenever `value` is.
+fn share(value: Paise, bp: i64) -> Paise {
+    let v = (value.get() * bp.clamp(0, BP) + BP / 2) / BP;
+    Paise::new(v).unwrap_or(value)
 }
 
 impl Pricing {
@@ -117,19 +122,19 @@ impl Pricing {
         }
         let most = 100_000_000; // ₹10 lakh: far above any fee, far from overflow
         for (name, paise) in [("fee_min_paise", self.fee_min_paise), ("fee_max_paise", self.fee_max_paise)] {
-            if !(0..=most).contains(&paise) {
+            if paise.get() > most {
                 return Err(format!("{name} must be between 0 and {most}"));
             }
         }
-        if self.fee_max_paise != 0 && self.fee_max_paise < self.fee_min_paise {
+        if !self.fee_max_paise.is_zero() && self.fee_max_paise < self.fee_min_paise {
             return Err("fee_max_paise must be 0 (no cap) or at least fee_min_paise".into());
         }
         if self.slabs.len() > MAX_SLABS {
             return Err(format!("at most {MAX_SLABS} slabs"));
         }
-        let mut previous = 0;
+        let mut previous = Paise::ZERO;
         for slab in &self.slabs {
-            if slab.up_to_paise <= previous || slab.up_to_paise > most || !(0..=most).contains(&slab.fee_paise) {
+            if slab.up_to_paise <= previous || slab.up_to_paise.get() > most || slab.fee_paise.get() > most {
                 return Err("slabs must have ascending up_to_paise (1 to 100000000) and fee_paise between 0 and 100000000".into());
             }
             previous = slab.up_to_paise;
@@ -138,12 +143,12 @@ impl Pricing {
     }
 
     /// The fee for `amount_paise`, GST included.
-    pub fn fee_paise(&self, amount_paise: i64) -> i64 {
+    pub fn fee_paise(&self, amount_paise: Paise) -> Paise {
         if let Some(slab) = self.slabs.iter().find(|s| amount_paise <= s.up_to_paise) {
             return slab.fee_paise;
         }
         let fee = share(amount_paise, self.fee_bp).max(self.fee_min_paise);
-        if self.fee_max_paise > 0 {
+        if !self.fee_max_paise.is_zero() {
             fee.min(self.fee_max_paise)
         } else {
             fee
@@ -151,11 +156,14 @@ impl Pricing {
     }
 
     /// Every charge on a transfer of `amount_paise`.
-    pub fn charges(&self, amount_paise: i64) -> Charges {
+    pub fn charges(&self, amount_paise: Paise) -> Charges {
         let fee_paise = self.fee_paise(amount_paise);
-        // GST is inside the fee: fee = net × (1 + rate), so GST = fee × rate / (1 + rate).
-        let gst_paise = (fee_paise * self.gst_bp + (BP + self.gst_bp) / 2) / (BP + self.gst_bp);
-        let commission_paise = share(fee_paise - gst_paise, self.commission_bp);
+        // GST is inside the fee: fee = net × (1 + rate), so GST = fee × rate / (1 + rate),
+        // which is never more than the fee.
+        let gst_bp = self.gst_bp.clamp(0, BP);
+        let gst = (fee_paise.get() * gst_bp + (BP + gst_bp) / 2) / (BP + gst_bp);
+        let gst_paise = Paise::new(gst).unwrap_or(fee_paise);
+        let commission_paise = share(fee_paise.checked_sub(gst_paise).unwrap_or(Paise::ZERO), self.commission_bp);
         let tds_paise = share(commission_paise, self.tds_bp);
         Charges { amount_paise, fee_paise, gst_paise, commission_paise, tds_paise }
     }
@@ -165,43 +173,53 @@ impl Pricing {
 mod tests {
     use super::*;
 
+    fn p(paise: i64) -> Paise {
+        Paise::new(paise).unwrap()
+    }
+
     #[test]
     fn default_pricing_matches_the_platforms_samples() {
         let p = Pricing::default();
         p.validate().expect("defaults are valid");
         // The refund sample: amount 5000.00, fee 50.0, commission reversed 28.38.
-        let c = p.charges(500_000);
-        assert_eq!((c.fee_paise, c.gst_paise), (5_000, 763));
-        assert_eq!(c.commission_paise, 2_839);
-        assert_eq!(c.tds_paise, 57);
-        assert_eq!(c.collectable_paise(), 505_000);
-        assert_eq!(c.debit_paise(), 505_000 - 2_839 + 57);
+        let c = p.charges(Paise::new(500_000).unwrap());
+        assert_eq!((c.fee_paise.get(), c.gst_paise.get()), (5_000, 763));
+        assert_eq!(c.commission_paise.get(), 2_839);
+        assert_eq!(c.tds_paise.get(), 57);
+        assert_eq!(c.collectable_paise().map(Paise::get), Some(505_000));
+        assert_eq!(c.debit_paise().map(Paise::get), Some(505_000 - 2_839 + 57));
         // Small amounts pay the minimum fee.
-        assert_eq!(p.charges(11_000).fee_paise, 1_000);
+        assert_eq!(p.charges(Paise::new(11_000).unwrap()).fee_paise.get(), 1_000);
     }
 
     #[test]
     fn every_amount_splits_without_loss() {
-        let p =
-            Pricing { slabs: vec![Slab { up_to_paise: 100_000, fee_paise: 1_500 }], fee_max_paise: 4_000, ..Pricing::default() };
-        p.validate().expect("valid");
+        let table = Pricing {
+            slabs: vec![Slab { up_to_paise: p(100_000), fee_paise: p(1_500) }],
+            fee_max_paise: p(4_000),
+            ..Pricing::default()
+        };
+        table.validate().expect("valid");
         for amount in (100..=500_000).step_by(97) {
-            let c = p.charges(amount);
-            assert!(c.revenue_paise() >= 0 && c.tds_paise <= c.commission_paise && c.gst_paise <= c.fee_paise, "{c:?}");
+            let c = table.charges(p(amount));
+            let revenue = c.revenue_paise().expect("revenue is never negative");
+            assert!(c.tds_paise <= c.commission_paise && c.gst_paise <= c.fee_paise, "{c:?}");
             // The wallet debit is exactly what the clearing, revenue, GST and TDS accounts receive.
-            assert_eq!(c.debit_paise(), c.amount_paise + c.revenue_paise() + c.gst_paise + c.tds_paise);
-            assert!(c.fee_paise <= 4_000);
+            let received = c.amount_paise.get() + revenue.get() + c.gst_paise.get() + c.tds_paise.get();
+            assert_eq!(c.debit_paise().map(Paise::get), Some(received));
+            assert!(c.fee_paise <= p(4_000));
         }
-        assert_eq!(p.fee_paise(100_000), 1_500);
-        assert_eq!(p.fee_paise(100_001), 1_000);
+        assert_eq!(table.fee_paise(p(100_000)), p(1_500));
+        assert_eq!(table.fee_paise(p(100_001)), p(1_000));
     }
 
     #[test]
     fn invalid_tables_are_refused() {
         assert!(Pricing { commission_bp: 10_001, ..Pricing::default() }.validate().is_err());
-        assert!(Pricing { fee_min_paise: -1, ..Pricing::default() }.validate().is_err());
-        assert!(Pricing { fee_max_paise: 500, ..Pricing::default() }.validate().is_err());
-        let unordered = vec![Slab { up_to_paise: 200, fee_paise: 1 }, Slab { up_to_paise: 100, fee_paise: 1 }];
+        // A negative fee cannot even be read from a configuration.
+        assert!(serde_json::from_str::<Pricing>(r#"{"fee_min_paise": -1}"#).is_err());
+        assert!(Pricing { fee_max_paise: p(500), ..Pricing::default() }.validate().is_err());
+        let unordered = vec![Slab { up_to_paise: p(200), fee_paise: p(1) }, Slab { up_to_paise: p(100), fee_paise: p(1) }];
         assert!(Pricing { slabs: unordered, ..Pricing::default() }.validate().is_err());
     }
 }

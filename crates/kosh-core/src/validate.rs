@@ -2,6 +2,7 @@
 //! returns a message fit to show a partner in `invalid_params`.
 
 use crate::civil::{self, Date};
+use crate::ids::UserCode;
 use serde::{Deserialize, Serialize};
 
 /// Longest free-text value Kosh accepts in any field.
@@ -204,7 +205,7 @@ impl ClientRefId {
 }
 
 /// An agent's 8-digit user code.
-pub fn parse_user_code(text: &str) -> Parsed<i64> {
+pub fn parse_user_code(text: &str) -> Parsed<UserCode> {
     let t = text.trim();
     if t.len() != 8 || !all_digits(t) {
         return Err("must be an 8-digit user code");
@@ -350,7 +351,7 @@ mod tests {
 
     #[test]
     fn user_codes_and_latlong() {
-        assert_eq!(parse_user_code("20810200"), Ok(20_810_200));
+        assert_eq!(parse_user_code("20810200"), Ok(UserCode::new(20_810_200)));
         assert!(parse_user_code("2081020").is_err());
         assert!(parse_latlong("28.61,77.20").is_ok());
         assert!(parse_latlong("128.61,77.20").is_err());

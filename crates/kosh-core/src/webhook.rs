@@ -7,9 +7,14 @@
 //! constant time, and refuses timestamps outside its tolerance, so a captured callback
 //! cannot be replayed later. Within the tolerance, receivers dedupe by `X-Kosh-Event-Id`
 //! (or the body's `tid`), as they must for retries anyway.
+//!
+//! The same callbacks also carry the [`standard`] Standard Webhooks headers, signed with
+//! the same secret (a `whsec_` + base64 key), for receivers using that spec's libraries.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+pub mod standard;
 
 /// Carries the signing time (ms since the epoch), part of what is signed.
 pub const TIMESTAMP_HEADER: &str = "x-kosh-timestamp";

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! # kosh-rails: how money reaches the banks
 //!
 //! A guided tour:
@@ -13,6 +14,7 @@
 //! and a real connector (which asks the bank) fits the same two calls.
 
 pub mod sandbox;
+pub mod verify;
 
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};

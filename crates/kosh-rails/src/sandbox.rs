@@ -22,3 +22,4 @@
 
 pub mod echelon_payout;
 pub mod rail;
+pub mod verify;

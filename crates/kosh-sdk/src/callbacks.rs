@@ -13,6 +13,8 @@
 //! timestamp tolerance ([`DEFAULT_TOLERANCE_MS`], 5 minutes) refuses replays of old
 //! captured callbacks; within it, dedupe by event id, as retries require anyway.
 
+/// Standard Webhooks verification (`standard::verify`), for the `webhook-*` headers.
+pub use kosh_core::webhook::standard;
 pub use kosh_core::webhook::{
     signature, verify as verify_parts, VerifyError, DEFAULT_TOLERANCE_MS, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };

@@ -173,7 +173,7 @@ async fn wallet_credit(
     let reference = parse_reference(request.reference.as_deref())?;
     let key = idempotency_key(&headers)?;
     let partner = find_partner(&app, &partner).await?;
-    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
+    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount, reference };
     let executed = match key {
         Some(key) => {
             let key = IdemKey { partner_id: partner.id, scope: kosh_store::scopes::ADMIN_WALLET_CREDIT.into(), key };
@@ -183,7 +183,13 @@ async fn wallet_credit(
     }
     .map_err(command_error)?;
     let WalletCredit { entry_id, balance } = executed.outcome;
-    tracing::debug!(partner_id = partner.id, entry_id, amount_paise = amount.get(), replayed = executed.replayed, "admin credit");
+    tracing::debug!(
+        partner_id = partner.id.get(),
+        entry_id,
+        amount_paise = amount.get(),
+        replayed = executed.replayed,
+        "admin credit"
+    );
     let mut body = balance_json(&partner, &balance);
     body.insert("entry_id".into(), entry_id.into());
     body.insert("amount".into(), amount.to_rupees_string().into());

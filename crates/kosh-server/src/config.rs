@@ -60,6 +60,9 @@ pub struct Config {
     pub otp_ttl_secs: u64,
     /// Bearer token for the operator API under `/admin`; without it the admin API is off.
     pub admin_token: Option<Secret>,
+    /// Bearer token `/metrics` requires; without it `/metrics` is open (bind it to a
+    /// private address then).
+    pub metrics_token: Option<Secret>,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_grace_secs: u64,
     /// How long a Fino biometric e-KYC stays under review before it completes, in seconds.
@@ -132,6 +135,15 @@ pub struct Config {
     /// a copy of the database alone cannot be searched for an Aadhaar number. Required
     /// outside sandbox mode; sandbox mode without it uses [`SANDBOX_AADHAAR_PEPPER`].
     pub aeps_aadhaar_pepper: Option<Secret>,
+    /// Verification: how long a verification's answer (masked) is kept, in days; the
+    /// verification worker then empties it.
+    pub verification_retention_days: u64,
+    /// Verification (sandbox provider): seconds between the answers of a bulk request's
+    /// entries, and how long a DigiLocker journey takes.
+    pub verification_async_step_secs: u64,
+    /// How often this node's verification worker purges and refunds, in milliseconds
+    /// (real time); 0: no worker here.
+    pub verification_worker_tick_ms: u64,
     /// HTTP: seconds a request head may take to arrive once its first byte has (slow clients).
     pub http_header_timeout_secs: u64,
     /// HTTP: seconds a request body may take to arrive once its head has; then 408.
@@ -169,6 +181,7 @@ impl Default for Config {
             sandbox_wallet_rupees: 1_000_000,
             otp_ttl_secs: 600,
             admin_token: None,
+            metrics_token: None,
             shutdown_grace_secs: 30,
             aeps_fino_ekyc_secs: 2 * 86_400,
             aeps_awaited_secs: 60,
@@ -202,6 +215,9 @@ impl Default for Config {
             cms_pricing: kosh_core::collections::default_cms_pricing(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
+            verification_retention_days: 30,
+            verification_async_step_secs: 5,
+            verification_worker_tick_ms: 1_000,
             http_header_timeout_secs: 10,
             http_body_timeout_secs: 30,
             http_idle_timeout_secs: 60,
@@ -262,6 +278,9 @@ impl Config {
         }
         if matches!(&self.admin_token, Some(t) if t.expose().len() < 16) {
             return bad("admin_token must be at least 16 characters");
+        }
+        if matches!(&self.metrics_token, Some(t) if t.expose().len() < 16) {
+            return bad("metrics_token must be at least 16 characters");
         }
         if self.aeps_fino_ekyc_secs > 3 * 86_400 {
             return bad("aeps_fino_ekyc_secs must be at most 259200 (3 days)");
@@ -351,6 +370,12 @@ impl Config {
         }
         if !(1..=3_650).contains(&self.callbacks_attempts_retention_days) {
             return bad("callbacks_attempts_retention_days must be between 1 and 3650");
+        }
+        if !(1..=3_650).contains(&self.verification_retention_days) {
+            return bad("verification_retention_days must be between 1 and 3650");
+        }
+        if self.verification_async_step_secs > 3_600 || self.verification_worker_tick_ms > 60_000 {
+            return bad("verification_async_step_secs must be at most 3600 and verification_worker_tick_ms at most 60000");
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ use error::{ApiError, ApiResult};
 use kosh_core::echelon::jwt::TokenMoney;
 use kosh_core::echelon::merchant::{signing_key, DEFAULT_PEPPER};
 use kosh_core::echelon::operations::{Grants, OperationError};
+use kosh_core::ids::MerchantId;
 use kosh_core::secret::Secret;
 use kosh_store::ops::echelon::Merchant;
 use kosh_store::sql::SqlError;
@@ -65,7 +66,7 @@ pub struct EchelonState {
     /// Compiled operations by token signature (unique per token).
     grants: Mutex<HashMap<String, Arc<Grants>>>,
     /// Merchants whose throttle window is known to be full: merchant id → window.
-    full_windows: Mutex<HashMap<i64, i64>>,
+    full_windows: Mutex<HashMap<MerchantId, i64>>,
     /// The rail payouts go out on: in sandbox mode the simulator driven by magic
     /// amounts (`SandboxPayoutRail`); outside it none until a real
     /// connector is configured, so payouts are refused rather than simulated.
@@ -129,11 +130,11 @@ impl EchelonState {
         Ok(compiled)
     }
 
-    fn known_full(&self, merchant_id: i64, window_s: i64) -> bool {
+    fn known_full(&self, merchant_id: MerchantId, window_s: i64) -> bool {
         self.full_windows.lock().expect("throttle cache").get(&merchant_id) == Some(&window_s)
     }
 
-    fn mark_full(&self, merchant_id: i64, window_s: i64) {
+    fn mark_full(&self, merchant_id: MerchantId, window_s: i64) {
         let mut full = self.full_windows.lock().expect("throttle cache");
         if full.len() >= MAX_CACHED {
             full.clear();

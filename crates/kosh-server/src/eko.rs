@@ -30,6 +30,7 @@ pub mod otp;
 pub mod params;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 use crate::state::AppState;
 use axum::extract::OriginalUri;
@@ -57,6 +58,7 @@ fn routes() -> Router<AppState> {
         .route("/user/verify", put(otp::verify))
         .route("/customers/{customer_id}/balance", get(balance::balance))
         .merge(dmt_routes())
+        .merge(verification::routes().0)
         .merge(collections::routes())
         .merge(cms::routes())
         .merge(loans::routes())
@@ -86,6 +88,7 @@ fn v3_routes() -> Router<AppState> {
         .route("/customer/payment/token", post(token::generate))
         .route("/customer/payment/token/{token}", get(token::inquiry))
         .route("/customer/payment/token/{token}/pay", post(token::pay))
+        .merge(verification::routes().1)
         .merge(collections::v3_routes())
         .merge(cms::routes())
 }

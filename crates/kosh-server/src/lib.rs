@@ -75,10 +75,12 @@ pub mod config;
 pub mod connections;
 pub mod echelon;
 pub mod eko;
+pub mod front;
 pub mod gateway;
 pub mod json_strict;
 pub mod metrics;
 pub mod rejections;
+pub mod request_id;
 pub mod sandbox;
 pub mod service;
 pub mod state;
@@ -92,6 +94,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use config::Config;
 use kosh_core::clock::SharedClock;
+use kosh_core::ids::PartnerId;
 use kosh_store::Store;
 use serde_json::json;
 use state::{AppState, PartnerCache};
@@ -127,26 +130,48 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .merge(eko::router(state.clone()))
         .merge(echelon::router(state.clone()))
         .merge(admin::router(state.clone()))
         .merge(eko::otp::sandbox_router(state.clone()))
         .merge(gateway::router(state.clone()))
+        .merge(front::router())
         .merge(cms::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(rejections::dialect_errors))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
 async fn healthz(State(app): State<AppState>) -> Response {
-    match app.store.partner(0).await {
+    match app.store.partner(PartnerId::new(0)).await {
         Ok(_) => Json(json!({ "status": "ok", "store": app.store.location().describe() })).into_response(),
         Err(e) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": e.to_string() }))).into_response()
         }
+    }
+}
+
+/// Readiness, for load balancers and orchestrators: the store answers and has every
+/// migration this binary knows. Reads `schema_migrations` only, never a business table,
+/// so a busy ledger cannot make a node look unready.
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.pending_migrations().await {
+        Ok(pending) if pending.is_empty() => {
+            Json(json!({ "status": "ready", "version": env!("CARGO_PKG_VERSION") })).into_response()
+        }
+        Ok(pending) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "status": "unready", "error": format!("schema migrations not applied: {pending:?}; run kosh migrate") }),
+            ),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unready", "error": e.to_string() }))).into_response(),
     }
 }
 
@@ -170,6 +195,8 @@ pub struct App {
     echelon_worker: Option<tokio::task::JoinHandle<()>>,
     /// Prunes stale request_hash uses.
     request_hash_worker: tokio::task::JoinHandle<()>,
+    /// Purges verification answers past their retention, unless `verification_worker_tick_ms` is 0.
+    verification_worker: Option<tokio::task::JoinHandle<()>>,
     /// Settles UPI QR payments at T+1.
     collections_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
@@ -192,15 +219,21 @@ impl App {
         let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let echelon = Arc::new(echelon::EchelonState::new(&config));
         let config_rail = config.sandbox_rail();
+        let store_stats = store.shared_stats();
         let state = AppState {
             store,
             partners: Arc::new(PartnerCache::new()),
             outbound: workers::outbound::Outbound::new(&config),
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics: Arc::new(metrics::Metrics::new(store_stats)),
             rail: config
                 .sandbox
                 .then(|| Arc::new(kosh_rails::sandbox::rail::SandboxRail::new(config_rail)) as Arc<dyn kosh_rails::Rail>),
             echelon,
+            verifier: config.sandbox.then(|| {
+                let step_ms = i64::try_from(config.verification_async_step_secs).unwrap_or(3_600) * 1000;
+                Arc::new(kosh_rails::sandbox::verify::SandboxVerifier { step_ms })
+                    as Arc<dyn kosh_rails::verify::VerificationProvider>
+            }),
             config: Arc::new(config),
         };
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
@@ -215,6 +248,7 @@ impl App {
         });
         let rail_worker = workers::rail::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
+        let verification_worker = workers::verifications::spawn(&state);
         let collections_worker = workers::collections::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
         Ok(App {
@@ -224,6 +258,7 @@ impl App {
             task,
             echelon_worker,
             request_hash_worker,
+            verification_worker,
             collections_worker,
             callbacks,
             rail_worker,
@@ -243,6 +278,9 @@ impl App {
             worker.abort();
         }
         self.request_hash_worker.abort();
+        if let Some(worker) = &self.verification_worker {
+            worker.abort();
+        }
         self.collections_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -9,6 +9,8 @@
 
 pub mod echelon;
 
+use kosh_core::ids::UserCode;
+use kosh_core::money::Paise;
 use kosh_store::commands::{Command, SeedSandbox};
 use kosh_store::ops::agents::NewAgent;
 use kosh_store::ops::partners::NewPartner;
@@ -16,7 +18,7 @@ use kosh_store::ops::partners::NewPartner;
 pub const DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
 pub const ACCESS_KEY: &str = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30";
 pub const INITIATOR_ID: &str = "9962981729";
-pub const USER_CODE: i64 = 20_810_200;
+pub const USER_CODE: UserCode = UserCode::new(20_810_200);
 pub const PARTNER_NAME: &str = "sandbox";
 
 /// The command that creates the sandbox partner, its agent (every service active) and its
@@ -41,6 +43,7 @@ pub fn seed_command(wallet_rupees: i64) -> Command {
             shop_name: "Sandbox Store".into(),
             residence_address: r#"{"line":"1 Sandbox Road","city":"Gurgaon","state":"Haryana","pincode":"122002"}"#.into(),
         },
-        wallet_paise: wallet_rupees.saturating_mul(100),
+        // The configuration keeps it within 0..=₹100 crore, the most one amount may be.
+        wallet_paise: Paise::from_rupees(wallet_rupees).unwrap_or(Paise::ZERO),
     })
 }

@@ -9,11 +9,13 @@
 //! I/O. `tests::handlers_call_no_rail_and_no_http` checks the first half of that rule.
 
 pub mod aeps;
+pub mod aeps_gateway;
 pub mod cms;
 pub mod collections;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod token;
+pub mod verification;
 
 /// Why a service or worker step got no answer from the store: a read failed, or a
 /// command was refused or could not be written.
@@ -49,6 +51,21 @@ mod tests {
                 rust_files(&path, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 out.push(path);
+            }
+        }
+    }
+
+    /// The gateway page's intents (announce, confirm, refuse) go through
+    /// `service::aeps_gateway`: its handlers run no store command and read no intent
+    /// themselves.
+    #[test]
+    fn gateway_intents_go_through_the_service() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gateway/api.rs");
+        let source = std::fs::read_to_string(&file).expect("gateway/api.rs");
+        let code = source.lines().enumerate().filter(|(_, line)| !line.trim_start().starts_with("//"));
+        for (n, line) in code {
+            for name in ["store.execute", "store.aeps_gateway_intent", "store.aeps_gateway_session"] {
+                assert!(!line.contains(name), "gateway/api.rs:{}: {line:?} calls {name} directly", n + 1);
             }
         }
     }

@@ -24,6 +24,9 @@ pub struct AppState {
     /// None outside sandbox mode: Kosh ships no real bank connector yet, and the
     /// simulator must never stand in for a bank.
     pub rail: Option<Arc<dyn Rail>>,
+    /// The verification (KYC) provider; like the rail, only the sandbox one exists, so
+    /// none outside sandbox mode.
+    pub verifier: Option<Arc<dyn kosh_rails::verify::VerificationProvider>>,
 }
 
 impl AppState {

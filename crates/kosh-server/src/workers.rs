@@ -18,3 +18,4 @@ pub mod outbound;
 pub mod policy;
 pub mod rail;
 pub mod request_hashes;
+pub mod verifications;

@@ -3,6 +3,7 @@
 //! from a manual clock, and every request is signed at the clock's time.
 
 mod eko_support;
+use kosh_core::ids::PartnerId;
 use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, signed_at, Backend, CUSTOMER, FINGPAY, LATLONG, T0_MS};
@@ -632,7 +633,7 @@ async fn concurrent_transactions_for_one_aadhaar_take_at_most_five(backend: Back
 }
 
 /// A token issued by another partner, straight through the store.
-async fn issue_token(env: &Env, issuer_id: i64, client_ref_id: &str) -> String {
+async fn issue_token(env: &Env, issuer_id: PartnerId, client_ref_id: &str) -> String {
     let token = kosh_store::ops::tokens::NewToken {
         client_ref_id: client_ref_id.into(),
         product_code: String::new(),

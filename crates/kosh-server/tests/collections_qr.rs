@@ -31,7 +31,7 @@ const DYNAMIC: &str = "/user/collection/upi-razorpay/generate-dynamic-qr";
 struct World {
     app: App,
     clock: Arc<ManualClock>,
-    partner_id: i64,
+    partner_id: kosh_core::ids::PartnerId,
     v3: Client,
     receiver: Receiver,
 }

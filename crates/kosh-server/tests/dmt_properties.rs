@@ -10,6 +10,8 @@
 //!   succeed.
 
 mod eko_support;
+use kosh_core::ids::{PartnerId, Tid};
+use kosh_core::money::Paise;
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -34,7 +36,7 @@ const STEPS: usize = 80;
 
 /// A partner with its own credentials, agent and funded wallet.
 struct Partner {
-    id: i64,
+    id: PartnerId,
     client: Client,
     user_code: String,
     credits_paise: i64,
@@ -48,7 +50,11 @@ async fn new_partner(app: &App, n: u32, wallet_paise: i64) -> Partner {
         initiator_id: format!("98000000{n:02}"),
     };
     let p = eko_support::create_partner(app, &format!("prop-{n}"), &credentials).await;
-    let credit = Command::CreditWallet(CreditWallet { partner_id: p.id, amount_paise: wallet_paise, reference: "test".into() });
+    let credit = Command::CreditWallet(CreditWallet {
+        partner_id: p.id,
+        amount_paise: Paise::new(wallet_paise).unwrap(),
+        reference: "test".into(),
+    });
     app.state.store.execute(credit).await.expect("credit");
     let client = Client::new(format!("{}/ekoapi/v1", app.url()), credentials);
     let user_code = eko_support::onboard(&client, &format!("ABCPQ{:04}K", n), &format!("97000000{n:02}")).await;
@@ -121,7 +127,7 @@ async fn random_sequences_keep_the_ledger_consistent(backend: Backend) {
         }
         let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
         for p in &partners {
-            for t in app.state.store.dmt_transfers(p.id, 0).await.expect("list") {
+            for t in app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list") {
                 *seen.entry(t.tx_status.code()).or_default() += 1;
             }
         }
@@ -140,7 +146,7 @@ async fn send_transfer(p: &Partner, form: &[(&'static str, String)]) {
 }
 
 async fn inquire_any(app: &App, p: &Partner, rng: &mut StdRng) {
-    let transfers = app.state.store.dmt_transfers(p.id, 0).await.expect("list");
+    let transfers = app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     if transfers.is_empty() {
         return;
     }
@@ -150,7 +156,7 @@ async fn inquire_any(app: &App, p: &Partner, rng: &mut StdRng) {
 }
 
 async fn refund_any(app: &App, p: &Partner, rng: &mut StdRng) {
-    let transfers = app.state.store.dmt_transfers(p.id, 0).await.expect("list");
+    let transfers = app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     let pending: Vec<_> = transfers.iter().filter(|t| t.tx_status == TxStatus::RefundPending).collect();
     if pending.is_empty() {
         return;
@@ -174,12 +180,12 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
     assert_eq!(totals.debits_pending, totals.credits_pending, "pending entries balance ({at})");
     assert_eq!(store.ledger_limit_violations().await.expect("violations"), 0, "no wallet is negative ({at})");
 
-    let transfers = store.dmt_transfers(p.id, 0).await.expect("list");
+    let transfers = store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     let (mut posted, mut pending) = (0, 0);
     let mut used: BTreeMap<&str, i64> = BTreeMap::new();
     let month = month_key(store.now_ms());
     for t in &transfers {
-        let debit = t.charges.debit_paise();
+        let debit = t.charges.debit_paise().expect("a debit in range").get();
         let entry = store.ledger_entry(t.entry_id).await.expect("read").expect("entry");
         let expected_state = match t.tx_status {
             TxStatus::Success => {
@@ -195,7 +201,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
         assert_eq!(entry.state, expected_state, "transfer {} in {:?} ({at})", t.tid, t.tx_status);
         assert_eq!(entry.amount_paise.get(), debit, "the entry moves the transfer's debit ({at})");
         if t.tx_status.uses_limit() && t.limit_month == month {
-            *used.entry(t.customer_mobile.as_str()).or_default() += t.charges.amount_paise;
+            *used.entry(t.customer_mobile.as_str()).or_default() += t.charges.amount_paise.get();
         }
     }
     let wallet = store.balance(p.id, &AccountKind::PartnerWallet).await.expect("wallet");
@@ -211,7 +217,7 @@ async fn check_invariants(app: &App, p: &Partner, seed: u64, step: usize) {
 
 async fn concurrent_transfers_spend_exactly_the_wallet(backend: Backend) {
     let (app, _clock) = dmt_support::start(backend, |_| {}).await;
-    let debit = Pricing::default().charges(100_000).debit_paise();
+    let debit = Pricing::default().charges(Paise::new(100_000).unwrap()).debit_paise().expect("in range").get();
     let affordable = 17;
     let mut p = new_partner(&app, 3, affordable * debit + debit / 2).await;
     let mut rids = Vec::new();
@@ -248,7 +254,7 @@ async fn concurrent_transfers_spend_exactly_the_wallet(backend: Backend) {
         "exactly the affordable ones succeed"
     );
     assert_eq!(available(&app, p.id).await, debit / 2, "what is left cannot pay for another");
-    let settled = app.state.store.dmt_transfers(p.id, 0).await.expect("list");
+    let settled = app.state.store.dmt_transfers(p.id, Tid::new(0)).await.expect("list");
     assert_eq!(settled.len(), affordable as usize, "refused transfers left no record");
     assert!(settled.iter().all(|t| t.tx_status == TxStatus::Success));
     assert_eq!(app.state.store.ledger_limit_violations().await.expect("violations"), 0);

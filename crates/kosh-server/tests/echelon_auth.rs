@@ -239,7 +239,7 @@ async fn money_restricted_tokens_create_only_that_money(backend: Backend) {
 async fn merchants_are_isolated(backend: Backend) {
     let e = start(backend).await;
     let other = add_merchant(&e, "OTHER-M", "other-secret-0123456789").await;
-    assert!(other > 0);
+    assert!(other.get() > 0);
     let (status, _) = e
         .call(
             "POST",

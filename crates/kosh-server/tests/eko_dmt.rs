@@ -3,6 +3,7 @@
 //! failures and refunds, idempotency, crash recovery.
 
 mod eko_support;
+use kosh_core::ids::{RecipientId, Tid, UserCode};
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -91,9 +92,16 @@ async fn the_seed_flow_end_to_end(backend: Backend) {
         (&json!("1500.00"), &json!("15.0"), &json!("1515.0"))
     );
     assert_eq!(data["bank_ref_num"].as_str().map(str::len), Some(12), "{data}");
-    let charges = Pricing::default().charges(150_000);
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "one debit of amount + fee − commission + TDS");
-    assert_eq!(data["balance"], kosh_core::money::Paise::new(before - charges.debit_paise()).unwrap().to_java_double_string());
+    let charges = Pricing::default().charges(Paise::new(150_000).unwrap());
+    assert_eq!(
+        available(&app, partner_id).await,
+        before - charges.debit_paise().unwrap().get(),
+        "one debit of amount + fee − commission + TDS"
+    );
+    assert_eq!(
+        data["balance"],
+        kosh_core::money::Paise::new(before - charges.debit_paise().unwrap().get()).unwrap().to_java_double_string()
+    );
 
     let tid = data["tid"].as_str().expect("tid").to_owned();
     for path in [format!("/transactions/{tid}"), "/transactions/client_ref_id:SEED-IMPS-1".to_owned()] {
@@ -127,7 +135,7 @@ async fn neft_waits_for_its_batch_then_settles_with_a_status_event(backend: Back
     );
     assert_eq!(sent["data"]["channel_desc"], "NEFT");
     let tid = tid_of(&sent);
-    let debit = Pricing::default().charges(200_050).debit_paise();
+    let debit = Pricing::default().charges(Paise::new(200_050).unwrap()).debit_paise().unwrap().get();
     assert_eq!(available(&app, partner_id).await, before - debit, "reserved while the batch is awaited");
     let inquiry = get(&eko, &format!("/transactions/{tid}"), &[]).await;
     assert_eq!((&inquiry["response_status_id"], &inquiry["data"]["tx_status"]), (&json!(2), &json!("2")), "{inquiry}");
@@ -171,8 +179,12 @@ async fn a_late_failure_goes_to_refund_pending_and_refunds_with_the_otp(backend:
     clock.advance_ms(31_000);
     let failed = wait_for(&app, partner_id, tid, |t| t.tx_status == TxStatus::RefundPending).await;
     assert!(failed.reason.contains("returned"), "{}", failed.reason);
-    let charges = Pricing::default().charges(100_000);
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "still reserved until the refund");
+    let charges = Pricing::default().charges(Paise::new(100_000).unwrap());
+    assert_eq!(
+        available(&app, partner_id).await,
+        before - charges.debit_paise().unwrap().get(),
+        "still reserved until the refund"
+    );
 
     let inquiry = get(&eko, &format!("/transactions/{tid}"), &[]).await;
     assert_eq!((&inquiry["response_status_id"], &inquiry["data"]["tx_status"]), (&json!(3), &json!("3")), "{inquiry}");
@@ -184,7 +196,7 @@ async fn a_late_failure_goes_to_refund_pending_and_refunds_with_the_otp(backend:
         call(&eko, Method::POST, &format!("/transactions/{tid}/refund"), &[("user_code", AGENT), ("otp", wrong), ("state", "1")])
             .await;
     assert_eq!((&refused["status"], &refused["message"]), (&json!(302), &json!("Wrong OTP")), "{refused}");
-    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise(), "a wrong OTP changes nothing");
+    assert_eq!(available(&app, partner_id).await, before - charges.debit_paise().unwrap().get(), "a wrong OTP changes nothing");
 
     let resent = call(&eko, Method::POST, &format!("/transactions/{tid}/refund/otp"), &[("user_code", AGENT)]).await;
     assert_eq!((&resent["status"], &resent["response_type_id"]), (&json!(0), &json!(2133)), "{resent}");
@@ -315,9 +327,10 @@ async fn the_same_client_ref_id_makes_one_transfer(backend: Backend) {
     let tids: std::collections::BTreeSet<String> =
         answers.iter().map(|a| a["data"]["tid"].as_str().expect("tid").to_owned()).collect();
     assert_eq!(tids.len(), 1, "one transfer for one client_ref_id: {answers:?}");
-    let debits = Pricing::default().charges(10_000).debit_paise() + Pricing::default().charges(20_000).debit_paise();
+    let debits = Pricing::default().charges(Paise::new(10_000).unwrap()).debit_paise().unwrap().get()
+        + Pricing::default().charges(Paise::new(20_000).unwrap()).debit_paise().unwrap().get();
     assert_eq!(available(&app, partner_id).await, before - debits, "one debit per client_ref_id");
-    assert_eq!(app.state.store.dmt_transfers(partner_id, 0).await.expect("list").len(), 2);
+    assert_eq!(app.state.store.dmt_transfers(partner_id, Tid::new(0)).await.expect("list").len(), 2);
 
     let other = transfer(&eko, mobile, &rid, "300", "IDEM-1", "2").await;
     assert_eq!((&other["status"], &other["message"]), (&json!(1), &json!("Duplicate client_ref_id")), "{other}");
@@ -354,11 +367,11 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
     let partner_id = sandbox_partner(&app).await;
     let mobile = "9123400007";
     verified_customer(&app, &eko, AGENT, mobile).await;
-    let rid: i64 = recipient(&eko, AGENT, mobile, "3300001234", "FDRL0000001").await.parse().expect("id");
+    let rid: RecipientId = recipient(&eko, AGENT, mobile, "3300001234", "FDRL0000001").await.parse().expect("id");
     let before = available(&app, partner_id).await;
     let recorded = NewTransfer {
         partner_id,
-        user_code: 20_810_200,
+        user_code: UserCode::new(20_810_200),
         client_ref_id: "CRASH-1".into(),
         customer_mobile: mobile.into(),
         recipient_id: rid,
@@ -384,7 +397,10 @@ async fn a_transfer_left_unanswered_by_a_crash_is_finished_after_a_restart(backe
     let restarted_partner = sandbox_partner(&restarted).await;
     let done = wait_for(&restarted, restarted_partner, tid, |t| t.tx_status == TxStatus::Success).await;
     assert_eq!(done.bank_ref_num.len(), 12);
-    assert_eq!(available(&restarted, partner_id).await, before - Pricing::default().charges(50_000).debit_paise());
+    assert_eq!(
+        available(&restarted, partner_id).await,
+        before - Pricing::default().charges(Paise::new(50_000).unwrap()).debit_paise().unwrap().get()
+    );
     let events = status_events(&restarted, partner_id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((&events[0]["old_tx_status"], &events[0]["tx_status"]), (&json!(2), &json!(0)));
@@ -410,7 +426,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
     let partner_id = sandbox_partner(&app).await;
     let mobile = "9123400008";
     verified_customer(&app, &eko, AGENT, mobile).await;
-    let rid: i64 = recipient(&eko, AGENT, mobile, "5500004444", "ICIC0000456").await.parse().expect("id");
+    let rid: RecipientId = recipient(&eko, AGENT, mobile, "5500004444", "ICIC0000456").await.parse().expect("id");
     let before = available(&app, partner_id).await;
     let mut tids = Vec::new();
     for (channel, reference) in
@@ -418,7 +434,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
     {
         let recorded = NewTransfer {
             partner_id,
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             client_ref_id: reference.into(),
             customer_mobile: mobile.into(),
             recipient_id: rid,
@@ -437,7 +453,7 @@ async fn a_late_failure_left_unanswered_by_a_crash_is_refund_pending_not_decline
     let restarted = kosh_server::App::start(config.expect("config"), clock.clone()).await.expect("restart");
     let claimed = kosh_server::workers::rail::run_once(&restarted.state).await.expect("a worker round");
     assert_eq!(claimed, 2, "{backend:?}");
-    let debits = 2 * Pricing::default().charges(60_000).debit_paise();
+    let debits = 2 * Pricing::default().charges(Paise::new(60_000).unwrap()).debit_paise().unwrap().get();
     for tid in &tids {
         let t = restarted.state.store.dmt_transfer(partner_id, *tid).await.expect("read").expect("the transfer");
         assert_eq!(t.tx_status, TxStatus::RefundPending, "{backend:?} {:?}: a late failure, not a decline", t.channel);
@@ -478,11 +494,11 @@ async fn a_replay_after_a_pricing_change_answers_the_original_transfer(backend: 
     let first = transfer(&eko, mobile, &rid, "1000", "REPRICED-1", "2").await;
     assert_eq!((&first["status"], &first["data"]["tx_status"]), (&json!(0), &json!("0")), "{first}");
     let after_first = available(&app, partner_id).await;
-    assert_eq!(after_first, before - Pricing::default().charges(100_000).debit_paise());
+    assert_eq!(after_first, before - Pricing::default().charges(Paise::new(100_000).unwrap()).debit_paise().unwrap().get());
     app.stop().await;
 
     let mut config = config.expect("config");
-    let repriced = Pricing { fee_bp: 200, fee_min_paise: 2_500, ..Pricing::default() };
+    let repriced = Pricing { fee_bp: 200, fee_min_paise: Paise::new(2_500).unwrap(), ..Pricing::default() };
     config.dmt_pricing = repriced.clone();
     config.rail_recovery_secs = 600;
     let restarted = kosh_server::App::start(config, std::sync::Arc::new(kosh_core::clock::SystemClock)).await.expect("restart");
@@ -500,14 +516,14 @@ async fn a_replay_after_a_pricing_change_answers_the_original_transfer(backend: 
     assert_eq!((&changed["status"], &changed["message"]), (&json!(1), &json!("Duplicate client_ref_id")), "{changed}");
     let fresh = transfer(&eko, mobile, &rid, "1000", "REPRICED-2", "2").await;
     assert_eq!(fresh["data"]["tx_status"], "0", "{fresh}");
-    let new_debit = repriced.charges(100_000).debit_paise();
-    assert_ne!(new_debit, Pricing::default().charges(100_000).debit_paise());
+    let new_debit = repriced.charges(Paise::new(100_000).unwrap()).debit_paise().unwrap().get();
+    assert_ne!(new_debit, Pricing::default().charges(Paise::new(100_000).unwrap()).debit_paise().unwrap().get());
     assert_eq!(
         available(&restarted, partner_id).await,
         after_first - new_debit,
         "{backend:?}: a new transfer pays the new table"
     );
-    assert_eq!(restarted.state.store.dmt_transfers(partner_id, 0).await.expect("list").len(), 2);
+    assert_eq!(restarted.state.store.dmt_transfers(partner_id, Tid::new(0)).await.expect("list").len(), 2);
     restarted.stop().await;
 }
 

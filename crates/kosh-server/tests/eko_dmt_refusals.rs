@@ -3,6 +3,7 @@
 //! transfers, outbox, customer state and limits are compared before and after).
 
 mod eko_support;
+use kosh_core::ids::Tid;
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -30,7 +31,7 @@ on_both_backends!(
 struct Snapshot {
     available_paise: i64,
     ledger: kosh_core::ledger::Balance,
-    transfers: Vec<(i64, TxStatus)>,
+    transfers: Vec<(Tid, TxStatus)>,
     outbox: usize,
     customers: Vec<Value>,
 }
@@ -38,7 +39,8 @@ struct Snapshot {
 async fn snapshot(app: &App, mobiles: &[&str]) -> Snapshot {
     let partner_id = sandbox_partner(app).await;
     let store = &app.state.store;
-    let transfers = store.dmt_transfers(partner_id, 0).await.expect("transfers").iter().map(|t| (t.tid, t.tx_status)).collect();
+    let transfers =
+        store.dmt_transfers(partner_id, Tid::new(0)).await.expect("transfers").iter().map(|t| (t.tid, t.tx_status)).collect();
     let mut customers = Vec::new();
     for m in mobiles {
         let c = store.dmt_customer(partner_id, m).await.expect("customer");
@@ -188,7 +190,7 @@ async fn refunds_of_the_wrong_transfer_change_nothing(backend: Backend) {
     let late = recipient(&eko, AGENT, mobile, "123456784444", "CNRB0000001").await;
     let settled = tid_of(&transfer(&eko, mobile, &ok, "100", "RF-OK", "2").await);
     let failing = tid_of(&transfer(&eko, mobile, &late, "100", "RF-FAIL", "2").await);
-    let refund = |tid: i64, otp: String| {
+    let refund = |tid: Tid, otp: String| {
         let eko = eko.clone();
         async move {
             call(
@@ -205,7 +207,7 @@ async fn refunds_of_the_wrong_transfer_change_nothing(backend: Backend) {
     let success = refund(settled, "123456".into()).await;
     expect(&success, 1, "Transaction is not eligible for refund");
     assert!(success["hint"].as_str().unwrap_or("").contains("Success (tx_status 0)"), "{success}");
-    expect(&refund(999_999, "123456".into()).await, 168, "TID does not exist");
+    expect(&refund(Tid::new(999_999), "123456".into()).await, 168, "TID does not exist");
     let otp_path = call(&eko, Method::POST, &format!("/transactions/{settled}/refund/otp"), &[("user_code", AGENT)]).await;
     expect(&otp_path, 1, "Transaction is not eligible for refund");
     let not_failed_yet = refund(failing, "123456".into()).await;

@@ -2,6 +2,7 @@
 //! server on both backends, signed with kosh-sdk.
 
 mod eko_support;
+use kosh_core::ids::UserCode;
 use kosh_testkit::on_both_backends;
 
 use eko_support::{agent_form, get, invalid_names, onboard, pairs, put, sandbox, service_entry, Backend};
@@ -395,7 +396,7 @@ async fn require_active_service_answers_agent_not_allowed(backend: Backend) {
     let eko = sandbox(&app, "/ekoapi/v1");
     let uc = onboard(&eko, "ABCPK1234K", "9876500040").await;
     let partner = app.state.store.partner_by_developer_key(&Credentials::sandbox().developer_key).await.unwrap().unwrap();
-    let user_code: i64 = uc.parse().unwrap();
+    let user_code: UserCode = uc.parse().unwrap();
     let gate = |service_code| require_active_service(&app.state, partner.id, user_code, service_code);
 
     let refused = gate(45).await.expect_err("45 is not active yet");
@@ -414,9 +415,11 @@ async fn require_active_service_answers_agent_not_allowed(backend: Backend) {
     let off = gate(45).await.expect_err("45 was deactivated");
     assert!(off.hint.unwrap_or_default().contains("deactivated"));
 
-    let nobody = require_active_service(&app.state, partner.id, 99_999_999, 45).await.expect_err("no such agent");
+    let nobody = require_active_service(&app.state, partner.id, UserCode::new(99_999_999), 45).await.expect_err("no such agent");
     assert_eq!(nobody.status, 463);
-    require_active_service(&app.state, partner.id, 20_810_200, 52).await.expect("the sandbox agent has every service");
+    require_active_service(&app.state, partner.id, UserCode::new(20_810_200), 52)
+        .await
+        .expect("the sandbox agent has every service");
     app.stop().await;
 }
 

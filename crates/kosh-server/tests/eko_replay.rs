@@ -6,6 +6,7 @@
 //! Kosh, so there is nothing of theirs to replay-protect.)
 
 mod eko_support;
+use kosh_core::ids::PartnerId;
 use kosh_testkit::on_both_backends;
 
 use eko_support::{signed_at, Backend, CUSTOMER, FINGPAY, LATLONG, T0_MS};
@@ -110,7 +111,7 @@ impl Env {
         Captured { timestamp_ms: self.clock.now_ms() }
     }
 
-    async fn partner_id(&self) -> i64 {
+    async fn partner_id(&self) -> PartnerId {
         self.app.state.store.find_partner("sandbox").await.unwrap().expect("the sandbox partner").id
     }
 

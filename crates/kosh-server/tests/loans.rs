@@ -28,8 +28,8 @@ struct World {
     app: App,
     clock: Arc<ManualClock>,
     lender: Credentials,
-    lender_id: i64,
-    borrower_id: i64,
+    lender_id: kosh_core::ids::PartnerId,
+    borrower_id: kosh_core::ids::PartnerId,
     receiver: Receiver,
 }
 
@@ -43,7 +43,14 @@ async fn world(backend: Backend) -> World {
     };
     let lender_id = eko_support::create_partner(&app, "lender", &lender).await.id;
     let store = &app.state.store;
-    store.execute(CreditWallet { partner_id: lender_id, amount_paise: 1_000_000, reference: "capital".into() }).await.unwrap();
+    store
+        .execute(CreditWallet {
+            partner_id: lender_id,
+            amount_paise: kosh_core::money::Paise::new(1_000_000).unwrap(),
+            reference: "capital".into(),
+        })
+        .await
+        .unwrap();
     let receiver = Receiver::start(clock.clone(), Arc::new(|_| reply(200, "{}"))).await;
     set_endpoint(store, lender_id, "tx_status", &format!("{}/lender", receiver.url), None).await;
     let borrower_id = callback_support::partner_id(store, "sandbox").await;
@@ -76,7 +83,7 @@ impl World {
         self.call(reqwest::Method::GET, &format!("/loan/loanid:{loan_id}"), credentials, &[]).await
     }
 
-    async fn balance(&self, partner_id: i64, kind: AccountKind) -> kosh_core::ledger::Balance {
+    async fn balance(&self, partner_id: kosh_core::ids::PartnerId, kind: AccountKind) -> kosh_core::ledger::Balance {
         self.app.state.store.balance(partner_id, &kind).await.unwrap()
     }
 

@@ -4,6 +4,7 @@
 //! refused. Every refusal leaves the store as it was.
 
 mod eko_support;
+use kosh_core::ids::UserCode;
 use kosh_testkit::on_both_backends;
 mod dmt_support;
 
@@ -141,7 +142,7 @@ async fn onboarding_refuses_a_boolean_name(backend: Backend) {
     body["first_name"] = json!("Asha");
     let served = eko.send_json(Method::PUT, "/user/onboard", &body, None).await.unwrap();
     assert_eq!(served.body["response_type_id"], 1290, "{}", served.body);
-    let user_code: i64 = served.body["data"]["user_code"].as_str().and_then(|c| c.parse().ok()).expect("a user_code");
+    let user_code: UserCode = served.body["data"]["user_code"].as_str().and_then(|c| c.parse().ok()).expect("a user_code");
     let partner = app.state.store.find_partner("sandbox").await.unwrap().expect("the sandbox partner");
     let agent = app.state.store.agent(partner.id, user_code).await.unwrap().expect("the agent");
     assert_eq!(agent.first_name, "Asha", "{backend:?}");

@@ -3,6 +3,7 @@
 //! a panic message or an error that prints one leaks nothing.
 
 use kosh_core::echelon::merchant::StoredSecret;
+use kosh_core::ids::{MerchantId, PartnerId, Tid, UserCode};
 use kosh_core::secret::{Secret, REDACTED};
 use kosh_server::config::Config;
 use kosh_store::commands::callbacks::{CallbackCommand, SetEndpoint, SetSigning};
@@ -52,7 +53,7 @@ fn endpoint() -> Endpoint {
 
 fn new_merchant() -> NewMerchant {
     NewMerchant {
-        partner_id: 1,
+        partner_id: PartnerId::new(1),
         merchant_code: "ACME-1".into(),
         name: "Acme".into(),
         secret_salt: "salt".into(),
@@ -66,7 +67,7 @@ fn new_merchant() -> NewMerchant {
 fn partners_and_their_commands_never_show_the_access_key() {
     let new = new_partner();
     let partner = Partner {
-        id: 7,
+        id: PartnerId::new(7),
         name: new.name.clone(),
         developer_key: new.developer_key.clone(),
         access_key: new.access_key.clone(),
@@ -86,9 +87,9 @@ fn partners_and_their_commands_never_show_the_access_key() {
 fn callback_endpoints_and_signing_never_show_passwords_header_values_or_secrets() {
     let secrets = [BASIC_PASSWORD, HEADER_VALUE];
     assert_hidden("Endpoint", &format!("{:?}", endpoint()), &secrets);
-    let set = CallbackCommand::SetEndpoint(SetEndpoint { partner_id: 1, endpoint: endpoint() });
+    let set = CallbackCommand::SetEndpoint(SetEndpoint { partner_id: PartnerId::new(1), endpoint: endpoint() });
     assert_hidden("SetEndpoint", &format!("{:?}", Command::Callbacks(set)), &secrets);
-    let signing = CallbackCommand::SetSigning(SetSigning { partner_id: 1, secret: Some(SIGNING_SECRET.into()) });
+    let signing = CallbackCommand::SetSigning(SetSigning { partner_id: PartnerId::new(1), secret: Some(SIGNING_SECRET.into()) });
     assert_hidden("SetSigning", &format!("{signing:?}"), &[SIGNING_SECRET]);
 }
 
@@ -96,7 +97,7 @@ fn callback_endpoints_and_signing_never_show_passwords_header_values_or_secrets(
 fn merchants_never_show_their_token_key() {
     let new = new_merchant();
     let merchant = Merchant {
-        id: 1,
+        id: MerchantId::new(1),
         partner_id: new.partner_id,
         merchant_code: new.merchant_code.clone(),
         name: new.name.clone(),
@@ -125,9 +126,9 @@ fn merchants_never_show_their_token_key() {
 #[test]
 fn gateway_sessions_never_show_the_partners_custom_headers() {
     let new = NewGatewaySession {
-        partner_id: 1,
+        partner_id: PartnerId::new(1),
         token_hash: "hash".into(),
-        user_code: 20810200,
+        user_code: UserCode::new(20810200),
         callback_url: "https://partner.example/aeps".into(),
         custom_params: "{}".into(),
         custom_headers: CUSTOM_HEADERS.into(),
@@ -186,27 +187,28 @@ fn otp_codes_in_commands_never_show() {
         sandbox_visible: true,
     };
     let check = Command::CheckOtp(CheckOtp {
-        partner_id: 1,
+        partner_id: PartnerId::new(1),
         purpose: "user_mobile".into(),
         subject: "9876500001".into(),
         code: CODE.into(),
         otp_ref_id: None,
     });
     let verify = DmtCommand::VerifyCustomer(VerifyCustomer {
-        partner_id: 1,
+        partner_id: PartnerId::new(1),
         mobile: "9876500001".into(),
         code: CODE.into(),
         otp_ref_id: None,
     });
-    let refund = DmtCommand::Refund(Refund { partner_id: 1, tid: 5, code: CODE.into(), otp_ref_id: None });
+    let refund =
+        DmtCommand::Refund(Refund { partner_id: PartnerId::new(1), tid: Tid::new(5), code: CODE.into(), otp_ref_id: None });
     let ekyc = AepsCommand::VerifyEkycOtp(VerifyEkycOtp {
-        partner_id: 1,
-        user_code: 2,
+        partner_id: PartnerId::new(1),
+        user_code: UserCode::new(2),
         code: CODE.into(),
         otp_ref_id: None,
         reference_tid: None,
     });
-    let issue = Command::IssueOtp(IssueOtp { partner_id: 1, request });
+    let issue = Command::IssueOtp(IssueOtp { partner_id: PartnerId::new(1), request });
     for text in [format!("{issue:?}"), format!("{check:?}"), format!("{verify:?}"), format!("{refund:?}"), format!("{ekyc:?}")] {
         assert_hidden("an OTP command", &text, &[CODE]);
     }

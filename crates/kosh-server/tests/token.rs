@@ -4,6 +4,7 @@
 //! 127.0.0.1 with Basic auth).
 
 mod eko_support;
+use kosh_core::ids::PartnerId;
 use kosh_testkit::on_both_backends;
 mod callback_support;
 
@@ -31,7 +32,7 @@ const AGENT: &str = "20810200";
 struct World {
     app: App,
     clock: Arc<ManualClock>,
-    issuer_id: i64,
+    issuer_id: PartnerId,
     issuer: Client,
     payer: Client,
     partner_server: Receiver,
@@ -125,7 +126,7 @@ impl World {
         answer.body
     }
 
-    async fn wallet(&self, partner_id: i64) -> i64 {
+    async fn wallet(&self, partner_id: PartnerId) -> i64 {
         self.app.state.store.balance(partner_id, &AccountKind::PartnerWallet).await.unwrap().available_credit()
     }
 }

@@ -6,6 +6,7 @@ use crate::sql::SqlError;
 use crate::sqlite::{run_ready, SqliteConn};
 use crate::{Backend, Store};
 use kosh_core::echelon::Direction;
+use kosh_core::ids::{MerchantId, PartnerId};
 
 impl Store {
     /// The merchant with this merchant code.
@@ -14,7 +15,7 @@ impl Store {
     }
 
     /// The merchant with this id.
-    pub async fn echelon_merchant_by_id(&self, id: i64) -> Result<Option<Merchant>, SqlError> {
+    pub async fn echelon_merchant_by_id(&self, id: MerchantId) -> Result<Option<Merchant>, SqlError> {
         read!(self, db => echelon::merchant_by_id(db, id))
     }
 
@@ -26,7 +27,7 @@ impl Store {
     /// A payin or payout by its merchant order id.
     pub async fn echelon_payment(
         &self,
-        merchant_id: i64,
+        merchant_id: MerchantId,
         direction: Direction,
         order_id: &str,
     ) -> Result<Option<Payment>, SqlError> {
@@ -44,7 +45,7 @@ impl Store {
     }
 
     /// When the partner's ledger last moved, if ever.
-    pub async fn last_ledger_movement(&self, partner_id: i64) -> Result<Option<i64>, SqlError> {
+    pub async fn last_ledger_movement(&self, partner_id: PartnerId) -> Result<Option<i64>, SqlError> {
         read!(self, db => echelon::last_ledger_movement(db, partner_id))
     }
 }

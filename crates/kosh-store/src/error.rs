@@ -93,6 +93,9 @@ pub enum Rejection {
     /// A DMT rule refused the command.
     #[error(transparent)]
     Dmt(#[from] kosh_core::dmt::DmtRejection),
+    /// A verification step was refused (out of order, expired).
+    #[error(transparent)]
+    Verification(#[from] kosh_core::verification::VerifyRejection),
 }
 
 /// Why a command did not succeed: refused by the domain, or failed in storage.

@@ -113,6 +113,7 @@ pub mod stats;
 use commands::{Command, Executed, Guard, IdemKey, RequestHashUse, StoreCommand};
 use error::{CmdResult, CommandError};
 use kosh_core::clock::SharedClock;
+use kosh_core::ids::{PartnerId, Tid, UserCode};
 use kosh_core::ledger::{AccountKind, Balance};
 use kosh_core::services::AgentService;
 use ops::agents::Agent;
@@ -202,6 +203,7 @@ macro_rules! read {
 mod collections_reads;
 mod dmt_reads;
 mod echelon_reads;
+mod verification_reads;
 
 impl Store {
     /// Opens the store. Call [`Store::migrate`] before use on a new database.
@@ -227,6 +229,11 @@ impl Store {
     /// What the store has done, for `/metrics`.
     pub fn stats(&self) -> &StoreStats {
         &self.stats
+    }
+
+    /// The same counters, shared: a metrics collector reads them at each scrape.
+    pub fn shared_stats(&self) -> Arc<StoreStats> {
+        self.stats.clone()
     }
 
     /// Now, by the store's clock (ms since the epoch): the time every command is stamped with.
@@ -327,13 +334,19 @@ impl Store {
         }
     }
 
+    /// The schema migrations this binary knows that the database lacks (see
+    /// [`migrate::pending`]); an error when the store cannot be read at all.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, SqlError> {
+        read!(self, db => migrate::pending(db))
+    }
+
     /// The partner whose developer key this is.
     pub async fn partner_by_developer_key(&self, key: &str) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_developer_key(db, key))
     }
 
     /// The partner with this id.
-    pub async fn partner(&self, id: i64) -> Result<Option<Partner>, SqlError> {
+    pub async fn partner(&self, id: PartnerId) -> Result<Option<Partner>, SqlError> {
         read!(self, db => ops::partners::by_id(db, id))
     }
 
@@ -348,20 +361,20 @@ impl Store {
     }
 
     /// The partner's agent with this `user_code`.
-    pub async fn agent(&self, partner_id: i64, user_code: i64) -> Result<Option<Agent>, SqlError> {
+    pub async fn agent(&self, partner_id: PartnerId, user_code: UserCode) -> Result<Option<Agent>, SqlError> {
         read!(self, db => ops::agents::get(db, partner_id, user_code))
     }
 
     /// The agent's standing for every service it asked for.
-    pub async fn agent_services(&self, partner_id: i64, user_code: i64) -> Result<Vec<AgentService>, SqlError> {
+    pub async fn agent_services(&self, partner_id: PartnerId, user_code: UserCode) -> Result<Vec<AgentService>, SqlError> {
         read!(self, db => ops::services::list(db, partner_id, user_code))
     }
 
     /// The agent's standing for one service; `None` if it never asked for it.
     pub async fn agent_service(
         &self,
-        partner_id: i64,
-        user_code: i64,
+        partner_id: PartnerId,
+        user_code: UserCode,
         service_code: u16,
     ) -> Result<Option<AgentService>, SqlError> {
         read!(self, db => ops::services::get(db, partner_id, user_code, service_code))
@@ -371,8 +384,8 @@ impl Store {
     /// whether the agent exists (answered `true` without asking when the row exists).
     pub async fn agent_standing(
         &self,
-        partner_id: i64,
-        user_code: i64,
+        partner_id: PartnerId,
+        user_code: UserCode,
         service_code: u16,
     ) -> Result<(Option<AgentService>, bool), SqlError> {
         read!(self, db => async {
@@ -382,20 +395,22 @@ impl Store {
         })
     }
 
-    /// The balance of an account; zero when it was never used.
-    pub async fn balance(&self, owner_id: i64, kind: &AccountKind) -> Result<Balance, SqlError> {
+    /// The balance of an account; zero when it was never used. `owner` is a partner's
+    /// id for its wallets, [`kosh_core::ledger::PLATFORM`] for the platform's accounts.
+    pub async fn balance(&self, owner: impl Into<i64>, kind: &AccountKind) -> Result<Balance, SqlError> {
+        let owner_id = owner.into();
         read!(self, db => ops::ledger::balance_of(db, owner_id, kind))
     }
 
     /// Whether the partner verified this mobile number with an OTP (agent onboarding).
-    pub async fn is_mobile_verified(&self, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
+    pub async fn is_mobile_verified(&self, partner_id: PartnerId, mobile: &str) -> Result<bool, SqlError> {
         read!(self, db => ops::otp::is_mobile_verified(db, partner_id, mobile))
     }
 
     /// The newest unused sandbox OTP: `(otp_ref_id, code, expires_at_ms)`.
     pub async fn sandbox_otp(
         &self,
-        partner_id: i64,
+        partner_id: PartnerId,
         purpose: &str,
         subject: &str,
     ) -> Result<Option<(i64, String, i64)>, SqlError> {
@@ -403,22 +418,26 @@ impl Store {
     }
 
     /// The partner's latest outbox events, newest first, at most `limit`.
-    pub async fn recent_outbox(&self, partner_id: i64, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
+    pub async fn recent_outbox(&self, partner_id: PartnerId, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
         read!(self, db => ops::outbox::recent(db, partner_id, limit))
     }
 
     /// The partner's callback endpoint for event `kind`.
-    pub async fn callback_endpoint(&self, partner_id: i64, kind: &str) -> Result<Option<ops::callbacks::Endpoint>, SqlError> {
+    pub async fn callback_endpoint(
+        &self,
+        partner_id: PartnerId,
+        kind: &str,
+    ) -> Result<Option<ops::callbacks::Endpoint>, SqlError> {
         read!(self, db => ops::callbacks::endpoint(db, partner_id, kind))
     }
 
     /// Every callback endpoint of the partner.
-    pub async fn callback_endpoints(&self, partner_id: i64) -> Result<Vec<ops::callbacks::Endpoint>, SqlError> {
+    pub async fn callback_endpoints(&self, partner_id: PartnerId) -> Result<Vec<ops::callbacks::Endpoint>, SqlError> {
         read!(self, db => ops::callbacks::endpoints(db, partner_id))
     }
 
     /// The partner's callback signing secret, when callbacks are signed.
-    pub async fn callback_signing_secret(&self, partner_id: i64) -> Result<Option<kosh_core::secret::Secret>, SqlError> {
+    pub async fn callback_signing_secret(&self, partner_id: PartnerId) -> Result<Option<kosh_core::secret::Secret>, SqlError> {
         read!(self, db => ops::callbacks::signing_secret(db, partner_id))
     }
 
@@ -454,7 +473,7 @@ impl Store {
     /// The recorded use of a request_hash by the partner (replay protection), if any.
     pub async fn request_hash_use(
         &self,
-        partner_id: i64,
+        partner_id: PartnerId,
         hash: &str,
     ) -> Result<Option<ops::request_hashes::HashUseRecord>, SqlError> {
         read!(self, db => ops::request_hashes::used(db, partner_id, hash))
@@ -468,7 +487,7 @@ impl Store {
     /// The partner's token with this `client_ref_id`.
     pub async fn token_by_client_ref_id(
         &self,
-        partner_id: i64,
+        partner_id: PartnerId,
         client_ref_id: &str,
     ) -> Result<Option<ops::tokens::Token>, SqlError> {
         read!(self, db => ops::tokens::by_client_ref_id(db, partner_id, client_ref_id))
@@ -492,19 +511,23 @@ impl Store {
     // AePS reads.
 
     /// The agent's AePS record (e-KYC, daily authentication).
-    pub async fn aeps_agent(&self, partner_id: i64, user_code: i64) -> Result<Option<ops::aeps::AepsAgent>, SqlError> {
+    pub async fn aeps_agent(&self, partner_id: PartnerId, user_code: UserCode) -> Result<Option<ops::aeps::AepsAgent>, SqlError> {
         read!(self, db => ops::aeps::agent(db, partner_id, user_code))
     }
 
     /// The partner's AePS transaction `tid`.
-    pub async fn aeps_transaction(&self, partner_id: i64, tid: i64) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
+    pub async fn aeps_transaction(
+        &self,
+        partner_id: PartnerId,
+        tid: Tid,
+    ) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
         read!(self, db => ops::aeps::tx_by_tid(db, partner_id, tid))
     }
 
     /// The partner's AePS transaction with this `client_ref_id`.
     pub async fn aeps_transaction_by_ref(
         &self,
-        partner_id: i64,
+        partner_id: PartnerId,
         client_ref_id: &str,
     ) -> Result<Option<ops::aeps::AepsTransaction>, SqlError> {
         read!(self, db => ops::aeps::tx_by_ref(db, partner_id, client_ref_id))

@@ -61,6 +61,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_request_hashes.sql"),
     },
     Migration {
+        version: 8,
+        name: "verification",
+        sqlite: include_str!("../migrations/sqlite/0008_verification.sql"),
+        postgres: include_str!("../migrations/postgres/0008_verification.sql"),
+    },
+    Migration {
         version: 13,
         name: "collections",
         sqlite: include_str!("../migrations/sqlite/0013_collections.sql"),
@@ -119,6 +125,15 @@ pub async fn postgres(store: &PgStore, now_ms: i64) -> Result<Vec<i64>, SqlError
         tx.commit().await.map_err(pg_error)?;
     }
     Ok(applied)
+}
+
+/// The migrations this binary knows that the database has not applied yet: a node is
+/// ready to serve only when there are none. Reads `schema_migrations` alone, so
+/// readiness never touches (or waits on) a business table.
+pub async fn pending(db: &mut impl crate::sql::Conn) -> Result<Vec<i64>, SqlError> {
+    let rows = db.query("SELECT version FROM schema_migrations", &[]).await?;
+    let applied = rows.iter().map(|r| r.int("version")).collect::<Result<Vec<_>, _>>()?;
+    Ok(MIGRATIONS.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
 }
 
 /// Most tries at creating `schema_migrations` while other nodes race to create it.

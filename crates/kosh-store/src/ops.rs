@@ -21,3 +21,4 @@ pub mod request_hashes;
 /// Agents' service activations.
 pub mod services;
 pub mod tokens;
+pub mod verifications;

@@ -3,10 +3,12 @@
 //! share (`$n` parameters in order of first use, `RETURNING`, `ON CONFLICT`); where the
 //! engines differ, an operation asks [`Conn::dialect`] and uses each engine's own SQL.
 
+use kosh_core::ids::{Id, MerchantId, PartnerId, RecipientId, Tid, UserCode};
 use kosh_core::ledger::{Balance, Limit, Side};
 use kosh_core::money::Paise;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Which engine a [`Conn`] talks to, for the few statements that differ.
@@ -34,6 +36,18 @@ impl From<i64> for Val<'_> {
         Val::Int(v)
     }
 }
+
+macro_rules! id_vals {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Val<'_> {
+            fn from(v: $id) -> Self {
+                Val::Int(v.get())
+            }
+        }
+    )*};
+}
+
+id_vals!(PartnerId, UserCode, Tid, MerchantId, RecipientId);
 
 impl From<Paise> for Val<'_> {
     fn from(v: Paise) -> Self {
@@ -75,26 +89,51 @@ pub type Columns = Arc<[Box<str>]>;
 
 /// A result row, read by column name (the name each engine reports: the column's own
 /// name, or its `AS` alias), so a reader does not depend on the order of a select list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Row {
     columns: Columns,
     cells: Vec<Cell>,
+    /// Where the next lookup starts: just after the last column found. Readers mostly
+    /// take columns in select-list order, so a lookup usually costs one comparison
+    /// instead of a scan of the columns before it.
+    next: AtomicUsize,
 }
+
+impl Clone for Row {
+    fn clone(&self) -> Row {
+        Row::new(self.columns.clone(), self.cells.clone())
+    }
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.columns == other.columns && self.cells == other.cells
+    }
+}
+
+impl Eq for Row {}
 
 impl Row {
     /// A row of `cells`, named by `columns` (one name per cell, in order).
     pub fn new(columns: Columns, cells: Vec<Cell>) -> Row {
-        Row { columns, cells }
+        Row { columns, cells, next: AtomicUsize::new(0) }
     }
 
-    /// The cell of column `name`. A linear scan: rows here have a handful of columns,
-    /// fewer than a hash lookup would pay off for.
+    /// The names of the row's columns (shared by every row of a result).
+    #[cfg(test)]
+    pub(crate) fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    /// The cell of column `name`: the column after the last one found if it is that
+    /// one, else the first of that name.
     fn cell(&self, name: &str) -> Result<&Cell, SqlError> {
-        self.columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
-            .and_then(|i| self.cells.get(i))
-            .ok_or_else(|| SqlError::Decode(format!("no column {name}")))
+        let named = |i: &usize| self.columns.get(*i).is_some_and(|c| c.eq_ignore_ascii_case(name));
+        let hint = Some(self.next.load(Ordering::Relaxed)).filter(named);
+        let found = hint.or_else(|| (0..self.columns.len()).find(named));
+        let i = found.ok_or_else(|| SqlError::Decode(format!("no column {name}")))?;
+        self.next.store(i + 1, Ordering::Relaxed);
+        self.cells.get(i).ok_or_else(|| SqlError::Decode(format!("no cell for column {name}")))
     }
 
     /// Column `name` as an integer; an error if it is NULL or text.
@@ -111,6 +150,21 @@ impl Row {
             Cell::Null => Ok(None),
             _ => self.int(name).map(Some),
         }
+    }
+
+    /// Column `name` as an id ([`kosh_core::ids`]); an error if it is NULL or text.
+    pub fn id<T: Id>(&self, name: &str) -> Result<T, SqlError> {
+        self.int(name).map(T::from_raw)
+    }
+
+    /// Column `name` as an id, or `None` for NULL.
+    pub fn opt_id<T: Id>(&self, name: &str) -> Result<Option<T>, SqlError> {
+        Ok(self.opt_int(name)?.map(T::from_raw))
+    }
+
+    /// Column `name` as an amount in paise, or `None` for NULL.
+    pub fn opt_paise(&self, name: &str) -> Result<Option<Paise>, SqlError> {
+        self.opt_int(name)?.map(paise).transpose().map_err(|e| SqlError::Decode(format!("column {name}: {e}")))
     }
 
     /// Column `name` as an amount in paise; an error if it is NULL, text or negative.
@@ -296,6 +350,25 @@ mod tests {
         assert_eq!(r.int("id").unwrap(), 7);
         assert_eq!(r.opt_text("note").unwrap(), None);
         assert_eq!(r.opt_int("amount").unwrap(), Some(-5));
+    }
+
+    /// The lookup that tries the column after the last one first still finds every
+    /// column, in order, backwards and twice over, and a clone reads the same.
+    #[test]
+    fn lookups_from_the_last_position_find_every_column() {
+        let r = row();
+        for _ in 0..2 {
+            assert_eq!(r.int("id").unwrap(), 7);
+            assert_eq!(r.text("Name").unwrap(), "asha");
+            assert_eq!(r.opt_int("amount").unwrap(), Some(-5));
+            assert_eq!(r.opt_text("note").unwrap(), None);
+        }
+        for name in ["note", "amount", "name", "id"] {
+            assert!(r.cell(name).is_ok(), "{name}");
+        }
+        assert!(r.cell("missing").is_err());
+        assert_eq!(r.clone(), r);
+        assert_eq!(r.clone().int("id").unwrap(), 7);
     }
 
     #[test]

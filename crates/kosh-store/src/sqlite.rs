@@ -73,10 +73,17 @@ fn bind(stmt: &mut Statement<'_>, numbers: &[usize], params: &[Val<'_>]) -> Resu
     Ok(())
 }
 
-/// A statement the writer prepared once, with its parameter numbers.
+/// A statement the writer prepared once, with its parameter numbers and the names of
+/// its result columns (built once: building them per query cost an allocation per
+/// column on every read the writer makes).
 struct Prepared<'c> {
     stmt: Statement<'c>,
     numbers: Vec<usize>,
+    columns: Columns,
+}
+
+fn column_names(stmt: &Statement<'_>) -> Columns {
+    stmt.column_names().into_iter().map(Box::from).collect()
 }
 
 /// A [`Conn`] over a borrowed SQLite connection. Its futures never pend.
@@ -114,12 +121,12 @@ impl<'c> SqliteConn<'c> {
         self.conn
     }
 
-    /// Runs `run` on the statement for `sql` with `params` bound.
+    /// Runs `run` on the statement for `sql` with `params` bound, and its column names.
     fn with_statement<T>(
         &mut self,
         sql: &'static str,
         params: &[Val<'_>],
-        run: impl FnOnce(&mut Statement<'_>) -> Result<T, SqlError>,
+        run: impl FnOnce(&mut Statement<'_>, &dyn Fn(&Statement<'_>) -> Columns) -> Result<T, SqlError>,
     ) -> Result<T, SqlError> {
         match &mut self.prepared {
             Some(prepared) => {
@@ -128,28 +135,32 @@ impl<'c> SqliteConn<'c> {
                     Entry::Vacant(e) => {
                         let stmt = self.conn.prepare(sql).map_err(sql_error)?;
                         let numbers = parameter_numbers(&stmt)?;
-                        e.insert(Prepared { stmt, numbers })
+                        let columns = column_names(&stmt);
+                        e.insert(Prepared { stmt, numbers, columns })
                     }
                 };
                 bind(&mut p.stmt, &p.numbers, params)?;
-                run(&mut p.stmt)
+                let columns = p.columns.clone();
+                // SQLite re-prepares a statement whose schema changed; its columns
+                // may have changed with it.
+                run(&mut p.stmt, &|stmt| if stmt.column_count() == columns.len() { columns.clone() } else { column_names(stmt) })
             }
             None => {
                 let mut stmt = self.conn.prepare_cached(sql).map_err(sql_error)?;
                 let numbers = parameter_numbers(&stmt)?;
                 bind(&mut stmt, &numbers, params)?;
-                run(&mut stmt)
+                run(&mut stmt, &column_names)
             }
         }
     }
 
     fn run_exec(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<u64, SqlError> {
-        self.with_statement(sql, params, |stmt| Ok(stmt.raw_execute().map_err(sql_error)? as u64))
+        self.with_statement(sql, params, |stmt, _| Ok(stmt.raw_execute().map_err(sql_error)? as u64))
     }
 
     fn run_query(&mut self, sql: &'static str, params: &[Val<'_>]) -> Result<Vec<Row>, SqlError> {
-        self.with_statement(sql, params, |stmt| {
-            let columns: Columns = stmt.column_names().into_iter().map(Box::from).collect();
+        self.with_statement(sql, params, |stmt, names| {
+            let columns = names(stmt);
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(sql_error)? {
@@ -383,17 +394,30 @@ fn run_in_savepoint(db: &mut SqliteConn<'_>, job: &mut dyn Work) -> Result<(), S
 mod tests {
     use super::*;
 
-    type Answer = oneshot::Receiver<Result<Result<(), String>, SqlError>>;
+    /// Why a test job gave up: its own refusal, or a failed statement.
+    #[derive(Debug, thiserror::Error)]
+    enum JobError {
+        #[error("job {0} refused")]
+        Refused(i64),
+        #[error("refused after writing the batch's counters")]
+        RefusedAfterFlush,
+        #[error(transparent)]
+        Sqlite(#[from] rusqlite::Error),
+        #[error(transparent)]
+        Sql(#[from] SqlError),
+    }
+
+    type Answer = oneshot::Receiver<Result<Result<(), JobError>, SqlError>>;
 
     /// A job that inserts `n`, then ends as `end` says.
     fn job(n: i64, end: &'static str) -> (Box<dyn Work>, Answer) {
         let (done, answer) = oneshot::channel();
         let work = move |db: &mut SqliteConn<'_>| {
-            db.connection().execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(|e| e.to_string())?;
+            db.connection().execute("INSERT INTO t (n) VALUES (?1)", [n])?;
             match end {
                 "ok" => Ok(()),
                 "panic" => panic!("job {n} panics on purpose"),
-                _ => Err(format!("job {n} refused")),
+                _ => Err(JobError::Refused(n)),
             }
         };
         (Box::new(TypedWork { work: Some(work), result: None, done }), answer)
@@ -417,6 +441,20 @@ mod tests {
         }
     }
 
+    /// The writer names a statement's columns once, when it prepares it, not on every
+    /// query (the cost that reading rows by name had added to the write path).
+    #[test]
+    fn the_writer_names_a_statements_columns_once() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER, label TEXT); INSERT INTO t VALUES (3, 'c');").unwrap();
+        const SQL: &str = "SELECT n, label FROM t WHERE n = $1";
+        let mut writer = SqliteConn::writer(&conn);
+        let first = writer.run_query(SQL, &[Val::Int(3)]).unwrap();
+        let again = writer.run_query(SQL, &[Val::Int(3)]).unwrap();
+        assert!(Arc::ptr_eq(first[0].columns(), again[0].columns()), "the same names, not built again");
+        assert_eq!(again[0].text("label").unwrap(), "c");
+    }
+
     /// A job's deferred counter changes live and die with its savepoint, even when it
     /// wrote the batch's earlier changes out (a read flushes them) before failing.
     #[test]
@@ -429,12 +467,12 @@ mod tests {
         )
         .unwrap();
         let deferring = |amount: i64, flush_then_fail: bool| {
-            let (done, answer) = oneshot::channel::<Result<Result<(), String>, SqlError>>();
+            let (done, answer) = oneshot::channel::<Result<Result<(), JobError>, SqlError>>();
             let work = move |db: &mut SqliteConn<'_>| {
                 db.deferred_counters().add(1, kosh_core::ledger::Side::Debit, false, amount);
                 if flush_then_fail {
-                    run_ready(ledger::flush_deferred(db)).map_err(|e| e.to_string())?;
-                    return Err("refused after writing the batch's counters".to_owned());
+                    run_ready(ledger::flush_deferred(db))?;
+                    return Err(JobError::RefusedAfterFlush);
                 }
                 Ok(())
             };
@@ -480,7 +518,7 @@ mod tests {
         assert_eq!(kept, [1, 4]);
         let answers: Vec<_> = answers.iter_mut().map(|a| a.try_recv().expect("answered")).collect();
         assert!(matches!(answers[0], Ok(Ok(()))));
-        assert!(matches!(&answers[1], Ok(Err(e)) if e == "job 2 refused"));
+        assert!(matches!(&answers[1], Ok(Err(e)) if e.to_string() == "job 2 refused"));
         assert!(matches!(answers[2], Err(SqlError::Other(_))), "a panic answers an error: {:?}", answers[2]);
         assert!(matches!(answers[3], Ok(Ok(()))));
     }

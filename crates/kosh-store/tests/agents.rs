@@ -3,6 +3,7 @@
 mod common;
 
 use common::{agent, new_agent, partner, rejection, store};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::services::{ServiceStatus, VerificationStatus};
 use kosh_store::commands::{ActivateService, Command, DeactivateService, OnboardAgent, Outcome};
 use kosh_store::error::Rejection;
@@ -11,14 +12,14 @@ use kosh_store::Store;
 use kosh_testkit::BACKENDS;
 use std::collections::HashSet;
 
-async fn onboard(store: &Store, partner_id: i64, pan: &str, mobile: &str) -> Result<Onboarded, Rejection> {
+async fn onboard(store: &Store, partner_id: PartnerId, pan: &str, mobile: &str) -> Result<Onboarded, Rejection> {
     match store.execute(Command::OnboardAgent(OnboardAgent { partner_id, agent: new_agent(pan, mobile) })).await {
         Ok(Outcome::AgentOnboarded(o)) => Ok(o),
         other => Err(rejection(other)),
     }
 }
 
-fn activate(partner_id: i64, user_code: i64, service_code: u16) -> Command {
+fn activate(partner_id: PartnerId, user_code: UserCode, service_code: u16) -> Command {
     Command::ActivateService(ActivateService {
         partner_id,
         user_code,
@@ -51,7 +52,11 @@ async fn onboarding_is_keyed_by_pan_and_mobiles_are_unique() {
         let elsewhere = onboard(&store, q, "ZZZZZ9999Z", "9800000001").await.unwrap();
         assert!(elsewhere.created && elsewhere.agent.user_code != first.agent.user_code, "{backend:?}");
         assert_eq!(store.agent(q, first.agent.user_code).await.unwrap(), None, "{backend:?}: agents are per partner");
-        assert_eq!(onboard(&store, 9_999, "QQQQQ1111Q", "9800000002").await, Err(Rejection::PartnerNotFound), "{backend:?}");
+        assert_eq!(
+            onboard(&store, PartnerId::new(9_999), "QQQQQ1111Q", "9800000002").await,
+            Err(Rejection::PartnerNotFound),
+            "{backend:?}"
+        );
     }
 }
 
@@ -79,7 +84,11 @@ async fn services_activate_at_once_or_after_review() {
         assert_eq!(codes, [43, 45], "{backend:?}");
 
         assert_eq!(rejection(store.execute(activate(p, user, 999)).await), Rejection::UnknownService(999), "{backend:?}");
-        assert_eq!(rejection(store.execute(activate(p, user + 1, 45)).await), Rejection::AgentNotFound, "{backend:?}");
+        assert_eq!(
+            rejection(store.execute(activate(p, UserCode::new(user.get() + 1), 45)).await),
+            Rejection::AgentNotFound,
+            "{backend:?}"
+        );
         let off = Command::DeactivateService(DeactivateService { partner_id: p, user_code: user, service_code: 45 });
         assert!(
             matches!(store.execute(off).await.unwrap(), Outcome::ServiceDeactivated(s) if s.status == ServiceStatus::Deactivated)

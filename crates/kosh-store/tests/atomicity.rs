@@ -6,6 +6,7 @@ mod common;
 
 use common::{debit_to_rail, new_agent, partner, rejection, store};
 use kosh_core::ledger::AccountKind;
+use kosh_core::money::Paise;
 use kosh_store::commands::{Command, CreditWallet, Outcome, SeedSandbox};
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::partners::NewPartner;
@@ -29,7 +30,7 @@ async fn group_commit_batches_commands_and_isolates_failures() {
                 let cmd = if i % 2 == 0 {
                     Command::CreditWallet(CreditWallet {
                         partner_id: rich,
-                        amount_paise: CREDIT_PAISE,
+                        amount_paise: Paise::new(CREDIT_PAISE).unwrap(),
                         reference: format!("c{i}"),
                     })
                 } else {
@@ -68,13 +69,18 @@ async fn outbox_rows_exist_exactly_when_their_change_does() {
         let (store, clock) = store(backend).await;
         let p = partner(&store, 1).await;
         assert_eq!(rejection(store.execute(debit_to_rail(p, 1)).await), Rejection::InsufficientFunds { available_paise: 0 });
-        let zero = Command::CreditWallet(CreditWallet { partner_id: p, amount_paise: 0, reference: "r".into() });
+        let zero =
+            Command::CreditWallet(CreditWallet { partner_id: p, amount_paise: Paise::new(0).unwrap(), reference: "r".into() });
         assert!(matches!(rejection(store.execute(zero).await), Rejection::InvalidEntry(_)), "{backend:?}");
         assert!(store.recent_outbox(p, 10).await.unwrap().is_empty(), "{backend:?}: refusals leave no event");
 
         clock.advance_ms(5_000);
         let Outcome::WalletCredited { entry_id, .. } = store
-            .execute(Command::CreditWallet(CreditWallet { partner_id: p, amount_paise: 12_345, reference: "topup-1".into() }))
+            .execute(Command::CreditWallet(CreditWallet {
+                partner_id: p,
+                amount_paise: Paise::new(12_345).unwrap(),
+                reference: "topup-1".into(),
+            }))
             .await
             .unwrap()
         else {
@@ -103,7 +109,7 @@ fn sandbox(wallet_paise: i64) -> Command {
             is_sandbox: true,
         },
         agent: new_agent("AAAAA0000A", "9999999999"),
-        wallet_paise,
+        wallet_paise: Paise::new(wallet_paise).unwrap(),
     })
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 use common::{partner, store};
 use kosh_core::events::{Event, TokenPaid};
+use kosh_core::ids::PartnerId;
 use kosh_core::money::Paise;
 use kosh_store::commands::callbacks::{CallbackCommand, CallbackOutcome, Enqueue, PruneAttempts, Replay};
 use kosh_store::commands::tokens::{CreateToken, PayToken, TokenCommand, TokenOutcome};
@@ -23,7 +24,7 @@ use std::sync::Arc;
 const LEASE_MS: i64 = 60_000;
 
 /// Queues an event: deliverable kinds by hand, internal ones through a wallet credit.
-async fn append(store: &Store, partner_id: i64, kind: &str, n: i64) -> i64 {
+async fn append(store: &Store, partner_id: PartnerId, kind: &str, n: i64) -> i64 {
     if kind == "wallet.credited" {
         common::credit(store, partner_id, 100).await;
         return store.recent_outbox(partner_id, 1).await.unwrap()[0].id;
@@ -36,7 +37,7 @@ async fn append(store: &Store, partner_id: i64, kind: &str, n: i64) -> i64 {
     }
 }
 
-async fn claim(store: &Store, token: &str, limit: i64, per_partner: i64, exclude: Vec<i64>) -> Vec<Claimed> {
+async fn claim(store: &Store, token: &str, limit: i64, per_partner: i64, exclude: Vec<PartnerId>) -> Vec<Claimed> {
     let req = ClaimRequest {
         lease_until_ms: store.now_ms() + LEASE_MS,
         lease_token: token.into(),
@@ -122,7 +123,7 @@ async fn a_claim_takes_at_most_so_many_per_partner_and_skips_excluded_ones() {
         }
         let quiet_event = append(&store, quiet, TX_STATUS, 99).await;
         let claimed = claim(&store, "w", 10, 3, vec![]).await;
-        let of = |p: i64| claimed.iter().filter(|c| c.partner_id == p).count();
+        let of = |p: PartnerId| claimed.iter().filter(|c| c.partner_id == p).count();
         assert_eq!((of(busy), of(quiet)), (3, 1), "{backend:?}: one partner's backlog does not hide another's events");
 
         let more = claim(&store, "w", 10, 3, vec![busy]).await;

@@ -4,13 +4,14 @@
 mod common;
 
 use common::{credit, debit_to_rail, partner, recorded, rejection, store};
+use kosh_core::ids::{PartnerId, RecipientId, UserCode};
 use kosh_core::ledger::AccountKind;
 use kosh_core::money::Paise;
 use kosh_store::commands::{Executed, IdemKey};
 use kosh_store::error::Rejection;
 use kosh_testkit::BACKENDS;
 
-fn key(partner_id: i64, key: &str) -> IdemKey {
+fn key(partner_id: PartnerId, key: &str) -> IdemKey {
     IdemKey { partner_id, scope: kosh_store::scopes::EKO_CLIENT_REF.into(), key: key.into() }
 }
 
@@ -107,13 +108,13 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
     use kosh_store::ops::aeps::AadhaarRef;
     use kosh_store::ops::tokens::Payment;
 
-    let print = |cmd: Command| Guard::new(key(1, "ref-1"), &cmd).fingerprint;
+    let print = |cmd: Command| Guard::new(key(PartnerId::new(1), "ref-1"), &cmd).fingerprint;
     let transfer = NewTransfer {
-        partner_id: 1,
-        user_code: 20_810_200,
+        partner_id: PartnerId::new(1),
+        user_code: UserCode::new(20_810_200),
         client_ref_id: "ref-1".into(),
         customer_mobile: "9000000001".into(),
-        recipient_id: 7,
+        recipient_id: RecipientId::new(7),
         amount_paise: Paise::new(10_000).unwrap(),
         channel: DmtChannel::Imps,
         pricing: Pricing::default(),
@@ -126,18 +127,18 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
     for changed in [
         NewTransfer { amount_paise: Paise::new(10_001).unwrap(), ..transfer.clone() },
         NewTransfer { channel: DmtChannel::Neft, ..transfer.clone() },
-        NewTransfer { recipient_id: 8, ..transfer.clone() },
+        NewTransfer { recipient_id: RecipientId::new(8), ..transfer.clone() },
         NewTransfer { customer_mobile: "9000000002".into(), ..transfer.clone() },
-        NewTransfer { user_code: 20_810_201, ..transfer.clone() },
+        NewTransfer { user_code: UserCode::new(20_810_201), ..transfer.clone() },
     ] {
         assert_ne!(dmt(&transfer), dmt(&changed), "{changed:?}");
     }
 
     let withdrawal = NewTransaction {
-        partner_id: 1,
+        partner_id: PartnerId::new(1),
         client_ref_id: "ref-1".into(),
         channel: "api".into(),
-        user_code: 20_810_200,
+        user_code: UserCode::new(20_810_200),
         tx_type: TxType::CashWithdrawal,
         amount_paise: Paise::new(70_000).unwrap(),
         customer_mobile: "9000000001".into(),
@@ -153,8 +154,8 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
     assert_ne!(aeps(&withdrawal), dmt(&transfer), "kinds never share a fingerprint");
 
     let payment = Payment {
-        payer_partner_id: 1,
-        user_code: 20_810_200,
+        payer_partner_id: PartnerId::new(1),
+        user_code: UserCode::new(20_810_200),
         pay_client_ref_id: "ref-1".into(),
         amount_paise: Paise::new(150_000).unwrap(),
         customer_name: "Asha".into(),
@@ -166,5 +167,8 @@ fn fingerprints_cover_what_the_partner_sent_and_nothing_else() {
         Payment { amount_paise: Paise::new(150_100).unwrap(), customer_name: "Asha V".into(), ..payment.clone() };
     assert_eq!(pay("100000000000001", &payment), pay("100000000000001", &details_changed), "the issuer's details");
     assert_ne!(pay("100000000000001", &payment), pay("100000000000002", &payment), "another token");
-    assert_ne!(pay("100000000000001", &payment), pay("100000000000001", &Payment { user_code: 20_810_201, ..payment.clone() }));
+    assert_ne!(
+        pay("100000000000001", &payment),
+        pay("100000000000001", &Payment { user_code: UserCode::new(20_810_201), ..payment.clone() })
+    );
 }

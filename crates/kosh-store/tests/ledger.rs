@@ -5,6 +5,7 @@
 mod common;
 
 use common::{assert_ledger_sound, credit, leg, partner, recorded, rejection, store};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Balance, Side, MAX_LEGS, PLATFORM};
 use kosh_core::money::MAX_PAISE;
 use kosh_store::commands::{AccountSpec, Command, LegSpec, Outcome, RecordEntry, ResolveEntry};
@@ -106,11 +107,11 @@ impl Model {
 /// A partner and its agent.
 #[derive(Clone, Copy)]
 struct Actor {
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
 }
 
-fn entry(partner_id: i64, legs: Vec<LegSpec>, pending: bool) -> Command {
+fn entry(partner_id: PartnerId, legs: Vec<LegSpec>, pending: bool) -> Command {
     Command::RecordEntry(RecordEntry { partner_id, kind: "walk".into(), reference: "r".into(), legs, pending })
 }
 
@@ -172,7 +173,7 @@ fn invalid_entry(rng: &mut StdRng, a: Actor, stranger: Actor) -> (Command, Rejec
         }
         6 => {
             let mut legs = two(AccountKind::PartnerWallet, 1, AccountKind::Suspense, 1);
-            legs[0].owner_id = if rng.random_bool(0.5) { PLATFORM } else { stranger.partner_id };
+            legs[0].owner_id = if rng.random_bool(0.5) { PLATFORM } else { stranger.partner_id.get() };
             (legs, invalid)
         }
         // More than the largest amount in one entry, in legs that are each allowed.
@@ -338,7 +339,7 @@ impl Walk {
     /// leg's change must be undone with the rest.
     async fn refuse_partial(&mut self, a: Actor, i: usize) {
         let agent = AccountKind::AgentWallet { user_code: a.user_code };
-        let over = self.model.available(&(a.partner_id, agent.code())) + self.rng.random_range(1..=1_000);
+        let over = self.model.available(&(a.partner_id.get(), agent.code())) + self.rng.random_range(1..=1_000);
         let legs = vec![
             leg(a.partner_id, AccountKind::PartnerWallet, Side::Debit, 1),
             leg(a.partner_id, agent, Side::Debit, over),
@@ -398,7 +399,8 @@ async fn refused_entries_change_nothing() {
                 other => assert_eq!(got, other, "{cmd:?}"),
             }
         }
-        let missing = entry(9_999, vec![leg(9_999, AccountKind::Suspense, Side::Debit, 1)], false);
+        let missing =
+            entry(PartnerId::new(9_999), vec![leg(PartnerId::new(9_999), AccountKind::Suspense, Side::Debit, 1)], false);
         assert_eq!(rejection(store.execute(missing).await), Rejection::PartnerNotFound);
         assert_eq!((store.ledger_totals().await.unwrap(), store.recent_outbox(p, 100).await.unwrap()), before, "{backend:?}");
         assert_eq!(store.balance(PLATFORM, &AccountKind::Suspense).await.unwrap(), Balance::default(), "{backend:?}");
@@ -443,7 +445,7 @@ async fn pending_entries_post_or_void_once() {
         };
         let (first, posted, balances) = recorded(store.execute(pending(4_000)).await.unwrap());
         assert!(!posted);
-        let wallet = balances.iter().find(|b| b.owner_id == p && b.code == "wallet").expect("wallet reported").balance;
+        let wallet = balances.iter().find(|b| b.owner_id == p.get() && b.code == "wallet").expect("wallet reported").balance;
         assert_eq!((wallet.available_credit(), wallet.posted_credit()), (5_990, 10_000), "{backend:?}");
         let (second, _, _) = recorded(store.execute(pending(5_980)).await.unwrap());
         // Both reservations together leave nothing for a third.
@@ -534,7 +536,7 @@ async fn concurrent_debits_never_overdraw_a_wallet() {
 
 /// Reads the wallet until told to stop (at most 100,000 reads); every read must show
 /// a non-negative available balance. Answers the number of reads.
-async fn watch_wallet(store: Arc<Store>, partner_id: i64, done: Arc<AtomicBool>) -> u32 {
+async fn watch_wallet(store: Arc<Store>, partner_id: PartnerId, done: Arc<AtomicBool>) -> u32 {
     let mut samples = 0;
     while samples < 100_000 {
         let wallet = store.balance(partner_id, &AccountKind::PartnerWallet).await.expect("balance");

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{partner, store};
+use kosh_core::ids::PartnerId;
 use kosh_store::commands::{CheckOtp, Command, IssueOtp, Outcome, USER_MOBILE_OTP};
 use kosh_store::ops::otp::{OtpCheck, OtpIssue, OtpRequest, MAX_PER_WINDOW, RATE_WINDOW_MS};
 use kosh_store::Store;
@@ -23,14 +24,21 @@ fn request(purpose: &str, subject: &str, code: &str, sandbox_visible: bool) -> O
     }
 }
 
-async fn issue(store: &Store, partner_id: i64, req: OtpRequest) -> OtpIssue {
+async fn issue(store: &Store, partner_id: PartnerId, req: OtpRequest) -> OtpIssue {
     match store.execute(Command::IssueOtp(IssueOtp { partner_id, request: req })).await.expect("issue") {
         Outcome::OtpIssued(issued) => issued,
         other => panic!("unexpected {other:?}"),
     }
 }
 
-async fn check(store: &Store, partner_id: i64, purpose: &str, subject: &str, code: &str, otp_ref_id: Option<i64>) -> OtpCheck {
+async fn check(
+    store: &Store,
+    partner_id: PartnerId,
+    purpose: &str,
+    subject: &str,
+    code: &str,
+    otp_ref_id: Option<i64>,
+) -> OtpCheck {
     let cmd = Command::CheckOtp(CheckOtp {
         partner_id,
         purpose: purpose.into(),
@@ -117,7 +125,11 @@ async fn only_sandbox_otps_are_readable() {
         };
         let expected = Some((otp_ref_id, "515151".to_owned(), store.now_ms() + TTL_MS));
         assert_eq!(store.sandbox_otp(p, "customer", "9000000002").await.unwrap(), expected, "{backend:?}");
-        assert_eq!(store.sandbox_otp(p + 1, "customer", "9000000002").await.unwrap(), None, "{backend:?}: per partner");
+        assert_eq!(
+            store.sandbox_otp(PartnerId::new(p.get() + 1), "customer", "9000000002").await.unwrap(),
+            None,
+            "{backend:?}: per partner"
+        );
         check(&store, p, "customer", "9000000002", "515151", None).await;
         assert_eq!(store.sandbox_otp(p, "customer", "9000000002").await.unwrap(), None, "{backend:?}: gone once used");
     }

@@ -7,6 +7,7 @@ mod common;
 
 use common::{credit, debit_to_rail, partner, rejection, T0_MS};
 use kosh_core::clock::ManualClock;
+use kosh_core::ids::PartnerId;
 use kosh_core::ledger::AccountKind;
 use kosh_store::commands::{Command, IdemKey, Outcome, PruneRequestHashes, RequestHashUse};
 use kosh_store::error::{CommandError, Rejection};
@@ -17,7 +18,7 @@ use std::sync::Arc;
 /// The tolerance the uses below expire after.
 const TOLERANCE_MS: i64 = 300_000;
 
-fn key(partner_id: i64, key: &str) -> IdemKey {
+fn key(partner_id: PartnerId, key: &str) -> IdemKey {
     IdemKey { partner_id, scope: kosh_store::scopes::EKO_CLIENT_REF.into(), key: key.into() }
 }
 
@@ -35,7 +36,7 @@ async fn two_nodes(backend: Backend) -> (Arc<Store>, Arc<Store>, Arc<ManualClock
     (Arc::new(a), Arc::new(b), clock)
 }
 
-async fn wallet(store: &Store, partner_id: i64) -> i64 {
+async fn wallet(store: &Store, partner_id: PartnerId) -> i64 {
     store.balance(partner_id, &AccountKind::PartnerWallet).await.expect("balance").available_credit()
 }
 

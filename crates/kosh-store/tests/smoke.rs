@@ -1,5 +1,6 @@
 use kosh_core::clock::ManualClock;
 use kosh_core::ledger::AccountKind;
+use kosh_core::money::Paise;
 use kosh_store::commands::{Command, CreditWallet, Outcome};
 use kosh_store::ops::partners::NewPartner;
 use kosh_testkit::{fresh_store, BACKENDS};
@@ -17,7 +18,11 @@ async fn partner_and_wallet_credit_on_both_backends() {
         };
         let Outcome::PartnerCreated(partner) = store.execute(Command::CreatePartner(p)).await.unwrap() else { panic!() };
         store
-            .execute(Command::CreditWallet(CreditWallet { partner_id: partner.id, amount_paise: 500_000, reference: "r".into() }))
+            .execute(Command::CreditWallet(CreditWallet {
+                partner_id: partner.id,
+                amount_paise: Paise::new(500_000).unwrap(),
+                reference: "r".into(),
+            }))
             .await
             .unwrap();
         let b = store.balance(partner.id, &AccountKind::PartnerWallet).await.unwrap();

@@ -295,7 +295,11 @@ fn installed_sdk(name: &str, marker_prefix: &str) -> PathBuf {
     let installed = std::fs::read_dir(&dir)
         .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(marker_prefix)))
         .unwrap_or(false);
-    assert!(installed, "the vendor's {name} SDK is not installed in {}: run scripts/setup-sdks (scripts/test does)", dir.display());
+    assert!(
+        installed,
+        "the vendor's {name} SDK is not installed in {}: run scripts/setup-sdks (scripts/test does)",
+        dir.display()
+    );
     dir
 }
 

@@ -22,6 +22,7 @@
 use crate::wallet::rupees;
 use clap::{Args, ValueEnum};
 use kosh_core::clock::{Clock, SystemClock};
+use kosh_core::ids::UserCode;
 use kosh_core::secret::Secret;
 use kosh_sdk::eko::Credentials;
 use kosh_server::sandbox;
@@ -90,7 +91,7 @@ pub struct BenchArgs {
     initiator_id: String,
     /// services: the agent whose services are enquired; dmt-imps: the agent who sends.
     #[arg(long, default_value_t = sandbox::USER_CODE)]
-    user_code: i64,
+    user_code: UserCode,
     /// wallet: the operator token the server runs with (its --admin-token).
     #[arg(long, env = "KOSH_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<Secret>,

@@ -8,6 +8,7 @@
 //! run from the worker's start until every event is recorded delivered.
 
 use kosh_core::clock::SystemClock;
+use kosh_core::ids::PartnerId;
 use kosh_server::config::Config;
 use kosh_server::App;
 use kosh_store::commands::callbacks::{Enqueue, SetEndpoint};
@@ -87,7 +88,7 @@ async fn execute<C: kosh_store::commands::StoreCommand>(store: &kosh_store::Stor
 }
 
 /// Queues the events, 64 commands at a time (the store batches them).
-async fn queue(store: &Arc<kosh_store::Store>, partner_id: i64, events: u64) -> Result<(), String> {
+async fn queue(store: &Arc<kosh_store::Store>, partner_id: PartnerId, events: u64) -> Result<(), String> {
     let mut queued = 0;
     while queued < events {
         let batch = (events - queued).min(64);

@@ -10,6 +10,7 @@
 //! reserved, the rail asked, and the pending debit posted: two durable commands.
 
 use kosh_core::clock::{Clock, SystemClock};
+use kosh_core::ids::UserCode;
 use kosh_sdk::eko::{Client, Credentials};
 use rand::Rng;
 use reqwest::Method;
@@ -30,7 +31,7 @@ pub struct Prepared {
 }
 
 /// Enrols, verifies and gives a recipient to one customer per connection.
-pub async fn prepare(base: &str, credentials: Credentials, user_code: i64, connections: u32) -> Result<Prepared, String> {
+pub async fn prepare(base: &str, credentials: Credentials, user_code: UserCode, connections: u32) -> Result<Prepared, String> {
     let api = Client::new(format!("{base}/ekoapi/v1"), credentials.clone());
     let root = Client::new(base.to_owned(), credentials.clone());
     let mut rng = rand::rng();

@@ -7,6 +7,7 @@
 use crate::partner;
 use crate::serve::StoreArgs;
 use clap::{Args, Subcommand};
+use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use kosh_store::ops::dmt_transfers::Transfer;
 
@@ -33,7 +34,7 @@ struct TransferArgs {
     partner: String,
     /// The platform's transaction id.
     #[arg(long, conflicts_with = "client_ref_id", required_unless_present = "client_ref_id")]
-    tid: Option<i64>,
+    tid: Option<Tid>,
     /// The partner's reference.
     #[arg(long)]
     client_ref_id: Option<String>,
@@ -47,8 +48,8 @@ struct ListArgs {
     #[arg(long, value_name = "ID_OR_NAME")]
     partner: String,
     /// List transfers after this tid (for the next page).
-    #[arg(long, default_value_t = 0)]
-    after_tid: i64,
+    #[arg(long, default_value_t = Tid::new(0))]
+    after_tid: Tid,
 }
 
 pub async fn run(args: DmtArgs) -> Result<(), String> {
@@ -58,8 +59,8 @@ pub async fn run(args: DmtArgs) -> Result<(), String> {
     }
 }
 
-fn rupees(paise: i64) -> String {
-    Paise::new(paise).map_or_else(|| format!("{paise} paise"), |p| p.to_rupees_string())
+fn rupees(paise: Option<Paise>) -> String {
+    paise.map_or_else(|| "out of range".to_owned(), Paise::to_rupees_string)
 }
 
 async fn show(args: TransferArgs) -> Result<(), String> {
@@ -78,13 +79,13 @@ async fn show(args: TransferArgs) -> Result<(), String> {
     println!("client_ref_id: {}", t.client_ref_id);
     println!("tx_status: {} ({})", t.tx_status.code(), t.tx_status.desc());
     println!("channel: {}", t.channel.desc());
-    println!("amount: {}", rupees(c.amount_paise));
+    println!("amount: {}", rupees(Some(c.amount_paise)));
     println!(
         "fee: {} (gst {}), commission: {}, tds: {}",
-        rupees(c.fee_paise),
-        rupees(c.gst_paise),
-        rupees(c.commission_paise),
-        rupees(c.tds_paise)
+        rupees(Some(c.fee_paise)),
+        rupees(Some(c.gst_paise)),
+        rupees(Some(c.commission_paise)),
+        rupees(Some(c.tds_paise))
     );
     println!("wallet_debit: {}", rupees(c.debit_paise()));
     println!("customer: {} ({})", t.customer_mobile, t.sender_name);
@@ -107,7 +108,7 @@ fn line(t: &Transfer) -> String {
         t.tid,
         t.client_ref_id,
         t.tx_status.desc(),
-        rupees(t.charges.amount_paise),
+        rupees(Some(t.charges.amount_paise)),
         t.channel.desc(),
         kosh_core::civil::iso_utc(t.created_at_ms)
     )

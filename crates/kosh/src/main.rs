@@ -2,7 +2,7 @@
 //!
 //! One file per command: [`serve`] (and the store flags every command shares),
 //! [`migrate`], [`partner`] (and [`partner_callbacks`]), [`wallet`], [`merchant`], [`sign`], [`sandbox`],
-//! [`bench`] and [`callbacks`]. Each command
+//! [`bench`], [`callbacks`] and [`ready`]. Each command
 //! returns `Err(message)` for anything the user should fix; `main` prints it on stderr
 //! and exits with status 1. (Usage errors that clap catches, such as a missing flag,
 //! exit with clap's status 2.)
@@ -16,6 +16,7 @@ mod merchant;
 mod migrate;
 mod partner;
 mod partner_callbacks;
+mod ready;
 mod sandbox;
 mod serve;
 mod sign;
@@ -33,7 +34,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "kosh", version, about = "Kosh: an open-source payments platform server")]
+#[command(name = "kosh", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KOSH_COMMIT"), ")"), about = "Kosh: an open-source payments platform server")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -61,6 +62,8 @@ enum Cmd {
     Callbacks(callbacks::CallbacksArgs),
     /// Money transfers: show one, or list a partner's.
     Dmt(dmt::DmtArgs),
+    /// Ask a running server whether it is ready (exit 0) or not (exit 1): for health checks.
+    Ready(ready::ReadyArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Cmd::Bench(args) => block_on(bench::run(args)),
         Cmd::Callbacks(args) => block_on(callbacks::run(args)),
         Cmd::Dmt(args) => block_on(dmt::run(args)),
+        Cmd::Ready(args) => block_on(ready::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

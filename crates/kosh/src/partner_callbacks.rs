@@ -111,7 +111,7 @@ async fn set(args: SetArgs) -> Result<(), String> {
     let headers = args.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
     let endpoint =
         Endpoint { kind: args.kind, url: args.url, basic_user: args.basic_user, basic_password: args.basic_password, headers };
-    endpoint.validate()?;
+    endpoint.validate().map_err(|e| e.to_string())?;
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
     execute(&store, SetEndpoint { partner_id: partner.id, endpoint: endpoint.clone() }).await?;
@@ -158,7 +158,7 @@ async fn signing(args: SigningArgs) -> Result<(), String> {
     }
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
-    let secret = args.on.then(|| format!("whsec_{}", kosh_core::secret::new_token(40)));
+    let secret = args.on.then(kosh_core::webhook::standard::new_secret);
     execute(&store, SetSigning { partner_id: partner.id, secret: secret.as_deref().map(Secret::from) }).await?;
     match secret {
         Some(secret) => {

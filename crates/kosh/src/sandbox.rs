@@ -67,7 +67,7 @@ async fn qr_pay(args: QrPayArgs) -> Result<(), String> {
     let config = args.store.config()?;
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
-    let paid = accept_payment(&store, &config.qr_pricing, partner.id, args.qr.trim(), amount)
+    let paid = accept_payment(&store, &config.qr_pricing, partner.id.get(), args.qr.trim(), amount)
         .await
         .map_err(|e| format!("the payment was refused: {e}"))?;
     let p = &paid.payment;

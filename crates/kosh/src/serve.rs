@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// Bearer token for the operator API under /admin (off without it).
     #[arg(long, env = "KOSH_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
+    /// Bearer token /metrics requires (open without it).
+    #[arg(long, env = "KOSH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
     /// Seconds shutdown waits for in-flight requests [default: 30].
     #[arg(long, env = "KOSH_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -177,6 +180,15 @@ pub struct ServeArgs {
     /// Days recorded callback attempts are kept; older ones are deleted [default: 30].
     #[arg(long, env = "KOSH_CALLBACKS_ATTEMPTS_RETENTION_DAYS")]
     pub callbacks_attempts_retention_days: Option<u64>,
+    /// Days a verification's (masked) answer is kept; the worker then empties it [default: 30].
+    #[arg(long, env = "KOSH_VERIFICATION_RETENTION_DAYS")]
+    pub verification_retention_days: Option<u64>,
+    /// Sandbox verification: seconds between bulk entries' answers, and a DigiLocker journey's length [default: 5].
+    #[arg(long, env = "KOSH_VERIFICATION_ASYNC_STEP_SECS")]
+    pub verification_async_step_secs: Option<u64>,
+    /// Milliseconds between verification worker passes; 0 runs none on this node [default: 1000].
+    #[arg(long, env = "KOSH_VERIFICATION_WORKER_TICK_MS")]
+    pub verification_worker_tick_ms: Option<u64>,
     /// AePS: the key of Aadhaar-number hashes (≥ 32 characters, the same on every node,
     /// never stored in the database). Required outside sandbox mode.
     #[arg(long, env = "KOSH_AEPS_AADHAAR_PEPPER", hide_env_values = true)]
@@ -245,7 +257,10 @@ impl ServeArgs {
             rail_worker_tick_ms,
             rail_recovery_secs,
             rail_lease_secs,
-            callbacks_attempts_retention_days
+            callbacks_attempts_retention_days,
+            verification_retention_days,
+            verification_async_step_secs,
+            verification_worker_tick_ms
         );
         if let Some(on) = self.replay_protection {
             c.replay_protection = Some(on);
@@ -260,6 +275,9 @@ impl ServeArgs {
         if let Some(token) = &self.admin_token {
             c.admin_token = Some(token.clone());
         }
+        if let Some(token) = &self.metrics_token {
+            c.metrics_token = Some(token.clone());
+        }
         if let Some(pepper) = &self.aeps_aadhaar_pepper {
             c.aeps_aadhaar_pepper = Some(pepper.clone());
         }
@@ -270,7 +288,13 @@ impl ServeArgs {
 
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KOSH_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // One JSON object a line (with the request's span and its request_id) for log
+    // pipelines; text for people.
+    let _ = match std::env::var("KOSH_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        _ => builder.try_init(),
+    };
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {

@@ -79,7 +79,7 @@ async fn credit(args: CreditArgs) -> Result<(), String> {
     }
     let store = args.store.open().await?;
     let partner = partner::lookup(&store, &args.partner).await?;
-    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount.get(), reference };
+    let cmd = CreditWallet { partner_id: partner.id, amount_paise: amount, reference };
     let WalletCredit { entry_id, balance } = store.execute(cmd).await.map_err(|e| match e.rejection() {
         Some(Rejection::PartnerNotFound) => format!("partner {} no longer exists", partner.id),
         _ => format!("cannot credit the wallet: {e}"),

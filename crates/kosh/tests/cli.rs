@@ -4,6 +4,7 @@
 mod common;
 
 use kosh_core::clock::SystemClock;
+use kosh_core::ids::PartnerId;
 use kosh_core::validate::Mobile;
 use kosh_store::commands::{Command as StoreCommand, IssueOtp, Outcome, USER_MOBILE_OTP};
 use kosh_store::ops::otp::{OtpIssue, OtpRequest};
@@ -20,7 +21,8 @@ const SANDBOX_DEVELOPER_KEY: &str = "becbbce45f79c6f5109f848acd540567";
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// The environment variables `kosh` reads; tests must not inherit them.
-const KOSH_ENV: [&str; 8] = [
+const KOSH_ENV: [&str; 9] = [
+    "KOSH_METRICS_TOKEN",
     "KOSH_CONFIG",
     "KOSH_DATA_DIR",
     "KOSH_DATABASE_URL",
@@ -228,7 +230,7 @@ fn sign_defaults_to_now_and_refuses_a_bad_timestamp() {
 }
 
 /// Issues an OTP directly through the store, as the Eko OTP endpoints do.
-async fn issue_otp(location: Location, partner_id: i64, mobile: &str, code: &str, ttl_ms: i64) {
+async fn issue_otp(location: Location, partner_id: PartnerId, mobile: &str, code: &str, ttl_ms: i64) {
     let store = Store::open(location, Arc::new(SystemClock)).await.expect("open store");
     let request = OtpRequest {
         purpose: USER_MOBILE_OTP.into(),
@@ -254,9 +256,9 @@ async fn sandbox_otp_prints_the_latest_usable_code() {
         let otp = |mobile: &str| failing(&["sandbox", "otp", "--partner", "acme", "--mobile", mobile], &store);
         refused(&otp("9876543210"), "no unused OTP for mobile 9876543210");
 
-        issue_otp(location.clone(), 1, "9876543210", "111111", 600_000).await;
+        issue_otp(location.clone(), PartnerId::new(1), "9876543210", "111111", 600_000).await;
         let issued = Instant::now();
-        issue_otp(location.clone(), 1, "9876543210", "246810", 600_000).await;
+        issue_otp(location.clone(), PartnerId::new(1), "9876543210", "246810", 600_000).await;
         let run = otp("9876543210");
         let elapsed_secs = i64::try_from(issued.elapsed().as_secs()).unwrap();
         assert_eq!(run.code, 0, "{backend:?}: {}", run.stderr);
@@ -265,7 +267,7 @@ async fn sandbox_otp_prints_the_latest_usable_code() {
         let expires_in: i64 = run.field("expires_in_secs").parse().unwrap();
         assert!((600 - elapsed_secs - 1..=600).contains(&expires_in), "{expires_in} s left, {elapsed_secs} s after issue");
 
-        issue_otp(location, 1, "9876543211", "999999", 1).await;
+        issue_otp(location, PartnerId::new(1), "9876543211", "999999", 1).await;
         std::thread::sleep(Duration::from_millis(5));
         refused(&otp("9876543211"), "expired");
         refused(&otp("12345"), "--mobile must be a 10-digit mobile number");
@@ -436,10 +438,15 @@ async fn sandbox_qr_pay_pays_a_qr_once() {
             shop_name: "Asha Stores".into(),
             residence_address: r#"{"line":"1 Main Rd","city":"Pune","state":"MH","pincode":"411001"}"#.into(),
         };
-        let user_code = db.execute(OnboardAgent { partner_id: 1, agent }).await.expect("onboard").agent.user_code;
+        let user_code = db
+            .execute(OnboardAgent { partner_id: kosh_core::ids::PartnerId::new(1), agent })
+            .await
+            .expect("onboard")
+            .agent
+            .user_code;
         let qr = NewQr {
             partner_id: 1,
-            user_code,
+            user_code: user_code.get(),
             sender_id: "9876500001".into(),
             bank: kosh_core::collections::QrBank::Razorpay,
             amount: kosh_core::money::Paise::new(25_000),
@@ -463,4 +470,82 @@ async fn sandbox_qr_pay_pays_a_qr_once() {
         refused(&pay("250"), "does not accept payments");
         refused(&pay("2.505"), "--amount must be rupees with at most 2 decimals");
     }
+}
+
+/// `kosh --version` names the commit it was built from.
+#[test]
+fn version_names_the_commit() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let head = Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).current_dir(root).output().expect("run git");
+    let head = String::from_utf8(head.stdout).unwrap();
+    let version = kosh(&["--version"]);
+    assert_eq!(version.code, 0, "{}", version.stderr);
+    let expected = format!("kosh {} (commit {})\n", env!("CARGO_PKG_VERSION"), head.trim());
+    assert_eq!(version.stdout, expected);
+}
+
+/// `kosh ready` (the container's health check) exits 0 for a ready server and 1, with
+/// the reason, for a server that never answers.
+#[test]
+fn ready_asks_the_server() {
+    let data_dir = scratch_dir().display().to_string();
+    let server = Server::start(&["--data-dir", &data_dir]);
+    let ready = kosh(&["ready", "--url", &server.url]);
+    assert_eq!(ready.code, 0, "{}", ready.stderr);
+    assert!(ready.stdout.contains(r#""status":"ready""#), "{}", ready.stdout);
+    assert!(server.terminate().success());
+    // A listener that never accepts: the connection waits in its queue, never answered,
+    // so the call ends at its timeout whatever the machine's speed.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    refused(&kosh(&["ready", "--url", &url, "--timeout-secs", "1"]), "not reachable");
+}
+
+/// `KOSH_LOG_FORMAT=json`: one JSON object a line, and a request's lines carry its
+/// request id in their span.
+#[test]
+fn json_logs_name_the_request_id() {
+    let dir = scratch_dir();
+    let log_path = dir.join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let data_dir = dir.join("data").display().to_string();
+    let mut child = command(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir])
+        .env("KOSH_LOG_FORMAT", "json")
+        .env("KOSH_LOG", "kosh_server=debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start kosh serve");
+    let deadline = Instant::now() + WAIT;
+    let url = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        if let Some(line) = text.lines().find_map(|l| l.strip_prefix("kosh listening on ")) {
+            break line.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "kosh serve did not start:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let answered = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: json-log-test-1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.starts_with("HTTP/1.1 200")
+    };
+    assert!(answered, "healthz answered");
+    let found = loop {
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert!(!lines.is_empty(), "JSON log lines:\n{text}");
+        if let Some(line) = lines.iter().find(|l| l["span"]["request_id"] == "json-log-test-1") {
+            break line.clone();
+        }
+        assert!(Instant::now() < deadline, "no log line of the request in:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(found["span"]["path"], "/healthz", "{found}");
+    assert_eq!(found["fields"]["status"], 200, "{found}");
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -4,6 +4,7 @@ mod common;
 
 use kosh_core::clock::{Clock, ManualClock, SystemClock};
 use kosh_core::dmt::DmtChannel;
+use kosh_core::ids::{Tid, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::pricing::Pricing;
 use kosh_store::commands::dmt::{AddRecipient, DmtCommand, DmtOutcome, EnrollCustomer, NewTransfer, VerifyCustomer};
@@ -26,7 +27,7 @@ async fn execute(store: &Store, cmd: DmtCommand) -> DmtOutcome {
 }
 
 /// A sandbox partner with one recorded transfer (not yet sent to the rail).
-async fn store_with_a_transfer(location: Location) -> i64 {
+async fn store_with_a_transfer(location: Location) -> Tid {
     // A clock that stands still: the customer's OTP (60 s) cannot expire between issuing
     // and verifying it, however slow the machine.
     let store = Store::open(location, ManualClock::new(SystemClock.now_ms())).await.expect("open");
@@ -46,7 +47,7 @@ async fn store_with_a_transfer(location: Location) -> i64 {
         name: "Asha Verma".into(),
         dob: "1990-01-01".into(),
         residence_address: "{}".into(),
-        user_code: 20_810_200,
+        user_code: UserCode::new(20_810_200),
     };
     execute(&store, DmtCommand::EnrollCustomer(EnrollCustomer { partner_id, customer, otp })).await;
     let verify =
@@ -65,7 +66,7 @@ async fn store_with_a_transfer(location: Location) -> i64 {
     let DmtOutcome::RecipientAdded(r) = execute(&store, add).await else { panic!("recipient") };
     let transfer = NewTransfer {
         partner_id,
-        user_code: 20_810_200,
+        user_code: UserCode::new(20_810_200),
         client_ref_id: "CLI-1".into(),
         customer_mobile: MOBILE.into(),
         recipient_id: r.recipient_id,

@@ -31,6 +31,7 @@ use axum::Router;
 use kosh_core::aadhaar::Aadhaar;
 use kosh_core::aeps::{self, Ekyc, NotReady, SERVICE_FINGPAY, SERVICE_FINO};
 use kosh_core::civil;
+use kosh_core::ids::UserCode;
 use kosh_store::commands::aeps::AepsRejection;
 use kosh_store::error::{CommandError, Rejection};
 use kosh_store::ops::aeps::AadhaarRef;
@@ -96,7 +97,7 @@ pub fn require_bank_connector(app: &AppState) -> Result<(), EkoReply> {
 }
 
 /// `Ok` when the agent has service 43 (Fingpay/gateway) or 52 (Fino) active.
-pub async fn require_aeps_service(app: &AppState, auth: &Authenticated, user_code: i64) -> Result<(), EkoReply> {
+pub async fn require_aeps_service(app: &AppState, auth: &Authenticated, user_code: UserCode) -> Result<(), EkoReply> {
     let fingpay = super::user::require_active_service(app, auth.partner.id, user_code, SERVICE_FINGPAY).await;
     match fingpay {
         Ok(()) => Ok(()),
@@ -112,7 +113,7 @@ pub async fn require_aeps_service(app: &AppState, auth: &Authenticated, user_cod
 }
 
 /// The answer for an agent that may not transact yet.
-pub fn not_ready(why: NotReady, user_code: i64) -> EkoReply {
+pub fn not_ready(why: NotReady, user_code: UserCode) -> EkoReply {
     let v3 = "/ekoapi/v3/user/collection/aeps-fingpay/kyc";
     match why {
         NotReady::Ekyc(state) => {
@@ -136,7 +137,7 @@ pub fn not_ready(why: NotReady, user_code: i64) -> EkoReply {
 }
 
 /// The answer for an AePS command the store refused (or failed).
-pub fn refusal(e: CommandError, user_code: i64) -> EkoReply {
+pub fn refusal(e: CommandError, user_code: UserCode) -> EkoReply {
     let Some(rejection) = e.rejection() else { return store_error(e) };
     let fail = |rt: i64, message: &str| EkoReply::failure(status::FAILED, rt, message);
     match rejection {

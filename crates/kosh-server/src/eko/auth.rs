@@ -190,7 +190,7 @@ fn verified_request_hash(
     match (outcome, strictness) {
         (Ok(hash), _) => Ok(Some(hash)),
         (Err(reply), HashStrictness::Warn) => {
-            tracing::warn!(partner = auth.partner.id, message = %reply.message, "request_hash check failed (warn mode: proceeding)");
+            tracing::warn!(partner = auth.partner.id.get(), message = %reply.message, "request_hash check failed (warn mode: proceeding)");
             Ok(None)
         }
         (Err(reply), _) => Err(reply),
@@ -200,6 +200,7 @@ fn verified_request_hash(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kosh_core::ids::PartnerId;
 
     #[test]
     fn timestamps_outside_tolerance_are_explained() {
@@ -215,7 +216,7 @@ mod tests {
 
     fn sandbox_auth() -> Authenticated {
         let partner = Partner {
-            id: 1,
+            id: PartnerId::new(1),
             name: "sandbox".into(),
             developer_key: SANDBOX_DEVELOPER_KEY.into(),
             access_key: "d2fe1d99-6298-4af2-8cc5-d97dcf46df30".into(),

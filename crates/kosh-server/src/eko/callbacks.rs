@@ -148,6 +148,7 @@ fn rupees_whole(amount: Paise) -> Value {
 mod tests {
     use super::*;
     use kosh_core::dmt::{DmtChannel, TxStatus};
+    use kosh_core::ids::{RecipientId, Tid, UserCode};
 
     fn paise(n: i64) -> Paise {
         Paise::new(n).unwrap()
@@ -155,9 +156,9 @@ mod tests {
 
     fn changed() -> TransferStatusChanged {
         TransferStatusChanged {
-            tid: 1,
+            tid: Tid::new(1),
             partner_reference: "R1".into(),
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             old_status: TxStatus::Initiated,
             status: TxStatus::Success,
             channel: DmtChannel::Imps,
@@ -167,7 +168,7 @@ mod tests {
             commission: paise(567),
             tds: paise(11),
             utr: "123456789012".into(),
-            recipient_id: 7,
+            recipient_id: RecipientId::new(7),
             recipient_name: "Ravi".into(),
             account: "123456789012".into(),
             ifsc: "SBIN0000001".into(),

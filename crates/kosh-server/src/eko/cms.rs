@@ -22,6 +22,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use kosh_core::civil;
 use kosh_core::collections::{biller, CMS_SERVICE_CODE};
+use kosh_core::ids::PartnerId;
 use kosh_core::validate::{self, ClientRefId, Text};
 use kosh_store::error::Rejection;
 use kosh_store::ops::collections::CmsPayment;
@@ -52,8 +53,8 @@ async fn generate_url(
     let (Some(user_code), Some(reference)) = (user_code, reference) else { unreachable!("checked above") };
     require_active_service(&app, auth.partner.id, user_code, CMS_SERVICE_CODE).await?;
     let request = UrlRequest {
-        partner_id: auth.partner.id,
-        user_code,
+        partner_id: auth.partner.id.get(),
+        user_code: user_code.get(),
         client_ref_id: reference.as_str().into(),
         latlong: latlong.unwrap_or("").trim().into(),
         locale: locale.map_or_else(|| "en".into(), |l| l.as_str().into()),
@@ -98,7 +99,8 @@ pub fn payment_json(p: &CmsPayment) -> serde_json::Value {
 /// The inquiry answer for a CMS payment named by tid, `client_ref_id:REF` or a plain
 /// client_ref_id (the newest payment of that CMS URL); `None` when no CMS payment of
 /// the partner matches.
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+    let partner_id = partner_id.get();
     let reference = reference.strip_prefix("client_ref_id:").unwrap_or(reference);
     let by_ref = || app.store.cms_payment_by_ref(partner_id, reference);
     let found = match reference.parse::<i64>() {

@@ -29,6 +29,7 @@ use axum::{Extension, Router};
 use base64::Engine;
 use kosh_core::civil;
 use kosh_core::collections::{self as rules, CollectionRejection, QrBank, QR_SERVICE_CODE};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::validate::{ClientRefId, Email, Mobile, Text};
 use kosh_store::error::{CommandError, Rejection};
@@ -83,14 +84,14 @@ async fn au_static(app: State<AppState>, auth: Extension<Authenticated>, params:
 
 async fn generate(app: &AppState, auth: &Authenticated, params: &EkoParams, bank: QrBank, dynamic: bool) -> EkoResult {
     let request = parse_qr(params, auth, bank, dynamic)?;
-    let user_code = app.store.agent_by_mobile(auth.partner.id, &request.sender_id).await.map_err(store_error)?;
+    let user_code = app.store.agent_by_mobile(auth.partner.id.get(), &request.sender_id).await.map_err(store_error)?;
     let Some(user_code) = user_code else {
         return Err(EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found").with_hint(format!(
             "sender_id {} is not the mobile number of one of your agents; onboard the agent first",
             request.sender_id
         )));
     };
-    require_active_service(app, auth.partner.id, user_code, QR_SERVICE_CODE).await?;
+    require_active_service(app, auth.partner.id, UserCode::new(user_code), QR_SERVICE_CODE).await?;
     let created = service::generate_qr(app, QrRequest { user_code, ..request }).await.map_err(refusal)?;
     let message = if created.created { "successfully generated QR code" } else { "QR code already generated for this sender_id" };
     Ok(EkoReply::ok(RT_GENERATED, message, qr_json(&created.qr)))
@@ -114,7 +115,7 @@ fn parse_qr(params: &EkoParams, auth: &Authenticated, bank: QrBank, dynamic: boo
     c.finish()?;
     let (Some(sender_id), Some(name)) = required else { unreachable!("the checker fails when a required field is bad") };
     Ok(QrRequest {
-        partner_id: auth.partner.id,
+        partner_id: auth.partner.id.get(),
         user_code: 0,
         sender_id: sender_id.as_str().into(),
         bank,
@@ -186,7 +187,7 @@ async fn sandbox_pay(State(app): State<AppState>, Extension(auth): Extension<Aut
     let amount = c.required(&params, "amount", |t| rules::parse_amount(t, rules::MAX_QR_PAISE));
     c.finish()?;
     let (Some(reference), Some(amount)) = (reference, amount) else { unreachable!("checked above") };
-    let paid = service::accept_payment(&app.store, &app.config.qr_pricing, auth.partner.id, reference.as_str(), amount)
+    let paid = service::accept_payment(&app.store, &app.config.qr_pricing, auth.partner.id.get(), reference.as_str(), amount)
         .await
         .map_err(refusal)?;
     let data = payment_json(&paid.payment, &paid.qr);
@@ -223,7 +224,8 @@ pub fn payment_json(p: &QrPayment, qr: &QrCode) -> Value {
 /// The inquiry answer for a QR payment named by tid, `client_ref_id:REF` or a plain
 /// reference (the QR's `client_ref_id`: its newest payment); `None` when no QR payment
 /// of the partner matches.
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+    let partner_id = partner_id.get();
     let reference = reference.strip_prefix("client_ref_id:").unwrap_or(reference);
     let payment = match reference.parse::<i64>() {
         Ok(tid) => app.store.qr_payment(partner_id, tid).await.map_err(store_error)?,

@@ -16,6 +16,7 @@ use super::{colon_id, otp as user_otp};
 use crate::state::AppState;
 use kosh_core::civil;
 use kosh_core::dmt::{self, TxStatus};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::services::DMT_SERVICE_CODE;
 use kosh_core::validate::Mobile;
@@ -97,7 +98,7 @@ pub async fn user_code_only(
     app: &AppState,
     auth: &super::auth::Authenticated,
     params: &super::params::EkoParams,
-) -> Result<i64, EkoReply> {
+) -> Result<UserCode, EkoReply> {
     let mut c = super::checker(params, auth)?;
     let user_code = c.required(params, "user_code", kosh_core::validate::parse_user_code);
     c.finish()?;
@@ -108,7 +109,7 @@ pub async fn user_code_only(
 
 /// `Ok` when `user_code` may use DMT: the platform needs no activation for DMT, so an
 /// onboarded agent may, unless the partner deactivated service 10 for it (346).
-pub async fn require_dmt_agent(app: &AppState, partner_id: i64, user_code: i64) -> Result<(), EkoReply> {
+pub async fn require_dmt_agent(app: &AppState, partner_id: PartnerId, user_code: UserCode) -> Result<(), EkoReply> {
     let (standing, exists) = app.store.agent_standing(partner_id, user_code, DMT_SERVICE_CODE).await.map_err(store_error)?;
     match standing {
         Some(service) if service.is_active_at(app.now_ms()) => return Ok(()),
@@ -276,14 +277,14 @@ fn transfer_fields(t: &Transfer, balance_paise: i64) -> Value {
         "txstatus_desc": t.tx_status.desc(),
         "tid": t.tid.to_string(),
         "client_ref_id": t.client_ref_id,
-        "amount": rupees(c.amount_paise),
-        "fee": java(c.fee_paise),
-        "totalfee": java(c.fee_paise),
-        "collectable_amount": java(c.collectable_paise()),
-        "service_tax": java(c.gst_paise),
-        "gst": java(c.gst_paise),
-        "commission": java(c.commission_paise),
-        "tds": java(c.tds_paise),
+        "amount": c.amount_paise.to_rupees_string(),
+        "fee": java(c.fee_paise.get()),
+        "totalfee": java(c.fee_paise.get()),
+        "collectable_amount": java(c.collectable_paise().map_or(0, Paise::get)),
+        "service_tax": java(c.gst_paise.get()),
+        "gst": java(c.gst_paise.get()),
+        "commission": java(c.commission_paise.get()),
+        "tds": java(c.tds_paise.get()),
         "balance": java(balance_paise.max(0)),
         "bank": bank,
         "bank_ref_num": t.bank_ref_num,
@@ -452,6 +453,6 @@ pub fn parse_otp_ref_id(text: &str) -> Result<i64, &'static str> {
 }
 
 /// Parses a positive integer id (`tid`, `recipient_id`).
-pub fn parse_id(text: &str) -> Result<i64, &'static str> {
-    text.trim().parse::<i64>().ok().filter(|id| *id > 0).ok_or("must be a positive integer id")
+pub fn parse_id<T: kosh_core::ids::Id>(text: &str) -> Result<T, &'static str> {
+    text.trim().parse::<i64>().ok().filter(|id| *id > 0).map(T::from_raw).ok_or("must be a positive integer id")
 }

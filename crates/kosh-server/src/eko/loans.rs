@@ -69,8 +69,8 @@ async fn disburse(State(app): State<AppState>, Extension(auth): Extension<Authen
         unreachable!("checked above")
     };
     let cmd = DisburseLoan {
-        lender_partner_id: auth.partner.id,
-        user_code,
+        lender_partner_id: auth.partner.id.get(),
+        user_code: user_code.get(),
         client_ref_id: reference.as_str().into(),
         bank_ref_num: bank_ref.as_str().into(),
         sanction_id: sanction.map_or_else(String::new, |s| s.as_str().into()),
@@ -96,7 +96,7 @@ async fn loan(
         Ok(id) => app.store.loan(id).await.map_err(store_error)?,
         Err(_) => None,
     };
-    let mine = |l: &Loan| l.lender_partner_id == auth.partner.id || l.partner_id == auth.partner.id;
+    let mine = |l: &Loan| auth.partner.id == l.lender_partner_id || auth.partner.id == l.partner_id;
     let loan = found.filter(mine).ok_or_else(not_found)?;
     let repayments = app.store.loan_repayments(loan.loan_id).await.map_err(store_error)?;
     Ok(EkoReply::ok(RT_LOAN, "Loan details", loan_json(&loan, &repayments, app.now_ms())))
@@ -111,7 +111,8 @@ async fn repay(State(app): State<AppState>, Extension(auth): Extension<Authentic
     let (Some(loan_id), Some(repay_amount), Some(reference)) = (loan_id, repay_amount, reference) else {
         unreachable!("checked above")
     };
-    let cmd = RepayLoan { partner_id: auth.partner.id, loan_id, client_ref_id: reference.as_str().into(), amount: repay_amount };
+    let cmd =
+        RepayLoan { partner_id: auth.partner.id.get(), loan_id, client_ref_id: reference.as_str().into(), amount: repay_amount };
     let key = IdemKey { partner_id: auth.partner.id, scope: scopes::EKO_CLIENT_REF.into(), key: reference.as_str().into() };
     let executed = app.store.execute_idempotent(key, cmd).await.map_err(refusal)?;
     let (repayment, loan) = (executed.outcome.repayment, executed.outcome.loan);

@@ -87,7 +87,8 @@ impl EkoParams {
 
 /// Parameters whose wire format is a JSON object or array (kept as its JSON text);
 /// every other parameter is a scalar.
-const COMPOSITE: [&str; 5] = ["residence_address", "total", "display_items", "custom_params", "custom_headers"];
+const COMPOSITE: [&str; 7] =
+    ["residence_address", "total", "display_items", "custom_params", "custom_headers", "entries", "document_requested"];
 
 /// A member's value as parameter text: a string's content, a number's exact source text
 /// (`1e-400` stays `1e-400`), a composite parameter's JSON text; `None` for null.

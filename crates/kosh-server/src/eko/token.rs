@@ -26,6 +26,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil::{self, Date, IST_OFFSET_MS};
+use kosh_core::ids::PartnerId;
 use kosh_core::money::Paise;
 use kosh_core::token::TokenRejection;
 use kosh_core::validate::{self, ClientRefId, Email, Mobile, Text};
@@ -236,7 +237,7 @@ fn pay_refusal(e: PayError, number: &str) -> EkoReply {
 }
 
 async fn replayed(app: &AppState, token: &Token) -> EkoResult {
-    let payer = token.payment.as_ref().map_or(0, |p| p.payer_partner_id);
+    let payer = token.payment.as_ref().map_or(PartnerId::new(0), |p| p.payer_partner_id);
     Ok(paid_reply(app, token, payer).await?.with_hint("this payment was made before; nothing was debited again"))
 }
 
@@ -275,7 +276,7 @@ fn pay_error(e: CommandError, token: &Token) -> EkoReply {
     }
 }
 
-async fn paid_reply(app: &AppState, token: &Token, payer_partner_id: i64) -> EkoResult {
+async fn paid_reply(app: &AppState, token: &Token, payer_partner_id: PartnerId) -> EkoResult {
     let Some(p) = &token.payment else { return Err(store_error("a paid token without its payment")) };
     let wallet =
         app.store.balance(payer_partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await.map_err(store_error)?;

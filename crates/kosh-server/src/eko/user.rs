@@ -25,6 +25,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::civil;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::services::{self, AgentService, ServiceStatus, SERVICES};
 use kosh_core::validate::{self, Address, Text};
 use kosh_store::commands::{ActivateService, DeactivateService, ServiceActivation};
@@ -140,7 +141,12 @@ pub async fn deactivate(State(app): State<AppState>, Extension(auth): Extension<
 /// `Ok` when `user_code` may use `service_code` now; otherwise the answer to give:
 /// 346 "Agent not allowed" naming the service and how to activate it (or when a
 /// pending review ends), or 463 when the agent does not exist.
-pub async fn require_active_service(app: &AppState, partner_id: i64, user_code: i64, service_code: u16) -> Result<(), EkoReply> {
+pub async fn require_active_service(
+    app: &AppState,
+    partner_id: PartnerId,
+    user_code: UserCode,
+    service_code: u16,
+) -> Result<(), EkoReply> {
     let now_ms = app.now_ms();
     let (standing, exists) = app.store.agent_standing(partner_id, user_code, service_code).await.map_err(store_error)?;
     if standing.as_ref().is_some_and(|s| s.is_active_at(now_ms)) {
@@ -163,7 +169,7 @@ pub async fn require_active_service(app: &AppState, partner_id: i64, user_code: 
 }
 
 /// `user_code` and `service_code`, both required; an unknown code lists the known ones.
-fn service_target(c: &mut Checker, params: &EkoParams) -> Option<(i64, u16)> {
+fn service_target(c: &mut Checker, params: &EkoParams) -> Option<(UserCode, u16)> {
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     let code = c.required(params, "service_code", |t| t.trim().parse::<u16>().map_err(|_| "must be a service code number"));
     let service_code = code.and_then(|code| match services::service(code) {
@@ -206,14 +212,14 @@ fn parse_any_address(text: &str) -> Result<Value, &'static str> {
 }
 
 /// An activation answer's data: the standing, shaped like an enquiry entry.
-fn standing_json(auth: &Authenticated, user_code: i64, service: &AgentService) -> Value {
+fn standing_json(auth: &Authenticated, user_code: UserCode, service: &AgentService) -> Value {
     let mut data = service_json(service);
     data["user_code"] = json!(user_code.to_string());
     data["initiator_id"] = json!(auth.partner.initiator_id);
     data
 }
 
-fn service_command_error(e: CommandError, user_code: i64) -> EkoReply {
+fn service_command_error(e: CommandError, user_code: UserCode) -> EkoReply {
     match e.rejection() {
         Some(Rejection::AgentNotFound) => user_not_found(user_code),
         Some(Rejection::ServiceNotActive) => EkoReply::failure(status::FAILED, -1, "Service is not activated for this user")
@@ -222,7 +228,7 @@ fn service_command_error(e: CommandError, user_code: i64) -> EkoReply {
     }
 }
 
-fn user_not_found(user_code: i64) -> EkoReply {
+fn user_not_found(user_code: UserCode) -> EkoReply {
     EkoReply::failure(status::USER_NOT_FOUND, -1, "User not found")
         .with_hint(format!("no user (agent) {user_code} was onboarded by you; onboard one with PUT /user/onboard"))
 }

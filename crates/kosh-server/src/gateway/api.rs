@@ -9,11 +9,13 @@ use crate::eko::auth::Authenticated;
 use crate::eko::envelope::{EkoReply, EkoResult};
 use crate::eko::params::Checker;
 use crate::eko::user::store_error;
+use crate::service::aeps_gateway as service;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use kosh_core::aeps::{self, TxType, SERVICE_FINGPAY};
+use kosh_core::ids::UserCode;
 use kosh_core::money::Paise;
 use kosh_core::signing;
 use kosh_core::validate::{ClientRefId, Mobile};
@@ -39,7 +41,7 @@ async fn session(app: &AppState, headers: &HeaderMap) -> Result<(GatewaySession,
             .with_hint("open the AePS gateway again from your application")
     };
     let token = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(expired)?;
-    let session = app.store.aeps_gateway_session(&token_hash(token)).await.map_err(store_error)?;
+    let session = service::session(app, &token_hash(token)).await.map_err(store_error)?;
     let session = session.filter(|s| s.expires_at_ms > app.now_ms()).ok_or_else(expired)?;
     let partner = app.store.partner(session.partner_id).await.map_err(store_error)?.ok_or_else(expired)?;
     Ok((session, Arc::new(partner)))
@@ -70,7 +72,7 @@ fn amount_text(paise: i64) -> String {
 }
 
 /// `detail.data` of the debit-hook for an intent.
-fn hook_data(intent: &GatewayIntent, user_code: i64) -> Map<String, Value> {
+fn hook_data(intent: &GatewayIntent, user_code: UserCode) -> Map<String, Value> {
     let mut data = Map::new();
     data.insert("customer_id".into(), json!(intent.customer_mobile));
     data.insert("bank_code".into(), json!(intent.bank_code));
@@ -139,7 +141,7 @@ pub async fn create_intent(State(app): State<AppState>, headers: HeaderMap, Json
         aadhaar: aadhaar_ref(&app, &aadhaar)?,
     };
     let cmd = CreateIntent { partner_id: partner.id, intent: new, max_per_session: super::MAX_INTENTS_PER_SESSION };
-    let intent = match app.store.execute(cmd).await {
+    let intent = match service::announce(&app, cmd).await {
         Ok(intent) => intent,
         Err(e) => return Err(refusal(e, session.user_code)),
     };
@@ -224,7 +226,7 @@ pub async fn confirm(
 ) -> EkoResult {
     let (session, partner) = session(&app, &headers).await?;
     require_bank_connector(&app)?;
-    let intent = app.store.aeps_gateway_intent(session.id, intent_id).await.map_err(store_error)?;
+    let intent = service::intent(&app, &session, intent_id).await.map_err(store_error)?;
     let intent = intent.ok_or_else(|| EkoReply::failure(168, -1, "Transaction not found in this gateway session"))?;
     let answer = body.get("confirmation").cloned().unwrap_or(Value::Null);
     let (hash, own_ref) = verify_confirmation(&app, &partner, &session, &intent, &answer)?;
@@ -236,7 +238,7 @@ pub async fn confirm(
         client_ref_id: own_ref,
         awaited_ms: awaited_ms(&app),
     };
-    match app.store.execute(cmd).await {
+    match service::confirm(&app, cmd).await {
         Ok(Transacted { tx, wallet }) => transaction_reply(&app, &tx, &wallet).await,
         Err(e) => Err(match e.rejection() {
             Some(Rejection::Aeps(AepsRejection::ConfirmationUsed { client_ref_id })) => {
@@ -263,7 +265,7 @@ pub async fn refuse(
     let (session, partner) = session(&app, &headers).await?;
     let message: String = text(&body, "message").unwrap_or("cancelled").chars().filter(|c| !c.is_control()).take(200).collect();
     let cmd = RefuseIntent { partner_id: partner.id, session_id: session.id, intent_id, message };
-    match app.store.execute(cmd).await {
+    match service::refuse(&app, cmd).await {
         Ok(intent) => Ok(EkoReply::ok(
             -1,
             "Transaction cancelled",

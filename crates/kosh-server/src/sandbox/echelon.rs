@@ -5,6 +5,7 @@
 //! [`kosh_rails::sandbox::echelon_payout::SandboxPayoutRail`].
 
 use kosh_core::echelon::merchant::StoredSecret;
+use kosh_core::ids::PartnerId;
 use kosh_store::commands::{Command, EchelonCommand, SeedSandboxMerchant};
 use kosh_store::ops::echelon::NewMerchant;
 
@@ -19,7 +20,7 @@ pub fn seed_command() -> Command {
     Command::Echelon(EchelonCommand::SeedSandboxMerchant(SeedSandboxMerchant {
         developer_key: crate::sandbox::DEVELOPER_KEY.into(),
         merchant: NewMerchant {
-            partner_id: 0,
+            partner_id: PartnerId::new(0),
             merchant_code: MERCHANT_CODE.into(),
             name: NAME.into(),
             secret_salt: stored.salt,

@@ -7,6 +7,7 @@
 
 use super::StoreError;
 use crate::state::AppState;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::ledger::{AccountKind, Balance};
 use kosh_store::commands::aeps::{NewTransaction, ResolveAwaited, Transacted};
 use kosh_store::commands::{IdemKey, RequestHashUse};
@@ -48,6 +49,6 @@ pub async fn transact(
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, StoreError> {
+pub async fn resolve(app: &AppState, partner_id: PartnerId, tid: Tid) -> Result<Transacted, StoreError> {
     Ok(app.store.execute(ResolveAwaited { partner_id, tid }).await?)
 }

@@ -11,6 +11,7 @@
 use crate::state::AppState;
 use crate::workers::outbound::Request;
 use kosh_core::collections::{self as rules, CMS_SERVICE_CODE};
+use kosh_core::ids::PartnerId;
 use kosh_core::money::Paise;
 use kosh_core::secret::{hash_secret, new_token, Secret};
 use kosh_store::commands::cms::{
@@ -55,7 +56,7 @@ pub async fn issue(app: &AppState, r: UrlRequest) -> Result<(CmsSession, String)
         locale: r.locale,
         expires_at_ms: app.now_ms() + rules::CMS_URL_LIFETIME_MS,
     };
-    let key = IdemKey { partner_id: r.partner_id, scope: scopes::EKO_CLIENT_REF.into(), key: r.client_ref_id };
+    let key = IdemKey { partner_id: PartnerId::new(r.partner_id), scope: scopes::EKO_CLIENT_REF.into(), key: r.client_ref_id };
     let executed = app.store.execute_idempotent(key, CreateCmsSession { session }).await?;
     Ok((executed.outcome, token))
 }
@@ -112,7 +113,7 @@ pub async fn request(app: &AppState, token: &str, form: &PaymentForm) -> Result<
         session_id: session.id,
         biller_id: form.biller_id.clone(),
         loan_reference: form.loan_reference.clone(),
-        charges: app.config.cms_pricing.charges(form.amount.get()),
+        charges: app.config.cms_pricing.charges(form.amount),
     };
     let payment = app.store.execute(cmd).await.map_err(PageError::Refused)?;
     match ask_partner(app, &payment).await {
@@ -160,7 +161,7 @@ pub fn hook_body(p: &CmsPayment) -> Value {
 }
 
 async fn ask_partner(app: &AppState, p: &CmsPayment) -> Result<(), Answer> {
-    let endpoint = app.store.callback_endpoint(p.partner_id, CMS_DEBIT_HOOK).await;
+    let endpoint = app.store.callback_endpoint(PartnerId::new(p.partner_id), CMS_DEBIT_HOOK).await;
     let endpoint = endpoint.map_err(|e| Answer::Unreachable(format!("the partner's settings could not be read: {e}")))?;
     let Some(endpoint) = endpoint else {
         return Err(Answer::Unreachable(

@@ -67,7 +67,7 @@ pub async fn accept_payment(
     let cmd = AcceptQrPayment {
         partner_id,
         qr_reference: qr_reference.to_owned(),
-        charges: pricing.charges(amount.get()),
+        charges: pricing.charges(amount),
         payer_vpa: SANDBOX_PAYER_VPA.into(),
         utr,
         settle_at_ms: store.now_ms() + rules::QR_SETTLEMENT_MS,

@@ -16,7 +16,6 @@ use crate::eko::dmt::otp_request;
 use crate::state::AppState;
 use kosh_core::dmt::DmtChannel;
 use kosh_core::ledger::AccountKind;
-use kosh_core::money::Paise;
 use kosh_rails::{Channel, Order, RailError, RailStatus};
 use kosh_store::commands::dmt::{ApplyRailReport, NewTransfer, RailReport, TransferView};
 use kosh_store::commands::IdemKey;
@@ -62,7 +61,7 @@ pub async fn inquire(app: &AppState, transfer: Transfer) -> Result<TransferView,
         match check(app, &transfer).await {
             Ok(view) => return Ok(view),
             Err(e) => {
-                tracing::warn!(tid = transfer.tid, error = %e, "inquiry could not ask the rail; answering the stored status");
+                tracing::warn!(tid = transfer.tid.get(), error = %e, "inquiry could not ask the rail; answering the stored status");
             }
         }
     }
@@ -88,7 +87,7 @@ pub fn order_of(t: &Transfer) -> Order {
             DmtChannel::Imps => Channel::Imps,
             DmtChannel::Neft => Channel::Neft,
         },
-        amount: Paise::new(t.charges.amount_paise).unwrap_or(Paise::ZERO),
+        amount: t.charges.amount_paise,
         account: t.account.clone(),
         ifsc: t.ifsc.clone(),
         beneficiary_name: t.recipient_name.clone(),
@@ -125,7 +124,7 @@ async fn submit(app: &AppState, t: &Transfer) -> TransferView {
     match apply(app, t, report, false).await {
         Ok(view) => view,
         Err(e) => {
-            tracing::error!(tid = t.tid, error = %e, "could not store the rail's answer; the rail worker will finish the transfer");
+            tracing::error!(tid = t.tid.get(), error = %e, "could not store the rail's answer; the rail worker will finish the transfer");
             let balance_paise = app.store.balance(t.partner_id, &kosh_core::ledger::AccountKind::PartnerWallet).await;
             TransferView { transfer: t.clone(), balance_paise: balance_paise.map_or(0, |b| b.available_credit()) }
         }

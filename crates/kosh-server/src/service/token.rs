@@ -6,6 +6,7 @@
 
 use crate::state::AppState;
 use crate::workers::outbound::Request;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
 use kosh_core::validate::{Mobile, Text};
@@ -25,9 +26,9 @@ pub struct PayRequest<'a> {
     /// The token's number, as the path named it.
     pub number: &'a str,
     /// The paying partner.
-    pub payer_partner_id: i64,
+    pub payer_partner_id: PartnerId,
     /// The paying partner's agent.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The paying partner's `client_ref_id`.
     pub reference: &'a str,
 }
@@ -58,7 +59,7 @@ pub enum PayError {
         tid: String,
     },
     UserNotFound {
-        user_code: i64,
+        user_code: UserCode,
     },
     /// The issuer's Fetch Details refused or failed: why.
     FetchRefused(String),

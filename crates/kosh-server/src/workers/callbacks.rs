@@ -13,6 +13,7 @@ use crate::echelon::callbacks as echelon_callbacks;
 use crate::eko::callbacks as eko_callbacks;
 use crate::service::StoreError;
 use kosh_core::events::Event;
+use kosh_core::ids::PartnerId;
 use kosh_core::secret::Secret;
 use kosh_core::webhook;
 use kosh_store::commands::callbacks::{PruneAttempts, Release};
@@ -42,7 +43,7 @@ const OUTCOMES: [&str; 5] = ["delivered", "retry", "gave_up", "unconfigured", "l
 
 /// Counters for `/metrics`: attempts by kind and outcome, deliveries in flight, and
 /// attempt records pruned.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CallbackStats {
     outcomes: [[AtomicU64; OUTCOMES.len()]; ops::DELIVERABLE_KINDS.len()],
     in_flight: AtomicU64,
@@ -58,23 +59,21 @@ impl CallbackStats {
         }
     }
 
-    /// The Prometheus text of these counters.
-    pub fn render(&self, out: &mut String) {
-        use std::fmt::Write;
-        out.push_str("# HELP kosh_callback_outcomes_total Callback claims by kind and how they ended.\n");
-        out.push_str("# TYPE kosh_callback_outcomes_total counter\n");
-        for (kind, row) in ops::DELIVERABLE_KINDS.iter().zip(&self.outcomes) {
-            for (outcome, n) in OUTCOMES.iter().zip(row) {
-                let n = n.load(Ordering::Relaxed);
-                let _ = writeln!(out, "kosh_callback_outcomes_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}");
-            }
-        }
-        out.push_str("# HELP kosh_callbacks_in_flight Callback deliveries in flight on this node.\n");
-        out.push_str("# TYPE kosh_callbacks_in_flight gauge\n");
-        let _ = writeln!(out, "kosh_callbacks_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        out.push_str("# HELP kosh_callback_attempts_pruned_total Recorded callback attempts deleted after their retention.\n");
-        out.push_str("# TYPE kosh_callback_attempts_pruned_total counter\n");
-        let _ = writeln!(out, "kosh_callback_attempts_pruned_total {}", self.pruned.load(Ordering::Relaxed));
+    /// Every (kind, outcome) counter, for `/metrics`.
+    pub fn outcomes(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> + '_ {
+        ops::DELIVERABLE_KINDS.iter().zip(&self.outcomes).flat_map(|(kind, row)| {
+            OUTCOMES.iter().zip(row).map(move |(outcome, n)| (*kind, *outcome, n.load(Ordering::Relaxed)))
+        })
+    }
+
+    /// Deliveries in flight on this node now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Attempt records pruned since start.
+    pub fn pruned(&self) -> u64 {
+        self.pruned.load(Ordering::Relaxed)
     }
 }
 
@@ -134,8 +133,8 @@ impl CallbackWorker {
 #[derive(Default)]
 struct InFlight {
     tasks: JoinSet<i64>,
-    events: HashMap<i64, (i64, String)>,
-    per_partner: HashMap<i64, usize>,
+    events: HashMap<i64, (PartnerId, String)>,
+    per_partner: HashMap<PartnerId, usize>,
 }
 
 impl InFlight {
@@ -157,7 +156,7 @@ impl InFlight {
         }
     }
 
-    fn count(&self, partner_id: i64) -> usize {
+    fn count(&self, partner_id: PartnerId) -> usize {
         self.per_partner.get(&partner_id).copied().unwrap_or(0)
     }
 }
@@ -209,7 +208,7 @@ async fn claim_and_spawn(
     if !ctx.store.callbacks_due().await? {
         return Ok(());
     }
-    let exclude_partners: Vec<i64> =
+    let exclude_partners: Vec<PartnerId> =
         flight.per_partner.iter().filter(|(_, n)| **n >= limits.per_partner).map(|(p, _)| *p).collect();
     let req = ClaimRequest {
         lease_until_ms: ctx.store.now_ms() + limits.lease_ms,
@@ -323,7 +322,7 @@ async fn target(store: &Store, c: &Claimed) -> Result<Target, NoTarget> {
     let secret = store.callback_signing_secret(c.partner_id).await.map_err(store_err)?;
     let Delivery { url, body, token } = render(&c.kind, &c.payload).map_err(|e| NoTarget::Malformed(e.to_string()))?;
     if let Some(url) = url {
-        ops::validate_url(&url).map_err(NoTarget::Malformed)?;
+        ops::validate_url(&url).map_err(|e| NoTarget::Malformed(e.to_string()))?;
         return Ok(Target { url, body, basic: None, headers: Vec::new(), secret, token });
     }
     let kind = ops::endpoint_kind(&c.kind).ok_or_else(|| NoTarget::Malformed(format!("{} is not delivered", c.kind)))?;
@@ -464,6 +463,14 @@ async fn attempt(ctx: &Ctx, c: &Claimed, target: &Target, lease_token: String) -
     if let Some(secret) = &target.secret {
         extra.push((webhook::TIMESTAMP_HEADER, started_at_ms.to_string()));
         extra.push((webhook::SIGNATURE_HEADER, webhook::signature(secret.expose(), started_at_ms, body)));
+        // Standard Webhooks, for receivers using that spec's libraries: only a `whsec_`
+        // + base64 secret has the key bytes the spec signs with.
+        if let Some(key) = webhook::standard::key(secret.expose()) {
+            let (id, secs) = (c.id.to_string(), started_at_ms.div_euclid(1000));
+            extra.push((webhook::standard::SIGNATURE_HEADER, webhook::standard::signature(&key, &id, secs, body)));
+            extra.push((webhook::standard::TIMESTAMP_HEADER, secs.to_string()));
+            extra.push((webhook::standard::ID_HEADER, id));
+        }
     }
     let request = Request {
         get: false,

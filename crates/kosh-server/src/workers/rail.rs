@@ -31,7 +31,7 @@ pub async fn run_once(app: &AppState) -> Result<usize, StoreError> {
     for t in &due {
         if let Err(e) = dmt::check(app, t).await {
             // The lease ends and the transfer comes due again.
-            tracing::warn!(tid = t.tid, error = %e, "rail check failed; will retry after the lease");
+            tracing::warn!(tid = t.tid.get(), error = %e, "rail check failed; will retry after the lease");
         }
     }
     Ok(due.len())

@@ -7,6 +7,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kosh_core::clock::SharedClock;
+use kosh_core::ids::PartnerId;
 use kosh_store::commands::callbacks::{CallbackCommand, CallbackOutcome, Enqueue, SetEndpoint};
 use kosh_store::commands::{Command, Outcome};
 use kosh_store::ops::callbacks::{CallbackEvent, Endpoint};
@@ -117,11 +118,11 @@ pub fn ack_ok(tid: &str) -> Reply {
     reply(200, &format!(r#"{{"status":0,"status_desc":"Success","response_code":"00","data":{{"partner_tid":"{tid}"}}}}"#))
 }
 
-pub async fn partner_id(store: &Store, name: &str) -> i64 {
+pub async fn partner_id(store: &Store, name: &str) -> PartnerId {
     store.find_partner(name).await.unwrap().expect("partner exists").id
 }
 
-pub async fn set_endpoint(store: &Store, partner_id: i64, kind: &str, url: &str, basic: Option<(&str, &str)>) {
+pub async fn set_endpoint(store: &Store, partner_id: PartnerId, kind: &str, url: &str, basic: Option<(&str, &str)>) {
     let endpoint = Endpoint {
         kind: kind.into(),
         url: url.into(),
@@ -135,7 +136,7 @@ pub async fn set_endpoint(store: &Store, partner_id: i64, kind: &str, url: &str,
         .expect("set endpoint");
 }
 
-pub async fn enqueue(store: &Store, partner_id: i64, kind: &str, payload: serde_json::Value) -> i64 {
+pub async fn enqueue(store: &Store, partner_id: PartnerId, kind: &str, payload: serde_json::Value) -> i64 {
     let cmd = CallbackCommand::Enqueue(Enqueue { partner_id, kind: kind.into(), payload_json: payload.to_string() });
     match store.execute(Command::Callbacks(cmd)).await.expect("enqueue") {
         Outcome::Callbacks(CallbackOutcome::Enqueued(id)) => id,

@@ -23,7 +23,7 @@ pub const REFUSE: u8 = 0;
 pub struct World {
     pub app: App,
     pub clock: Arc<ManualClock>,
-    pub partner_id: i64,
+    pub partner_id: kosh_core::ids::PartnerId,
     pub v1: Client,
     pub partner: Receiver,
     pub hook: Arc<AtomicU8>,

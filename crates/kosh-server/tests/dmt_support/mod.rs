@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use kosh_core::clock::{Clock, ManualClock, SystemClock};
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::ledger::AccountKind;
 use kosh_sdk::eko::Client;
 use kosh_server::config::Config;
@@ -140,12 +141,12 @@ pub async fn transfer(
 }
 
 /// The sandbox partner's id.
-pub async fn sandbox_partner(app: &App) -> i64 {
+pub async fn sandbox_partner(app: &App) -> PartnerId {
     app.state.store.find_partner("sandbox").await.expect("read").expect("the sandbox partner").id
 }
 
 /// The partner's available e-value, in paise.
-pub async fn available(app: &App, partner_id: i64) -> i64 {
+pub async fn available(app: &App, partner_id: PartnerId) -> i64 {
     app.state.store.balance(partner_id, &AccountKind::PartnerWallet).await.expect("balance").available_credit()
 }
 
@@ -154,7 +155,7 @@ pub async fn available(app: &App, partner_id: i64) -> i64 {
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Waits (bounded by [`WAIT`]) until transfer `tid` satisfies `done`, and returns it.
-pub async fn wait_for(app: &App, partner_id: i64, tid: i64, done: impl Fn(&Transfer) -> bool) -> Transfer {
+pub async fn wait_for(app: &App, partner_id: PartnerId, tid: Tid, done: impl Fn(&Transfer) -> bool) -> Transfer {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let t = app.state.store.dmt_transfer(partner_id, tid).await.expect("read").expect("the transfer exists");
@@ -166,13 +167,13 @@ pub async fn wait_for(app: &App, partner_id: i64, tid: i64, done: impl Fn(&Trans
     }
 }
 
-pub fn tid_of(body: &Value) -> i64 {
+pub fn tid_of(body: &Value) -> Tid {
     body["data"]["tid"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("a tid: {body}"))
 }
 
 /// The `eko.tx_status` callback bodies of a partner's events (as the callback engine
 /// renders them), oldest first.
-pub async fn status_events(app: &App, partner_id: i64) -> Vec<Value> {
+pub async fn status_events(app: &App, partner_id: PartnerId) -> Vec<Value> {
     let mut events: Vec<Value> = app
         .state
         .store

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use kosh_core::clock::{ManualClock, SharedClock};
+use kosh_core::ids::{MerchantId, PartnerId};
 use kosh_server::config::Config;
 use kosh_server::sandbox::echelon::{MERCHANT_CODE, SECRET};
 use kosh_server::App;
@@ -132,8 +133,8 @@ impl Echelon {
         self.token(&["GET /.*", "POST /.*"]).await
     }
 
-    pub fn sandbox_partner_id(&self) -> i64 {
-        1
+    pub fn sandbox_partner_id(&self) -> PartnerId {
+        PartnerId::new(1)
     }
 
     /// Waits (bounded by [`WAIT`]) until the payment at `path` is no longer PROCESSING.
@@ -166,7 +167,7 @@ impl Echelon {
 
 /// Creates a partner and a merchant on it through the store (what `kosh partner create`
 /// and `kosh merchant create` do); answers the merchant id.
-pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> i64 {
+pub async fn add_merchant(e: &Echelon, code: &str, secret: &str) -> MerchantId {
     use kosh_core::echelon::merchant::StoredSecret;
     use kosh_store::commands::{Command, EchelonCommand, EchelonOutcome, Outcome};
     let store = &e.app.state.store;

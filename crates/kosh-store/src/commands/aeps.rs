@@ -15,6 +15,7 @@ use crate::ops::{agents, ledger, outbox};
 use crate::sql::{Conn, SqlError};
 use kosh_core::aeps::{self, sandbox, Ekyc, NotReady, TxStatus, TxType, MAX_TX_PER_AADHAAR_PER_DAY};
 use kosh_core::events::{AepsTransactionChanged, Event};
+use kosh_core::ids::{PartnerId, Tid, UserCode};
 use kosh_core::ledger::{AccountKind, Balance, Side};
 use kosh_core::money::Paise;
 use kosh_core::secret::constant_time_eq;
@@ -47,13 +48,13 @@ impl Provider {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTransaction {
     /// The partner running the transaction.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The partner's unique reference for it; a second transaction with it is refused.
     pub client_ref_id: String,
     /// `api` or `gateway`.
     pub channel: String,
     /// The agent at whose counter the customer stands.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// Withdrawal, balance enquiry or mini statement.
     pub tx_type: TxType,
     /// The withdrawal amount, in paise (0 for enquiries).
@@ -132,9 +133,9 @@ pub enum AepsCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestEkycOtp {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent (`user_code`, unique within the partner) the command is about.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
     pub aadhaar: AadhaarRef,
     /// The e-KYC OTP to send to the agent's mobile.
@@ -145,9 +146,9 @@ pub struct RequestEkycOtp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyEkycOtp {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent (`user_code`, unique within the partner) the command is about.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The code the user typed; compared in constant time with the stored hash.
     pub code: kosh_core::secret::Secret,
     /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
@@ -163,9 +164,9 @@ pub struct VerifyEkycOtp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EkycBiometric {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent (`user_code`, unique within the partner) the command is about.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The Aadhaar number as Kosh keeps it: masked and keyed-hashed, never in clear.
     pub aadhaar: AadhaarRef,
     /// Whose e-KYC this step is.
@@ -180,9 +181,9 @@ pub struct EkycBiometric {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DailyAuthenticate {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent (`user_code`, unique within the partner) the command is about.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The Aadhaar number the agent authenticates with; it must be the e-KYC's.
     pub aadhaar: AadhaarRef,
 }
@@ -191,16 +192,16 @@ pub struct DailyAuthenticate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolveAwaited {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The awaited transaction.
-    pub tid: i64,
+    pub tid: Tid,
 }
 
 /// The gateway page announces a transaction; the partner must confirm it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateIntent {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The transaction the page announces.
     pub intent: NewIntent,
     /// Most intents one session may create.
@@ -212,7 +213,7 @@ pub struct CreateIntent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmIntent {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The gateway session the intent belongs to.
     pub session_id: i64,
     /// The intent to confirm.
@@ -229,7 +230,7 @@ pub struct ConfirmIntent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefuseIntent {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The gateway session the intent belongs to.
     pub session_id: i64,
     /// The intent refused.
@@ -418,12 +419,12 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &AepsCommand, now_ms: i64) ->
     Ok(Outcome::Aeps(outcome))
 }
 
-async fn existing(db: &mut impl Conn, partner_id: i64, user_code: i64) -> CmdResult<Option<AepsAgent>> {
+async fn existing(db: &mut impl Conn, partner_id: PartnerId, user_code: UserCode) -> CmdResult<Option<AepsAgent>> {
     agents::get(db, partner_id, user_code).await?.ok_or(Rejection::AgentNotFound)?;
     Ok(store::agent(db, partner_id, user_code).await?)
 }
 
-fn fresh_agent(partner_id: i64, user_code: i64, aadhaar: &AadhaarRef, now_ms: i64) -> AepsAgent {
+fn fresh_agent(partner_id: PartnerId, user_code: UserCode, aadhaar: &AadhaarRef, now_ms: i64) -> AepsAgent {
     AepsAgent {
         partner_id,
         user_code,
@@ -442,8 +443,8 @@ fn fresh_agent(partner_id: i64, user_code: i64, aadhaar: &AadhaarRef, now_ms: i6
 
 async fn request_ekyc_otp(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     aadhaar: &AadhaarRef,
     otp: &OtpRequest,
     now_ms: i64,
@@ -471,8 +472,8 @@ async fn request_ekyc_otp(
 
 async fn verify_ekyc_otp(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     code: &str,
     otp_ref_id: Option<i64>,
     reference_tid: Option<i64>,
@@ -504,8 +505,8 @@ struct BiometricStep<'a> {
 
 async fn ekyc_biometric(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     aadhaar: &AadhaarRef,
     step: &BiometricStep<'_>,
     now_ms: i64,
@@ -544,8 +545,8 @@ async fn ekyc_biometric(
 
 async fn daily_authenticate(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     aadhaar: &AadhaarRef,
     now_ms: i64,
 ) -> CmdResult<AepsOutcome> {
@@ -569,7 +570,7 @@ async fn daily_authenticate(
 }
 
 /// Refuses unless the agent may transact now.
-async fn require_ready(db: &mut impl Conn, partner_id: i64, user_code: i64, now_ms: i64) -> CmdResult<()> {
+async fn require_ready(db: &mut impl Conn, partner_id: PartnerId, user_code: UserCode, now_ms: i64) -> CmdResult<()> {
     let agent = existing(db, partner_id, user_code).await?;
     let standing = agent.map(|a| a.standing());
     match standing.map(|s| s.ready(now_ms)) {
@@ -590,16 +591,12 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
     }
     let balance = sandbox::OPENING_BALANCE_PAISE - store::withdrawn_paise(db, &t.aadhaar.hash).await?;
     let answer = sandbox::answer(t.tx_type, t.amount_paise.get(), &t.customer_mobile, balance);
-    let tid = agents::next_counter(db, "aeps_tid").await?;
+    let tid = Tid::new(agents::next_counter(db, "aeps_tid").await?);
     let (status, verdict) = match &answer {
         sandbox::Answer::Now(v) => (if *v == sandbox::Verdict::Approved { TxStatus::Success } else { TxStatus::Failed }, v),
         sandbox::Answer::Awaited(v) => (TxStatus::Awaited, v),
     };
-    let pricing = if status == TxStatus::Failed {
-        aeps::Pricing { commission_paise: 0, tds_paise: 0 }
-    } else {
-        aeps::pricing(t.tx_type, t.amount_paise.get())
-    };
+    let pricing = if status == TxStatus::Failed { aeps::Pricing::NONE } else { aeps::pricing(t.tx_type, t.amount_paise) };
     let mut tx = AepsTransaction {
         tid,
         partner_id: t.partner_id,
@@ -608,8 +605,8 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         user_code: t.user_code,
         tx_type: t.tx_type.code(),
         amount_paise: if t.tx_type.moves_money() { t.amount_paise } else { Paise::ZERO },
-        commission_paise: crate::sql::paise(pricing.commission_paise)?,
-        tds_paise: crate::sql::paise(pricing.tds_paise)?,
+        commission_paise: pricing.commission_paise,
+        tds_paise: pricing.tds_paise,
         customer_mobile: t.customer_mobile.clone(),
         bank_code: t.bank_code.clone(),
         aadhaar_masked: t.aadhaar.masked.clone(),
@@ -620,8 +617,10 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
         },
         resolve_at_ms: (status == TxStatus::Awaited).then_some(now_ms + t.awaited_ms),
         customer_balance_paise: match status {
-            TxStatus::Success => Some(balance - if t.tx_type.moves_money() { t.amount_paise.get() } else { 0 }),
-            TxStatus::Failed => Some(balance),
+            TxStatus::Success => {
+                Some(crate::sql::paise(balance - if t.tx_type.moves_money() { t.amount_paise.get() } else { 0 })?)
+            }
+            TxStatus::Failed => Some(crate::sql::paise(balance)?),
             TxStatus::Awaited => None,
         },
         entry_id: None,
@@ -639,7 +638,7 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
     let insert = store::TxInsert { tx: &tx, aadhaar_hash: &t.aadhaar.hash, ist_day, awaited_verdict: awaited_verdict.as_deref() };
     store::insert_tx(db, &insert).await?;
     tx_event(db, &tx, now_ms).await?;
-    let wallet = ledger::balance_of(db, t.partner_id, &AccountKind::PartnerWallet).await?;
+    let wallet = ledger::balance_of(db, t.partner_id.get(), &AccountKind::PartnerWallet).await?;
     Ok(AepsOutcome::Transacted { tx, wallet })
 }
 
@@ -648,17 +647,19 @@ async fn transact(db: &mut impl Conn, t: &NewTransaction, now_ms: i64) -> CmdRes
 /// (clearing:aeps), the wallet gains cash + commission − TDS, and the TDS is payable.
 /// Pending while the bank has not answered. `None` when nothing moves (balance enquiry).
 async fn record_credit(db: &mut impl Conn, tx: &AepsTransaction, pending: bool, now_ms: i64) -> CmdResult<Option<i64>> {
-    let (due, tds) = (tx.amount_paise.get() + tx.commission_paise.get(), tx.tds_paise.get());
-    if due == 0 {
+    let out_of_range = || Rejection::InvalidEntry("the transaction's credit is out of range".into());
+    let tds = tx.tds_paise;
+    let due = tx.amount_paise.checked_add(tx.commission_paise).ok_or_else(out_of_range)?;
+    if due.is_zero() {
         return Ok(None);
     }
     let p = tx.partner_id;
     let mut legs = vec![
-        LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due),
-        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due - tds),
+        LegSpec::new(p, &AccountKind::RailClearing { rail: "aeps" }, Side::Debit, due.get()),
+        LegSpec::new(p, &AccountKind::PartnerWallet, Side::Credit, due.checked_sub(tds).ok_or_else(out_of_range)?.get()),
     ];
-    if tds > 0 {
-        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds));
+    if !tds.is_zero() {
+        legs.push(LegSpec::new(p, &AccountKind::TdsPayable, Side::Credit, tds.get()));
     }
     let kind = match TxType::parse(&tx.tx_type.to_string()) {
         Ok(TxType::CashWithdrawal) => "aeps_cash_withdrawal",
@@ -694,7 +695,7 @@ fn changed_event(tx: &AepsTransaction) -> Result<Event, SqlError> {
     }))
 }
 
-async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: i64) -> CmdResult<AepsOutcome> {
+async fn resolve_awaited(db: &mut impl Conn, partner_id: PartnerId, tid: Tid, now_ms: i64) -> CmdResult<AepsOutcome> {
     let tx = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     let due = tx.resolve_at_ms.is_some_and(|at| at <= now_ms);
     if tx.tx_status == TxStatus::Awaited.code() && due {
@@ -718,14 +719,19 @@ async fn resolve_awaited(db: &mut impl Conn, partner_id: i64, tid: i64, now_ms: 
         store::set_customer_balance(db, partner_id, tid, balance).await?;
         let settled = store::tx_by_tid(db, partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
         tx_event(db, &settled, now_ms).await?;
-        let wallet = ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?;
+        let wallet = ledger::balance_of(db, partner_id.get(), &AccountKind::PartnerWallet).await?;
         return Ok(AepsOutcome::Transacted { tx: settled, wallet });
     }
-    let wallet = ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?;
+    let wallet = ledger::balance_of(db, partner_id.get(), &AccountKind::PartnerWallet).await?;
     Ok(AepsOutcome::Transacted { tx, wallet })
 }
 
-async fn live_session(db: &mut impl Conn, partner_id: i64, session_id: i64, now_ms: i64) -> CmdResult<store::GatewaySession> {
+async fn live_session(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    session_id: i64,
+    now_ms: i64,
+) -> CmdResult<store::GatewaySession> {
     match store::session(db, session_id).await? {
         Some(s) if s.partner_id == partner_id && s.expires_at_ms > now_ms => Ok(s),
         _ => Err(refuse(AepsRejection::SessionExpired)),
@@ -734,7 +740,7 @@ async fn live_session(db: &mut impl Conn, partner_id: i64, session_id: i64, now_
 
 async fn create_intent(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     intent: &NewIntent,
     max_per_session: i64,
     now_ms: i64,
@@ -751,7 +757,7 @@ async fn create_intent(
     Ok(AepsOutcome::IntentCreated(store::insert_intent(db, partner_id, intent, now_ms).await?))
 }
 
-async fn open_intent(db: &mut impl Conn, partner_id: i64, session_id: i64, intent_id: i64) -> CmdResult<GatewayIntent> {
+async fn open_intent(db: &mut impl Conn, partner_id: PartnerId, session_id: i64, intent_id: i64) -> CmdResult<GatewayIntent> {
     let intent = store::intent(db, session_id, intent_id).await?;
     let intent = intent.filter(|i| i.partner_id == partner_id).ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     if intent.state != "awaiting" {
@@ -761,7 +767,7 @@ async fn open_intent(db: &mut impl Conn, partner_id: i64, session_id: i64, inten
 }
 
 struct Confirm<'a> {
-    partner_id: i64,
+    partner_id: PartnerId,
     session_id: i64,
     intent_id: i64,
     hash: &'a str,
@@ -819,7 +825,7 @@ async fn already_confirmed(db: &mut impl Conn, c: &Confirm<'_>) -> CmdResult<Opt
     };
     let tid = done.tid.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
     let tx = store::tx_by_tid(db, c.partner_id, tid).await?.ok_or_else(|| refuse(AepsRejection::TransactionNotFound))?;
-    let wallet = ledger::balance_of(db, c.partner_id, &AccountKind::PartnerWallet).await?;
+    let wallet = ledger::balance_of(db, c.partner_id.get(), &AccountKind::PartnerWallet).await?;
     Ok(Some(AepsOutcome::Transacted { tx, wallet }))
 }
 
@@ -839,11 +845,11 @@ mod tests {
     #[test]
     fn the_transaction_event_is_typed_and_carries_no_wire_field_names() {
         let tx = AepsTransaction {
-            tid: 9,
-            partner_id: 1,
+            tid: Tid::new(9),
+            partner_id: PartnerId::new(1),
             client_ref_id: "A-1".into(),
             channel: "api".into(),
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             tx_type: 2,
             amount_paise: Paise::new(100_000).unwrap(),
             commission_paise: Paise::new(500).unwrap(),

@@ -7,6 +7,7 @@ use crate::error::{CmdResult, CommandError, Rejection};
 use crate::ops::callbacks::{self as ops, CallbackEvent, ClaimRequest, Claimed, Endpoint, Finish, Next, TOKEN_ACK};
 use crate::ops::{outbox, partners, tokens};
 use crate::sql::Conn;
+use kosh_core::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 
 /// A command of the callback engine (endpoints, signing, delivery claims and results).
@@ -38,7 +39,7 @@ pub enum CallbackCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetEndpoint {
     /// The partner whose endpoint this is.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The endpoint: its kind, URL and settings.
     pub endpoint: Endpoint,
 }
@@ -47,7 +48,7 @@ pub struct SetEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnsetEndpoint {
     /// The partner whose endpoint this is.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The event kind whose endpoint is removed.
     pub kind: String,
 }
@@ -56,7 +57,7 @@ pub struct UnsetEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetSigning {
     /// The partner whose callbacks are (or stop being) signed.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The signing secret; `None` turns signing off.
     pub secret: Option<kosh_core::secret::Secret>,
 }
@@ -92,7 +93,7 @@ pub struct PruneAttempts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enqueue {
     /// The partner the event is for.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The event kind (`eko.tx_status`, …), which picks the endpoint.
     pub kind: String,
     /// The body to deliver, as JSON text.
@@ -185,13 +186,13 @@ pub async fn apply(db: &mut impl Conn, cmd: &CallbackCommand, now_ms: i64) -> Cm
         }
         CallbackCommand::Enqueue(Enqueue { partner_id, kind, payload_json }) => {
             require_partner(db, *partner_id).await?;
-            let payload = ops::check_payload(kind, payload_json).map_err(Rejection::InvalidCallbackConfig)?;
+            let payload = ops::check_payload(kind, payload_json).map_err(|e| Rejection::InvalidCallbackConfig(e.to_string()))?;
             Ok(CallbackOutcome::Enqueued(outbox::append(db, *partner_id, kind, &payload, now_ms).await?))
         }
     }
 }
 
-async fn require_partner(db: &mut impl Conn, partner_id: i64) -> CmdResult<()> {
+async fn require_partner(db: &mut impl Conn, partner_id: PartnerId) -> CmdResult<()> {
     partners::by_id(db, partner_id).await?.ok_or(CommandError::Rejected(Rejection::PartnerNotFound)).map(drop)
 }
 

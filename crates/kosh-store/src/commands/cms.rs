@@ -14,6 +14,7 @@ use crate::ops::{agents, ledger, outbox};
 use crate::sql::{Conn, SqlError};
 use kosh_core::collections::{self as rules, CollectionRejection, PaymentStatus};
 use kosh_core::events::{CmsPaymentStatusChanged, Event};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Balance, Side};
 use kosh_core::pricing::Charges;
 use serde::{Deserialize, Serialize};
@@ -164,7 +165,7 @@ fn out_of_step(why: impl Into<String>) -> Rejection {
 }
 
 async fn create(db: &mut impl Conn, s: &NewCmsSession, now_ms: i64) -> CmdResult<CmsOutcome> {
-    agents::get(db, s.partner_id, s.user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    agents::get(db, PartnerId::new(s.partner_id), UserCode::new(s.user_code)).await?.ok_or(Rejection::AgentNotFound)?;
     let id = ops::insert_session(db, s, now_ms).await?;
     Ok(CmsOutcome::Session(ops::session(db, id).await?.ok_or_else(|| SqlError::Decode("the session just stored".into()))?))
 }
@@ -195,10 +196,9 @@ async fn open(db: &mut impl Conn, o: &OpenCmsSession, now_ms: i64) -> CmdResult<
 async fn record(db: &mut impl Conn, r: &RecordCmsPayment, now_ms: i64) -> CmdResult<CmsOutcome> {
     let session = open_session(db, r.session_id, now_ms).await?;
     let c = &r.charges;
-    if rules::biller(&r.biller_id).is_none() || c.amount_paise <= 0 || c.amount_paise > rules::MAX_CMS_PAISE {
+    if rules::biller(&r.biller_id).is_none() || c.amount_paise.is_zero() || c.amount_paise.get() > rules::MAX_CMS_PAISE {
         return Err(Rejection::Collections(CollectionRejection::Invalid("unknown biller or amount out of range".into())).into());
     }
-    let money = |v: i64| kosh_core::money::Paise::new(v).ok_or_else(|| Rejection::InvalidEntry(format!("{v} paise")));
     let payment = CmsPayment {
         tid: agents::next_counter(db, CMS_TID_COUNTER).await?,
         partner_id: session.partner_id,
@@ -207,9 +207,9 @@ async fn record(db: &mut impl Conn, r: &RecordCmsPayment, now_ms: i64) -> CmdRes
         client_ref_id: session.client_ref_id.clone(),
         biller_id: r.biller_id.clone(),
         loan_reference: r.loan_reference.clone(),
-        amount: money(c.amount_paise)?,
-        commission: money(c.commission_paise)?,
-        tds: money(c.tds_paise)?,
+        amount: c.amount_paise,
+        commission: c.commission_paise,
+        tds: c.tds_paise,
         state: "initiated".into(),
         reason: String::new(),
         entry_id: None,
@@ -239,7 +239,7 @@ async fn fail(db: &mut impl Conn, tid: i64, reason: &str, now_ms: i64) -> CmdRes
         return Err(out_of_step("this payment is already final").into());
     }
     let failed = reread(db, tid).await?;
-    outbox::append_event(db, failed.partner_id, &cms_event(&failed, now_ms), now_ms).await?;
+    outbox::append_event(db, PartnerId::new(failed.partner_id), &cms_event(&failed, now_ms), now_ms).await?;
     Ok(failed)
 }
 
@@ -258,7 +258,7 @@ async fn confirm(db: &mut impl Conn, c: &ConfirmCmsPayment, now_ms: i64) -> CmdR
     ops::set_cms_state(db, c.tid, "approved", "success", "", Some(entry_id), now_ms).await?;
     ops::set_session_state(db, session.id, "opened", "used", now_ms).await?;
     let paid = reread(db, c.tid).await?;
-    outbox::append_event(db, paid.partner_id, &cms_event(&paid, now_ms), now_ms).await?;
+    outbox::append_event(db, PartnerId::new(paid.partner_id), &cms_event(&paid, now_ms), now_ms).await?;
     let wallet = ledger::balance_of(db, paid.partner_id, &AccountKind::PartnerWallet).await?;
     Ok(CmsOutcome::Paid { payment: paid, wallet })
 }
@@ -267,7 +267,7 @@ async fn confirm(db: &mut impl Conn, c: &ConfirmCmsPayment, now_ms: i64) -> CmdR
 /// network is owed the EMI less the commission it pays; the TDS is payable.
 async fn record_debit(db: &mut impl Conn, p: &CmsPayment, now_ms: i64) -> CmdResult<i64> {
     let (amount, commission, tds) = (p.amount.get(), p.commission.get(), p.tds.get());
-    let pid = p.partner_id;
+    let pid = PartnerId::new(p.partner_id);
     let mut legs = vec![
         LegSpec::new(pid, &AccountKind::PartnerWallet, Side::Debit, amount - commission + tds),
         LegSpec::new(pid, &AccountKind::RailClearing { rail: "cms" }, Side::Credit, amount - commission),

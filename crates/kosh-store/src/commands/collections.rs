@@ -14,6 +14,7 @@ use crate::ops::{agents, ledger, outbox};
 use crate::sql::{Conn, SqlError};
 use kosh_core::collections::{self as rules, CollectionRejection, PaymentStatus, QrStatus};
 use kosh_core::events::{Event, QrPaymentStatusChanged};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, EntryState, Side};
 use kosh_core::pricing::Charges;
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,7 @@ fn refuse(r: CollectionRejection) -> Rejection {
 }
 
 async fn create_qr(db: &mut impl Conn, q: &NewQr, now_ms: i64) -> CmdResult<CollectionsOutcome> {
-    agents::get(db, q.partner_id, q.user_code).await?.ok_or(Rejection::AgentNotFound)?;
+    agents::get(db, PartnerId::new(q.partner_id), UserCode::new(q.user_code)).await?.ok_or(Rejection::AgentNotFound)?;
     if q.amount.is_none() {
         if let Some(qr) = ops::static_qr(db, q.partner_id, &q.sender_id, q.bank).await? {
             return Ok(CollectionsOutcome::Qr { qr, created: false });
@@ -158,14 +159,14 @@ async fn create_qr(db: &mut impl Conn, q: &NewQr, now_ms: i64) -> CmdResult<Coll
 async fn accept(db: &mut impl Conn, a: &AcceptQrPayment, now_ms: i64) -> CmdResult<CollectionsOutcome> {
     let qr = ops::qr_by_ref(db, a.partner_id, &a.qr_reference).await?.ok_or(refuse(CollectionRejection::QrNotFound))?;
     let c = &a.charges;
-    if c.amount_paise <= 0 || c.amount_paise > rules::MAX_QR_PAISE {
+    if c.amount_paise.is_zero() || c.amount_paise.get() > rules::MAX_QR_PAISE {
         return Err(refuse(CollectionRejection::Invalid("the payment's amount is out of range".into())).into());
     }
     if qr.status != QrStatus::QrActive {
         return Err(refuse(CollectionRejection::QrInactive).into());
     }
     if let Some(expected) = qr.amount {
-        if expected.get() != c.amount_paise {
+        if expected != c.amount_paise {
             return Err(refuse(CollectionRejection::AmountMismatch { expected: expected.to_rupees_string() }).into());
         }
         // The conditional move is the guard: of two concurrent payments one moves it.
@@ -180,11 +181,11 @@ async fn accept(db: &mut impl Conn, a: &AcceptQrPayment, now_ms: i64) -> CmdResu
         partner_id: a.partner_id,
         qr_id: qr.id,
         user_code: qr.user_code,
-        amount: paise(c.amount_paise)?,
-        fee: paise(c.fee_paise)?,
-        gst: paise(c.gst_paise)?,
-        commission: paise(c.commission_paise)?,
-        tds: paise(c.tds_paise)?,
+        amount: c.amount_paise,
+        fee: c.fee_paise,
+        gst: c.gst_paise,
+        commission: c.commission_paise,
+        tds: c.tds_paise,
         payer_vpa: a.payer_vpa.clone(),
         utr: a.utr.clone(),
         status: PaymentStatus::Initiated,
@@ -194,26 +195,23 @@ async fn accept(db: &mut impl Conn, a: &AcceptQrPayment, now_ms: i64) -> CmdResu
         created_at_ms: now_ms,
     };
     ops::insert_payment(db, &payment, qr.is_dynamic()).await?;
-    outbox::append_event(db, a.partner_id, &qr_event(&payment, &qr, None, now_ms), now_ms).await?;
+    outbox::append_event(db, PartnerId::new(a.partner_id), &qr_event(&payment, &qr, None, now_ms), now_ms).await?;
     let qr = ops::qr_by_id(db, qr.id).await?.ok_or_else(|| SqlError::Decode("the QR just paid".into()))?;
     Ok(CollectionsOutcome::QrPaymentAccepted { payment, qr })
-}
-
-fn paise(v: i64) -> Result<kosh_core::money::Paise, Rejection> {
-    kosh_core::money::Paise::new(v).ok_or_else(|| Rejection::InvalidEntry(format!("{v} paise is not an amount")))
 }
 
 /// The pending entry of a payment: clearing:upi owes the amount; the wallet is owed the
 /// amount less the fee plus commission net of TDS; GST, revenue and TDS take the rest.
 async fn record_credit(db: &mut impl Conn, partner_id: i64, tid: i64, c: &Charges, now_ms: i64) -> CmdResult<i64> {
-    let p = partner_id;
+    let p = PartnerId::new(partner_id);
+    let revenue = c.revenue_paise().ok_or_else(|| Rejection::InvalidEntry("the fee is smaller than its parts".into()))?;
     let credits = [
         (AccountKind::PartnerWallet, rules::qr_wallet_credit(c)),
-        (AccountKind::GstPayable, c.gst_paise),
-        (AccountKind::FeeRevenue, c.revenue_paise()),
-        (AccountKind::TdsPayable, c.tds_paise),
+        (AccountKind::GstPayable, c.gst_paise.get()),
+        (AccountKind::FeeRevenue, revenue.get()),
+        (AccountKind::TdsPayable, c.tds_paise.get()),
     ];
-    let mut legs = vec![LegSpec::new(p, &AccountKind::RailClearing { rail: "upi" }, Side::Debit, c.amount_paise)];
+    let mut legs = vec![LegSpec::new(p, &AccountKind::RailClearing { rail: "upi" }, Side::Debit, c.amount_paise.get())];
     legs.extend(credits.iter().filter(|(_, v)| *v > 0).map(|(k, v)| LegSpec::new(p, k, Side::Credit, *v)));
     match record_entry(db, p, "qr_collection", &tid.to_string(), &legs, true, now_ms).await? {
         Outcome::EntryRecorded { entry_id, .. } => Ok(entry_id),
@@ -231,7 +229,7 @@ async fn settle_due(db: &mut impl Conn, limit: i64, now_ms: i64) -> CmdResult<Co
         let qr = ops::qr_by_id(db, payment.qr_id).await?.ok_or_else(|| SqlError::Decode("a paid QR".into()))?;
         let settled_payment = QrPayment { status: PaymentStatus::Success, settled_at_ms: Some(now_ms), ..payment };
         let event = qr_event(&settled_payment, &qr, Some(PaymentStatus::Initiated), now_ms);
-        outbox::append_event(db, settled_payment.partner_id, &event, now_ms).await?;
+        outbox::append_event(db, PartnerId::new(settled_payment.partner_id), &event, now_ms).await?;
         settled += 1;
     }
     Ok(CollectionsOutcome::QrPaymentsSettled(settled))

@@ -29,6 +29,7 @@ use crate::sql::Conn;
 use kosh_core::banks;
 use kosh_core::dmt::{self, CustomerState, DmtChannel, TxStatus};
 use kosh_core::events::{Event, TransferStatusChanged};
+use kosh_core::ids::{PartnerId, RecipientId, Tid, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use kosh_core::pricing::{Charges, Pricing};
@@ -42,7 +43,7 @@ pub const CUSTOMER_OTP: &str = "dmt_customer";
 pub const ENTRY_KIND: &str = "dmt_transfer";
 
 /// The OTP purpose that consents to refunding transfer `tid`.
-pub fn refund_otp_purpose(tid: i64) -> String {
+pub fn refund_otp_purpose(tid: Tid) -> String {
     format!("dmt_refund:{tid}")
 }
 
@@ -79,7 +80,7 @@ pub enum DmtCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollCustomer {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer's details as sent.
     pub customer: NewCustomer,
     /// The verification OTP to send to the customer's mobile.
@@ -90,7 +91,7 @@ pub struct EnrollCustomer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendCustomerOtp {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer's mobile number.
     pub mobile: String,
     /// The verification OTP to send.
@@ -101,7 +102,7 @@ pub struct SendCustomerOtp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyCustomer {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer's mobile number.
     pub mobile: String,
     /// The code the user typed; compared in constant time with the stored hash.
@@ -114,7 +115,7 @@ pub struct VerifyCustomer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddRecipient {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer's mobile number.
     pub mobile: String,
     /// The recipient's account and bank.
@@ -127,11 +128,11 @@ pub struct AddRecipient {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoveRecipient {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer's mobile number.
     pub mobile: String,
     /// The recipient to remove; it must be this customer's.
-    pub recipient_id: i64,
+    pub recipient_id: RecipientId,
 }
 
 /// Applies what the rail said about transfer `tid`. `notify`: the partner has had its
@@ -140,9 +141,9 @@ pub struct RemoveRecipient {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyRailReport {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The transfer.
-    pub tid: i64,
+    pub tid: Tid,
     /// What the rail said.
     pub report: RailReport,
     /// The partner has had its first answer: a change is announced through the outbox.
@@ -164,9 +165,9 @@ pub struct ClaimDueTransfers {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendRefundOtp {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The transfer in refund pending.
-    pub tid: i64,
+    pub tid: Tid,
     /// The refund OTP to send.
     pub otp: OtpRequest,
 }
@@ -175,9 +176,9 @@ pub struct SendRefundOtp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     /// The partner the command acts for (`partners.id`); it reads and changes only that partner's rows.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The transfer in refund pending.
-    pub tid: i64,
+    pub tid: Tid,
     /// The customer's refund OTP, as typed.
     pub code: Secret,
     /// The `otp_ref_id` the OTP was issued with, when the caller names it; a check against another OTP is refused.
@@ -188,15 +189,15 @@ pub struct Refund {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewTransfer {
     /// The partner sending the money; its wallet pays.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent at whose counter the customer stands.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The partner's unique reference for the transfer.
     pub client_ref_id: String,
     /// The sending customer's mobile number (must be verified).
     pub customer_mobile: String,
     /// The recipient to pay; it must be this customer's.
-    pub recipient_id: i64,
+    pub recipient_id: RecipientId,
     /// What the recipient gets, in paise, within the per-transfer bounds.
     pub amount_paise: Paise,
     /// IMPS or NEFT; the recipient's bank must accept it.
@@ -300,7 +301,7 @@ pub enum DmtOutcome {
     /// The recipient was removed.
     RecipientRemoved {
         /// Its id.
-        recipient_id: i64,
+        recipient_id: RecipientId,
     },
     /// Recorded, its debit reserved; the rail has not been asked yet.
     TransferRecorded(Transfer),
@@ -401,7 +402,7 @@ store_command!(VerifyCustomer => OtpConsent<Customer>, |c| Command::Dmt(DmtComma
     DmtOutcome::OtpRefused(check) => OtpConsent::Refused(check));
 store_command!(AddRecipient => Recipient, |c| Command::Dmt(DmtCommand::AddRecipient(c)), dmt_outcome,
     DmtOutcome::RecipientAdded(recipient) => recipient);
-store_command!(RemoveRecipient => i64, |c| Command::Dmt(DmtCommand::RemoveRecipient(c)), dmt_outcome,
+store_command!(RemoveRecipient => RecipientId, |c| Command::Dmt(DmtCommand::RemoveRecipient(c)), dmt_outcome,
     DmtOutcome::RecipientRemoved { recipient_id } => recipient_id);
 store_command!(NewTransfer => Transfer, |c| Command::Dmt(DmtCommand::InitiateTransfer(c)), dmt_outcome,
     DmtOutcome::TransferRecorded(transfer) => transfer);
@@ -456,11 +457,17 @@ pub(super) async fn apply(db: &mut impl Conn, cmd: &DmtCommand, now_ms: i64) -> 
     Ok(Outcome::Dmt(outcome))
 }
 
-async fn customer(db: &mut impl Conn, partner_id: i64, mobile: &str) -> CmdResult<Customer> {
+async fn customer(db: &mut impl Conn, partner_id: PartnerId, mobile: &str) -> CmdResult<Customer> {
     customers::get(db, partner_id, mobile).await?.ok_or_else(|| refuse(DmtRejection::CustomerNotFound))
 }
 
-async fn enroll(db: &mut impl Conn, partner_id: i64, new: &NewCustomer, otp: &OtpRequest, now_ms: i64) -> CmdResult<DmtOutcome> {
+async fn enroll(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    new: &NewCustomer,
+    otp: &OtpRequest,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
     super::require_partner(db, partner_id).await?;
     agents::get(db, partner_id, new.user_code).await?.ok_or(Rejection::AgentNotFound)?;
     // On PostgreSQL a concurrent enrolment may win the insert; either way the row exists after it.
@@ -475,7 +482,7 @@ async fn enroll(db: &mut impl Conn, partner_id: i64, new: &NewCustomer, otp: &Ot
 
 async fn send_customer_otp(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     otp: &OtpRequest,
     now_ms: i64,
@@ -489,7 +496,7 @@ async fn send_customer_otp(
 
 async fn verify(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     code: &str,
     otp_ref_id: Option<i64>,
@@ -508,7 +515,7 @@ async fn verify(
 
 async fn add_recipient(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     new: &NewRecipient,
     max: i64,
@@ -531,9 +538,9 @@ async fn add_recipient(
 
 async fn remove_recipient(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
-    recipient_id: i64,
+    recipient_id: RecipientId,
     now_ms: i64,
 ) -> CmdResult<DmtOutcome> {
     customer(db, partner_id, mobile).await?;
@@ -545,7 +552,7 @@ async fn remove_recipient(
 }
 
 /// Why a recipient id did not name one of the customer's recipients.
-async fn recipient_refusal(db: &mut impl Conn, partner_id: i64, recipient_id: i64) -> CmdResult<DmtRejection> {
+async fn recipient_refusal(db: &mut impl Conn, partner_id: PartnerId, recipient_id: RecipientId) -> CmdResult<DmtRejection> {
     Ok(match recipients::get(db, partner_id, recipient_id).await? {
         Some(_) => DmtRejection::RecipientOfAnotherCustomer,
         None => DmtRejection::RecipientNotFound,
@@ -570,11 +577,11 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
     t.pricing.validate().map_err(Rejection::InvalidEntry)?;
     let month = dmt::month_key(now_ms);
     let limit = sender.state.monthly_limit_paise();
-    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise.get(), limit, now_ms).await? {
+    if !customers::use_limit(db, t.partner_id, &sender.mobile, month, t.amount_paise, limit, now_ms).await? {
         let available_paise = dmt::available_limit_paise(sender.state, sender.used_month, sender.used_paise.get(), now_ms);
         return Err(refuse(DmtRejection::MonthlyLimit { available_paise }));
     }
-    let charges = t.pricing.charges(t.amount_paise.get());
+    let charges = t.pricing.charges(t.amount_paise);
     let tid = transfers::next_tid(db).await?;
     let entry = transfer_entry(db, t.partner_id, t.channel, &charges, now_ms).await?;
     let entry_id = ledger::record(db, t.partner_id, ENTRY_KIND, &tid.to_string(), &entry, EntryState::Pending, now_ms).await?;
@@ -609,7 +616,13 @@ async fn initiate(db: &mut impl Conn, t: &NewTransfer, now_ms: i64) -> CmdResult
 
 /// The transfer's ledger entry: the wallet pays amount + fee − commission + TDS; the
 /// rail's clearing account receives the amount, the platform its revenue, GST and TDS.
-async fn transfer_entry(db: &mut impl Conn, partner_id: i64, channel: DmtChannel, c: &Charges, now_ms: i64) -> CmdResult<Entry> {
+async fn transfer_entry(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    channel: DmtChannel,
+    c: &Charges,
+    now_ms: i64,
+) -> CmdResult<Entry> {
     let rail = match channel {
         DmtChannel::Imps => "imps",
         DmtChannel::Neft => "neft",
@@ -617,24 +630,26 @@ async fn transfer_entry(db: &mut impl Conn, partner_id: i64, channel: DmtChannel
     let [wallet, clearing, revenue, gst, tds] = transfers::ledger_accounts(db, partner_id, rail, now_ms).await?;
     let legs = [
         (wallet, Side::Debit, c.debit_paise()),
-        (clearing, Side::Credit, c.amount_paise),
+        (clearing, Side::Credit, Some(c.amount_paise)),
         (revenue, Side::Credit, c.revenue_paise()),
-        (gst, Side::Credit, c.gst_paise),
-        (tds, Side::Credit, c.tds_paise),
+        (gst, Side::Credit, Some(c.gst_paise)),
+        (tds, Side::Credit, Some(c.tds_paise)),
     ];
     let mut resolved = Vec::with_capacity(legs.len());
-    for (account_id, side, amount) in legs.into_iter().filter(|leg| leg.2 > 0) {
-        let amount = Paise::new(amount).ok_or_else(|| Rejection::InvalidEntry(format!("leg amount {amount} is out of range")))?;
-        resolved.push(Leg { account_id, side, amount });
+    for (account_id, side, amount) in legs {
+        let amount = amount.ok_or_else(|| Rejection::InvalidEntry(format!("a leg of charges {c:?} is out of range")))?;
+        if !amount.is_zero() {
+            resolved.push(Leg { account_id, side, amount });
+        }
     }
     Entry::new(resolved).map_err(|e| Rejection::InvalidEntry(e.to_string()).into())
 }
 
-async fn wallet_balance(db: &mut impl Conn, partner_id: i64) -> CmdResult<i64> {
-    Ok(ledger::balance_of(db, partner_id, &AccountKind::PartnerWallet).await?.available_credit())
+async fn wallet_balance(db: &mut impl Conn, partner_id: PartnerId) -> CmdResult<i64> {
+    Ok(ledger::balance_of(db, partner_id.get(), &AccountKind::PartnerWallet).await?.available_credit())
 }
 
-async fn transfer(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<Transfer> {
+async fn transfer(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> CmdResult<Transfer> {
     transfers::get(db, partner_id, tid).await?.ok_or_else(|| refuse(DmtRejection::TransferNotFound))
 }
 
@@ -662,8 +677,8 @@ fn next_status(t: &Transfer, report: &RailReport) -> Option<TxStatus> {
 
 async fn apply_report(
     db: &mut impl Conn,
-    partner_id: i64,
-    tid: i64,
+    partner_id: PartnerId,
+    tid: Tid,
     report: &RailReport,
     notify: bool,
     refund_otp: &OtpRequest,
@@ -721,7 +736,7 @@ async fn void_and_release(db: &mut impl Conn, t: &Transfer, now_ms: i64) -> CmdR
 }
 
 /// A transfer that can be refunded: in refund pending.
-async fn refundable(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<Transfer> {
+async fn refundable(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> CmdResult<Transfer> {
     let t = transfer(db, partner_id, tid).await?;
     match (t.tx_status, t.refund_tid) {
         (TxStatus::RefundPending, _) => Ok(t),
@@ -730,7 +745,13 @@ async fn refundable(db: &mut impl Conn, partner_id: i64, tid: i64) -> CmdResult<
     }
 }
 
-async fn send_refund_otp(db: &mut impl Conn, partner_id: i64, tid: i64, otp: &OtpRequest, now_ms: i64) -> CmdResult<DmtOutcome> {
+async fn send_refund_otp(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    tid: Tid,
+    otp: &OtpRequest,
+    now_ms: i64,
+) -> CmdResult<DmtOutcome> {
     let t = refundable(db, partner_id, tid).await?;
     let otp = OtpRequest { purpose: refund_otp_purpose(tid), subject: t.customer_mobile, ..otp.clone() };
     Ok(DmtOutcome::RefundOtp(otp::issue(db, partner_id, &otp, now_ms).await?))
@@ -738,8 +759,8 @@ async fn send_refund_otp(db: &mut impl Conn, partner_id: i64, tid: i64, otp: &Ot
 
 async fn refund(
     db: &mut impl Conn,
-    partner_id: i64,
-    tid: i64,
+    partner_id: PartnerId,
+    tid: Tid,
     code: &str,
     otp_ref_id: Option<i64>,
     now_ms: i64,
@@ -778,11 +799,11 @@ pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> CmdResult<Event
         old_status: old,
         status: t.tx_status,
         channel: t.channel,
-        amount: paise(c.amount_paise)?,
-        fee: paise(c.fee_paise)?,
-        gst: paise(c.gst_paise)?,
-        commission: paise(c.commission_paise)?,
-        tds: paise(c.tds_paise)?,
+        amount: c.amount_paise,
+        fee: c.fee_paise,
+        gst: c.gst_paise,
+        commission: c.commission_paise,
+        tds: c.tds_paise,
         utr: t.bank_ref_num.clone(),
         recipient_id: t.recipient_id,
         recipient_name: t.recipient_name.clone(),
@@ -796,29 +817,25 @@ pub fn status_event(t: &Transfer, old: TxStatus, now_ms: i64) -> CmdResult<Event
     }))
 }
 
-fn paise(amount: i64) -> Result<Paise, crate::sql::SqlError> {
-    Paise::try_from(amount).map_err(|e| crate::sql::SqlError::Decode(format!("a stored charge of {amount} paise: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn transfer(status: TxStatus, answered: bool) -> Transfer {
         Transfer {
-            tid: 1,
-            partner_id: 1,
+            tid: Tid::new(1),
+            partner_id: PartnerId::new(1),
             client_ref_id: "R1".into(),
-            user_code: 20_810_200,
+            user_code: UserCode::new(20_810_200),
             customer_mobile: "9000000001".into(),
             sender_name: "Asha".into(),
-            recipient_id: 7,
+            recipient_id: RecipientId::new(7),
             recipient_name: "Ravi".into(),
             account: "123456789012".into(),
             ifsc: "SBIN0000001".into(),
             bank_code: "SBIN".into(),
             channel: DmtChannel::Imps,
-            charges: Pricing::default().charges(12_000),
+            charges: Pricing::default().charges(Paise::new(12_000).unwrap()),
             entry_id: 3,
             tx_status: status,
             answered,

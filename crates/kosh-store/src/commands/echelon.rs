@@ -12,6 +12,7 @@ use crate::ops::{ledger, outbox, partners};
 use crate::sql::Conn;
 use kosh_core::echelon::{Direction, Status};
 use kosh_core::events::{Event, PaymentStatusChanged};
+use kosh_core::ids::{MerchantId, PartnerId};
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,7 @@ pub struct SeedSandboxMerchant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetExternalReference {
     /// The merchant (`echelon_merchants.id`).
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     /// The merchant's order id of the payment.
     pub order_id: String,
     /// The reference to store.
@@ -92,7 +93,7 @@ pub struct Advance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThrottleHit {
     /// The merchant (`echelon_merchants.id`).
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     /// The one-second window counted: the request's second since the epoch.
     pub window_s: i64,
 }
@@ -279,7 +280,14 @@ fn rail_kind(rail: &str) -> Result<AccountKind, Rejection> {
     super::AccountSpec::RailClearing { rail: rail.to_owned() }.kind()
 }
 
-async fn leg(db: &mut impl Conn, partner_id: i64, kind: &AccountKind, side: Side, paise: i64, now_ms: i64) -> CmdResult<Leg> {
+async fn leg(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    kind: &AccountKind,
+    side: Side,
+    paise: i64,
+    now_ms: i64,
+) -> CmdResult<Leg> {
     let account_id = ledger::account(db, kind.owner(partner_id), kind, now_ms).await?;
     let amount = Paise::new(paise).ok_or_else(|| Rejection::InvalidEntry(format!("amount {paise} paise is out of range")))?;
     Ok(Leg { account_id, side, amount })

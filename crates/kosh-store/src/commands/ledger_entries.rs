@@ -5,6 +5,7 @@ use super::{require_partner, Outcome, MAX_REFERENCE_LEN};
 use crate::error::{CmdResult, Rejection};
 use crate::ops::{agents, ledger, outbox};
 use crate::sql::Conn;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Entry, EntryError, EntryState, Leg, Side, MAX_LEGS};
 use kosh_core::money::{Paise, MAX_PAISE};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub enum AccountSpec {
     /// An agent's e-value wallet.
     AgentWallet {
         /// The agent (`user_code`).
-        user_code: i64,
+        user_code: UserCode,
     },
     /// The platform's funding account.
     Funding,
@@ -109,7 +110,7 @@ pub struct LegSpec {
 
 impl LegSpec {
     /// A leg on `kind` in its natural namespace for `partner_id`.
-    pub fn new(partner_id: i64, kind: &AccountKind, side: Side, amount_paise: i64) -> LegSpec {
+    pub fn new(partner_id: PartnerId, kind: &AccountKind, side: Side, amount_paise: i64) -> LegSpec {
         LegSpec { owner_id: kind.owner(partner_id), account: kind.into(), side, amount_paise }
     }
 }
@@ -123,7 +124,7 @@ fn refuse(why: impl ToString) -> Rejection {
 /// leg would break its account's limit.
 pub(super) async fn record_entry(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     kind: &str,
     reference: &str,
     legs: &[LegSpec],
@@ -161,7 +162,7 @@ fn check_labels(kind: &str, reference: &str) -> Result<(), Rejection> {
 }
 
 /// Turns a leg spec into a leg on a stored account (created on first use).
-async fn leg(db: &mut impl Conn, partner_id: i64, spec: &LegSpec, now_ms: i64) -> CmdResult<Leg> {
+async fn leg(db: &mut impl Conn, partner_id: PartnerId, spec: &LegSpec, now_ms: i64) -> CmdResult<Leg> {
     // Zero passes here so that Entry::new names it; negative and huge amounts cannot
     // be represented as Paise at all.
     let amount = Paise::new(spec.amount_paise)
@@ -205,13 +206,13 @@ mod tests {
     #[test]
     fn record_entry_round_trips_as_json() {
         let cmd = Command::RecordEntry(RecordEntry {
-            partner_id: 7,
+            partner_id: PartnerId::new(7),
             kind: "dmt_transfer".into(),
             reference: "TID-1".into(),
             legs: vec![
-                LegSpec::new(7, &AccountKind::PartnerWallet, Side::Debit, 1_010),
-                LegSpec::new(7, &AccountKind::RailClearing { rail: "imps" }, Side::Credit, 1_000),
-                LegSpec::new(7, &AccountKind::FeeRevenue, Side::Credit, 10),
+                LegSpec::new(PartnerId::new(7), &AccountKind::PartnerWallet, Side::Debit, 1_010),
+                LegSpec::new(PartnerId::new(7), &AccountKind::RailClearing { rail: "imps" }, Side::Credit, 1_000),
+                LegSpec::new(PartnerId::new(7), &AccountKind::FeeRevenue, Side::Credit, 10),
             ],
             pending: true,
         });

@@ -10,6 +10,7 @@ use crate::ops::loans::{self as ops, Loan, Repayment};
 use crate::ops::{agents, ledger, outbox, partners};
 use crate::sql::{Conn, SqlError};
 use kosh_core::events::{Event, LoanChanged};
+use kosh_core::ids::PartnerId;
 use kosh_core::ledger::{AccountKind, Entry, EntryState, Leg, Side};
 use kosh_core::loans::{self as rules, LoanRejection};
 use kosh_core::money::Paise;
@@ -129,11 +130,11 @@ async fn move_money(
     let leg = |account_id, side| Leg { account_id, side, amount };
     let legs = vec![leg(ids[0], Side::Debit), leg(ids[1], Side::Credit), leg(ids[2], Side::Debit), leg(ids[3], Side::Credit)];
     let entry = Entry::new(legs).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
-    ledger::record(db, from, kind, &reference.to_string(), &entry, EntryState::Posted, now_ms).await
+    ledger::record(db, PartnerId::new(from), kind, &reference.to_string(), &entry, EntryState::Posted, now_ms).await
 }
 
 async fn disburse(db: &mut impl Conn, d: &DisburseLoan, now_ms: i64) -> CmdResult<LoanOutcome> {
-    partners::by_id(db, d.lender_partner_id).await?.ok_or(Rejection::PartnerNotFound)?;
+    partners::by_id(db, PartnerId::new(d.lender_partner_id)).await?.ok_or(Rejection::PartnerNotFound)?;
     let borrower = ops::agent_partner(db, d.user_code).await?.ok_or(Rejection::AgentNotFound)?;
     if borrower == d.lender_partner_id {
         return Err(refuse(LoanRejection::OwnAgent).into());
@@ -164,8 +165,13 @@ async fn disburse(db: &mut impl Conn, d: &DisburseLoan, now_ms: i64) -> CmdResul
         tranches: rules::schedule(p, d.tranches, d.tranche_days, now_ms),
     };
     ops::insert(db, &loan).await?;
-    outbox::append_event(db, loan.lender_partner_id, &event(&loan, "disbursed", None, d.principal, false, now_ms), now_ms)
-        .await?;
+    outbox::append_event(
+        db,
+        PartnerId::new(loan.lender_partner_id),
+        &event(&loan, "disbursed", None, d.principal, false, now_ms),
+        now_ms,
+    )
+    .await?;
     Ok(LoanOutcome::Disbursed(loan))
 }
 
@@ -201,7 +207,7 @@ async fn repay(db: &mut impl Conn, r: &RepayLoan, now_ms: i64) -> CmdResult<Loan
     let after = ops::get(db, loan.loan_id).await?.ok_or_else(|| SqlError::Decode("the loan just repaid".into()))?;
     let change = if after.state == "repaid" { "repaid" } else { "repayment" };
     let e = event(&after, change, Some(repayment_id), r.amount, late, now_ms);
-    outbox::append_event(db, after.lender_partner_id, &e, now_ms).await?;
+    outbox::append_event(db, PartnerId::new(after.lender_partner_id), &e, now_ms).await?;
     Ok(LoanOutcome::Repaid { repayment, loan: after })
 }
 

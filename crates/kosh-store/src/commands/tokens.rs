@@ -13,6 +13,7 @@ use crate::ops::tokens::{self as ops, NewToken, Payment, Token};
 use crate::ops::{agents, outbox, partners};
 use crate::sql::Conn;
 use kosh_core::events::{Event, TokenPaid};
+use kosh_core::ids::PartnerId;
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState};
 use kosh_core::money::Paise;
 use kosh_core::token::TokenRejection;
@@ -36,7 +37,7 @@ pub enum TokenCommand {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateToken {
     /// The issuing partner.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The token's details.
     pub token: NewToken,
 }
@@ -134,8 +135,8 @@ async fn pay(db: &mut impl Conn, number: &str, p: &Payment, now_ms: i64) -> CmdR
     let amount = Some(p.amount_paise)
         .filter(|a| !a.is_zero())
         .ok_or_else(|| Rejection::Token(TokenRejection::Invalid("the amount to collect must be positive".into())))?;
-    let payer = ledger::account(db, p.payer_partner_id, &AccountKind::PartnerWallet, now_ms).await?;
-    let issuer = ledger::account(db, token.partner_id, &AccountKind::PartnerWallet, now_ms).await?;
+    let payer = ledger::account(db, p.payer_partner_id.get(), &AccountKind::PartnerWallet, now_ms).await?;
+    let issuer = ledger::account(db, token.partner_id.get(), &AccountKind::PartnerWallet, now_ms).await?;
     let tid = agents::next_counter(db, TID_COUNTER).await?.to_string();
     let entry = Entry::transfer(payer, issuer, amount).map_err(|e| Rejection::InvalidEntry(e.to_string()))?;
     let entry_id = ledger::record(db, p.payer_partner_id, "token_payment", &tid, &entry, EntryState::Posted, now_ms).await?;

@@ -4,6 +4,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::aeps::{AgentStanding, Ekyc};
+use kosh_core::ids::{PartnerId, Tid, UserCode};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +21,9 @@ pub struct AadhaarRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AepsAgent {
     /// The partner the row belongs to (`partners.id`); every read is scoped by it.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent (`user_code`, unique within the partner).
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// Where the agent's one-time e-KYC stands.
     pub ekyc: Ekyc,
     /// `fingpay` or `fino`.
@@ -57,8 +58,8 @@ fn agent_from_row(r: &Row) -> Result<AepsAgent, SqlError> {
     let ekyc = Ekyc::from_code(&code, r.opt_int("ekyc_ready_at_ms")?)
         .ok_or_else(|| SqlError::Decode(format!("invalid e-KYC state {code:?}")))?;
     Ok(AepsAgent {
-        partner_id: r.int("partner_id")?,
-        user_code: r.int("user_code")?,
+        partner_id: r.id("partner_id")?,
+        user_code: r.id("user_code")?,
         ekyc,
         provider: r.text("ekyc_provider")?,
         aadhaar: AadhaarRef { masked: r.text("aadhaar_masked")?, hash: r.text("aadhaar_hash")? },
@@ -73,7 +74,7 @@ fn agent_from_row(r: &Row) -> Result<AepsAgent, SqlError> {
 }
 
 /// The partner's agent's AePS record.
-pub async fn agent(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Option<AepsAgent>, SqlError> {
+pub async fn agent(db: &mut impl Conn, partner_id: PartnerId, user_code: UserCode) -> Result<Option<AepsAgent>, SqlError> {
     let row = db
         .query_opt(
             "SELECT partner_id, user_code, ekyc, ekyc_provider, ekyc_ready_at_ms, aadhaar_masked, aadhaar_hash, otp_mobile, \
@@ -125,15 +126,15 @@ pub async fn put_agent(db: &mut impl Conn, a: &AepsAgent) -> Result<(), SqlError
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AepsTransaction {
     /// Kosh's transaction id (unique across partners).
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner the row belongs to (`partners.id`); every read is scoped by it.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The partner's unique reference for it (unique per partner).
     pub client_ref_id: String,
     /// `api` or `gateway`.
     pub channel: String,
     /// The agent (`user_code`, unique within the partner).
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// 2, 3 or 4 (`kosh_core::aeps::TxType`).
     pub tx_type: i64,
     /// The withdrawal amount, in paise (0 for enquiries).
@@ -155,7 +156,7 @@ pub struct AepsTransaction {
     /// For an awaited transaction: when inquiry finds the bank's answer.
     pub resolve_at_ms: Option<i64>,
     /// The customer's bank balance after the transaction, as the (sandbox) bank says.
-    pub customer_balance_paise: Option<i64>,
+    pub customer_balance_paise: Option<Paise>,
     /// The entry crediting the partner's wallet with the amount and commission, less TDS
     /// (pending while the bank's answer is awaited); `None` when nothing is due.
     pub entry_id: Option<i64>,
@@ -179,11 +180,11 @@ macro_rules! select_tx {
 
 fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
     Ok(AepsTransaction {
-        tid: r.int("tid")?,
-        partner_id: r.int("partner_id")?,
+        tid: r.id("tid")?,
+        partner_id: r.id("partner_id")?,
         client_ref_id: r.text("client_ref_id")?,
         channel: r.text("channel")?,
-        user_code: r.int("user_code")?,
+        user_code: r.id("user_code")?,
         tx_type: r.int("tx_type")?,
         amount_paise: r.paise("amount")?,
         commission_paise: r.paise("commission")?,
@@ -194,7 +195,7 @@ fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
         tx_status: r.int("tx_status")?,
         reason: r.text("reason")?,
         resolve_at_ms: r.opt_int("resolve_at_ms")?,
-        customer_balance_paise: r.opt_int("customer_balance")?,
+        customer_balance_paise: r.opt_paise("customer_balance")?,
         entry_id: r.opt_int("entry_id")?,
         created_at_ms: r.int("created_at_ms")?,
         updated_at_ms: r.int("updated_at_ms")?,
@@ -202,13 +203,17 @@ fn tx_from_row(r: &Row) -> Result<AepsTransaction, SqlError> {
 }
 
 /// The partner's transaction `tid`.
-pub async fn tx_by_tid(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<AepsTransaction>, SqlError> {
+pub async fn tx_by_tid(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> Result<Option<AepsTransaction>, SqlError> {
     let row = db.query_opt(select_tx!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(tx_from_row).transpose()
 }
 
 /// The partner's transaction with this `client_ref_id`.
-pub async fn tx_by_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<AepsTransaction>, SqlError> {
+pub async fn tx_by_ref(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    client_ref_id: &str,
+) -> Result<Option<AepsTransaction>, SqlError> {
     let row =
         db.query_opt(select_tx!("partner_id = $1 AND client_ref_id = $2"), &[partner_id.into(), client_ref_id.into()]).await?;
     row.as_ref().map(tx_from_row).transpose()
@@ -216,7 +221,11 @@ pub async fn tx_by_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str)
 
 /// What only the store reads of a transaction: the Aadhaar hash, and for an awaited
 /// transaction what it resolves to (`approved` or the decline reason).
-pub async fn tx_private(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<(String, Option<String>)>, SqlError> {
+pub async fn tx_private(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    tid: Tid,
+) -> Result<Option<(String, Option<String>)>, SqlError> {
     let row = db.query_opt(select_tx!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.map(|r| Ok((r.text("aadhaar_hash")?, r.opt_text("awaited_verdict")?))).transpose()
 }
@@ -274,8 +283,8 @@ pub async fn insert_tx(db: &mut impl Conn, ins: &TxInsert<'_>) -> Result<(), Sql
 /// Settles an awaited transaction; false when it was no longer awaited.
 pub async fn settle_tx(
     db: &mut impl Conn,
-    partner_id: i64,
-    tid: i64,
+    partner_id: PartnerId,
+    tid: Tid,
     tx_status: i64,
     reason: &str,
     now_ms: i64,
@@ -291,7 +300,12 @@ pub async fn settle_tx(
 }
 
 /// Records the customer's bank balance as the bank reported it with the transaction.
-pub async fn set_customer_balance(db: &mut impl Conn, partner_id: i64, tid: i64, balance_paise: i64) -> Result<(), SqlError> {
+pub async fn set_customer_balance(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    tid: Tid,
+    balance_paise: i64,
+) -> Result<(), SqlError> {
     db.exec(
         "UPDATE aeps_transactions SET customer_balance = $3 WHERE partner_id = $1 AND tid = $2",
         &[partner_id.into(), tid.into(), balance_paise.into()],
@@ -343,9 +357,9 @@ pub struct GatewaySession {
     /// The session id.
     pub id: i64,
     /// The partner the row belongs to (`partners.id`); every read is scoped by it.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent the session is for.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The partner's `callback_url`: where the page announces transactions and results.
     pub callback_url: String,
     /// JSON object: `callback_url_custom_params`.
@@ -370,11 +384,11 @@ pub struct GatewaySession {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewGatewaySession {
     /// The partner opening the session.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The keyed hash of the session token the page carries; the token itself is never stored.
     pub token_hash: String,
     /// The agent the session is for.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The partner's `callback_url`: where the page announces transactions and results.
     pub callback_url: String,
     /// JSON object: `callback_url_custom_params`.
@@ -428,8 +442,8 @@ macro_rules! select_session {
 fn session_from_row(r: &Row) -> Result<GatewaySession, SqlError> {
     Ok(GatewaySession {
         id: r.int("id")?,
-        partner_id: r.int("partner_id")?,
-        user_code: r.int("user_code")?,
+        partner_id: r.id("partner_id")?,
+        user_code: r.id("user_code")?,
         callback_url: r.text("callback_url")?,
         custom_params: r.text("custom_params")?,
         custom_headers: r.text("custom_headers")?.into(),
@@ -472,7 +486,7 @@ pub struct GatewayIntent {
     /// Kosh's id for the intent (unique; reads name it with its session).
     pub id: i64,
     /// The partner the row belongs to (`partners.id`); every read is scoped by it.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The gateway session it belongs to.
     pub session_id: i64,
     /// Kosh's client_ref_id, announced in the debit-hook.
@@ -492,7 +506,7 @@ pub struct GatewayIntent {
     /// The `request_hash` of the confirmation that completed it.
     pub confirmation_hash: Option<String>,
     /// The transaction it ran as, once confirmed.
-    pub tid: Option<i64>,
+    pub tid: Option<Tid>,
     /// Why it was refused, when it was; empty otherwise.
     pub message: String,
     /// When the row was created (ms since the epoch, by the store's clock).
@@ -515,7 +529,7 @@ macro_rules! select_intent {
 fn intent_from_row(r: &Row) -> Result<GatewayIntent, SqlError> {
     Ok(GatewayIntent {
         id: r.int("id")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         session_id: r.int("session_id")?,
         client_ref_id: r.text("client_ref_id")?,
         state: r.text("state")?,
@@ -525,7 +539,7 @@ fn intent_from_row(r: &Row) -> Result<GatewayIntent, SqlError> {
         bank_code: r.text("bank_code")?,
         aadhaar: AadhaarRef { masked: r.text("aadhaar_masked")?, hash: r.text("aadhaar_hash")? },
         confirmation_hash: r.opt_text("confirmation_hash")?,
-        tid: r.opt_int("tid")?,
+        tid: r.opt_id("tid")?,
         message: r.text("message")?,
         created_at_ms: r.int("created_at_ms")?,
         updated_at_ms: r.int("updated_at_ms")?,
@@ -539,7 +553,11 @@ pub async fn intent(db: &mut impl Conn, session_id: i64, intent_id: i64) -> Resu
 }
 
 /// The intent that already used a confirmation (its `request_hash`), if any.
-pub async fn intent_by_confirmation(db: &mut impl Conn, partner_id: i64, hash: &str) -> Result<Option<GatewayIntent>, SqlError> {
+pub async fn intent_by_confirmation(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    hash: &str,
+) -> Result<Option<GatewayIntent>, SqlError> {
     let row =
         db.query_opt(select_intent!("partner_id = $1 AND confirmation_hash = $2"), &[partner_id.into(), hash.into()]).await?;
     row.as_ref().map(intent_from_row).transpose()
@@ -563,7 +581,12 @@ pub struct NewIntent {
 }
 
 /// Inserts an intent; its client_ref_id is derived from its id (`KG` + 12 digits).
-pub async fn insert_intent(db: &mut impl Conn, partner_id: i64, i: &NewIntent, now_ms: i64) -> Result<GatewayIntent, SqlError> {
+pub async fn insert_intent(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    i: &NewIntent,
+    now_ms: i64,
+) -> Result<GatewayIntent, SqlError> {
     let id = db
         .query_one(
             "INSERT INTO aeps_gateway_intents (partner_id, session_id, client_ref_id, state, tx_type, amount, customer_mobile, \
@@ -594,7 +617,7 @@ pub async fn close_intent(
     intent_id: i64,
     state: &str,
     confirmation_hash: Option<&str>,
-    tid: Option<i64>,
+    tid: Option<Tid>,
     message: &str,
     now_ms: i64,
 ) -> Result<bool, SqlError> {
@@ -609,7 +632,7 @@ pub async fn close_intent(
 }
 
 /// Records the transaction a confirmed intent made.
-pub async fn set_intent_tid(db: &mut impl Conn, intent_id: i64, tid: i64, now_ms: i64) -> Result<(), SqlError> {
+pub async fn set_intent_tid(db: &mut impl Conn, intent_id: i64, tid: Tid, now_ms: i64) -> Result<(), SqlError> {
     db.exec(
         "UPDATE aeps_gateway_intents SET tid = $2, updated_at_ms = $3 WHERE id = $1",
         &[intent_id.into(), tid.into(), now_ms.into()],

@@ -1,14 +1,15 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::{PartnerId, UserCode};
 use serde::{Deserialize, Serialize};
 
 /// An agent (retailer, merchant) onboarded by a partner; Eko calls it a "user".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
     /// Kosh's id for the agent, unique within the partner; every agent request names it.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The partner that onboarded the agent.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The agent's PAN, upper case (unique per partner).
     pub pan: String,
     /// The agent's mobile number (unique per partner).
@@ -66,8 +67,8 @@ macro_rules! select_agent {
 
 fn from_row(r: &Row) -> Result<Agent, SqlError> {
     Ok(Agent {
-        user_code: r.int("user_code")?,
-        partner_id: r.int("partner_id")?,
+        user_code: r.id("user_code")?,
+        partner_id: r.id("partner_id")?,
         pan: r.text("pan")?,
         mobile: r.text("mobile")?,
         first_name: r.text("first_name")?,
@@ -82,7 +83,7 @@ fn from_row(r: &Row) -> Result<Agent, SqlError> {
 }
 
 /// The agent `user_code` of this partner; another partner's agents do not exist for it.
-pub async fn get(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Option<Agent>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, user_code: UserCode) -> Result<Option<Agent>, SqlError> {
     let row = db.query_opt(select_agent!("partner_id = $1 AND user_code = $2"), &[partner_id.into(), user_code.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -99,7 +100,7 @@ pub struct Onboarded {
 /// Onboards an agent. The PAN identifies the person: onboarding the same PAN again
 /// answers with the existing agent. A mobile number already used by another agent of
 /// the partner is refused.
-pub async fn onboard(db: &mut impl Conn, partner_id: i64, a: &NewAgent, now_ms: i64) -> CmdResult<Onboarded> {
+pub async fn onboard(db: &mut impl Conn, partner_id: PartnerId, a: &NewAgent, now_ms: i64) -> CmdResult<Onboarded> {
     let by_pan = db.query_opt(select_agent!("partner_id = $1 AND pan = $2"), &[partner_id.into(), (&a.pan).into()]).await?;
     if let Some(row) = by_pan {
         return Ok(Onboarded { agent: from_row(&row)?, created: false });
@@ -115,7 +116,7 @@ pub async fn onboard(db: &mut impl Conn, partner_id: i64, a: &NewAgent, now_ms: 
         }
         return Err(Rejection::AgentMobileTaken.into());
     }
-    let user_code = next_counter(db, "user_code").await?;
+    let user_code = UserCode::new(next_counter(db, "user_code").await?);
     db.exec(
         "INSERT INTO agents (user_code, partner_id, pan, mobile, first_name, middle_name, last_name, email, dob, shop_name, \
          residence_address, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

@@ -11,6 +11,7 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Dialect, Row, SqlError};
 use kosh_core::events::Event;
+use kosh_core::ids::PartnerId;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
@@ -80,29 +81,100 @@ pub fn is_deliverable(kind: &str) -> bool {
     DELIVERABLE_KINDS.contains(&kind)
 }
 
+/// Why a callback endpoint, URL or hand-queued payload was refused; the message says
+/// what to fix (it is the text of [`crate::error::Rejection::InvalidCallbackConfig`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackConfigError {
+    /// The outbox kind is not one Kosh delivers.
+    #[error("{0:?} is not a deliverable kind; kinds are {kinds}", kinds = DELIVERABLE_KINDS.join(", "))]
+    NotDeliverable(String),
+    /// The payload is larger than the outbox keeps.
+    #[error("the payload is larger than {} bytes", MAX_STORED_BODY_LEN)]
+    PayloadTooLarge,
+    /// The payload is not JSON.
+    #[error("the payload is not JSON: {0}")]
+    PayloadNotJson(String),
+    /// The payload is JSON but not an object.
+    #[error("the payload must be a JSON object")]
+    PayloadNotObject,
+    /// The payload names a typed event but does not hold one.
+    #[error("{0}")]
+    MalformedEvent(String),
+    /// A typed event queued on another kind than its own.
+    #[error("a {event} event is queued as {expected}, not {kind}")]
+    WrongKind {
+        /// The event's own kind.
+        event: String,
+        /// The outbox kind it belongs on.
+        expected: &'static str,
+        /// The kind it was queued as.
+        kind: String,
+    },
+    /// An `echelon.callback` payload without its `url`.
+    #[error("an echelon.callback payload is {{\"url\": …, \"body\": {{…}}}}")]
+    EchelonPayloadShape,
+    /// An `echelon.callback` payload whose `body` is not an object.
+    #[error("an echelon.callback payload needs a JSON object \"body\"")]
+    EchelonBodyNotObject,
+    /// Not an `http(s)` URL.
+    #[error("the URL must start with http:// or https://, not {0:?}")]
+    UrlScheme(String),
+    /// A URL past [`MAX_URL_LEN`].
+    #[error("the URL is longer than {} characters", MAX_URL_LEN)]
+    UrlTooLong,
+    /// A URL without a host, or with whitespace.
+    #[error("the URL {0:?} has no host or contains whitespace")]
+    UrlNoHost(String),
+    /// An endpoint kind Kosh does not know.
+    #[error("unknown callback kind {0:?}; kinds are {kinds}", kinds = ENDPOINT_KINDS.join(", "))]
+    UnknownKind(String),
+    /// A Basic user that is empty, too long, or has ':' or control characters.
+    #[error("the Basic user must be 1 to {} characters, without ':'", MAX_CREDENTIAL_LEN)]
+    BasicUser,
+    /// A Basic password that is too long or has control characters.
+    #[error("the Basic password must be at most {} characters", MAX_CREDENTIAL_LEN)]
+    BasicPassword,
+    /// Only one half of Basic credentials.
+    #[error("give both the Basic user and the Basic password, or neither")]
+    BasicHalf,
+    /// More extra headers than [`MAX_HEADERS`].
+    #[error("at most {} extra headers", MAX_HEADERS)]
+    TooManyHeaders,
+    /// A header name that is not a short HTTP token.
+    #[error("header name {0:?} must be 1 to {max} token characters", max = MAX_HEADER_NAME_LEN)]
+    HeaderName(String),
+    /// A header Kosh sets itself.
+    #[error("header {0} is set by Kosh itself and cannot be configured")]
+    ReservedHeader(String),
+    /// A header value that is too long or has control characters.
+    #[error("the value of header {0} must be at most {max} characters, without control characters", max = MAX_HEADER_VALUE_LEN)]
+    HeaderValue(String),
+}
+
 /// Parses a hand-queued payload of a deliverable `kind`, checking its shape and size.
-pub fn check_payload(kind: &str, payload_json: &str) -> Result<serde_json::Value, String> {
+pub fn check_payload(kind: &str, payload_json: &str) -> Result<serde_json::Value, CallbackConfigError> {
     if !is_deliverable(kind) {
-        return Err(format!("{kind:?} is not a deliverable kind; kinds are {}", DELIVERABLE_KINDS.join(", ")));
+        return Err(CallbackConfigError::NotDeliverable(kind.to_owned()));
     }
     if payload_json.len() > MAX_STORED_BODY_LEN {
-        return Err(format!("the payload is larger than {MAX_STORED_BODY_LEN} bytes"));
+        return Err(CallbackConfigError::PayloadTooLarge);
     }
-    let payload: serde_json::Value = serde_json::from_str(payload_json).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(payload_json).map_err(|e| CallbackConfigError::PayloadNotJson(e.to_string()))?;
     if !payload.is_object() {
-        return Err("the payload must be a JSON object".into());
+        return Err(CallbackConfigError::PayloadNotObject);
     }
-    if let Some(event) = Event::from_payload(&payload)? {
+    if let Some(event) = Event::from_payload(&payload).map_err(CallbackConfigError::MalformedEvent)? {
         return match outbox_kind(&event) {
             expected if expected == kind => Ok(payload),
-            expected => Err(format!("a {} event is queued as {expected}, not {kind}", event.kind())),
+            expected => Err(CallbackConfigError::WrongKind { event: event.kind().to_string(), expected, kind: kind.to_owned() }),
         };
     }
     if kind == ECHELON_CALLBACK {
-        let url = payload["url"].as_str().ok_or("an echelon.callback payload is {\"url\": …, \"body\": {…}}")?;
+        let url = payload["url"].as_str().ok_or(CallbackConfigError::EchelonPayloadShape)?;
         validate_url(url)?;
         if !payload["body"].is_object() {
-            return Err("an echelon.callback payload needs a JSON object \"body\"".into());
+            return Err(CallbackConfigError::EchelonBodyNotObject);
         }
     }
     Ok(payload)
@@ -125,9 +197,9 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Checks every limit; the message says what to fix.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), CallbackConfigError> {
         if !ENDPOINT_KINDS.contains(&self.kind.as_str()) {
-            return Err(format!("unknown callback kind {:?}; kinds are {}", self.kind, ENDPOINT_KINDS.join(", ")));
+            return Err(CallbackConfigError::UnknownKind(self.kind.clone()));
         }
         validate_url(&self.url)?;
         match (&self.basic_user, &self.basic_password) {
@@ -135,31 +207,29 @@ impl Endpoint {
             (Some(user), Some(password)) => {
                 let password = password.expose();
                 if user.is_empty() || user.len() > MAX_CREDENTIAL_LEN || user.contains(':') || has_control(user) {
-                    return Err(format!("the Basic user must be 1 to {MAX_CREDENTIAL_LEN} characters, without ':'"));
+                    return Err(CallbackConfigError::BasicUser);
                 }
                 if password.len() > MAX_CREDENTIAL_LEN || has_control(password) {
-                    return Err(format!("the Basic password must be at most {MAX_CREDENTIAL_LEN} characters"));
+                    return Err(CallbackConfigError::BasicPassword);
                 }
             }
-            _ => return Err("give both the Basic user and the Basic password, or neither".into()),
+            _ => return Err(CallbackConfigError::BasicHalf),
         }
         if self.headers.len() > MAX_HEADERS {
-            return Err(format!("at most {MAX_HEADERS} extra headers"));
+            return Err(CallbackConfigError::TooManyHeaders);
         }
         for (name, value) in &self.headers {
             let value = value.expose();
             let token = |b: u8| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b);
             if name.is_empty() || name.len() > MAX_HEADER_NAME_LEN || !name.bytes().all(token) {
-                return Err(format!("header name {name:?} must be 1 to {MAX_HEADER_NAME_LEN} token characters"));
+                return Err(CallbackConfigError::HeaderName(name.clone()));
             }
             let lower = name.to_ascii_lowercase();
             if RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("x-kosh-") {
-                return Err(format!("header {name} is set by Kosh itself and cannot be configured"));
+                return Err(CallbackConfigError::ReservedHeader(name.clone()));
             }
             if value.len() > MAX_HEADER_VALUE_LEN || has_control(value) {
-                return Err(format!(
-                    "the value of header {name} must be at most {MAX_HEADER_VALUE_LEN} characters, without control characters"
-                ));
+                return Err(CallbackConfigError::HeaderValue(name.clone()));
             }
         }
         Ok(())
@@ -171,14 +241,14 @@ fn has_control(text: &str) -> bool {
 }
 
 /// A callback URL: `http://` or `https://`, a host, bounded, no whitespace.
-pub fn validate_url(url: &str) -> Result<(), String> {
+pub fn validate_url(url: &str) -> Result<(), CallbackConfigError> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    let Some(rest) = rest else { return Err(format!("the URL must start with http:// or https://, not {url:?}")) };
+    let Some(rest) = rest else { return Err(CallbackConfigError::UrlScheme(url.to_owned())) };
     if url.len() > MAX_URL_LEN {
-        return Err(format!("the URL is longer than {MAX_URL_LEN} characters"));
+        return Err(CallbackConfigError::UrlTooLong);
     }
     if rest.is_empty() || rest.starts_with('/') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("the URL {url:?} has no host or contains whitespace"));
+        return Err(CallbackConfigError::UrlNoHost(url.to_owned()));
     }
     Ok(())
 }
@@ -191,8 +261,8 @@ fn endpoint_from_row(r: &Row) -> Result<Endpoint, SqlError> {
 }
 
 /// Creates or replaces the partner's endpoint of `e.kind`.
-pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
-    e.validate().map_err(Rejection::InvalidCallbackConfig)?;
+pub async fn put_endpoint(db: &mut impl Conn, partner_id: PartnerId, e: &Endpoint, now_ms: i64) -> CmdResult<()> {
+    e.validate().map_err(|e| Rejection::InvalidCallbackConfig(e.to_string()))?;
     let headers = serde_json::to_string(&e.headers).expect("headers serialise");
     db.exec(
         "INSERT INTO callback_endpoints (partner_id, kind, url, basic_user, basic_password, headers, updated_at_ms) \
@@ -214,13 +284,13 @@ pub async fn put_endpoint(db: &mut impl Conn, partner_id: i64, e: &Endpoint, now
 }
 
 /// Removes an endpoint; answers whether there was one.
-pub async fn delete_endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<bool, SqlError> {
+pub async fn delete_endpoint(db: &mut impl Conn, partner_id: PartnerId, kind: &str) -> Result<bool, SqlError> {
     Ok(db.exec("DELETE FROM callback_endpoints WHERE partner_id = $1 AND kind = $2", &[partner_id.into(), kind.into()]).await?
         > 0)
 }
 
 /// The partner's endpoint of `kind`.
-pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result<Option<Endpoint>, SqlError> {
+pub async fn endpoint(db: &mut impl Conn, partner_id: PartnerId, kind: &str) -> Result<Option<Endpoint>, SqlError> {
     db.query_opt(
         "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 AND kind = $2",
         &[partner_id.into(), kind.into()],
@@ -232,7 +302,7 @@ pub async fn endpoint(db: &mut impl Conn, partner_id: i64, kind: &str) -> Result
 }
 
 /// Every endpoint of the partner.
-pub async fn endpoints(db: &mut impl Conn, partner_id: i64) -> Result<Vec<Endpoint>, SqlError> {
+pub async fn endpoints(db: &mut impl Conn, partner_id: PartnerId) -> Result<Vec<Endpoint>, SqlError> {
     let rows = db
         .query(
             "SELECT kind, url, basic_user, basic_password, headers FROM callback_endpoints WHERE partner_id = $1 ORDER BY kind",
@@ -243,7 +313,7 @@ pub async fn endpoints(db: &mut impl Conn, partner_id: i64) -> Result<Vec<Endpoi
 }
 
 /// Sets (`Some`) or removes (`None`) the partner's signing secret.
-pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&str>, now_ms: i64) -> CmdResult<()> {
+pub async fn set_signing(db: &mut impl Conn, partner_id: PartnerId, secret: Option<&str>, now_ms: i64) -> CmdResult<()> {
     match secret {
         Some(secret) => {
             if !(16..=128).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
@@ -266,7 +336,7 @@ pub async fn set_signing(db: &mut impl Conn, partner_id: i64, secret: Option<&st
 }
 
 /// The partner's signing secret, when callbacks are signed.
-pub async fn signing_secret(db: &mut impl Conn, partner_id: i64) -> Result<Option<Secret>, SqlError> {
+pub async fn signing_secret(db: &mut impl Conn, partner_id: PartnerId) -> Result<Option<Secret>, SqlError> {
     db.query_opt("SELECT secret FROM callback_signing WHERE partner_id = $1", &[partner_id.into()])
         .await?
         .map(|r| r.text("secret").map(Secret::from))
@@ -279,7 +349,7 @@ pub struct Claimed {
     /// The outbox id of the event.
     pub id: i64,
     /// The partner the event is for.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The event kind, which picks the endpoint.
     pub kind: String,
     /// The payload exactly as the producer wrote it.
@@ -304,7 +374,7 @@ pub struct ClaimRequest {
     /// Most events of one partner.
     pub per_partner: i64,
     /// Partners whose events are not claimed now (the worker's busy ones).
-    pub exclude_partners: Vec<i64>,
+    pub exclude_partners: Vec<PartnerId>,
 }
 
 /// How many due rows a claim looks at to rank per partner: enough that one partner's
@@ -347,7 +417,7 @@ pub async fn claim(db: &mut impl Conn, req: &ClaimRequest, now_ms: i64) -> Resul
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let exclude = req.exclude_partners.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let exclude = req.exclude_partners.iter().map(PartnerId::to_string).collect::<Vec<_>>().join(",");
     let sql = match db.dialect() {
         Dialect::Postgres => CLAIM_POSTGRES,
         Dialect::Sqlite => CLAIM_SQLITE,
@@ -367,7 +437,7 @@ pub async fn claim(db: &mut impl Conn, req: &ClaimRequest, now_ms: i64) -> Resul
         .map(|r| {
             Ok(Claimed {
                 id: r.int("id")?,
-                partner_id: r.int("partner_id")?,
+                partner_id: r.id("partner_id")?,
                 kind: r.text("kind")?,
                 payload: r.text("payload")?,
                 attempts: r.int("attempts")?,
@@ -470,7 +540,7 @@ pub struct TokenAck {
 /// Records an attempt and the event's next state, if this worker still holds the
 /// lease; answers `None` when the lease was lost (another node took the event over),
 /// else the event's partner and kind.
-pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Option<(i64, String)>, SqlError> {
+pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Option<(PartnerId, String)>, SqlError> {
     let (state, due) = match f.next {
         Next::Delivered => ("delivered", now_ms),
         Next::RetryAt(at) => ("pending", at),
@@ -498,7 +568,7 @@ pub async fn finish(db: &mut impl Conn, f: &Finish, now_ms: i64) -> Result<Optio
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let (partner_id, kind, attempts) = (row.int("partner_id")?, row.text("kind")?, row.int("attempts")?);
+    let (partner_id, kind, attempts) = (row.id::<PartnerId>("partner_id")?, row.text("kind")?, row.int("attempts")?);
     if let Some(a) = &f.attempt {
         db.exec(
             "INSERT INTO callback_attempts (outbox_id, partner_id, attempt_no, started_at_ms, url, request_body, \
@@ -578,7 +648,7 @@ pub struct CallbackEvent {
     /// The outbox id.
     pub id: i64,
     /// The partner the event is for.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The event kind (`eko.tx_status`, `echelon.callback`, …).
     pub kind: String,
     /// The payload exactly as the producer wrote it (JSON text).
@@ -612,7 +682,7 @@ impl CallbackEvent {
 fn event_from_row(r: &Row) -> Result<CallbackEvent, SqlError> {
     Ok(CallbackEvent {
         id: r.int("id")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         kind: r.text("kind")?,
         payload: r.text("payload")?,
         state: r.text("state")?,
@@ -643,7 +713,7 @@ pub async fn event(db: &mut impl Conn, id: i64) -> Result<Option<CallbackEvent>,
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventFilter {
     /// Only this partner's events.
-    pub partner_id: Option<i64>,
+    pub partner_id: Option<PartnerId>,
     /// Only events in this state.
     pub state: Option<String>,
     /// Only events of this kind.
@@ -715,4 +785,41 @@ pub async fn attempts(db: &mut impl Conn, outbox_id: i64) -> Result<Vec<AttemptR
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(url: &str) -> Endpoint {
+        Endpoint { kind: "tx_status".into(), url: url.into(), basic_user: None, basic_password: None, headers: Vec::new() }
+    }
+
+    /// The validators answer a typed error whose text is what partners and operators
+    /// have always been shown.
+    #[test]
+    fn validators_answer_typed_errors_with_the_same_messages() {
+        assert_eq!(validate_url("ftp://x"), Err(CallbackConfigError::UrlScheme("ftp://x".into())));
+        assert_eq!(
+            validate_url("https:// x").unwrap_err().to_string(),
+            "the URL \"https:// x\" has no host or contains whitespace"
+        );
+        let long = format!("https://{}", "a".repeat(MAX_URL_LEN));
+        assert_eq!(validate_url(&long).unwrap_err().to_string(), "the URL is longer than 1000 characters");
+        let half = Endpoint { basic_user: Some("eko".into()), ..endpoint("https://p.example/cb") };
+        assert_eq!(half.validate(), Err(CallbackConfigError::BasicHalf));
+        let reserved = Endpoint { headers: vec![("X-Kosh-Signature".into(), "v".into())], ..endpoint("https://p.example/cb") };
+        assert_eq!(
+            reserved.validate().unwrap_err().to_string(),
+            "header X-Kosh-Signature is set by Kosh itself and cannot be configured"
+        );
+        assert!(endpoint("https://p.example/cb").validate().is_ok());
+        let not_deliverable = check_payload("nope", "{}").unwrap_err();
+        assert!(not_deliverable.to_string().starts_with("\"nope\" is not a deliverable kind; kinds are "), "{not_deliverable}");
+        assert_eq!(check_payload(TX_STATUS, "[1]"), Err(CallbackConfigError::PayloadNotObject));
+        assert_eq!(
+            check_payload(ECHELON_CALLBACK, "{}").unwrap_err().to_string(),
+            "an echelon.callback payload is {\"url\": …, \"body\": {…}}"
+        );
+    }
 }

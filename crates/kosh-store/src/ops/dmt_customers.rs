@@ -5,6 +5,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::dmt::CustomerState;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
     /// The partner the customer was enrolled with; customers of different partners are distinct.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer's mobile number, their identity within the partner.
     pub mobile: String,
     /// The customer's name as enrolled.
@@ -24,7 +25,7 @@ pub struct Customer {
     /// Verification and KYC state, which sets the monthly limit.
     pub state: CustomerState,
     /// The agent who enrolled the customer.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The month (`yyyymm`, IST) that `used_paise` counts.
     pub used_month: i64,
     /// What the customer sent in `used_month`, in paise (failed and refunded transfers give it back).
@@ -49,7 +50,7 @@ pub struct NewCustomer {
     /// The residence address as JSON text.
     pub residence_address: String,
     /// The agent enrolling the customer.
-    pub user_code: i64,
+    pub user_code: UserCode,
 }
 
 macro_rules! select_customer {
@@ -65,13 +66,13 @@ macro_rules! select_customer {
 fn from_row(r: &Row) -> Result<Customer, SqlError> {
     let state = r.int("state")?;
     Ok(Customer {
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         mobile: r.text("mobile")?,
         name: r.text("name")?,
         dob: r.text("dob")?,
         residence_address: r.text("residence_address")?,
         state: CustomerState::from_code(state).ok_or_else(|| SqlError::Decode(format!("unknown customer state {state}")))?,
-        user_code: r.int("user_code")?,
+        user_code: r.id("user_code")?,
         used_month: r.int("used_month")?,
         used_paise: r.paise("used_paise")?,
         recipient_count: r.int("recipient_count")?,
@@ -81,14 +82,14 @@ fn from_row(r: &Row) -> Result<Customer, SqlError> {
 }
 
 /// The partner's customer with this mobile number.
-pub async fn get(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Option<Customer>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, mobile: &str) -> Result<Option<Customer>, SqlError> {
     let row = db.query_opt(select_customer!("partner_id = $1 AND mobile = $2"), &[partner_id.into(), mobile.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Enrols a customer in state 1 (OTP pending); `false` when the mobile was enrolled
 /// already (by this command's race winner, on PostgreSQL).
-pub async fn insert(db: &mut impl Conn, partner_id: i64, c: &NewCustomer, now_ms: i64) -> Result<bool, SqlError> {
+pub async fn insert(db: &mut impl Conn, partner_id: PartnerId, c: &NewCustomer, now_ms: i64) -> Result<bool, SqlError> {
     let inserted = db
         .exec(
             "INSERT INTO dmt_customers (partner_id, mobile, name, dob, residence_address, state, user_code, created_at_ms, \
@@ -111,7 +112,7 @@ pub async fn insert(db: &mut impl Conn, partner_id: i64, c: &NewCustomer, now_ms
 /// Moves a customer from `from` to `to`; `false` when it was not in `from`.
 pub async fn change_state(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     from: CustomerState,
     to: CustomerState,
@@ -130,10 +131,10 @@ pub async fn change_state(
 /// it within `limit_paise` (a new month starts from zero). `false`: over the limit.
 pub async fn use_limit(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     month: i64,
-    amount_paise: i64,
+    amount_paise: Paise,
     limit_paise: i64,
     now_ms: i64,
 ) -> Result<bool, SqlError> {
@@ -152,10 +153,10 @@ pub async fn use_limit(
 /// month that has ended has nothing to give back).
 pub async fn release_limit(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     month: i64,
-    amount_paise: i64,
+    amount_paise: Paise,
     now_ms: i64,
 ) -> Result<(), SqlError> {
     db.exec(
@@ -170,7 +171,7 @@ pub async fn release_limit(
 /// Counts one more recipient, if the customer has fewer than `max`. `false`: full.
 pub async fn add_recipient_slot(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     max: i64,
     now_ms: i64,
@@ -186,7 +187,7 @@ pub async fn add_recipient_slot(
 }
 
 /// Gives back one recipient slot of the customer.
-pub async fn free_recipient_slot(db: &mut impl Conn, partner_id: i64, mobile: &str, now_ms: i64) -> Result<(), SqlError> {
+pub async fn free_recipient_slot(db: &mut impl Conn, partner_id: PartnerId, mobile: &str, now_ms: i64) -> Result<(), SqlError> {
     db.exec(
         "UPDATE dmt_customers SET recipient_count = recipient_count - 1, updated_at_ms = $3 \
          WHERE partner_id = $1 AND mobile = $2 AND recipient_count > 0",

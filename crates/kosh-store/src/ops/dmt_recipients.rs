@@ -2,6 +2,7 @@
 //! one customer of one partner; its `recipient_id` is unique platform-wide.
 
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::{PartnerId, RecipientId};
 use serde::{Deserialize, Serialize};
 
 /// Most recipients a list answer carries (the per-customer maximum is lower).
@@ -11,9 +12,9 @@ pub const MAX_LIST: i64 = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
     /// Kosh's id for the recipient, unique across partners.
-    pub recipient_id: i64,
+    pub recipient_id: RecipientId,
     /// The partner the recipient's customer belongs to.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The customer the recipient belongs to.
     pub customer_mobile: String,
     /// `acc_ifsc` or `acc_bankcode`: how it was added.
@@ -65,8 +66,8 @@ macro_rules! select_recipient {
 
 fn from_row(r: &Row) -> Result<Recipient, SqlError> {
     Ok(Recipient {
-        recipient_id: r.int("recipient_id")?,
-        partner_id: r.int("partner_id")?,
+        recipient_id: r.id("recipient_id")?,
+        partner_id: r.id("partner_id")?,
         customer_mobile: r.text("customer_mobile")?,
         id_type: r.text("id_type")?,
         account: r.text("account")?,
@@ -82,7 +83,7 @@ fn from_row(r: &Row) -> Result<Recipient, SqlError> {
 /// The customer's recipient with this account and IFSC, if any.
 pub async fn find_same_account(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     account: &str,
     ifsc: &str,
@@ -95,7 +96,7 @@ pub async fn find_same_account(
 /// Inserts a recipient; answers it with its new id.
 pub async fn insert(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     mobile: &str,
     r: &NewRecipient,
     now_ms: i64,
@@ -120,7 +121,7 @@ pub async fn insert(
         )
         .await?;
     Ok(Recipient {
-        recipient_id: row.int("recipient_id")?,
+        recipient_id: row.id("recipient_id")?,
         partner_id,
         customer_mobile: mobile.to_owned(),
         id_type: r.id_type.clone(),
@@ -136,7 +137,7 @@ pub async fn insert(
 
 /// A recipient of the partner by id, whichever customer it belongs to (so that the
 /// answer can say it belongs to another customer).
-pub async fn get(db: &mut impl Conn, partner_id: i64, recipient_id: i64) -> Result<Option<Recipient>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, recipient_id: RecipientId) -> Result<Option<Recipient>, SqlError> {
     let row = db
         .query_opt(select_recipient!("partner_id = $1 AND recipient_id = $2"), &[partner_id.into(), recipient_id.into()])
         .await?;
@@ -144,13 +145,18 @@ pub async fn get(db: &mut impl Conn, partner_id: i64, recipient_id: i64) -> Resu
 }
 
 /// The customer's recipients, oldest first.
-pub async fn list(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<Vec<Recipient>, SqlError> {
+pub async fn list(db: &mut impl Conn, partner_id: PartnerId, mobile: &str) -> Result<Vec<Recipient>, SqlError> {
     let sql = select_recipient!("partner_id = $1 AND customer_mobile = $2 ORDER BY recipient_id LIMIT $3");
     db.query(sql, &[partner_id.into(), mobile.into(), MAX_LIST.into()]).await?.iter().map(from_row).collect()
 }
 
 /// Removes the customer's recipient; `false` when it was not the customer's.
-pub async fn delete(db: &mut impl Conn, partner_id: i64, mobile: &str, recipient_id: i64) -> Result<bool, SqlError> {
+pub async fn delete(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    mobile: &str,
+    recipient_id: RecipientId,
+) -> Result<bool, SqlError> {
     let deleted = db
         .exec(
             "DELETE FROM dmt_recipients WHERE partner_id = $1 AND customer_mobile = $2 AND recipient_id = $3",

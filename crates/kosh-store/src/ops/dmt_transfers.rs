@@ -7,6 +7,7 @@
 use crate::ops::ledger;
 use crate::sql::{Conn, Dialect, Row, SqlError};
 use kosh_core::dmt::{DmtChannel, TxStatus};
+use kosh_core::ids::{PartnerId, RecipientId, Tid, UserCode};
 use kosh_core::ledger::{AccountKind, PLATFORM};
 use kosh_core::pricing::Charges;
 use serde::{Deserialize, Serialize};
@@ -20,19 +21,19 @@ pub const MAX_LIST: i64 = 1_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
     /// Kosh's transaction id (unique across partners), shown as `tid`.
-    pub tid: i64,
+    pub tid: Tid,
     /// The partner that sent the money; its wallet paid.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The partner's unique reference for the transfer.
     pub client_ref_id: String,
     /// The agent at whose counter it was sent.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The sending customer's mobile number.
     pub customer_mobile: String,
     /// The sending customer's name, at the time of the transfer.
     pub sender_name: String,
     /// The recipient paid.
-    pub recipient_id: i64,
+    pub recipient_id: RecipientId,
     /// The recipient's name, at the time of the transfer.
     pub recipient_name: String,
     /// The recipient's account number.
@@ -60,7 +61,7 @@ pub struct Transfer {
     /// When the rail should next be asked; `None` when nothing is awaited.
     pub check_at_ms: Option<i64>,
     /// The refund's transaction id, once refunded.
-    pub refund_tid: Option<i64>,
+    pub refund_tid: Option<Tid>,
     /// When the row was created (ms since the epoch, by the store's clock).
     pub created_at_ms: i64,
     /// When the row last changed (ms since the epoch).
@@ -84,24 +85,24 @@ macro_rules! select_transfer {
 fn from_row(r: &Row) -> Result<Transfer, SqlError> {
     let (channel, status) = (r.int("channel")?, r.int("tx_status")?);
     Ok(Transfer {
-        tid: r.int("tid")?,
-        partner_id: r.int("partner_id")?,
+        tid: r.id("tid")?,
+        partner_id: r.id("partner_id")?,
         client_ref_id: r.text("client_ref_id")?,
-        user_code: r.int("user_code")?,
+        user_code: r.id("user_code")?,
         customer_mobile: r.text("customer_mobile")?,
         sender_name: r.text("sender_name")?,
-        recipient_id: r.int("recipient_id")?,
+        recipient_id: r.id("recipient_id")?,
         recipient_name: r.text("recipient_name")?,
         account: r.text("account")?,
         ifsc: r.text("ifsc")?,
         bank_code: r.text("bank_code")?,
         channel: DmtChannel::from_code(channel).ok_or_else(|| SqlError::Decode(format!("unknown channel {channel}")))?,
         charges: Charges {
-            amount_paise: r.int("amount")?,
-            fee_paise: r.int("fee")?,
-            gst_paise: r.int("gst")?,
-            commission_paise: r.int("commission")?,
-            tds_paise: r.int("tds")?,
+            amount_paise: r.paise("amount")?,
+            fee_paise: r.paise("fee")?,
+            gst_paise: r.paise("gst")?,
+            commission_paise: r.paise("commission")?,
+            tds_paise: r.paise("tds")?,
         },
         entry_id: r.int("entry_id")?,
         tx_status: TxStatus::from_code(status).ok_or_else(|| SqlError::Decode(format!("unknown tx_status {status}")))?,
@@ -110,7 +111,7 @@ fn from_row(r: &Row) -> Result<Transfer, SqlError> {
         reason: r.text("reason")?,
         limit_month: r.int("limit_month")?,
         check_at_ms: r.opt_int("check_at_ms")?,
-        refund_tid: r.opt_int("refund_tid")?,
+        refund_tid: r.opt_id("refund_tid")?,
         created_at_ms: r.int("created_at_ms")?,
         updated_at_ms: r.int("updated_at_ms")?,
     })
@@ -119,9 +120,14 @@ fn from_row(r: &Row) -> Result<Transfer, SqlError> {
 /// The ids of a transfer's ledger accounts, in one query: the partner's wallet and the
 /// platform's clearing (for `rail`), fee revenue, GST payable and TDS payable accounts,
 /// in that order. An account never used before is created.
-pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static str, now_ms: i64) -> Result<[i64; 5], SqlError> {
+pub async fn ledger_accounts(
+    db: &mut impl Conn,
+    partner_id: PartnerId,
+    rail: &'static str,
+    now_ms: i64,
+) -> Result<[i64; 5], SqlError> {
     let kinds = [
-        (partner_id, AccountKind::PartnerWallet),
+        (partner_id.get(), AccountKind::PartnerWallet),
         (PLATFORM, AccountKind::RailClearing { rail }),
         (PLATFORM, AccountKind::FeeRevenue),
         (PLATFORM, AccountKind::GstPayable),
@@ -164,14 +170,14 @@ pub async fn ledger_accounts(db: &mut impl Conn, partner_id: i64, rail: &'static
 
 /// A fresh platform transaction id (for transfers and refunds alike). PostgreSQL uses a
 /// sequence, which never blocks; SQLite's single writer makes a counter row just as good.
-pub async fn next_tid(db: &mut impl Conn) -> Result<i64, SqlError> {
+pub async fn next_tid(db: &mut impl Conn) -> Result<Tid, SqlError> {
     let row = match db.dialect() {
         Dialect::Postgres => db.query_one("SELECT nextval('dmt_tid') AS value", &[]).await?,
         Dialect::Sqlite => {
             db.query_one("UPDATE counters SET value = value + 1 WHERE name = 'dmt_tid' RETURNING value", &[]).await?
         }
     };
-    row.int("value")
+    row.id("value")
 }
 
 /// Inserts a transfer.
@@ -219,20 +225,20 @@ pub async fn insert(db: &mut impl Conn, t: &Transfer) -> Result<(), SqlError> {
 }
 
 /// The partner's transfer `tid`.
-pub async fn get(db: &mut impl Conn, partner_id: i64, tid: i64) -> Result<Option<Transfer>, SqlError> {
+pub async fn get(db: &mut impl Conn, partner_id: PartnerId, tid: Tid) -> Result<Option<Transfer>, SqlError> {
     let row = db.query_opt(select_transfer!("partner_id = $1 AND tid = $2"), &[partner_id.into(), tid.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The partner's transfer with this `client_ref_id`.
-pub async fn by_client_ref(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<Transfer>, SqlError> {
+pub async fn by_client_ref(db: &mut impl Conn, partner_id: PartnerId, client_ref_id: &str) -> Result<Option<Transfer>, SqlError> {
     let sql = select_transfer!("partner_id = $1 AND client_ref_id = $2");
     let row = db.query_opt(sql, &[partner_id.into(), client_ref_id.into()]).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The partner's transfers, oldest first, at most [`MAX_LIST`] from `after_tid`.
-pub async fn list(db: &mut impl Conn, partner_id: i64, after_tid: i64) -> Result<Vec<Transfer>, SqlError> {
+pub async fn list(db: &mut impl Conn, partner_id: PartnerId, after_tid: Tid) -> Result<Vec<Transfer>, SqlError> {
     let sql = select_transfer!("partner_id = $1 AND tid > $2 ORDER BY tid LIMIT $3");
     db.query(sql, &[partner_id.into(), after_tid.into(), MAX_LIST.into()]).await?.iter().map(from_row).collect()
 }

@@ -3,6 +3,7 @@
 
 use crate::sql::{Conn, Row, SqlError};
 use kosh_core::echelon::{Direction, Status};
+use kosh_core::ids::{MerchantId, PartnerId};
 use kosh_core::money::Paise;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merchant {
     /// Kosh's id for the merchant.
-    pub id: i64,
+    pub id: MerchantId,
     /// The partner whose wallet the merchant's payments use.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The merchant's code, its login (unique).
     pub merchant_code: String,
     /// The merchant's display name.
@@ -49,7 +50,7 @@ impl std::fmt::Debug for Merchant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMerchant {
     /// The partner whose wallet the merchant's payments use.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The merchant's code, its login (unique).
     pub merchant_code: String,
     /// The merchant's display name.
@@ -76,8 +77,8 @@ macro_rules! select_merchant {
 
 fn merchant_from(r: &Row) -> Result<Merchant, SqlError> {
     Ok(Merchant {
-        id: r.int("id")?,
-        partner_id: r.int("partner_id")?,
+        id: r.id("id")?,
+        partner_id: r.id("partner_id")?,
         merchant_code: r.text("merchant_code")?,
         name: r.text("name")?,
         secret_salt: r.text("secret_salt")?,
@@ -110,7 +111,7 @@ pub async fn insert_merchant(db: &mut impl Conn, m: &NewMerchant, now_ms: i64) -
         .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(Merchant {
-        id: row.int("id")?,
+        id: row.id("id")?,
         partner_id: m.partner_id,
         merchant_code: m.merchant_code.clone(),
         name: m.name.clone(),
@@ -129,7 +130,7 @@ pub async fn merchant_by_code(db: &mut impl Conn, code: &str) -> Result<Option<M
 }
 
 /// The merchant with this id.
-pub async fn merchant_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Merchant>, SqlError> {
+pub async fn merchant_by_id(db: &mut impl Conn, id: MerchantId) -> Result<Option<Merchant>, SqlError> {
     db.query_opt(select_merchant!("WHERE id = $1"), &[id.into()]).await?.as_ref().map(merchant_from).transpose()
 }
 
@@ -163,7 +164,7 @@ pub struct Payment {
     /// Kosh's id for the payment (its `reference` is derived from it).
     pub id: i64,
     /// The merchant that created it.
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     /// Payin or payout.
     pub direction: Direction,
     /// The merchant order id (`idPayin` / `idPayout`).
@@ -171,7 +172,7 @@ pub struct Payment {
     /// Kosh's own id (`idPayment`).
     pub id_payment: String,
     /// The merchant's partner, whose wallet the payment moves.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The amount asked for, in paise.
     pub amount_paise: Paise,
     /// Kosh's fee, in paise: added to a payout's debit, taken from a payin's credit.
@@ -243,9 +244,9 @@ impl Payment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPayment {
     /// The merchant creating it.
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     /// The merchant's partner, whose wallet the payment moves.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// Payin or payout.
     pub direction: Direction,
     /// The merchant order id (`idPayin` / `idPayout`), unique per merchant.
@@ -309,11 +310,11 @@ fn payment_from(r: &Row) -> Result<Payment, SqlError> {
     let bad = |what: &str| SqlError::Decode(format!("invalid payment {what}"));
     Ok(Payment {
         id: r.int("id")?,
-        merchant_id: r.int("merchant_id")?,
+        merchant_id: r.id("merchant_id")?,
         direction: Direction::parse(&r.text("direction")?).ok_or_else(|| bad("direction"))?,
         order_id: r.text("order_id")?,
         id_payment: r.text("id_payment")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         amount_paise: r.paise("amount_paise")?,
         fee_paise: r.paise("fee_paise")?,
         currency: r.text("currency")?,
@@ -404,7 +405,7 @@ pub async fn payment_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Payment
 /// The merchant's payment with this order id and direction.
 pub async fn payment(
     db: &mut impl Conn,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     direction: Direction,
     order_id: &str,
 ) -> Result<Option<Payment>, SqlError> {
@@ -522,7 +523,7 @@ pub async fn delete_processing(db: &mut impl Conn, payment_id: i64, expect_check
 /// Stores a merchant's external reference on its payment; false if there is none.
 pub async fn set_external_reference(
     db: &mut impl Conn,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     order_id: &str,
     reference: &str,
     now_ms: i64,
@@ -538,7 +539,7 @@ pub async fn set_external_reference(
 }
 
 /// Counts one request in the merchant's window and returns the window's count so far.
-pub async fn throttle_hit(db: &mut impl Conn, merchant_id: i64, window_s: i64) -> Result<i64, SqlError> {
+pub async fn throttle_hit(db: &mut impl Conn, merchant_id: MerchantId, window_s: i64) -> Result<i64, SqlError> {
     db.query_one(
         "INSERT INTO echelon_throttle (merchant_id, window_s, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (merchant_id, window_s) DO UPDATE SET hits = echelon_throttle.hits + 1 RETURNING hits",
@@ -554,7 +555,7 @@ pub async fn prune_throttle(db: &mut impl Conn, before_window_s: i64) -> Result<
 }
 
 /// When the partner's ledger last moved (an entry recorded, posted or voided), if ever.
-pub async fn last_ledger_movement(db: &mut impl Conn, partner_id: i64) -> Result<Option<i64>, SqlError> {
+pub async fn last_ledger_movement(db: &mut impl Conn, partner_id: PartnerId) -> Result<Option<i64>, SqlError> {
     let resolved = db
         .query_one(
             "SELECT CAST(MAX(resolved_at_ms) AS BIGINT) AS resolved_at_ms FROM ledger_entries WHERE partner_id = $1",

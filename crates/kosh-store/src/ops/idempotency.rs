@@ -3,6 +3,7 @@
 //! a reuse with a different request is a conflict.
 
 use crate::sql::{Conn, Dialect, SqlError};
+use kosh_core::ids::PartnerId;
 
 /// What claiming a key found.
 pub enum Claim {
@@ -22,7 +23,7 @@ pub enum Claim {
 /// whole by [`complete`], saving an update of every idempotent command's row.
 pub async fn claim(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     scope: &str,
     key: &str,
     fingerprint: &str,
@@ -58,7 +59,7 @@ pub async fn claim(
 /// Records the outcome of the command that [`claim`]ed `key`, in its transaction.
 pub async fn complete(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     scope: &str,
     key: &str,
     fingerprint: &str,
@@ -83,7 +84,7 @@ pub async fn complete(
 
 /// Whether the key was claimed (by a committed command): a cheap check before work
 /// with outside effects, such as asking a partner's API.
-pub async fn is_used(db: &mut impl Conn, partner_id: i64, scope: &str, key: &str) -> Result<bool, SqlError> {
+pub async fn is_used(db: &mut impl Conn, partner_id: PartnerId, scope: &str, key: &str) -> Result<bool, SqlError> {
     Ok(db
         .query_opt(
             "SELECT 1 FROM idempotency WHERE partner_id = $1 AND scope = $2 AND idem_key = $3",

@@ -15,6 +15,7 @@
 
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError, Val};
+use kosh_core::ids::PartnerId;
 use kosh_core::ledger::{AccountKind, Balance, Entry, EntryState, Limit, Side, MAX_LEGS};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
@@ -113,7 +114,7 @@ const VOID_CREDIT: &str = "UPDATE ledger_accounts SET credits_pending = credits_
 /// without any change when a leg would break its account's limit.
 pub async fn record(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     kind: &str,
     reference: &str,
     entry: &Entry,
@@ -335,7 +336,7 @@ pub struct EntryRecord {
     /// The entry (`ledger_entries.id`).
     pub id: i64,
     /// The partner the entry belongs to.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The flow it belongs to (`dmt_transfer`, …).
     pub kind: String,
     /// `pending`, `posted` or `voided`.
@@ -359,7 +360,7 @@ pub async fn entry(db: &mut impl Conn, entry_id: i64) -> Result<Option<EntryReco
     row.map(|r| {
         Ok(EntryRecord {
             id: r.int("id")?,
-            partner_id: r.int("partner_id")?,
+            partner_id: r.id("partner_id")?,
             kind: r.text("kind")?,
             state: r.text("state")?,
             reference: r.text("reference")?,

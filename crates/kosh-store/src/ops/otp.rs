@@ -4,6 +4,7 @@
 
 use crate::error::CmdResult;
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::PartnerId;
 use kosh_core::secret;
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +63,7 @@ pub enum OtpCheck {
 }
 
 /// Issues an OTP, unless the subject and purpose reached the rate limit.
-pub async fn issue(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms: i64) -> CmdResult<OtpIssue> {
+pub async fn issue(db: &mut impl Conn, partner_id: PartnerId, req: &OtpRequest, now_ms: i64) -> CmdResult<OtpIssue> {
     lock_subject(db, partner_id, req, now_ms).await?;
     let recent = db
         .query_one(
@@ -101,7 +102,7 @@ pub async fn issue(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms
 /// one after another. Without it, concurrent PostgreSQL transactions would all count
 /// the same recent OTPs and all pass the rate limit. A subject seen for the first time
 /// has no OTP row to lock yet, hence a row of its own.
-async fn lock_subject(db: &mut impl Conn, partner_id: i64, req: &OtpRequest, now_ms: i64) -> Result<(), SqlError> {
+async fn lock_subject(db: &mut impl Conn, partner_id: PartnerId, req: &OtpRequest, now_ms: i64) -> Result<(), SqlError> {
     db.exec(
         "INSERT INTO otp_subjects (partner_id, purpose, subject, last_request_at_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (partner_id, purpose, subject) DO UPDATE SET last_request_at_ms = excluded.last_request_at_ms",
@@ -120,7 +121,7 @@ macro_rules! select_otp {
 /// Checks `code` against the latest OTP for the subject (or the one `otp_ref_id` names).
 pub async fn check(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     purpose: &str,
     subject: &str,
     code: &str,
@@ -189,7 +190,7 @@ fn closed(row: &Row, now_ms: i64) -> Result<Option<OtpCheck>, SqlError> {
 /// sandbox mode keep their code; everywhere else only the hash exists.
 pub async fn sandbox_latest(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     purpose: &str,
     subject: &str,
 ) -> Result<Option<(i64, String, i64)>, SqlError> {
@@ -204,7 +205,7 @@ pub async fn sandbox_latest(
 }
 
 /// Whether an OTP for purpose `user_mobile` once verified this mobile for the partner.
-pub async fn is_mobile_verified(db: &mut impl Conn, partner_id: i64, mobile: &str) -> Result<bool, SqlError> {
+pub async fn is_mobile_verified(db: &mut impl Conn, partner_id: PartnerId, mobile: &str) -> Result<bool, SqlError> {
     let row = db
         .query_opt(
             "SELECT verified_at_ms FROM verified_mobiles WHERE partner_id = $1 AND mobile = $2",

@@ -4,6 +4,7 @@
 use crate::ops::callbacks;
 use crate::sql::{Conn, SqlError};
 use kosh_core::events::Event;
+use kosh_core::ids::PartnerId;
 use serde::{Deserialize, Serialize};
 
 /// An outbox row as stored.
@@ -12,7 +13,7 @@ pub struct OutboxEvent {
     /// The outbox id, increasing: the order events were written.
     pub id: i64,
     /// The partner the event is for.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// What happened (`eko.tx_status`, …): picks the endpoint and the body's shape.
     pub kind: String,
     /// What the receiver needs, as JSON.
@@ -29,30 +30,35 @@ pub struct OutboxEvent {
 
 /// Queues a typed domain event on the delivery channel (outbox kind) it belongs to;
 /// the callback worker renders the partner's body from it at delivery time.
-pub async fn append_event(db: &mut impl Conn, partner_id: i64, event: &Event, now_ms: i64) -> Result<i64, SqlError> {
-    let payload = serde_json::to_value(event).map_err(|e| SqlError::Other(format!("an event did not serialise: {e}")))?;
-    append(db, partner_id, callbacks::outbox_kind(event), &payload, now_ms).await
+pub async fn append_event(db: &mut impl Conn, partner_id: PartnerId, event: &Event, now_ms: i64) -> Result<i64, SqlError> {
+    // Straight to text: building a `serde_json::Value` first would allocate every field
+    // twice on the writer's path, once per money-moving command.
+    let text = serde_json::to_string(event).map_err(|e| SqlError::Other(format!("an event did not serialise: {e}")))?;
+    insert(db, partner_id, callbacks::outbox_kind(event), &text, now_ms).await
 }
 
 /// Writes an event in the caller's transaction; answers its id.
 pub async fn append(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     kind: &str,
     payload: &serde_json::Value,
     now_ms: i64,
 ) -> Result<i64, SqlError> {
-    let text = payload.to_string();
+    insert(db, partner_id, kind, &payload.to_string(), now_ms).await
+}
+
+async fn insert(db: &mut impl Conn, partner_id: PartnerId, kind: &str, text: &str, now_ms: i64) -> Result<i64, SqlError> {
     db.query_one(
         "INSERT INTO outbox (partner_id, kind, payload, due_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $4) RETURNING id",
-        &[partner_id.into(), kind.into(), (&text).into(), now_ms.into()],
+        &[partner_id.into(), kind.into(), text.into(), now_ms.into()],
     )
     .await?
     .int("id")
 }
 
 /// The newest events of a partner, newest first.
-pub async fn recent(db: &mut impl Conn, partner_id: i64, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
+pub async fn recent(db: &mut impl Conn, partner_id: PartnerId, limit: i64) -> Result<Vec<OutboxEvent>, SqlError> {
     let rows = db
         .query(
             "SELECT id, partner_id, kind, payload, state, attempts, due_at_ms, created_at_ms FROM outbox \
@@ -64,7 +70,7 @@ pub async fn recent(db: &mut impl Conn, partner_id: i64, limit: i64) -> Result<V
         .map(|r| {
             Ok(OutboxEvent {
                 id: r.int("id")?,
-                partner_id: r.int("partner_id")?,
+                partner_id: r.id("partner_id")?,
                 kind: r.text("kind")?,
                 payload: serde_json::from_str(&r.text("payload")?).map_err(|e| SqlError::Decode(e.to_string()))?,
                 state: r.text("state")?,

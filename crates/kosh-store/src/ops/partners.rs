@@ -1,5 +1,6 @@
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::PartnerId;
 use kosh_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partner {
     /// Kosh's id for the partner: the namespace of everything it owns.
-    pub id: i64,
+    pub id: PartnerId,
     /// The partner's name (unique).
     pub name: String,
     /// The `developer_key` header that identifies the partner (unique).
@@ -39,7 +40,7 @@ pub struct NewPartner {
 
 fn from_row(r: &Row) -> Result<Partner, SqlError> {
     Ok(Partner {
-        id: r.int("id")?,
+        id: r.id("id")?,
         name: r.text("name")?,
         developer_key: r.text("developer_key")?,
         access_key: r.text("access_key")?.into(),
@@ -85,7 +86,7 @@ pub async fn insert(db: &mut impl Conn, p: &NewPartner, now_ms: i64) -> CmdResul
         )
         .await?;
     Ok(Partner {
-        id: row.int("id")?,
+        id: row.id("id")?,
         name: p.name.clone(),
         developer_key: p.developer_key.clone(),
         access_key: p.access_key.clone(),
@@ -101,7 +102,7 @@ pub async fn by_developer_key(db: &mut impl Conn, key: &str) -> Result<Option<Pa
 }
 
 /// The partner with this id.
-pub async fn by_id(db: &mut impl Conn, id: i64) -> Result<Option<Partner>, SqlError> {
+pub async fn by_id(db: &mut impl Conn, id: PartnerId) -> Result<Option<Partner>, SqlError> {
     db.query_opt(select_partner!("id = $1"), &[id.into()]).await?.as_ref().map(from_row).transpose()
 }
 
@@ -112,7 +113,7 @@ pub async fn by_name(db: &mut impl Conn, name: &str) -> Result<Option<Partner>, 
 
 /// Looks a partner up by id (all digits) or by name.
 pub async fn by_id_or_name(db: &mut impl Conn, text: &str) -> Result<Option<Partner>, SqlError> {
-    match text.parse::<i64>() {
+    match text.parse::<PartnerId>() {
         Ok(id) => by_id(db, id).await,
         Err(_) => by_name(db, text).await,
     }

@@ -8,6 +8,7 @@
 //! of the same request (same record) is answered from the record.
 
 use crate::sql::{Conn, SqlError};
+use kosh_core::ids::PartnerId;
 
 /// Most rows one prune deletes: bounds the transaction a cleanup holds.
 pub const PRUNE_BATCH: i64 = 1_000;
@@ -37,7 +38,7 @@ pub enum Recorded {
 /// or (once it rolls back) inserts. SQLite's single writer runs one command at a time.
 pub async fn record(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     hash: &str,
     scope: &str,
     key: &str,
@@ -78,7 +79,7 @@ pub struct HashUseRecord {
 }
 
 /// The recorded use of `hash` by the partner, if any.
-pub async fn used(db: &mut impl Conn, partner_id: i64, hash: &str) -> Result<Option<HashUseRecord>, SqlError> {
+pub async fn used(db: &mut impl Conn, partner_id: PartnerId, hash: &str) -> Result<Option<HashUseRecord>, SqlError> {
     let row = db
         .query_opt(
             "SELECT scope, idem_key, used_at_ms, expires_at_ms FROM request_hash_uses \

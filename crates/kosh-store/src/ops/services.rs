@@ -1,4 +1,5 @@
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::services::{AgentService, ServiceStatus, VerificationStatus};
 
 fn from_row(r: &Row) -> Result<AgentService, SqlError> {
@@ -17,8 +18,8 @@ fn from_row(r: &Row) -> Result<AgentService, SqlError> {
 /// The agent's standing for one service.
 pub async fn get(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     service_code: u16,
 ) -> Result<Option<AgentService>, SqlError> {
     let row = db
@@ -32,7 +33,7 @@ pub async fn get(
 }
 
 /// The agent's standing for every service it asked for.
-pub async fn list(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result<Vec<AgentService>, SqlError> {
+pub async fn list(db: &mut impl Conn, partner_id: PartnerId, user_code: UserCode) -> Result<Vec<AgentService>, SqlError> {
     let rows = db
         .query(
             "SELECT service_code, status, verification_status, review_done_at_ms, comments, created_at_ms, updated_at_ms \
@@ -46,8 +47,8 @@ pub async fn list(db: &mut impl Conn, partner_id: i64, user_code: i64) -> Result
 /// Stores an agent's standing for a service, with the activation request's details.
 pub async fn put(
     db: &mut impl Conn,
-    partner_id: i64,
-    user_code: i64,
+    partner_id: PartnerId,
+    user_code: UserCode,
     s: &AgentService,
     details_json: &str,
 ) -> Result<(), SqlError> {

@@ -4,6 +4,7 @@
 
 use crate::error::{CmdResult, Rejection};
 use crate::sql::{Conn, Row, SqlError};
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::money::Paise;
 use serde::{Deserialize, Serialize};
 
@@ -40,9 +41,9 @@ pub struct NewToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     /// The partner whose agent collected the cash; its wallet pays.
-    pub payer_partner_id: i64,
+    pub payer_partner_id: PartnerId,
     /// The paying partner's agent.
-    pub user_code: i64,
+    pub user_code: UserCode,
     /// The paying partner's unique reference for the payment.
     pub pay_client_ref_id: String,
     /// The amount paid, in paise (from the issuer's answer).
@@ -59,7 +60,7 @@ pub struct Token {
     /// Kosh's id for the token.
     pub id: i64,
     /// The issuing partner, whose wallet is credited.
-    pub partner_id: i64,
+    pub partner_id: PartnerId,
     /// The issuer's unique reference.
     pub client_ref_id: String,
     /// The token number the customer brings to an agent (15 digits, unique).
@@ -110,10 +111,10 @@ impl Token {
 }
 
 fn from_row(r: &Row) -> Result<Token, SqlError> {
-    let payment = match r.opt_int("paid_by_partner_id")? {
+    let payment = match r.opt_id("paid_by_partner_id")? {
         Some(payer_partner_id) => Some(Payment {
             payer_partner_id,
-            user_code: r.int("paid_by_user_code")?,
+            user_code: r.id("paid_by_user_code")?,
             pay_client_ref_id: r.text("pay_client_ref_id")?,
             amount_paise: r.paise("paid_amount")?,
             customer_name: r.text("paid_customer_name")?,
@@ -123,7 +124,7 @@ fn from_row(r: &Row) -> Result<Token, SqlError> {
     };
     Ok(Token {
         id: r.int("id")?,
-        partner_id: r.int("partner_id")?,
+        partner_id: r.id("partner_id")?,
         client_ref_id: r.text("client_ref_id")?,
         token: r.text("token")?,
         product_code: r.text("product_code")?,
@@ -163,7 +164,7 @@ pub async fn by_number(db: &mut impl Conn, token: &str) -> Result<Option<Token>,
 }
 
 /// The partner's token with this `client_ref_id`.
-pub async fn by_client_ref_id(db: &mut impl Conn, partner_id: i64, client_ref_id: &str) -> Result<Option<Token>, SqlError> {
+pub async fn by_client_ref_id(db: &mut impl Conn, partner_id: PartnerId, client_ref_id: &str) -> Result<Option<Token>, SqlError> {
     db.query_opt(select_token!("partner_id = $1 AND client_ref_id = $2"), &[partner_id.into(), client_ref_id.into()])
         .await?
         .as_ref()
@@ -181,7 +182,7 @@ fn draw_number() -> String {
 }
 
 /// Issues a token with a fresh unique number.
-pub async fn insert(db: &mut impl Conn, partner_id: i64, t: &NewToken, now_ms: i64) -> CmdResult<Token> {
+pub async fn insert(db: &mut impl Conn, partner_id: PartnerId, t: &NewToken, now_ms: i64) -> CmdResult<Token> {
     if by_client_ref_id(db, partner_id, &t.client_ref_id).await?.is_some() {
         return Err(Rejection::IdempotencyConflict.into());
     }
@@ -253,7 +254,7 @@ pub async fn mark_paid(
 /// Records the issuer's acknowledgement of a paid token.
 pub async fn acknowledge(
     db: &mut impl Conn,
-    partner_id: i64,
+    partner_id: PartnerId,
     token: &str,
     partner_tid: Option<&str>,
     now_ms: i64,

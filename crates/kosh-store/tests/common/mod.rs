@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use kosh_core::clock::ManualClock;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::ledger::{AccountKind, Side};
+use kosh_core::money::Paise;
 use kosh_store::commands::{AccountBalance, Command, CreditWallet, LegSpec, OnboardAgent, Outcome, RecordEntry};
 use kosh_store::error::{CmdResult, CommandError, Rejection};
 use kosh_store::ops::agents::NewAgent;
@@ -22,7 +24,7 @@ pub async fn store(backend: Backend) -> (Arc<Store>, Arc<ManualClock>) {
 }
 
 /// Creates partner number `n` (names and ids derived from `n`, so they never collide).
-pub async fn partner(store: &Store, n: u32) -> i64 {
+pub async fn partner(store: &Store, n: u32) -> PartnerId {
     let p = NewPartner {
         name: format!("partner-{n}"),
         developer_key: format!("dk-{n}"),
@@ -33,7 +35,8 @@ pub async fn partner(store: &Store, n: u32) -> i64 {
     store.execute(p).await.expect("create partner").id
 }
 
-pub async fn credit(store: &Store, partner_id: i64, amount_paise: i64) {
+pub async fn credit(store: &Store, partner_id: PartnerId, amount_paise: i64) {
+    let amount_paise = Paise::new(amount_paise).expect("a test amount");
     let cmd = Command::CreditWallet(CreditWallet { partner_id, amount_paise, reference: "test top-up".into() });
     store.execute(cmd).await.expect("credit wallet");
 }
@@ -53,17 +56,17 @@ pub fn new_agent(pan: &str, mobile: &str) -> NewAgent {
 }
 
 /// Onboards an agent; answers its user_code.
-pub async fn agent(store: &Store, partner_id: i64, pan: &str, mobile: &str) -> i64 {
+pub async fn agent(store: &Store, partner_id: PartnerId, pan: &str, mobile: &str) -> UserCode {
     store.execute(OnboardAgent { partner_id, agent: new_agent(pan, mobile) }).await.expect("onboard").agent.user_code
 }
 
 /// A leg on `kind` in its natural namespace.
-pub fn leg(partner_id: i64, kind: AccountKind, side: Side, amount_paise: i64) -> LegSpec {
+pub fn leg(partner_id: PartnerId, kind: AccountKind, side: Side, amount_paise: i64) -> LegSpec {
     LegSpec::new(partner_id, &kind, side, amount_paise)
 }
 
 /// A wallet debit to a rail: the shape of a transfer.
-pub fn debit_to_rail(partner_id: i64, amount_paise: i64) -> Command {
+pub fn debit_to_rail(partner_id: PartnerId, amount_paise: i64) -> Command {
     Command::RecordEntry(RecordEntry {
         partner_id,
         kind: "test_debit".into(),

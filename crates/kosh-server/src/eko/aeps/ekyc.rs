@@ -27,6 +27,7 @@ use axum::Extension;
 use kosh_core::aadhaar::Aadhaar;
 use kosh_core::aeps::{self, Ekyc, SERVICE_FINGPAY, SERVICE_FINO};
 use kosh_core::civil;
+use kosh_core::ids::{PartnerId, UserCode};
 use kosh_core::validate::{self, Mobile};
 use kosh_store::commands::aeps::{
     DailyAuthenticate, DailyAuthentication, EkycBiometric, EkycOtpIssue, EkycStep, Provider, RequestEkycOtp, VerifyEkycOtp,
@@ -56,7 +57,7 @@ pub fn pid_param(c: &mut Checker, params: &EkoParams) {
     }
 }
 
-async fn run<C: StoreCommand>(app: &AppState, cmd: C, user_code: i64) -> Result<C::Output, EkoReply> {
+async fn run<C: StoreCommand>(app: &AppState, cmd: C, user_code: UserCode) -> Result<C::Output, EkoReply> {
     app.store.execute(cmd).await.map_err(|e| refusal(e, user_code))
 }
 
@@ -131,7 +132,7 @@ pub async fn verify_otp(State(app): State<AppState>, Extension(auth): Extension<
 
 /// The answer to a verified e-KYC OTP: the `otp_ref_id` and `reference_tid` of the
 /// step, for the biometric call that follows.
-async fn verified(app: &AppState, partner_id: i64, user_code: i64, otp_ref_id: Option<i64>) -> EkoResult {
+async fn verified(app: &AppState, partner_id: PartnerId, user_code: UserCode, otp_ref_id: Option<i64>) -> EkoResult {
     let agent = app.store.aeps_agent(partner_id, user_code).await.map_err(store_error)?;
     let agent = agent.ok_or_else(|| store_error("a verified e-KYC agent is missing"))?;
     let id = |v: Option<i64>| v.map_or_else(String::new, |v| v.to_string());
@@ -146,7 +147,7 @@ fn parse_id(text: &str) -> Result<i64, &'static str> {
 }
 
 /// The fields every biometric step takes: user_code*, aadhar*, piddata*, latlong.
-fn biometric_fields(params: &EkoParams, auth: &Authenticated) -> Result<(i64, Aadhaar), EkoReply> {
+fn biometric_fields(params: &EkoParams, auth: &Authenticated) -> Result<(UserCode, Aadhaar), EkoReply> {
     let mut c = crate::eko::checker(params, auth)?;
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     let aadhaar = aadhaar_param(&mut c, params);
@@ -189,7 +190,7 @@ pub async fn fino_biometric(
 async fn biometric(
     app: &AppState,
     auth: &Authenticated,
-    user_code: i64,
+    user_code: UserCode,
     aadhaar: &Aadhaar,
     provider: Provider,
     fino_without_otp: bool,
@@ -212,7 +213,7 @@ async fn biometric(
     }
 }
 
-fn ekyc_done(user_code: i64, reference_tid: Option<i64>) -> EkoReply {
+fn ekyc_done(user_code: UserCode, reference_tid: Option<i64>) -> EkoReply {
     let mut data = json!({ "user_code": user_code.to_string(), "ekyc_status": "COMPLETED" });
     if let Some(r) = reference_tid.filter(|r| *r > 0) {
         data["reference_tid"] = Value::String(r.to_string());
@@ -243,7 +244,7 @@ pub async fn daily_legacy(
 }
 
 /// Daily authentication: the current IST day, the Aadhaar number of the e-KYC.
-pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code: i64, aadhaar: &Aadhaar) -> EkoResult {
+pub async fn daily_authenticate(app: &AppState, auth: &Authenticated, user_code: UserCode, aadhaar: &Aadhaar) -> EkoResult {
     require_aeps_service(app, auth, user_code).await?;
     let aadhaar = aadhaar_ref(app, aadhaar)?;
     let cmd = DailyAuthenticate { partner_id: auth.partner.id, user_code, aadhaar };

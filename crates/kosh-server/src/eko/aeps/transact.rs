@@ -31,6 +31,7 @@ use axum::http::HeaderMap;
 use axum::Extension;
 use kosh_core::aeps::{self, sandbox, TxStatus, TxType};
 use kosh_core::civil;
+use kosh_core::ids::{PartnerId, Tid};
 use kosh_core::ledger::Balance;
 use kosh_core::money::Paise;
 use kosh_core::validate::{self, ClientRefId, Mobile};
@@ -131,10 +132,10 @@ pub async fn inquiry(
 /// The inquiry answer for an AePS transaction named by tid, `client_ref_id:REF` or a
 /// plain client_ref_id; `None` when no AePS transaction of the partner matches (so a
 /// generic inquiry can ask other products).
-pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
+pub async fn inquiry_reply(app: &AppState, partner_id: PartnerId, reference: &str) -> Result<Option<EkoReply>, EkoReply> {
     let found = match reference.strip_prefix("client_ref_id:") {
         Some(r) => app.store.aeps_transaction_by_ref(partner_id, r).await,
-        None => match reference.parse::<i64>() {
+        None => match reference.parse::<Tid>() {
             Ok(tid) => app.store.aeps_transaction(partner_id, tid).await,
             Err(_) => app.store.aeps_transaction_by_ref(partner_id, reference).await,
         },
@@ -150,7 +151,7 @@ pub async fn inquiry_reply(app: &AppState, partner_id: i64, reference: &str) -> 
 }
 
 /// Settles an awaited transaction when its bank answer is due; answers it as it stands.
-pub async fn resolve(app: &AppState, partner_id: i64, tid: i64) -> Result<Transacted, EkoReply> {
+pub async fn resolve(app: &AppState, partner_id: PartnerId, tid: Tid) -> Result<Transacted, EkoReply> {
     service::resolve(app, partner_id, tid).await.map_err(store_error)
 }
 
@@ -161,10 +162,10 @@ pub async fn transaction_reply(app: &AppState, tx: &AepsTransaction, wallet: &Ba
     let status_now = TxStatus::from_code(tx.tx_status).unwrap_or(TxStatus::Awaited);
     let mut data = transaction_data(tx, wallet, agent.as_ref());
     if tx_type == TxType::MiniStatement && status_now == TxStatus::Success {
-        let lines = sandbox::mini_statement(tx.customer_balance_paise.unwrap_or(0), tx.created_at_ms);
+        let lines = sandbox::mini_statement(tx.customer_balance_paise.map_or(0, Paise::get), tx.created_at_ms);
         let list: Vec<Value> = lines
             .iter()
-            .map(|l| json!({ "date": l.date, "txnType": l.txn_type, "amount": Paise::new(l.amount_paise).map(Paise::to_rupees_string), "narration": l.narration }))
+            .map(|l| json!({ "date": l.date, "txnType": l.txn_type, "amount": Some(l.amount_paise.to_rupees_string()), "narration": l.narration }))
             .collect();
         data["mini_statement_list"] = Value::Array(list);
     }
@@ -215,12 +216,12 @@ pub fn transaction_data(tx: &AepsTransaction, wallet: &Balance, agent: Option<&k
         "service_tax": "0.0",
         "totalfee": "0.0",
         "balance": rupees(wallet.available_credit().max(0)),
-        "customer_balance": tx.customer_balance_paise.map_or_else(String::new, rupees),
+        "customer_balance": tx.customer_balance_paise.map_or_else(String::new, |p| rupees(p.get())),
         "bank": bank.map_or(tx.bank_code.as_str(), |b| b.name),
         "bank_code": tx.bank_code,
         "bank_ref_num": if status_now == TxStatus::Failed { String::new() } else { sandbox::rrn(tx.tid) },
         "stan": sandbox::stan(tx.tid),
-        "auth_code": if status_now == TxStatus::Success { format!("{:06}", (tx.tid * 7_919).rem_euclid(1_000_000)) } else { String::new() },
+        "auth_code": if status_now == TxStatus::Success { format!("{:06}", (tx.tid.get() * 7_919).rem_euclid(1_000_000)) } else { String::new() },
         "terminal_id": "KOSHSBX1",
         "user_code": tx.user_code.to_string(),
         "merchant_code": tx.user_code.to_string(),

@@ -24,6 +24,7 @@ use crate::eko::{check_initiator, colon_id};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
+use kosh_core::ids::UserCode;
 use kosh_core::validate::{self, Address, Mobile, PersonName};
 use kosh_store::commands::dmt::{
     CustomerOtp, EnrollCustomer, Enrolment, OtpConsent, SendCustomerOtp, VerifyCustomer, CUSTOMER_OTP,
@@ -54,7 +55,7 @@ pub async fn get_customer(
 }
 
 /// `user_code` from the query string, required.
-pub fn required_user_code(params: &EkoParams) -> Result<i64, EkoReply> {
+pub fn required_user_code(params: &EkoParams) -> Result<UserCode, EkoReply> {
     let mut c = crate::eko::params::Checker::default();
     let user_code = c.required(params, "user_code", validate::parse_user_code);
     c.finish()?;

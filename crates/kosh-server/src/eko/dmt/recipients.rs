@@ -27,6 +27,7 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use kosh_core::banks::{self, AccountError, AccountNumber, Bank, Ifsc, IfscStatus};
 use kosh_core::dmt::MAX_RECIPIENTS_PER_CUSTOMER;
+use kosh_core::ids::{PartnerId, RecipientId};
 use kosh_core::validate::{self, Mobile, PersonName};
 use kosh_store::commands::dmt::{AddRecipient, DmtRejection, RemoveRecipient};
 use kosh_store::ops::dmt_customers::Customer;
@@ -98,7 +99,7 @@ async fn gate(app: &AppState, auth: &Authenticated, params: &EkoParams) -> Resul
     require_dmt_agent(app, auth.partner.id, user_code).await
 }
 
-async fn require_customer(app: &AppState, partner_id: i64, mobile: &Mobile) -> Result<Customer, EkoReply> {
+async fn require_customer(app: &AppState, partner_id: PartnerId, mobile: &Mobile) -> Result<Customer, EkoReply> {
     match app.store.dmt_customer(partner_id, mobile.as_str()).await.map_err(store_error)? {
         Some(customer) => Ok(customer),
         None => Err(refusal(kosh_store::error::Rejection::Dmt(DmtRejection::CustomerNotFound).into())),
@@ -126,7 +127,7 @@ pub async fn get(
     }
 }
 
-fn recipient_id_path(segment: &str) -> Result<i64, EkoReply> {
+fn recipient_id_path(segment: &str) -> Result<RecipientId, EkoReply> {
     parse_id(colon_id(segment, "recipient_id")?).map_err(|m| EkoReply::invalid(vec![("recipient_id".into(), m.into())]))
 }
 

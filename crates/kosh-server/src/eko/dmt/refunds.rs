@@ -19,6 +19,7 @@ use crate::eko::user::store_error;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
+use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use kosh_core::validate;
 use kosh_store::commands::dmt::{refund_otp_purpose, OtpConsent, Refund, SendRefundOtp};
@@ -29,7 +30,7 @@ fn java(paise: i64) -> String {
     Paise::new(paise).unwrap_or(Paise::ZERO).to_java_double_string()
 }
 
-fn tid_path(segment: &str) -> Result<i64, EkoReply> {
+fn tid_path(segment: &str) -> Result<Tid, EkoReply> {
     parse_id(segment).map_err(|_| {
         EkoReply::failure(code::TID_NOT_FOUND, code::TID_NOT_FOUND, "TID does not exist")
             .with_hint("the path must carry the numeric tid")
@@ -61,11 +62,11 @@ pub async fn refund(
                 "tid": t.tid.to_string(),
                 "refund_tid": t.refund_tid.map(|id| id.to_string()),
                 "client_ref_id": t.client_ref_id,
-                "amount": Paise::new(c.amount_paise).unwrap_or(Paise::ZERO).to_rupees_string(),
-                "refunded_amount": Paise::new(c.collectable_paise()).unwrap_or(Paise::ZERO).to_rupees_string(),
-                "fee": java(c.fee_paise),
-                "commission_reverse": java(c.commission_paise),
-                "tds": java(c.tds_paise),
+                "amount": c.amount_paise.to_rupees_string(),
+                "refunded_amount": c.collectable_paise().unwrap_or(Paise::ZERO).to_rupees_string(),
+                "fee": java(c.fee_paise.get()),
+                "commission_reverse": java(c.commission_paise.get()),
+                "tds": java(c.tds_paise.get()),
                 "balance": java(view.balance_paise.max(0)),
                 "currency": "INR",
                 "tx_status": t.tx_status.code().to_string(),
