@@ -9,6 +9,7 @@
 //! new kind (`….v2`); a kind stays readable as long as stored events of it may exist.
 
 use crate::aeps;
+use crate::collections::PaymentStatus;
 use crate::dmt::{DmtChannel, TxStatus};
 use crate::echelon::{Direction, Status};
 use crate::ids::{RecipientId, Tid, UserCode};
@@ -61,17 +62,29 @@ pub enum Event {
     /// status callback).
     #[serde(rename = "payout.status_changed.v1")]
     PayoutStatusChanged(PayoutStatusChanged),
+    /// A payment to a UPI QR code was accepted or settled (the status callback).
+    #[serde(rename = "collections.qr_payment_status_changed.v1")]
+    QrPaymentStatusChanged(QrPaymentStatusChanged),
+    /// A CMS (cash drop) payment succeeded or failed (the status callback).
+    #[serde(rename = "collections.cms_payment_status_changed.v1")]
+    CmsPaymentStatusChanged(CmsPaymentStatusChanged),
+    /// A loan was disbursed or repaid (the lender's callback).
+    #[serde(rename = "loans.loan_changed.v1")]
+    LoanChanged(LoanChanged),
 }
 
 impl Event {
     /// Every `kind` tag, so a reader can tell a typed event from an untyped payload.
-    pub const KINDS: [&'static str; 6] = [
+    pub const KINDS: [&'static str; 9] = [
         "dmt.transfer_status_changed.v1",
         "token.paid.v1",
         "echelon.payment_status_changed.v1",
         "aeps.transaction_changed.v1",
         "bbps.payment_status_changed.v1",
         "payout.status_changed.v1",
+        "collections.qr_payment_status_changed.v1",
+        "collections.cms_payment_status_changed.v1",
+        "loans.loan_changed.v1",
     ];
 
     /// This event's `kind` tag.
@@ -83,6 +96,9 @@ impl Event {
             Event::AepsTransactionChanged(_) => Event::KINDS[3],
             Event::BillPaymentStatusChanged(_) => Event::KINDS[4],
             Event::PayoutStatusChanged(_) => Event::KINDS[5],
+            Event::QrPaymentStatusChanged(_) => Event::KINDS[6],
+            Event::CmsPaymentStatusChanged(_) => Event::KINDS[7],
+            Event::LoanChanged(_) => Event::KINDS[8],
         }
     }
 
@@ -319,6 +335,96 @@ pub struct BillPaymentStatusChanged {
     /// Why it failed, when it did.
     pub reason: String,
     /// When the change happened.
+    pub at_ms: i64,
+}
+
+/// A payment to a UPI QR code moved: accepted (`old_status` none, status initiated),
+/// then settled at T+1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrPaymentStatusChanged {
+    /// Kosh's transaction id of the payment.
+    pub tid: i64,
+    /// The QR code's reference (its `client_ref_id`, `utility_acc_no`).
+    pub qr_reference: String,
+    /// The agent the QR belongs to.
+    pub user_code: i64,
+    /// The agent's mobile number the QR was generated for.
+    pub sender_mobile: String,
+    /// The status before the change; `None` at acceptance.
+    pub old_status: Option<PaymentStatus>,
+    /// The status after the change.
+    pub status: PaymentStatus,
+    /// What the customer paid.
+    pub amount: Paise,
+    /// The merchant discount rate charged, GST included.
+    pub fee: Paise,
+    /// The GST part of `fee`.
+    pub gst: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// The paying customer's VPA.
+    pub payer_vpa: String,
+    /// The UPI network's reference (RRN).
+    pub utr: String,
+    /// When the change happened.
+    pub at_ms: i64,
+}
+
+/// A CMS (cash drop) payment of an EMI from an agent's wallet succeeded or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmsPaymentStatusChanged {
+    /// Kosh's transaction id.
+    pub tid: i64,
+    /// The partner's reference of the CMS session.
+    pub partner_reference: String,
+    /// The agent who paid.
+    pub user_code: i64,
+    /// The status before the change (initiated).
+    pub old_status: PaymentStatus,
+    /// The status after the change.
+    pub status: PaymentStatus,
+    /// The EMI paid.
+    pub amount: Paise,
+    /// Earned by the partner.
+    pub commission: Paise,
+    /// Withheld from the commission.
+    pub tds: Paise,
+    /// The biller (lender) paid.
+    pub biller_id: String,
+    /// The biller's name.
+    pub biller_name: String,
+    /// The loan or account reference the EMI was paid to.
+    pub loan_reference: String,
+    /// Why it failed, when it did.
+    pub reason: String,
+    /// When the change happened.
+    pub at_ms: i64,
+}
+
+/// A loan moved: disbursed, or repaid in part or in full. The lender is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanChanged {
+    /// Kosh's loan id.
+    pub loan_id: i64,
+    /// The lender's own reference for the loan.
+    pub partner_reference: String,
+    /// `disbursed`, `repayment` or `repaid` (the last repayment).
+    pub change: String,
+    /// The repayment's id (for a repayment).
+    pub repayment_id: Option<i64>,
+    /// The borrowing agent.
+    pub user_code: i64,
+    /// The principal.
+    pub principal: Paise,
+    /// What this change moved (the disbursal or the repayment).
+    pub amount: Paise,
+    /// What is still owed after it.
+    pub outstanding: Paise,
+    /// Whether the repayment paid a tranche past its due date.
+    pub late: bool,
+    /// When it happened.
     pub at_ms: i64,
 }
 

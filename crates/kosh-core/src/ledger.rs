@@ -96,13 +96,20 @@ pub enum AccountKind {
     },
     /// Money whose destination is not known yet (reconciliation).
     Suspense,
+    /// A lender's loans to agents, by principal: what borrowers still owe it (a debit
+    /// balance), owned by the lender partner.
+    LoanReceivable,
+    /// The principal a partner's agents still owe on their loans (a credit balance),
+    /// owned by the borrowing agents' partner; always equal, summed, to the lenders'
+    /// receivables.
+    LoanOutstanding,
 }
 
 impl AccountKind {
     /// The owner namespace: the partner for wallets, [`PLATFORM`] for the rest.
     pub fn owner(&self, partner_id: PartnerId) -> i64 {
         match self {
-            Self::PartnerWallet | Self::AgentWallet { .. } => partner_id.get(),
+            Self::PartnerWallet | Self::AgentWallet { .. } | Self::LoanReceivable | Self::LoanOutstanding => partner_id.get(),
             _ => PLATFORM,
         }
     }
@@ -119,6 +126,8 @@ impl AccountKind {
             Self::CommissionPayable => "commission_payable".into(),
             Self::RailClearing { rail } => format!("clearing:{rail}"),
             Self::Suspense => "suspense".into(),
+            Self::LoanReceivable => "loan_receivable".into(),
+            Self::LoanOutstanding => "loan_outstanding".into(),
         }
     }
 

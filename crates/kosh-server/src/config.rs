@@ -139,6 +139,10 @@ pub struct Config {
     /// Payouts: how long after settling a payout is asked about once more, for a
     /// reversal (the sandbox payout bank reverses `…6666` accounts after this); 0 never.
     pub payout_reversal_secs: u64,
+    /// The UPI QR collection pricing: `fee_bp` is the merchant discount rate (GST inside).
+    pub qr_pricing: kosh_core::pricing::Pricing,
+    /// The CMS (cash drop) pricing: the partner's commission is `commission_bp` of the fee.
+    pub cms_pricing: kosh_core::pricing::Pricing,
     /// How long recorded callback attempts are kept, in days; the worker deletes older ones.
     pub callbacks_attempts_retention_days: u64,
     /// AePS: the key of the keyed hashes (HMAC-SHA256) under which Aadhaar numbers are
@@ -228,6 +232,8 @@ impl Default for Config {
             payout_pricing: kosh_core::payouts::default_pricing(),
             settlement_holidays: Vec::new(),
             payout_reversal_secs: 172_800,
+            qr_pricing: kosh_core::collections::default_qr_pricing(),
+            cms_pricing: kosh_core::collections::default_cms_pricing(),
             callbacks_attempts_retention_days: 30,
             aeps_aadhaar_pepper: None,
             verification_retention_days: 30,
@@ -334,6 +340,8 @@ impl Config {
         self.validate_rails()?;
         self.validate_http()?;
         self.validate_bbps()?;
+        self.qr_pricing.validate().map_err(|e| ConfigError::Invalid(format!("qr_pricing: {e}")))?;
+        self.cms_pricing.validate().map_err(|e| ConfigError::Invalid(format!("cms_pricing: {e}")))?;
         self.dmt_pricing.validate().map_err(|e| ConfigError::Invalid(format!("dmt_pricing: {e}")))?;
         self.payout_pricing.validate().map_err(|e| ConfigError::Invalid(format!("payout_pricing: {e}")))?;
         if self.payout_reversal_secs > 30 * 86_400 {

@@ -22,10 +22,13 @@ pub mod auth;
 pub mod balance;
 pub mod bbps;
 pub mod callbacks;
+pub mod cms;
+pub mod collections;
 pub mod dmt;
 pub mod dmt_v3;
 pub mod envelope;
 pub mod inquiry;
+pub mod loans;
 pub mod multipart;
 pub mod onboard;
 pub mod otp;
@@ -65,6 +68,9 @@ fn routes() -> Router<AppState> {
         .merge(bbps::routes())
         .merge(verification::routes().0)
         .merge(payout_routes())
+        .merge(collections::routes())
+        .merge(cms::routes())
+        .merge(loans::routes())
 }
 
 /// Payouts (service 45) under v1/v2: the agent's settlement path.
@@ -115,6 +121,8 @@ fn v3_routes() -> Router<AppState> {
         .merge(bbps::v3_routes())
         .merge(payout_v3_routes())
         .merge(verification::routes().1)
+        .merge(collections::v3_routes())
+        .merge(cms::routes())
         .merge(dmt_v3::routes())
         .merge(common_routes())
         .merge(accounts::routes())
@@ -136,7 +144,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed);
     let router = PREFIXES.iter().fold(Router::new(), |router, prefix| router.nest(prefix, api.clone()));
     let router = V3_PREFIXES.iter().fold(router, |router, prefix| router.nest(prefix, v3.clone()));
-    router.merge(aeps::router(state))
+    router.merge(aeps::router(state.clone())).merge(collections::sandbox_router(state))
 }
 
 async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> EkoReply {

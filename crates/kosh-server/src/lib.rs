@@ -24,7 +24,7 @@
 //!    - [`echelon`] ([`echelon::router`]): scoped JWTs, payins, payouts and balances at
 //!      the spec's root paths;
 //!    - [`gateway`]: the hosted AePS gateway page (`/v2/aeps`) and its partner callback
-//!      protocol;
+//!      protocol; [`cms`]: the hosted CMS (cash drop) page;
 //!    - [`admin`]: the operator's API under `/admin/v1` (only with an `admin_token`).
 //!
 //!    Unmatched paths fall back to each dialect's own "not found".
@@ -70,6 +70,7 @@
 //! period, and stops the workers.
 
 pub mod admin;
+pub mod cms;
 pub mod config;
 pub mod connections;
 pub mod echelon;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(eko::otp::sandbox_router(state.clone()))
         .merge(gateway::router(state.clone()))
         .merge(front::router())
+        .merge(cms::router())
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
@@ -195,6 +197,8 @@ pub struct App {
     request_hash_worker: tokio::task::JoinHandle<()>,
     /// Purges verification answers past their retention, unless `verification_worker_tick_ms` is 0.
     verification_worker: Option<tokio::task::JoinHandle<()>>,
+    /// Settles UPI QR payments at T+1.
+    collections_worker: tokio::task::JoinHandle<()>,
     /// The callback worker, unless `callbacks_enabled` is off.
     callbacks: Option<workers::callbacks::CallbackWorker>,
     rail_worker: Option<workers::rail::Worker>,
@@ -263,6 +267,7 @@ impl App {
         let payout_worker = workers::payouts::spawn(state.clone());
         let request_hash_worker = workers::request_hashes::spawn(state.store.clone());
         let verification_worker = workers::verifications::spawn(&state);
+        let collections_worker = workers::collections::spawn(state.store.clone());
         tracing::info!(%addr, store = %state.store.location().describe(), sandbox = state.config.sandbox, "kosh is serving");
         Ok(App {
             addr,
@@ -271,6 +276,7 @@ impl App {
             task,
             echelon_worker,
             request_hash_worker,
+            collections_worker,
             callbacks,
             rail_worker,
             bbps_worker,
@@ -295,6 +301,7 @@ impl App {
         if let Some(worker) = &self.verification_worker {
             worker.abort();
         }
+        self.collections_worker.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -11,6 +11,8 @@
 pub mod aeps;
 pub mod aeps_gateway;
 pub mod bbps;
+pub mod cms;
+pub mod collections;
 pub mod dmt;
 pub mod echelon_payments;
 pub mod payouts;
@@ -38,7 +40,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     /// The dialect adapters: each module file and everything under its folder.
-    const ADAPTERS: [&str; 4] = ["eko", "echelon", "gateway", "admin"];
+    const ADAPTERS: [&str; 5] = ["eko", "echelon", "gateway", "admin", "cms"];
     /// What only a service may name: the rails, their `submit`, the HTTP client and
     /// Kosh's outgoing-HTTP module.
     const FORBIDDEN: [&str; 5] = ["kosh_rails", ".submit(", "reqwest", "workers::outbound", "workers::rail"];

@@ -13,9 +13,11 @@
 //! - [`payouts`]: asks the payout rail about fund transfers and UPI payments whose
 //!   time has come (on the rail worker's tick), finishing what a crash left.
 //! - [`request_hashes`]: forgets request_hash uses whose timestamps have gone stale.
+//! - [`collections`]: settles accepted UPI QR payments at T+1.
 
 pub mod bbps;
 pub mod callbacks;
+pub mod collections;
 pub mod echelon_payments;
 pub mod outbound;
 pub mod payouts;

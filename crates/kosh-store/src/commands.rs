@@ -5,9 +5,12 @@
 pub mod aeps;
 pub mod bbps;
 pub mod callbacks;
+pub mod cms;
+pub mod collections;
 pub mod dmt;
 mod echelon;
 mod ledger_entries;
+pub mod loans;
 pub mod payouts;
 pub mod tokens;
 pub mod verification;
@@ -74,6 +77,10 @@ pub enum Command {
     Dmt(dmt::DmtCommand),
     /// Payouts: fund transfers and UPI payments (see [`payouts`]).
     Payout(payouts::PayoutCommand),
+    /// Collections: UPI QR codes and payments, CMS cash drop (see [`collections`]).
+    Collections(collections::CollectionsCommand),
+    /// Working-capital loans: disbursal, repayment (see [`loans`]).
+    Loan(loans::LoanCommand),
     /// Deletes at most `limit` recorded request_hash uses that expired by
     /// `expired_by_ms` (see [`crate::ops::request_hashes`]).
     PruneRequestHashes(PruneRequestHashes),
@@ -264,6 +271,10 @@ pub enum Outcome {
     Dmt(dmt::DmtOutcome),
     /// A payout command's outcome.
     Payout(payouts::PayoutOutcome),
+    /// A collections command's outcome (boxed: QR codes are large).
+    Collections(Box<collections::CollectionsOutcome>),
+    /// A loan command's outcome (boxed: a loan carries its tranches).
+    Loan(Box<loans::LoanOutcome>),
     /// How many expired request_hash uses were deleted.
     RequestHashesPruned(u64),
     /// A bill-payment command's outcome.
@@ -616,6 +627,8 @@ pub async fn apply(db: &mut impl Conn, cmd: &Command, now_ms: i64) -> CmdResult<
         Command::Dmt(cmd) => dmt::apply(db, cmd, now_ms).await,
         Command::Bbps(cmd) => bbps::apply(db, cmd, now_ms).await,
         Command::Payout(cmd) => payouts::apply(db, cmd, now_ms).await,
+        Command::Collections(cmd) => Ok(Outcome::Collections(Box::new(collections::apply(db, cmd, now_ms).await?))),
+        Command::Loan(cmd) => Ok(Outcome::Loan(Box::new(loans::apply(db, cmd, now_ms).await?))),
         Command::PruneRequestHashes(PruneRequestHashes { expired_by_ms, limit }) => {
             Ok(Outcome::RequestHashesPruned(request_hashes::prune(db, *expired_by_ms, *limit).await?))
         }

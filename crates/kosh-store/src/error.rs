@@ -84,6 +84,12 @@ pub enum Rejection {
     /// A Token rule refused the command.
     #[error(transparent)]
     Token(#[from] kosh_core::token::TokenRejection),
+    /// A collections (QR, CMS) rule refused the command.
+    #[error(transparent)]
+    Collections(#[from] kosh_core::collections::CollectionRejection),
+    /// A loan rule refused the command.
+    #[error(transparent)]
+    Loan(#[from] kosh_core::loans::LoanRejection),
     /// A DMT rule refused the command.
     #[error(transparent)]
     Dmt(#[from] kosh_core::dmt::DmtRejection),

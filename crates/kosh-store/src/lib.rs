@@ -201,6 +201,7 @@ macro_rules! read {
 
 // The Echelon dialect's read methods (after `read!`, which they use).
 mod bbps_reads;
+mod collections_reads;
 mod dmt_reads;
 mod echelon_reads;
 mod payout_reads;

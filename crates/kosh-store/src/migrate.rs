@@ -90,6 +90,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_payouts.sql"),
         postgres: include_str!("../migrations/postgres/0012_payouts.sql"),
     },
+    Migration {
+        version: 13,
+        name: "collections",
+        sqlite: include_str!("../migrations/sqlite/0013_collections.sql"),
+        postgres: include_str!("../migrations/postgres/0013_collections.sql"),
+    },
 ];
 
 const CREATE_TABLE: &str =

@@ -6,6 +6,7 @@ pub mod aeps;
 pub mod agents;
 pub mod bbps;
 pub mod callbacks;
+pub mod collections;
 pub mod dmt_customers;
 pub mod dmt_families;
 pub mod dmt_recipients;
@@ -14,6 +15,7 @@ pub mod dmt_transfers;
 pub mod echelon;
 pub mod idempotency;
 pub mod ledger;
+pub mod loans;
 pub mod otp;
 pub mod outbox;
 /// Partners and their credentials.

@@ -1,8 +1,10 @@
 //! `kosh partner callbacks set|show|unset|signing`: where a partner's callbacks go.
 //!
 //! Kinds: `tx_status` (Eko transaction-status callbacks: DMT, payout, QR, CMS),
-//! `token_fetch` (Token Fetch Details, called before a payment) and `token_ack` (Token
-//! Acknowledgement). Echelon callbacks go to the `callbackUrl` of each payin/payout.
+//! `token_fetch` (Token Fetch Details, called before a payment), `token_ack` (Token
+//! Acknowledgement) and `cms_debit_hook` (the CMS debit-hook, asked before an agent's
+//! wallet is debited for a cash drop). Echelon callbacks go to the `callbackUrl` of
+//! each payin/payout.
 
 use crate::partner;
 use crate::serve::StoreArgs;
@@ -44,7 +46,7 @@ struct PartnerOnly {
 struct SetArgs {
     #[command(flatten)]
     target: PartnerOnly,
-    /// tx_status, token_fetch or token_ack.
+    /// tx_status, token_fetch, token_ack or cms_debit_hook.
     #[arg(long)]
     kind: String,
     /// http:// or https:// URL (at most 1000 characters). Redirects are not followed.

@@ -173,3 +173,33 @@ async fn admin_credit_with_an_idempotency_key_is_applied_once() {
         app.stop().await;
     }
 }
+
+/// The partner callback settings take the CMS debit-hook URL and the common status
+/// callback URL (issue 17, item 4); an unknown kind is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cms_debit_hook_and_status_callback_urls_are_set_through_the_admin_api() {
+    for backend in BACKENDS {
+        let app = start(backend, Some(TOKEN)).await;
+        let http = reqwest::Client::new();
+        let url = |kind: &str| format!("{}/admin/v1/partners/sandbox/callbacks/{kind}", app.url());
+        for (kind, target) in
+            [("cms_debit_hook", "https://acme.example/cms/debit-hook"), ("tx_status", "https://acme.example/status")]
+        {
+            let (status, _, body) =
+                send(http.put(url(kind)).bearer_auth(TOKEN).json(&json!({ "url": target, "headers": { "X-Key": "k1" } }))).await;
+            assert_eq!(status, 200, "{backend:?} {kind}: {body}");
+        }
+        let (_, _, listed) =
+            send(http.get(format!("{}/admin/v1/partners/sandbox/callbacks", app.url())).bearer_auth(TOKEN)).await;
+        let text = listed.to_string();
+        assert!(text.contains("https://acme.example/cms/debit-hook") && text.contains("https://acme.example/status"), "{listed}");
+        let partner = app.state.store.find_partner("sandbox").await.unwrap().unwrap();
+        let hook = app.state.store.callback_endpoint(partner.id, "cms_debit_hook").await.unwrap().expect("stored");
+        assert_eq!(hook.url, "https://acme.example/cms/debit-hook");
+        let (status, _, body) =
+            send(http.put(url("cms_hook")).bearer_auth(TOKEN).json(&json!({ "url": "https://x.example" }))).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.to_string().contains("cms_debit_hook"), "the refusal lists the kinds: {body}");
+        app.stop().await;
+    }
+}

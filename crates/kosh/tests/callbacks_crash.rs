@@ -239,6 +239,20 @@ async fn partner_callbacks_are_set_shown_and_unset_by_the_cli() {
         let signing = run(&["partner", "callbacks", "signing", "--partner", "acme", "--on"]);
         assert!(signing.starts_with("signing_secret: whsec_"), "{signing}");
         assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("signing: on"));
+        // The CMS debit-hook (asked before an agent's wallet is debited) is a kind of its own.
+        run(&[
+            "partner",
+            "callbacks",
+            "set",
+            "--partner",
+            "acme",
+            "--kind",
+            "cms_debit_hook",
+            "--url",
+            "https://acme.example/cms",
+        ]);
+        let shown = run(&["partner", "callbacks", "show", "--partner", "acme"]);
+        assert!(shown.contains("cms_debit_hook: https://acme.example/cms"), "{backend:?}: {shown}");
         run(&["partner", "callbacks", "unset", "--partner", "acme", "--kind", "token_ack"]);
         assert!(run(&["partner", "callbacks", "show", "--partner", "acme"]).contains("token_ack: (not set)"));
 

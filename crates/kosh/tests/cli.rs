@@ -440,6 +440,66 @@ fn the_test_script_runs_every_test_binary_and_ci_runs_the_script() {
     }
 }
 
+/// `kosh sandbox qr-pay`: a simulated customer pays a dynamic QR once, exactly its amount.
+#[tokio::test]
+async fn sandbox_qr_pay_pays_a_qr_once() {
+    use kosh_store::commands::collections::CreateQr;
+    use kosh_store::commands::OnboardAgent;
+    use kosh_store::ops::agents::NewAgent;
+    use kosh_store::ops::collections::NewQr;
+    for backend in BACKENDS {
+        let store = store_flags(backend).await;
+        let location = match backend {
+            Backend::Sqlite => Location::Sqlite(std::path::Path::new(&store[1]).join("kosh.db")),
+            Backend::Postgres => Location::Postgres(store[1].clone()),
+        };
+        ok(&["partner", "create", "--name", "acme"], &store);
+        let db = Store::open(location, Arc::new(SystemClock)).await.expect("open store");
+        let agent = NewAgent {
+            pan: "ABCDE1234F".into(),
+            mobile: "9876500001".into(),
+            first_name: "Asha".into(),
+            middle_name: String::new(),
+            last_name: "Rao".into(),
+            email: "asha@example.com".into(),
+            dob: "1990-01-01".into(),
+            shop_name: "Asha Stores".into(),
+            residence_address: r#"{"line":"1 Main Rd","city":"Pune","state":"MH","pincode":"411001"}"#.into(),
+        };
+        let user_code = db
+            .execute(OnboardAgent { partner_id: kosh_core::ids::PartnerId::new(1), agent })
+            .await
+            .expect("onboard")
+            .agent
+            .user_code;
+        let qr = NewQr {
+            partner_id: 1,
+            user_code: user_code.get(),
+            sender_id: "9876500001".into(),
+            bank: kosh_core::collections::QrBank::Razorpay,
+            amount: kosh_core::money::Paise::new(25_000),
+            client_ref_id: "qr_cli0000000001".into(),
+            utility_acc_no: "cust_cli0000000001".into(),
+            name: "Asha Stores".into(),
+            email: String::new(),
+        };
+        db.execute(CreateQr { qr }).await.expect("create the QR");
+        let pay = |amount: &str| {
+            failing(&["sandbox", "qr-pay", "--partner", "acme", "--qr", "qr_cli0000000001", "--amount", amount], &store)
+        };
+        refused(&pay("249"), "exactly 250.00");
+        let run = pay("250");
+        assert_eq!(run.code, 0, "{backend:?}: {}", run.stderr);
+        assert_eq!(run.field("tx_status"), "5 (Payment Initiated)");
+        assert_eq!(run.field("qr_status"), "3 (QR_INACTIVE)");
+        let tid: i64 = run.field("tid").parse().unwrap();
+        let payment = db.qr_payment(1, tid).await.unwrap().expect("the payment is stored");
+        assert_eq!(payment.amount.get(), 25_000);
+        refused(&pay("250"), "does not accept payments");
+        refused(&pay("2.505"), "--amount must be rupees with at most 2 decimals");
+    }
+}
+
 /// `kosh --version` names the commit it was built from.
 #[test]
 fn version_names_the_commit() {

@@ -4,7 +4,11 @@
 
 use crate::workers::callbacks::{Rendered, JSON};
 use kosh_core::civil;
-use kosh_core::events::{BillPaymentStatusChanged, PayoutStatusChanged, TokenPaid, TransferStatusChanged};
+use kosh_core::collections::{CMS_SERVICE_CODE, QR_SERVICE_CODE};
+use kosh_core::events::{
+    BillPaymentStatusChanged, CmsPaymentStatusChanged, LoanChanged, PayoutStatusChanged, QrPaymentStatusChanged, TokenPaid,
+    TransferStatusChanged,
+};
 use kosh_core::ids::Tid;
 use kosh_core::money::Paise;
 use serde_json::{json, Map, Value};
@@ -169,6 +173,77 @@ pub fn payout_status(e: &PayoutStatusChanged) -> Rendered {
         "ifsc": e.ifsc,
         "recipient_name": e.recipient_name,
         "account": e.account,
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+}
+
+/// The status callback for a payment to a UPI QR: twice, tx_status 5 "Payment
+/// Initiated" at acceptance (no old status) and the final one at settlement.
+/// `client_ref_id` is the QR's (its `utility_acc_no` names the same QR).
+pub fn qr_status(e: &QrPaymentStatusChanged) -> Rendered {
+    let body = json!({
+        "tx_status": e.status.code(),
+        "txstatus_desc": e.status.desc(),
+        "old_tx_status": e.old_status.map(|s| s.code()),
+        "old_tx_status_desc": e.old_status.map(|s| s.desc()),
+        "tid": e.tid,
+        "client_ref_id": e.qr_reference,
+        "amount": rupees(e.amount),
+        "fee": rupees(e.fee),
+        "gst": rupees(e.gst),
+        "tds": rupees(e.tds),
+        "partners_commision": rupees(e.commission),
+        "service_code": QR_SERVICE_CODE.to_string(),
+        "payment_mode": "UPI",
+        "customer_vpa": e.payer_vpa,
+        "bank_ref_num": e.utr,
+        "sender_id": e.sender_mobile,
+        "user_code": e.user_code.to_string(),
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+}
+
+/// The status callback for a CMS (cash drop) payment, once it succeeded or failed.
+pub fn cms_status(e: &CmsPaymentStatusChanged) -> Rendered {
+    let body = json!({
+        "tx_status": e.status.code(),
+        "txstatus_desc": e.status.desc(),
+        "old_tx_status": e.old_status.code(),
+        "old_tx_status_desc": "Initiated",
+        "tid": e.tid,
+        "client_ref_id": e.partner_reference,
+        "amount": rupees(e.amount),
+        "fee": 0.0,
+        "gst": 0.0,
+        "tds": rupees(e.tds),
+        "partners_commision": rupees(e.commission),
+        "service_code": CMS_SERVICE_CODE.to_string(),
+        "operator_id": e.biller_id,
+        "operator_name": e.biller_name,
+        "account": e.loan_reference,
+        "user_code": e.user_code.to_string(),
+        "reason": e.reason,
+        "timestamp": civil::ist_datetime(e.at_ms),
+    });
+    Rendered { body: body.to_string().into_bytes(), content_type: JSON }
+}
+
+/// The lender's callback for a loan: disbursed, a repayment, or repaid in full. Sent
+/// to the lender's status callback URL; `service` tells it from transaction callbacks.
+pub fn loan_status(e: &LoanChanged) -> Rendered {
+    let body = json!({
+        "service": "loan",
+        "event": e.change,
+        "loan_id": e.loan_id,
+        "client_ref_id": e.partner_reference,
+        "repayment_id": e.repayment_id,
+        "agent_code": e.user_code.to_string(),
+        "principal": rupees(e.principal),
+        "amount": rupees(e.amount),
+        "outstanding": rupees(e.outstanding),
+        "late": e.late,
         "timestamp": civil::ist_datetime(e.at_ms),
     });
     Rendered { body: body.to_string().into_bytes(), content_type: JSON }

@@ -49,6 +49,8 @@ pub const PRODUCTS: &[(&str, InquiryFn)] = inquiries![
     "Verification" => crate::eko::verification,
     "BBPS" => crate::eko::bbps,
     "Payouts" => crate::eko::payouts,
+    "QR" => crate::eko::collections,
+    "CMS" => crate::eko::cms,
 ];
 
 /// `GET /tools/reference/transaction/{reference}`.

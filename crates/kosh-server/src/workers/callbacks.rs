@@ -363,6 +363,9 @@ pub fn render(kind: &str, payload: &str) -> Result<Delivery, RenderError> {
             delivery(Some(url.to_owned()), body, None)
         }
         Some(e @ Event::AepsTransactionChanged(_)) => Err(RenderError::Internal(e.kind())),
+        Some(Event::QrPaymentStatusChanged(e)) => delivery(None, eko_callbacks::qr_status(&e), None),
+        Some(Event::CmsPaymentStatusChanged(e)) => delivery(None, eko_callbacks::cms_status(&e), None),
+        Some(Event::LoanChanged(e)) => delivery(None, eko_callbacks::loan_status(&e), None),
         None if kind == ECHELON_CALLBACK => {
             let (url, body) = stored_echelon(payload)?;
             delivery(Some(url), body, None)

@@ -45,6 +45,10 @@ pub enum AccountSpec {
     },
     /// The platform's suspense account.
     Suspense,
+    /// A lender's loans receivable.
+    LoanReceivable,
+    /// A partner's agents' loans outstanding.
+    LoanOutstanding,
 }
 
 impl AccountSpec {
@@ -65,6 +69,8 @@ impl AccountSpec {
                 }
             }
             Self::Suspense => AccountKind::Suspense,
+            Self::LoanReceivable => AccountKind::LoanReceivable,
+            Self::LoanOutstanding => AccountKind::LoanOutstanding,
         })
     }
 }
@@ -81,6 +87,8 @@ impl From<&AccountKind> for AccountSpec {
             AccountKind::CommissionPayable => Self::CommissionPayable,
             AccountKind::RailClearing { rail } => Self::RailClearing { rail: (*rail).to_owned() },
             AccountKind::Suspense => Self::Suspense,
+            AccountKind::LoanReceivable => Self::LoanReceivable,
+            AccountKind::LoanOutstanding => Self::LoanOutstanding,
         }
     }
 }

@@ -31,7 +31,9 @@ pub const AEPS_TRANSACTION: &str = "aeps.transaction";
 pub const DELIVERABLE_KINDS: [&str; 3] = [TX_STATUS, ECHELON_CALLBACK, TOKEN_ACK];
 
 /// The endpoint kinds a partner configures.
-pub const ENDPOINT_KINDS: [&str; 3] = ["tx_status", "token_fetch", "token_ack"];
+pub const ENDPOINT_KINDS: [&str; 4] = ["tx_status", "token_fetch", "token_ack", CMS_DEBIT_HOOK];
+/// The endpoint kind of the partner's CMS debit-hook (asked before an agent is debited).
+pub const CMS_DEBIT_HOOK: &str = "cms_debit_hook";
 /// Most extra headers on one endpoint.
 pub const MAX_HEADERS: usize = 8;
 /// Longest extra header name.
@@ -69,6 +71,8 @@ pub fn outbox_kind(event: &Event) -> &'static str {
         Event::TokenPaid(_) => TOKEN_ACK,
         Event::PaymentStatusChanged(_) => ECHELON_CALLBACK,
         Event::AepsTransactionChanged(_) => AEPS_TRANSACTION,
+        // A lender hears of its loans at its status callback URL.
+        Event::QrPaymentStatusChanged(_) | Event::CmsPaymentStatusChanged(_) | Event::LoanChanged(_) => TX_STATUS,
     }
 }
 
