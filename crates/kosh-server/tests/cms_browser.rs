@@ -35,12 +35,21 @@ async fn submit(browser: &Browser, biller: &str, loan: &str, amount: &str) -> St
     browser.script(&format!("document.getElementById('biller').value = {}; return ''", serde_json::json!(biller))).await;
     browser.type_into("#loan_reference", loan).await;
     browser.type_into("#amount", amount).await;
+    forget_result(browser).await;
     browser.click("#pay").await;
     browser.wait_for("the debit-hook's answer", SETTLED, browser::WAIT).await
 }
 
+/// Marks the shown result as stale before a form is posted: until the browser has
+/// loaded the answer page, the old page (and its old state) is still there, and a wait
+/// must not mistake it for the new answer.
+async fn forget_result(browser: &Browser) {
+    browser.script("const r = document.getElementById('result'); if (r) { r.dataset.state = 'ready'; } return ''").await;
+}
+
 /// Confirms the approved payment; answers the final state.
 async fn confirm(browser: &Browser) -> String {
+    forget_result(browser).await;
     browser.click("#confirm").await;
     let done = "const r = document.getElementById('result'); const s = r && r.dataset.state; \
         return s && s !== 'approved' && s !== 'ready' ? s : ''";
